@@ -1,0 +1,1 @@
+"""Integer arithmetic shared by the reference executor and the code generator (TFLM conventions)."""

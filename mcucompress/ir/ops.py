@@ -1,0 +1,144 @@
+"""Ops of the IR: `Op(kind, inputs, outputs, attrs)` with one attributes dataclass per op kind.
+
+Kinds follow TFLite's builtin operator names. SQUEEZE and EXPAND_DIMS import as RESHAPE; the
+shape arithmetic converters emit (SHAPE, STRIDED_SLICE, PACK, ...) is folded away at import.
+Padding is stored explicitly (top, bottom, left, right) so that SAME/VALID and ONNX pads share one form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6")
+
+
+@dataclass
+class NoAttrs:
+    """Ops without parameters."""
+
+
+@dataclass
+class Conv2DAttrs:
+    stride_h: int = 1
+    stride_w: int = 1
+    dilation_h: int = 1
+    dilation_w: int = 1
+    pad_top: int = 0
+    pad_bottom: int = 0
+    pad_left: int = 0
+    pad_right: int = 0
+    activation: str = "NONE"
+
+
+@dataclass
+class DepthwiseConv2DAttrs(Conv2DAttrs):
+    depth_multiplier: int = 1
+
+
+@dataclass
+class FullyConnectedAttrs:
+    activation: str = "NONE"
+    keep_num_dims: bool = False
+
+
+@dataclass
+class Pool2DAttrs:
+    filter_h: int = 1
+    filter_w: int = 1
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_bottom: int = 0
+    pad_left: int = 0
+    pad_right: int = 0
+    activation: str = "NONE"
+
+
+@dataclass
+class MeanAttrs:
+    axes: tuple[int, ...] = (1, 2)
+    keep_dims: bool = False
+
+
+@dataclass
+class ElementwiseAttrs:
+    """ADD, SUB, MUL: broadcasting binary ops with a fused activation."""
+
+    activation: str = "NONE"
+
+
+@dataclass
+class SoftmaxAttrs:
+    beta: float = 1.0
+
+
+@dataclass
+class PadAttrs:
+    paddings: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+
+@dataclass
+class ConcatenationAttrs:
+    axis: int = -1
+    activation: str = "NONE"
+
+
+@dataclass
+class LeakyReluAttrs:
+    alpha: float = 0.2
+
+
+ATTRS_BY_KIND: dict[str, type] = {
+    "CONV_2D": Conv2DAttrs,
+    "DEPTHWISE_CONV_2D": DepthwiseConv2DAttrs,
+    "FULLY_CONNECTED": FullyConnectedAttrs,
+    "AVERAGE_POOL_2D": Pool2DAttrs,
+    "MAX_POOL_2D": Pool2DAttrs,
+    "MEAN": MeanAttrs,
+    "ADD": ElementwiseAttrs,
+    "SUB": ElementwiseAttrs,
+    "MUL": ElementwiseAttrs,
+    "RESHAPE": NoAttrs,
+    "SOFTMAX": SoftmaxAttrs,
+    "PAD": PadAttrs,
+    "CONCATENATION": ConcatenationAttrs,
+    "LOGISTIC": NoAttrs,
+    "TANH": NoAttrs,
+    "RELU": NoAttrs,
+    "RELU6": NoAttrs,
+    "LEAKY_RELU": LeakyReluAttrs,
+    "HARD_SWISH": NoAttrs,
+    "QUANTIZE": NoAttrs,
+    "DEQUANTIZE": NoAttrs,
+}
+
+
+@dataclass(eq=False)
+class Op:
+    """One node: reads tensors `inputs` (by name), writes `outputs`; `attrs` type depends on `kind`."""
+
+    kind: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: object = field(default_factory=NoAttrs)
+    name: str = ""
+
+    def attrs_json(self) -> dict:
+        d = dataclasses.asdict(self.attrs)
+        return {k: list(map(list, v)) if k == "paddings" else v for k, v in d.items()}
+
+    @staticmethod
+    def attrs_from_json(kind: str, d: dict) -> object:
+        cls = ATTRS_BY_KIND[kind]
+        fixed = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue
+            v = d[f.name]
+            if f.name == "paddings":
+                v = tuple(tuple(p) for p in v)
+            elif f.name == "axes":
+                v = tuple(v)
+            fixed[f.name] = v
+        return cls(**fixed)

@@ -1,0 +1,133 @@
+"""Run a Graph on numpy arrays: int8 ops with TFLM's integer arithmetic, float32 ops in float32.
+
+`KERNELS` maps op kind to a function (graph, op, inputs) -> output array. Integer parameters come
+from mcucompress.fixedpoint.params, the same records the C code generator emits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.fixedpoint import params as fp
+from mcucompress.ir import Graph, Op
+from mcucompress.reference import conv, elementwise, pool, softmax
+
+FLOAT_ACT_RANGE = {"NONE": (-np.inf, np.inf), "RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+Kernel = Callable[[Graph, Op, list], np.ndarray]
+KERNELS: dict[str, Kernel] = {}
+
+
+def kernel(*kinds: str):
+    def register(fn: Kernel) -> Kernel:
+        for k in kinds:
+            KERNELS[k] = fn
+        return fn
+
+    return register
+
+
+def _is_int8(graph: Graph, op: Op) -> bool:
+    return graph.t(op.outputs[0]).dtype == "int8"
+
+
+def _float_act(x: np.ndarray, activation: str) -> np.ndarray:
+    lo, hi = FLOAT_ACT_RANGE[activation]
+    return np.clip(x, lo, hi).astype(np.float32)
+
+
+@kernel("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+def _conv(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    x, w = xs[0], xs[1]
+    out_shape = graph.t(op.outputs[0]).shape
+    if _is_int8(graph, op):
+        p = fp.conv_params(graph, op)
+        if op.kind == "CONV_2D":
+            return conv.conv2d_s8(x, w, p, op.attrs, out_shape)
+        if op.kind == "DEPTHWISE_CONV_2D":
+            return conv.depthwise_conv2d_s8(x, w, p, op.attrs, out_shape)
+        return conv.fully_connected_s8(x, w, p, out_shape)
+    b = xs[2] if len(xs) > 2 else None
+    if op.kind == "CONV_2D":
+        y = conv.conv2d_f32(x, w, b, op.attrs, out_shape)
+    elif op.kind == "DEPTHWISE_CONV_2D":
+        y = conv.depthwise_conv2d_f32(x, w, b, op.attrs, out_shape)
+    else:
+        y = conv.fully_connected_f32(x, w, b, out_shape)
+    return _float_act(y, op.attrs.activation)
+
+
+@kernel("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def _pool(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    out_shape = graph.t(op.outputs[0]).shape
+    if _is_int8(graph, op):
+        p = fp.pool_params(graph, op)
+        fn = pool.average_pool_s8 if op.kind == "AVERAGE_POOL_2D" else pool.max_pool_s8
+        return fn(xs[0], op.attrs, out_shape, p.act_min, p.act_max)
+    fn = pool.average_pool_f32 if op.kind == "AVERAGE_POOL_2D" else pool.max_pool_f32
+    return fn(xs[0], op.attrs, out_shape, *FLOAT_ACT_RANGE[op.attrs.activation])
+
+
+@kernel("ADD", "SUB", "MUL")
+def _binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    a, b = xs
+    if _is_int8(graph, op):
+        if op.kind == "MUL":
+            return elementwise.mul_s8(a, b, fp.mul_params(graph, op))
+        return elementwise.add_sub_s8(a, b, fp.add_sub_params(graph, op), subtract=op.kind == "SUB")
+    fn = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}[op.kind]
+    return _float_act(fn(a.astype(np.float32), b.astype(np.float32)), op.attrs.activation)
+
+
+@kernel("SOFTMAX")
+def _softmax(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    if _is_int8(graph, op):
+        return softmax.softmax_s8(xs[0], fp.softmax_params(graph, op))
+    return softmax.softmax_f32(xs[0], op.attrs.beta)
+
+
+@kernel("RESHAPE")
+def _reshape(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    return xs[0].reshape(graph.t(op.outputs[0]).shape)
+
+
+@kernel("PAD")
+def _pad(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    out = graph.t(op.outputs[0])
+    value = out.quant.zp if out.dtype == "int8" else 0
+    return np.pad(xs[0], op.attrs.paddings, constant_values=value)
+
+
+@kernel("CONCATENATION")
+def _concat(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    y = np.concatenate(xs, axis=op.attrs.axis)
+    if _is_int8(graph, op):
+        lo, hi = fp.activation_range(op.attrs.activation, graph.t(op.outputs[0]))
+        return np.clip(y, lo, hi).astype(np.int8)
+    return _float_act(y, op.attrs.activation)
+
+
+def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[np.ndarray] | dict:
+    """Execute the graph on one batch; inputs are in the model's input dtypes and shapes."""
+    values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
+    for name, x in zip(graph.inputs, inputs):
+        t = graph.t(name)
+        values[name] = np.asarray(x, dtype=t.dtype).reshape((-1,) + t.shape[1:]) if t.shape else np.asarray(x)
+    for op in graph.ops:
+        fn = KERNELS.get(op.kind)
+        if fn is None:
+            raise UnsupportedOpError(f"op {op.name} ({op.kind}) has no reference kernel")
+        xs = [values[n] if n else None for n in op.inputs]
+        xs = [x for x in xs if x is not None] if op.kind != "CONV_2D" else xs
+        out_t = graph.t(op.outputs[0])
+        y = fn(graph, op, xs)
+        values[op.outputs[0]] = np.asarray(y).astype(out_t.dtype).reshape((-1,) + out_t.shape[1:])
+    if keep_all:
+        return values
+    return [values[n] for n in graph.outputs]
+
+
+from mcucompress.reference import activations as _activations  # noqa: E402,F401  (registers more kernels)
