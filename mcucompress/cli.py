@@ -1,0 +1,101 @@
+"""Command line: argument parsing only; the work happens in mcucompress.driver and friends."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from mcucompress import __version__
+from mcucompress.errors import McuError
+
+
+def _write_atomic(path: str | Path, write) -> None:
+    """Write through a temporary sibling and rename, so a failure leaves nothing half-written."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(path: str | Path, doc: dict) -> None:
+    _write_atomic(path, lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"))
+
+
+def cmd_inspect(args) -> int:
+    from mcucompress import driver
+    from mcucompress.inspect_report import inspect_json, inspect_table
+
+    graph = driver.load(args.model)
+    if args.json:
+        print(json.dumps(inspect_json(graph), indent=2))
+    else:
+        print(inspect_table(graph))
+    return 0
+
+
+def cmd_ops(args) -> int:
+    from mcucompress.supported_ops import supported_ops_text
+
+    print(supported_ops_text())
+    return 0
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    from mcucompress import driver
+
+    report, outputs = driver.run(args.model, args.board, args.data)
+    if args.save_outputs:
+        _write_atomic(args.save_outputs, lambda p: np.save(open(p, "wb"), outputs))
+    if args.json:
+        _write_json(args.json, report)
+    from mcucompress.inspect_report import run_summary
+
+    print(run_summary(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
+    parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="per-op table of a model: shapes, quantization, MACs, weights")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("ops", help="list supported ops and their constraints")
+    p.set_defaults(func=cmd_ops)
+
+    p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
+    p.add_argument("model")
+    p.add_argument("--board", default="reference")
+    p.add_argument("--data", required=True, help=".npz with 'x' (N inputs) and optional 'y' (N labels)")
+    p.add_argument("--save-outputs", metavar="OUT.npy")
+    p.add_argument("--json", metavar="FILE")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except McuError as exc:
+        print(f"mcucompress: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mcucompress: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

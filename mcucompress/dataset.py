@@ -1,0 +1,80 @@
+"""Load DATA.npz sample files (`x`: N inputs, optional `y`: N labels) and fit them to a model's input."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mcucompress.errors import DataError
+from mcucompress.ir import Tensor
+
+
+@dataclass
+class Samples:
+    x: np.ndarray  # [N, *input_shape[1:]] in the model input's dtype
+    y: np.ndarray | None
+
+
+def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such data file; give an .npz with an array 'x' (and optional labels 'y')")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "x" not in f.files:
+                raise DataError(f"{path}: no array 'x' in the file (found: {', '.join(f.files) or 'nothing'})")
+            return f["x"], (f["y"] if "y" in f.files else None)
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}); save with numpy.savez(path, x=..., y=...)") from None
+
+
+def quantize_input(x: np.ndarray, t: Tensor) -> np.ndarray:
+    """float -> int8 with the input's scale (round half away from zero, as TFLite), int8 passes through."""
+    if t.dtype == "float32":
+        return x.astype(np.float32)
+    if x.dtype == np.int8:
+        return x
+    if x.dtype.kind in "iu":
+        if x.min() < -128 or x.max() > 127:
+            raise DataError(f"integer input values outside int8 range [{x.min()}, {x.max()}]; pass float or int8 data")
+        return x.astype(np.int8)
+    scaled = x.astype(np.float32) / np.float32(t.quant.s)
+    q = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5)) + t.quant.zp
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def fit_samples(path: str | Path, x: np.ndarray, y: np.ndarray | None, t: Tensor) -> Samples:
+    """Check `x` against the input tensor `t` and return it batched and in the input dtype."""
+    per_sample = t.shape[1:]
+    if x.dtype.kind not in "iuf":
+        raise DataError(f"{path}: 'x' has dtype {x.dtype}; expected float32 or int8")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise DataError(f"{path}: 'x' contains NaN or infinite values")
+    size = int(np.prod(per_sample, dtype=np.int64))
+    if x.shape[1:] == tuple(per_sample) or x.shape[1:] == tuple(t.shape):
+        x = x.reshape((x.shape[0],) + tuple(per_sample))
+    elif x.shape == tuple(per_sample):
+        x = x[None]
+    elif x.ndim >= 1 and x[0].size == size and x.ndim == 2:
+        x = x.reshape((x.shape[0],) + tuple(per_sample))
+    else:
+        raise DataError(
+            f"{path}: 'x' has shape {x.shape}; model input '{t.name}' needs (N, {', '.join(map(str, per_sample))})"
+        )
+    if y is not None and len(y) != len(x):
+        raise DataError(f"{path}: {len(y)} labels in 'y' for {len(x)} samples in 'x'")
+    return Samples(quantize_input(x, t), None if y is None else _labels(np.asarray(y), len(x)))
+
+
+def _labels(y: np.ndarray, n: int) -> np.ndarray:
+    """Class indices from integer labels or from one-hot rows."""
+    y = y.reshape(n, -1)
+    return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+
+
+def load_samples(path: str | Path, t: Tensor) -> Samples:
+    x, y = load_npz(path)
+    return fit_samples(path, x, y, t)

@@ -1,0 +1,91 @@
+"""Human-readable and JSON reports: `inspect` tables and `run` summaries."""
+
+from __future__ import annotations
+
+from mcucompress.analysis import describe_quant, op_cost, total_cost
+from mcucompress.ir import Graph
+from mcucompress.reference.executor import KERNELS
+
+
+def _params_text(op) -> str:
+    import dataclasses
+
+    fields = dataclasses.asdict(op.attrs)
+    return " ".join(f"{k}={v}" for k, v in fields.items() if v not in ("NONE", False) and v != ())
+
+
+def inspect_rows(graph: Graph) -> list[dict]:
+    rows = []
+    for i, op in enumerate(graph.ops):
+        inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+        cost = op_cost(graph, op)
+        rows.append(
+            {
+                "index": i,
+                "kind": op.kind,
+                "input_shape": list(inp.shape),
+                "output_shape": list(out.shape),
+                "dtype": out.dtype,
+                "input_quant": describe_quant(inp),
+                "output_quant": describe_quant(out),
+                "weight_quant": describe_quant(graph.t(op.inputs[1])) if len(op.inputs) > 1 and op.inputs[1] else "-",
+                "params_text": _params_text(op),
+                "macs": cost.macs,
+                "params": cost.params,
+                "weight_bytes": cost.weight_bytes,
+                "supported": op.kind in KERNELS,
+            }
+        )
+    return rows
+
+
+def inspect_json(graph: Graph) -> dict:
+    total = total_cost(graph)
+    rows = inspect_rows(graph)
+    return {
+        "model": graph.name,
+        "inputs": [{"name": n, "shape": list(graph.t(n).shape), "dtype": graph.t(n).dtype} for n in graph.inputs],
+        "outputs": [{"name": n, "shape": list(graph.t(n).shape), "dtype": graph.t(n).dtype} for n in graph.outputs],
+        "ops": rows,
+        "totals": {
+            "ops": len(rows),
+            "macs": total.macs,
+            "params": total.params,
+            "weight_bytes": total.weight_bytes,
+            "unsupported": [r["index"] for r in rows if not r["supported"]],
+        },
+    }
+
+
+def inspect_table(graph: Graph) -> str:
+    doc = inspect_json(graph)
+    header = f"{'#':>3} {'op':<18} {'in':<16} {'out':<16} {'dtype':<7} {'out quant':<20} {'MACs':>11} {'params':>8}  attrs"
+    lines = [f"model {graph.name}: inputs {doc['inputs']} outputs {doc['outputs']}", header, "-" * len(header)]
+    for r in doc["ops"]:
+        flag = "" if r["supported"] else "  << UNSUPPORTED"
+        lines.append(
+            f"{r['index']:>3} {r['kind']:<18} {'x'.join(map(str, r['input_shape'])):<16} "
+            f"{'x'.join(map(str, r['output_shape'])):<16} {r['dtype']:<7} {r['output_quant']:<20} "
+            f"{r['macs']:>11,} {r['params']:>8,}  {r['params_text']}{flag}"
+        )
+    t = doc["totals"]
+    lines.append("-" * len(header))
+    lines.append(f"total: {t['ops']} ops, {t['macs']:,} MACs, {t['params']:,} params, {t['weight_bytes']:,} weight bytes")
+    if t["unsupported"]:
+        lines.append(f"unsupported ops at indices {t['unsupported']}")
+    return "\n".join(lines)
+
+
+def run_summary(report: dict) -> str:
+    lines = [f"board {report['board']}: {report['samples']} samples"]
+    lat = report.get("latency")
+    if lat:
+        lines.append(f"latency ({lat['unit']}): min {lat['min']:,} median {lat['median']:,} max {lat['max']:,}")
+    acc = report.get("accuracy", {}).get("top1")
+    lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else "top-1 accuracy: n/a (no labels 'y' in the data)")
+    if "bit_exact" in report:
+        lines.append(f"bit-exact vs reference: {report['bit_exact']} ({report['mismatches']} mismatching outputs)")
+    mem = report.get("memory")
+    if mem:
+        lines.append("memory: " + ", ".join(f"{k} {v:,}" for k, v in mem.items() if v is not None))
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Structural checks of a Graph: every violation is a GraphError naming the op or tensor."""
+
+from __future__ import annotations
+
+from mcucompress.errors import GraphError
+from mcucompress.ir.graph import Graph
+from mcucompress.ir.ops import ATTRS_BY_KIND
+from mcucompress.ir.tensor import DTYPES
+
+INT8_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def verify(graph: Graph) -> None:
+    """Raise GraphError on dangling tensors, wrong attrs, bad dtypes or inconsistent quantization."""
+    available = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const}
+    for name in graph.inputs + graph.outputs:
+        if name not in graph.tensors:
+            raise GraphError(f"graph input/output '{name}' is not a tensor of the graph")
+    for t in graph.tensors.values():
+        if t.dtype not in DTYPES:
+            raise GraphError(f"tensor '{t.name}' has unsupported dtype {t.dtype}")
+        if any(d <= 0 for d in t.shape):
+            raise GraphError(f"tensor '{t.name}' has a non-positive dimension in shape {t.shape}; fix the input shape")
+        if t.data is not None and tuple(t.data.shape) != t.shape:
+            raise GraphError(f"tensor '{t.name}' data shape {t.data.shape} differs from its shape {t.shape}")
+        if t.quant is not None:
+            _check_quant(t)
+        if t.dtype == "int8" and not t.is_const and t.quant is None:
+            raise GraphError(f"int8 activation '{t.name}' has no quantization parameters")
+    for op in graph.ops:
+        where = f"op '{op.name}' ({op.kind})"
+        if op.kind not in ATTRS_BY_KIND:
+            raise GraphError(f"{where}: unknown op kind")
+        if not isinstance(op.attrs, ATTRS_BY_KIND[op.kind]):
+            raise GraphError(f"{where}: attrs are {type(op.attrs).__name__}, expected {ATTRS_BY_KIND[op.kind].__name__}")
+        for name in op.inputs:
+            if name and name not in available:
+                raise GraphError(f"{where}: input '{name}' is not produced before this op (dangling or out of order)")
+        for name in op.outputs:
+            if name not in graph.tensors:
+                raise GraphError(f"{where}: output '{name}' is not a tensor of the graph")
+            if name in available:
+                raise GraphError(f"{where}: output '{name}' is written twice")
+            available.add(name)
+        if op.kind in INT8_WEIGHTED and graph.t(op.outputs[0]).dtype == "int8":
+            _check_int8_weighted(graph, op, where)
+    for name in graph.outputs:
+        if name not in available:
+            raise GraphError(f"graph output '{name}' is never produced")
+
+
+def _check_quant(t) -> None:
+    q = t.quant
+    if q.scale.size != q.zero_point.size:
+        raise GraphError(f"tensor '{t.name}': {q.scale.size} scales but {q.zero_point.size} zero points")
+    if q.per_axis and (q.axis >= len(t.shape) or t.shape[q.axis] != q.scale.size):
+        raise GraphError(f"tensor '{t.name}': {q.scale.size} per-axis scales do not match axis {q.axis} of shape {t.shape}")
+    if (q.scale <= 0).any() and t.dtype != "int32":
+        raise GraphError(f"tensor '{t.name}': scales must be positive")
+    if t.dtype == "int8" and ((q.zero_point < -128) | (q.zero_point > 127)).any():
+        raise GraphError(f"tensor '{t.name}': int8 zero point outside [-128, 127]")
+
+
+def _check_int8_weighted(graph: Graph, op, where: str) -> None:
+    w = graph.t(op.inputs[1])
+    if w.dtype != "int8" or not w.is_const or w.quant is None:
+        raise GraphError(f"{where}: weights '{w.name}' must be constant int8 with quantization parameters")
+    if op.kind != "FULLY_CONNECTED" and (w.quant.zero_point != 0).any():
+        raise GraphError(f"{where}: weights '{w.name}' must be symmetric (zero point 0) per channel")
+    if len(op.inputs) > 2 and op.inputs[2]:
+        b = graph.t(op.inputs[2])
+        if b.dtype != "int32" or not b.is_const:
+            raise GraphError(f"{where}: bias '{b.name}' must be constant int32")
