@@ -11,8 +11,7 @@ tables with the `tflite` schema package's builder functions. Same graph, same by
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import flatbuffers
@@ -22,6 +21,7 @@ import tflite
 from mcucompress.errors import GraphError
 from mcucompress.frontend.tflite import _same_or_valid_pads
 from mcucompress.ir import Graph, Op, Tensor
+from mcucompress.ir.verify import verify
 
 SCHEMA_VERSION = 3
 FILE_IDENTIFIER = b"TFL3"
@@ -62,17 +62,17 @@ TYPE_VERSIONS = {
     "QUANTIZE": {},
 }
 
-OptionsBuilder = Callable[[flatbuffers.Builder], int]
-
 
 @dataclass
 class _Operator:
+    """One TFLite operator; `options` names a builtin options table, `fields` its schema fields."""
+
     kind: str
     version: int
     inputs: list[int]
     outputs: list[int]
-    options_type: int = tflite.BuiltinOptions.NONE
-    options: OptionsBuilder | None = None
+    options: str | None = None
+    fields: dict = field(default_factory=dict)
 
 
 class _Lowering:
@@ -125,7 +125,7 @@ def write(graph: Graph, path: str | os.PathLike) -> None:
 
 
 def _lower(graph: Graph) -> _Lowering:
-    _check_names(graph)
+    verify(graph)  # dangling names, bad dtypes or quantization: one clear GraphError before any table is built
     low = _Lowering(graph)
     used = _used_tensors(graph)
     for tensor in graph.tensors.values():
@@ -134,16 +134,6 @@ def _lower(graph: Graph) -> _Lowering:
     for op in graph.ops:
         _lower_op(low, op)
     return low
-
-
-def _check_names(graph: Graph) -> None:
-    for op in graph.ops:
-        for name in op.inputs + op.outputs:
-            if name and name not in graph.tensors:
-                raise GraphError(f"op '{op.name}' ({op.kind}) uses tensor '{name}', which is not in the graph")
-    for name in graph.inputs + graph.outputs:
-        if name not in graph.tensors:
-            raise GraphError(f"graph input/output '{name}' is not a tensor of the graph")
 
 
 def _used_tensors(graph: Graph) -> set[str]:
@@ -158,166 +148,101 @@ def _lower_op(low: _Lowering, op: Op) -> None:
     lower = LOWERINGS.get(op.kind)
     if lower is None:
         raise GraphError(f"op '{op.name}' has kind {op.kind}, which the TFLite writer does not know")
-    inputs, options_type, options = lower(low, op)
+    inputs, table, fields = lower(low, op)
     outputs = [low.ref(n) for n in op.outputs]
-    low.operators.append(_Operator(op.kind, _version(low.graph, op), inputs, outputs, options_type, options))
+    low.operators.append(_Operator(op.kind, _version(low.graph, op), inputs, outputs, table, fields))
 
 
 def _activation(op: Op) -> int:
     act = op.attrs.activation
     if act not in ACTIVATION_CODES:
-        raise GraphError(f"op '{op.name}' ({op.kind}) has activation {act}; TFLite fuses only {', '.join(ACTIVATION_CODES)}")
+        raise GraphError(
+            f"op '{op.name}' ({op.kind}) has activation {act}; TFLite fuses only {', '.join(ACTIVATION_CODES)}"
+        )
     return ACTIVATION_CODES[act]
 
 
+# Each lowering returns (input indices, options table name or None, {schema field: value}).
+
+
 def _plain(low: _Lowering, op: Op):
-    return [low.ref(n) for n in op.inputs], tflite.BuiltinOptions.NONE, None
+    return [low.ref(n) for n in op.inputs], None, {}
 
 
 def _conv(low: _Lowering, op: Op):
     a = op.attrs
-    x, w = low.graph.t(op.inputs[0]), low.graph.t(op.inputs[1])
-    padding, data_in = _conv_padding(low, op, x, w.shape[1:3])
-    act = _activation(op)
+    padding, data_in = _conv_padding(low, op)
+    inputs = [data_in] + [low.ref(n) for n in op.inputs[1:]]
+    fields = {
+        "Padding": padding,
+        "StrideW": a.stride_w,
+        "StrideH": a.stride_h,
+        "FusedActivationFunction": _activation(op),
+        "DilationWFactor": a.dilation_w,
+        "DilationHFactor": a.dilation_h,
+    }
     if op.kind == "CONV_2D":
-
-        def build(b):
-            tflite.Conv2DOptionsStart(b)
-            tflite.Conv2DOptionsAddPadding(b, padding)
-            tflite.Conv2DOptionsAddStrideW(b, a.stride_w)
-            tflite.Conv2DOptionsAddStrideH(b, a.stride_h)
-            tflite.Conv2DOptionsAddFusedActivationFunction(b, act)
-            tflite.Conv2DOptionsAddDilationWFactor(b, a.dilation_w)
-            tflite.Conv2DOptionsAddDilationHFactor(b, a.dilation_h)
-            return tflite.Conv2DOptionsEnd(b)
-
-        options_type = tflite.BuiltinOptions.Conv2DOptions
-    else:
-
-        def build(b):
-            tflite.DepthwiseConv2DOptionsStart(b)
-            tflite.DepthwiseConv2DOptionsAddPadding(b, padding)
-            tflite.DepthwiseConv2DOptionsAddStrideW(b, a.stride_w)
-            tflite.DepthwiseConv2DOptionsAddStrideH(b, a.stride_h)
-            tflite.DepthwiseConv2DOptionsAddDepthMultiplier(b, a.depth_multiplier)
-            tflite.DepthwiseConv2DOptionsAddFusedActivationFunction(b, act)
-            tflite.DepthwiseConv2DOptionsAddDilationWFactor(b, a.dilation_w)
-            tflite.DepthwiseConv2DOptionsAddDilationHFactor(b, a.dilation_h)
-            return tflite.DepthwiseConv2DOptionsEnd(b)
-
-        options_type = tflite.BuiltinOptions.DepthwiseConv2DOptions
-    return [data_in] + [low.ref(n) for n in op.inputs[1:]], options_type, build
+        return inputs, "Conv2DOptions", fields
+    return inputs, "DepthwiseConv2DOptions", {**fields, "DepthMultiplier": a.depth_multiplier}
 
 
 def _pool(low: _Lowering, op: Op):
     a = op.attrs
-    x = low.graph.t(op.inputs[0])
-    padding = _padding(low.graph, op, (a.filter_h, a.filter_w), (1, 1))
+    x, out = low.graph.t(op.inputs[0]), low.graph.t(op.outputs[0])
+    padding = _match_padding(x.shape[1:3], out.shape[1:3], (a.filter_h, a.filter_w), _strides(a), (1, 1), _pads(a))
     if padding is None:
+        # PAD + VALID would be wrong here: padded cells would enter the max and the average's count.
         raise GraphError(
             f"op '{op.name}' ({op.kind}): pads {_pads(a)} are neither TFLite SAME nor VALID for input {x.shape} "
-            f"and output {low.graph.t(op.outputs[0]).shape}; a TFLite pool cannot express them"
+            f"and output {out.shape}; a TFLite pool cannot express them"
         )
-    act = _activation(op)
-
-    def build(b):
-        tflite.Pool2DOptionsStart(b)
-        tflite.Pool2DOptionsAddPadding(b, padding)
-        tflite.Pool2DOptionsAddStrideW(b, a.stride_w)
-        tflite.Pool2DOptionsAddStrideH(b, a.stride_h)
-        tflite.Pool2DOptionsAddFilterWidth(b, a.filter_w)
-        tflite.Pool2DOptionsAddFilterHeight(b, a.filter_h)
-        tflite.Pool2DOptionsAddFusedActivationFunction(b, act)
-        return tflite.Pool2DOptionsEnd(b)
-
-    return [low.ref(op.inputs[0])], tflite.BuiltinOptions.Pool2DOptions, build
+    fields = {
+        "Padding": padding,
+        "StrideW": a.stride_w,
+        "StrideH": a.stride_h,
+        "FilterWidth": a.filter_w,
+        "FilterHeight": a.filter_h,
+        "FusedActivationFunction": _activation(op),
+    }
+    return [low.ref(op.inputs[0])], "Pool2DOptions", fields
 
 
 def _fully_connected(low: _Lowering, op: Op):
-    a, act = op.attrs, _activation(op)
-
-    def build(b):
-        tflite.FullyConnectedOptionsStart(b)
-        tflite.FullyConnectedOptionsAddFusedActivationFunction(b, act)
-        tflite.FullyConnectedOptionsAddKeepNumDims(b, a.keep_num_dims)
-        return tflite.FullyConnectedOptionsEnd(b)
-
-    return [low.ref(n) for n in op.inputs], tflite.BuiltinOptions.FullyConnectedOptions, build
+    fields = {"FusedActivationFunction": _activation(op), "KeepNumDims": op.attrs.keep_num_dims}
+    return [low.ref(n) for n in op.inputs], "FullyConnectedOptions", fields
 
 
 def _mean(low: _Lowering, op: Op):
-    keep_dims = op.attrs.keep_dims
     axes = low.add_const(f"{op.outputs[0]}_axes", list(op.attrs.axes))
-
-    def build(b):
-        tflite.ReducerOptionsStart(b)
-        tflite.ReducerOptionsAddKeepDims(b, keep_dims)
-        return tflite.ReducerOptionsEnd(b)
-
-    return [low.ref(op.inputs[0]), axes], tflite.BuiltinOptions.ReducerOptions, build
+    return [low.ref(op.inputs[0]), axes], "ReducerOptions", {"KeepDims": op.attrs.keep_dims}
 
 
 def _elementwise(low: _Lowering, op: Op):
-    act = _activation(op)
-    start, add_act, end, options_type = {
-        "ADD": (tflite.AddOptionsStart, tflite.AddOptionsAddFusedActivationFunction, tflite.AddOptionsEnd,
-                tflite.BuiltinOptions.AddOptions),
-        "SUB": (tflite.SubOptionsStart, tflite.SubOptionsAddFusedActivationFunction, tflite.SubOptionsEnd,
-                tflite.BuiltinOptions.SubOptions),
-        "MUL": (tflite.MulOptionsStart, tflite.MulOptionsAddFusedActivationFunction, tflite.MulOptionsEnd,
-                tflite.BuiltinOptions.MulOptions),
-    }[op.kind]
-
-    def build(b):
-        start(b)
-        add_act(b, act)
-        return end(b)
-
-    return [low.ref(n) for n in op.inputs], options_type, build
+    table = op.kind.capitalize() + "Options"  # AddOptions, SubOptions, MulOptions
+    return [low.ref(n) for n in op.inputs], table, {"FusedActivationFunction": _activation(op)}
 
 
 def _reshape(low: _Lowering, op: Op):
     shape = low.add_const(f"{op.outputs[0]}_shape", list(low.graph.t(op.outputs[0]).shape))
-    return [low.ref(op.inputs[0]), shape], tflite.BuiltinOptions.NONE, None
+    return [low.ref(op.inputs[0]), shape], None, {}
 
 
 def _softmax(low: _Lowering, op: Op):
-    beta = op.attrs.beta
-
-    def build(b):
-        tflite.SoftmaxOptionsStart(b)
-        tflite.SoftmaxOptionsAddBeta(b, beta)
-        return tflite.SoftmaxOptionsEnd(b)
-
-    return [low.ref(op.inputs[0])], tflite.BuiltinOptions.SoftmaxOptions, build
+    return [low.ref(op.inputs[0])], "SoftmaxOptions", {"Beta": op.attrs.beta}
 
 
 def _pad(low: _Lowering, op: Op):
     paddings = low.add_const(f"{op.outputs[0]}_paddings", [list(p) for p in op.attrs.paddings])
-    return [low.ref(op.inputs[0]), paddings], tflite.BuiltinOptions.NONE, None
+    return [low.ref(op.inputs[0]), paddings], None, {}
 
 
 def _concatenation(low: _Lowering, op: Op):
-    axis, act = op.attrs.axis, _activation(op)
-
-    def build(b):
-        tflite.ConcatenationOptionsStart(b)
-        tflite.ConcatenationOptionsAddAxis(b, axis)
-        tflite.ConcatenationOptionsAddFusedActivationFunction(b, act)
-        return tflite.ConcatenationOptionsEnd(b)
-
-    return [low.ref(n) for n in op.inputs], tflite.BuiltinOptions.ConcatenationOptions, build
+    fields = {"Axis": op.attrs.axis, "FusedActivationFunction": _activation(op)}
+    return [low.ref(n) for n in op.inputs], "ConcatenationOptions", fields
 
 
 def _leaky_relu(low: _Lowering, op: Op):
-    alpha = op.attrs.alpha
-
-    def build(b):
-        tflite.LeakyReluOptionsStart(b)
-        tflite.LeakyReluOptionsAddAlpha(b, alpha)
-        return tflite.LeakyReluOptionsEnd(b)
-
-    return [low.ref(op.inputs[0])], tflite.BuiltinOptions.LeakyReluOptions, build
+    return [low.ref(op.inputs[0])], "LeakyReluOptions", {"Alpha": op.attrs.alpha}
 
 
 LOWERINGS = {
@@ -348,8 +273,12 @@ LOWERINGS = {
 # ---------------------------------------------------------------- padding
 
 
-def _pads(a) -> tuple[int, int, int, int]:
-    return a.pad_top, a.pad_bottom, a.pad_left, a.pad_right
+def _pads(a) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (a.pad_top, a.pad_bottom), (a.pad_left, a.pad_right)
+
+
+def _strides(a) -> tuple[int, int]:
+    return a.stride_h, a.stride_w
 
 
 def _rule_out_size(padding: int, size: int, filt: int, stride: int, dilation: int) -> int:
@@ -358,23 +287,224 @@ def _rule_out_size(padding: int, size: int, filt: int, stride: int, dilation: in
     return (size - (filt - 1) * dilation - 1) // stride + 1
 
 
-def _padding(graph: Graph, op: Op, filt: tuple[int, int], dilation: tuple[int, int], in_hw=None) -> int | None:
-    """VALID or SAME when both the op's pads and its output size follow that rule, else None.
+def _match_padding(in_hw, out_hw, filt, stride, dilation, pads) -> int | None:
+    """VALID or SAME when both the pads and the output size follow that rule on both axes, else None.
 
-    VALID is tried first: where both fit (no padding needed either way) it is the plainer reading.
-    `in_hw` overrides the input's spatial size (for the input of an inserted PAD).
+    VALID is tried first: where both fit (nothing to pad either way) it is the plainer reading.
     """
-    a = op.attrs
-    in_hw = in_hw or graph.t(op.inputs[0]).shape[1:3]
-    out_hw = graph.t(op.outputs[0]).shape[1:3]
-    pads = ((a.pad_top, a.pad_bottom), (a.pad_left, a.pad_right)) if in_hw == graph.t(op.inputs[0]).shape[1:3] else ((0, 0), (0, 0))
-    stride = (a.stride_h, a.stride_w)
     for padding in (tflite.Padding.VALID, tflite.Padding.SAME):
         if all(
             _rule_out_size(padding, in_hw[i], filt[i], stride[i], dilation[i]) == out_hw[i]
-            # The importer's own rule, so that export and re-import agree on every pad.
+            # The importer's own pad rule, so that export and re-import agree on every pad.
             and _same_or_valid_pads(padding, in_hw[i], out_hw[i], filt[i], stride[i], dilation[i]) == pads[i]
             for i in range(2)
         ):
             return padding
     return None
+
+
+def _conv_padding(low: _Lowering, op: Op) -> tuple[int, int]:
+    """The TFLite padding of a convolution and the index of its data input (an inserted PAD's output if needed)."""
+    a, graph = op.attrs, low.graph
+    x, w, out = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    filt, dilation, pads = w.shape[1:3], (a.dilation_h, a.dilation_w), _pads(a)
+    padding = _match_padding(x.shape[1:3], out.shape[1:3], filt, _strides(a), dilation, pads)
+    if padding is not None:
+        return padding, low.ref(x.name)
+    padded_hw = (x.shape[1] + sum(pads[0]), x.shape[2] + sum(pads[1]))
+    no_pads = ((0, 0), (0, 0))
+    if (
+        min(pads[0] + pads[1]) < 0
+        or _match_padding(padded_hw, out.shape[1:3], filt, _strides(a), dilation, no_pads) is None
+    ):
+        raise GraphError(
+            f"op '{op.name}' ({op.kind}): pads {pads} with input {x.shape} do not give its output {out.shape}"
+        )
+    # Padding with the zero point is padding with real 0, which is what the convolution itself does.
+    return tflite.Padding.VALID, _insert_pad(low, op, x, pads)
+
+
+def _insert_pad(low: _Lowering, op: Op, x: Tensor, pads) -> int:
+    (top, bottom), (left, right) = pads
+    n, h, w, c = x.shape
+    name = low.unique_name(f"{op.outputs[0]}_padded_input")
+    padded = low.add_tensor(Tensor(name, (n, h + top + bottom, w + left + right, c), x.dtype, x.quant))
+    paddings = low.add_const(f"{op.outputs[0]}_paddings", [[0, 0], [top, bottom], [left, right], [0, 0]])
+    low.operators.append(_Operator("PAD", _dtype_version("PAD", x.dtype), [low.ref(x.name), paddings], [padded]))
+    return padded
+
+
+# ---------------------------------------------------------------- operator versions
+
+
+def _dtype_version(kind: str, dtype: str) -> int:
+    return TYPE_VERSIONS.get(kind, {}).get(dtype, 1)
+
+
+def _version(graph: Graph, op: Op) -> int:
+    """The version the converter would give this op; TFLM ignores it, LiteRT checks it against its kernels."""
+    x = graph.t(op.inputs[0])
+    version = _dtype_version(op.kind, x.dtype)
+    if op.kind == "FULLY_CONNECTED" and version < 6 and len(op.inputs) == 2:
+        return 6  # no bias operand at all
+    if op.kind == "FULLY_CONNECTED" and version < 5 and op.attrs.keep_num_dims:
+        return 5
+    if op.kind == "DEPTHWISE_CONV_2D" and version == 1 and (op.attrs.dilation_h, op.attrs.dilation_w) != (1, 1):
+        return 2
+    if op.kind == "MUL" and version == 2 and _mul_rescale(graph, op) >= 1.0:
+        return 3
+    out = graph.t(op.outputs[0])
+    if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
+        return 3
+    if op.kind == "QUANTIZE" and out.dtype == "int16":
+        return 2
+    return version
+
+
+def _mul_rescale(graph: Graph, op: Op) -> float:
+    q1, q2, qo = (graph.t(n).quant for n in (*op.inputs[:2], op.outputs[0]))
+    if q1 is None or q2 is None or qo is None:
+        return 0.0
+    return float(q1.s) * float(q2.s) / float(qo.s)
+
+
+# ---------------------------------------------------------------- serialization: tables -> flatbuffer
+
+
+def _serialize(low: _Lowering) -> bytes:
+    data_bytes = sum(t.nbytes for t in low.tensors if t.is_const)
+    b = flatbuffers.Builder(data_bytes + BUFFER_ALIGNMENT * len(low.tensors) + 65536)
+    buffers, buffer_of = _buffers(b, low.tensors)
+    tensors = [_tensor(b, t, buffer_of[i]) for i, t in enumerate(low.tensors)]
+    opcodes, opcode_index = _operator_codes(b, low.operators)
+    operators = [_operator(b, o, opcode_index[o.kind]) for o in low.operators]
+    subgraph = _subgraph(b, low, tensors, operators)
+    description = b.CreateString("mcucompress")
+    opcodes_vec = _table_vector(b, tflite.ModelStartOperatorCodesVector, opcodes)
+    subgraphs_vec = _table_vector(b, tflite.ModelStartSubgraphsVector, [subgraph])
+    buffers_vec = _table_vector(b, tflite.ModelStartBuffersVector, buffers)
+    tflite.ModelStart(b)
+    tflite.ModelAddVersion(b, SCHEMA_VERSION)
+    tflite.ModelAddOperatorCodes(b, opcodes_vec)
+    tflite.ModelAddSubgraphs(b, subgraphs_vec)
+    tflite.ModelAddDescription(b, description)
+    tflite.ModelAddBuffers(b, buffers_vec)
+    b.Finish(tflite.ModelEnd(b), file_identifier=FILE_IDENTIFIER)
+    return bytes(b.Output())
+
+
+def _table_vector(b: flatbuffers.Builder, start_vector, offsets: list[int]) -> int:
+    start_vector(b, len(offsets))
+    for off in reversed(offsets):  # flatbuffers builds back to front
+        b.PrependUOffsetTRelative(off)
+    return b.EndVector()
+
+
+def _int32_vector(b: flatbuffers.Builder, values) -> int:
+    return b.CreateNumpyVector(np.asarray(values, dtype="<i4").reshape(-1))
+
+
+def _buffers(b: flatbuffers.Builder, tensors: list[Tensor]) -> tuple[list[int], list[int]]:
+    """Buffer 0 is the empty buffer every activation points to; each constant gets its own."""
+    tflite.BufferStart(b)
+    buffers = [tflite.BufferEnd(b)]
+    buffer_of = []
+    for t in tensors:
+        if not t.is_const:
+            buffer_of.append(0)
+            continue
+        raw = _raw_bytes(t)
+        b.Prep(BUFFER_ALIGNMENT, len(raw))  # align the data start; the length prefix sits just before it
+        data = b.CreateNumpyVector(raw)
+        tflite.BufferStart(b)
+        tflite.BufferAddData(b, data)
+        buffer_of.append(len(buffers))
+        buffers.append(tflite.BufferEnd(b))
+    return buffers, buffer_of
+
+
+def _raw_bytes(t: Tensor) -> np.ndarray:
+    data = np.asarray(t.data, dtype=np.dtype(t.dtype).newbyteorder("<"))
+    if data.size != t.size:
+        raise GraphError(f"tensor '{t.name}' holds {data.size} values but its shape {t.shape} needs {t.size}")
+    return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+
+
+def _tensor(b: flatbuffers.Builder, t: Tensor, buffer: int) -> int:
+    if t.dtype not in TENSOR_TYPES:
+        raise GraphError(f"tensor '{t.name}' has dtype {t.dtype}, which the TFLite writer does not support")
+    name = b.CreateString(t.name)
+    shape = _int32_vector(b, t.shape)
+    quant = _quantization(b, t.quant) if t.quant is not None else None
+    tflite.TensorStart(b)
+    tflite.TensorAddShape(b, shape)
+    tflite.TensorAddType(b, TENSOR_TYPES[t.dtype])
+    tflite.TensorAddBuffer(b, buffer)
+    tflite.TensorAddName(b, name)
+    if quant is not None:
+        tflite.TensorAddQuantization(b, quant)
+    return tflite.TensorEnd(b)
+
+
+def _quantization(b: flatbuffers.Builder, q) -> int:
+    scale = b.CreateNumpyVector(np.asarray(q.scale, dtype="<f4"))
+    zero_point = b.CreateNumpyVector(np.asarray(q.zero_point, dtype="<i8"))
+    tflite.QuantizationParametersStart(b)
+    tflite.QuantizationParametersAddScale(b, scale)
+    tflite.QuantizationParametersAddZeroPoint(b, zero_point)
+    tflite.QuantizationParametersAddQuantizedDimension(b, q.axis if q.axis is not None else 0)
+    return tflite.QuantizationParametersEnd(b)
+
+
+def _operator_codes(b: flatbuffers.Builder, operators: list[_Operator]) -> tuple[list[int], dict[str, int]]:
+    """One OperatorCode per kind, in order of first use, at the highest version any of its ops needs."""
+    versions: dict[str, int] = {}
+    for o in operators:
+        versions[o.kind] = max(versions.get(o.kind, 1), o.version)
+    offsets = []
+    for kind, version in versions.items():
+        code = getattr(tflite.BuiltinOperator, kind)
+        tflite.OperatorCodeStart(b)
+        # Readers before schema 2.3 only know the int8 field, which saturates at 127 (PLACEHOLDER_FOR_GREATER_OP_CODES).
+        tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+        tflite.OperatorCodeAddBuiltinCode(b, code)
+        tflite.OperatorCodeAddVersion(b, version)
+        offsets.append(tflite.OperatorCodeEnd(b))
+    return offsets, {kind: i for i, kind in enumerate(versions)}
+
+
+def _operator(b: flatbuffers.Builder, o: _Operator, opcode_index: int) -> int:
+    inputs = _int32_vector(b, o.inputs)
+    outputs = _int32_vector(b, o.outputs)
+    options = _options_table(b, o.options, o.fields) if o.options is not None else None
+    tflite.OperatorStart(b)
+    tflite.OperatorAddOpcodeIndex(b, opcode_index)
+    tflite.OperatorAddInputs(b, inputs)
+    tflite.OperatorAddOutputs(b, outputs)
+    if options is not None:
+        tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, o.options))
+        tflite.OperatorAddBuiltinOptions(b, options)
+    return tflite.OperatorEnd(b)
+
+
+def _options_table(b: flatbuffers.Builder, table: str, fields: dict) -> int:
+    """Build e.g. Conv2DOptions with the schema package's Conv2DOptionsStart/Add<Field>/End functions."""
+    getattr(tflite, f"{table}Start")(b)
+    for name, value in fields.items():
+        getattr(tflite, f"{table}Add{name}")(b, value)
+    return getattr(tflite, f"{table}End")(b)
+
+
+def _subgraph(b: flatbuffers.Builder, low: _Lowering, tensors: list[int], operators: list[int]) -> int:
+    tensors_vec = _table_vector(b, tflite.SubGraphStartTensorsVector, tensors)
+    inputs = _int32_vector(b, [low.ref(n) for n in low.graph.inputs])
+    outputs = _int32_vector(b, [low.ref(n) for n in low.graph.outputs])
+    operators_vec = _table_vector(b, tflite.SubGraphStartOperatorsVector, operators)
+    name = b.CreateString("main")
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tensors_vec)
+    tflite.SubGraphAddInputs(b, inputs)
+    tflite.SubGraphAddOutputs(b, outputs)
+    tflite.SubGraphAddOperators(b, operators_vec)
+    tflite.SubGraphAddName(b, name)
+    return tflite.SubGraphEnd(b)
