@@ -62,6 +62,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_compile(args) -> int:
+    from mcucompress import driver
+
+    compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force, board=args.board)
+    summary = compiled.summary()
+    if args.plan:
+        print(compiled.plan.picture())
+    print(
+        f"wrote {args.output}: {summary['layers']} layers, weights {summary['weights_bytes']:,} B (flash), "
+        f"arena {summary['arena_bytes']:,} B (RAM, of which scratch {summary['scratch_bytes']:,} B)"
+    )
+    if args.json:
+        _write_json(args.json, summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
     parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
@@ -74,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ops", help="list supported ops and their constraints")
     p.set_defaults(func=cmd_ops)
+
+    p = sub.add_parser("compile", help="generate a self-contained C project for an int8 model")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument("--board", default=None, help="check that the model fits this board's flash and RAM")
+    p.add_argument("--name", default=None, metavar="PREFIX", help="prefix of every generated C symbol")
+    p.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
+    p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
+    p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
+    p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
     p.add_argument("model")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
+from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
 from mcucompress.dataset import Samples, load_samples
 from mcucompress.errors import McuError
 from mcucompress.frontend import load_model
@@ -19,6 +21,26 @@ def load(path: str | Path) -> Graph:
     graph = load_model(path)
     verify(graph)
     return graph
+
+
+def default_prefix(graph: Graph) -> str:
+    name = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
+    return name if name[0].isalpha() else f"m_{name}"
+
+
+def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,
+                  board: str | None = None) -> CompiledModel:
+    """Import, plan and generate the C project in `outdir` (atomically)."""
+    if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
+        raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
+    graph = load(model)
+    compiled = compile_graph(graph, prefix or default_prefix(graph))
+    if board:
+        from mcucompress.boards import check_fits, load_board
+
+        check_fits(load_board(board), compiled)
+    write_project(compiled, outdir, force=force)
+    return compiled
 
 
 def reference_outputs(graph: Graph, samples: Samples) -> np.ndarray:
@@ -42,6 +64,21 @@ def run(model: str | Path, board: str, data: str | Path) -> tuple[dict, np.ndarr
     if board == "reference":
         outputs = reference_outputs(graph, samples)
         report = {"board": "reference", "engine": "numpy reference executor"}
+    elif board == "host":
+        from mcucompress.harness.host import run_on_host
+
+        compiled = compile_graph(graph, default_prefix(graph))
+        outputs = run_on_host(compiled, samples.x, graph.t(graph.outputs[0]).shape)
+        expected = reference_outputs(graph, samples)
+        mismatches = int(np.sum(np.any(outputs.reshape(len(outputs), -1) != expected.reshape(len(expected), -1), axis=1)))
+        report = {
+            "board": "host",
+            "engine": "generated C compiled with the host gcc",
+            "bit_exact": mismatches == 0,
+            "mismatches": mismatches,
+            "memory": {"weights_bytes": compiled.weights_bytes, "arena_bytes": compiled.plan.arena_bytes,
+                       "scratch_bytes": compiled.plan.scratch_bytes},
+        }
     else:
         raise McuError(f"unknown board '{board}'; known boards: reference (run 'mcucompress boards' for more)")
     report.update(

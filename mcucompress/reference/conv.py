@@ -56,7 +56,7 @@ def fully_connected_s8(x: np.ndarray, w: np.ndarray, p: ConvParams, out_shape) -
     """x flattened to [-1, in], w [out, in]."""
     rows = x.reshape(-1, w.shape[1]).astype(np.float64) + p.input_offset
     acc = rows @ (w.astype(np.float64) + p.filter_offset).T
-    return _requantize(acc.astype(np.int64) + p.bias, p).reshape(out_shape)
+    return _requantize(acc.astype(np.int64) + p.bias, p).reshape((-1,) + tuple(out_shape[1:]))
 
 
 def conv2d_f32(x, w, b, attrs, out_shape):
@@ -76,4 +76,4 @@ def depthwise_conv2d_f32(x, w, b, attrs, out_shape):
 
 def fully_connected_f32(x, w, b, out_shape):
     out = x.reshape(-1, w.shape[1]).astype(np.float32) @ w.T.astype(np.float32)
-    return (out + (b if b is not None else 0)).reshape(out_shape)
+    return (out + (b if b is not None else 0)).reshape((-1,) + tuple(out_shape[1:]))

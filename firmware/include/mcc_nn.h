@@ -1,0 +1,96 @@
+/**
+ * @file mcc_nn.h
+ * @brief int8 kernel API of mcucompress (CMSIS-NN style; bit-exact with TFLite Micro's reference kernels).
+ *
+ * Every kernel is pure C99 and runs anywhere; faster paths for the Cortex-M DSP extension (SMLAD) or
+ * MVE sit behind #if in the same files, with the pure-C path always present. Tensors are NHWC int8.
+ * Kernels that need scratch memory have a *_get_buffer_size() companion; the caller plans that buffer
+ * in its arena and passes it in the mcc_context. No kernel allocates memory.
+ */
+#ifndef MCC_NN_H
+#define MCC_NN_H
+
+#include "mcc_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * CONV_2D, generic: any filter size, stride, dilation and padding.
+ * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (may be NULL when that is 0)
+ * @param p          offsets, strides, padding, dilation, clamp (depth_multiplier unused)
+ * @param q          per-output-channel multiplier/shift
+ * @param in_dims    [N, H, W, C_in]
+ * @param filter_dims [C_out, KH, KW, C_in]
+ * @param bias       [C_out] int32, or NULL
+ * @param out_dims   [N, OH, OW, C_out]
+ */
+mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                           const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                           const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+int32_t mcc_convolve_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
+
+/** CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments. */
+mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                               const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+
+/**
+ * DEPTHWISE_CONV_2D: output channel c*M+m reads input channel c (M = p->depth_multiplier).
+ * @param filter_dims [1, KH, KW, C_in*M]
+ */
+mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                 const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
+
+/**
+ * FULLY_CONNECTED: out[b][o] = requant(sum_i (in[b][i] + input_offset) * (filter[o][i] + filter_offset) + bias[o]).
+ * @param in_dims     n = batches, c = input depth (h = w = 1)
+ * @param filter_dims n = output depth, c = input depth
+ * @param out_dims    n = batches, c = output depth
+ */
+mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
+                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                  const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+
+/** AVERAGE_POOL_2D: windows are clipped to the input; padded taps are not counted. */
+mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,
+                          const mcc_dims *out_dims, int8_t *out);
+
+/** MAX_POOL_2D. */
+mcc_status mcc_maxpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,
+                          const mcc_dims *out_dims, int8_t *out);
+
+/** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed. */
+mcc_status mcc_add_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
+
+/** SUB, as mcc_add_s8 with in1 - in2. */
+mcc_status mcc_sub_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
+
+/** MUL with 4-D broadcasting. In place allowed. */
+mcc_status mcc_mul_s8(const mcc_mul_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
+
+/** SOFTMAX over the last axis: `rows` vectors of `depth` values; output scale 1/256, zero point -128. */
+mcc_status mcc_softmax_s8(const mcc_softmax_params *p, int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
+
+/** PAD a 4-D tensor with `pad_value` (the zero point); before/after are 4 counts each, NHWC order. */
+mcc_status mcc_pad_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *before, const int32_t *after,
+                      int8_t pad_value, const mcc_dims *out_dims, int8_t *out);
+
+/**
+ * CONCATENATION along one axis: the tensors are seen as [outer, axis, inner]; input k contributes
+ * axis_sizes[k] * inner values per outer step. Values are clamped to [act_min, act_max].
+ */
+mcc_status mcc_concat_s8(int32_t num_inputs, const int8_t *const *inputs, const int32_t *axis_sizes,
+                         int32_t outer, int32_t inner, int32_t act_min, int32_t act_max, int8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCC_NN_H */

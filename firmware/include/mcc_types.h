@@ -1,0 +1,110 @@
+/**
+ * @file mcc_types.h
+ * @brief Types shared by the mcucompress int8 kernels and the generated model code.
+ *
+ * Conventions (as CMSIS-NN): tensors are NHWC int8; *offset* fields are negated zero points of
+ * inputs and plain zero points of outputs; the caller owns all memory (no malloc anywhere).
+ */
+#ifndef MCC_TYPES_H
+#define MCC_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Return code of every kernel. */
+typedef enum {
+    MCC_OK = 0,          /**< success */
+    MCC_ARG_ERROR = -1,  /**< an argument is out of its documented range */
+    MCC_NO_BUFFER = -2   /**< the scratch buffer in the context is missing or too small */
+} mcc_status;
+
+/** Scratch memory handed to a kernel; size in bytes from the kernel's *_get_buffer_size(). */
+typedef struct {
+    void *buf;
+    int32_t size;
+} mcc_context;
+
+/** Tensor dimensions in NHWC order; unused dimensions are 1. */
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} mcc_dims;
+
+/** Per-output-channel requantization: real scale = multiplier * 2^(shift - 31). */
+typedef struct {
+    const int32_t *multiplier; /**< [out_channels], in [2^30, 2^31) or 0 */
+    const int32_t *shift;      /**< [out_channels], in [-31, 30], positive = left shift */
+} mcc_per_channel_quant;
+
+/** Single requantization multiplier. */
+typedef struct {
+    int32_t multiplier; /**< in [2^30, 2^31) or 0 */
+    int32_t shift;      /**< in [-31, 30], positive = left shift */
+} mcc_quant;
+
+/** CONV_2D and DEPTHWISE_CONV_2D parameters. */
+typedef struct {
+    int32_t input_offset;     /**< -input zero point, in [-127, 128] */
+    int32_t output_offset;    /**< output zero point, in [-128, 127] */
+    int32_t stride_h, stride_w;       /**< >= 1 */
+    int32_t pad_h, pad_w;             /**< padding before the first row / column, >= 0 */
+    int32_t dilation_h, dilation_w;   /**< >= 1 */
+    int32_t depth_multiplier;         /**< depthwise only: output channels per input channel, >= 1 */
+    int32_t act_min, act_max;         /**< output clamp, -128 <= act_min <= act_max <= 127 */
+} mcc_conv_params;
+
+/** FULLY_CONNECTED parameters (per-tensor or per-channel requantization via mcc_per_channel_quant). */
+typedef struct {
+    int32_t input_offset;   /**< -input zero point */
+    int32_t filter_offset;  /**< -filter zero point (0 for symmetric weights) */
+    int32_t output_offset;  /**< output zero point */
+    int32_t per_channel;    /**< 1: quant arrays have one entry per output, 0: one entry for all */
+    int32_t act_min, act_max;
+} mcc_fc_params;
+
+/** AVERAGE_POOL_2D and MAX_POOL_2D parameters. */
+typedef struct {
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} mcc_pool_params;
+
+/** ADD and SUB: both inputs are scaled to a common scale with `left_shift` bits of headroom. */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+    int32_t output_offset, output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} mcc_add_params;
+
+/** MUL parameters. */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} mcc_mul_params;
+
+/** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */
+typedef struct {
+    mcc_dims in1, in2, out;
+} mcc_broadcast_dims;
+
+/** SOFTMAX parameters (TFLite's gemmlowp algorithm, 5 integer bits for the scaled difference). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} mcc_softmax_params;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCC_TYPES_H */

@@ -1,0 +1,252 @@
+"""Lower each op of a quantized graph to one kernel call with its parameter structs and constant arrays.
+
+All integers come from mcucompress.fixedpoint.params (shared with the reference executor); this module
+only decides which kernel runs an op and how its arguments are laid out in C.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcucompress.analysis import op_cost
+from mcucompress.codegen.records import CArray, CStatic, KernelCall
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.fixedpoint import params as fp
+from mcucompress.ir import Graph, Op
+from mcucompress.plan.memory import MemoryPlan
+
+
+def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Left-pad a shape of rank <= 4 with ones to NHWC."""
+    if len(shape) > 4:
+        raise UnsupportedOpError(f"tensor of rank {len(shape)} > 4 is not supported by the C kernels")
+    return tuple([1] * (4 - len(shape)) + list(shape))
+
+
+def _dims_fields(shape) -> list[tuple[str, str]]:
+    return list(zip(("n", "h", "w", "c"), map(str, dims4(shape))))
+
+
+class Lowering:
+    """Accumulates the C records of one graph; `prefix` names every emitted symbol."""
+
+    def __init__(self, graph: Graph, plan: MemoryPlan, prefix: str):
+        self.graph, self.plan, self.prefix = graph, plan, prefix
+
+    # -- helpers -------------------------------------------------------------------------------
+    def ptr(self, tensor: str, const: bool = False) -> str:
+        loc = self.plan.tensors[tensor]
+        if loc.home == "input":
+            return "input"
+        base = "output" if loc.home == "output" else f"({self.prefix}_arena + {loc.offset})"
+        return base
+
+    def sym(self, index: int, what: str) -> str:
+        return f"{self.prefix}_op{index}_{what}"
+
+    def dims_static(self, index: int, what: str, shape) -> CStatic:
+        return CStatic("mcc_dims", self.sym(index, what), _dims_fields(shape))
+
+    def scratch_ctx(self, index: int) -> CStatic:
+        offset = self.plan.scratch.get(index)
+        if offset is None:
+            return CStatic("mcc_context", self.sym(index, "ctx"), [("buf", "0"), ("size", "0")])
+        size = scratch_size(self.graph, self.graph.ops[index])
+        return CStatic("mcc_context", self.sym(index, "ctx"),
+                       [("buf", f"{self.prefix}_arena + {offset}"), ("size", str(size))])
+
+    # -- per op ------------------------------------------------------------------------------------
+    def lower(self, index: int, op: Op) -> KernelCall:
+        fn = getattr(self, f"_lower_{op.kind.lower()}", None)
+        if fn is None:
+            raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
+        call = fn(index, op)
+        call.macs = op_cost(self.graph, op).macs
+        return call
+
+    def _lower_conv(self, index: int, op: Op, function: str) -> KernelCall:
+        g = self.graph
+        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+        p = fp.conv_params(g, op)
+        a = op.attrs
+        mult = CArray(self.sym(index, "multiplier"), "int32_t", p.multipliers.astype(np.int64))
+        shift = CArray(self.sym(index, "shift"), "int32_t", p.shifts.astype(np.int64))
+        weights = CArray(self.sym(index, "weights"), "int8_t", w.data.reshape(-1), f"{w.name} {list(w.shape)}")
+        bias = CArray(self.sym(index, "bias"), "int32_t", p.bias.astype(np.int64))
+        params = CStatic("mcc_conv_params", self.sym(index, "params"), [
+            ("input_offset", str(p.input_offset)), ("output_offset", str(p.output_offset)),
+            ("stride_h", str(a.stride_h)), ("stride_w", str(a.stride_w)),
+            ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)),
+            ("dilation_h", str(a.dilation_h)), ("dilation_w", str(a.dilation_w)),
+            ("depth_multiplier", str(getattr(a, "depth_multiplier", 1))),
+            ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+        ])
+        quant = CStatic("mcc_per_channel_quant", self.sym(index, "quant"),
+                        [("multiplier", mult.name), ("shift", shift.name)])
+        statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
+                   self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
+        s = [st.name for st in statics]
+        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
+                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
+
+    def _lower_conv_2d(self, index: int, op: Op) -> KernelCall:
+        a, w = op.attrs, self.graph.t(op.inputs[1])
+        one_by_one = w.shape[1] == w.shape[2] == 1 and a.dilation_h == a.dilation_w == 1 and not (
+            a.pad_top or a.pad_bottom or a.pad_left or a.pad_right)
+        return self._lower_conv(index, op, "mcc_convolve_1x1_s8" if one_by_one else "mcc_convolve_s8")
+
+    def _lower_depthwise_conv_2d(self, index: int, op: Op) -> KernelCall:
+        return self._lower_conv(index, op, "mcc_depthwise_conv_s8")
+
+    def _lower_fully_connected(self, index: int, op: Op) -> KernelCall:
+        g = self.graph
+        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+        p = fp.conv_params(g, op)
+        depth, units = w.shape[1], w.shape[0]
+        batches = x.size // depth
+        mult = CArray(self.sym(index, "multiplier"), "int32_t", p.multipliers.astype(np.int64))
+        shift = CArray(self.sym(index, "shift"), "int32_t", p.shifts.astype(np.int64))
+        weights = CArray(self.sym(index, "weights"), "int8_t", w.data.reshape(-1), f"{w.name} {list(w.shape)}")
+        bias = CArray(self.sym(index, "bias"), "int32_t", p.bias.astype(np.int64))
+        params = CStatic("mcc_fc_params", self.sym(index, "params"), [
+            ("input_offset", str(p.input_offset)), ("filter_offset", str(p.filter_offset)),
+            ("output_offset", str(p.output_offset)), ("per_channel", str(int(p.multipliers.size > 1))),
+            ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+        ])
+        quant = CStatic("mcc_per_channel_quant", self.sym(index, "quant"),
+                        [("multiplier", mult.name), ("shift", shift.name)])
+        statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", (batches, 1, 1, depth)),
+                   self.dims_static(index, "filter_dims", (units, 1, 1, depth)),
+                   self.dims_static(index, "out_dims", (batches, 1, 1, units))]
+        s = [st.name for st in statics]
+        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
+                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8", args, statics=statics,
+                          arrays=[weights, bias, mult, shift])
+
+    def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
+        g = self.graph
+        x, out = g.t(op.inputs[0]), g.t(op.outputs[0])
+        p, a = fp.pool_params(g, op), op.attrs
+        params = CStatic("mcc_pool_params", self.sym(index, "params"), [
+            ("filter_h", str(a.filter_h)), ("filter_w", str(a.filter_w)), ("stride_h", str(a.stride_h)),
+            ("stride_w", str(a.stride_w)), ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)),
+            ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+        ])
+        statics = [params, self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = [f"&{statics[0].name}", f"&{statics[1].name}", self.ptr(op.inputs[0]), f"&{statics[2].name}",
+                self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=statics)
+
+    def _lower_average_pool_2d(self, index: int, op: Op) -> KernelCall:
+        return self._lower_pool(index, op, "mcc_avgpool_s8")
+
+    def _lower_max_pool_2d(self, index: int, op: Op) -> KernelCall:
+        return self._lower_pool(index, op, "mcc_maxpool_s8")
+
+    def _broadcast(self, index: int, op: Op) -> CStatic:
+        g = self.graph
+        shapes = [dims4(g.t(n).shape) for n in (op.inputs[0], op.inputs[1], op.outputs[0])]
+        fields = [(name, "{" + ", ".join(map(str, s)) + "}") for name, s in zip(("in1", "in2", "out"), shapes)]
+        return CStatic("mcc_broadcast_dims", self.sym(index, "bcast"), fields)
+
+    def _binary_inputs(self, index: int, op: Op) -> tuple[list[str], list[CArray]]:
+        """Pointers of both operands; constant operands become flash arrays."""
+        ptrs, arrays = [], []
+        for k, name in enumerate(op.inputs[:2]):
+            t = self.graph.t(name)
+            if t.is_const:
+                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
+                arrays.append(arr)
+                ptrs.append(arr.name)
+            else:
+                ptrs.append(self.ptr(name))
+        return ptrs, arrays
+
+    def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
+        p = fp.add_sub_params(self.graph, op)
+        params = CStatic("mcc_add_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
+
+    def _lower_sub(self, index: int, op: Op) -> KernelCall:
+        return self._lower_add(index, op, "mcc_sub_s8")
+
+    def _lower_mul(self, index: int, op: Op) -> KernelCall:
+        p = fp.mul_params(self.graph, op)
+        params = CStatic("mcc_mul_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_mul_s8", args, statics=[params, bcast], arrays=arrays)
+
+    def _lower_softmax(self, index: int, op: Op) -> KernelCall:
+        p = fp.softmax_params(self.graph, op)
+        x = self.graph.t(op.inputs[0])
+        depth = x.shape[-1]
+        params = CStatic("mcc_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_softmax_s8", args, statics=[params])
+
+    def _lower_reshape(self, index: int, op: Op) -> KernelCall:
+        if index in self.plan.liveness.aliased_ops:
+            return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
+        size = self.graph.t(op.outputs[0]).nbytes
+        return KernelCall(index, op.name, op.kind, "mcc_copy_s8",
+                          [self.ptr(op.inputs[0]), self.ptr(op.outputs[0]), str(size)])
+
+    def _lower_pad(self, index: int, op: Op) -> KernelCall:
+        g = self.graph
+        x, out = g.t(op.inputs[0]), g.t(op.outputs[0])
+        pads = [(0, 0)] * (4 - len(op.attrs.paddings)) + list(op.attrs.paddings)
+        before = CArray(self.sym(index, "before"), "int32_t", np.array([b for b, _ in pads], np.int64))
+        after = CArray(self.sym(index, "after"), "int32_t", np.array([a for _, a in pads], np.int64))
+        statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), before.name, after.name, str(out.quant.zp),
+                f"&{statics[1].name}", self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_pad_s8", args, statics=statics, arrays=[before, after])
+
+    def _lower_concatenation(self, index: int, op: Op) -> KernelCall:
+        g = self.graph
+        out = g.t(op.outputs[0])
+        axis = op.attrs.axis
+        outer = int(np.prod(out.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
+        sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.array([g.t(n).shape[axis] for n in op.inputs], np.int64))
+        arrays = [sizes]
+        ptrs = []
+        for k, name in enumerate(op.inputs):
+            t = g.t(name)
+            if t.is_const:
+                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
+                arrays.append(arr)
+                ptrs.append(arr.name)
+            else:
+                ptrs.append(self.ptr(name))
+        lo, hi = fp.activation_range(op.attrs.activation, out)
+        local = self.sym(index, "inputs")
+        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), str(lo), str(hi), self.ptr(op.outputs[0])]
+        pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
+        return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
+
+
+def lowerable_kinds() -> list[str]:
+    return sorted(n[len("_lower_") :].upper() for n in dir(Lowering) if n.startswith("_lower_") and n != "_lower_conv"
+                  and n != "_lower_pool")
+
+
+def scratch_size(graph: Graph, op: Op) -> int:
+    """Bytes of scratch a kernel needs; mirrors the C *_get_buffer_size() functions."""
+    return 0
+
+
+def scratch_sizes(graph: Graph) -> dict[int, int]:
+    return {i: s for i, op in enumerate(graph.ops) if (s := scratch_size(graph, op)) > 0}
+
+
+def lower_graph(graph: Graph, plan: MemoryPlan, prefix: str) -> list[KernelCall]:
+    lowering = Lowering(graph, plan, prefix)
+    return [lowering.lower(i, op) for i, op in enumerate(graph.ops)]

@@ -1,0 +1,137 @@
+"""Write a self-contained C project for one quantized graph: model, weights, the kernels it needs, build files.
+
+Everything is written into a temporary sibling directory and renamed into place at the end, so a
+failure never leaves a partial project behind. Output is deterministic: same graph, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mcucompress import __version__
+from mcucompress.codegen import kernel_sources
+from mcucompress.codegen.lower import lower_graph, scratch_sizes
+from mcucompress.codegen.records import CArray, KernelCall
+from mcucompress.codegen.render import render_all
+from mcucompress.errors import McuError, UnsupportedOpError
+from mcucompress.ir import Graph
+from mcucompress.ir.serialize import graph_to_json
+from mcucompress.plan.memory import MemoryPlan, plan_memory
+
+
+@dataclass
+class CompiledModel:
+    prefix: str
+    files: dict[str, str]  # generated text files
+    sources: list[str]  # kernel files relative to firmware/kernels
+    calls: list[KernelCall]
+    plan: MemoryPlan
+    weights_bytes: int
+    model_hash: str
+
+    def summary(self) -> dict:
+        return {
+            "prefix": self.prefix,
+            "model_hash": self.model_hash,
+            "weights_bytes": self.weights_bytes,
+            "arena_bytes": self.plan.arena_bytes,
+            "scratch_bytes": self.plan.scratch_bytes,
+            "kernels": sorted({c.function for c in self.calls if c.function}),
+            "layers": len(self.calls),
+        }
+
+
+def graph_hash(graph: Graph) -> str:
+    h = hashlib.sha256(json.dumps(graph_to_json(graph), sort_keys=True).encode())
+    for t in graph.tensors.values():
+        if t.is_const:
+            h.update(np.ascontiguousarray(t.data).tobytes())
+    return h.hexdigest()
+
+
+def _io(graph: Graph, name: str) -> dict:
+    t = graph.t(name)
+    return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
+
+
+def compile_graph(graph: Graph, prefix: str) -> CompiledModel:
+    if not graph.is_quantized:
+        raise UnsupportedOpError(
+            f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"
+        )
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedOpError(f"model '{graph.name}' has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                                 "only single-input single-output models are supported")
+    for name in graph.inputs + graph.outputs:
+        if graph.t(name).dtype != "int8":
+            raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported")
+    plan = plan_memory(graph, scratch_sizes(graph))
+    calls = lower_graph(graph, plan, prefix)
+    arrays: list[CArray] = [a for c in calls for a in c.arrays]
+    statics = [s for c in calls for s in c.statics]
+    functions = {c.function for c in calls if c.function}
+    sources = kernel_sources.sources_for(functions)
+    weights_bytes = sum(a.nbytes for a in arrays)
+    model_hash = graph_hash(graph)
+    context = {
+        "version": __version__,
+        "model_name": graph.name,
+        "model_hash": model_hash,
+        "summary": f"{len(calls)} layers, {sum(c.macs for c in calls):,} MACs, weights {weights_bytes:,} B, "
+        f"arena {plan.arena_bytes:,} B",
+        "prefix": prefix,
+        "PREFIX": prefix.upper(),
+        "calls": calls,
+        "arrays": arrays,
+        "statics": statics,
+        "sources": sources,
+        "arena_bytes": plan.arena_bytes,
+        "scratch_bytes": plan.scratch_bytes,
+        "weights_bytes": weights_bytes,
+        "macs": sum(c.macs for c in calls),
+        "input": _io(graph, graph.inputs[0]),
+        "output": _io(graph, graph.outputs[0]),
+    }
+    return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash)
+
+
+def write_project(model: CompiledModel, outdir: str | Path, force: bool = False) -> Path:
+    """Write the project to `outdir` atomically; refuses a non-empty directory unless `force`."""
+    outdir = Path(outdir).resolve()
+    if outdir.exists() and not outdir.is_dir():
+        raise McuError(f"{outdir}: exists and is not a directory; choose another -o OUTDIR")
+    if outdir.is_dir() and any(outdir.iterdir()) and not force:
+        raise McuError(f"{outdir}: directory is not empty; pass --force to replace it or choose another -o OUTDIR")
+    parent = outdir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=parent))
+    except OSError as exc:
+        raise McuError(f"{outdir}: cannot write there ({exc.strerror}); choose a writable -o OUTDIR") from None
+    try:
+        for name, text in model.files.items():
+            (tmp / name).write_text(text)
+        include = tmp / "mcc" / "include"
+        include.mkdir(parents=True)
+        for header in kernel_sources.headers():
+            shutil.copyfile(header, include / header.name)
+        for src in model.sources:
+            dst = tmp / "mcc" / "kernels" / src
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(kernel_sources.kernels_root() / src, dst)
+        (tmp / "memory_plan.txt").write_text(model.plan.picture() + "\n")
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        tmp.chmod(0o755)
+        tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outdir

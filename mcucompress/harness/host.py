@@ -1,0 +1,60 @@
+"""Build a generated C project with the host gcc into a small runner program and drive it from Python."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from mcucompress.assets import asset_dir
+from mcucompress.codegen.project import CompiledModel, write_project
+from mcucompress.errors import McuError
+
+HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
+
+
+def find_host_cc() -> str:
+    for cc in ("gcc", "cc", "clang"):
+        if shutil.which(cc):
+            return cc
+    raise McuError("no host C compiler found; install gcc (Debian: apt-get install gcc)")
+
+
+def build_runner(project: Path, prefix: str) -> Path:
+    """Compile the project and firmware/runtime/host_main.c into `project/host_runner`."""
+    cc = find_host_cc()
+    sources = [str(p) for p in sorted(project.glob("*.c"))] + [str(p) for p in sorted((project / "mcc" / "kernels").rglob("*.c"))]
+    runner = project / "host_runner"
+    cmd = [
+        cc, *HOST_CFLAGS, f"-I{project}", f"-I{project / 'mcc' / 'include'}",
+        f'-DMCC_MODEL_HEADER="{prefix}_model.h"', f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}",
+        str(asset_dir("firmware") / "runtime" / "host_main.c"), *sources, "-o", str(runner),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
+        raise McuError(f"host build of {project} failed: {first}")
+    return runner
+
+
+def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:
+    """Feed int8 samples [N, ...] through the runner; returns int8 outputs [N, *output_shape[1:]]."""
+    with tempfile.TemporaryDirectory() as tmp:
+        in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+        np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
+        result = subprocess.run([str(runner), str(in_path), str(out_path)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise McuError(f"host runner failed: {result.stderr.strip() or f'exit code {result.returncode}'}")
+        out = np.fromfile(out_path, dtype=np.int8)
+    return out.reshape((len(inputs),) + tuple(output_shape[1:]))
+
+
+def run_on_host(model: CompiledModel, inputs: np.ndarray, output_shape: tuple[int, ...], workdir: Path | None = None) -> np.ndarray:
+    """Write the project to a temporary directory (or `workdir`), build it and run every sample."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = write_project(model, Path(workdir or tmp) / "project", force=True)
+        runner = build_runner(project, model.prefix)
+        return run_runner(runner, inputs, output_shape)

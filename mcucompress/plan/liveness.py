@@ -1,0 +1,110 @@
+"""Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place element-wise ops.
+
+Tensors that must share memory are grouped (union-find); a group is one buffer. Groups holding a
+model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mcucompress.ir import Graph
+
+ALIAS_OPS = ("RESHAPE",)
+# Ops whose C kernel reads element i of input 0 before writing element i of the output.
+IN_PLACE_OPS = ("ADD", "SUB", "MUL", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+
+
+@dataclass
+class Group:
+    tensors: list[str]
+    size: int
+    first_use: int
+    last_use: int
+    home: str = "arena"  # "arena", "input" (caller's input buffer) or "output" (caller's output buffer)
+
+
+@dataclass
+class Liveness:
+    groups: list[Group]
+    group_of: dict[str, int] = field(default_factory=dict)
+    aliased_ops: set[int] = field(default_factory=set)  # op indices that need no code (pure aliases)
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(b)] = self.find(a)
+
+
+def analyse(graph: Graph, in_place: bool = True) -> Liveness:
+    activations = [n for n, t in graph.tensors.items() if not t.is_const]
+    uf = _UnionFind()
+    for n in activations:
+        uf.find(n)
+    inputs, outputs = set(graph.inputs), set(graph.outputs)
+
+    def members(root: str) -> set[str]:
+        return {n for n in activations if uf.find(n) == root}
+
+    def homes(root: str) -> set[str]:
+        m = members(root)
+        return ({"input"} if m & inputs else set()) | ({"output"} if m & outputs else set())
+
+    last_consumer = {n: -1 for n in activations}
+    for i, op in enumerate(graph.ops):
+        for n in op.inputs:
+            if n in last_consumer:
+                last_consumer[n] = max(last_consumer[n], i)
+
+    aliased = set()
+    for i, op in enumerate(graph.ops):
+        src, dst = op.inputs[0] if op.inputs else "", op.outputs[0]
+        if src not in last_consumer:
+            continue
+        if op.kind in ALIAS_OPS:
+            if len(homes(uf.find(src)) | homes(uf.find(dst))) <= 1:
+                uf.union(src, dst)
+                aliased.add(i)
+        elif in_place and op.kind in IN_PLACE_OPS and _can_write_over(graph, op, src, dst):
+            src_root = uf.find(src)
+            group_last = max(last_consumer[n] for n in members(src_root))
+            if not homes(src_root) and not homes(uf.find(dst)) and group_last == i:
+                uf.union(src, dst)
+
+    groups: dict[str, Group] = {}
+    for n in activations:
+        root = uf.find(n)
+        g = groups.setdefault(root, Group([], 0, 1 << 30, -1))
+        g.tensors.append(n)
+        g.size = max(g.size, graph.t(n).nbytes)
+    end = len(graph.ops) - 1
+    for i, op in enumerate(graph.ops):
+        for n in list(op.inputs) + list(op.outputs):
+            if n in last_consumer:
+                g = groups[uf.find(n)]
+                g.first_use, g.last_use = min(g.first_use, i), max(g.last_use, i)
+    for root, g in groups.items():
+        h = homes(root)
+        g.home = "output" if "output" in h else "input" if "input" in h else "arena"
+        if set(g.tensors) & inputs:
+            g.first_use = 0
+        if set(g.tensors) & outputs:
+            g.last_use = end
+    ordered = sorted(groups.values(), key=lambda g: (g.first_use, g.tensors[0]))
+    group_of = {n: i for i, g in enumerate(ordered) for n in g.tensors}
+    return Liveness(ordered, group_of, aliased)
+
+
+def _can_write_over(graph: Graph, op, src: str, dst: str) -> bool:
+    s, d = graph.t(src), graph.t(dst)
+    return s.shape == d.shape and s.dtype == d.dtype == "int8"

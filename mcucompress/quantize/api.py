@@ -1,0 +1,24 @@
+"""Python API: `mcucompress.quantize(graph, data, method=...)` -> int8 Graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcucompress.dataset import fit_samples
+from mcucompress.errors import DataError
+from mcucompress.ir import Graph
+from mcucompress.quantize.calibrate import calibrate
+from mcucompress.quantize.quantizer import quantize_graph
+
+
+def quantize(graph: Graph, data: np.ndarray, method: str = "minmax", per_channel: bool = True,
+             progress: bool = False) -> Graph:
+    """Calibrate `graph` (float32) on `data` (N float samples) and return the int8 graph."""
+    if graph.is_quantized:
+        raise DataError(f"model '{graph.name}' is already quantized")
+    x = np.asarray(data)
+    if x.dtype.kind != "f":
+        raise DataError(f"calibration data must be float (got {x.dtype}); give the raw float inputs")
+    samples = fit_samples("calibration data", x, None, graph.t(graph.inputs[0]))
+    ranges = calibrate(graph, samples.x, method, progress=progress)
+    return quantize_graph(graph, ranges, per_channel=per_channel)

@@ -1,0 +1,125 @@
+"""Float IR + calibration ranges -> int8 fixed-point IR (TFLite's int8 quantization scheme).
+
+Activations: asymmetric int8 per tensor. Weights: symmetric int8, per output channel for CONV_2D and
+DEPTHWISE_CONV_2D, per tensor for FULLY_CONNECTED (per channel on request). Biases: int32 with scale
+input_scale * weight_scale. Ops that move data without arithmetic (RESHAPE, pools, PAD, CONCATENATION)
+share one quantization across their inputs and output, and SOFTMAX/LOGISTIC/TANH outputs use TFLite's
+fixed ranges, exactly as TFLite's converter does, so TFLM accepts our models.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from mcucompress.errors import QuantizationError, UnsupportedOpError
+from mcucompress.ir import Graph, QuantParams
+from mcucompress.ir.verify import verify
+
+SHARED_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "CONCATENATION")
+FIXED_OUTPUT_QUANT = {"SOFTMAX": (1 / 256, -128), "LOGISTIC": (1 / 256, -128), "TANH": (1 / 128, 0)}
+WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+
+
+def activation_quant(lo: float, hi: float) -> QuantParams:
+    """Asymmetric int8 covering [lo, hi] extended to include 0, so that 0.0 is exactly representable."""
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi - lo < 1e-8:
+        hi = lo + 1e-8
+    scale = np.float32((hi - lo) / 255.0)
+    zp = int(np.clip(np.round(-128 - lo / float(scale)), -128, 127))
+    return QuantParams(np.array([scale]), np.array([zp]))
+
+
+def _shared_groups(graph: Graph) -> dict[str, str]:
+    """tensor -> representative of its shared-quantization group."""
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        parent.setdefault(n, n)
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for op in graph.ops:
+        if op.kind in SHARED_QUANT_OPS:
+            for n in op.inputs:
+                if n and not graph.t(n).is_const:
+                    parent[find(n)] = find(op.outputs[0])
+    return {n: find(n) for n in graph.tensors}
+
+
+def quantize_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, QuantParams]:
+    if axis is None:
+        amax = np.array([np.abs(w).max()], np.float64)
+    else:
+        amax = np.abs(np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)).max(axis=1).astype(np.float64)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    shape = [1] * w.ndim
+    if axis is not None:
+        shape[axis] = -1
+    q = np.clip(np.round(w / scale.reshape(shape)), -127, 127).astype(np.int8)
+    return q, QuantParams(scale, np.zeros(scale.size), axis if scale.size > 1 else None)
+
+
+def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_channel: bool = True,
+                   per_channel_fc: bool = False) -> Graph:
+    """A new int8 graph; `graph` (float32) is left unchanged."""
+    q = copy.deepcopy(graph)
+    groups = _shared_groups(q)
+    group_range: dict[str, tuple[float, float]] = {}
+    for name, (lo, hi) in ranges.items():
+        g = groups[name]
+        a, b = group_range.get(g, (np.inf, -np.inf))
+        group_range[g] = (min(a, lo), max(b, hi))
+    fixed = {op.outputs[0]: FIXED_OUTPUT_QUANT[op.kind] for op in q.ops if op.kind in FIXED_OUTPUT_QUANT}
+    for name, t in q.tensors.items():
+        if t.is_const or t.dtype != "float32":
+            continue
+        if name in fixed:
+            scale, zp = fixed[name]
+            t.quant = QuantParams(np.array([scale], np.float32), np.array([zp]))
+        elif groups[name] in group_range:
+            t.quant = activation_quant(*group_range[groups[name]])
+        else:
+            raise QuantizationError(f"tensor '{name}' has no calibration range")
+        t.dtype = "int8"
+    for index, op in enumerate(q.ops):
+        if op.kind in WEIGHT_AXIS:
+            _quantize_weighted(q, op, per_channel, per_channel_fc)
+        elif any(n and q.t(n).is_const and q.t(n).dtype == "float32" for n in op.inputs):
+            _quantize_const_operands(q, op, index)
+    verify(q)
+    return q
+
+
+def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) -> None:
+    w = q.t(op.inputs[1])
+    axis = WEIGHT_AXIS[op.kind] if (per_channel and (op.kind != "FULLY_CONNECTED" or per_channel_fc)) else None
+    w.data, w.quant = quantize_weights(w.data, axis)
+    w.dtype = "int8"
+    if len(op.inputs) > 2 and op.inputs[2]:
+        b = q.t(op.inputs[2])
+        in_scale = np.float64(q.t(op.inputs[0]).quant.s)
+        bias_scale = (in_scale * w.quant.scale.astype(np.float64)).astype(np.float32)
+        scale = np.broadcast_to(bias_scale, b.data.shape)
+        b.data = np.clip(np.round(b.data / scale), -(2**31), 2**31 - 1).astype(np.int32)
+        b.dtype = "int32"
+        b.quant = QuantParams(bias_scale, np.zeros(bias_scale.size), 0 if bias_scale.size > 1 else None)
+
+
+def _quantize_const_operands(q: Graph, op, index: int) -> None:
+    """Constant float operands of ADD/SUB/MUL/CONCATENATION become int8 with their own range."""
+    if op.kind not in ("ADD", "SUB", "MUL", "CONCATENATION"):
+        raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
+    for n in op.inputs:
+        t = q.t(n)
+        if t.is_const and t.dtype == "float32":
+            if op.kind == "CONCATENATION":
+                t.quant = q.t(op.outputs[0]).quant
+            else:
+                t.quant = activation_quant(float(t.data.min()), float(t.data.max()))
+            scaled = np.round(t.data / t.quant.s) + t.quant.zp
+            t.data = np.clip(scaled, -128, 127).astype(np.int8)
+            t.dtype = "int8"
