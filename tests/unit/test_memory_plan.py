@@ -1,0 +1,102 @@
+"""The arena planner: no overlaps, aliases cost nothing, in-place ops reuse memory, and we beat TFLM's arena."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.errors import McuError
+from mcucompress.frontend import load_model
+from mcucompress.ir import Graph, Op, Tensor
+from mcucompress.ir import ops as irops
+from mcucompress.plan.greedy import GreedyPlanner
+from mcucompress.plan.memory import plan_memory
+from tests.conftest import shared_model
+from tests.graphs import q, tiny_conv_fc
+
+TFLM_ARENA = {"kws_ref_model": 24_272, "vww_96_int8": 103_672, "ic_pretrainedResnet_quant": 55_984, "ad01_int8": 4_632}
+
+
+def test_greedy_places_disjoint_lifetimes_at_the_same_offset():
+    p = GreedyPlanner(alignment=16)
+    a = p.add_buffer("a", 100, 0, 1)
+    b = p.add_buffer("b", 100, 2, 3)
+    c = p.add_buffer("c", 50, 1, 2)
+    assert p.plan() == 112 + 50
+    p.check()
+    assert a.offset == b.offset == 0 and c.offset == 112
+
+
+def test_checker_catches_overlap():
+    p = GreedyPlanner()
+    p.add_buffer("a", 64, 0, 2).offset = 0
+    p.add_buffer("b", 64, 1, 3).offset = 32
+    with pytest.raises(McuError, match="overlap"):
+        p.check()
+
+
+def test_random_plans_never_overlap():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        p = GreedyPlanner()
+        for i in range(rng.integers(2, 30)):
+            first = int(rng.integers(0, 20))
+            p.add_buffer(f"b{i}", int(rng.integers(1, 5000)), first, first + int(rng.integers(0, 8)))
+        p.plan()
+        p.check()
+
+
+def test_reshape_is_an_alias_and_costs_nothing():
+    g = tiny_conv_fc()
+    plan = plan_memory(g, {})
+    assert plan.tensors["c"].offset == plan.tensors["flat"].offset
+    assert 1 in plan.liveness.aliased_ops
+    # conv output (36 B) is the only arena tensor: input and output live in the caller's buffers
+    assert plan.arena_bytes == 36
+    assert plan.tensors["x"].home == "input" and plan.tensors["y"].home == "output"
+
+
+def _chain_with_add() -> Graph:
+    g = Graph(name="inplace")
+    for name in ("x", "a", "b", "c", "y"):
+        g.add_tensor(Tensor(name, (1, 64), "int8", q(0.1)))
+    g.ops = [
+        Op("RELU", ["x"], ["a"], irops.NoAttrs(), "relu"),
+        Op("LOGISTIC", ["a"], ["b"], irops.NoAttrs(), "sig"),
+        Op("ADD", ["b", "a"], ["c"], irops.ElementwiseAttrs(), "add"),
+        Op("TANH", ["c"], ["y"], irops.NoAttrs(), "tanh"),
+    ]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+def test_elementwise_ops_write_in_place_only_when_the_input_dies():
+    plan = plan_memory(_chain_with_add(), {})
+    # "a" is still needed by ADD, so LOGISTIC cannot overwrite it; ADD may overwrite "b" (its last use).
+    assert plan.tensors["a"].offset != plan.tensors["b"].offset
+    assert plan.tensors["b"].offset == plan.tensors["c"].offset
+    assert plan.arena_bytes == 2 * 64
+    no_inplace = plan_memory(_chain_with_add(), {}, in_place=False)
+    assert no_inplace.arena_bytes > plan.arena_bytes
+
+
+def test_scratch_buffers_are_planned_in_the_arena():
+    plan = plan_memory(tiny_conv_fc(), {0: 200})
+    assert 0 in plan.scratch and plan.scratch_bytes == 200
+    assert plan.arena_bytes >= 236
+    plan.planner.check()
+
+
+def test_picture_names_every_buffer():
+    text = plan_memory(tiny_conv_fc(), {0: 200}).picture()
+    assert "scratch:conv" in text and "arena" in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("name", list(TFLM_ARENA))
+def test_arena_not_larger_than_tflm(name):
+    graph = load_model(shared_model(name))
+    plan = plan_memory(graph, {})
+    plan.planner.check()
+    io = sum(graph.t(n).nbytes for n in graph.inputs + graph.outputs)
+    # like for like: TFLM's arena also holds the input and output tensors
+    assert plan.arena_bytes + io <= TFLM_ARENA[name]
