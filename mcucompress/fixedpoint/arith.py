@@ -62,3 +62,32 @@ def wrap_int32(x) -> np.ndarray:
 def saturating_left_shift(x, shift: int, bits: int = 32) -> np.ndarray:
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return np.clip(_i64(x) * (1 << shift), lo, hi)
+
+
+# int16 primitives (HARD_SWISH): C promotes int16 operands to int, then narrows results back to int16_t.
+
+
+def wrap_int16(x) -> np.ndarray:
+    x = _i64(x)
+    return ((x + (1 << 15)) & 0xFFFF) - (1 << 15)
+
+
+def saturating_rounding_doubling_high_mul_int16(a, b) -> np.ndarray:
+    a, b = _i64(a), _i64(b)
+    ab = a * b
+    res = trunc_div(ab + np.where(ab >= 0, 1 << 14, 1 - (1 << 14)), 1 << 15)
+    return np.where((a == b) & (a == -(1 << 15)), (1 << 15) - 1, wrap_int16(res))
+
+
+def saturating_doubling_high_mul_int16(a, b) -> np.ndarray:
+    """TFLite's SaturatingDoublingHighMul: as above but truncating toward zero (ARM SQDMULH)."""
+    a, b = _i64(a), _i64(b)
+    return np.where((a == b) & (a == -(1 << 15)), (1 << 15) - 1, wrap_int16(trunc_div(a * b, 1 << 15)))
+
+
+def rounding_divide_by_pot_int16(x, exponent: int) -> np.ndarray:
+    """RoundingDivideByPOT<int16_t>: the mask (2^exponent - 1) is narrowed to int16 too, as in C."""
+    x = _i64(x)
+    mask = int(wrap_int16((1 << exponent) - 1))
+    threshold = wrap_int16((mask >> 1) + (x < 0))
+    return wrap_int16((x >> exponent) + ((x & mask) > threshold))

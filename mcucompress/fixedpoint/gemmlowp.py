@@ -1,4 +1,4 @@
-"""gemmlowp's fixed-point exp and reciprocal, vectorised, bit-exact (used by SOFTMAX, LOGISTIC, TANH).
+"""gemmlowp's fixed-point exp, reciprocal, logistic and tanh, vectorised, bit-exact (SOFTMAX, LOGISTIC, TANH).
 
 Values are raw int32 held in int64 arrays; `int_bits` follows gemmlowp's FixedPoint<int32, IntegerBits>.
 """
@@ -11,9 +11,11 @@ from mcucompress.fixedpoint.arith import (
     INT32_MAX,
     INT32_MIN,
     rounding_divide_by_pot,
-    saturating_rounding_doubling_high_mul as mul,
     trunc_div,
     wrap_int32,
+)
+from mcucompress.fixedpoint.arith import (
+    saturating_rounding_doubling_high_mul as mul,
 )
 
 
@@ -71,16 +73,46 @@ def rounding_half_sum(a, b) -> np.ndarray:
     return trunc_div(s + np.where(s >= 0, 1, -1), 2)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
-    """1 / (1 + a) for a in [0, 1) as FixedPoint<int32, 0>, by gemmlowp's Newton-Raphson."""
-    half_denominator = rounding_half_sum(a, INT32_MAX)
+def _newton_reciprocal_of_half_denominator(half_denominator) -> np.ndarray:
+    """FixedPoint<int32, 2> approximation of 1 / half_denominator: 48/17 - 32/17 d, then 3 Newton steps."""
     x = wrap_int32(1515870810 + mul(half_denominator, -1010580540))
     one_f2 = 1 << 29
     for _ in range(3):
         half_denominator_times_x = mul(half_denominator, x)
         one_minus = wrap_int32(one_f2 - half_denominator_times_x)
         x = wrap_int32(x + rescale(mul(x, one_minus), 4, 2))
-    return rescale(x >> 1, 2, 0)
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """1 / (1 + a) for a in [0, 1) as FixedPoint<int32, 0>, by gemmlowp's Newton-Raphson."""
+    x = _newton_reciprocal_of_half_denominator(rounding_half_sum(a, INT32_MAX))
+    # ExactMulByPot<-1> only relabels x as FixedPoint<1> (raw unchanged); Rescale<0> then doubles it, saturating.
+    return rescale(x, 1, 0)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """(1 - a) / (1 + a) for a in [0, 1) as FixedPoint<int32, 0>; the same Newton-Raphson as above."""
+    x = _newton_reciprocal_of_half_denominator(rounding_half_sum(a, INT32_MAX))
+    return rescale(wrap_int32(x - (1 << 29)), 2, 0)
+
+
+def logistic(a, int_bits: int) -> np.ndarray:
+    """gemmlowp::logistic of FixedPoint<int32, int_bits> raw values; result is FixedPoint<int32, 0>."""
+    a = np.asarray(a, dtype=np.int64)
+    abs_a = np.where(a > 0, a, wrap_int32(-a))
+    if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(wrap_int32(-abs_a), int_bits))
+    result = np.where(a > 0, if_positive, wrap_int32(INT32_MAX - if_positive))
+    return np.where(a == 0, 1 << 30, result)
+
+
+def tanh(a, int_bits: int) -> np.ndarray:
+    """gemmlowp::tanh of FixedPoint<int32, int_bits> raw values; result is FixedPoint<int32, 0>."""
+    a = np.asarray(a, dtype=np.int64)
+    neg_abs = np.where(a < 0, a, wrap_int32(-a))
+    # neg_tanh_on_negative_values: ExactMulByPot<1> reads the same raw value with one more integer bit.
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(neg_abs, int_bits + 1))
+    return np.where(a == 0, 0, np.where(a < 0, wrap_int32(-t), t))
 
 
 def count_leading_zeros_u32(x) -> np.ndarray:

@@ -1,8 +1,12 @@
-"""Structural checks of a Graph: every violation is a GraphError naming the op or tensor."""
+"""Structural checks of a Graph: every violation is a GraphError naming the op or tensor.
+
+After them, mcucompress.ir.constraints rejects int8 ops TFLM cannot run (UnsupportedOpError).
+"""
 
 from __future__ import annotations
 
 from mcucompress.errors import GraphError
+from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.ops import ATTRS_BY_KIND
 from mcucompress.ir.tensor import DTYPES
@@ -47,6 +51,7 @@ def verify(graph: Graph) -> None:
     for name in graph.outputs:
         if name not in available:
             raise GraphError(f"graph output '{name}' is never produced")
+    check_graph(graph)
 
 
 def _check_quant(t) -> None:

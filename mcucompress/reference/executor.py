@@ -91,7 +91,7 @@ def _softmax(graph: Graph, op: Op, xs: list) -> np.ndarray:
 
 @kernel("RESHAPE")
 def _reshape(graph: Graph, op: Op, xs: list) -> np.ndarray:
-    return xs[0].reshape(graph.t(op.outputs[0]).shape)
+    return xs[0].reshape((-1,) + graph.t(op.outputs[0]).shape[1:])
 
 
 @kernel("PAD")
@@ -130,4 +130,5 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[
     return [values[n] for n in graph.outputs]
 
 
-from mcucompress.reference import activations as _activations  # noqa: E402,F401  (registers more kernels)
+from mcucompress.reference import activations as _activations  # noqa: F401  (registers more kernels)
+from mcucompress.reference import reduce as _reduce  # noqa: F401

@@ -1,0 +1,47 @@
+"""MEAN over any axes, int8 (TFLM reduce.cc integer paths) and float32 (TFLM's sequential float sum).
+
+int8: sum minus zp_in * count, then one MultiplyByQuantizedMultiplier with 1/count folded in; TFLM
+does this whether or not input and output quantization are equal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcucompress.fixedpoint import params as fp
+from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier
+from mcucompress.reference.executor import kernel
+
+
+def _reduced_first(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """[count, rest...]: the reduced axes moved to the front and flattened in row-major order."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, list(axes) + kept)
+    return moved.reshape((-1,) + tuple(x.shape[a] for a in kept))
+
+
+def mean_s8(x: np.ndarray, axes: tuple[int, ...], p: fp.MeanParams) -> np.ndarray:
+    """Result has the kept axes only (keep_dims is a reshape, left to the caller)."""
+    total = _reduced_first(x.astype(np.int64), axes).sum(axis=0)
+    if p.num_elements == 0:
+        return np.zeros(total.shape, np.int8)
+    shifted = total - p.input_zero_point * p.num_elements
+    y = multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zero_point
+    return np.clip(y, -128, 127).astype(np.int8)
+
+
+def mean_f32(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Accumulate in float32 in TFLM's order (row-major over the reduced elements), then divide."""
+    rows = _reduced_first(x.astype(np.float32), axes)
+    acc = np.zeros(rows.shape[1:], np.float32)
+    for row in rows:
+        acc += row
+    return (acc / np.float32(rows.shape[0])).astype(np.float32)
+
+
+@kernel("MEAN")
+def _mean(graph, op, xs):
+    axes = tuple(sorted({a % xs[0].ndim for a in op.attrs.axes}))
+    if graph.t(op.outputs[0]).dtype == "int8":
+        return mean_s8(xs[0], axes, fp.mean_params(graph, op))
+    return mean_f32(xs[0], axes)
