@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except McuError as exc:
-        print(f"mcucompress: error: {exc}", file=sys.stderr)
+        # One line whatever the message holds (a corrupt file's tensor names can contain newlines).
+        message = "".join(c if c.isprintable() else "?" for c in str(exc))
+        print(f"mcucompress: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mcucompress: interrupted", file=sys.stderr)

@@ -22,6 +22,9 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such data file; give an .npz with an array 'x' (and optional labels 'y')")
+    if path.is_dir() or not zipfile.is_zipfile(path):
+        # np.load would try a pickle here and answer with advice about allow_pickle.
+        raise DataError(f"{path}: not an .npz file; save the samples with numpy.savez(path, x=..., y=...)")
     try:
         with np.load(path, allow_pickle=False) as f:
             if "x" not in f.files:
@@ -53,6 +56,8 @@ def fit_samples(path: str | Path, x: np.ndarray, y: np.ndarray | None, t: Tensor
         raise DataError(f"{path}: 'x' has dtype {x.dtype}; expected float32 or int8")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         raise DataError(f"{path}: 'x' contains NaN or infinite values")
+    if x.ndim == 0 or x.size == 0:
+        raise DataError(f"{path}: 'x' holds no samples (shape {x.shape})")
     size = int(np.prod(per_sample, dtype=np.int64))
     if x.shape[1:] == tuple(per_sample) or x.shape[1:] == tuple(t.shape):
         x = x.reshape((x.shape[0],) + tuple(per_sample))

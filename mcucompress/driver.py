@@ -10,7 +10,7 @@ import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
 from mcucompress.dataset import Samples, load_samples
-from mcucompress.errors import McuError
+from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph
 from mcucompress.ir.verify import verify
@@ -19,7 +19,10 @@ from mcucompress.reference import executor
 
 def load(path: str | Path) -> Graph:
     graph = load_model(path)
-    verify(graph)
+    try:
+        verify(graph)
+    except (GraphError, UnsupportedOpError) as exc:
+        raise type(exc)(f"{path}: {exc}") from None  # say which file the rejected graph came from
     return graph
 
 

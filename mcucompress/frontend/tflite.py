@@ -6,12 +6,13 @@ tensors and ops, folds constant shape arithmetic, and rejects what we cannot run
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
 import tflite
 
-from mcucompress.errors import HybridModelError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import HybridModelError, McuError, ModelFileError, UnsupportedOpError
 from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir import ops as irops
@@ -98,13 +99,29 @@ def _open(path: Path) -> tuple[bytes, object]:
     except ModelFileError:
         raise
     except Exception as exc:  # flatbuffers raises bare IndexError/struct.error on truncation
-        raise ModelFileError(f"{path}: truncated or corrupt TFLite file ({type(exc).__name__}); re-export the model") from None
+        raise _corrupt(path, exc) from None
     return raw, model
+
+
+def _corrupt(path: Path, exc: Exception) -> ModelFileError:
+    what = "an offset points outside the file" if isinstance(exc, struct.error) else f"{type(exc).__name__}: {exc}"
+    what = " ".join(what.split())[:160]
+    return ModelFileError(f"{path}: truncated or corrupt TFLite file ({what}); re-export the model")
 
 
 def load(path: str | Path) -> Graph:
     path = Path(path)
     raw, model = _open(path)
+    try:
+        return _build(path, raw, model)
+    except McuError:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError, struct.error) as exc:
+        # A file whose tables parse but hold garbage (bad tensor indices, shapes, offsets): one line, no traceback.
+        raise _corrupt(path, exc) from None
+
+
+def _build(path: Path, raw: bytes, model) -> Graph:
     sg = model.Subgraphs(0)
     graph = Graph(name=_model_name(path))
     names: list[str] = []
@@ -174,6 +191,8 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
         raise UnsupportedOpError(
             f"{path}: op {index} is {kind}, which is not supported; supported ops: {', '.join(supported_tflite_ops())}"
         )
+    if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
+        raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = _attrs(path, graph, index, kind, op, ins, outs)
     if kind == "RESHAPE":
         ins = ins[:1]

@@ -1,0 +1,248 @@
+"""The CLI as a user meets it: `python -m mcucompress.cli ...` in a subprocess.
+
+Every bad input gives exit code 2 and exactly one line on stderr that names the file (and the op
+where one is at fault), never a traceback. The good paths print what they promise.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tflite
+
+from mcucompress import cli
+from mcucompress.frontend import tflite_writer
+from mcucompress.frontend.tflite import supported_tflite_ops
+from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir import ops as irops
+from mcucompress.reference import executor
+from tests.conftest import REPO
+from tests.graphs import q, tiny_conv_fc
+
+# tiny_conv_fc: CONV_2D 3x3x2 -> 4 channels on 6x6 (stride 2, out 3x3), RESHAPE, FULLY_CONNECTED 36 -> 5.
+TINY_MACS = 3 * 3 * 4 * (3 * 3 * 2) + 5 * 36
+TINY_PARAMS = (4 * 3 * 3 * 2 + 4) + (5 * 36 + 5)
+
+
+def mcc(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mcucompress.cli", *map(str, args)], check=False, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
+    """Exit 2, nothing on stdout, one stderr line holding every needle, and no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mcucompress: error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert result.stdout == ""
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.tflite"
+    tflite_writer.write(tiny_conv_fc(), path)
+    return path
+
+
+# ---------------------------------------------------------------- bad model files
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.tflite"
+    assert_one_line_error(mcc("inspect", path), str(path), "no such file")
+
+
+def test_directory(tmp_path):
+    assert_one_line_error(mcc("inspect", tmp_path), str(tmp_path), "directory")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.tflite"
+    path.write_bytes(b"")
+    assert_one_line_error(mcc("inspect", path), str(path), "empty")
+
+
+def test_truncated_model(tmp_path, tiny_model):
+    data = tiny_model.read_bytes()
+    path = tmp_path / "half.tflite"
+    path.write_bytes(data[: len(data) // 2])
+    assert_one_line_error(mcc("inspect", path), str(path), "truncated")
+
+
+@pytest.mark.parametrize("content", [np.random.default_rng(0).bytes(3000), b"weights = [1, 2, 3]\nnot a model\n"],
+                         ids=["random-bytes", "text"])
+def test_not_a_tflite_file(tmp_path, content):
+    path = tmp_path / "junk.tflite"
+    path.write_bytes(content)
+    assert_one_line_error(mcc("inspect", path), str(path), "not a TFLite")
+
+
+def test_corrupted_bytes_never_give_a_traceback(tmp_path, tiny_model, capsys):
+    """Bytes flipped anywhere after the header: the model loads, or one line and exit 2 (in-process for speed)."""
+    data = tiny_model.read_bytes()
+    rng = np.random.default_rng(4)
+    path = tmp_path / "corrupt.tflite"
+    failures = 0
+    for _ in range(300):
+        corrupt = bytearray(data)
+        for pos in rng.integers(8, len(data), int(rng.integers(1, 4))):
+            corrupt[pos] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(corrupt))
+        rc = cli.main(["inspect", str(path)])  # any other exception fails the test with its traceback
+        err = capsys.readouterr().err
+        if rc != 0:
+            failures += 1
+            assert rc == 2 and len(err.splitlines()) == 1 and str(path) in err, err
+    assert failures > 100  # the corruptions do hit something
+
+
+def with_builtin_code(model: bytes, old: int, new: int) -> bytes:
+    """Rewrite an OperatorCode in place: both the int8 deprecated code and the int32 code (vtable slots 4 and 10)."""
+    data = bytearray(model)
+    m = tflite.Model.GetRootAs(model, 0)
+    for i in range(m.OperatorCodesLength()):
+        tab = m.OperatorCodes(i)._tab
+        if m.OperatorCodes(i).BuiltinCode() == old:
+            struct.pack_into("<b", data, tab.Pos + tab.Offset(4), new)
+            struct.pack_into("<i", data, tab.Pos + tab.Offset(10), new)
+    assert bytes(data) != model
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["EXP", "TRANSPOSE_CONV"])
+def test_unsupported_op_is_named_with_its_index_and_the_supported_list(tmp_path, kind):
+    graph = tiny_conv_fc()
+    graph.add_tensor(Tensor("r", (1, 3, 3, 4), "int8", q(0.04, -128)))
+    graph.ops[0].outputs = ["r"]  # CONV_2D -> RELU -> RESHAPE -> FULLY_CONNECTED; the RELU becomes `kind`
+    graph.ops.insert(1, Op("RELU", ["r"], ["c"], irops.NoAttrs(), "relu"))
+    code = getattr(tflite.BuiltinOperator, kind)
+    path = tmp_path / "unsupported.tflite"
+    path.write_bytes(with_builtin_code(tflite_writer.to_bytes(graph), tflite.BuiltinOperator.RELU, code))
+    line = assert_one_line_error(mcc("inspect", path), str(path), f"op 1 is {kind}", "not supported")
+    listed = line.split("supported ops:")[1]
+    assert all(op in listed for op in supported_tflite_ops())
+
+
+def test_hybrid_model_says_hybrid_and_what_to_do(tmp_path):
+    g = Graph(name="hybrid")
+    g.add_tensor(Tensor("x", (1, 6, 6, 2), "float32"))
+    w = np.random.default_rng(0).integers(-127, 128, (4, 3, 3, 2))
+    g.add_tensor(Tensor("w", (4, 3, 3, 2), "int8", QuantParams(np.full(4, 0.01, np.float32), np.zeros(4), 0), w))
+    g.add_tensor(Tensor("b", (4,), "float32", None, np.zeros(4)))
+    g.add_tensor(Tensor("y", (1, 4, 4, 4), "float32"))
+    g.ops = [Op("CONV_2D", ["x", "w", "b"], ["y"], irops.Conv2DAttrs(), "conv")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    path = tmp_path / "hybrid.tflite"
+    tflite_writer.write(g, path)
+    assert_one_line_error(mcc("inspect", path), str(path), "hybrid", "op 0", "CONV_2D", "full-integer int8")
+
+
+def test_model_that_fails_verification_names_the_file(tmp_path, tiny_model):
+    """A well-formed file whose graph is invalid (an int8 zero point of 300): the verifier's message plus the path."""
+    data = bytearray(tiny_model.read_bytes())
+    sg = tflite.Model.GetRootAs(bytes(data), 0).Subgraphs(0)
+    y = next(sg.Tensors(i) for i in range(sg.TensorsLength()) if sg.Tensors(i).Name() == b"y")
+    quant = y.Quantization()._tab
+    struct.pack_into("<q", data, quant.Vector(quant.Offset(10)), 300)  # ZeroPoint[0] (vtable slot 10)
+    path = tmp_path / "bad_zp.tflite"
+    path.write_bytes(bytes(data))
+    assert_one_line_error(mcc("inspect", path), str(path), "tensor 'y'", "zero point")
+
+
+# ---------------------------------------------------------------- bad data for `run`
+
+
+def save_data(path, x, y=None):
+    np.savez(path, **({"x": x} if y is None else {"x": x, "y": y}))
+    return path
+
+
+def test_run_with_data_of_the_wrong_shape(tmp_path, tiny_model):
+    data = save_data(tmp_path / "d.npz", np.zeros((3, 5, 5, 2), np.int8))
+    assert_one_line_error(mcc("run", tiny_model, "--data", data), str(data), "(3, 5, 5, 2)", "(N, 6, 6, 2)")
+
+
+def test_run_with_nan_data(tmp_path, tiny_model):
+    x = np.zeros((3, 6, 6, 2), np.float32)
+    x[1, 2, 3, 1] = np.nan
+    data = save_data(tmp_path / "d.npz", x)
+    assert_one_line_error(mcc("run", tiny_model, "--data", data), str(data), "NaN")
+
+
+def test_run_with_data_that_is_not_an_npz(tmp_path, tiny_model):
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.zeros((3, 6, 6, 2), np.int8))
+    assert_one_line_error(mcc("run", tiny_model, "--data", npy), str(npy), "not an .npz")
+    text = tmp_path / "x.txt"
+    text.write_text("1 2 3\n")
+    assert_one_line_error(mcc("run", tiny_model, "--data", text), str(text), "not an .npz")
+
+
+def test_run_with_no_samples(tmp_path, tiny_model):
+    data = save_data(tmp_path / "d.npz", np.zeros((0, 6, 6, 2), np.int8))
+    assert_one_line_error(mcc("run", tiny_model, "--data", data), str(data), "no samples")
+
+
+# ---------------------------------------------------------------- good paths
+
+
+def test_inspect_prints_a_table_with_totals(tiny_model):
+    result = mcc("inspect", tiny_model)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    out = result.stdout
+    for kind in ("CONV_2D", "RESHAPE", "FULLY_CONNECTED"):
+        assert kind in out
+    assert f"total: 3 ops, {TINY_MACS:,} MACs, {TINY_PARAMS:,} params" in out.splitlines()[-1]
+
+
+def test_inspect_json_totals(tiny_model):
+    result = mcc("inspect", tiny_model, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["totals"]["macs"] == TINY_MACS == 828
+    assert doc["totals"]["params"] == TINY_PARAMS == 261
+    assert [op["kind"] for op in doc["ops"]] == ["CONV_2D", "RESHAPE", "FULLY_CONNECTED"]
+
+
+@pytest.mark.parametrize("labels", [True, False], ids=["labels", "no-labels"])
+def test_run_on_the_reference_writes_outputs_and_report(tmp_path, tiny_model, labels):
+    rng = np.random.default_rng(9)
+    n = 11
+    x = rng.integers(-128, 128, (n, 6, 6, 2)).astype(np.int8)
+    y = rng.integers(0, 5, n) if labels else None
+    data = save_data(tmp_path / "d.npz", x, y)
+    out_path, report_path = tmp_path / "o.npy", tmp_path / "r.json"
+    result = mcc("run", tiny_model, "--board", "reference", "--data", data,
+                 "--save-outputs", out_path, "--json", report_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    outputs = np.load(out_path)
+    assert outputs.dtype == np.int8 and outputs.shape == (n, 5)  # the model's output dtype, N rows
+    expected = executor.run(tiny_conv_fc(), [x])[0]
+    np.testing.assert_array_equal(outputs, expected)
+    report = json.loads(report_path.read_text())
+    assert report["samples"] == n and report["board"] == "reference" and report["output_dtype"] == "int8"
+    if labels:
+        assert report["accuracy"]["top1"] == pytest.approx(float(np.mean(expected.argmax(1) == y)))
+        assert "top-1 accuracy: " in result.stdout and "n/a" not in result.stdout
+    else:
+        assert report["accuracy"]["top1"] is None
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_ops_lists_every_op_kind():
+    result = mcc("ops")
+    assert result.returncode == 0 and result.stderr == ""
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and line.split()}
+    assert set(irops.ATTRS_BY_KIND) <= listed
+    for alias in ("SQUEEZE", "EXPAND_DIMS", "PADV2"):
+        assert alias in result.stdout
