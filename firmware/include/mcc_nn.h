@@ -89,6 +89,9 @@ mcc_status mcc_pad_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *
 mcc_status mcc_concat_s8(int32_t num_inputs, const int8_t *const *inputs, const int32_t *axis_sizes,
                          int32_t outer, int32_t inner, int32_t act_min, int32_t act_max, int8_t *out);
 
+/** Copy `size` bytes (a RESHAPE between two caller-owned buffers). */
+mcc_status mcc_copy_s8(const int8_t *in, int8_t *out, int32_t size);
+
 #ifdef __cplusplus
 }
 #endif

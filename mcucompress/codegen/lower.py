@@ -91,10 +91,7 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
 
     def _lower_conv_2d(self, index: int, op: Op) -> KernelCall:
-        a, w = op.attrs, self.graph.t(op.inputs[1])
-        one_by_one = w.shape[1] == w.shape[2] == 1 and a.dilation_h == a.dilation_w == 1 and not (
-            a.pad_top or a.pad_bottom or a.pad_left or a.pad_right)
-        return self._lower_conv(index, op, "mcc_convolve_1x1_s8" if one_by_one else "mcc_convolve_s8")
+        return self._lower_conv(index, op, _conv_function(self.graph, op))
 
     def _lower_depthwise_conv_2d(self, index: int, op: Op) -> KernelCall:
         return self._lower_conv(index, op, "mcc_depthwise_conv_s8")
@@ -233,13 +230,26 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
 
+def _conv_function(graph: Graph, op: Op) -> str:
+    a, w = op.attrs, graph.t(op.inputs[1])
+    one_by_one = w.shape[1] == w.shape[2] == 1 and a.dilation_h == a.dilation_w == 1 and not (
+        a.pad_top or a.pad_bottom or a.pad_left or a.pad_right)
+    return "mcc_convolve_1x1_s8" if one_by_one else "mcc_convolve_s8"
+
+
 def lowerable_kinds() -> list[str]:
     return sorted(n[len("_lower_") :].upper() for n in dir(Lowering) if n.startswith("_lower_") and n != "_lower_conv"
                   and n != "_lower_pool")
 
 
 def scratch_size(graph: Graph, op: Op) -> int:
-    """Bytes of scratch a kernel needs; mirrors the C *_get_buffer_size() functions."""
+    """Bytes of scratch a kernel needs; mirrors the C *_get_buffer_size() functions.
+
+    The generic convolution gathers two output pixels' receptive fields as int16 (im2col).
+    """
+    if op.kind == "CONV_2D" and _conv_function(graph, op) == "mcc_convolve_s8":
+        _, kh, kw, cin = graph.t(op.inputs[1]).shape
+        return 2 * kh * kw * cin * 2
     return 0
 
 

@@ -49,7 +49,8 @@ def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) 
         if result.returncode != 0:
             raise McuError(f"host runner failed: {result.stderr.strip() or f'exit code {result.returncode}'}")
         out = np.fromfile(out_path, dtype=np.int8)
-    return out.reshape((len(inputs),) + tuple(output_shape[1:]))
+    per_sample = tuple(output_shape[1:]) if output_shape and output_shape[0] == 1 else tuple(output_shape)
+    return out.reshape((len(inputs),) + per_sample)
 
 
 def run_on_host(model: CompiledModel, inputs: np.ndarray, output_shape: tuple[int, ...], workdir: Path | None = None) -> np.ndarray:
