@@ -51,7 +51,7 @@ def cmd_run(args) -> int:
 
     from mcucompress import driver
 
-    report, outputs = driver.run(args.model, args.board, args.data)
+    report, outputs = driver.run(args.model, args.board, args.data, **_quant_options(args))
     if args.save_outputs:
         _write_atomic(args.save_outputs, lambda p: np.save(open(p, "wb"), outputs))
     if args.json:
@@ -65,7 +65,8 @@ def cmd_run(args) -> int:
 def cmd_compile(args) -> int:
     from mcucompress import driver
 
-    compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force, board=args.board)
+    compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force, board=args.board,
+                                    **_quant_options(args))
     summary = compiled.summary()
     if args.plan:
         print(compiled.plan.picture())
@@ -75,6 +76,39 @@ def cmd_compile(args) -> int:
     )
     if args.json:
         _write_json(args.json, summary)
+    return 0
+
+
+def _quant_options(args) -> dict:
+    return {"calibration": args.calibration, "method": args.calibration_method, "per_tensor": args.per_tensor,
+            "progress": sys.stderr.isatty()}
+
+
+def _add_quant_arguments(p) -> None:
+    from mcucompress.quantize.observers import OBSERVERS
+
+    g = p.add_argument_group("quantization (float models)")
+    g.add_argument("--calibration", metavar="DATA.npz", help="representative float inputs 'x' for calibration")
+    g.add_argument("--calibration-method", default="minmax", choices=sorted(OBSERVERS))
+    g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv weights")
+
+
+def cmd_quantize(args) -> int:
+    from mcucompress import driver
+    from mcucompress.frontend import tflite_writer
+    from mcucompress.quantize.report import format_report, layer_report
+
+    if args.calibration is None:
+        raise McuError("quantize needs --calibration DATA.npz (representative float inputs 'x')")
+    float_graph = driver.load(args.model)
+    graph = driver.prepare(args.model, **_quant_options(args))
+    tflite_writer.write(graph, args.output)
+    print(f"wrote {args.output} (int8, calibration: {args.calibration_method})")
+    if args.report:
+        from mcucompress.dataset import load_samples
+
+        x = load_samples(args.calibration, float_graph.t(float_graph.inputs[0])).x[:256]
+        print(format_report(layer_report(float_graph, graph, x)))
     return 0
 
 
@@ -99,7 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
     p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
+    _add_quant_arguments(p)
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("quantize", help="quantize a float model to an int8 .tflite with calibration data")
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL_INT8.tflite")
+    p.add_argument("--report", action="store_true", help="print per-layer scale, saturation and SQNR vs float")
+    _add_quant_arguments(p)
+    p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
     p.add_argument("model")
@@ -107,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help=".npz with 'x' (N inputs) and optional 'y' (N labels)")
     p.add_argument("--save-outputs", metavar="OUT.npy")
     p.add_argument("--json", metavar="FILE")
+    _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -26,17 +26,33 @@ def load(path: str | Path) -> Graph:
     return graph
 
 
+def prepare(model: str | Path, calibration: str | Path | None = None, method: str = "minmax",
+            per_tensor: bool = False, progress: bool = False) -> Graph:
+    """Load a model; a float model is quantized with `calibration` data (never with invented ranges)."""
+    from mcucompress.quantize.calibrate import calibrate
+    from mcucompress.quantize.quantizer import quantize_graph
+
+    graph = load(model)
+    if graph.is_quantized:
+        return graph
+    if calibration is None:
+        raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
+    samples = load_samples(calibration, graph.t(graph.inputs[0]))
+    ranges = calibrate(graph, samples.x, method, progress=progress)
+    return quantize_graph(graph, ranges, per_channel=not per_tensor)
+
+
 def default_prefix(graph: Graph) -> str:
     name = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
     return name if name[0].isalpha() else f"m_{name}"
 
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,
-                  board: str | None = None) -> CompiledModel:
+                  board: str | None = None, **quant_options) -> CompiledModel:
     """Import, plan and generate the C project in `outdir` (atomically)."""
     if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
         raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
-    graph = load(model)
+    graph = prepare(model, **quant_options)
     compiled = compile_graph(graph, prefix or default_prefix(graph))
     if board:
         from mcucompress.boards import check_fits, load_board
@@ -59,9 +75,9 @@ def top1(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
     return float(np.mean(pred == labels))
 
 
-def run(model: str | Path, board: str, data: str | Path) -> tuple[dict, np.ndarray]:
+def run(model: str | Path, board: str, data: str | Path, **quant_options) -> tuple[dict, np.ndarray]:
     """Run `model` on every sample of `data` on `board`; returns (report, raw outputs)."""
-    graph = load(model)
+    graph = prepare(model, **quant_options)
     samples = load_samples(data, graph.t(graph.inputs[0]))
     start = time.perf_counter()
     if board == "reference":
