@@ -112,6 +112,29 @@ def cmd_quantize(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from mcucompress import driver
+    from mcucompress.examples import DIGITS_INT8, DIGITS_TEST
+    from mcucompress.inspect_report import run_summary
+
+    print(f"demo: {DIGITS_INT8.name} (digits CNN, int8) on {args.board}, test split of scikit-learn's digits")
+    report, _ = driver.run(DIGITS_INT8, args.board, DIGITS_TEST)
+    print(run_summary(report))
+    return 0
+
+
+def cmd_boards(args) -> int:
+    from mcucompress.boards import board_names, load_board
+
+    print(f"{'board':<16} {'cpu':<11} {'fpu':<12} {'dsp':<4} {'flash':>9} {'ram':>9} {'clock':>8}  qemu / flash")
+    for name in board_names():
+        b = load_board(name)
+        print(f"{b.name:<16} {b.cpu:<11} {b.fpu:<12} {'yes' if b.dsp else 'no':<4} {b.flash_size // 1024:>7}KB "
+              f"{b.ram_size // 1024:>7}KB {b.clock_hz / 1e6:>6.0f}MHz  {b.qemu_machine or '-'} / {b.flash['method']}")
+    print("also: reference (numpy executor), host (generated C built with the host gcc)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
     parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
@@ -121,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("demo", help="compile the bundled digits CNN, run it and print latency, accuracy, memory")
+    p.add_argument("--board", default="mps2-an386")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("boards", help="list the known boards")
+    p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("ops", help="list supported ops and their constraints")
     p.set_defaults(func=cmd_ops)
