@@ -98,14 +98,14 @@ static inline int32_t mcc_rounding_divide_by_pot(int32_t x, int32_t exponent)
  * TFLite MultiplyByQuantizedMultiplier (double rounding, the TFLM default): x * multiplier * 2^(shift-31).
  * The left shift wraps modulo 2^32 as in TFLite.
  * @param x          any int32 value
- * @param multiplier in [0, 2^31) (never INT32_MIN)
- * @param shift      in [-31, 30], positive = left shift
+ * @param multiplier any int32 value; requantization multipliers are in [2^30, 2^31) or 0
+ * @param shift      in [-31, 31], positive = left shift
  */
 static inline int32_t mcc_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
-    return mcc_rounding_divide_by_pot(mcc_doubling_high_mul_no_sat(mcc_wrap_shl(x, left), multiplier), right);
+    return mcc_rounding_divide_by_pot(mcc_sat_rounding_doubling_high_mul(mcc_wrap_shl(x, left), multiplier), right);
 }
 
 /**
@@ -280,6 +280,59 @@ static inline int32_t mcc_tanh(int32_t a, int32_t int_bits)
         return 0;
     }
     return a < 0 ? mcc_wrap_sub(0, t) : t;
+}
+
+/* ---- int16 fixed point (HARD_SWISH): int16 operands promoted to int, results narrowed back to int16_t ---- */
+
+/** Two's-complement narrowing of an int32 to the int16 range (as a conversion to int16_t does on our targets). */
+static inline int32_t mcc_wrap_i16(int32_t x)
+{
+    return (int32_t)(((uint32_t)x & 0xFFFFu) ^ 0x8000u) - 0x8000;
+}
+
+/**
+ * gemmlowp SaturatingRoundingDoublingHighMul for int16: round(a * b / 2^15), halves up; -32768^2 saturates.
+ * @param a, b int16 values
+ */
+static inline int32_t mcc_sat_rounding_doubling_high_mul_i16(int32_t a, int32_t b)
+{
+    if (a == -32768 && b == -32768) {
+        return 32767;
+    }
+    return (a * b + (1 << 14)) >> 15; /* = TFLite's nudged division truncating toward zero */
+}
+
+/**
+ * TFLite SaturatingDoublingHighMul for int16 (ARM SQDMULH): a * b / 2^15 truncated toward zero.
+ * @param a, b int16 values
+ */
+static inline int32_t mcc_sat_doubling_high_mul_i16(int32_t a, int32_t b)
+{
+    const int32_t ab = a * b;
+    if (a == -32768 && b == -32768) {
+        return 32767;
+    }
+    return (ab + (ab < 0 ? (1 << 15) - 1 : 0)) >> 15;
+}
+
+/**
+ * gemmlowp RoundingDivideByPOT for int16: as the int32 version with the mask, threshold and result
+ * narrowed to int16 as C++ does.
+ * @param x        int16 value
+ * @param exponent in [0, 31]
+ */
+static inline int32_t mcc_rounding_divide_by_pot_i16(int32_t x, int32_t exponent)
+{
+    const int32_t mask = mcc_wrap_i16((int32_t)((UINT32_C(1) << exponent) - 1u));
+    const int32_t threshold = mcc_wrap_i16((mask >> 1) + (x < 0 ? 1 : 0));
+    return mcc_wrap_i16((x >> exponent) + ((x & mask) > threshold ? 1 : 0));
+}
+
+/** x * 2^shift clamped to the int16 range; shift in [0, 31]. */
+static inline int32_t mcc_saturating_left_shift_i16(int32_t x, int32_t shift)
+{
+    const int64_t v = (int64_t)x * ((int64_t)1 << shift);
+    return v > 32767 ? 32767 : (v < -32768 ? -32768 : (int32_t)v);
 }
 
 #ifdef __cplusplus

@@ -18,7 +18,7 @@ extern "C" {
 
 /**
  * CONV_2D, generic: any filter size, stride, dilation and padding.
- * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (may be NULL when that is 0)
+ * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (2 * KH * KW * C_in int16), 4-byte aligned
  * @param p          offsets, strides, padding, dilation, clamp (depth_multiplier unused)
  * @param q          per-output-channel multiplier/shift
  * @param in_dims    [N, H, W, C_in]
@@ -31,7 +31,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                            const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
 int32_t mcc_convolve_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
-/** CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments. */
+/** CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments; ctx unused. */
 mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
@@ -91,6 +91,43 @@ mcc_status mcc_concat_s8(int32_t num_inputs, const int8_t *const *inputs, const 
 
 /** Copy `size` bytes (a RESHAPE between two caller-owned buffers). */
 mcc_status mcc_copy_s8(const int8_t *in, int8_t *out, int32_t size);
+
+/*
+ * Element-wise int8 activations: `size` values; out may alias in. Kernels whose per-value arithmetic is
+ * long build a 256-entry table on the stack (256 bytes) when size exceeds a few hundred values.
+ */
+
+/** LOGISTIC: output scale 1/256, zero point -128 (gemmlowp logistic on a Q4.27 input). */
+mcc_status mcc_logistic_s8(const mcc_logistic_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** TANH: output scale 1/128, zero point 0 (gemmlowp tanh on a Q4.27 input). */
+mcc_status mcc_tanh_s8(const mcc_tanh_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** HARD_SWISH: x * relu6(x + 3) / 6 in TFLite's int16 fixed point. */
+mcc_status mcc_hard_swish_s8(const mcc_hard_swish_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** LEAKY_RELU. */
+mcc_status mcc_leaky_relu_s8(const mcc_leaky_relu_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** QUANTIZE int8 -> int8 and RELU: rescale from the input to the output quantization, then clamp. */
+mcc_status mcc_requantize_s8(const mcc_requant_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** RELU6 (same quantization in and out): clamp to [zero, six]. */
+mcc_status mcc_relu6_s8(const mcc_relu6_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/**
+ * MEAN over any set of axes of a 4-D NHWC tensor.
+ * @param axis_mask reduced axes: bit 0 = N, bit 1 = H, bit 2 = W, bit 3 = C
+ * @param out       the kept dimensions in row-major order (keep_dims only changes the shape)
+ */
+mcc_status mcc_mean_s8(const mcc_mean_params *p, const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in,
+                       int8_t *out);
+
+/** QUANTIZE float32 -> int8: round(x / scale) (halves away from zero) + zero point, clamped. */
+mcc_status mcc_quantize_f32_s8(const mcc_affine_quant_params *p, int32_t size, const float *in, int8_t *out);
+
+/** DEQUANTIZE int8 -> float32: (x - zero point) * scale. */
+mcc_status mcc_dequantize_s8_f32(const mcc_affine_quant_params *p, int32_t size, const int8_t *in, float *out);
 
 #ifdef __cplusplus
 }

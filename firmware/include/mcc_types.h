@@ -103,6 +103,72 @@ typedef struct {
     int32_t diff_min;
 } mcc_softmax_params;
 
+/*
+ * Element-wise activations, requantization and MEAN. Field names are those of the parameter records
+ * in mcucompress/fixedpoint/params.py; zero points are plain (not negated) here, as there.
+ */
+
+/** LOGISTIC and TANH: (x - zp) rescaled to FixedPoint<int32, 4>; |x - zp| >= input_range_radius saturates. */
+typedef struct {
+    int32_t input_zero_point;   /**< in [-128, 127] */
+    int32_t input_range_radius; /**< >= 0 */
+    int32_t input_multiplier;   /**< in [0, 2^31) */
+    int32_t input_left_shift;   /**< in [0, 31] */
+} mcc_logistic_params;
+
+/** TANH uses the LOGISTIC parameters (same Prepare arithmetic in TFLM). */
+typedef mcc_logistic_params mcc_tanh_params;
+
+/** HARD_SWISH: TFLite's int16 fixed point. */
+typedef struct {
+    int32_t input_zero_point;                    /**< in [-128, 127] */
+    int32_t output_zero_point;                   /**< in [-128, 127] */
+    int32_t reluish_multiplier_fixedpoint_int16; /**< int16 multiplier */
+    int32_t reluish_multiplier_exponent;         /**< in [-31, 31]: > 0 left shift, < 0 rounding right shift */
+    int32_t output_multiplier_fixedpoint_int16;  /**< int16 multiplier */
+    int32_t output_multiplier_exponent;          /**< in [-31, 0] */
+} mcc_hard_swish_params;
+
+/** LEAKY_RELU: x >= zp rescaled by the identity multiplier, x < zp by the alpha one (negative for alpha < 0). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t output_multiplier_alpha; /**< any int32 value */
+    int32_t output_shift_alpha;      /**< in [-31, 30] */
+    int32_t output_multiplier_identity;
+    int32_t output_shift_identity;
+} mcc_leaky_relu_params;
+
+/** One rescale from input to output quantization, then a clamp (QUANTIZE int8 -> int8, RELU). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier;         /**< in [0, 2^31) */
+    int32_t shift;              /**< in [-31, 30] */
+    int32_t act_min, act_max;   /**< clamp, intersected with [-128, 127] */
+} mcc_requant_params;
+
+/** RELU6: clamp of the raw input to [zero, six] (TFLM does not rescale). */
+typedef struct {
+    int32_t zero;
+    int32_t six;
+} mcc_relu6_params;
+
+/** MEAN: output = zp_out + MultiplyByQuantizedMultiplier(sum - zp_in * num_elements) (1/n folded in). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t num_elements; /**< values per output: product of the reduced dimensions */
+    int32_t multiplier;
+    int32_t shift;
+} mcc_mean_params;
+
+/** QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32. */
+typedef struct {
+    float scale;        /**< the tensor's float32 scale, > 0 */
+    int32_t zero_point; /**< in [-128, 127] */
+} mcc_affine_quant_params;
+
 #ifdef __cplusplus
 }
 #endif
