@@ -27,6 +27,17 @@ def _dims_fields(shape) -> list[tuple[str, str]]:
     return list(zip(("n", "h", "w", "c"), map(str, dims4(shape))))
 
 
+UNARY_KERNELS = {  # kind -> (C function, params struct, params function)
+    "LOGISTIC": ("mcc_logistic_s8", "mcc_logistic_params", fp.logistic_params),
+    "TANH": ("mcc_tanh_s8", "mcc_tanh_params", fp.tanh_params),
+    "HARD_SWISH": ("mcc_hard_swish_s8", "mcc_hard_swish_params", fp.hard_swish_params),
+    "LEAKY_RELU": ("mcc_leaky_relu_s8", "mcc_leaky_relu_params", fp.leaky_relu_params),
+    "RELU": ("mcc_requantize_s8", "mcc_requant_params", fp.relu_params),
+    "RELU6": ("mcc_relu6_s8", "mcc_relu6_params", fp.relu6_params),
+    "QUANTIZE": ("mcc_requantize_s8", "mcc_requant_params", fp.requantize_params),
+}
+
+
 class Lowering:
     """Accumulates the C records of one graph; `prefix` names every emitted symbol."""
 
@@ -57,7 +68,7 @@ class Lowering:
 
     # -- per op ------------------------------------------------------------------------------------
     def lower(self, index: int, op: Op) -> KernelCall:
-        fn = getattr(self, f"_lower_{op.kind.lower()}", None)
+        fn = self._lower_unary if op.kind in UNARY_KERNELS else getattr(self, f"_lower_{op.kind.lower()}", None)
         if fn is None:
             raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
         call = fn(index, op)
@@ -98,7 +109,7 @@ class Lowering:
 
     def _lower_fully_connected(self, index: int, op: Op) -> KernelCall:
         g = self.graph
-        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+        x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
         p = fp.conv_params(g, op)
         depth, units = w.shape[1], w.shape[0]
         batches = x.size // depth
@@ -188,6 +199,27 @@ class Lowering:
         args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_softmax_s8", args, statics=[params])
 
+    def _lower_unary(self, index: int, op: Op) -> KernelCall:
+        """Element-wise ops: (params, size, in, out); the kernels allow out == in (planned in place)."""
+        function, ctype, make_params = UNARY_KERNELS[op.kind]
+        if self.graph.t(op.inputs[0]).dtype != "int8":
+            raise UnsupportedOpError(f"op {index} ({op.kind}) has a {self.graph.t(op.inputs[0]).dtype} input; "
+                                     "the C kernels take int8 (models must have int8 inputs and outputs)")
+        p = make_params(self.graph, op)
+        params = CStatic(ctype, self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        args = [f"&{params.name}", str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=[params])
+
+    def _lower_mean(self, index: int, op: Op) -> KernelCall:
+        x = self.graph.t(op.inputs[0])
+        p = fp.mean_params(self.graph, op)
+        shift = 4 - len(x.shape)
+        mask = sum(1 << (axis + shift) for axis in op.attrs.axes)
+        params = CStatic("mcc_mean_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        dims = self.dims_static(index, "in_dims", x.shape)
+        args = [f"&{params.name}", f"&{dims.name}", str(mask), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_mean_s8", args, statics=[params, dims])
+
     def _lower_reshape(self, index: int, op: Op) -> KernelCall:
         if index in self.plan.liveness.aliased_ops:
             return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
@@ -230,6 +262,8 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
 
+
+
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
     one_by_one = w.shape[1] == w.shape[2] == 1 and a.dilation_h == a.dilation_w == 1 and not (
@@ -238,8 +272,8 @@ def _conv_function(graph: Graph, op: Op) -> str:
 
 
 def lowerable_kinds() -> list[str]:
-    return sorted(n[len("_lower_") :].upper() for n in dir(Lowering) if n.startswith("_lower_") and n != "_lower_conv"
-                  and n != "_lower_pool")
+    own = {n[len("_lower_") :].upper() for n in dir(Lowering) if n.startswith("_lower_")}
+    return sorted((own - {"CONV", "POOL", "UNARY"}) | set(UNARY_KERNELS))
 
 
 def scratch_size(graph: Graph, op: Op) -> int:

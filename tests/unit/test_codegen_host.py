@@ -101,3 +101,43 @@ def test_concatenation_with_constant_and_repeated_input_on_host(axis, tmp_path):
     g.inputs, g.outputs = ["x"], ["y"]
     xs = rng.integers(-128, 128, size=(3, 3, 4, 5), dtype=np.int8)
     assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
+
+
+def _unary_graph(kind: str, rng) -> "Graph":  # noqa: F821
+    from mcucompress.ir import Graph, Op, Tensor
+    from mcucompress.ir import ops as irops
+    from tests.graphs import q
+
+    in_scale, in_zp = float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20))
+    out = {
+        "LOGISTIC": (1 / 256, -128),
+        "TANH": (1 / 128, 0),
+        "RELU6": (in_scale, in_zp),
+        "HARD_SWISH": (in_scale * float(rng.uniform(0.5, 2)), int(rng.integers(-100, 0))),
+    }.get(kind, (float(rng.uniform(0.01, 0.2)), int(rng.integers(-128, 0))))
+    shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 20)))
+    g = Graph(name=kind.lower())
+    g.add_tensor(Tensor("x", shape, "int8", q(in_scale, in_zp)))
+    attrs = irops.LeakyReluAttrs(float(rng.uniform(-0.5, 0.9))) if kind == "LEAKY_RELU" else irops.NoAttrs()
+    if kind == "MEAN":
+        keep = bool(rng.integers(0, 2))
+        attrs = irops.MeanAttrs((1, 2), keep)
+        out_shape = (1, 1, 1, shape[3]) if keep else (1, shape[3])
+    else:
+        out_shape = shape
+    g.add_tensor(Tensor("y", out_shape, "int8", q(*out)))
+    g.ops = [Op(kind, ["x"], ["y"], attrs, kind.lower())]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+@pytest.mark.parametrize("kind", ["LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RELU6", "QUANTIZE", "MEAN"])
+def test_activation_and_mean_models_bit_exact_on_host(kind, tmp_path):
+    from mcucompress.ir.verify import verify
+
+    rng = np.random.default_rng(len(kind))
+    for i in range(3):
+        graph = _unary_graph(kind, rng)
+        verify(graph)
+        xs = rng.integers(-128, 128, size=(4,) + graph.t("x").shape[1:], dtype=np.int8)
+        assert_same(host_outputs(graph, xs, tmp_path / str(i)), reference_outputs(graph, xs))
