@@ -1,0 +1,240 @@
+/*
+ * Firmware harness main loop: receives protocol frames (mcc_proto.h) over the UART and runs the
+ * generated model. Commands: HELLO (-> INFO), SET_INPUT (in chunks), INVOKE (status and ticks),
+ * READ_OUTPUT, READ_TIMINGS, READ_LAYER_TIMINGS. Built by mcucompress/harness/firmware.py with
+ * -DMCC_MODEL_HEADER='"<prefix>_model.h"' -DMCC_PREFIX=<prefix> -DMCC_PREFIX_UPPER=<PREFIX>.
+ * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report).
+ * The stack is painted at boot; READ_TIMINGS reports its high-water mark.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "mcc_board_config.h"
+#include "mcc_layer_hooks.h"
+#include "mcc_proto.h"
+#include "mcc_timer.h"
+#include "mcc_uart.h"
+#include MCC_MODEL_HEADER
+
+#define MCC_CAT(a, b) a##b
+#define MCC_XCAT(a, b) MCC_CAT(a, b)
+#define MODEL_INVOKE MCC_XCAT(MCC_PREFIX, _invoke)
+#define MODEL_INPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _INPUT_SIZE)
+#define MODEL_OUTPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _OUTPUT_SIZE)
+#define MODEL_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
+#define MODEL_NUM_LAYERS MCC_XCAT(MCC_PREFIX_UPPER, _NUM_LAYERS)
+#define MODEL_HASH MCC_XCAT(MCC_PREFIX_UPPER, _MODEL_HASH)
+#define LAYER_SLOTS (MODEL_NUM_LAYERS > 0 ? MODEL_NUM_LAYERS : 1)
+#define STACK_PAINT 0x5AC75AC7u
+
+extern uint32_t __stack_bottom__;
+extern uint32_t __stack_top__;
+
+static int8_t input_buf[MODEL_INPUT_SIZE] __attribute__((aligned(16)));
+static int8_t output_buf[MODEL_OUTPUT_SIZE] __attribute__((aligned(16)));
+static uint64_t layer_ticks[LAYER_SLOTS];
+static uint64_t layer_start;
+static uint64_t last_ticks;
+static int32_t last_status;
+static uint32_t invoke_count;
+static mcc_frame request;
+static uint8_t reply[MCC_PROTO_MAX_PAYLOAD];
+
+void mcc_layer_begin(int32_t index)
+{
+    (void)index;
+    layer_start = mcc_timer_now();
+}
+
+void mcc_layer_end(int32_t index)
+{
+    uint64_t now = mcc_timer_now();
+    if (index >= 0 && index < (int32_t)LAYER_SLOTS) {
+        layer_ticks[index] = now - layer_start;
+    }
+}
+
+/* Fill the unused part of the stack (below the current frame, less a margin) with STACK_PAINT. */
+static void paint_stack(void)
+{
+    uint32_t sp;
+    volatile uint32_t *p = &__stack_bottom__;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    while ((uint32_t)(uintptr_t)p + 64u < sp) {
+        *p++ = STACK_PAINT;
+    }
+}
+
+/* Bytes of stack ever used: from the top down to the lowest word that lost its paint. */
+static uint32_t stack_used(void)
+{
+    const volatile uint32_t *p = &__stack_bottom__;
+    while (p < &__stack_top__ && *p == STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)&__stack_top__ - (uintptr_t)p);
+}
+
+static void send_reply(uint32_t length)
+{
+    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, length, (const uint8_t *)0, 0);
+}
+
+static void error(uint8_t code, const char *text)
+{
+    mcc_proto_send_error(request.seq, code, request.type, text);
+}
+
+static uint32_t put_string(uint8_t *p, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    if (n > 255u) {
+        n = 255u;
+    }
+    p[0] = (uint8_t)n;
+    memcpy(p + 1, s, n);
+    return n + 1u;
+}
+
+static void do_hello(void)
+{
+    uint32_t n = 0;
+    reply[n++] = MCC_PROTO_VERSION;
+    reply[n++] = (uint8_t)mcc_timer_kind();
+    mcc_put_u16(reply + n, MCC_PROTO_MAX_PAYLOAD);
+    n += 2;
+    mcc_put_u32(reply + n, MCC_CLOCK_HZ);
+    n += 4;
+    mcc_put_u32(reply + n, MODEL_ARENA_SIZE);
+    n += 4;
+    mcc_put_u32(reply + n, MODEL_INPUT_SIZE);
+    n += 4;
+    mcc_put_u32(reply + n, MODEL_OUTPUT_SIZE);
+    n += 4;
+    mcc_put_u32(reply + n, MODEL_NUM_LAYERS);
+    n += 4;
+    n += put_string(reply + n, MODEL_HASH);
+    n += put_string(reply + n, MCC_BOARD_NAME);
+    send_reply(n);
+}
+
+static void do_set_input(void)
+{
+    uint32_t offset;
+    uint32_t length;
+    if (request.length < 4u) {
+        error(MCC_ERR_BAD_LENGTH, "SET_INPUT needs offset u32 and data");
+        return;
+    }
+    offset = mcc_get_u32(request.payload);
+    length = request.length - 4u;
+    if (offset > MODEL_INPUT_SIZE || length > MODEL_INPUT_SIZE - offset) {
+        error(MCC_ERR_OUT_OF_RANGE, "SET_INPUT beyond the input tensor");
+        return;
+    }
+    memcpy(input_buf + offset, request.payload + 4, length);
+    mcc_put_u32(reply, offset);
+    mcc_put_u32(reply + 4, length);
+    send_reply(8);
+}
+
+static void do_invoke(void)
+{
+    uint64_t start;
+    memset(layer_ticks, 0, sizeof layer_ticks);
+    mcc_timer_sync();
+    start = mcc_timer_now();
+#ifdef MCC_TEST_FAULT
+    __asm volatile("udf #0");
+#endif
+    last_status = (int32_t)MODEL_INVOKE(input_buf, output_buf);
+    last_ticks = mcc_timer_now() - start;
+    invoke_count++;
+    mcc_put_u32(reply, (uint32_t)last_status);
+    mcc_put_u64(reply + 4, last_ticks);
+    mcc_put_u32(reply + 12, invoke_count);
+    send_reply(16);
+}
+
+static void do_read_output(void)
+{
+    uint32_t offset;
+    uint32_t length;
+    if (request.length != 6u) {
+        error(MCC_ERR_BAD_LENGTH, "READ_OUTPUT needs offset u32 and length u16");
+        return;
+    }
+    offset = mcc_get_u32(request.payload);
+    length = mcc_get_u16(request.payload + 4);
+    if (offset > MODEL_OUTPUT_SIZE || length > MODEL_OUTPUT_SIZE - offset || length > MCC_PROTO_MAX_PAYLOAD - 4u) {
+        error(MCC_ERR_OUT_OF_RANGE, "READ_OUTPUT beyond the output tensor or the maximum payload");
+        return;
+    }
+    mcc_put_u32(reply, offset);
+    memcpy(reply + 4, output_buf + offset, length);
+    send_reply(4u + length);
+}
+
+static void do_read_timings(void)
+{
+    mcc_put_u64(reply, last_ticks);
+    mcc_put_u32(reply + 8, (uint32_t)last_status);
+    mcc_put_u32(reply + 12, invoke_count);
+    mcc_put_u32(reply + 16, stack_used());
+    send_reply(20);
+}
+
+static void do_read_layer_timings(void)
+{
+    uint32_t first;
+    uint32_t count;
+    if (request.length != 4u) {
+        error(MCC_ERR_BAD_LENGTH, "READ_LAYER_TIMINGS needs first u16 and count u16");
+        return;
+    }
+    first = mcc_get_u16(request.payload);
+    count = mcc_get_u16(request.payload + 2);
+    if (first > MODEL_NUM_LAYERS || count > MODEL_NUM_LAYERS - first || 4u + 8u * count > MCC_PROTO_MAX_PAYLOAD) {
+        error(MCC_ERR_OUT_OF_RANGE, "READ_LAYER_TIMINGS beyond the layers or the maximum payload");
+        return;
+    }
+    mcc_put_u16(reply, first);
+    mcc_put_u16(reply + 2, count);
+    for (uint32_t i = 0; i < count; i++) {
+        mcc_put_u64(reply + 4u + 8u * i, layer_ticks[first + i]);
+    }
+    send_reply(4u + 8u * count);
+}
+
+int main(void)
+{
+    paint_stack();
+    mcc_uart_init();
+    mcc_timer_init();
+    for (;;) {
+        mcc_proto_receive(&request);
+        switch (request.type) {
+        case MCC_MSG_HELLO:
+            do_hello();
+            break;
+        case MCC_MSG_SET_INPUT:
+            do_set_input();
+            break;
+        case MCC_MSG_INVOKE:
+            do_invoke();
+            break;
+        case MCC_MSG_READ_OUTPUT:
+            do_read_output();
+            break;
+        case MCC_MSG_READ_TIMINGS:
+            do_read_timings();
+            break;
+        case MCC_MSG_READ_LAYER_TIMINGS:
+            do_read_layer_timings();
+            break;
+        default:
+            error(MCC_ERR_UNKNOWN_TYPE, "unknown message type");
+            break;
+        }
+    }
+}

@@ -1,0 +1,137 @@
+/*
+ * Frame encoder and resynchronising frame receiver of the harness protocol (format in mcc_proto.h).
+ * Received bytes are buffered so that after a bad frame the hunt for sync bytes restarts inside it.
+ */
+#include "mcc_proto.h"
+
+#include <string.h>
+
+#include "mcc_uart.h"
+
+static uint8_t rx_buf[MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD];
+static uint32_t rx_len;
+
+uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length)
+{
+    for (uint32_t i = 0; i < length; i++) {
+        crc ^= (uint16_t)((uint16_t)data[i] << 8);
+        for (int bit = 0; bit < 8; bit++) {
+            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
+        }
+    }
+    return crc;
+}
+
+void mcc_put_u16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+void mcc_put_u32(uint8_t *p, uint32_t v)
+{
+    mcc_put_u16(p, v);
+    mcc_put_u16(p + 2, v >> 16);
+}
+
+void mcc_put_u64(uint8_t *p, uint64_t v)
+{
+    mcc_put_u32(p, (uint32_t)v);
+    mcc_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+uint32_t mcc_get_u16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+uint32_t mcc_get_u32(const uint8_t *p)
+{
+    return mcc_get_u16(p) | (mcc_get_u16(p + 2) << 16);
+}
+
+static void send_bytes(const uint8_t *data, uint32_t length)
+{
+    for (uint32_t i = 0; i < length; i++) {
+        mcc_uart_putc(data[i]);
+    }
+}
+
+void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t head_length, const uint8_t *body,
+                    uint32_t body_length)
+{
+    uint8_t header[MCC_PROTO_HEADER];
+    uint8_t crc_bytes[2];
+    uint16_t crc;
+    header[0] = MCC_PROTO_SYNC0;
+    header[1] = MCC_PROTO_SYNC1;
+    header[2] = type;
+    header[3] = seq;
+    mcc_put_u16(header + 4, head_length + body_length);
+    crc = mcc_crc16(0xFFFFu, header + 2, MCC_PROTO_HEADER - 2);
+    crc = mcc_crc16(crc, head, head_length);
+    crc = mcc_crc16(crc, body, body_length);
+    mcc_put_u16(crc_bytes, crc);
+    send_bytes(header, MCC_PROTO_HEADER);
+    send_bytes(head, head_length);
+    send_bytes(body, body_length);
+    send_bytes(crc_bytes, 2);
+}
+
+void mcc_proto_send_error(uint8_t seq, uint8_t code, uint8_t type, const char *text)
+{
+    uint8_t head[2];
+    head[0] = code;
+    head[1] = type;
+    mcc_proto_send(MCC_MSG_ERROR, seq, head, 2, (const uint8_t *)text, (uint32_t)strlen(text));
+}
+
+/* Drop the first byte of a bad frame and everything up to the next possible sync byte. */
+static void resync(void)
+{
+    uint32_t skip = 1;
+    while (skip < rx_len && rx_buf[skip] != MCC_PROTO_SYNC0) {
+        skip++;
+    }
+    memmove(rx_buf, rx_buf + skip, rx_len - skip);
+    rx_len -= skip;
+}
+
+void mcc_proto_receive(mcc_frame *frame)
+{
+    for (;;) {
+        /* Hunt for the sync bytes in what is buffered. */
+        if (rx_len >= 1u && rx_buf[0] != MCC_PROTO_SYNC0) {
+            resync();
+            continue;
+        }
+        if (rx_len >= 2u && rx_buf[1] != MCC_PROTO_SYNC1) {
+            resync();
+            continue;
+        }
+        if (rx_len >= MCC_PROTO_HEADER) {
+            uint32_t length = mcc_get_u16(rx_buf + 4);
+            if (length > MCC_PROTO_MAX_PAYLOAD) {
+                mcc_proto_send_error(rx_buf[3], MCC_ERR_TOO_LONG, rx_buf[2], "frame longer than the maximum payload");
+                resync();
+                continue;
+            }
+            if (rx_len >= MCC_PROTO_OVERHEAD + length) {
+                uint16_t crc = mcc_crc16(0xFFFFu, rx_buf + 2, MCC_PROTO_HEADER - 2 + length);
+                if (crc != (uint16_t)mcc_get_u16(rx_buf + MCC_PROTO_HEADER + length)) {
+                    mcc_proto_send_error(rx_buf[3], MCC_ERR_BAD_CRC, rx_buf[2], "bad CRC");
+                    resync();
+                    continue;
+                }
+                frame->type = rx_buf[2];
+                frame->seq = rx_buf[3];
+                frame->length = (uint16_t)length;
+                memcpy(frame->payload, rx_buf + MCC_PROTO_HEADER, length);
+                rx_len -= MCC_PROTO_OVERHEAD + length;
+                memmove(rx_buf, rx_buf + MCC_PROTO_OVERHEAD + length, rx_len);
+                return;
+            }
+        }
+        rx_buf[rx_len++] = mcc_uart_getc();
+    }
+}

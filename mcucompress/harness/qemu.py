@@ -1,0 +1,194 @@
+"""Run the firmware harness in qemu-system-arm and measure a compiled model there.
+
+QEMU runs ``-icount shift=0`` (one guest instruction = 1 ns of virtual time, deterministic) with the
+board's UART on a TCP server socket that we connect to with pyserial's ``socket://``. `QemuSession`
+is a context manager that always ends QEMU: on normal exit, on exceptions and on KeyboardInterrupt
+(and at interpreter exit as a last resort). Latency is reported in instructions (SysTick ticks x
+1e9 / clock_hz), never cycles: QEMU is not cycle-accurate.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mcucompress.boards import Board, load_board
+from mcucompress.errors import McuError
+from mcucompress.harness.device import Device, DeviceFault, DeviceTimeout, TargetRun, collect
+from mcucompress.harness.firmware import build_firmware, symbolize
+
+QEMU = "qemu-system-arm"
+CONNECT_TIMEOUT = 10.0
+_live: set[subprocess.Popen] = set()  # QEMUs started by this process, ended at exit if still running
+
+
+def find_qemu() -> str:
+    path = shutil.which(QEMU)
+    if path is None:
+        raise McuError(f"{QEMU} not found; install it (Debian: apt-get install qemu-system-arm)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: QEMU gets SIGKILL when the thread that started it dies, even if Python is killed outright."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=3)
+    _live.discard(proc)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(_live):
+        _stop(proc)
+
+
+class QemuSession:
+    """``with QemuSession(board, elf) as device:`` boots the image and yields a connected Device."""
+
+    def __init__(self, board: Board | str, elf: str | Path, timeout: float = 10.0, invoke_timeout: float = 300.0,
+                 extra_args: tuple[str, ...] = ()):
+        self.board = load_board(board) if isinstance(board, str) else board
+        if not self.board.qemu_machine:
+            raise McuError(f"board {self.board.name} has no QEMU machine; run it on hardware or pick an mps2 board")
+        self.elf = Path(elf)
+        self.timeout, self.invoke_timeout, self.extra_args = timeout, invoke_timeout, tuple(extra_args)
+        self.proc: subprocess.Popen | None = None
+        self.device: Device | None = None
+        self.log = None
+        self.port = 0
+
+    def command(self, port: int) -> list[str]:
+        return [find_qemu(), "-M", self.board.qemu_machine, "-nographic", "-icount", "shift=0", "-kernel",
+                str(self.elf), "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-monitor", "none",
+                *self.extra_args]
+
+    def _log_text(self) -> str:
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        lines = self.log.read().decode(errors="replace").strip().splitlines()
+        named = [ln for ln in lines if ln.startswith(("qemu:", "qemu-system-arm:")) and " info: " not in ln]
+        return (named or lines or [""])[0 if named else -1].strip()
+
+    def start(self) -> Device:
+        if not self.elf.is_file():
+            raise McuError(f"{self.elf}: firmware image not found; build it first")
+        for _attempt in range(3):  # another program may grab the free port before QEMU does
+            self.port = free_port()
+            if self.log is not None:
+                self.log.close()
+            self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+            self.proc = subprocess.Popen(self.command(self.port), stdin=subprocess.DEVNULL, stdout=self.log,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            _live.add(self.proc)
+            if self._wait_listening():
+                break
+            _stop(self.proc)
+            last = self._log_text()
+            if "Address already in use" not in last:
+                raise McuError(f"QEMU ({self.board.qemu_machine}) did not start: {last or 'no message'}")
+        else:
+            raise McuError("QEMU could not get a free TCP port for its serial line after 3 attempts")
+        self.device = Device(f"socket://127.0.0.1:{self.port}", timeout=self.timeout,
+                             invoke_timeout=self.invoke_timeout)
+        return self.device
+
+    def _wait_listening(self) -> bool:
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                # QEMU waits for its first client (wait=on); probing would consume that, so just check the port.
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind(("127.0.0.1", self.port))
+            except OSError:
+                return True  # bound by QEMU
+            time.sleep(0.02)
+        raise McuError(f"QEMU ({self.board.qemu_machine}) did not open its serial port within {CONNECT_TIMEOUT:.0f} s")
+
+    def stop(self) -> None:
+        if self.device is not None:
+            self.device.close()
+            self.device = None
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def __enter__(self) -> Device:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        died = None
+        if isinstance(exc, McuError) and not isinstance(exc, DeviceFault) and self.proc is not None:
+            try:  # a link error may be QEMU dying (e.g. "Lockup"): give it a moment to finish
+                self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        if (isinstance(exc, McuError) and not isinstance(exc, DeviceFault) and self.proc is not None
+                and self.proc.poll() is not None):
+            died = self._log_text() or f"exit code {self.proc.returncode}"
+        self.stop()
+        if died is not None:
+            kind = DeviceTimeout if isinstance(exc, DeviceTimeout) else McuError
+            raise kind(f"{exc}; QEMU had stopped: {died}") from None
+
+
+def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board = "mps2-an386",
+                workdir: str | Path | None = None, extra_cflags: tuple[str, ...] = (), progress=None) -> TargetRun:
+    """Write the project of a CompiledModel, build the firmware, boot QEMU and run every sample."""
+    from mcucompress.boards import check_fits
+    from mcucompress.codegen.project import write_project
+
+    board = load_board(board) if isinstance(board, str) else board
+    check_fits(board, model)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(workdir) if workdir else Path(tmp)
+        project = write_project(model, root / "project", force=True)
+        firmware = build_firmware(project, board, model.prefix, build_dir=root / "build" / board.name,
+                                  extra_cflags=extra_cflags)
+        with QemuSession(board, firmware.elf) as device:
+            device.hello()
+            try:
+                runs = device.run_samples(inputs, progress=progress)
+            except DeviceFault as exc:
+                where = symbolize(firmware.elf, exc.fault.regs.get("pc", 0))
+                raise DeviceFault(f"{exc} in {where}", exc.fault) from None
+        return collect(model, runs, output_shape, board, firmware, emulated=True)
