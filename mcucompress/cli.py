@@ -27,6 +27,13 @@ def _write_json(path: str | Path, doc: dict) -> None:
     _write_atomic(path, lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"))
 
 
+def _save_npy(path: Path, array) -> None:
+    import numpy as np
+
+    with open(path, "wb") as f:  # a file object: np.save would append .npy to the temporary name
+        np.save(f, array, allow_pickle=False)
+
+
 def cmd_inspect(args) -> int:
     from mcucompress import driver
     from mcucompress.inspect_report import inspect_json, inspect_table
@@ -51,15 +58,45 @@ def cmd_run(args) -> int:
 
     from mcucompress import driver
 
-    report, outputs = driver.run(args.model, args.board, args.data, **_quant_options(args))
+    report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
+                                 gdb_server=args.gdb_server, flash=not args.no_flash, **_quant_options(args))
     if args.save_outputs:
-        _write_atomic(args.save_outputs, lambda p: np.save(open(p, "wb"), outputs))
+        _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs))
     if args.json:
         _write_json(args.json, report)
     from mcucompress.inspect_report import run_summary
 
-    print(run_summary(report))
+    print(run_summary(report, all_layers=args.per_layer))
     return 0
+
+
+def cmd_flash(args) -> int:
+    from mcucompress.boards import load_board
+    from mcucompress.harness.firmware import build_firmware, project_prefix
+    from mcucompress.harness.flash import DEFAULT_GDB_SERVER, flash, flash_command
+
+    board = load_board(args.board)
+    project = Path(args.outdir)
+    prefix = project_prefix(project)
+    firmware = build_firmware(project, board, prefix)
+    command = flash_command(firmware.elf, board, args.probe, args.gdb_server or DEFAULT_GDB_SERVER,
+                            resolve=not args.dry_run)
+    if args.dry_run:
+        print(" ".join(f"'{c}'" if " " in c else c for c in command))
+        return 0
+    flash(firmware.elf, board, args.probe, args.gdb_server or DEFAULT_GDB_SERVER)
+    print(f"flashed and verified {firmware.elf} on {board.name} with {Path(command[0]).name}: "
+          f"flash {firmware.flash_bytes:,} B, RAM {firmware.ram_bytes:,} B")
+    return 0
+
+
+def _add_probe_arguments(p) -> None:
+    from mcucompress.boards import FLASH_METHODS
+
+    p.add_argument("--probe", choices=FLASH_METHODS, default=None,
+                   help="how to flash: gdb (any gdbserver), openocd, pyocd; default: the board's flash method")
+    p.add_argument("--gdb-server", metavar="HOST:PORT", default=None,
+                   help="gdbserver address for --probe gdb (default localhost:3333; QEMU: its -gdb port)")
 
 
 def cmd_compile(args) -> int:
@@ -152,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)
 
+    p = sub.add_parser("flash", help="build the harness for a compiled project and flash it through a probe")
+    p.add_argument("outdir", metavar="OUTDIR", help="a project written by 'mcucompress compile'")
+    p.add_argument("--board", required=True)
+    _add_probe_arguments(p)
+    p.add_argument("--dry-run", action="store_true", help="print the flash command instead of running it")
+    p.set_defaults(func=cmd_flash)
+
     p = sub.add_parser("ops", help="list supported ops and their constraints")
     p.set_defaults(func=cmd_ops)
 
@@ -179,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help=".npz with 'x' (N inputs) and optional 'y' (N labels)")
     p.add_argument("--save-outputs", metavar="OUT.npy")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--port", metavar="URL", default=None,
+                   help="serial port of a real board (/dev/ttyACM0, socket://, rfc2217://); default: QEMU")
+    _add_probe_arguments(p)
+    p.add_argument("--no-flash", action="store_true", help="with --port: the board already runs this model's harness")
+    p.add_argument("--per-layer", action="store_true", help="print every layer's latency, not only the slowest")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
     return parser

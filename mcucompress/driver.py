@@ -75,8 +75,25 @@ def top1(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
     return float(np.mean(pred == labels))
 
 
-def run(model: str | Path, board: str, data: str | Path, **quant_options) -> tuple[dict, np.ndarray]:
-    """Run `model` on every sample of `data` on `board`; returns (report, raw outputs)."""
+def count_mismatches(outputs: np.ndarray, expected: np.ndarray) -> int:
+    """Samples whose output differs from the reference executor's in at least one value."""
+    flat, ref = outputs.reshape(len(outputs), -1), expected.reshape(len(expected), -1)
+    return int(np.sum(np.any(flat != ref, axis=1)))
+
+
+def run(model: str | Path, board: str, data: str | Path, port: str | None = None, probe: str | None = None,
+        gdb_server: str | None = None, flash: bool = True, **quant_options) -> tuple[dict, np.ndarray]:
+    """Run `model` on every sample of `data` on `board`; returns (report, raw outputs).
+
+    board: 'reference' (numpy executor), 'host' (generated C, host gcc) or a board of boards/ (QEMU, or
+    the real board behind `port`, flashed with `probe` unless `flash` is False)."""
+    target_options = {"port": port, "probe": probe, "gdb_server": gdb_server, "flash_first": flash}
+    if board in ("reference", "host") and port is not None:
+        raise McuError(f"--port needs a board of boards/ (see 'mcucompress boards'), not '{board}'")
+    if board not in ("reference", "host"):
+        from mcucompress.boards import load_board
+
+        load_board(board)  # an unknown board fails before any work, with the list of known ones
     graph = prepare(model, **quant_options)
     samples = load_samples(data, graph.t(graph.inputs[0]))
     start = time.perf_counter()
@@ -89,7 +106,7 @@ def run(model: str | Path, board: str, data: str | Path, **quant_options) -> tup
         compiled = compile_graph(graph, default_prefix(graph))
         outputs = run_on_host(compiled, samples.x, graph.t(graph.outputs[0]).shape)
         expected = reference_outputs(graph, samples)
-        mismatches = int(np.sum(np.any(outputs.reshape(len(outputs), -1) != expected.reshape(len(expected), -1), axis=1)))
+        mismatches = count_mismatches(outputs, expected)
         report = {
             "board": "host",
             "engine": "generated C compiled with the host gcc",
@@ -99,7 +116,16 @@ def run(model: str | Path, board: str, data: str | Path, **quant_options) -> tup
                        "scratch_bytes": compiled.plan.scratch_bytes},
         }
     else:
-        raise McuError(f"unknown board '{board}'; known boards: reference (run 'mcucompress boards' for more)")
+        from mcucompress.harness.target import run_on_board, target_report
+
+        compiled = compile_graph(graph, default_prefix(graph))
+        output_shape = graph.t(graph.outputs[0]).shape
+        target = run_on_board(compiled, samples.x, output_shape, board, **target_options)
+        outputs = target.outputs
+        mismatches = count_mismatches(outputs, reference_outputs(graph, samples))
+        report = {"board": target.board, "engine": "firmware on " + ("QEMU" if target.unit == "instructions"
+                                                                     else "the board"),
+                  "bit_exact": mismatches == 0, "mismatches": mismatches, **target_report(target, compiled)}
     report.update(
         samples=int(len(samples.x)),
         wall_seconds=round(time.perf_counter() - start, 3),

@@ -76,11 +76,19 @@ def inspect_table(graph: Graph) -> str:
     return "\n".join(lines)
 
 
-def run_summary(report: dict) -> str:
+def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str:
     lines = [f"board {report['board']}: {report['samples']} samples"]
     lat = report.get("latency")
     if lat:
-        lines.append(f"latency ({lat['unit']}): min {lat['min']:,} median {lat['median']:,} max {lat['max']:,}")
+        per_mac = f", {lat['per_mac']} per MAC ({report['macs']:,} MACs)" if lat.get("per_mac") else ""
+        lines.append(f"latency ({lat['unit']}): min {lat['min']:,} median {lat['median']:,} max {lat['max']:,}{per_mac}")
+    layers = report.get("per_layer") or []
+    if layers:
+        shown = layers if all_layers else sorted(layers, key=lambda r: -r["latency"])[:slowest]
+        lines.append("per layer" if all_layers else f"slowest {len(shown)} of {len(layers)} layers (--per-layer: all)")
+        for row in shown:
+            per_mac = f" ({row['latency_per_mac']}/MAC, {row['macs']:,} MACs)" if row["macs"] else ""
+            lines.append(f"  #{row['index']:<3} {row['kind']:<18} {row['latency']:>14,} {lat['unit']}{per_mac}")
     acc = report.get("accuracy", {}).get("top1")
     lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else "top-1 accuracy: n/a (no labels 'y' in the data)")
     if "bit_exact" in report:

@@ -3,7 +3,8 @@
  * generated model. Commands: HELLO (-> INFO), SET_INPUT (in chunks), INVOKE (status and ticks),
  * READ_OUTPUT, READ_TIMINGS, READ_LAYER_TIMINGS. Built by mcucompress/harness/firmware.py with
  * -DMCC_MODEL_HEADER='"<prefix>_model.h"' -DMCC_PREFIX=<prefix> -DMCC_PREFIX_UPPER=<PREFIX>.
- * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report).
+ * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report);
+ * -DMCC_TEST_HANG makes it spin forever (tests of the host's invoke timeout).
  * The stack is painted at boot; READ_TIMINGS reports its high-water mark.
  */
 #include <stdint.h>
@@ -146,6 +147,11 @@ static void do_invoke(void)
     start = mcc_timer_now();
 #ifdef MCC_TEST_FAULT
     __asm volatile("udf #0");
+#endif
+#ifdef MCC_TEST_HANG
+    for (;;) {
+        __asm volatile("nop");
+    }
 #endif
     last_status = (int32_t)MODEL_INVOKE(input_buf, output_buf);
     last_ticks = mcc_timer_now() - start;

@@ -89,7 +89,9 @@ class Device:
             import serial
 
             try:
-                self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=POLL, write_timeout=timeout)
+                # a local port is locked: a second program on the same port would corrupt both sessions
+                lock = {} if "://" in url else {"exclusive": True}
+                self.port = serial.serial_for_url(url, baudrate=baudrate, timeout=POLL, write_timeout=timeout, **lock)
             except (serial.SerialException, ValueError, OSError) as exc:
                 raise McuError(f"cannot open serial link {url}: {exc}; check the port name and that no other "
                                "program holds it") from None
@@ -334,11 +336,16 @@ class TargetRun:
         }
 
 
+def check_model(info: DeviceInfo, model) -> None:
+    if info.model_hash != model.model_hash:
+        raise McuError(f"the target runs model {info.model_hash[:12]} ({info.board}), not {model.model_hash[:12]}; "
+                       "reflash it (mcucompress flash, or run without --no-flash)")
+
+
 def collect(model, runs: SampleRuns, output_shape, board: Board, firmware: Firmware | None,
             emulated: bool) -> TargetRun:
     """Check that the target holds `model` and package the measurements."""
-    if runs.info.model_hash != model.model_hash:
-        raise McuError(f"the target runs model {runs.info.model_hash[:12]}, not {model.model_hash[:12]}; reflash it")
+    check_model(runs.info, model)
     unit, per_tick = latency_unit(board.timer, board.clock_hz, emulated)
     per_sample = tuple(output_shape[1:]) if output_shape and output_shape[0] == 1 else tuple(output_shape)
     outputs = runs.outputs.reshape((len(runs.outputs),) + per_sample)
@@ -347,13 +354,15 @@ def collect(model, runs: SampleRuns, output_shape, board: Board, firmware: Firmw
 
 
 def run_on_serial(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board, url: str,
-                  baudrate: int | None = None, firmware: Firmware | None = None, progress=None) -> TargetRun:
-    """Run every sample on a board that already runs the harness for `model` (flashed by the caller)."""
+                  baudrate: int | None = None, firmware: Firmware | None = None, progress=None,
+                  emulated: bool = False) -> TargetRun:
+    """Run every sample on a board that already runs the harness for `model` (flashed by the caller).
+    `emulated`: the board is a QEMU machine reached through its serial socket (ticks count instructions)."""
     from mcucompress.boards import load_board
 
     board = load_board(board) if isinstance(board, str) else board
     with Device(url, baudrate=baudrate or int(board.uart.get("baud", 115200))) as device:
         device.resync()
-        device.hello()
+        check_model(device.hello(), model)
         runs = device.run_samples(inputs, progress=progress)
-    return collect(model, runs, output_shape, board, firmware, emulated=False)
+    return collect(model, runs, output_shape, board, firmware, emulated=emulated)

@@ -173,6 +173,18 @@ def symbolize(elf: Path, address: int) -> str:
     return f"{lines[0]} ({Path(lines[1]).name}) at 0x{address:08x}"
 
 
+def project_prefix(project: str | Path) -> str:
+    """The symbol prefix of a project written by 'mcucompress compile' (from its <prefix>_model.h)."""
+    project = Path(project)
+    if not project.is_dir():
+        raise McuError(f"{project}: no such project directory; write one with 'mcucompress compile MODEL -o {project}'")
+    headers = sorted(project.glob("*_model.h"))
+    if len(headers) != 1:
+        found = "no" if not headers else f"{len(headers)}"
+        raise McuError(f"{project}: {found} <prefix>_model.h files; give a directory written by 'mcucompress compile'")
+    return headers[0].name[: -len("_model.h")]
+
+
 def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: str | Path | None = None,
                    extra_cflags: tuple[str, ...] | list[str] = (), stack_size: int = DEFAULT_STACK,
                    opt: str = OPT) -> Firmware:

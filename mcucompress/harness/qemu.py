@@ -88,7 +88,7 @@ class QemuSession:
 
     def command(self, port: int) -> list[str]:
         return [find_qemu(), "-M", self.board.qemu_machine, "-nographic", "-icount", "shift=0", "-kernel",
-                str(self.elf), "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-monitor", "none",
+                str(self.elf), "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-monitor", "none",
                 *self.extra_args]
 
     def _log_text(self) -> str:
@@ -172,7 +172,8 @@ class QemuSession:
 
 
 def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board = "mps2-an386",
-                workdir: str | Path | None = None, extra_cflags: tuple[str, ...] = (), progress=None) -> TargetRun:
+                workdir: str | Path | None = None, extra_cflags: tuple[str, ...] = (), progress=None,
+                invoke_timeout: float = 300.0) -> TargetRun:
     """Write the project of a CompiledModel, build the firmware, boot QEMU and run every sample."""
     from mcucompress.boards import check_fits
     from mcucompress.codegen.project import write_project
@@ -184,7 +185,7 @@ def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board:
         project = write_project(model, root / "project", force=True)
         firmware = build_firmware(project, board, model.prefix, build_dir=root / "build" / board.name,
                                   extra_cflags=extra_cflags)
-        with QemuSession(board, firmware.elf) as device:
+        with QemuSession(board, firmware.elf, invoke_timeout=invoke_timeout) as device:
             device.hello()
             try:
                 runs = device.run_samples(inputs, progress=progress)
@@ -192,3 +193,43 @@ def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board:
                 where = symbolize(firmware.elf, exc.fault.regs.get("pc", 0))
                 raise DeviceFault(f"{exc} in {where}", exc.fault) from None
         return collect(model, runs, output_shape, board, firmware, emulated=True)
+
+
+class QemuGdbTarget:
+    """An empty, halted QEMU board with a gdbstub: a stand-in for a real board and its probe.
+
+    ``with QemuGdbTarget(board) as (gdb_address, serial_url):`` flash with ``flash(..., probe="gdb",
+    gdb_server=gdb_address)`` and talk to the firmware on `serial_url`, exactly as with hardware.
+    """
+
+    def __init__(self, board: Board | str):
+        self.board = load_board(board) if isinstance(board, str) else board
+        if not self.board.qemu_machine:
+            raise McuError(f"board {self.board.name} has no QEMU machine")
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> tuple[str, str]:
+        gdb_port, serial_port = free_port(), free_port()
+        cmd = [find_qemu(), "-M", self.board.qemu_machine, "-nographic", "-icount", "shift=0", "-S",
+               "-gdb", f"tcp:127.0.0.1:{gdb_port}", "-serial", f"tcp:127.0.0.1:{serial_port},server=on,wait=off,nodelay=on",
+               "-monitor", "none"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        _live.add(self.proc)
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:  # both sockets are listening once connecting to the serial one succeeds
+            try:
+                socket.create_connection(("127.0.0.1", gdb_port), timeout=0.5).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    _stop(self.proc)
+                    raise McuError(f"QEMU ({self.board.qemu_machine}) did not open its gdbstub") from None
+                time.sleep(0.05)
+        return f"127.0.0.1:{gdb_port}", f"socket://127.0.0.1:{serial_port}"
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
