@@ -151,12 +151,17 @@ def cmd_quantize(args) -> int:
 
 def cmd_demo(args) -> int:
     from mcucompress import driver
-    from mcucompress.examples import DIGITS_INT8, DIGITS_TEST
+    from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
     from mcucompress.inspect_report import run_summary
 
-    print(f"demo: {DIGITS_INT8.name} (digits CNN, int8) on {args.board}, test split of scikit-learn's digits")
-    report, _ = driver.run(DIGITS_INT8, args.board, DIGITS_TEST)
+    print(f"demo: {DIGITS_FLOAT.name} (digits CNN, float32) quantized to int8 with {DIGITS_CALIBRATION.name}, "
+          f"run on {args.board}; test split of scikit-learn's digits")
+    float_report, _ = driver.run(DIGITS_FLOAT, "reference", DIGITS_TEST)
+    report, _ = driver.run(DIGITS_FLOAT, args.board, DIGITS_TEST, calibration=DIGITS_CALIBRATION)
     print(run_summary(report))
+    drop = 100 * (float_report["accuracy"]["top1"] - report["accuracy"]["top1"])
+    print(f"float32 top-1 (reference executor): {float_report['accuracy']['top1']:.4f}; int8 on {args.board} loses "
+          f"{drop:.2f} points")
     return 0
 
 

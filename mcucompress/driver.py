@@ -94,7 +94,10 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
         from mcucompress.boards import load_board
 
         load_board(board)  # an unknown board fails before any work, with the list of known ones
-    graph = prepare(model, **quant_options)
+    if board == "reference" and quant_options.get("calibration") is None:
+        graph = load(model)  # a float model runs in float32 on the reference executor
+    else:
+        graph = prepare(model, **quant_options)
     samples = load_samples(data, graph.t(graph.inputs[0]))
     start = time.perf_counter()
     if board == "reference":

@@ -259,3 +259,16 @@ def test_mlperf_tiny_models_bit_exact_on_qemu(name, tmp_path):
     assert run.outputs[0].reshape(-1).view(np.uint8).tobytes().hex()[:len(anchor)] == anchor
     gap = run.ticks - run.layer_ticks.sum(axis=1)
     assert ((gap >= 0) & (gap <= 0.001 * run.ticks + 3 * len(run.layer_kinds))).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505"])
+def test_mlperf_kws_bit_exact_on_m3_m7_m33(board, tmp_path):
+    from mcucompress.driver import load
+
+    graph = load(shared_model("kws_ref_model"))
+    x_info = graph.t(graph.inputs[0])
+    x = lcg_input(x_info.size).reshape(1, *x_info.shape[1:])
+    run = run_on_qemu(compile_graph(graph, "kws"), x, graph.t(graph.outputs[0]).shape, board=board, workdir=tmp_path)
+    assert run.outputs[0].reshape(-1).view(np.uint8).tobytes().hex() == ANCHOR_OUTPUTS["kws_ref_model"]
+    assert run.unit == "instructions" and run.latency[0] > 2_656_768  # at least one instruction per MAC
