@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from mcucompress.assets import asset_dir
 from mcucompress.errors import McuError
@@ -109,7 +109,7 @@ def parse_board(doc: dict, where: str) -> Board:
     return board
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all_boards() -> dict[str, Board]:
     boards = {}
     for path in sorted(asset_dir("boards").glob("*.toml")):

@@ -130,7 +130,7 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
                                                                      else "the board"),
                   "bit_exact": mismatches == 0, "mismatches": mismatches, **target_report(target, compiled)}
     report.update(
-        samples=int(len(samples.x)),
+        samples=len(samples.x),
         wall_seconds=round(time.perf_counter() - start, 3),
         accuracy={"top1": top1(outputs, samples.y)},
         output_dtype=str(outputs.dtype),

@@ -14,7 +14,7 @@ from mcucompress.fixedpoint.params import ConvParams
 
 def patches(x: np.ndarray, kh: int, kw: int, attrs, out_h: int, out_w: int, pad_value) -> np.ndarray:
     """im2col: [N, out_h, out_w, kh, kw, C] windows of the zero-point-padded NHWC input."""
-    n, in_h, in_w, c = x.shape
+    _, in_h, in_w, _ = x.shape
     dh, dw = attrs.dilation_h, attrs.dilation_w
     need_h = (out_h - 1) * attrs.stride_h + (kh - 1) * dh + 1
     need_w = (out_w - 1) * attrs.stride_w + (kw - 1) * dw + 1
@@ -44,7 +44,7 @@ def conv2d_s8(x: np.ndarray, w: np.ndarray, p: ConvParams, attrs, out_shape) -> 
 
 def depthwise_conv2d_s8(x: np.ndarray, w: np.ndarray, p: ConvParams, attrs, out_shape) -> np.ndarray:
     """w [1,kh,kw,C*M]; output channel c*M+m reads input channel c."""
-    _, oh, ow, oc = out_shape
+    _, oh, ow, _ = out_shape
     m = attrs.depth_multiplier
     cols = patches(x, w.shape[1], w.shape[2], attrs, oh, ow, -p.input_offset).astype(np.float64) + p.input_offset
     cols = np.repeat(cols, m, axis=-1)  # [N,oh,ow,kh,kw,C*M]
@@ -67,7 +67,7 @@ def conv2d_f32(x, w, b, attrs, out_shape):
 
 
 def depthwise_conv2d_f32(x, w, b, attrs, out_shape):
-    _, oh, ow, oc = out_shape
+    _, oh, ow, _ = out_shape
     cols = patches(x, w.shape[1], w.shape[2], attrs, oh, ow, 0.0)
     cols = np.repeat(cols, attrs.depth_multiplier, axis=-1)
     out = np.einsum("nyxhwc,hwc->nyxc", cols.astype(np.float32), w[0].astype(np.float32))

@@ -6,6 +6,8 @@ import numpy as np
 
 from mcucompress.fixedpoint.arith import (
     multiply_by_quantized_multiplier,
+)
+from mcucompress.fixedpoint.arith import (
     multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_small,
 )
 from mcucompress.fixedpoint.params import AddSubParams, MulParams

@@ -9,7 +9,7 @@ from mcucompress.fixedpoint.arith import trunc_div
 
 def _windows(x: np.ndarray, attrs, out_h: int, out_w: int, fill) -> tuple[np.ndarray, np.ndarray]:
     """[N,oh,ow,fh,fw,C] windows plus a [oh,ow,fh,fw] mask of which taps fall inside the input."""
-    n, in_h, in_w, c = x.shape
+    _, in_h, in_w, _ = x.shape
     ys = (np.arange(out_h) * attrs.stride_h - attrs.pad_top)[:, None] + np.arange(attrs.filter_h)
     xs = (np.arange(out_w) * attrs.stride_w - attrs.pad_left)[:, None] + np.arange(attrs.filter_w)
     valid = ((ys >= 0) & (ys < in_h))[:, None, :, None] & ((xs >= 0) & (xs < in_w))[None, :, None, :]

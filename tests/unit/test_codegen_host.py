@@ -103,7 +103,7 @@ def test_concatenation_with_constant_and_repeated_input_on_host(axis, tmp_path):
     assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
 
 
-def _unary_graph(kind: str, rng) -> "Graph":  # noqa: F821
+def _unary_graph(kind: str, rng) -> Graph:  # noqa: F821
     from mcucompress.ir import Graph, Op, Tensor
     from mcucompress.ir import ops as irops
     from tests.graphs import q
