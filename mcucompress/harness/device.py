@@ -103,7 +103,7 @@ class Device:
         except Exception:  # noqa: BLE001, S110 - closing a dead link must not hide the real error
             pass
 
-    def __enter__(self) -> Device:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:

@@ -33,7 +33,7 @@ def build_runner(project: Path, prefix: str) -> Path:
         f'-DMCC_MODEL_HEADER="{prefix}_model.h"', f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}",
         str(asset_dir("firmware") / "runtime" / "host_main.c"), *sources, "-o", str(runner),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
         raise McuError(f"host build of {project} failed: {first}")
@@ -45,7 +45,7 @@ def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) 
     with tempfile.TemporaryDirectory() as tmp:
         in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
-        result = subprocess.run([str(runner), str(in_path), str(out_path)], capture_output=True, text=True)
+        result = subprocess.run([str(runner), str(in_path), str(out_path)], check=False, capture_output=True, text=True)
         if result.returncode != 0:
             raise McuError(f"host runner failed: {result.stderr.strip() or f'exit code {result.returncode}'}")
         out = np.fromfile(out_path, dtype=np.int8)

@@ -109,7 +109,7 @@ class QemuSession:
             self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
             self.proc = subprocess.Popen(self.command(self.port), stdin=subprocess.DEVNULL, stdout=self.log,
                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only a prctl
             _live.add(self.proc)
             if self._wait_listening():
                 break
@@ -215,7 +215,7 @@ class QemuGdbTarget:
                "-monitor", "none"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only a prctl
         _live.add(self.proc)
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:  # both sockets are listening once connecting to the serial one succeeds

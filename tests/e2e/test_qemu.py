@@ -194,9 +194,9 @@ def test_qemu_dying_is_named_in_the_error(tiny_an386, tmp_path):
     _, model, firmware = tiny_an386
     other = build_firmware(firmware.elf.parents[1] / "project", load_board("mps2-an505"), model.prefix,
                            build_dir=tmp_path)
-    with pytest.raises(McuError, match=r"QEMU had stopped: qemu: fatal: Lockup") as err:
-        with QemuSession("mps2-an386", other.elf, timeout=2) as device:
-            device.hello()
+    with pytest.raises(McuError, match=r"QEMU had stopped: qemu: fatal: Lockup") as err, \
+            QemuSession("mps2-an386", other.elf, timeout=2) as device:
+        device.hello()
     assert "\n" not in str(err.value)
 
 
