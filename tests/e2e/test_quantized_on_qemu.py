@@ -1,0 +1,69 @@
+"""Our quantizer end to end: a float model quantized by `mcucompress quantize`, exported to .tflite, runs in
+TFLM bit-exactly like our C on QEMU; float models keep their accuracy on the target."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
+from tests.conftest import TflmSession, shared_model
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)",
+)
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", *map(str, args)], capture_output=True, text=True,
+                         check=False, timeout=900)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def quantized_export_matches_tflm_and_qemu(model, calibration, data, tmp_path) -> dict:
+    """quantize -> .tflite; TFLM on it == our firmware on QEMU on it, for every sample of `data`."""
+    exported = tmp_path / "model_int8.tflite"
+    cli("quantize", model, "--calibration", calibration, "-o", exported)
+    cli("run", exported, "--board", "mps2-an386", "--data", data, "--save-outputs", tmp_path / "qemu.npy",
+        "--json", tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    from mcucompress.dataset import load_samples
+    from mcucompress.driver import load
+
+    graph = load(exported)
+    x = load_samples(data, graph.t(graph.inputs[0])).x
+    tflm = TflmSession(exported)
+    expected = np.stack([tflm(xi[None])[0] for xi in x])
+    np.testing.assert_array_equal(np.load(tmp_path / "qemu.npy"), expected)
+    assert report["bit_exact"] and report["mismatches"] == 0
+    return report
+
+
+def test_quantized_digits_cnn_is_bit_exact_in_tflm_and_on_qemu(tmp_path):
+    data = np.load(DIGITS_TEST)
+    subset = tmp_path / "test100.npz"
+    np.savez(subset, x=data["x"][:100], y=data["y"][:100])
+    report = quantized_export_matches_tflm_and_qemu(DIGITS_FLOAT, DIGITS_CALIBRATION, subset, tmp_path)
+    assert report["accuracy"]["top1"] >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, int8_name", [("ad01_fp32", "ad01_int8"), ("vww_96_float", "vww_96_int8"),
+                                             ("ic_pretrainedResnet_float", "ic_pretrainedResnet_quant")])
+def test_quantized_mlperf_float_model_is_bit_exact_in_tflm_and_on_qemu(name, int8_name, tmp_path):
+    from mcucompress.driver import load
+
+    model = shared_model(name)
+    shape = load(model).t(load(model).inputs[0]).shape
+    rng = np.random.default_rng(0)
+    scale = 1.0 if name != "ad01_fp32" else 10.0  # ad01 takes log-mel energies of a few units
+    np.savez(tmp_path / "cal.npz", x=(rng.random((16, *shape[1:])) * scale).astype(np.float32))
+    np.savez(tmp_path / "data.npz", x=(rng.random((2, *shape[1:])) * scale).astype(np.float32))
+    quantized_export_matches_tflm_and_qemu(model, tmp_path / "cal.npz", tmp_path / "data.npz", tmp_path)
