@@ -54,7 +54,6 @@ def cmd_ops(args) -> int:
 
 
 def cmd_run(args) -> int:
-    import numpy as np
 
     from mcucompress import driver
 
@@ -118,6 +117,7 @@ def cmd_compile(args) -> int:
 
 def _quant_options(args) -> dict:
     return {"calibration": args.calibration, "method": args.calibration_method, "per_tensor": args.per_tensor,
+            "bias_correction": args.bias_correction,
             "progress": sys.stderr.isatty()}
 
 
@@ -127,7 +127,9 @@ def _add_quant_arguments(p) -> None:
     g = p.add_argument_group("quantization (float models)")
     g.add_argument("--calibration", metavar="DATA.npz", help="representative float inputs 'x' for calibration")
     g.add_argument("--calibration-method", default="minmax", choices=sorted(OBSERVERS))
-    g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv weights")
+    g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv and FC weights")
+    g.add_argument("--bias-correction", action="store_true",
+                   help="fold each conv/FC layer's mean output error, measured on the calibration data, into its bias")
 
 
 def cmd_quantize(args) -> int:

@@ -29,9 +29,20 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         with np.load(path, allow_pickle=False) as f:
             if "x" not in f.files:
                 raise DataError(f"{path}: no array 'x' in the file (found: {', '.join(f.files) or 'nothing'})")
-            return f["x"], (f["y"] if "y" in f.files else None)
+            return _read(path, f, "x"), (_read(path, f, "y") if "y" in f.files else None)
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc}); save with numpy.savez(path, x=..., y=...)") from None
+
+
+def _read(path: Path, f, key: str) -> np.ndarray:
+    try:
+        return f[key]
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        # An object array: numpy refuses it without unpickling, with advice we must not follow.
+        raise DataError(f"{path}: '{key}' holds Python objects (dtype object); expected numbers "
+                        f"({'float32, or int8 for an int8 model' if key == 'x' else 'integer labels'})") from None
 
 
 def quantize_input(x: np.ndarray, t: Tensor) -> np.ndarray:
@@ -51,27 +62,42 @@ def quantize_input(x: np.ndarray, t: Tensor) -> np.ndarray:
 
 def fit_samples(path: str | Path, x: np.ndarray, y: np.ndarray | None, t: Tensor) -> Samples:
     """Check `x` against the input tensor `t` and return it batched and in the input dtype."""
-    per_sample = t.shape[1:]
-    if x.dtype.kind not in "iuf":
-        raise DataError(f"{path}: 'x' has dtype {x.dtype}; expected float32 or int8")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        raise DataError(f"{path}: 'x' contains NaN or infinite values")
-    if x.ndim == 0 or x.size == 0:
-        raise DataError(f"{path}: 'x' holds no samples (shape {x.shape})")
+    per_sample = tuple(t.shape[1:])
+    check_values(path, x, t)
     size = int(np.prod(per_sample, dtype=np.int64))
-    if x.shape[1:] == tuple(per_sample) or x.shape[1:] == tuple(t.shape):
-        x = x.reshape((x.shape[0],) + tuple(per_sample))
-    elif x.shape == tuple(per_sample):
+    if x.shape[1:] == per_sample or x.shape[1:] == tuple(t.shape):
+        x = x.reshape((x.shape[0],) + per_sample)
+    elif x.shape == per_sample:
         x = x[None]
     elif x.ndim >= 1 and x[0].size == size and x.ndim == 2:
-        x = x.reshape((x.shape[0],) + tuple(per_sample))
+        x = x.reshape((x.shape[0],) + per_sample)
     else:
         raise DataError(
             f"{path}: 'x' has shape {x.shape}; model input '{t.name}' needs (N, {', '.join(map(str, per_sample))})"
+            f" or one sample {per_sample}"
         )
     if y is not None and len(y) != len(x):
         raise DataError(f"{path}: {len(y)} labels in 'y' for {len(x)} samples in 'x'")
     return Samples(quantize_input(x, t), None if y is None else _labels(np.asarray(y), len(x)))
+
+
+def check_values(path: str | Path, x: np.ndarray, t: Tensor) -> None:
+    """Dtype, emptiness and finiteness of `x` for input `t`, each failure a one-line DataError."""
+    if x.dtype.kind not in "iuf":
+        raise DataError(f"{path}: 'x' has dtype {x.dtype}; expected numbers (float32, or int8 for an int8 model)")
+    if t.dtype == "float32" and x.dtype.kind != "f":
+        # A float model (calibration) needs the raw float inputs; int8 data would be read as huge floats.
+        raise DataError(f"{path}: 'x' has dtype {x.dtype}; the float32 model input '{t.name}' needs float inputs "
+                        f"(the values before quantization)")
+    if x.ndim == 0 or x.size == 0:
+        raise DataError(f"{path}: 'x' holds no samples (shape {x.shape}); give at least one")
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x)
+        count = int(bad.sum())
+        if count:
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"{path}: 'x' contains {count} NaN or infinite value{'s' if count > 1 else ''} "
+                            f"(first at x[{', '.join(map(str, first))}]); expected finite numbers")
 
 
 def _labels(y: np.ndarray, n: int) -> np.ndarray:

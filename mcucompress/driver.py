@@ -27,7 +27,7 @@ def load(path: str | Path) -> Graph:
 
 
 def prepare(model: str | Path, calibration: str | Path | None = None, method: str = "minmax",
-            per_tensor: bool = False, progress: bool = False) -> Graph:
+            per_tensor: bool = False, progress: bool = False, bias_correction: bool = False) -> Graph:
     """Load a model; a float model is quantized with `calibration` data (never with invented ranges)."""
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
@@ -39,7 +39,8 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
         raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
     samples = load_samples(calibration, graph.t(graph.inputs[0]))
     ranges = calibrate(graph, samples.x, method, progress=progress)
-    return quantize_graph(graph, ranges, per_channel=not per_tensor)
+    return quantize_graph(graph, ranges, per_channel=not per_tensor,
+                          bias_correction_data=samples.x if bias_correction else None)
 
 
 def default_prefix(graph: Graph) -> str:

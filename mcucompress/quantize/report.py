@@ -2,6 +2,7 @@
 
 SQNR compares each int8 layer output (dequantized, computed end to end by the int8 graph, so errors
 accumulate as they will on the device) with the float layer output on the same calibration samples.
+`output_sqnr` does the same for the model output only, and for the logits feeding a final SOFTMAX.
 """
 
 from __future__ import annotations
@@ -45,6 +46,39 @@ def layer_report(float_graph: Graph, int8_graph: Graph, x: np.ndarray) -> list[d
             "sqnr_db": sqnr_db(ref, deq),
         })
     return rows
+
+
+def _logits(graph: Graph) -> str | None:
+    """The tensor feeding a final SOFTMAX (a saturated softmax hides most of the error)."""
+    last = graph.ops[-1]
+    return last.inputs[0] if last.kind == "SOFTMAX" else None
+
+
+def _dequantized(graph: Graph, values: dict, name: str) -> np.ndarray:
+    t = graph.t(name)
+    if t.dtype == "float32":
+        return values[name].astype(np.float64)
+    return (values[name].astype(np.float64) - t.quant.zp) * t.quant.s
+
+
+def output_sqnr(float_graph: Graph, int8_graph: Graph, x: np.ndarray, batch: int = 64) -> dict[str, float | None]:
+    """SQNR (dB) of the int8 graph's dequantized output, and of its pre-softmax logits, vs the float graph.
+
+    The two graphs may come from different files (our quantizer vs TF's converter): tensors are matched
+    by position (model output, input of the final SOFTMAX), not by name."""
+    ref: dict[str, list] = {"output": [], "logits": []}
+    got: dict[str, list] = {"output": [], "logits": []}
+    f_logits, q_logits = _logits(float_graph), _logits(int8_graph)
+    for start in range(0, len(x), batch):
+        xb = x[start : start + batch]
+        f_vals = executor.run(float_graph, [xb], keep_all=True)
+        q_vals = executor.run(int8_graph, [_quantize_input(int8_graph, xb)], keep_all=True)
+        ref["output"].append(_dequantized(float_graph, f_vals, float_graph.outputs[0]))
+        got["output"].append(_dequantized(int8_graph, q_vals, int8_graph.outputs[0]))
+        if f_logits and q_logits:
+            ref["logits"].append(_dequantized(float_graph, f_vals, f_logits))
+            got["logits"].append(_dequantized(int8_graph, q_vals, q_logits))
+    return {k: sqnr_db(np.concatenate(ref[k]), np.concatenate(got[k])) if ref[k] else None for k in ref}
 
 
 def _quantize_input(graph: Graph, x: np.ndarray) -> np.ndarray:

@@ -77,3 +77,12 @@ def depthwise_conv2d_f32(x, w, b, attrs, out_shape):
 def fully_connected_f32(x, w, b, out_shape):
     out = x.reshape(-1, w.shape[1]).astype(np.float32) @ w.T.astype(np.float32)
     return (out + (b if b is not None else 0)).reshape((-1,) + tuple(out_shape[1:]))
+
+
+def weighted_f32(kind: str, x, w, b, attrs, out_shape):
+    """Float CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED before its fused activation."""
+    if kind == "CONV_2D":
+        return conv2d_f32(x, w, b, attrs, out_shape)
+    if kind == "DEPTHWISE_CONV_2D":
+        return depthwise_conv2d_f32(x, w, b, attrs, out_shape)
+    return fully_connected_f32(x, w, b, out_shape)

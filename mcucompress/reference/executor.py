@@ -51,13 +51,7 @@ def _conv(graph: Graph, op: Op, xs: list) -> np.ndarray:
             return conv.depthwise_conv2d_s8(x, w, p, op.attrs, out_shape)
         return conv.fully_connected_s8(x, w, p, out_shape)
     b = xs[2] if len(xs) > 2 else None
-    if op.kind == "CONV_2D":
-        y = conv.conv2d_f32(x, w, b, op.attrs, out_shape)
-    elif op.kind == "DEPTHWISE_CONV_2D":
-        y = conv.depthwise_conv2d_f32(x, w, b, op.attrs, out_shape)
-    else:
-        y = conv.fully_connected_f32(x, w, b, out_shape)
-    return _float_act(y, op.attrs.activation)
+    return _float_act(conv.weighted_f32(op.kind, x, w, b, op.attrs, out_shape), op.attrs.activation)
 
 
 @kernel("AVERAGE_POOL_2D", "MAX_POOL_2D")

@@ -27,10 +27,10 @@ def cli(*args) -> subprocess.CompletedProcess:
     return out
 
 
-def quantized_export_matches_tflm_and_qemu(model, calibration, data, tmp_path) -> dict:
+def quantized_export_matches_tflm_and_qemu(model, calibration, data, tmp_path, *options: str) -> dict:
     """quantize -> .tflite; TFLM on it == our firmware on QEMU on it, for every sample of `data`."""
     exported = tmp_path / "model_int8.tflite"
-    cli("quantize", model, "--calibration", calibration, "-o", exported)
+    cli("quantize", model, "--calibration", calibration, "-o", exported, *options)
     cli("run", exported, "--board", "mps2-an386", "--data", data, "--save-outputs", tmp_path / "qemu.npy",
         "--json", tmp_path / "r.json")
     report = json.loads((tmp_path / "r.json").read_text())
@@ -46,11 +46,13 @@ def quantized_export_matches_tflm_and_qemu(model, calibration, data, tmp_path) -
     return report
 
 
-def test_quantized_digits_cnn_is_bit_exact_in_tflm_and_on_qemu(tmp_path):
+@pytest.mark.parametrize("options", [(), ("--bias-correction", "--calibration-method", "kl"), ("--per-tensor",)],
+                         ids=["default", "kl_bias_correction", "per_tensor"])
+def test_quantized_digits_cnn_is_bit_exact_in_tflm_and_on_qemu(tmp_path, options):
     data = np.load(DIGITS_TEST)
     subset = tmp_path / "test100.npz"
     np.savez(subset, x=data["x"][:100], y=data["y"][:100])
-    report = quantized_export_matches_tflm_and_qemu(DIGITS_FLOAT, DIGITS_CALIBRATION, subset, tmp_path)
+    report = quantized_export_matches_tflm_and_qemu(DIGITS_FLOAT, DIGITS_CALIBRATION, subset, tmp_path, *options)
     assert report["accuracy"]["top1"] >= 0.95
 
 
