@@ -22,6 +22,15 @@ def _rules(kind: str) -> list[str]:
     return [line.strip() for line in doc.splitlines() if line.strip()] if doc else []
 
 
+def onnx_ops_line() -> str:
+    """The ONNX op types the importer converts (the onnx package is an optional extra)."""
+    try:
+        from mcucompress.frontend.onnx_context import supported_onnx_ops
+    except ImportError:
+        return "ONNX import needs the onnx package: pip install 'mcucompress[onnx]'"
+    return "ONNX op types imported (opset 11+; NCHW converted to NHWC): " + ", ".join(supported_onnx_ops())
+
+
 def supported_ops_text() -> str:
     lines = ["Supported ops (int8 and float32):"]
     aliases = {}
@@ -33,6 +42,7 @@ def supported_ops_text() -> str:
         lines.extend(f"      - {rule}" for rule in _rules(kind))
     lines.append("Folded at import when their inputs are constant (shape arithmetic):")
     lines.append("  " + ", ".join(sorted(FOLDABLE)))
+    lines.append(onnx_ops_line())
     return "\n".join(lines)
 
 
@@ -44,4 +54,6 @@ def supported_ops_markdown() -> str:
         out.extend([f"- {r}" for r in rules] or ["- no constraints beyond int8 or float32 tensors"])
         out.append("")
     out.append("Folded at import (constant inputs only): " + ", ".join(sorted(FOLDABLE)))
+    out.append("")
+    out.append(onnx_ops_line())
     return "\n".join(out) + "\n"
