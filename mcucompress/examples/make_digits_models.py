@@ -83,7 +83,7 @@ def float_graph(w: dict) -> Graph:
     t("fc_b", (10,), w["fc.bias"])
     t("logits", (1, 10))
     t("probs", (1, 10))
-    same = dict(pad_top=1, pad_bottom=1, pad_left=1, pad_right=1, activation="RELU")
+    same = {"pad_top": 1, "pad_bottom": 1, "pad_left": 1, "pad_right": 1, "activation": "RELU"}
     g.ops = [
         Op("CONV_2D", ["input", "conv1_w", "conv1_b"], ["a"], irops.Conv2DAttrs(**same), "conv1"),
         Op("DEPTHWISE_CONV_2D", ["a", "dw_w", "dw_b"], ["dw_out"], irops.DepthwiseConv2DAttrs(**same), "dw"),

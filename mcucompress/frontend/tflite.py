@@ -98,7 +98,7 @@ def _open(path: Path) -> tuple[bytes, object]:
             sg.Operators(i).InputsAsNumpy()
     except ModelFileError:
         raise
-    except Exception as exc:  # flatbuffers raises bare IndexError/struct.error on truncation
+    except Exception as exc:  # noqa: BLE001 - flatbuffers raises bare IndexError/struct.error on truncation
         raise _corrupt(path, exc) from None
     return raw, model
 
@@ -194,10 +194,8 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = _attrs(path, graph, index, kind, op, ins, outs)
-    if kind == "RESHAPE":
-        ins = ins[:1]
-    elif kind in ("MEAN", "PAD"):
-        ins = ins[:1]
+    if kind in ("RESHAPE", "MEAN", "PAD"):
+        ins = ins[:1]  # their shape/axes/paddings operand is folded into the attrs
     graph.ops.append(Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}"))
 
 
@@ -229,11 +227,11 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         dh, dw = o.DilationHFactor(), o.DilationWFactor()
         top, bottom = _same_or_valid_pads(o.Padding(), in_h, out_h, kh, o.StrideH(), dh)
         left, right = _same_or_valid_pads(o.Padding(), in_w, out_w, kw, o.StrideW(), dw)
-        common = dict(
-            stride_h=o.StrideH(), stride_w=o.StrideW(), dilation_h=dh, dilation_w=dw,
-            pad_top=top, pad_bottom=bottom, pad_left=left, pad_right=right,
-            activation=_activation(path, index, kind, o.FusedActivationFunction()),
-        )
+        common = {
+            "stride_h": o.StrideH(), "stride_w": o.StrideW(), "dilation_h": dh, "dilation_w": dw,
+            "pad_top": top, "pad_bottom": bottom, "pad_left": left, "pad_right": right,
+            "activation": _activation(path, index, kind, o.FusedActivationFunction()),
+        }
         if kind == "CONV_2D":
             if t[ins[1]].shape[3] != in_c:
                 raise UnsupportedOpError(f"{path}: op {index} (CONV_2D) is a grouped convolution; groups are not supported")

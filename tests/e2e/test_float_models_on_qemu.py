@@ -10,8 +10,14 @@ import sys
 
 import pytest
 
-from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_CNN_ONNX, DIGITS_FLOAT, DIGITS_MLP_FLOAT, DIGITS_MLP_ONNX
-from mcucompress.examples import DIGITS_TEST
+from mcucompress.examples import (
+    DIGITS_CALIBRATION,
+    DIGITS_CNN_ONNX,
+    DIGITS_FLOAT,
+    DIGITS_MLP_FLOAT,
+    DIGITS_MLP_ONNX,
+    DIGITS_TEST,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
