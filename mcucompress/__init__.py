@@ -1,3 +1,22 @@
-"""mcucompress: compile trained neural networks into bit-exact int8 C for Cortex-M microcontrollers."""
+"""mcucompress: compile trained neural networks into bit-exact int8 C for Cortex-M microcontrollers.
+
+Python API: ``graph = mcucompress.load("model.onnx")``, ``q = mcucompress.quantize(graph, x, method="kl")``,
+then ``mcucompress.driver`` for compiling and running (the CLI's functions).
+"""
 
 __version__ = "0.1.0"
+
+
+def load(path):
+    """Import a .tflite or .onnx model into a verified IR Graph."""
+    from mcucompress.driver import load as _load
+
+    return _load(path)
+
+
+def __getattr__(name: str):
+    if name == "quantize":  # the callable subpackage, imported on first use
+        import importlib
+
+        return importlib.import_module("mcucompress.quantize")
+    raise AttributeError(f"module 'mcucompress' has no attribute {name!r}")
