@@ -18,7 +18,7 @@
 #define MCC_PROTO_HEADER 6u   /* sync x2, type, seq, length x2 */
 #define MCC_PROTO_OVERHEAD 8u /* header + CRC */
 #ifndef MCC_PROTO_MAX_PAYLOAD
-#define MCC_PROTO_MAX_PAYLOAD 1024u
+#define MCC_PROTO_MAX_PAYLOAD 512u /* x3 buffers in RAM; larger tensors go in chunks */
 #endif
 
 /* Requests (host -> target); the reply type is the request type | MCC_MSG_REPLY. */

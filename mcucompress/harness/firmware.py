@@ -22,7 +22,7 @@ from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
 
 GCC = "arm-none-eabi-gcc"
-DEFAULT_STACK = 4096  # MLPerf Tiny models use < 512 B; READ_TIMINGS reports the high-water mark
+DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
 OPT = "-O2"
 COMMON_CFLAGS = ["-std=c99", "-ffunction-sections", "-fdata-sections", "-g"]
 OUR_WARNINGS = ["-Wall", "-Wextra", "-Werror"]  # firmware/runtime and firmware/target
