@@ -13,4 +13,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
+# PyTorch (test-only: ONNX export tests) first, as the CPU build: an unpinned torch would pull a CUDA build of GBs
+.venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pip install -q ".[test,onnx]"
