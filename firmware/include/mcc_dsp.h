@@ -31,6 +31,14 @@ static inline int32_t mcc_read_s8x4(const int8_t *p)
     return v;
 }
 
+/** One int32 from p (any alignment). */
+static inline int32_t mcc_read_s32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 /** Two int16 values from p, element 0 in the low half-word. */
 static inline int32_t mcc_read_s16x2(const int16_t *p)
 {
@@ -41,6 +49,9 @@ static inline int32_t mcc_read_s16x2(const int16_t *p)
 
 /** Store four int8 values (byte 0 = bits 0-7). */
 static inline void mcc_write_s8x4(int8_t *p, int32_t v) { memcpy(p, &v, 4); }
+
+/** Store one int32 at p (any alignment). */
+static inline void mcc_write_s32(void *p, int32_t v) { memcpy(p, &v, 4); }
 
 /** Store two int16 values (element 0 = low half-word). */
 static inline void mcc_write_s16x2(int16_t *p, int32_t v) { memcpy(p, &v, 4); }
@@ -155,6 +166,35 @@ static inline int32_t mcc_min_s8x4(int32_t a, int32_t b)
 }
 
 #endif /* DSP extension */
+
+/**
+ * MCC_LDRD(base, off, lo, hi): lo = the word at byte offset `off` from `base`, hi = the word after it.
+ * `base` must be 4-byte aligned and `off` a constant multiple of 4 in [0, 1020]. On Armv7-M and later
+ * (GCC or Clang) this is one LDRD, which GCC does not form by itself from two adjacent loads; MCC_STRD
+ * likewise stores two words.
+ */
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
+#define MCC_LDRD(base, off, lo, hi)                                                                         \
+    __asm__("ldrd %0, %1, [%2, #%c3]"                                                                        \
+            : "=r"(lo), "=r"(hi)                                                                             \
+            : "r"(base), "n"(off), "m"(*(const uint8_t(*)[8])((const uint8_t *)(base) + (off))))
+/** MCC_STRD(base, off, lo, hi): store lo at byte offset `off` from `base` and hi after it (one STRD). */
+#define MCC_STRD(base, off, lo, hi)                                                                         \
+    __asm__("strd %1, %2, [%3, #%c4]"                                                                        \
+            : "=m"(*(uint8_t(*)[8])((uint8_t *)(base) + (off)))                                              \
+            : "r"(lo), "r"(hi), "r"(base), "n"(off))
+#else
+#define MCC_STRD(base, off, lo, hi)                                                                         \
+    do {                                                                                                     \
+        mcc_write_s32((uint8_t *)(base) + (off), (lo));                                                      \
+        mcc_write_s32((uint8_t *)(base) + (off) + 4, (hi));                                                  \
+    } while (0)
+#define MCC_LDRD(base, off, lo, hi)                                                                         \
+    do {                                                                                                     \
+        (lo) = mcc_read_s32((const uint8_t *)(base) + (off));                                                \
+        (hi) = mcc_read_s32((const uint8_t *)(base) + (off) + 4);                                            \
+    } while (0)
+#endif
 
 #ifdef __cplusplus
 }

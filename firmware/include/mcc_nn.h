@@ -18,7 +18,9 @@ extern "C" {
 
 /**
  * CONV_2D, generic: any filter size, stride, dilation and padding.
- * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (2 * KH * KW * C_in int16), 4-byte aligned
+ * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (2 * KH * KW * C_in int16, then 16 bytes
+ *                   per output channel), 4-byte aligned; the first part alone is enough, requantization is
+ *                   then slower
  * @param p          offsets, strides, padding, dilation, clamp (depth_multiplier unused)
  * @param q          per-output-channel multiplier/shift
  * @param in_dims    [N, H, W, C_in]
@@ -31,29 +33,42 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                            const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
 int32_t mcc_convolve_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
-/** CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments; ctx unused. */
+/**
+ * CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments.
+ * @param ctx scratch of mcc_convolve_1x1_s8_get_buffer_size() bytes (2 * C_in int16 and 16 bytes per output
+ *            channel), 4-byte aligned; NULL or smaller takes a slower path that needs none
+ */
 mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+int32_t mcc_convolve_1x1_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
 /**
  * DEPTHWISE_CONV_2D: output channel c*M+m reads input channel c (M = p->depth_multiplier).
+ * @param ctx         scratch of mcc_depthwise_conv_s8_get_buffer_size() bytes, 4-byte aligned: with depth
+ *                    multiplier 1 the kernel keeps the input rows it reads there, widened to int16
+ *                    ((KH - 1) * dilation_h + 2 rows of (pad_w + W + right padding) * 4 int16); NULL or a
+ *                    smaller buffer takes a slower path that needs none
  * @param filter_dims [1, KH, KW, C_in*M]
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
-int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
+int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_conv_params *p, const mcc_dims *in_dims,
+                                              const mcc_dims *filter_dims, const mcc_dims *out_dims);
 
 /**
  * FULLY_CONNECTED: out[b][o] = requant(sum_i (in[b][i] + input_offset) * (filter[o][i] + filter_offset) + bias[o]).
  * @param in_dims     n = batches, c = input depth (h = w = 1)
  * @param filter_dims n = output depth, c = input depth
  * @param out_dims    n = batches, c = output depth
+ * @param ctx         scratch of mcc_fully_connected_s8_get_buffer_size() bytes (the input depth rounded up to
+ *                    4, as int16), 4-byte aligned; NULL or smaller takes a slower path that needs none
  */
 mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
                                   const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                   const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+int32_t mcc_fully_connected_s8_get_buffer_size(const mcc_dims *in_dims);
 
 /** AVERAGE_POOL_2D: windows are clipped to the input; padded taps are not counted. */
 mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,

@@ -276,14 +276,39 @@ def lowerable_kinds() -> list[str]:
     return sorted((own - {"CONV", "POOL", "UNARY"}) | set(UNARY_KERNELS))
 
 
+DW_MAX_TAPS, DW_MAX_BAND_ROWS = 25, 16  # mcc_depthwise_conv_s8.c
+
+
+def depthwise_band_bytes(in_w: int, out_w: int, kh: int, kw: int, stride_w: int, pad_left: int, dilation_h: int,
+                         dilation_w: int, depth_multiplier: int) -> int:
+    """Scratch of mcc_depthwise_conv_s8 (its int16 band of input rows); 0 where its grouped path does not apply."""
+    rows = (kh - 1) * dilation_h + 1
+    if depth_multiplier != 1 or kh * kw > DW_MAX_TAPS or rows > DW_MAX_BAND_ROWS:
+        return 0
+    reach = (out_w - 1) * stride_w + (kw - 1) * dilation_w + 1
+    width = pad_left + in_w + max(reach - pad_left - in_w, 0)
+    return (rows + 1) * width * 4 * 2
+
+
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs; mirrors the C *_get_buffer_size() functions.
 
-    The generic convolution gathers two output pixels' receptive fields as int16 (im2col).
+    The convolutions (generic and 1x1) gather two output pixels' receptive fields as int16 (im2col) and
+    precompute every output channel's requantization; the depthwise convolution keeps the input rows of
+    one output row as int16, four channels at a time; the fully connected layer widens its input row.
     """
-    if op.kind == "CONV_2D" and _conv_function(graph, op) == "mcc_convolve_s8":
-        _, kh, kw, cin = graph.t(op.inputs[1]).shape
-        return 2 * kh * kw * cin * 2
+    if op.kind == "CONV_2D":  # two int16 im2col columns, then a 16-byte requantization entry per output channel
+        cout, kh, kw, cin = graph.t(op.inputs[1]).shape
+        return 2 * kh * kw * cin * 2 + 16 * cout
+    if op.kind == "FULLY_CONNECTED":  # one input row as int16; the kernel uses it from four outputs on
+        units, depth = graph.t(op.inputs[1]).shape
+        return ((depth + 3) & ~3) * 2 if units >= 4 else 0
+    if op.kind == "DEPTHWISE_CONV_2D":
+        a = op.attrs
+        _, kh, kw, _ = graph.t(op.inputs[1]).shape
+        in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
+        return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
+                                    getattr(a, "depth_multiplier", 1))
     return 0
 
 

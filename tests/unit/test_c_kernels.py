@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcucompress.codegen.lower import depthwise_band_bytes
 from mcucompress.fixedpoint import arith, gemmlowp
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint.scaling import quantize_multiplier
@@ -255,15 +256,18 @@ def rng_for(kernel: str, case: int) -> np.random.Generator:
     return np.random.default_rng([sum(map(ord, kernel)), case])
 
 
-def random_multipliers(rng, n: int, typical: float) -> tuple[np.ndarray, np.ndarray]:
-    """Realistic per-channel (multiplier, shift): scales around `typical`, a few > 1 and a few exactly 0."""
+def random_multipliers(rng, n: int, typical: float, large: float = 0.07, tiny: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Realistic per-channel (multiplier, shift): scales around `typical`, a few exactly 0, a fraction `large`
+    of them > 1 (left shifts) and a fraction `tiny` below 2^-23 (right shifts of 23 to 31, as on dead channels)."""
     pairs = []
     for _ in range(n):
         r = rng.random()
         if r < 0.03:
             real = 0.0
-        elif r < 0.1:
+        elif r < 0.03 + large:
             real = float(rng.uniform(1.0, 300.0))
+        elif r < 0.03 + large + tiny:
+            real = float(2.0 ** rng.uniform(-31.0, -23.0))
         else:
             real = typical * math.exp(rng.uniform(-2.0, 2.0))
         pairs.append(quantize_multiplier(real))
@@ -330,6 +334,15 @@ def test_fixedpoint_primitives(libs):
     assert np.array_equal(call_vec(lib.shim_mbqm_small, a, m, s),
                           arith.multiply_by_quantized_multiplier_smaller_than_one_exp(a, m, s))
 
+    # the one-multiply-accumulate requantization of mcc_requant.h (offset folded or added), every shift
+    m = np.where(rng.random(a.size) < 0.02, 0, rng.integers(1 << 30, 1 << 31, a.size))
+    m[: n // 16] = rng.integers(0, 1 << 31, n // 16)  # multipliers below 2^30 too
+    s = rng.integers(-31, 31, a.size)
+    off = rng.integers(-128, 128, a.size)
+    want = arith.multiply_by_quantized_multiplier(a, m, s) + off
+    for fold in (0, 1):
+        assert np.array_equal(call_vec(lib.shim_rq, a, m, s, off, extra=(fold,)), want), fold
+
     neg = random_int32(rng, n, hi=0)
     for int_bits in (1, 2, 3, 4, 5, 6, 8, 12):
         want = gemmlowp.exp_on_negative_values(neg, int_bits)
@@ -355,16 +368,25 @@ def test_fixedpoint_primitives(libs):
 
 
 def conv_call(rng, kind: str, fn: str) -> Call:
-    """A random CONV_2D ("conv"), 1x1 CONV_2D ("1x1") or DEPTHWISE_CONV_2D ("dw") call of `fn`."""
+    """A random CONV_2D ("conv"), 1x1 CONV_2D ("1x1") or DEPTHWISE_CONV_2D call of `fn`.
+
+    Depthwise kinds: "dw" any filter with the scratch buffer (int16 band path for depth multiplier 1),
+    "dw3" 3x3 filters with depth multiplier 1 (the unrolled path; dilation 1 mostly), "dw-noscratch"
+    any filter without scratch (the per-pixel path). "conv-cols" gives mcc_convolve_s8 only its two
+    im2col columns (no requantization table); "1x1-noscratch" runs mcc_convolve_1x1_s8 without scratch.
+    """
     n = int(rng.integers(1, 3))
-    if kind == "1x1":
+    if kind.startswith("1x1"):
         kh = kw = dh = dw = 1
+    elif kind == "dw3":
+        kh = kw = 3
+        dh, dw = (int(v) for v in rng.choice([1, 1, 1, 1, 2], 2))
     else:
         kh, kw = (int(v) for v in rng.integers(1, 6, 2))
         dh, dw = (int(v) for v in rng.choice([1, 1, 1, 2, 3], 2))
     sh, sw = (int(v) for v in rng.choice([1, 1, 2, 3], 2))
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    if kind == "1x1" or rng.random() < 0.3:
+    if kind.startswith("1x1") or rng.random() < 0.3:
         pt = pb = pl = pr = 0
     else:
         pt, pb = (int(v) for v in rng.integers(0, eh, 2))
@@ -372,52 +394,80 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     h = int(rng.integers(max(1, eh - pt - pb), max(2, eh - pt - pb) + 12))
     w = int(rng.integers(max(1, ew - pl - pr), max(2, ew - pl - pr) + 12))
     oh, ow = (h + pt + pb - eh) // sh + 1, (w + pl + pr - ew) // sw + 1
-    c_in = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 19, 32]))
-    mult = int(rng.choice([1, 1, 1, 2, 3])) if kind == "dw" else 1
-    c_out = c_in * mult if kind == "dw" else int(rng.integers(1, 24))
+    depthwise = kind.startswith("dw")
+    if kind == "dw3":
+        c_in = int(rng.choice([4, 8, 12, 16, 32, 5, 7, 9, 19]))
+    else:
+        c_in = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 19, 32]))
+    mult = int(rng.choice([1, 1, 1, 2, 3])) if depthwise and kind != "dw3" else 1
+    c_out = c_in * mult if depthwise else int(rng.integers(1, 24))
     attrs = irops.DepthwiseConv2DAttrs(stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt,
                                        pad_bottom=pb, pad_left=pl, pad_right=pr, depth_multiplier=mult)
     out_shape = (n, oh, ow, c_out)
     x = rng.integers(-128, 128, (n, h, w, c_in)).astype(np.int8)
-    taps = kh * kw * (1 if kind == "dw" else c_in)
-    wshape = (1, kh, kw, c_out) if kind == "dw" else (c_out, kh, kw, c_in)
+    taps = kh * kw * (1 if depthwise else c_in)
+    wshape = (1, kh, kw, c_out) if depthwise else (c_out, kh, kw, c_in)
     wt = rng.integers(-127, 128, wshape).astype(np.int8)
-    mults, shifts = random_multipliers(rng, c_out, 40.0 / (math.sqrt(taps) * 74.0 * 74.0))
+    # Left shifts (scales > 1) send a whole call to the generic requantization, so most calls have none;
+    # some have tiny scales (too large a right shift to fold the output offset) with a huge bias and zero
+    # filter, like the dead channels of real models.
+    large = 0.07 if rng.random() < 0.3 else 0.0
+    tiny = 0.15 if rng.random() < 0.3 else 0.0
+    mults, shifts = random_multipliers(rng, c_out, 40.0 / (math.sqrt(taps) * 74.0 * 74.0), large, tiny)
     has_bias = rng.random() < 0.8
     bias = rng.integers(-30000, 30000, c_out) if has_bias else np.zeros(c_out, np.int64)
+    dead = (shifts < -22) & (mults > 0) & (rng.random(c_out) < 0.5)
+    if has_bias and dead.any():
+        bias[dead] = rng.choice([-(1 << 30), 1 << 30, (1 << 30) + 128, -(1 << 30) - 64], int(dead.sum()))
+        if depthwise:
+            wt[..., dead] = 0
+        else:
+            wt[dead] = 0
     lo, hi = random_act(rng)
     p = fp.ConvParams(-random_zp(rng), 0, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
-    if kind == "dw":
+    if depthwise:
         want = ref_conv.depthwise_conv2d_s8(x, wt, p, attrs, out_shape)
     else:
         want = ref_conv.conv2d_s8(x, wt, p, attrs, out_shape)
     cp = ConvParams(p.input_offset, p.output_offset, sh, sw, pt, pl, dh, dw, mult, lo, hi)
-    scratch = 2 * kh * kw * c_in * 2 if fn == "mcc_convolve_s8" else 0
+    scratch = 0
+    if fn == "mcc_convolve_s8":
+        scratch = 2 * kh * kw * c_in * 2 + (0 if kind == "conv-cols" else 16 * c_out)
+    elif fn == "mcc_convolve_1x1_s8" and kind != "1x1-noscratch":
+        scratch = 2 * c_in * 2 + 16 * c_out
+    elif depthwise and kind != "dw-noscratch":
+        scratch = depthwise_band_bytes(w, ow, kh, kw, sw, pl, dh, dw, mult)
     args = [Ctx(scratch) if scratch else None, cp, Quant(mults, shifts), dims(x.shape), In(x), dims(wt.shape), In(wt),
             In(bias) if has_bias else None, dims(out_shape), Out()]
     return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape}")
 
 
-def fc_call(rng) -> Call:
-    batches, k, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 90)), int(rng.integers(1, 20))
+def fc_call(rng, with_scratch: bool = True) -> Call:
+    """A random FULLY_CONNECTED call, with the scratch buffer (widened input row) or without."""
+    batches, k, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 90)), int(rng.integers(1, 24))
     per_channel = bool(rng.random() < 0.5)
     f_off = 0 if rng.random() < 0.6 else -random_zp(rng)
     x = rng.integers(-128, 128, (batches, k)).astype(np.int8)
     wt = rng.integers(-128 if f_off else -127, 128, (n_out, k)).astype(np.int8)
-    mults, shifts = random_multipliers(rng, n_out if per_channel else 1, 40.0 / (math.sqrt(k) * 90.0 * 90.0))
+    large = 0.07 if rng.random() < 0.3 else 0.0
+    tiny = 0.3 if rng.random() < 0.3 else 0.0
+    mults, shifts = random_multipliers(rng, n_out if per_channel else 1, 40.0 / (math.sqrt(k) * 90.0 * 90.0), large,
+                                       tiny)
     has_bias = rng.random() < 0.8
     bias = rng.integers(-30000, 30000, n_out) if has_bias else np.zeros(n_out, np.int64)
     lo, hi = random_act(rng)
     p = fp.ConvParams(-random_zp(rng), f_off, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
     want = ref_conv.fully_connected_s8(x, wt, p, (batches, n_out))
     fcp = FcParams(p.input_offset, p.filter_offset, p.output_offset, int(per_channel), lo, hi)
-    args = [None, fcp, Quant(mults, shifts), Dims(batches, 1, 1, k), In(x), Dims(n_out, 1, 1, k), In(wt),
+    scratch = Ctx(((k + 3) & ~3) * 2) if with_scratch else None
+    args = [scratch, fcp, Quant(mults, shifts), Dims(batches, 1, 1, k), In(x), Dims(n_out, 1, 1, k), In(wt),
             In(bias) if has_bias else None, Dims(batches, 1, 1, n_out), Out()]
     return Call("mcc_fully_connected_s8", args, want, f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off}")
 
 
-CONV_KINDS = [("conv", "mcc_convolve_s8"), ("1x1", "mcc_convolve_1x1_s8"), ("1x1", "mcc_convolve_s8"),
-              ("dw", "mcc_depthwise_conv_s8")]
+CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("1x1", "mcc_convolve_1x1_s8"),
+              ("1x1-noscratch", "mcc_convolve_1x1_s8"), ("1x1", "mcc_convolve_s8"), ("dw", "mcc_depthwise_conv_s8"),
+              ("dw3", "mcc_depthwise_conv_s8"), ("dw-noscratch", "mcc_depthwise_conv_s8")]
 
 
 @pytest.mark.parametrize("kind,fn", CONV_KINDS)
@@ -427,6 +477,9 @@ def test_convolutions(lib, kind, fn):
 
 def test_fully_connected(lib):
     check_host(lib, [fc_call(rng_for("fc", case)) for case in range(CASES)])
+    check_host(lib, [fc_call(rng_for("fc-noscratch", case), with_scratch=False) for case in range(CASES)])
+    call = fc_call(rng_for("fc", 0))
+    assert lib.mcc_fully_connected_s8_get_buffer_size(ctypes.byref(call.args[3])) == call.args[0].size
 
 
 def test_convolve_status_codes(lib):
@@ -434,9 +487,23 @@ def test_convolve_status_codes(lib):
     in_d, f_d = call.args[3], call.args[5]
     need = lib.mcc_convolve_s8_get_buffer_size(ctypes.byref(in_d), ctypes.byref(f_d))
     assert need == call.args[0].size
-    assert lib.mcc_depthwise_conv_s8_get_buffer_size(ctypes.byref(in_d), ctypes.byref(f_d)) == 0
-    for ctx in (Ctx(need - 2), None):
+    cols = 2 * f_d.h * f_d.w * in_d.c * 2  # the columns alone are enough (generic requantization)
+    for case in range(8):  # the depthwise band: the C size agrees with the planner's (lower.py)
+        dwc = conv_call(rng_for("status-dw", case), "dw", "mcc_depthwise_conv_s8")
+        cp, dw_in, dw_f, dw_out = dwc.args[1], dwc.args[3], dwc.args[5], dwc.args[8]
+        want = depthwise_band_bytes(dw_in.w, dw_out.w, dw_f.h, dw_f.w, cp.stride_w, cp.pad_w, cp.dilation_h,
+                                    cp.dilation_w, cp.depth_multiplier)
+        got = lib.mcc_depthwise_conv_s8_get_buffer_size(ctypes.byref(cp), ctypes.byref(dw_in), ctypes.byref(dw_f),
+                                                        ctypes.byref(dw_out))
+        assert got == want, dwc.label
+    for ctx in (Ctx(cols - 2), None):
         assert run_host(lib, Call(call.fn, [ctx, *call.args[1:]], call.want))[0] == -2  # MCC_NO_BUFFER
+    for size in (cols, need - 4):
+        status, got = run_host(lib, Call(call.fn, [Ctx(size), *call.args[1:]], call.want))
+        assert status == 0 and got.tobytes() == call.want.tobytes()
+    one = conv_call(rng_for("status-1x1", 0), "1x1", "mcc_convolve_1x1_s8")
+    assert lib.mcc_convolve_1x1_s8_get_buffer_size(ctypes.byref(one.args[3]), ctypes.byref(one.args[5])) == \
+        one.args[0].size
     bad_out = Dims(call.args[8].n, call.args[8].h, call.args[8].w, call.args[8].c + 1)
     assert run_host(lib, Call(call.fn, [*call.args[:8], bad_out, Out()], call.want))[0] == -1  # MCC_ARG_ERROR
     one_by_one = f_d.h * f_d.w == 1 and call.args[1].pad_h == call.args[1].pad_w == 0
@@ -860,7 +927,7 @@ def qemu_calls() -> list[Call]:
     calls = []
     for case in range(QEMU_CASES):
         calls += [conv_call(rng_for(fn + kind, case), kind, fn) for kind, fn in CONV_KINDS]
-        calls.append(fc_call(rng_for("fc", case)))
+        calls += [fc_call(rng_for("fc", case)), fc_call(rng_for("fc-noscratch", case), with_scratch=False)]
         calls += [pool_call(rng_for("pool" + kind, case), case, kind) for kind in ("avg", "max")]
         calls += [binary_call(rng_for("binary" + kind, case), kind) for kind in ("ADD", "SUB", "MUL")]
         calls += [softmax_call(rng_for("softmax", case), case), pad_call(rng_for("pad", case)),

@@ -1,19 +1,25 @@
 /**
  * @file mcc_convolve_1x1_s8.c
  * @brief CONV_2D int8 with a 1x1 filter, no padding and dilation 1 (any stride); bit-exact with TFLM's
- *        reference_integer_ops::ConvPerChannel. Needs no scratch memory.
+ *        reference_integer_ops::ConvPerChannel. Faster with a small scratch buffer, works without.
  *
- * A 1x1 convolution is a matrix product of the input pixels [P, C_in] with the filter [C_out, C_in]. The
- * loops run over pairs of output channels, then over pairs of pixels, four int32 accumulators each.
- * The input offset is folded into the accumulator start value, bias + input_offset * sum(filter row),
- * computed once per channel, so the inner loop multiplies raw int8 values: with the DSP extension,
- * SXTB16 of four input and four filter bytes feeds SMLAD (20 instructions per 16 MACs before loop
- * overhead). Accumulators are int32 and, as in TFLM, must not overflow.
+ * A 1x1 convolution is a matrix product of the input pixels [P, C_in] with the filter [C_out, C_in].
+ * With a scratch buffer (mcc_convolve_1x1_s8_get_buffer_size()) two pixels at a time are widened to
+ * int16 with the input offset added and every output channel is computed from them as in the generic
+ * convolution (mcc_matmul.h: SMLAD on LDRD'd int16 pairs, a precomputed requantization table).
+ *
+ * Without scratch (ctx NULL or too small) the loops run over pairs of output channels, then over pairs
+ * of pixels, four int32 accumulators each, on the int8 tensors directly. The input offset is folded
+ * into the accumulator start value, bias + input_offset * sum(filter row), computed once per channel,
+ * so the inner loop multiplies raw int8 values: with the DSP extension, SXTB16 of four input and four
+ * filter bytes feeds SMLAD (20 instructions per 16 MACs before loop overhead). Accumulators are int32
+ * and, as in TFLM, must not overflow.
  */
 #include <stddef.h>
 
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
+#include "mcc_matmul.h"
 #include "mcc_nn.h"
 
 /** acc[0..3] += (w0.x0, w0.x1, w1.x0, w1.x1) over k values. */
@@ -90,9 +96,67 @@ static inline const int8_t *next_pixel(const int8_t *in, const mcc_dims *in_dims
     return px;
 }
 
+/** Bytes of the pair buffer (two pixels of C_in int16). */
+static int32_t pair_bytes(const mcc_dims *in_dims) { return 2 * in_dims->c * (int32_t)sizeof(int16_t); }
+
+/**
+ * Scratch size of mcc_convolve_1x1_s8: two pixels of C_in int16, then the requantization table
+ * (16 bytes per output channel).
+ * @param in_dims     [N, H, W, C_in]
+ * @param filter_dims [C_out, 1, 1, C_in]
+ * @return bytes (the buffer must be 4-byte aligned)
+ */
+int32_t mcc_convolve_1x1_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims)
+{
+    return pair_bytes(in_dims) + mcc_mm_table_bytes(filter_dims->n);
+}
+
+/** Widen pixel `x` (k values) into slot `slot` of the pair buffer. */
+static void fill_pixel(const int8_t *x, int32_t k, int32_t in_off, int16_t *buf, int32_t slot)
+{
+    const int32_t k4 = k & ~3, kt = k - k4;
+    int16_t *tail = buf + 2 * k4 + slot * kt;
+    int32_t t;
+    mcc_mm_fill_groups(x, k4, in_off, buf, slot, 0);
+    for (t = 0; t < kt; t++) {
+        tail[t] = (int16_t)(x[k4 + t] + in_off);
+    }
+}
+
+/** The scratch path: pixel pairs through the matrix product of mcc_matmul.h. */
+static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+                           const int8_t *in, const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims,
+                           int8_t *out, void *scratch)
+{
+    const int32_t k = in_dims->c, out_ch = out_dims->c, total = out_dims->n * out_dims->h * out_dims->w;
+    int16_t *buf = (int16_t *)scratch;
+    int32_t pix, b = 0, oy = 0, ox = 0;
+    mcc_mm m;
+    m.filter = filter;
+    m.bias = bias;
+    m.cout = out_ch;
+    m.k = k;
+    m.lo = p->act_min;
+    m.hi = p->act_max;
+    mcc_mm_prepare(&m, q, p->output_offset, (mcc_rq *)(void *)((int8_t *)scratch + pair_bytes(in_dims)));
+    for (pix = 0; pix < total; pix += 2) {
+        int8_t *out0 = out + pix * out_ch;
+        fill_pixel(next_pixel(in, in_dims, out_dims, p->stride_h, p->stride_w, &b, &oy, &ox), k, p->input_offset,
+                   buf, 0);
+        if (pix + 1 < total) {
+            fill_pixel(next_pixel(in, in_dims, out_dims, p->stride_h, p->stride_w, &b, &oy, &ox), k,
+                       p->input_offset, buf, 1);
+            mcc_mm_run(&m, buf, out0, out0 + out_ch);
+        } else {
+            mcc_mm_run(&m, buf, out0, NULL);
+        }
+    }
+}
+
 /**
  * CONV_2D int8 for 1x1 filters (see mcc_nn.h).
- * @param ctx         unused (may be NULL): no scratch needed
+ * @param ctx         scratch of mcc_convolve_1x1_s8_get_buffer_size() bytes, 4-byte aligned, for the faster
+ *                    path; NULL or smaller takes the path that needs none
  * @param p           input_offset in [-127, 128], output_offset in [-128, 127], stride >= 1, pad_h = pad_w = 0,
  *                    dilation_h = dilation_w = 1, -128 <= act_min <= act_max <= 127
  * @param q           per-output-channel multiplier in [0, 2^31) and shift in [-31, 30]
@@ -110,7 +174,6 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
                                const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out)
 {
     int32_t k, out_ch, total, oc;
-    (void)ctx;
     if (p == NULL || q == NULL || in_dims == NULL || in == NULL || filter_dims == NULL || filter == NULL ||
         out_dims == NULL || out == NULL || filter_dims->h != 1 || filter_dims->w != 1 ||
         filter_dims->c != in_dims->c || out_dims->c != filter_dims->n || out_dims->n != in_dims->n ||
@@ -118,6 +181,10 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
         p->stride_w < 1 || (out_dims->h - 1) * p->stride_h >= in_dims->h ||
         (out_dims->w - 1) * p->stride_w >= in_dims->w) {
         return MCC_ARG_ERROR;
+    }
+    if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
+        conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
+        return MCC_OK;
     }
     k = in_dims->c;
     out_ch = out_dims->c;

@@ -1,32 +1,31 @@
 /**
  * @file mcc_depthwise_conv_s8.c
  * @brief DEPTHWISE_CONV_2D int8, any filter size, stride, dilation, padding and depth multiplier
- *        (bit-exact with TFLM's reference_integer_ops::DepthwiseConvPerChannel). Needs no scratch memory.
+ *        (bit-exact with TFLM's reference_integer_ops::DepthwiseConvPerChannel).
  *
- * For each output pixel the filter window is clipped to the input once (padded taps add nothing in
- * TFLM), then, for depth multiplier 1, channels are processed four at a time with four int32
- * accumulators. With the DSP extension four input bytes become two int16 pairs with the input offset
- * added (SXTAB16) and meet the filter pairs in SMLABB / SMLATT: 14 instructions per tap and four
- * channels on Cortex-M4 (unrolling further or sharing filter loads between two pixels makes GCC spill).
- * Depth multipliers above 1 take a plain per-channel loop. Accumulators are int32 and, as in TFLM,
- * must not overflow.
+ * Depth multiplier 1 with a scratch buffer (the common case) runs by groups of four channels. For each
+ * group the filter taps are sign-extended once into a small table on the stack (int16 pairs laid out
+ * for SMLABB / SMLATT), the four channels' requantization constants are precomputed (mcc_requant.h),
+ * and the input rows the current output row reads are kept in the scratch buffer as a band of
+ * (KH - 1) * dilation_h + 1 rows, each input value widened once to int16 with the input offset added
+ * (SXTAB16 with the DSP extension). The band's padding columns and an extra all-zero row stand for the
+ * padded border: a padded tap adds (zero point + input offset) * w = 0, exactly what TFLM's skipped
+ * taps add, so every output pixel runs the same window code without bounds checks. A tap of four
+ * channels is then two word loads of input pairs, two of filter pairs and four SMLAxy; 3x3 filters
+ * with dilation 1 take a fully unrolled window. Channels left over (C mod 4) take the same band with
+ * the missing lanes zero; channels whose requantization has no fast form use the generic code.
+ *
+ * Without scratch (ctx NULL or too small), with depth multipliers above 1, or with filters of more
+ * than DW_MAX_TAPS taps, a per-pixel path clips each output pixel's window to the input and works on
+ * the int8 tensors directly. Accumulators are int32 and, as in TFLM, must not overflow.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
-
-/**
- * Scratch size of mcc_depthwise_conv_s8: none.
- * @return 0
- */
-int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims)
-{
-    (void)in_dims;
-    (void)filter_dims;
-    return 0;
-}
+#include "mcc_requant.h"
 
 /** Requantize one accumulator to int8. */
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo, int32_t hi)
@@ -176,9 +175,365 @@ static void dw_pixel_generic(const mcc_conv_params *p, const mcc_per_channel_qua
     }
 }
 
+/** The per-pixel path: every output pixel's window clipped to the input. */
+static void dw_per_pixel(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+                         const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                         const mcc_dims *out_dims, int8_t *out)
+{
+    const int32_t out_ch = out_dims->c;
+    int32_t b, oy, ox;
+    for (b = 0; b < out_dims->n; b++) {
+        const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
+        for (oy = 0; oy < out_dims->h; oy++) {
+            int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w) * out_ch;
+            for (ox = 0; ox < out_dims->w; ox++, o += out_ch) {
+                window win;
+                make_window(p, in_dims, in_b, filter_dims, filter, oy, ox, &win);
+                if (p->depth_multiplier == 1) {
+                    dw_pixel_m1(p, q, in_dims, filter_dims, bias, &win, o);
+                } else {
+                    dw_pixel_generic(p, q, in_dims, filter_dims, bias, &win, o);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ depth multiplier 1, four channels at a time */
+
+/** Largest filter (KH * KW taps) of the grouped path; its tap table lives on the stack (8 bytes a tap). */
+#define DW_MAX_TAPS 25
+/** Most input rows the band holds ((KH - 1) * dilation_h + 1). */
+#define DW_MAX_BAND_ROWS 16
+
+/** Band geometry: `rows` input rows plus one zero row, each of `width` entries of four int16. */
+typedef struct {
+    int32_t rows, width, pad_right;
+} dw_band_dims;
+
+static void dw_band_dims_of(const mcc_conv_params *p, const mcc_dims *in_dims, const mcc_dims *filter_dims,
+                            const mcc_dims *out_dims, dw_band_dims *bd)
+{
+    const int32_t reach = (out_dims->w - 1) * p->stride_w + (filter_dims->w - 1) * p->dilation_w + 1;
+    bd->rows = (filter_dims->h - 1) * p->dilation_h + 1;
+    bd->pad_right = mcc_max_i32(reach - p->pad_w - in_dims->w, 0);
+    bd->width = p->pad_w + in_dims->w + bd->pad_right;
+}
+
+/** 1 when the grouped band path takes this call (given enough scratch). */
+static int32_t dw_band_applies(const mcc_conv_params *p, const mcc_dims *filter_dims)
+{
+    return p->depth_multiplier == 1 && filter_dims->h * filter_dims->w <= DW_MAX_TAPS &&
+           (filter_dims->h - 1) * p->dilation_h + 1 <= DW_MAX_BAND_ROWS;
+}
+
+/**
+ * Scratch size of mcc_depthwise_conv_s8: the int16 band of the grouped path,
+ * ((KH - 1) * dilation_h + 2) rows x (pad_w + W + right padding) x 4 int16, or 0 where that path does
+ * not apply (the kernel then needs none).
+ * @return bytes (the buffer must be 4-byte aligned)
+ */
+int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_conv_params *p, const mcc_dims *in_dims,
+                                              const mcc_dims *filter_dims, const mcc_dims *out_dims)
+{
+    dw_band_dims bd;
+    if (p == NULL || in_dims == NULL || filter_dims == NULL || out_dims == NULL || !dw_band_applies(p, filter_dims)) {
+        return 0;
+    }
+    dw_band_dims_of(p, in_dims, filter_dims, out_dims, &bd);
+    return (bd.rows + 1) * bd.width * 4 * (int32_t)sizeof(int16_t);
+}
+
+/** What the grouped path keeps for one group of (up to) four channels c..c+3. */
+typedef struct {
+    int16_t w[DW_MAX_TAPS][4]; /* tap t (row-major): filter of channels c, c+2, c+1, c+3 */
+    mcc_rq rq[4];              /* fast requantization (when fast) */
+    int32_t bias[4];
+    int32_t mult[4], shift[4]; /* generic requantization (when not fast) */
+    int32_t fast;              /* all four channels take mcc_rq */
+    int32_t nc;                /* channels in the group (4, or 1..3 for the last one) */
+} dw_group;
+
+/** Everything the group loops need (one batch). */
+typedef struct {
+    const int8_t *in;   /* input of the batch at channel c */
+    int8_t *out;        /* output of the batch at channel c */
+    int16_t *band;      /* rows + 1 band rows of row_len int16; the last one stays zero */
+    int32_t row_len;    /* int16 per band row (4 per column) */
+    int32_t band_rows;  /* input rows the band holds */
+    int32_t in_h, in_w, ch, out_h, out_w, kh, kw;
+    int32_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    int32_t in_off, out_offset, lo, hi;
+} dw_ctx;
+
+#if defined(MCC_DSP)
+/** acc[0..3] += the int16 pairs (x02, x13) times (w02, w13): channels c, c+2 in x02 and c+1, c+3 in x13. */
+static MCC_ALWAYS_INLINE void dw_mac(int32_t x02, int32_t x13, int32_t w02, int32_t w13, int32_t *acc)
+{
+    acc[0] = mcc_smlabb(x02, w02, acc[0]);
+    acc[2] = mcc_smlatt(x02, w02, acc[2]);
+    acc[1] = mcc_smlabb(x13, w13, acc[1]);
+    acc[3] = mcc_smlatt(x13, w13, acc[3]);
+}
+
+/** acc[0..3] += band entry e (four channels, int16, input offset included) times filter tap w. */
+static MCC_ALWAYS_INLINE void dw_tap(const int16_t *e, const int16_t *w, int32_t *acc)
+{
+    int32_t x02, x13, w02, w13;
+    MCC_LDRD(e, 0, x02, x13);
+    MCC_LDRD(w, 0, w02, w13);
+    dw_mac(x02, x13, w02, w13, acc);
+}
+
+/** dw_tap of entry e + 4 * ke and filter tap t of group g, both offsets constant (one LDRD each). */
+#define DW_TAP_AT(e, ke, g, t, acc)                                                                          \
+    do {                                                                                                     \
+        int32_t x02_, x13_, w02_, w13_;                                                                      \
+        MCC_LDRD(e, 8 * (ke), x02_, x13_);                                                                   \
+        MCC_LDRD((g)->w, 8 * (t), w02_, w13_);                                                               \
+        dw_mac(x02_, x13_, w02_, w13_, acc);                                                                 \
+    } while (0)
+#else
+/** acc[0..3] += band entry e (channels c, c+2, c+1, c+3; int16, input offset included) times filter tap w. */
+static MCC_ALWAYS_INLINE void dw_tap(const int16_t *e, const int16_t *w, int32_t *acc)
+{
+    acc[0] += e[0] * w[0];
+    acc[2] += e[1] * w[1];
+    acc[1] += e[2] * w[2];
+    acc[3] += e[3] * w[3];
+}
+
+#define DW_TAP_AT(e, ke, g, t, acc) dw_tap((e) + 4 * (ke), (g)->w[t], acc)
+#endif
+
+/** Requantize, clamp and store the four accumulators (fast requantization, full group). */
+static MCC_ALWAYS_INLINE void dw_store4(const dw_group *g, const int32_t *acc, int8_t *o, int32_t lo, int32_t hi)
+{
+    o[0] = mcc_rq_clamp(mcc_rq_apply(&g->rq[0], acc[0]), lo, hi);
+    o[1] = mcc_rq_clamp(mcc_rq_apply(&g->rq[1], acc[1]), lo, hi);
+    o[2] = mcc_rq_clamp(mcc_rq_apply(&g->rq[2], acc[2]), lo, hi);
+    o[3] = mcc_rq_clamp(mcc_rq_apply(&g->rq[3], acc[3]), lo, hi);
+}
+
+/** `n` output pixels of a 3x3 filter with dilation 1 from band rows e0, e1, e2 (full group, fast requantization). */
+static MCC_ALWAYS_INLINE void dw_row_3x3(const int16_t *e0, const int16_t *e1, const int16_t *e2, int32_t n,
+                                         int32_t step, int32_t o_step, const dw_group *g, int8_t *o, int32_t lo,
+                                         int32_t hi)
+{
+    for (; n > 0; n--, e0 += step, e1 += step, e2 += step, o += o_step) {
+        const dw_group *gg = g;
+        int32_t acc[4];
+        MCC_OPAQUE(gg);
+        acc[0] = gg->bias[0];
+        acc[1] = gg->bias[1];
+        acc[2] = gg->bias[2];
+        acc[3] = gg->bias[3];
+        DW_TAP_AT(e0, 0, gg, 0, acc);
+        DW_TAP_AT(e0, 1, gg, 1, acc);
+        DW_TAP_AT(e0, 2, gg, 2, acc);
+        DW_TAP_AT(e1, 0, gg, 3, acc);
+        DW_TAP_AT(e1, 1, gg, 4, acc);
+        DW_TAP_AT(e1, 2, gg, 5, acc);
+        DW_TAP_AT(e2, 0, gg, 6, acc);
+        DW_TAP_AT(e2, 1, gg, 7, acc);
+        DW_TAP_AT(e2, 2, gg, 8, acc);
+        dw_store4(gg, acc, o, lo, hi);
+    }
+}
+
+/** One output row, any filter, stride and dilation; partial groups and generic requantization too. */
+static void dw_row_any(const dw_ctx *d, const int16_t *const *rows, const dw_group *g, int8_t *o)
+{
+    const int32_t step = 4 * d->stride_w, tap_step = 4 * d->dil_w, kh = d->kh, kw = d->kw;
+    int32_t ox, ky, kx, i;
+    for (ox = 0; ox < d->out_w; ox++, o += d->ch) {
+        const int16_t(*w)[4] = g->w;
+        int32_t acc[4];
+        for (i = 0; i < 4; i++) {
+            acc[i] = g->bias[i];
+        }
+        for (ky = 0; ky < kh; ky++) {
+            const int16_t *e = rows[ky] + ox * step;
+            for (kx = 0; kx < kw; kx++, e += tap_step, w++) {
+                dw_tap(e, *w, acc);
+            }
+        }
+        for (i = 0; i < g->nc; i++) {
+            const int32_t v = g->fast ? mcc_rq_apply(&g->rq[i], acc[i])
+                                      : mcc_rq_generic(acc[i], g->mult[i], g->shift[i], d->out_offset);
+            o[i] = mcc_rq_clamp(v, d->lo, d->hi);
+        }
+    }
+}
+
+/** Widen input row `in_row` (the group's `nc` channels) into the interior columns `dst` of a band row. */
+static MCC_ALWAYS_INLINE void dw_band_fill(const int8_t *in_row, int32_t in_w, int32_t ch, int32_t nc,
+                                           int32_t in_off, int16_t *dst)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3}; /* entry layout: channels c, c+2, c+1, c+3 */
+    int32_t ix, i;
+#if defined(MCC_DSP)
+    if (nc == 4) {
+        const int32_t off2 = (int32_t)(((uint32_t)in_off & 0xFFFFu) | ((uint32_t)in_off << 16));
+        for (ix = in_w; ix > 0; ix--, in_row += ch, dst += 4) {
+            const int32_t xv = mcc_read_s8x4(in_row);
+            mcc_write_s16x2(dst, mcc_sxtab16(off2, xv));
+            mcc_write_s16x2(dst + 2, mcc_sxtab16_ror8(off2, xv));
+        }
+        return;
+    }
+#endif
+    for (ix = 0; ix < in_w; ix++, in_row += ch, dst += 4) {
+        for (i = 0; i < 4; i++) {
+            dst[i] = (int16_t)(lane[i] < nc ? in_row[lane[i]] + in_off : 0);
+        }
+    }
+}
+
+/**
+ * Band rows of output row oy into rows[0..KH): input rows are widened into their slot (row mod
+ * band_rows) the first time they are needed; rows in the padding get the zero row.
+ */
+static MCC_ALWAYS_INLINE void dw_band_rows(const dw_ctx *d, int32_t nc, int32_t oy, int32_t *slot_row,
+                                           const int16_t **rows)
+{
+    const int32_t iy0 = oy * d->stride_h - d->pad_h;
+    int32_t ky;
+    for (ky = 0; ky < d->kh; ky++) {
+        const int32_t iy = iy0 + ky * d->dil_h;
+        if (iy < 0 || iy >= d->in_h) {
+            rows[ky] = d->band + d->band_rows * d->row_len;
+        } else {
+            const int32_t slot = iy % d->band_rows;
+            int16_t *row = d->band + slot * d->row_len;
+            if (slot_row[slot] != iy) {
+                dw_band_fill(d->in + iy * d->in_w * d->ch, d->in_w, d->ch, nc, d->in_off, row + 4 * d->pad_w);
+                slot_row[slot] = iy;
+            }
+            rows[ky] = row;
+        }
+    }
+}
+
+/** All output rows of the group, 3x3 unrolled or any filter. */
+static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_group *g, int32_t is_3x3, int32_t lo,
+                                                  int32_t hi)
+{
+    const int16_t *rows[DW_MAX_BAND_ROWS];
+    int32_t slot_row[DW_MAX_BAND_ROWS];
+    int32_t oy, i;
+    int8_t *o = d->out;
+    for (i = 0; i < d->band_rows; i++) {
+        slot_row[i] = -1;
+    }
+    for (oy = 0; oy < d->out_h; oy++, o += d->out_w * d->ch) {
+        dw_band_rows(d, g->nc, oy, slot_row, rows);
+        if (is_3x3) {
+            dw_row_3x3(rows[0], rows[1], rows[2], d->out_w, 4 * d->stride_w, d->ch, g, o, lo, hi);
+        } else {
+            dw_row_any(d, rows, g, o);
+        }
+    }
+}
+
+/** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
+static MCC_HOT_LOOP MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
+{
+    if (d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast) {
+        if (d->lo == -128 && d->hi == 127) {
+            dw_group_batch_impl(d, g, 1, -128, 127);
+        } else {
+            dw_group_batch_impl(d, g, 1, d->lo, d->hi);
+        }
+    } else {
+        dw_group_batch_impl(d, g, 0, d->lo, d->hi);
+    }
+}
+
+/** Tap table, bias and requantization of the group at channel c. */
+static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant *q, const int8_t *filter,
+                          const int32_t *bias, int32_t ch, int32_t taps, int32_t c, dw_group *g)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3};
+    int32_t i, t;
+    g->nc = mcc_min_i32(4, ch - c);
+    g->fast = 1;
+    for (i = 0; i < 4; i++) {
+        const int32_t valid = i < g->nc;
+        g->bias[i] = valid && bias != NULL ? bias[c + i] : 0;
+        g->mult[i] = valid ? q->multiplier[c + i] : 0;
+        g->shift[i] = valid ? q->shift[c + i] : 0;
+        if (!mcc_rq_fast(g->mult[i], g->shift[i]) || !mcc_rq_foldable(g->mult[i], g->shift[i])) {
+            g->fast = 0;
+        }
+    }
+    for (i = 0; i < 4 && g->fast; i++) {
+        mcc_rq_init(&g->rq[i], g->mult[i], g->shift[i], p->output_offset);
+    }
+    if (g->nc == 4) {
+        const int8_t *w = filter + c;
+        for (t = 0; t < taps; t++, w += ch) {
+            g->w[t][0] = w[0];
+            g->w[t][1] = w[2];
+            g->w[t][2] = w[1];
+            g->w[t][3] = w[3];
+        }
+    } else {
+        for (t = 0; t < taps; t++) {
+            for (i = 0; i < 4; i++) {
+                g->w[t][i] = (int16_t)(lane[i] < g->nc ? filter[t * ch + c + lane[i]] : 0);
+            }
+        }
+    }
+}
+
+/** Depth multiplier 1 through the band (scratch `band` of mcc_depthwise_conv_s8_get_buffer_size() bytes). */
+static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+                      const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                      const mcc_dims *out_dims, int8_t *out, int16_t *band)
+{
+    const int32_t ch = in_dims->c, taps = filter_dims->h * filter_dims->w;
+    dw_band_dims bd;
+    dw_group g;
+    dw_ctx d;
+    int32_t c, b;
+    dw_band_dims_of(p, in_dims, filter_dims, out_dims, &bd);
+    d.band = band;
+    d.row_len = bd.width * 4;
+    d.band_rows = bd.rows;
+    d.in_h = in_dims->h;
+    d.in_w = in_dims->w;
+    d.ch = ch;
+    d.out_h = out_dims->h;
+    d.out_w = out_dims->w;
+    d.kh = filter_dims->h;
+    d.kw = filter_dims->w;
+    d.stride_h = p->stride_h;
+    d.stride_w = p->stride_w;
+    d.pad_h = p->pad_h;
+    d.pad_w = p->pad_w;
+    d.dil_h = p->dilation_h;
+    d.dil_w = p->dilation_w;
+    d.in_off = p->input_offset;
+    d.out_offset = p->output_offset;
+    d.lo = p->act_min;
+    d.hi = p->act_max;
+    /* padding columns and the zero row are never written again */
+    memset(band, 0, (size_t)((bd.rows + 1) * d.row_len) * sizeof(int16_t));
+    for (c = 0; c < ch; c += 4) {
+        dw_group_init(p, q, filter, bias, ch, taps, c, &g);
+        for (b = 0; b < out_dims->n; b++) {
+            d.in = in + b * in_dims->h * in_dims->w * ch + c;
+            d.out = out + b * out_dims->h * out_dims->w * ch + c;
+            dw_group_batch(&d, &g);
+        }
+    }
+}
+
 /**
  * DEPTHWISE_CONV_2D int8 (see mcc_nn.h).
- * @param ctx         unused (may be NULL): no scratch needed
+ * @param ctx         scratch of mcc_depthwise_conv_s8_get_buffer_size() bytes, 4-byte aligned; NULL or
+ *                    smaller takes the slower per-pixel path
  * @param p           input_offset in [-127, 128], output_offset in [-128, 127], stride >= 1, dilation >= 1,
  *                    pad >= 0, depth_multiplier >= 1, -128 <= act_min <= act_max <= 127
  * @param q           per-output-channel multiplier in [0, 2^31) and shift in [-31, 30]
@@ -195,8 +550,6 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out)
 {
-    int32_t b, oy, ox, out_ch;
-    (void)ctx;
     if (p == NULL || q == NULL || in_dims == NULL || in == NULL || filter_dims == NULL || filter == NULL ||
         out_dims == NULL || out == NULL || p->depth_multiplier < 1 || filter_dims->n != 1 ||
         filter_dims->c != in_dims->c * p->depth_multiplier || out_dims->c != filter_dims->c ||
@@ -204,21 +557,11 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
-    out_ch = out_dims->c;
-    for (b = 0; b < out_dims->n; b++) {
-        const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
-        for (oy = 0; oy < out_dims->h; oy++) {
-            int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w) * out_ch;
-            for (ox = 0; ox < out_dims->w; ox++, o += out_ch) {
-                window win;
-                make_window(p, in_dims, in_b, filter_dims, filter, oy, ox, &win);
-                if (p->depth_multiplier == 1) {
-                    dw_pixel_m1(p, q, in_dims, filter_dims, bias, &win, o);
-                } else {
-                    dw_pixel_generic(p, q, in_dims, filter_dims, bias, &win, o);
-                }
-            }
-        }
+    if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
+        ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
+        dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf);
+    } else {
+        dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     }
     return MCC_OK;
 }

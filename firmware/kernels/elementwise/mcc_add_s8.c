@@ -12,6 +12,7 @@
 #include "mcc_broadcast.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
+#include "mcc_requant.h"
 
 /** out[i] = in1[i * s1] + in2[i * s2], n values. */
 static void add_run(const void *params, const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2, int8_t *out,
@@ -35,6 +36,58 @@ static void add_run(const void *params, const int8_t *in1, int32_t s1, const int
 }
 
 /**
+ * The three rescalings precomputed (mcc_requant.h). An input rescale with no right shift (the larger input
+ * scale usually gets multiplier 2^30, shift 0) is SRDHM alone: floor((x * m + 2^30) / 2^31), which for
+ * x = (value + offset) << left_shift is the high word of (value + offset) << (left_shift + 1) times m
+ * plus 2^31 (no overflow: |value + offset| <= 255 and left_shift <= 22).
+ */
+typedef struct {
+    const mcc_add_params *p;
+    mcc_rq in1, in2, out;
+    int32_t post; /* output offset when not folded into `out` */
+} add_fast;
+
+/** Input rescale: fast form, or (no_shift) the SRDHM high word described above. */
+static MCC_ALWAYS_INLINE int32_t add_in(const mcc_rq *r, int32_t v, int32_t ls, int32_t no_shift)
+{
+    if (no_shift) {
+        return (int32_t)(((int64_t)mcc_wrap_shl(v, ls + 1) * r->mult + (int64_t)0x80000000) >> 32);
+    }
+    return mcc_rq_apply(r, mcc_wrap_shl(v, ls));
+}
+
+static MCC_ALWAYS_INLINE void add_fast_impl(const add_fast *f, const int8_t *in1, int32_t s1, const int8_t *in2,
+                                          int32_t s2, int8_t *out, int32_t n, int32_t z1, int32_t z2)
+{
+    const int32_t ls = f->p->left_shift, off1 = f->p->input1_offset, off2 = f->p->input2_offset;
+    const int32_t lo = f->p->act_min, hi = f->p->act_max, post = f->post;
+    int32_t i;
+    for (i = 0; i < n; i++, in1 += s1, in2 += s2) {
+        const int32_t a = add_in(&f->in1, *in1 + off1, ls, z1);
+        const int32_t b = add_in(&f->in2, *in2 + off2, ls, z2);
+        out[i] = mcc_rq_clamp(mcc_rq_apply(&f->out, a + b) + post, lo, hi);
+    }
+}
+
+/** add_run with the rescalings precomputed: a few multiply-accumulates per value instead of ~60 instructions. */
+static void add_run_fast(const void *params, const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2,
+                        int8_t *out, int32_t n)
+{
+    const add_fast *f = (const add_fast *)params;
+    const int32_t z1 = f->p->input1_shift == 0, z2 = f->p->input2_shift == 0;
+    if (z1 && !z2) {
+        add_fast_impl(f, in1, s1, in2, s2, out, n, 1, 0);
+    } else if (z2 && !z1) {
+        add_fast_impl(f, in1, s1, in2, s2, out, n, 0, 1);
+    } else {
+        add_fast_impl(f, in1, s1, in2, s2, out, n, z1, z2);
+    }
+}
+
+/** 1 when an input rescale (multiplier, shift) takes the fast forms. */
+static int32_t add_in_fast(int32_t mult, int32_t shift) { return mcc_rq_fast(mult, shift) || (mult > 0 && shift == 0); }
+
+/**
  * ADD int8 (see mcc_nn.h): out = in1 + in2 with 4-D broadcasting; out may alias an input of the output's shape.
  * @param p   left_shift in [0, 22] (20 from TFLM's Prepare), input offsets in [-127, 128], input and output
  *            multipliers in [0, 2^31) with shifts in [-31, 0], output_offset in [-128, 127],
@@ -50,6 +103,18 @@ mcc_status mcc_add_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, cons
 {
     if (p == NULL || d == NULL || in1 == NULL || in2 == NULL || out == NULL) {
         return MCC_ARG_ERROR;
+    }
+    if (add_in_fast(p->input1_multiplier, p->input1_shift) && add_in_fast(p->input2_multiplier, p->input2_shift) &&
+        mcc_rq_fast(p->output_multiplier, p->output_shift) && p->left_shift >= 0 && p->left_shift <= 22) {
+        add_fast f;
+        const int32_t fold = mcc_rq_foldable(p->output_multiplier, p->output_shift);
+        f.p = p;
+        /* shift 0: only the multiplier is used (add_in) */
+        mcc_rq_init(&f.in1, p->input1_multiplier, p->input1_shift == 0 ? -1 : p->input1_shift, 0);
+        mcc_rq_init(&f.in2, p->input2_multiplier, p->input2_shift == 0 ? -1 : p->input2_shift, 0);
+        mcc_rq_init(&f.out, p->output_multiplier, p->output_shift, fold ? p->output_offset : 0);
+        f.post = fold ? 0 : p->output_offset;
+        return mcc_broadcast_apply(d, in1, in2, out, add_run_fast, &f);
     }
     return mcc_broadcast_apply(d, in1, in2, out, add_run, p);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mcc_fixedpoint.h"
+#include "mcc_requant.h"
 
 void shim_srdhm(const int32_t *a, const int32_t *b, int32_t *out, int32_t n)
 {
@@ -76,5 +77,27 @@ void shim_tanh(const int32_t *a, int32_t int_bits, int32_t *out, int32_t n)
     int32_t i;
     for (i = 0; i < n; i++) {
         out[i] = mcc_tanh(a[i], int_bits);
+    }
+}
+
+/**
+ * The fast requantization of mcc_requant.h plus an output offset: folded into the constant when the
+ * channel allows (fold != 0), else added after. Channels without a fast form get the generic code.
+ */
+void shim_rq(const int32_t *x, const int32_t *m, const int32_t *s, const int32_t *off, int32_t fold, int32_t *out,
+             int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        mcc_rq r;
+        if (!mcc_rq_fast(m[i], s[i])) {
+            out[i] = mcc_rq_generic(x[i], m[i], s[i], off[i]);
+        } else if (fold && mcc_rq_foldable(m[i], s[i])) {
+            mcc_rq_init(&r, m[i], s[i], off[i]);
+            out[i] = mcc_rq_apply(&r, x[i]);
+        } else {
+            mcc_rq_init(&r, m[i], s[i], 0);
+            out[i] = mcc_rq_apply(&r, x[i]) + off[i];
+        }
     }
 }

@@ -1,0 +1,273 @@
+/**
+ * @file mcc_matmul.h
+ * @brief Internal header: the output-channel side of CONV_2D as a matrix product over int16 columns.
+ *
+ * The convolutions unroll (im2col) two output pixels at a time into a pair buffer of int16 values with
+ * the input offset already added, K = KH * KW * C_in values per pixel, K4 = K rounded down to a multiple
+ * of 4. The two pixels are interleaved by groups of four: group g of pixel s sits at int16 offset
+ * 8g + 4s, so one pointer walks both columns, and the K - K4 tail values follow, pixel 0's then pixel 1's.
+ * With the DSP extension each group is stored as (x0, x2, x1, x3), so two word loads (one LDRD) meet
+ * SXTB16 of four filter bytes in SMLAD. mcc_mm_run then computes every output channel of the pair, two
+ * channels at a time with four int32 accumulators: per four values of K and 16 MACs, two filter loads,
+ * four SXTB16, two LDRD and eight SMLAD on Cortex-M4, sixteen values per loop iteration (about 1.1
+ * instructions per MAC).
+ *
+ * Requantization uses a table of mcc_rq (16 bytes per output channel, in the kernel's scratch) built
+ * once per call: with it every output costs about ten instructions (mcc_requant.h). Without a table
+ * (scratch too small) or when a channel has no fast form, the generic TFLite arithmetic runs.
+ *
+ * Not part of the public API: included by the kernel sources only.
+ */
+#ifndef MCC_MATMUL_H
+#define MCC_MATMUL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcc_dsp.h"
+#include "mcc_fixedpoint.h"
+#include "mcc_requant.h"
+#include "mcc_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Output channels of a convolution seen as a matrix product. */
+typedef struct {
+    const int8_t *filter;          /* [cout][k], row-major */
+    const int32_t *bias;           /* [cout], or NULL */
+    const int32_t *mult, *shift;   /* generic requantization, per output channel */
+    const mcc_rq *rq;              /* [cout] fast requantization, or NULL for the generic code */
+    int32_t cout, k;
+    int32_t out_offset;            /* output zero point */
+    int32_t post;                  /* added after the fast requantization: 0 when folded, else out_offset */
+    int32_t lo, hi;                /* output clamp */
+} mcc_mm;
+
+/** Bytes of the requantization table for `cout` output channels. */
+static inline int32_t mcc_mm_table_bytes(int32_t cout) { return cout * (int32_t)sizeof(mcc_rq); }
+
+/**
+ * Fill m's requantization: the fast table in `table` (cout entries, 4-byte aligned) when every channel
+ * has a fast form, else the generic code. `table` may be NULL (generic code).
+ */
+static inline void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offset, mcc_rq *table)
+{
+    int32_t oc, fast = table != NULL, fold = 1;
+    m->mult = q->multiplier;
+    m->shift = q->shift;
+    m->out_offset = out_offset;
+    for (oc = 0; oc < m->cout && fast; oc++) {
+        fast = mcc_rq_fast(q->multiplier[oc], q->shift[oc]);
+        fold = fold && mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
+    }
+    m->rq = NULL;
+    m->post = out_offset;
+    if (fast) {
+        for (oc = 0; oc < m->cout; oc++) {
+            mcc_rq_init(&table[oc], q->multiplier[oc], q->shift[oc], fold ? out_offset : 0);
+        }
+        m->rq = table;
+        m->post = fold ? 0 : out_offset;
+    }
+}
+
+#if defined(MCC_DSP)
+/** One group of four values at filter byte offset `wo` and column int16 offset 8 * `g`: eight SMLAD. */
+#define MCC_MM_GROUP(w0, w1, c, wo, g, a00, a01, a10, a11)                                                  \
+    do {                                                                                                     \
+        const int32_t wa_ = mcc_read_s8x4((w0) + (wo)), wb_ = mcc_read_s8x4((w1) + (wo));                    \
+        const int32_t wa02_ = mcc_sxtb16(wa_), wa13_ = mcc_sxtb16_ror8(wa_);                                 \
+        const int32_t wb02_ = mcc_sxtb16(wb_), wb13_ = mcc_sxtb16_ror8(wb_);                                 \
+        int32_t xa_, xb_;                                                                                    \
+        MCC_LDRD(c, 16 * (g), xa_, xb_);                                                                     \
+        a00 = mcc_smlad(wa02_, xa_, a00);                                                                    \
+        a00 = mcc_smlad(wa13_, xb_, a00);                                                                    \
+        a10 = mcc_smlad(wb02_, xa_, a10);                                                                    \
+        a10 = mcc_smlad(wb13_, xb_, a10);                                                                    \
+        MCC_LDRD(c, 16 * (g) + 8, xa_, xb_);                                                                 \
+        a01 = mcc_smlad(wa02_, xa_, a01);                                                                    \
+        a01 = mcc_smlad(wa13_, xb_, a01);                                                                    \
+        a11 = mcc_smlad(wb02_, xa_, a11);                                                                    \
+        a11 = mcc_smlad(wb13_, xb_, a11);                                                                    \
+    } while (0)
+#endif
+
+/** acc[0..3] += (w0 . col0, w0 . col1, w1 . col0, w1 . col1) over the k4 grouped values. */
+static MCC_ALWAYS_INLINE void mcc_mm_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c, int32_t k4,
+                                             int32_t *acc)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t n;
+#if defined(MCC_DSP)
+    if (k4 & 4) {
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        w0 += 4;
+        w1 += 4;
+        c += 8;
+    }
+    if (k4 & 8) {
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 4, 1, a00, a01, a10, a11);
+        w0 += 8;
+        w1 += 8;
+        c += 16;
+    }
+    for (n = k4 >> 4; n > 0; n--) { /* sixteen values per iteration */
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 4, 1, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 8, 2, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 12, 3, a00, a01, a10, a11);
+        w0 += 16;
+        w1 += 16;
+        c += 32;
+    }
+#else
+    for (n = k4 >> 2; n > 0; n--, w0 += 4, w1 += 4, c += 8) {
+        int32_t r;
+        for (r = 0; r < 4; r++) {
+            const int32_t x0 = c[r], x1 = c[4 + r], wa = w0[r], wb = w1[r];
+            a00 += wa * x0;
+            a01 += wa * x1;
+            a10 += wb * x0;
+            a11 += wb * x1;
+        }
+    }
+#endif
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/** acc + row w . the column of slot 0 (c = buf) or slot 1 (c = buf + 4) over the k4 grouped values. */
+static MCC_ALWAYS_INLINE int32_t mcc_mm_dot_1(const int8_t *w, const int16_t *c, int32_t k4, int32_t acc)
+{
+    int32_t n;
+    for (n = k4 >> 2; n > 0; n--, w += 4, c += 8) {
+#if defined(MCC_DSP)
+        const int32_t wv = mcc_read_s8x4(w);
+        acc = mcc_smlad(mcc_sxtb16(wv), mcc_read_s16x2(c), acc);
+        acc = mcc_smlad(mcc_sxtb16_ror8(wv), mcc_read_s16x2(c + 2), acc);
+#else
+        acc += w[0] * c[0] + w[1] * c[1] + w[2] * c[2] + w[3] * c[3];
+#endif
+    }
+    return acc;
+}
+
+/** Requantized, clamped output of channel oc: fast table or generic code. */
+static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t acc)
+{
+    const int32_t v = m->rq != NULL ? mcc_rq_apply(&m->rq[oc], acc) + m->post
+                                    : mcc_rq_generic(acc, m->mult[oc], m->shift[oc], m->out_offset);
+    return mcc_rq_clamp(v, m->lo, m->hi);
+}
+
+/**
+ * Every output channel of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1.
+ * `fast` = 1 promises a table with the offset folded and the full int8 clamp range (then a lean
+ * requantization is inlined); other cases pass 0.
+ */
+static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1,
+                                              int32_t fast)
+{
+    const int32_t k = m->k, k4 = k & ~3, kt = k - k4, cout = m->cout;
+    const int16_t *tail0 = buf + 2 * k4, *tail1 = tail0 + kt;
+    const int8_t *w0 = m->filter;
+    const int32_t *bias = m->bias;
+    const mcc_rq *rq = m->rq; /* locals: the int8 stores below could alias *m for the compiler */
+    int32_t oc = 0, t;
+    if (out1 != NULL) {
+        for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
+            const int8_t *w1 = w0 + k;
+            int32_t acc[4];
+            acc[0] = acc[1] = bias != NULL ? bias[oc] : 0;
+            acc[2] = acc[3] = bias != NULL ? bias[oc + 1] : 0;
+            mcc_mm_dot_2x2(w0, w1, buf, k4, acc);
+            for (t = 0; t < kt; t++) {
+                const int32_t wa = w0[k4 + t], wb = w1[k4 + t];
+                acc[0] += wa * tail0[t];
+                acc[1] += wa * tail1[t];
+                acc[2] += wb * tail0[t];
+                acc[3] += wb * tail1[t];
+            }
+            if (fast) {
+                out0[oc] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc], acc[0]));
+                out1[oc] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc], acc[1]));
+                out0[oc + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc + 1], acc[2]));
+                out1[oc + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc + 1], acc[3]));
+            } else {
+                out0[oc] = mcc_mm_out(m, oc, acc[0]);
+                out1[oc] = mcc_mm_out(m, oc, acc[1]);
+                out0[oc + 1] = mcc_mm_out(m, oc + 1, acc[2]);
+                out1[oc + 1] = mcc_mm_out(m, oc + 1, acc[3]);
+            }
+        }
+    }
+    for (; oc < cout; oc++, w0 += k) {
+        const int32_t b = bias != NULL ? bias[oc] : 0;
+        int32_t a0 = mcc_mm_dot_1(w0, buf, k4, b);
+        for (t = 0; t < kt; t++) {
+            a0 += w0[k4 + t] * tail0[t];
+        }
+        out0[oc] = mcc_mm_out(m, oc, a0);
+        if (out1 != NULL) {
+            int32_t a1 = mcc_mm_dot_1(w0, buf + 4, k4, b);
+            for (t = 0; t < kt; t++) {
+                a1 += w0[k4 + t] * tail1[t];
+            }
+            out1[oc] = mcc_mm_out(m, oc, a1);
+        }
+    }
+}
+
+/** mcc_mm_run_impl, with the lean requantization where it applies. */
+static MCC_UNUSED MCC_HOT_LOOP MCC_NOINLINE void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
+                                                        int8_t *out1)
+{
+    if (m->rq != NULL && m->post == 0 && m->lo == -128 && m->hi == 127) {
+        mcc_mm_run_impl(m, buf, out0, out1, 1);
+    } else {
+        mcc_mm_run_impl(m, buf, out0, out1, 0);
+    }
+}
+
+/**
+ * Widen n contiguous int8 values (column positions j .. j + n - 1, all inside the K4 groups, j a
+ * multiple of 4 and n a multiple of 4) of slot `slot` with the input offset added.
+ */
+static MCC_ALWAYS_INLINE void mcc_mm_fill_groups(const int8_t *src, int32_t n, int32_t in_off, int16_t *buf,
+                                                 int32_t slot, int32_t j)
+{
+    int16_t *dst = buf + 2 * j + 4 * slot;
+    int32_t i;
+#if defined(MCC_DSP)
+    const int32_t off2 = (int32_t)(((uint32_t)in_off & 0xFFFFu) | ((uint32_t)in_off << 16));
+    if (n & 4) {
+        const int32_t x = mcc_read_s8x4(src);
+        MCC_STRD(dst, 0, mcc_sxtab16(off2, x), mcc_sxtab16_ror8(off2, x));
+        src += 4;
+        dst += 8;
+    }
+    for (i = n >> 3; i > 0; i--, src += 8, dst += 16) { /* two groups per iteration */
+        const int32_t x = mcc_read_s8x4(src), y = mcc_read_s8x4(src + 4);
+        MCC_STRD(dst, 0, mcc_sxtab16(off2, x), mcc_sxtab16_ror8(off2, x));
+        MCC_STRD(dst, 16, mcc_sxtab16(off2, y), mcc_sxtab16_ror8(off2, y));
+    }
+#else
+    for (i = n >> 2; i > 0; i--, src += 4, dst += 8) {
+        dst[0] = (int16_t)(src[0] + in_off);
+        dst[1] = (int16_t)(src[1] + in_off);
+        dst[2] = (int16_t)(src[2] + in_off);
+        dst[3] = (int16_t)(src[3] + in_off);
+    }
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCC_MATMUL_H */

@@ -1,0 +1,167 @@
+/**
+ * @file mcc_requant.h
+ * @brief Internal header: per-channel requantization in one multiply-accumulate, for the kernels' hot loops.
+ *
+ * TFLite's MultiplyByQuantizedMultiplier for a right shift e = -shift >= 1 rounds twice: t = SRDHM(acc, m)
+ * = floor((acc * m + 2^30) / 2^31), then RoundingDivideByPOT(t, e) = floor((t + 2^(e-1) - [t < 0]) / 2^e).
+ * Since floor(floor(a / b) / c) = floor(a / (b * c)) and t < 0 only if acc < 0 (while t = 0 gives 0
+ * either way), both roundings fold into one 64-bit sum:
+ *
+ *     acc * m + K - [acc < 0] * 2^31,   K = 2^30 + 2^(30+e) (+ output_offset * 2^(31+e), see below),
+ *
+ * whose bits 31+e and up are the requantized value. Its high word is floor(acc * m / 2^32) + 2^(e-2) +
+ * small, within 32 bits for every e <= 31, so the result is that word shifted right by e - 1: two SMLAL
+ * and a shift per output on Cortex-M3/M4/M7 instead of about twenty instructions. The output offset
+ * folds into K as well when e <= 22 (the high word then gains output_offset * 2^(e-1) and still fits);
+ * kernels fold it when every channel allows and otherwise add it after the shift. A zero multiplier
+ * gives 0 for any e >= 1, so it takes e = 1. Only channels with no right shift (scale >= 0.5) and a
+ * non-zero multiplier have no fast form: mcc_rq_init returns 0 and kernels use the generic code.
+ *
+ * Not part of the public API: included by the kernel sources only.
+ */
+#ifndef MCC_REQUANT_H
+#define MCC_REQUANT_H
+
+#include <stdint.h>
+
+#include "mcc_dsp.h"
+#include "mcc_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MCC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MCC_ALWAYS_INLINE inline
+#endif
+
+/**
+ * For the kernels' hot loops: GCC's pre-register-allocation scheduler (on by default for Arm at -O2)
+ * hoists loads far ahead of their use in long unrolled multiply-accumulate sequences and then spills;
+ * without it the unrolled depthwise and im2col loops keep their accumulators in registers.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MCC_HOT_LOOP __attribute__((optimize("no-schedule-insns")))
+#else
+#define MCC_HOT_LOOP
+#endif
+#if defined(__GNUC__)
+#define MCC_NOINLINE __attribute__((noinline))
+#define MCC_UNUSED __attribute__((unused))
+#else
+#define MCC_NOINLINE
+#define MCC_UNUSED
+#endif
+
+/**
+ * Hide a variable's value from the optimiser (GCC, Clang): tables read through an opaque pointer in a
+ * loop are loaded where they are used instead of being hoisted out of the loop and spilled to the stack;
+ * an opaque constant stays a register operand; a loop with an opaque pointer is not turned into a
+ * memcpy / memset call.
+ */
+#if defined(__GNUC__)
+#define MCC_OPAQUE(var) __asm__("" : "+r"(var))
+#else
+#define MCC_OPAQUE(var) ((void)0)
+#endif
+
+/** Precomputed requantization of one output channel (fast form). */
+typedef struct {
+    uint32_t k_lo; /* low word of K */
+    int32_t k_hi;  /* high word of K */
+    int32_t mult;  /* multiplier m */
+    int32_t sh;    /* e - 1 */
+} mcc_rq;
+
+/** Largest right shift that can fold the output offset into K. */
+#define MCC_RQ_MAX_FOLD_SHIFT 22
+
+/** 1 when the channel (multiplier, shift) has a fast form. */
+static inline int32_t mcc_rq_fast(int32_t mult, int32_t shift)
+{
+    return mult == 0 || (mult > 0 && shift <= -1 && shift >= -31);
+}
+
+/** 1 when the channel's fast form can also fold the output offset (mcc_rq_fast must hold). */
+static inline int32_t mcc_rq_foldable(int32_t mult, int32_t shift)
+{
+    return mult == 0 || shift >= -MCC_RQ_MAX_FOLD_SHIFT;
+}
+
+/**
+ * Fill `r` for a channel with multiplier m and shift (TFLite convention: negative = right shift); the
+ * channel must satisfy mcc_rq_fast, and mcc_rq_foldable too when fold_offset is not 0.
+ * @param fold_offset the output offset to fold into the result, or 0 (the caller then adds it)
+ */
+static inline void mcc_rq_init(mcc_rq *r, int32_t mult, int32_t shift, int32_t fold_offset)
+{
+    const int32_t e = mult == 0 ? 1 : -shift;
+    /* uint64_t arithmetic: a negative offset term wraps into two's complement */
+    const uint64_t k = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + e)) + ((uint64_t)(int64_t)fold_offset << (31 + e));
+    r->k_lo = (uint32_t)k;
+    r->k_hi = (int32_t)(uint32_t)(k >> 32);
+    r->mult = mult;
+    r->sh = e - 1;
+}
+
+/**
+ * Requantized value (plus the output offset if folded), before clamping (fast form). The sign term
+ * -[acc < 0] * 2^31 is a second multiply-accumulate, (acc >> 31, logical) * INT32_MIN: with the two
+ * LDRD of the constants this is LDRD, LDRD, SMLAL, LSR, SMLAL, ASR on Armv7-M.
+ */
+static MCC_ALWAYS_INLINE int32_t mcc_rq_apply(const mcc_rq *r, int32_t acc)
+{
+    int32_t k_lo, k_hi, mult, sh, min = INT32_MIN, neg = (int32_t)((uint32_t)acc >> 31);
+    int64_t v;
+    MCC_LDRD(r, 0, k_lo, k_hi);
+    MCC_LDRD(r, 8, mult, sh);
+    /* register operands of unknown value: the compiler would otherwise rewrite the product as shifts */
+    MCC_OPAQUE(min);
+    MCC_OPAQUE(neg);
+    v = (int64_t)(((uint64_t)(uint32_t)k_hi << 32) | (uint32_t)k_lo);
+    v += (int64_t)acc * mult;
+    v += (int64_t)neg * min;
+    return (int32_t)(v >> 32) >> sh;
+}
+
+/** v saturated to [-128, 127] (SSAT on Cortex-M3 and later). */
+static inline int32_t mcc_ssat8(int32_t v)
+{
+#if defined(__ARM_FEATURE_SAT) && defined(__GNUC__)
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return r;
+#else
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
+/**
+ * Clamp to [lo, hi] (-128 <= lo <= hi <= 127). Callers specialise the full int8 range by passing the
+ * constants -128 and 127, which leaves a single SSAT.
+ */
+static inline int8_t mcc_rq_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    v = mcc_ssat8(v);
+    if (lo > -128) {
+        v = v < lo ? lo : v;
+    }
+    if (hi < 127) {
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/** The exact generic requantization (any multiplier and shift) plus the output offset, before clamping. */
+static inline int32_t mcc_rq_generic(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset)
+{
+    return mcc_multiply_by_quantized_multiplier(acc, mult, shift) + out_offset;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCC_REQUANT_H */
