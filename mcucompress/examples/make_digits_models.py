@@ -25,13 +25,13 @@ def digits_split(seed: int = 0):
     return train_test_split(x, d.target, test_size=0.3, random_state=seed, stratify=d.target)
 
 
-def train(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
+def digits_cnn_net(export: bool = False):
+    """The digits CNN as a torch module. Training flattens NHWC (as the TFLite graph) and returns logits;
+    `export` flattens NCHW and ends in softmax, as an ONNX user's own model would."""
     import torch
     from torch import nn
 
-    torch.manual_seed(seed)
-
-    class Net(nn.Module):
+    class DigitsCnn(nn.Module):
         def __init__(self):
             super().__init__()
             self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
@@ -43,9 +43,19 @@ def train(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
             a = torch.relu(self.conv1(x))
             b = torch.relu(self.pw(torch.relu(self.dw(a))))
             c = nn.functional.avg_pool2d(a + b, 2)
-            return self.fc(c.permute(0, 2, 3, 1).reshape(len(x), -1))  # NHWC flatten, as TFLite
+            if export:
+                return torch.softmax(self.fc(c.flatten(1)), 1)
+            return self.fc(c.permute(0, 2, 3, 1).reshape(len(x), -1))
 
-    net = Net()
+    return DigitsCnn()
+
+
+def train(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    net = digits_cnn_net()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     xt = torch.tensor(x_train).permute(0, 3, 1, 2)
     yt = torch.tensor(y_train)

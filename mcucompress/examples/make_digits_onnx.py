@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.examples import DIGITS_CNN_ONNX, DIGITS_FLOAT, DIGITS_MLP_FLOAT, DIGITS_MLP_ONNX
-from mcucompress.examples.make_digits_models import digits_split
+from mcucompress.examples.make_digits_models import digits_cnn_net, digits_split
 from mcucompress.frontend import load_model, tflite_writer
 from mcucompress.reference import executor
 
@@ -22,21 +22,6 @@ from mcucompress.reference import executor
 def cnn_module(graph):
     """The bundled float CNN (our IR, NHWC weights) as a PyTorch module (NCHW weights)."""
     import torch
-    from torch import nn
-
-    class DigitsCnn(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
-            self.dw = nn.Conv2d(16, 16, 3, padding=1, groups=16)
-            self.pw = nn.Conv2d(16, 16, 1)
-            self.fc = nn.Linear(16 * 4 * 4, 10)
-
-        def forward(self, x):
-            a = torch.relu(self.conv1(x))
-            b = torch.relu(self.pw(torch.relu(self.dw(a))))
-            c = nn.functional.avg_pool2d(a + b, 2)
-            return torch.softmax(self.fc(c.flatten(1)), 1)
 
     t = {name: tensor.data for name, tensor in graph.tensors.items() if tensor.is_const}
     # The TFLite model flattens NHWC (h, w, c); torch flattens NCHW (c, h, w): reorder the FC columns.
@@ -47,7 +32,7 @@ def cnn_module(graph):
         "pw.weight": t["pw_w"].transpose(0, 3, 1, 2), "pw.bias": t["pw_b"],
         "fc.weight": fc_w, "fc.bias": t["fc_b"],
     }
-    net = DigitsCnn()
+    net = digits_cnn_net(export=True)
     net.load_state_dict({k: torch.tensor(np.ascontiguousarray(v)) for k, v in state.items()})
     return net.eval()
 
