@@ -55,8 +55,9 @@ def quantize_input(x: np.ndarray, t: Tensor) -> np.ndarray:
         if x.min() < -128 or x.max() > 127:
             raise DataError(f"integer input values outside int8 range [{x.min()}, {x.max()}]; pass float or int8 data")
         return x.astype(np.int8)
-    scaled = x.astype(np.float32) / np.float32(t.quant.s)
-    q = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5)) + t.quant.zp
+    # As TFLite's QUANTIZE: float32 quotient, then std::round exactly (in float64: 0.49999997 rounds down).
+    scaled = (x.astype(np.float32) / np.float32(t.quant.s)).astype(np.float64)
+    q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + t.quant.zp
     return np.clip(q, -128, 127).astype(np.int8)
 
 

@@ -14,6 +14,7 @@ from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph
 from mcucompress.ir.verify import verify
+from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
 
 
@@ -28,13 +29,18 @@ def load(path: str | Path) -> Graph:
 
 def prepare(model: str | Path, calibration: str | Path | None = None, method: str = "minmax",
             per_tensor: bool = False, progress: bool = False, bias_correction: bool = False) -> Graph:
-    """Load a model; a float model is quantized with `calibration` data (never with invented ranges)."""
+    """Load a model; a float model is quantized with `calibration` data (never with invented ranges).
+
+    An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
 
     graph = load(model)
     if graph.is_quantized:
         return graph
+    core = int8_core(graph)
+    if core is not None:
+        return core  # an int8 model with float32 I/O (QUANTIZE/DEQUANTIZE edges): already quantized
     if calibration is None:
         raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
     samples = load_samples(calibration, graph.t(graph.inputs[0]))

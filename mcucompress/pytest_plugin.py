@@ -71,10 +71,12 @@ class McuTarget:
         from mcucompress.dataset import fit_samples
         from mcucompress.driver import count_mismatches, default_prefix, load
         from mcucompress.harness.target import run_on_board, target_report
+        from mcucompress.passes.float_io import int8_core
         from mcucompress.quantize.api import quantize
         from mcucompress.reference import executor
 
         graph = load(model) if isinstance(model, (str, Path)) else model
+        graph = int8_core(graph) or graph  # an int8 model with float32 I/O runs as its int8 core
         if not graph.is_quantized:
             if calibration is None:
                 raise ValueError("a float model needs calibration inputs: mcu_target.run(model, x, calibration=...)")

@@ -126,6 +126,8 @@ def _build(path: Path, raw: bytes, model) -> Graph:
     graph = Graph(name=_model_name(path))
     names: list[str] = []
     seen: set[str] = set()
+    dynamic: set[str] = set()  # shape_signature has a -1: the stored shape is a placeholder (batch 1, or 1s)
+    reshaped: set[str] = set()  # dynamic tensors whose shape import inferred and changed
     for i in range(sg.TensorsLength()):
         t = sg.Tensors(i)
         name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{i}"
@@ -144,6 +146,8 @@ def _build(path: Path, raw: bytes, model) -> Graph:
             if dtype == "float16":
                 arr, dtype = arr.astype(np.float32), "float32"
         graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), arr))
+        if t.ShapeSignatureLength() and (t.ShapeSignatureAsNumpy() < 0).any():
+            dynamic.add(name)
     graph.inputs = [names[i] for i in sg.InputsAsNumpy()]
     graph.outputs = [names[i] for i in sg.OutputsAsNumpy()]
 
@@ -156,11 +160,23 @@ def _build(path: Path, raw: bytes, model) -> Graph:
             kind = f"CUSTOM({(oc.CustomCode() or b'').decode()})"
         ins = ["" if i < 0 else names[i] for i in op.InputsAsNumpy()] if op.InputsLength() else []
         outs = [names[i] for i in op.OutputsAsNumpy()]
-        _import_op(path, graph, index, kind, op, ins, outs)
+        _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped)
     _fold_dequantized_constants(graph)
+    _remove_dead_ops(graph)
     _check_hybrid(path, graph)
     graph.remove_unused_tensors()
     return graph
+
+
+def _remove_dead_ops(graph: Graph) -> None:
+    """Drop ops whose outputs nothing reads: e.g. a RESHAPE that only fed a SHAPE folded away at import."""
+    used = set(graph.outputs)
+    kept = []
+    for op in reversed(graph.ops):
+        if any(n in used for n in op.outputs):
+            kept.append(op)
+            used.update(n for n in op.inputs if n)
+    graph.ops = kept[::-1]
 
 
 def _model_name(path: Path) -> str:
@@ -168,8 +184,11 @@ def _model_name(path: Path) -> str:
     return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
-def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str]) -> None:
+def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
+               dynamic: set[str] = frozenset(), reshaped: set[str] | None = None) -> None:
     tensors = graph.tensors
+    if outs and outs[0] in dynamic and ins and ins[0]:
+        _infer_dynamic_shape(path, graph, index, kind, op, ins, outs[0], reshaped if reshaped is not None else set())
     const_inputs = [tensors[n].data if n else None for n in ins]
     if kind in FOLDABLE or (kind in ("CONCATENATION", "MUL", "ADD", "SUB") and all(x is not None for x in const_inputs)):
         opts = _options(op, _options_class(kind))
@@ -186,6 +205,13 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
         out = tensors[outs[0]]
         out.data = const_inputs[0].reshape(out.shape).astype(out.dtype)
         return
+    if kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and outs and ins and ins[0]:
+        src, dst = tensors[ins[0]], tensors[outs[0]]
+        if src.size != dst.size:
+            raise UnsupportedOpError(
+                f"{path}: op {index} ({kind}) turns shape {src.shape} into {dst.shape} (different sizes): the model "
+                "has dynamic shapes that import cannot resolve; convert it with a fixed input shape"
+            )
     kind = ALIASES.get(kind, kind)
     if kind not in irops.ATTRS_BY_KIND:
         raise UnsupportedOpError(
@@ -197,6 +223,68 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
     if kind in ("RESHAPE", "MEAN", "PAD"):
         ins = ins[:1]  # their shape/axes/paddings operand is folded into the attrs
     graph.ops.append(Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}"))
+
+
+SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
+              "DEQUANTIZE", "SOFTMAX"}
+
+
+def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
+    """The output shape of `kind` from its input shapes and constant operands (None: not inferable here)."""
+    t = graph.tensors
+    x = t[ins[0]].shape
+    operand = t[ins[1]].data if len(ins) > 1 and ins[1] else None
+    if kind == "RESHAPE":
+        if operand is None:
+            o = _options(op, tflite.ReshapeOptions)
+            if o is None or o.NewShapeLength() == 0:
+                return None
+            operand = o.NewShapeAsNumpy()
+        target = [int(d) for d in np.atleast_1d(operand)]
+        if target.count(-1) == 1:
+            known = int(np.prod([d for d in target if d != -1]))
+            target[target.index(-1)] = int(np.prod(x)) // known if known else 0
+        return tuple(target)
+    if kind == "EXPAND_DIMS" and operand is not None:
+        return tuple(np.expand_dims(np.empty(x, np.int8), int(np.atleast_1d(operand)[0])).shape)
+    if kind == "SQUEEZE":
+        o = _options(op, tflite.SqueezeOptions)
+        dims = [int(d) % len(x) for d in o.SqueezeDimsAsNumpy()] if o is not None and o.SqueezeDimsLength() else None
+        return tuple(d for i, d in enumerate(x) if not (d == 1 and (dims is None or i in dims)))
+    if kind == "FULLY_CONNECTED" and len(ins) > 1 and ins[1]:
+        n, k = t[ins[1]].shape
+        o = _options(op, tflite.FullyConnectedOptions)
+        if o is not None and o.KeepNumDims():
+            return (*x[:-1], n)
+        return (int(np.prod(x)) // k, n)
+    if kind in SAME_SHAPE:
+        return x
+    if kind in ("ADD", "SUB", "MUL") and len(ins) > 1 and ins[1]:
+        return tuple(int(d) for d in np.broadcast_shapes(x, t[ins[1]].shape))
+    return None
+
+
+def _infer_dynamic_shape(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], out_name: str,
+                         reshaped: set[str]) -> None:
+    """A dynamic output (shape_signature with -1) gets the shape that its op computes from the static input.
+
+    A current converter lowers Keras' Dense on a rank-3 tensor to RESHAPE [prod(leading dims), K] (from
+    SHAPE/GATHER/REDUCE_PROD/CONCATENATION) -> FULLY_CONNECTED -> RESHAPE, storing [1, 1] and [1, N] as the
+    dynamic tensors' shapes: with the input shape fixed, every such shape is known at import time."""
+    out = graph.tensors[out_name]
+    if kind in FOLDABLE or out.is_const:
+        return
+    shape = _inferred_shape(graph, kind, op, ins)
+    if shape is None:
+        if any(n in reshaped for n in ins if n):
+            raise UnsupportedOpError(
+                f"{path}: op {index} ({kind}) has an output of dynamic shape that import cannot infer; "
+                "convert the model with a fixed input shape"
+            )
+        return
+    if shape != out.shape and all(d > 0 for d in shape):
+        out.shape = shape
+        reshaped.add(out_name)
 
 
 def _options_class(kind: str):

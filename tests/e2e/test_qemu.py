@@ -96,8 +96,10 @@ def test_tiny_model_bit_exact_with_timings_on_an386(tiny_an386):
     gap = runs.ticks - runs.layer_ticks.sum(axis=1)
     assert ((gap >= -3) & (gap <= 3 + 0.05 * runs.ticks)).all(), (runs.ticks, runs.layer_ticks)
     assert runs.layer_ticks[:, 0].min() > 0  # the convolution does measurable work
-    # -icount shift=0 and a start synchronised to the tick edge: the same input costs the same ticks
-    assert again.ticks[0] == runs.ticks[0] and (again.layer_ticks[0] == runs.layer_ticks[0]).all()
+    # -icount shift=0 and a start synchronised to the tick edge (to within the few instructions of the polling
+    # loop): the same input costs the same ticks, each layer boundary to within one tick
+    assert abs(int(again.ticks[0]) - int(runs.ticks[0])) <= 1
+    assert (np.abs(again.layer_ticks[0] - runs.layer_ticks[0]) <= 1).all()
 
 
 def test_run_on_qemu_reports_instructions_per_layer_and_memory(tmp_path):

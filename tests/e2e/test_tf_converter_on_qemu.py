@@ -1,0 +1,59 @@
+"""Keras models converted by a current TF converter (tests/data/keras_digits_*.tflite) on mps2-an386 in QEMU:
+the converter's int8 CNN is bit-exact and scores TFLM's top-1; the float CNN and MLP quantized by us lose
+at most 0.5 points of top-1 against the float model on the 540 held-out digits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_TEST
+from tests.conftest import TflmSession
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)",
+)
+
+
+def run_json(tmp_path, *args) -> dict:
+    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "run", *map(str, args), "--json",
+                          tmp_path / "r.json"], capture_output=True, text=True, check=False, timeout=900)
+    assert out.returncode == 0, out.stderr
+    return json.loads((tmp_path / "r.json").read_text())
+
+
+def test_tf_int8_cnn_bit_exact_on_qemu_with_tflms_top1(tmp_path):
+    # (its float32-I/O twin runs as the same int8 core: tests/unit/test_tf_converter_models.py, host C)
+    from mcucompress.dataset import load_samples
+    from mcucompress.driver import load
+
+    model = DATA / "keras_digits_cnn_int8.tflite"
+    report = run_json(tmp_path, model, "--board", "mps2-an386", "--data", DIGITS_TEST,
+                      "--save-outputs", tmp_path / "qemu.npy")
+    assert report["samples"] == 540 and report["bit_exact"] and report["mismatches"] == 0
+    graph = load(model)
+    samples = load_samples(DIGITS_TEST, graph.t(graph.inputs[0]))
+    tflm = TflmSession(model)
+    expected = np.stack([tflm(x[None])[0] for x in samples.x])
+    np.testing.assert_array_equal(np.load(tmp_path / "qemu.npy"), expected)
+    assert report["accuracy"]["top1"] == float(np.mean(expected.argmax(1) == samples.y)) >= 0.95
+
+
+@pytest.mark.parametrize("model", ["keras_digits_cnn_float.tflite", "keras_digits_mlp_float.tflite"])
+def test_keras_float_model_quantized_by_us_loses_at_most_half_a_point_on_qemu(model, tmp_path):
+    model = DATA / model
+    float_top1 = run_json(tmp_path, model, "--board", "reference", "--data", DIGITS_TEST)["accuracy"]["top1"]
+    report = run_json(tmp_path, model, "--board", "mps2-an386", "--data", DIGITS_TEST,
+                      "--calibration", DIGITS_CALIBRATION)
+    assert report["samples"] == 540 and report["bit_exact"]
+    assert float_top1 >= 0.95
+    assert float_top1 - report["accuracy"]["top1"] <= 0.005, (float_top1, report["accuracy"]["top1"])
