@@ -21,15 +21,18 @@ WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 def correct_biases(float_graph: Graph, q: Graph, x: np.ndarray, chunk: int = 32) -> None:
     """Fold the measured mean output error into the int32 biases of `q` (in place); x: float samples."""
-    last_use = _last_use(q)
     f_vals = {n: t.data for n, t in float_graph.tensors.items() if t.is_const}
     q_vals = {n: t.data for n, t in q.tensors.items() if t.is_const}
     f_vals[float_graph.inputs[0]] = x.astype(np.float32)
     q_vals[q.inputs[0]] = _quantize_input(q, x)
-    for index, (f_op, q_op) in enumerate(zip(float_graph.ops, q.ops)):
-        if q_op.kind in WEIGHTED and q.t(q_op.inputs[0]).dtype == "int8":
+    float_ops = {op.outputs[0]: op for op in float_graph.ops}  # q may hold extra requantizing ops
+    last_use = _last_use(q, float_ops)
+    for index, q_op in enumerate(q.ops):
+        f_op = float_ops.get(q_op.outputs[0])
+        if f_op is not None and q_op.kind in WEIGHTED and q.t(q_op.inputs[0]).dtype == "int8":
             _correct(float_graph, f_op, q, q_op, f_vals, q_vals, chunk)
-        for graph, op, vals in ((float_graph, f_op, f_vals), (q, q_op, q_vals)):
+        runs = [(q, q_op, q_vals)] + ([(float_graph, f_op, f_vals)] if f_op is not None else [])
+        for graph, op, vals in runs:
             vals[op.outputs[0]] = _run_op(graph, op, vals, chunk)
         for n in last_use.get(index, ()):
             f_vals.pop(n, None)
@@ -111,12 +114,14 @@ def _run_op(graph: Graph, op: Op, vals: dict, chunk: int) -> np.ndarray:
     return np.concatenate(outs)
 
 
-def _last_use(graph: Graph) -> dict[int, list[str]]:
-    """op index -> activation tensors no op after it reads (freed then to bound memory)."""
+def _last_use(graph: Graph, float_ops: dict[str, Op]) -> dict[int, list[str]]:
+    """q op index -> activation tensors that no later op of `graph` nor of its float twin reads (freed then
+    to bound memory)."""
     last: dict[str, int] = {}
     for index, op in enumerate(graph.ops):
-        for n in op.inputs:
-            if n and not graph.t(n).is_const:
+        twin = float_ops.get(op.outputs[0])
+        for n in op.inputs + (twin.inputs if twin is not None else []):
+            if n and n in graph.tensors and not graph.t(n).is_const:
                 last[n] = index
     keep = set(graph.outputs)
     out: dict[int, list[str]] = {}

@@ -16,7 +16,7 @@ import copy
 import numpy as np
 
 from mcucompress.errors import QuantizationError, UnsupportedOpError
-from mcucompress.ir import Graph, QuantParams
+from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.verify import verify
 
 SHARED_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "CONCATENATION")
@@ -35,8 +35,11 @@ def activation_quant(lo: float, hi: float) -> QuantParams:
     return QuantParams(np.array([scale]), np.array([zp]))
 
 
-def _shared_groups(graph: Graph) -> dict[str, str]:
-    """tensor -> representative of its shared-quantization group."""
+def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[str, str]:
+    """tensor -> representative of its shared-quantization group.
+
+    A fixed-range tensor (a SOFTMAX/LOGISTIC/TANH output) is not merged into a CONCATENATION's group: it
+    keeps its own quantization and a requantizing QUANTIZE brings it to the concatenation's."""
     parent: dict[str, str] = {}
 
     def find(n: str) -> str:
@@ -45,11 +48,15 @@ def _shared_groups(graph: Graph) -> dict[str, str]:
             n = parent[n]
         return n
 
-    for op in graph.ops:
-        if op.kind in SHARED_QUANT_OPS:
-            for n in op.inputs:
-                if n and not graph.t(n).is_const:
-                    parent[find(n)] = find(op.outputs[0])
+    def join(kinds: tuple[str, ...], keep_apart: set[str]) -> None:
+        for op in graph.ops:
+            if op.kind in kinds:
+                for n in op.inputs:
+                    if n and not graph.t(n).is_const and find(n) not in keep_apart:
+                        parent[find(n)] = find(op.outputs[0])
+
+    join(tuple(k for k in SHARED_QUANT_OPS if k != "CONCATENATION"), set())
+    join(("CONCATENATION",), {find(n) for n in fixed})  # a group with a fixed range stays apart
     return {n: find(n) for n in graph.tensors}
 
 
@@ -75,13 +82,16 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
     q = copy.deepcopy(graph)
-    groups = _shared_groups(q)
+    fixed = {op.outputs[0]: FIXED_OUTPUT_QUANT[op.kind] for op in q.ops if op.kind in FIXED_OUTPUT_QUANT}
+    groups = _shared_groups(q, fixed)
     group_range: dict[str, tuple[float, float]] = {}
     for name, (lo, hi) in ranges.items():
         g = groups[name]
         a, b = group_range.get(g, (np.inf, -np.inf))
         group_range[g] = (min(a, lo), max(b, hi))
-    fixed = {op.outputs[0]: FIXED_OUTPUT_QUANT[op.kind] for op in q.ops if op.kind in FIXED_OUTPUT_QUANT}
+    for name in list(fixed):  # a reshape/pool/pad of a fixed-range tensor shares its fixed quantization
+        for other in (n for n, g in groups.items() if g == groups[name]):
+            fixed.setdefault(other, fixed[name])
     for name, t in q.tensors.items():
         if t.is_const or t.dtype != "float32":
             continue
@@ -93,6 +103,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
         else:
             raise QuantizationError(f"tensor '{name}' has no calibration range")
         t.dtype = "int8"
+    _requantize_concat_inputs(q)
     for index, op in enumerate(q.ops):
         if op.kind in WEIGHT_AXIS:
             _quantize_weighted(q, op, per_channel, per_channel_fc)
@@ -138,3 +149,24 @@ def _quantize_const_operands(q: Graph, op, index: int) -> None:
             scaled = np.round(t.data / t.quant.s) + t.quant.zp
             t.data = np.clip(scaled, -128, 127).astype(np.int8)
             t.dtype = "int8"
+
+
+def _requantize_concat_inputs(q: Graph) -> None:
+    """TFLM's CONCATENATION needs every input quantized like its output: a fixed-range input (e.g. a LOGISTIC
+    output, scale 1/256) gets a requantizing QUANTIZE (int8 -> int8) in front of the concatenation."""
+    for op in list(q.ops):
+        if op.kind != "CONCATENATION":
+            continue
+        out_q = q.t(op.outputs[0]).quant
+        for i, n in enumerate(op.inputs):
+            t = q.t(n)
+            if t.is_const or t.dtype != "int8" or _same_quant(t.quant, out_q):
+                continue
+            name = f"{n}_requantized_for_{op.outputs[0]}"
+            q.add_tensor(Tensor(name, t.shape, "int8", QuantParams(out_q.scale.copy(), out_q.zero_point.copy())))
+            q.ops.insert(q.ops.index(op), Op("QUANTIZE", [n], [name], name=f"requantize_{name}"))
+            op.inputs[i] = name
+
+
+def _same_quant(a: QuantParams, b: QuantParams) -> bool:
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
