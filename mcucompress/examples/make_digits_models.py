@@ -52,22 +52,28 @@ def digits_cnn_net(export: bool = False):
 
 def train(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
     import torch
-    from torch import nn
 
     torch.manual_seed(seed)
-    net = digits_cnn_net()
+    net = fit(digits_cnn_net(), x_train, y_train)
+    return {k: v.detach().numpy() for k, v in net.state_dict().items()}
+
+
+def fit(net, x_train: np.ndarray, y_train: np.ndarray, epochs: int = 60):
+    """Adam, batch 64, cross-entropy on logits; x_train NHWC float [N, 8, 8, 1]."""
+    import torch
+    from torch import nn
+
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     xt = torch.tensor(x_train).permute(0, 3, 1, 2)
     yt = torch.tensor(y_train)
-    for _epoch in range(60):
+    for _epoch in range(epochs):
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), 64):
             idx = perm[i : i + 64]
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(net(xt[idx]), yt[idx])
-            loss.backward()
+            nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
             opt.step()
-    return {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    return net
 
 
 def float_graph(w: dict) -> Graph:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.examples import DIGITS_CNN_ONNX, DIGITS_FLOAT, DIGITS_MLP_FLOAT, DIGITS_MLP_ONNX
-from mcucompress.examples.make_digits_models import digits_cnn_net, digits_split
+from mcucompress.examples.make_digits_models import digits_cnn_net, digits_split, fit
 from mcucompress.frontend import load_model, tflite_writer
 from mcucompress.reference import executor
 
@@ -44,16 +44,7 @@ def train_mlp(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0):
 
     torch.manual_seed(seed)
     body = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(body.parameters(), lr=3e-3)
-    xt = torch.tensor(x_train).permute(0, 3, 1, 2)
-    yt = torch.tensor(y_train)
-    for _epoch in range(60):
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 64):
-            idx = perm[i : i + 64]
-            opt.zero_grad()
-            nn.functional.cross_entropy(body(xt[idx]), yt[idx]).backward()
-            opt.step()
+    fit(body, x_train, y_train)
     return nn.Sequential(body, nn.Softmax(dim=1)).eval()
 
 

@@ -19,13 +19,10 @@ from mcucompress.errors import McuError
 from mcucompress.examples import DIGITS_INT8, DIGITS_TEST
 from mcucompress.harness.device import DeviceTimeout
 from mcucompress.harness.qemu import QemuGdbTarget, run_on_qemu
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.graphs import tiny_conv_fc
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "qemu-system-arm)",
-)
+pytestmark = needs_arm_toolchain_and_qemu
 needs_gdb = pytest.mark.skipif(shutil.which("gdb-multiarch") is None, reason="needs gdb-multiarch (Debian package)")
 
 

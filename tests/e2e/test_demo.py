@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
-import pytest
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 
 
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-                    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)")
+@needs_arm_toolchain_and_qemu
 def test_demo_prints_latency_accuracy_memory_and_loses_at_most_half_a_point():
     out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "demo"], capture_output=True, text=True,
                          check=False, timeout=600)

@@ -3,11 +3,6 @@ on the 540 held-out digits, measured on mps2-an386 in QEMU through the harness."
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-
 import pytest
 
 from mcucompress.examples import (
@@ -18,18 +13,10 @@ from mcucompress.examples import (
     DIGITS_MLP_ONNX,
     DIGITS_TEST,
 )
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu, run_json
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)",
-)
+pytestmark = needs_arm_toolchain_and_qemu
 
-
-def run_json(tmp_path, *args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "run", *map(str, args), "--json",
-                          tmp_path / "r.json"], capture_output=True, text=True, check=False, timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads((tmp_path / "r.json").read_text())
 
 
 @pytest.mark.parametrize("model", [DIGITS_FLOAT, DIGITS_CNN_ONNX, DIGITS_MLP_FLOAT, DIGITS_MLP_ONNX],

@@ -9,7 +9,6 @@ default mps2-an386 are marked slow.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 from pathlib import Path
 
@@ -28,13 +27,10 @@ from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
 from tests.conftest import INT8_MODELS, lcg_input, shared_model
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.graphs import q, tiny_conv_fc
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "qemu-system-arm)",
-)
+pytestmark = needs_arm_toolchain_and_qemu
 
 
 def wide_maxpool() -> Graph:

@@ -4,7 +4,6 @@ TFLM bit-exactly like our C on QEMU; float models keep their accuracy on the tar
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -13,11 +12,9 @@ import pytest
 
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
 from tests.conftest import TflmSession, shared_model
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)",
-)
+pytestmark = needs_arm_toolchain_and_qemu
 
 
 def cli(*args) -> subprocess.CompletedProcess:

@@ -4,10 +4,6 @@ at most 0.5 points of top-1 against the float model on the 540 held-out digits."
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,20 +11,12 @@ import pytest
 
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_TEST
 from tests.conftest import TflmSession
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu, run_json
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian packages)",
-)
+pytestmark = needs_arm_toolchain_and_qemu
 
-
-def run_json(tmp_path, *args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "run", *map(str, args), "--json",
-                          tmp_path / "r.json"], capture_output=True, text=True, check=False, timeout=900)
-    assert out.returncode == 0, out.stderr
-    return json.loads((tmp_path / "r.json").read_text())
 
 
 def test_tf_int8_cnn_bit_exact_on_qemu_with_tflms_top1(tmp_path):
