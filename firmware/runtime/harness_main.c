@@ -39,7 +39,12 @@ static uint64_t last_ticks;
 static int32_t last_status;
 static uint32_t invoke_count;
 static mcc_frame request;
-static uint8_t reply[MCC_PROTO_MAX_PAYLOAD];
+#define REPLY_MAX 128u /* INFO is the longest built reply; outputs and layer timings are sent in place */
+static uint8_t reply[REPLY_MAX];
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the protocol sends layer ticks (uint64) in place: little-endian targets only"
+#endif
 
 void mcc_layer_begin(int32_t index)
 {
@@ -86,11 +91,15 @@ static void error(uint8_t code, const char *text)
     mcc_proto_send_error(request.seq, code, request.type, text);
 }
 
-static uint32_t put_string(uint8_t *p, const char *s)
+/* A length-prefixed string, cut to what fits in `room` bytes (and 255). */
+static uint32_t put_string(uint8_t *p, const char *s, uint32_t room)
 {
     uint32_t n = (uint32_t)strlen(s);
     if (n > 255u) {
         n = 255u;
+    }
+    if (n + 1u > room) {
+        n = room - 1u;
     }
     p[0] = (uint8_t)n;
     memcpy(p + 1, s, n);
@@ -114,8 +123,8 @@ static void do_hello(void)
     n += 4;
     mcc_put_u32(reply + n, MODEL_NUM_LAYERS);
     n += 4;
-    n += put_string(reply + n, MODEL_HASH);
-    n += put_string(reply + n, MCC_BOARD_NAME);
+    n += put_string(reply + n, MODEL_HASH, REPLY_MAX - n - 1u);
+    n += put_string(reply + n, MCC_BOARD_NAME, REPLY_MAX - n);
     send_reply(n);
 }
 
@@ -177,8 +186,8 @@ static void do_read_output(void)
         return;
     }
     mcc_put_u32(reply, offset);
-    memcpy(reply + 4, output_buf + offset, length);
-    send_reply(4u + length);
+    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, 4, (const uint8_t *)output_buf + offset,
+                   length);
 }
 
 static void do_read_timings(void)
@@ -206,10 +215,8 @@ static void do_read_layer_timings(void)
     }
     mcc_put_u16(reply, first);
     mcc_put_u16(reply + 2, count);
-    for (uint32_t i = 0; i < count; i++) {
-        mcc_put_u64(reply + 4u + 8u * i, layer_ticks[first + i]);
-    }
-    send_reply(4u + 8u * count);
+    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, 4,
+                   (const uint8_t *)(layer_ticks + first), 8u * count);
 }
 
 int main(void)
@@ -242,5 +249,6 @@ int main(void)
             error(MCC_ERR_UNKNOWN_TYPE, "unknown message type");
             break;
         }
+        mcc_proto_consume(&request);
     }
 }

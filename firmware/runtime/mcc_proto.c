@@ -97,6 +97,13 @@ static void resync(void)
     rx_len -= skip;
 }
 
+void mcc_proto_consume(const mcc_frame *frame)
+{
+    uint32_t size = MCC_PROTO_OVERHEAD + frame->length;
+    rx_len -= size;
+    memmove(rx_buf, rx_buf + size, rx_len);
+}
+
 void mcc_proto_receive(mcc_frame *frame)
 {
     for (;;) {
@@ -126,9 +133,7 @@ void mcc_proto_receive(mcc_frame *frame)
                 frame->type = rx_buf[2];
                 frame->seq = rx_buf[3];
                 frame->length = (uint16_t)length;
-                memcpy(frame->payload, rx_buf + MCC_PROTO_HEADER, length);
-                rx_len -= MCC_PROTO_OVERHEAD + length;
-                memmove(rx_buf, rx_buf + MCC_PROTO_OVERHEAD + length, rx_len);
+                frame->payload = rx_buf + MCC_PROTO_HEADER;
                 return;
             }
         }

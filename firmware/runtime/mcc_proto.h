@@ -18,7 +18,7 @@
 #define MCC_PROTO_HEADER 6u   /* sync x2, type, seq, length x2 */
 #define MCC_PROTO_OVERHEAD 8u /* header + CRC */
 #ifndef MCC_PROTO_MAX_PAYLOAD
-#define MCC_PROTO_MAX_PAYLOAD 512u /* x3 buffers in RAM; larger tensors go in chunks */
+#define MCC_PROTO_MAX_PAYLOAD 512u /* the receive buffer; larger tensors go in chunks */
 #endif
 
 /* Requests (host -> target); the reply type is the request type | MCC_MSG_REPLY. */
@@ -44,14 +44,18 @@ typedef struct {
     uint8_t type;
     uint8_t seq;
     uint16_t length;
-    uint8_t payload[MCC_PROTO_MAX_PAYLOAD];
+    const uint8_t *payload; /* inside the receive buffer until mcc_proto_consume() */
 } mcc_frame;
 
 /** CRC-16/CCITT-FALSE, continuing from `crc` (start with 0xFFFF). */
 uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length);
 
-/** Block until a frame with a good CRC arrives; bad frames are answered with ERROR and skipped. */
+/** Block until a frame with a good CRC arrives; bad frames are answered with ERROR and skipped. The frame's
+ *  payload stays in the receive buffer (no copy) until mcc_proto_consume(). */
 void mcc_proto_receive(mcc_frame *frame);
+
+/** Drop the frame mcc_proto_receive() returned from the receive buffer. */
+void mcc_proto_consume(const mcc_frame *frame);
 
 /** Send a frame whose payload is `head` followed by `body` (either may be empty). */
 void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t head_length, const uint8_t *body,
