@@ -41,7 +41,7 @@ typedef struct {
     const mcc_rq *rq;              /* [cout] fast requantization, or NULL for the generic code */
     int32_t cout, k;
     int32_t out_offset;            /* output zero point */
-    int32_t post;                  /* added after the fast requantization: 0 when folded, else out_offset */
+    int32_t packed;                /* 1 when some table entries carry the offset packed (mcc_rq_pack_post) */
     int32_t lo, hi;                /* output clamp */
 } mcc_mm;
 
@@ -50,26 +50,30 @@ static inline int32_t mcc_mm_table_bytes(int32_t cout) { return cout * (int32_t)
 
 /**
  * Fill m's requantization: the fast table in `table` (cout entries, 4-byte aligned) when every channel
- * has a fast form, else the generic code. `table` may be NULL (generic code).
+ * has a fast form, else the generic code. `table` may be NULL (generic code). Every table entry includes
+ * the output offset: folded into K where the shift allows, else packed into its shift word.
  */
 static inline void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offset, mcc_rq *table)
 {
-    int32_t oc, fast = table != NULL, fold = 1;
+    int32_t oc, fast = table != NULL;
     m->mult = q->multiplier;
     m->shift = q->shift;
     m->out_offset = out_offset;
     for (oc = 0; oc < m->cout && fast; oc++) {
         fast = mcc_rq_fast(q->multiplier[oc], q->shift[oc]);
-        fold = fold && mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
     }
     m->rq = NULL;
-    m->post = out_offset;
+    m->packed = 0;
     if (fast) {
         for (oc = 0; oc < m->cout; oc++) {
+            const int32_t fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
             mcc_rq_init(&table[oc], q->multiplier[oc], q->shift[oc], fold ? out_offset : 0);
+            if (!fold) {
+                mcc_rq_pack_post(&table[oc], out_offset);
+                m->packed = 1;
+            }
         }
         m->rq = table;
-        m->post = fold ? 0 : out_offset;
     }
 }
 
@@ -160,25 +164,83 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_dot_1(const int8_t *w, const int16_t *c,
 /** Requantized, clamped output of channel oc: fast table or generic code. */
 static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t acc)
 {
-    const int32_t v = m->rq != NULL ? mcc_rq_apply(&m->rq[oc], acc) + m->post
+    const int32_t v = m->rq != NULL ? mcc_rq_apply_post(&m->rq[oc], acc)
                                     : mcc_rq_generic(acc, m->mult[oc], m->shift[oc], m->out_offset);
     return mcc_rq_clamp(v, m->lo, m->hi);
 }
 
 /**
- * Every output channel of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1.
- * `fast` = 1 promises a table with the offset folded and the full int8 clamp range (then a lean
- * requantization is inlined); other cases pass 0.
+ * The channel pairs of both slots with the table, a bias and the full int8 clamp range: a lean
+ * requantization (mcc_rq_apply, or mcc_rq_apply_post when `packed`) and pointer-walking loops that keep
+ * the per-pair bookkeeping small. `simple` = 1 promises K % 16 = 0 (no partial groups, no tail);
+ * `kconst` > 0 promises K = kconst (small first layers: the loops then unroll completely).
+ * Returns the number of channels done (cout rounded down to even).
+ */
+static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_t *buf, int8_t *o, int8_t *out1,
+                                                   int32_t packed, int32_t simple, int32_t kconst)
+{
+    const int32_t k = kconst > 0 ? kconst : m->k, k4 = simple ? k & ~15 : k & ~3, kt = simple ? 0 : k - k4;
+    const int32_t d = (int32_t)(out1 - o);
+    const int16_t *tail0 = buf + 2 * k4;
+    const int8_t *w0 = m->filter;
+    const int32_t *bias = m->bias;
+    const mcc_rq *rq = m->rq, *const rq_end = m->rq + (m->cout & ~1);
+    int32_t t;
+    for (; rq != rq_end; rq += 2, o += 2, w0 += 2 * k, bias += 2) {
+        const int8_t *w1 = w0 + k;
+        int32_t acc[4];
+        acc[0] = acc[1] = bias[0];
+        acc[2] = acc[3] = bias[1];
+        mcc_mm_dot_2x2(w0, w1, buf, k4, acc);
+        for (t = 0; t < kt; t++) {
+            const int32_t wa = w0[k4 + t], wb = w1[k4 + t], x0 = tail0[t], x1 = tail0[kt + t];
+            acc[0] += wa * x0;
+            acc[1] += wa * x1;
+            acc[2] += wb * x0;
+            acc[3] += wb * x1;
+        }
+        if (packed) {
+            o[0] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[0]));
+            o[d] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[1]));
+            o[1] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[1], acc[2]));
+            o[d + 1] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[1], acc[3]));
+        } else {
+            o[0] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[0], acc[0]));
+            o[d] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[0], acc[1]));
+            o[1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[1], acc[2]));
+            o[d + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[1], acc[3]));
+        }
+    }
+    return m->cout & ~1;
+}
+
+/* Each lean variant is its own function: register allocation of one does not disturb the others. */
+#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst)                                                   \
+    static MCC_UNUSED MCC_HOT_LOOP MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
+                                                            int8_t *out1)                                     \
+    {                                                                                                        \
+        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst);                                   \
+    }
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27)
+
+/**
+ * The output channels from `oc` on of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1
+ * (any table, clamp and bias; `oc` even).
  */
 static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1,
-                                              int32_t fast)
+                                              int32_t oc)
 {
     const int32_t k = m->k, k4 = k & ~3, kt = k - k4, cout = m->cout;
     const int16_t *tail0 = buf + 2 * k4, *tail1 = tail0 + kt;
-    const int8_t *w0 = m->filter;
+    const int8_t *w0 = m->filter + oc * k;
     const int32_t *bias = m->bias;
-    const mcc_rq *rq = m->rq; /* locals: the int8 stores below could alias *m for the compiler */
-    int32_t oc = 0, t;
+    int32_t t;
     if (out1 != NULL) {
         for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
             const int8_t *w1 = w0 + k;
@@ -193,17 +255,10 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
                 acc[2] += wb * tail0[t];
                 acc[3] += wb * tail1[t];
             }
-            if (fast) {
-                out0[oc] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc], acc[0]));
-                out1[oc] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc], acc[1]));
-                out0[oc + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc + 1], acc[2]));
-                out1[oc + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[oc + 1], acc[3]));
-            } else {
-                out0[oc] = mcc_mm_out(m, oc, acc[0]);
-                out1[oc] = mcc_mm_out(m, oc, acc[1]);
-                out0[oc + 1] = mcc_mm_out(m, oc + 1, acc[2]);
-                out1[oc + 1] = mcc_mm_out(m, oc + 1, acc[3]);
-            }
+            out0[oc] = mcc_mm_out(m, oc, acc[0]);
+            out1[oc] = mcc_mm_out(m, oc, acc[1]);
+            out0[oc + 1] = mcc_mm_out(m, oc + 1, acc[2]);
+            out1[oc + 1] = mcc_mm_out(m, oc + 1, acc[3]);
         }
     }
     for (; oc < cout; oc++, w0 += k) {
@@ -223,15 +278,29 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
     }
 }
 
-/** mcc_mm_run_impl, with the lean requantization where it applies. */
+/** Every output channel of the pair buffer (see mcc_mm_run_impl), the lean pair loops where they apply. */
 static MCC_UNUSED MCC_HOT_LOOP MCC_NOINLINE void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
                                                         int8_t *out1)
 {
-    if (m->rq != NULL && m->post == 0 && m->lo == -128 && m->hi == 127) {
-        mcc_mm_run_impl(m, buf, out0, out1, 1);
-    } else {
-        mcc_mm_run_impl(m, buf, out0, out1, 0);
+    int32_t oc = 0;
+    if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
+        const int32_t simple = (m->k & 15) == 0;
+        if (m->packed) {
+            oc = simple ? mcc_mm_lean_packed_simple(m, buf, out0, out1) : mcc_mm_lean_packed(m, buf, out0, out1);
+        } else if (m->k == 8) { /* 1x1 after an 8-channel first layer */
+            oc = mcc_mm_lean_k8(m, buf, out0, out1);
+        } else if (m->k == 16) {
+            oc = mcc_mm_lean_k16(m, buf, out0, out1);
+        } else if (m->k == 27) { /* 3x3 over RGB */
+            oc = mcc_mm_lean_k27(m, buf, out0, out1);
+        } else {
+            oc = simple ? mcc_mm_lean_simple(m, buf, out0, out1) : mcc_mm_lean_any(m, buf, out0, out1);
+        }
+        if (oc == m->cout) {
+            return;
+        }
     }
+    mcc_mm_run_impl(m, buf, out0, out1, oc);
 }
 
 /**

@@ -126,6 +126,40 @@ static MCC_ALWAYS_INLINE int32_t mcc_rq_apply(const mcc_rq *r, int32_t acc)
     return (int32_t)(v >> 32) >> sh;
 }
 
+/**
+ * Pack an output offset `post` in [-128, 127] that could not be folded into K into the entry's shift
+ * word: sh becomes (e - 1) + 256 * post. Its low byte stays e - 1, which is all an Arm register-shifted
+ * ASR reads, and sh >> 8 is post: mcc_rq_apply_post then costs one ADD more than mcc_rq_apply.
+ */
+static inline void mcc_rq_pack_post(mcc_rq *r, int32_t post) { r->sh += (int32_t)((uint32_t)post << 8); }
+
+/** x >> (sh mod 256), sh mod 256 <= 31: one register-shifted ASR on Arm. */
+static MCC_ALWAYS_INLINE int32_t mcc_asr_low8(int32_t x, int32_t sh)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
+    int32_t r;
+    __asm__("asr %0, %1, %2" : "=r"(r) : "r"(x), "r"(sh));
+    return r;
+#else
+    return x >> (sh & 0xFF);
+#endif
+}
+
+/** mcc_rq_apply for an entry that may carry a packed output offset (mcc_rq_pack_post). */
+static MCC_ALWAYS_INLINE int32_t mcc_rq_apply_post(const mcc_rq *r, int32_t acc)
+{
+    int32_t k_lo, k_hi, mult, sh, min = INT32_MIN, neg = (int32_t)((uint32_t)acc >> 31);
+    int64_t v;
+    MCC_LDRD(r, 0, k_lo, k_hi);
+    MCC_LDRD(r, 8, mult, sh);
+    MCC_OPAQUE(min);
+    MCC_OPAQUE(neg);
+    v = (int64_t)(((uint64_t)(uint32_t)k_hi << 32) | (uint32_t)k_lo);
+    v += (int64_t)acc * mult;
+    v += (int64_t)neg * min;
+    return mcc_asr_low8((int32_t)(v >> 32), sh) + (sh >> 8);
+}
+
 /** v saturated to [-128, 127] (SSAT on Cortex-M3 and later). */
 static inline int32_t mcc_ssat8(int32_t v)
 {

@@ -374,11 +374,14 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     "dw3" 3x3 filters with depth multiplier 1 (the unrolled path; dilation 1 mostly), "dw-noscratch"
     any filter without scratch (the per-pixel path). "conv-cols" gives mcc_convolve_s8 only its two
     im2col columns (no requantization table); "1x1-noscratch" runs mcc_convolve_1x1_s8 without scratch.
+    "conv-rgb" is a 3x3 filter over 3 input channels (K = 27, a specialised matrix-product path);
+    "1x1-lean" a 1x1 filter over 8 or 16 channels with a bias, the full clamp range and no left shift
+    (the specialised lean paths for K = 8 and K = 16).
     """
     n = int(rng.integers(1, 3))
     if kind.startswith("1x1"):
         kh = kw = dh = dw = 1
-    elif kind == "dw3":
+    elif kind in ("dw3", "conv-rgb"):
         kh = kw = 3
         dh, dw = (int(v) for v in rng.choice([1, 1, 1, 1, 2], 2))
     else:
@@ -397,6 +400,10 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     depthwise = kind.startswith("dw")
     if kind == "dw3":
         c_in = int(rng.choice([4, 8, 12, 16, 32, 5, 7, 9, 19]))
+    elif kind == "conv-rgb":
+        c_in = 3
+    elif kind == "1x1-lean":
+        c_in = int(rng.choice([8, 16]))
     else:
         c_in = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 19, 32]))
     mult = int(rng.choice([1, 1, 1, 2, 3])) if depthwise and kind != "dw3" else 1
@@ -411,10 +418,10 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     # Left shifts (scales > 1) send a whole call to the generic requantization, so most calls have none;
     # some have tiny scales (too large a right shift to fold the output offset) with a huge bias and zero
     # filter, like the dead channels of real models.
-    large = 0.07 if rng.random() < 0.3 else 0.0
+    large = 0.07 if rng.random() < 0.3 and kind != "1x1-lean" else 0.0
     tiny = 0.15 if rng.random() < 0.3 else 0.0
     mults, shifts = random_multipliers(rng, c_out, 40.0 / (math.sqrt(taps) * 74.0 * 74.0), large, tiny)
-    has_bias = rng.random() < 0.8
+    has_bias = rng.random() < 0.8 or kind == "1x1-lean"
     bias = rng.integers(-30000, 30000, c_out) if has_bias else np.zeros(c_out, np.int64)
     dead = (shifts < -22) & (mults > 0) & (rng.random(c_out) < 0.5)
     if has_bias and dead.any():
@@ -423,7 +430,7 @@ def conv_call(rng, kind: str, fn: str) -> Call:
             wt[..., dead] = 0
         else:
             wt[dead] = 0
-    lo, hi = random_act(rng)
+    lo, hi = random_act(rng) if kind != "1x1-lean" else (-128, 127)
     p = fp.ConvParams(-random_zp(rng), 0, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
     if depthwise:
         want = ref_conv.depthwise_conv2d_s8(x, wt, p, attrs, out_shape)
@@ -465,9 +472,10 @@ def fc_call(rng, with_scratch: bool = True) -> Call:
     return Call("mcc_fully_connected_s8", args, want, f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off}")
 
 
-CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("1x1", "mcc_convolve_1x1_s8"),
-              ("1x1-noscratch", "mcc_convolve_1x1_s8"), ("1x1", "mcc_convolve_s8"), ("dw", "mcc_depthwise_conv_s8"),
-              ("dw3", "mcc_depthwise_conv_s8"), ("dw-noscratch", "mcc_depthwise_conv_s8")]
+CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("conv-rgb", "mcc_convolve_s8"),
+              ("1x1", "mcc_convolve_1x1_s8"), ("1x1-lean", "mcc_convolve_1x1_s8"), ("1x1-noscratch", "mcc_convolve_1x1_s8"),
+              ("1x1", "mcc_convolve_s8"), ("dw", "mcc_depthwise_conv_s8"), ("dw3", "mcc_depthwise_conv_s8"),
+              ("dw-noscratch", "mcc_depthwise_conv_s8")]
 
 
 @pytest.mark.parametrize("kind,fn", CONV_KINDS)
