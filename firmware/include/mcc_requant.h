@@ -107,23 +107,32 @@ static inline void mcc_rq_init(mcc_rq *r, int32_t mult, int32_t shift, int32_t f
 }
 
 /**
- * Requantized value (plus the output offset if folded), before clamping (fast form). The sign term
- * -[acc < 0] * 2^31 is a second multiply-accumulate, (acc >> 31, logical) * INT32_MIN: with the two
- * LDRD of the constants this is LDRD, LDRD, SMLAL, LSR, SMLAL, ASR on Armv7-M.
+ * The high word of K + acc * mult - [acc < 0] * 2^31, and the entry's shift word in *sh. The sign term is a
+ * second multiply-accumulate, (acc >> 31, logical) * INT32_MIN: with the two LDRD of the constants this is
+ * LDRD, LDRD, SMLAL, LSR, SMLAL on Armv7-M.
  */
-static MCC_ALWAYS_INLINE int32_t mcc_rq_apply(const mcc_rq *r, int32_t acc)
+static MCC_ALWAYS_INLINE int32_t mcc_rq_high(const mcc_rq *r, int32_t acc, int32_t *sh)
 {
-    int32_t k_lo, k_hi, mult, sh, min = INT32_MIN, neg = (int32_t)((uint32_t)acc >> 31);
+    int32_t k_lo, k_hi, mult, shift, min = INT32_MIN, neg = (int32_t)((uint32_t)acc >> 31);
     int64_t v;
     MCC_LDRD(r, 0, k_lo, k_hi);
-    MCC_LDRD(r, 8, mult, sh);
+    MCC_LDRD(r, 8, mult, shift);
     /* register operands of unknown value: the compiler would otherwise rewrite the product as shifts */
     MCC_OPAQUE(min);
     MCC_OPAQUE(neg);
     v = (int64_t)(((uint64_t)(uint32_t)k_hi << 32) | (uint32_t)k_lo);
     v += (int64_t)acc * mult;
     v += (int64_t)neg * min;
-    return (int32_t)(v >> 32) >> sh;
+    *sh = shift;
+    return (int32_t)(v >> 32);
+}
+
+/** Requantized value (plus the output offset if folded), before clamping (fast form). */
+static MCC_ALWAYS_INLINE int32_t mcc_rq_apply(const mcc_rq *r, int32_t acc)
+{
+    int32_t sh;
+    const int32_t high = mcc_rq_high(r, acc, &sh);
+    return high >> sh;
 }
 
 /**
@@ -148,16 +157,9 @@ static MCC_ALWAYS_INLINE int32_t mcc_asr_low8(int32_t x, int32_t sh)
 /** mcc_rq_apply for an entry that may carry a packed output offset (mcc_rq_pack_post). */
 static MCC_ALWAYS_INLINE int32_t mcc_rq_apply_post(const mcc_rq *r, int32_t acc)
 {
-    int32_t k_lo, k_hi, mult, sh, min = INT32_MIN, neg = (int32_t)((uint32_t)acc >> 31);
-    int64_t v;
-    MCC_LDRD(r, 0, k_lo, k_hi);
-    MCC_LDRD(r, 8, mult, sh);
-    MCC_OPAQUE(min);
-    MCC_OPAQUE(neg);
-    v = (int64_t)(((uint64_t)(uint32_t)k_hi << 32) | (uint32_t)k_lo);
-    v += (int64_t)acc * mult;
-    v += (int64_t)neg * min;
-    return mcc_asr_low8((int32_t)(v >> 32), sh) + (sh >> 8);
+    int32_t sh;
+    const int32_t high = mcc_rq_high(r, acc, &sh);
+    return mcc_asr_low8(high, sh) + (sh >> 8);
 }
 
 /** v saturated to [-128, 127] (SSAT on Cortex-M3 and later). */
