@@ -17,11 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mcucompress.codegen.project import compile_graph
-from mcucompress.driver import count_mismatches, default_prefix, load
+from mcucompress.driver import load, run_graph_on_board
 from mcucompress.examples import DIGITS_INT8
-from mcucompress.harness.qemu import run_on_qemu
-from mcucompress.reference import executor
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
 MLPERF = ["kws_ref_model", "vww_96_int8", "ic_pretrainedResnet_quant", "ad01_int8"]
@@ -51,13 +48,10 @@ def measure(path: Path, board: str, samples: int) -> dict:
     rng = np.random.default_rng(0)
     x = np.stack([lcg_input(int(np.prod(shape))).reshape(shape[1:])]
                  + [rng.integers(-128, 128, shape[1:]).astype(np.int8) for _ in range(samples - 1)])
-    compiled = compile_graph(graph, default_prefix(graph))
-    run = run_on_qemu(compiled, x, graph.t(graph.outputs[0]).shape, board)
-    expected = np.stack([executor.run(graph, [xi[None]])[0][0] for xi in x])
-    macs = sum(int(c.macs) for c in compiled.calls)
-    memory = run.firmware.memory()
-    return {"instructions": float(np.median(run.latency)), "macs": macs, "flash": memory["flash_bytes"],
-            "ram": memory["ram_bytes"], "mismatches": count_mismatches(run.outputs, expected)}
+    report, _ = run_graph_on_board(graph, x, board)
+    return {"instructions": report["latency"]["median"], "macs": report["macs"],
+            "flash": report["memory"]["flash_bytes"], "ram": report["memory"]["ram_bytes"],
+            "mismatches": report["mismatches"]}
 
 
 def main(argv: list[str] | None = None) -> int:

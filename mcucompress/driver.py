@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
-from mcucompress.dataset import Samples, load_samples
+from mcucompress.dataset import load_samples
 from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph
@@ -69,10 +69,25 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
     return compiled
 
 
-def reference_outputs(graph: Graph, samples: Samples) -> np.ndarray:
-    """Run the reference executor sample by sample (batching would change nothing but memory)."""
-    outs = [executor.run(graph, [x[None]])[0][0] for x in samples.x]
+def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory)."""
+    outs = [executor.run(graph, [xi[None]])[0][0] for xi in x]
     return np.stack(outs)
+
+
+def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | Path | None = None,
+                       **target_options) -> tuple[dict, np.ndarray]:
+    """Compile an int8 `graph`, run the samples `x` on `board` (QEMU or behind a port) and check them against
+    the reference executor; returns (board part of the run report, raw outputs)."""
+    from mcucompress.harness.target import run_on_board, target_report
+
+    compiled = compile_graph(graph, default_prefix(graph))
+    target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, **target_options)
+    mismatches = count_mismatches(target.outputs, reference_outputs(graph, x))
+    engine = "firmware on " + ("QEMU" if target.unit == "instructions" else "the board")
+    report = {"board": target.board, "engine": engine, "bit_exact": mismatches == 0, "mismatches": mismatches,
+              **target_report(target, compiled)}
+    return report, target.outputs
 
 
 def top1(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -108,15 +123,14 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
     samples = load_samples(data, graph.t(graph.inputs[0]))
     start = time.perf_counter()
     if board == "reference":
-        outputs = reference_outputs(graph, samples)
+        outputs = reference_outputs(graph, samples.x)
         report = {"board": "reference", "engine": "numpy reference executor"}
     elif board == "host":
         from mcucompress.harness.host import run_on_host
 
         compiled = compile_graph(graph, default_prefix(graph))
         outputs = run_on_host(compiled, samples.x, graph.t(graph.outputs[0]).shape)
-        expected = reference_outputs(graph, samples)
-        mismatches = count_mismatches(outputs, expected)
+        mismatches = count_mismatches(outputs, reference_outputs(graph, samples.x))
         report = {
             "board": "host",
             "engine": "generated C compiled with the host gcc",
@@ -126,16 +140,7 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
                        "scratch_bytes": compiled.plan.scratch_bytes},
         }
     else:
-        from mcucompress.harness.target import run_on_board, target_report
-
-        compiled = compile_graph(graph, default_prefix(graph))
-        output_shape = graph.t(graph.outputs[0]).shape
-        target = run_on_board(compiled, samples.x, output_shape, board, **target_options)
-        outputs = target.outputs
-        mismatches = count_mismatches(outputs, reference_outputs(graph, samples))
-        report = {"board": target.board, "engine": "firmware on " + ("QEMU" if target.unit == "instructions"
-                                                                     else "the board"),
-                  "bit_exact": mismatches == 0, "mismatches": mismatches, **target_report(target, compiled)}
+        report, outputs = run_graph_on_board(graph, samples.x, board, **target_options)
     report.update(
         samples=len(samples.x),
         wall_seconds=round(time.perf_counter() - start, 3),

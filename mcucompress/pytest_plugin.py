@@ -67,13 +67,10 @@ class McuTarget:
 
     def run(self, model, inputs: np.ndarray, calibration: np.ndarray | None = None) -> McuRun:
         """`model`: a .tflite/.onnx path or an IR Graph (float models need `calibration` inputs)."""
-        from mcucompress.codegen.project import compile_graph
         from mcucompress.dataset import fit_samples
-        from mcucompress.driver import count_mismatches, default_prefix, load
-        from mcucompress.harness.target import run_on_board, target_report
+        from mcucompress.driver import load, run_graph_on_board
         from mcucompress.passes.float_io import int8_core
         from mcucompress.quantize.api import quantize
-        from mcucompress.reference import executor
 
         graph = load(model) if isinstance(model, (str, Path)) else model
         graph = int8_core(graph) or graph  # an int8 model with float32 I/O runs as its int8 core
@@ -82,15 +79,10 @@ class McuTarget:
                 raise ValueError("a float model needs calibration inputs: mcu_target.run(model, x, calibration=...)")
             graph = quantize(graph, calibration)
         x = fit_samples("mcu_target.run inputs", np.asarray(inputs), None, graph.t(graph.inputs[0])).x
-        compiled = compile_graph(graph, default_prefix(graph))
         self._runs += 1
-        target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, self.board, port=self.port,
-                              probe=self.probe, gdb_server=self.gdb_server, workdir=self.workdir / f"run{self._runs}")
-        expected = np.stack([executor.run(graph, [xi[None]])[0][0] for xi in x])
-        mismatches = count_mismatches(target.outputs, expected)
-        report = {"board": target.board, "samples": len(x), "bit_exact": mismatches == 0, "mismatches": mismatches,
-                  **target_report(target, compiled)}
-        return McuRun(target.outputs, report)
+        report, outputs = run_graph_on_board(graph, x, self.board, workdir=self.workdir / f"run{self._runs}",
+                                             port=self.port, probe=self.probe, gdb_server=self.gdb_server)
+        return McuRun(outputs, {**report, "samples": len(x)})
 
 
 @pytest.fixture(scope="session")

@@ -81,9 +81,16 @@ static uint32_t stack_used(void)
     return (uint32_t)((uintptr_t)&__stack_top__ - (uintptr_t)p);
 }
 
+/* Reply with `length` bytes of `reply` followed by `body_length` bytes sent in place from `body`. */
+static void send_reply_with(uint32_t length, const void *body, uint32_t body_length)
+{
+    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, length, (const uint8_t *)body,
+                   body_length);
+}
+
 static void send_reply(uint32_t length)
 {
-    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, length, (const uint8_t *)0, 0);
+    send_reply_with(length, (const void *)0, 0);
 }
 
 static void error(uint8_t code, const char *text)
@@ -186,8 +193,7 @@ static void do_read_output(void)
         return;
     }
     mcc_put_u32(reply, offset);
-    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, 4, (const uint8_t *)output_buf + offset,
-                   length);
+    send_reply_with(4, output_buf + offset, length);
 }
 
 static void do_read_timings(void)
@@ -215,8 +221,7 @@ static void do_read_layer_timings(void)
     }
     mcc_put_u16(reply, first);
     mcc_put_u16(reply + 2, count);
-    mcc_proto_send((uint8_t)(request.type | MCC_MSG_REPLY), request.seq, reply, 4,
-                   (const uint8_t *)(layer_ticks + first), 8u * count);
+    send_reply_with(4, layer_ticks + first, 8u * count);
 }
 
 int main(void)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
 from mcucompress.ir import Graph
 
 
 def _same_quant(a, b) -> bool:
-    return (a is not None and b is not None and a.scale.size == 1 and b.scale.size == 1
-            and np.float32(a.s) == np.float32(b.s) and a.zp == b.zp)
+    return a is not None and a.scale.size == 1 and a == b
 
 
 def int8_core(graph: Graph) -> Graph | None:

@@ -9,12 +9,10 @@ import types
 
 
 class _CallablePackage(types.ModuleType):
-    def __call__(self, graph, data, method: str = "minmax", per_channel: bool = True, progress: bool = False,
-                 bias_correction: bool = False):
+    def __call__(self, *args, **kwargs):
         from mcucompress.quantize.api import quantize
 
-        return quantize(graph, data, method=method, per_channel=per_channel, progress=progress,
-                        bias_correction=bias_correction)
+        return quantize(*args, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallablePackage

@@ -160,13 +160,9 @@ def _requantize_concat_inputs(q: Graph) -> None:
         out_q = q.t(op.outputs[0]).quant
         for i, n in enumerate(op.inputs):
             t = q.t(n)
-            if t.is_const or t.dtype != "int8" or _same_quant(t.quant, out_q):
+            if t.is_const or t.dtype != "int8" or t.quant == out_q:
                 continue
             name = f"{n}_requantized_for_{op.outputs[0]}"
             q.add_tensor(Tensor(name, t.shape, "int8", QuantParams(out_q.scale.copy(), out_q.zero_point.copy())))
             q.ops.insert(q.ops.index(op), Op("QUANTIZE", [n], [name], name=f"requantize_{name}"))
             op.inputs[i] = name
-
-
-def _same_quant(a: QuantParams, b: QuantParams) -> bool:
-    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
