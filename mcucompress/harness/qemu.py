@@ -65,6 +65,23 @@ def _stop(proc: subprocess.Popen) -> None:
     _live.discard(proc)
 
 
+def qemu_command(board: Board, serial_port: int, wait_for_client: bool, *args: str) -> list[str]:
+    """qemu-system-arm for `board` counting instructions, its UART on a TCP server (no Nagle: the protocol
+    sends small frames), no monitor; `args` add the image (-kernel) or a halted gdbstub (-S -gdb)."""
+    serial = f"tcp:127.0.0.1:{serial_port},server=on,wait={'on' if wait_for_client else 'off'},nodelay=on"
+    return [find_qemu(), "-M", board.qemu_machine, "-nographic", "-icount", "shift=0", *args, "-serial", serial,
+            "-monitor", "none"]
+
+
+def _spawn(cmd: list[str], output) -> subprocess.Popen:
+    """Start QEMU in its own session, killed with us (Linux) and ended at exit (_live)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - a prctl
+    _live.add(proc)
+    return proc
+
+
 @atexit.register
 def _stop_all() -> None:
     for proc in list(_live):
@@ -87,9 +104,7 @@ class QemuSession:
         self.port = 0
 
     def command(self, port: int) -> list[str]:
-        return [find_qemu(), "-M", self.board.qemu_machine, "-nographic", "-icount", "shift=0", "-kernel",
-                str(self.elf), "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-monitor", "none",
-                *self.extra_args]
+        return qemu_command(self.board, port, True, "-kernel", str(self.elf), *self.extra_args)
 
     def _log_text(self) -> str:
         if self.log is None:
@@ -107,10 +122,7 @@ class QemuSession:
             if self.log is not None:
                 self.log.close()
             self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-            self.proc = subprocess.Popen(self.command(self.port), stdin=subprocess.DEVNULL, stdout=self.log,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only a prctl
-            _live.add(self.proc)
+            self.proc = _spawn(self.command(self.port), self.log)
             if self._wait_listening():
                 break
             _stop(self.proc)
@@ -210,13 +222,8 @@ class QemuGdbTarget:
 
     def __enter__(self) -> tuple[str, str]:
         gdb_port, serial_port = free_port(), free_port()
-        cmd = [find_qemu(), "-M", self.board.qemu_machine, "-nographic", "-icount", "shift=0", "-S",
-               "-gdb", f"tcp:127.0.0.1:{gdb_port}", "-serial", f"tcp:127.0.0.1:{serial_port},server=on,wait=off,nodelay=on",
-               "-monitor", "none"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509 - only a prctl
-        _live.add(self.proc)
+        self.proc = _spawn(qemu_command(self.board, serial_port, False, "-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}"),
+                           subprocess.DEVNULL)
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while True:  # both sockets are listening once connecting to the serial one succeeds
             try:
