@@ -10,6 +10,7 @@
 #ifndef MCC_NN_H
 #define MCC_NN_H
 
+#include "mcc_sparse.h"
 #include "mcc_types.h"
 
 #ifdef __cplusplus

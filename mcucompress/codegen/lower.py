@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
+from mcucompress.codegen import sparse
 from mcucompress.codegen.records import CArray, CStatic, KernelCall
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -99,7 +100,8 @@ class Lowering:
         s = [st.name for st in statics]
         args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
                 bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
+        call = KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
+        return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
 
     def _lower_conv_2d(self, index: int, op: Op) -> KernelCall:
         return self._lower_conv(index, op, _conv_function(self.graph, op))
@@ -130,8 +132,9 @@ class Lowering:
         s = [st.name for st in statics]
         args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
                 bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8", args, statics=statics,
+        call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8", args, statics=statics,
                           arrays=[weights, bias, mult, shift])
+        return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
         g = self.graph
@@ -297,6 +300,9 @@ def scratch_size(graph: Graph, op: Op) -> int:
     precompute every output channel's requantization; the depthwise convolution keeps the input rows of
     one output row as int16, four channels at a time; the fully connected layer widens its input row.
     """
+    sparse_bytes = sparse.sparse_scratch(graph, op)  # the sparse kernel's scratch when it runs
+    if sparse_bytes is not None:
+        return sparse_bytes
     if op.kind == "CONV_2D":  # two int16 im2col columns, then a 16-byte requantization entry per output channel
         cout, kh, kw, cin = graph.t(op.inputs[1]).shape
         return 2 * kh * kw * cin * 2 + 16 * cout

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mcucompress import __version__
-from mcucompress.codegen import kernel_sources
+from mcucompress.codegen import kernel_sources, sparse
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
@@ -45,7 +45,22 @@ class CompiledModel:
             "scratch_bytes": self.plan.scratch_bytes,
             "kernels": sorted({c.function for c in self.calls if c.function}),
             "layers": len(self.calls),
+            "per_layer": [layer_summary(c) for c in self.calls],
         }
+
+
+def layer_summary(call: KernelCall) -> dict:
+    """One layer of `compile --json`: kernel, weight format and bytes; for CONV_2D / FULLY_CONNECTED the
+    cost model's instruction estimate (codegen/sparse.py; measured instructions come from `run`)."""
+    row = {"index": call.index, "name": call.op_name, "kind": call.kind, "function": call.function,
+           "macs": int(call.macs), "weight_bytes": sum(a.nbytes for a in call.arrays)}
+    if call.sparse is not None:
+        choice = call.sparse
+        row.update(format=choice.format, sparsity=round(choice.sparsity, 4), nm_pattern=choice.pattern,
+                   filter_bytes=choice.weight_bytes, dense_filter_bytes=choice.dense_bytes,
+                   instructions_estimate=choice.instructions, dense_instructions_estimate=choice.dense_instructions,
+                   format_reason=choice.reason)
+    return row
 
 
 def graph_hash(graph: Graph) -> str:
@@ -61,7 +76,14 @@ def _io(graph: Graph, name: str) -> dict:
     return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
 
 
-def compile_graph(graph: Graph, prefix: str) -> CompiledModel:
+def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool = True) -> CompiledModel:
+    """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
+    there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer)."""
+    with sparse.target(dsp=dsp, enabled=sparse_kernels):
+        return _compile_graph(graph, prefix)
+
+
+def _compile_graph(graph: Graph, prefix: str) -> CompiledModel:
     if not graph.is_quantized:
         raise UnsupportedOpError(
             f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"

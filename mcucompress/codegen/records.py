@@ -47,3 +47,5 @@ class KernelCall:
     pre: list[str] = field(default_factory=list)  # C statements inside the call's block, before it
     macs: int = 0
     note: str = ""
+    weight_format: str = ""  # CONV_2D / FULLY_CONNECTED: "dense", "2:4" or "1:4" (codegen/sparse.py)
+    sparse: object = None  # the sparse.Choice behind weight_format

@@ -1,0 +1,70 @@
+/**
+ * @file mcc_sparse.h
+ * @brief N:M sparse int8 kernels (CONV_2D, FULLY_CONNECTED) and their compressed weight format.
+ *
+ * Format ("pair entries"). The filter rows (K = KH * KW * C_in values per output channel, OHWI order) are
+ * cut into groups of G consecutive values, the last one zero-padded:
+ *   - 2:4 (G = 4): at most 2 non-zero weights in every group of 4; the pair (i, j), i < j, is one of 6
+ *     combinations c: (0,1) (0,2) (0,3) (1,2) (1,3) (2,3);
+ *   - 1:4 (G = 8): at most 1 non-zero weight in each half of every group of 8; the pair is (i, 4 + j) with
+ *     i, j in 0..3, c = 4 * i + j (16 combinations).
+ * Each group is one *entry*: two int8 weights (w_lo for the pair's first value, w_hi for its second) and a
+ * 4-bit combination c. A group with fewer non-zeros takes any combination covering them, the other weight 0.
+ * An output channel's E = ceil(K / G) entries are stored as ceil(E / 2) records of 5 bytes:
+ *   byte 0 = w_lo of entry 2r, byte 1 = w_lo of entry 2r+1, byte 2 = w_hi of entry 2r, byte 3 = w_hi of
+ *   entry 2r+1, byte 4 = c(2r) | c(2r+1) << 4   (an odd E ends with a zero entry).
+ * Bytes 0-3 are one word: SXTB16 gives entry 2r's (w_lo, w_hi) as int16 lanes and SXTB16 ROR 8 entry
+ * 2r+1's. Flash per dense value: 2:4 5/8 byte (0.625x), 1:4 5/16 byte (0.3125x).
+ *
+ * Execution (DSP): for each block of four output pixels (conv) or each input row (FC) the kernel first
+ * writes, per group, every combination's int16 pair (x_i + input_offset, x_j + input_offset) into the
+ * scratch table (6 or 16 words per group and pixel); then every output channel costs one SMLAD per entry
+ * and pixel, the table word found from c. The table is built once and used by all output channels.
+ * The portable C path computes the same int32 sums from an int16 column; both are bit-exact with the dense
+ * kernels (zero weights add nothing).
+ */
+#ifndef MCC_SPARSE_H
+#define MCC_SPARSE_H
+
+#include "mcc_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A filter in the N:M pair-entry format. */
+typedef struct {
+    int32_t group;         /**< G: 4 (2:4) or 8 (1:4) */
+    const int8_t *records; /**< [C_out][ceil(E / 2)][5] bytes, E = ceil(K / G) */
+} mcc_nm_filter;
+
+/**
+ * CONV_2D with an N:M filter: any filter size, stride, dilation and padding (as mcc_convolve_s8).
+ * @param ctx         scratch of mcc_convolve_nm_s8_get_buffer_size() bytes, 4-byte aligned (required)
+ * @param filter_dims [C_out, KH, KW, C_in] of the dense filter
+ * @param filter      the filter's records
+ * Other parameters and ranges as mcc_convolve_s8.
+ */
+mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                              const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                              const mcc_nm_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
+                              int8_t *out);
+int32_t mcc_convolve_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims, int32_t group);
+
+/**
+ * FULLY_CONNECTED with an N:M filter; filter_offset must be 0 (symmetric weights).
+ * @param ctx scratch of mcc_fully_connected_nm_s8_get_buffer_size() bytes, 4-byte aligned (required)
+ * Other parameters as mcc_fully_connected_s8.
+ */
+mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
+                                     const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                     const mcc_nm_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
+                                     int8_t *out);
+int32_t mcc_fully_connected_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims,
+                                                  int32_t group);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCC_SPARSE_H */

@@ -1,0 +1,302 @@
+"""Sparse execution in `compile`: detect N:M sparse weights, encode them, and choose dense or sparse per layer.
+
+Format (firmware/include/mcc_sparse.h): the filter rows of CONV_2D (OHWI, K = KH*KW*C_in per output
+channel) and FULLY_CONNECTED are cut into groups of G consecutive values along K (the input-channel axis
+innermost). 2:4 (G = 4, at most 2 non-zeros per 4) and 1:4 (G = 8, at most 1 non-zero in each half of 8)
+store one *entry* per group: two int8 weights and a 4-bit index of the pair of positions they sit at,
+packed two entries per 5-byte record: 0.625x (2:4) or 0.3125x (1:4) of the dense filter bytes.
+
+Choice. A layer runs sparse only when (1) its weights satisfy a pattern, (2) the target has the DSP
+extension (the portable path is bit-exact but not faster), and (3) the cost model below predicts fewer
+instructions than the dense kernel; the sparse format is always smaller. So a sparse model is never
+slower or bigger than the same model dense, up to the model's error (the bench checks it on QEMU).
+
+Why no unstructured kernel: at 50% unstructured sparsity a zero-skipping kernel pays an index decode and a
+gather per non-zero (about 2 instructions per non-zero MAC with four pixels per decode), which equals the
+dense core's ~1.1 instructions per dense MAC; it only wins above ~60-65% sparsity, and decompressing
+into scratch per inference always costs more than dense (QEMU counts instructions, not flash reads).
+Unstructured layers therefore stay dense; `sparsity()` still reports their zeros.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcucompress.ir import Graph, Op
+
+NM_GROUPS = {"1:4": 8, "2:4": 4}  # format -> G of the pair-entry format
+COMBOS = {4: 6, 8: 16}  # pairs one group can select
+RECORD = 5  # bytes per two entries
+PIX = 4  # output pixels per conv block of mcc_convolve_nm_s8
+
+# 2:4 pairs (i, j) by combination index, as in mcc_nm_s8.c (nm_emit4 / nm_first4 / nm_second4)
+PAIRS4 = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
+
+# ---------------------------------------------------------------------------------------------- cost model
+# Instructions on Cortex-M4 (QEMU, -icount shift=0), per unit of work. Measured by
+#   .venv/bin/python bench/sparse_crossover.py --fit
+# on mps2-an386 (single-layer graphs; least squares over the shapes the bench lists). Dense CONV_2D (both
+# kernels: im2col + mcc_matmul.h): per MAC, per im2col value (pixels * K), per output; sparse N:M conv: per
+# table group (pixels * groups), per entry and pixel (pixels * C_out * entries), per output. FC likewise,
+# per row (batch) instead of per pixel.
+COST = {
+    "conv_dense": {"mac": 1.03, "col": 0.53, "out": 10.0, "call": 700.0},
+    "conv_nm4": {"group": 17.0, "entry": 2.9, "out": 11.0, "call": 900.0},
+    "conv_nm8": {"group": 46.0, "entry": 2.9, "out": 11.0, "call": 900.0},
+    "fc_dense": {"mac": 1.31, "col": 1.5, "out": 12.0, "call": 250.0},
+    "fc_nm4": {"group": 16.0, "entry": 5.6, "out": 14.0, "call": 450.0},
+    "fc_nm8": {"group": 44.0, "entry": 5.6, "out": 14.0, "call": 450.0},
+}
+
+
+@dataclass
+class Shape:
+    """The work of one CONV_2D / FULLY_CONNECTED: rows = output pixels (conv) or batches (FC)."""
+
+    kind: str  # "conv" or "fc"
+    rows: int
+    k: int  # values per output (KH * KW * C_in, or the FC depth)
+    cout: int
+
+
+def dense_cost(s: Shape) -> float:
+    c = COST[f"{s.kind}_dense"]
+    return c["mac"] * s.rows * s.k * s.cout + c["col"] * s.rows * s.k + c["out"] * s.rows * s.cout + c["call"]
+
+
+def nm_cost(s: Shape, group: int) -> float:
+    c = COST[f"{s.kind}_nm{group}"]
+    groups = -(-s.k // group)
+    entries = groups + (groups & 1)
+    rows = -(-s.rows // PIX) * PIX if s.kind == "conv" else s.rows  # conv blocks compute 4 pixels
+    return c["group"] * rows * groups + c["entry"] * rows * s.cout * entries + c["out"] * s.rows * s.cout + c["call"]
+
+
+# ------------------------------------------------------------------------------------------- patterns
+
+
+def rows_of(weights: np.ndarray) -> np.ndarray:
+    """[C_out, K] view of an OHWI conv filter or an FC [units, depth] matrix."""
+    return weights.reshape(weights.shape[0], -1)
+
+
+def _groups(rows: np.ndarray, group: int) -> np.ndarray:
+    """[C_out, groups, group] with the last group zero-padded."""
+    cout, k = rows.shape
+    pad = (-k) % group
+    return np.pad(rows, ((0, 0), (0, pad))).reshape(cout, -1, group)
+
+
+def nm_pattern(weights: np.ndarray) -> str | None:
+    """The sparsest N:M format the weights satisfy along K ("1:4", "2:4"), or None."""
+    rows = rows_of(weights)
+    nz4 = (_groups(rows, 4) != 0).sum(axis=2)
+    if np.all(nz4 <= 1):
+        return "1:4"
+    if np.all(nz4 <= 2):
+        return "2:4"
+    return None
+
+
+def sparsity(weights: np.ndarray) -> float:
+    return float(np.mean(weights == 0)) if weights.size else 0.0
+
+
+def encode_nm(weights: np.ndarray, fmt: str) -> np.ndarray:
+    """The records (int8 view of the bytes) of a filter in format `fmt` (see mcc_sparse.h)."""
+    group = NM_GROUPS[fmt]
+    g = _groups(rows_of(weights).astype(np.int64), group)
+    cout, groups, _ = g.shape
+    entries = groups + (groups & 1)
+    lo = np.zeros((cout, entries), np.int64)
+    hi = np.zeros((cout, entries), np.int64)
+    combo = np.zeros((cout, entries), np.int64)
+    if group == 4:
+        nz = g != 0
+        if np.any(nz.sum(axis=2) > 2):
+            raise ValueError("weights are not 2:4 sparse")
+        for o in range(cout):
+            for e in range(groups):
+                pos = list(np.flatnonzero(nz[o, e]))
+                i, j = (pos + [p for p in range(4) if p not in pos])[:2]
+                i, j = min(i, j), max(i, j)
+                combo[o, e], lo[o, e], hi[o, e] = PAIR4_INDEX[(i, j)], g[o, e, i], g[o, e, j]
+    else:
+        first, second = g[:, :, :4], g[:, :, 4:]
+        if np.any((first != 0).sum(axis=2) > 1) or np.any((second != 0).sum(axis=2) > 1):
+            raise ValueError("weights are not 1:4 sparse")
+        i = np.argmax(first != 0, axis=2)  # 0 when the half is all zero
+        j = np.argmax(second != 0, axis=2)
+        combo[:, :groups] = 4 * i + j
+        lo[:, :groups] = np.take_along_axis(first, i[..., None], 2)[..., 0]
+        hi[:, :groups] = np.take_along_axis(second, j[..., None], 2)[..., 0]
+    rec = np.zeros((cout, entries // 2, RECORD), np.int64)
+    rec[:, :, 0], rec[:, :, 1] = lo[:, 0::2], lo[:, 1::2]
+    rec[:, :, 2], rec[:, :, 3] = hi[:, 0::2], hi[:, 1::2]
+    rec[:, :, 4] = combo[:, 0::2] | (combo[:, 1::2] << 4)
+    return (rec.reshape(-1) & 0xFF).astype(np.uint8).view(np.int8)
+
+
+def decode_nm(records: np.ndarray, fmt: str, cout: int, k: int) -> np.ndarray:
+    """[C_out, K] dense weights from records (the inverse of encode_nm; used by the tests)."""
+    group = NM_GROUPS[fmt]
+    groups = -(-k // group)
+    entries = groups + (groups & 1)
+    rec = records.view(np.uint8).astype(np.int64).reshape(cout, entries // 2, RECORD)
+    s8 = lambda v: ((v + 128) & 0xFF) - 128  # noqa: E731
+    lo = np.stack([s8(rec[:, :, 0]), s8(rec[:, :, 1])], axis=2).reshape(cout, entries)
+    hi = np.stack([s8(rec[:, :, 2]), s8(rec[:, :, 3])], axis=2).reshape(cout, entries)
+    combo = np.stack([rec[:, :, 4] & 15, rec[:, :, 4] >> 4], axis=2).reshape(cout, entries)
+    dense = np.zeros((cout, entries * group), np.int64)
+    for o in range(cout):
+        for e in range(entries):
+            c = int(combo[o, e])
+            i, j = PAIRS4[c] if group == 4 else (c >> 2, 4 + (c & 3))
+            dense[o, e * group + i] += lo[o, e]
+            dense[o, e * group + j] += hi[o, e]
+    return dense[:, :k]
+
+
+# ----------------------------------------------------------------------------------------------- choice
+
+
+@dataclass
+class Target:
+    """What the choice depends on besides the weights: DSP extension, and whether sparse is allowed at all."""
+
+    dsp: bool = True
+    enabled: bool = True
+
+
+_TARGET = Target()
+
+
+@contextlib.contextmanager
+def target(dsp: bool = True, enabled: bool = True):
+    """Within the block, choices are made for this target (compile_graph sets it from the board)."""
+    global _TARGET
+    saved, _TARGET = _TARGET, Target(dsp, enabled)
+    try:
+        yield
+    finally:
+        _TARGET = saved
+
+
+@dataclass
+class Choice:
+    """The weight format of one CONV_2D / FULLY_CONNECTED layer and the cost model's view of it."""
+
+    format: str  # "dense", "2:4" or "1:4"
+    sparsity: float  # fraction of zero weights
+    pattern: str | None  # the N:M pattern the weights satisfy, chosen or not
+    dense_bytes: int  # of the filter alone
+    weight_bytes: int  # of the filter as stored
+    dense_instructions: int  # cost model
+    instructions: int  # cost model, chosen format
+    reason: str
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def layer_shape(graph: Graph, op: Op) -> Shape | None:
+    if op.kind == "CONV_2D":
+        w, out = graph.t(op.inputs[1]), graph.t(op.outputs[0])
+        cout = w.shape[0]
+        return Shape("conv", out.size // cout, int(np.prod(w.shape[1:])), cout)
+    if op.kind == "FULLY_CONNECTED":
+        w, x = graph.t(op.inputs[1]), graph.t(op.inputs[0])
+        units, depth = w.shape
+        return Shape("fc", x.size // depth, depth, units)
+    return None
+
+
+def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
+    """The format of a CONV_2D / FULLY_CONNECTED layer (None for other ops)."""
+    tgt = tgt or _TARGET
+    shape = layer_shape(graph, op)
+    if shape is None:
+        return None
+    w = graph.t(op.inputs[1])
+    data = w.data
+    dense_bytes = int(data.size)
+    dense = int(round(dense_cost(shape)))
+    base = Choice("dense", sparsity(data), None, dense_bytes, dense_bytes, dense, dense, "")
+    if w.dtype != "int8" or (w.quant is not None and np.any(np.asarray(w.quant.zero_point) != 0)):
+        base.reason = "asymmetric or non-int8 weights"
+        return base
+    base.pattern = nm_pattern(data)
+    if base.pattern is None:
+        base.reason = "no N:M pattern (unstructured zeros stay dense)" if base.sparsity > 0 else "no zeros"
+        return base
+    if not tgt.enabled:
+        base.reason = "sparse execution disabled"
+        return base
+    if not tgt.dsp:
+        base.reason = "no DSP extension: the portable sparse path is not faster"
+        return base
+    options = [base.pattern] + (["2:4"] if base.pattern == "1:4" else [])
+    best = base
+    for fmt in options:
+        group = NM_GROUPS[fmt]
+        cost = int(round(nm_cost(shape, group)))
+        groups = -(-shape.k // group)
+        nbytes = shape.cout * (groups + (groups & 1)) // 2 * RECORD
+        if cost < best.instructions and nbytes <= dense_bytes:
+            best = Choice(fmt, base.sparsity, base.pattern, dense_bytes, nbytes, dense, cost,
+                          f"cost model: {cost:,} < {dense:,} dense")
+    if best is base:
+        base.reason = f"cost model: sparse not faster than dense ({dense:,})"
+    return best
+
+
+def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
+    """Mirror of mcc_convolve_nm_s8_get_buffer_size / mcc_fully_connected_nm_s8_get_buffer_size."""
+    shape = layer_shape(graph, op)
+    group = NM_GROUPS[choice.format]
+    groups = -(-shape.k // group)
+    even = groups + (groups & 1)
+    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
+    pix = PIX if op.kind == "CONV_2D" else 1
+    table = even * COMBOS[group] * 4 * pix
+    gather = ((even * group + 3) & ~3) if cin % group else 0
+    return 16 * shape.cout + table + gather
+
+
+def sparse_scratch(graph: Graph, op: Op) -> int | None:
+    """Scratch of the sparse kernel when this layer runs sparse, else None (the dense size applies)."""
+    choice = choose(graph, op)
+    if choice is None or choice.format == "dense":
+        return None
+    return scratch_bytes(graph, op, choice)
+
+
+def apply(lowering, index: int, op: Op, call):
+    """Turn the dense KernelCall of a CONV_2D / FULLY_CONNECTED into the sparse one when chosen.
+
+    The weights array becomes the records and the filter argument an mcc_nm_filter; everything else
+    (quantization, bias, dims, scratch context) is shared with the dense call. Records the choice on the call."""
+    from mcucompress.codegen.records import CArray, CStatic
+
+    choice = choose(lowering.graph, op)
+    if choice is None:
+        return call
+    call.weight_format = choice.format
+    call.sparse = choice
+    if choice.format == "dense":
+        return call
+    w = lowering.graph.t(op.inputs[1])
+    old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
+    records = CArray(lowering.sym(index, "nm_records"), "int8_t", encode_nm(w.data, choice.format),
+                     f"{w.name} {list(w.shape)} as {choice.format} records (mcc_sparse.h)")
+    filt = CStatic("mcc_nm_filter", lowering.sym(index, "nm_filter"),
+                   [("group", str(NM_GROUPS[choice.format])), ("records", records.name)])
+    call.arrays = [records if a is old else a for a in call.arrays]
+    call.args = [f"&{filt.name}" if a == old.name else a for a in call.args]
+    call.statics.append(filt)
+    call.function = "mcc_convolve_nm_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_nm_s8"
+    return call
