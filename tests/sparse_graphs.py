@@ -28,7 +28,7 @@ def unstructured(graph: Graph, fraction: float, kinds=WEIGHTED) -> Graph:
     g = copy.deepcopy(graph)
     for t in _filters(g, kinds):
         flat = t.data.reshape(-1).copy()
-        n = int(round(fraction * flat.size))
+        n = round(fraction * flat.size)
         order = np.argsort(np.abs(flat.astype(np.int64)), kind="stable")
         flat[order[:n]] = 0
         t.data = flat.reshape(t.shape)

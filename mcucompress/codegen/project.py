@@ -76,10 +76,12 @@ def _io(graph: Graph, name: str) -> dict:
     return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
 
 
-def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool = True) -> CompiledModel:
+def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
-    there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer)."""
-    with sparse.target(dsp=dsp, enabled=sparse_kernels):
+    there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
+    "2:4", "1:4") to force wherever the weights allow it (benchmarks)."""
+    force = sparse_kernels if isinstance(sparse_kernels, str) else None
+    with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force):
         return _compile_graph(graph, prefix)
 
 

@@ -39,18 +39,21 @@ PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
 # ---------------------------------------------------------------------------------------------- cost model
 # Instructions on Cortex-M4 (QEMU, -icount shift=0), per unit of work. Measured by
 #   .venv/bin/python bench/sparse_crossover.py --fit
-# on mps2-an386 (single-layer graphs; least squares over the shapes the bench lists). Dense CONV_2D (both
+# on mps2-an386 (the bench's layer chains plus MLPerf ResNet-8; least squares on relative error). Dense CONV_2D (both
 # kernels: im2col + mcc_matmul.h): per MAC, per im2col value (pixels * K), per output; sparse N:M conv: per
 # table group (pixels * groups), per entry and pixel (pixels * C_out * entries), per output. FC likewise,
 # per row (batch) instead of per pixel.
-COST = {
-    "conv_dense": {"mac": 1.03, "col": 0.53, "out": 10.0, "call": 700.0},
-    "conv_nm4": {"group": 17.0, "entry": 2.9, "out": 11.0, "call": 900.0},
-    "conv_nm8": {"group": 46.0, "entry": 2.9, "out": 11.0, "call": 900.0},
-    "fc_dense": {"mac": 1.31, "col": 1.5, "out": 12.0, "call": 250.0},
-    "fc_nm4": {"group": 16.0, "entry": 5.6, "out": 14.0, "call": 450.0},
-    "fc_nm8": {"group": 44.0, "entry": 5.6, "out": 14.0, "call": 450.0},
+COST = {  # least squares on relative error over 17 conv / 5 FC layers (3x3, 1x1 chains and ResNet-8); call >= 0
+    "conv_dense": {"mac": 1.024, "col": 5.25, "out": 17.25, "call": 0.0},
+    "conv_nm4": {"group": 33.25, "entry": 2.45, "out": 23.8, "call": 825.0},
+    "conv_nm8": {"group": 104.3, "entry": 2.36, "out": 21.3, "call": 4648.0},
+    "fc_dense": {"mac": 1.61, "col": 0.0, "out": 54.8, "call": 366.0},
+    "fc_nm4": {"group": 14.5, "entry": 7.30, "out": 93.8, "call": 437.0},
+    "fc_nm8": {"group": 70.2, "entry": 7.24, "out": 94.1, "call": 365.0},
 }
+# The conv fits are off by up to ~29% on single layers (first layers with C_in % 4 != 0 take other code
+# paths in both kernels), so a layer goes sparse only when predicted at most MARGIN of its dense cost.
+MARGIN = 0.9
 
 
 @dataclass
@@ -147,7 +150,7 @@ def decode_nm(records: np.ndarray, fmt: str, cout: int, k: int) -> np.ndarray:
     groups = -(-k // group)
     entries = groups + (groups & 1)
     rec = records.view(np.uint8).astype(np.int64).reshape(cout, entries // 2, RECORD)
-    s8 = lambda v: ((v + 128) & 0xFF) - 128  # noqa: E731
+    s8 = lambda v: ((v + 128) & 0xFF) - 128
     lo = np.stack([s8(rec[:, :, 0]), s8(rec[:, :, 1])], axis=2).reshape(cout, entries)
     hi = np.stack([s8(rec[:, :, 2]), s8(rec[:, :, 3])], axis=2).reshape(cout, entries)
     combo = np.stack([rec[:, :, 4] & 15, rec[:, :, 4] >> 4], axis=2).reshape(cout, entries)
@@ -170,16 +173,17 @@ class Target:
 
     dsp: bool = True
     enabled: bool = True
+    force: str | None = None  # "dense", "2:4" or "1:4" wherever the weights allow it (benchmarks only)
 
 
 _TARGET = Target()
 
 
 @contextlib.contextmanager
-def target(dsp: bool = True, enabled: bool = True):
+def target(dsp: bool = True, enabled: bool = True, force: str | None = None):
     """Within the block, choices are made for this target (compile_graph sets it from the board)."""
     global _TARGET
-    saved, _TARGET = _TARGET, Target(dsp, enabled)
+    saved, _TARGET = _TARGET, Target(dsp, enabled, force)
     try:
         yield
     finally:
@@ -224,7 +228,7 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
     w = graph.t(op.inputs[1])
     data = w.data
     dense_bytes = int(data.size)
-    dense = int(round(dense_cost(shape)))
+    dense = round(dense_cost(shape))
     base = Choice("dense", sparsity(data), None, dense_bytes, dense_bytes, dense, dense, "")
     if w.dtype != "int8" or (w.quant is not None and np.any(np.asarray(w.quant.zero_point) != 0)):
         base.reason = "asymmetric or non-int8 weights"
@@ -240,17 +244,19 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
         base.reason = "no DSP extension: the portable sparse path is not faster"
         return base
     options = [base.pattern] + (["2:4"] if base.pattern == "1:4" else [])
+    if tgt.force is not None:
+        options = [f for f in options if f == tgt.force]
     best = base
     for fmt in options:
         group = NM_GROUPS[fmt]
-        cost = int(round(nm_cost(shape, group)))
+        cost = round(nm_cost(shape, group))
         groups = -(-shape.k // group)
         nbytes = shape.cout * (groups + (groups & 1)) // 2 * RECORD
-        if cost < best.instructions and nbytes <= dense_bytes:
+        if (cost <= MARGIN * best.instructions or tgt.force == fmt) and nbytes <= dense_bytes:
             best = Choice(fmt, base.sparsity, base.pattern, dense_bytes, nbytes, dense, cost,
-                          f"cost model: {cost:,} < {dense:,} dense")
+                          f"cost model: {cost:,} <= {MARGIN} x {dense:,} dense")
     if best is base:
-        base.reason = f"cost model: sparse not faster than dense ({dense:,})"
+        base.reason = f"cost model: sparse not below {MARGIN} x dense ({dense:,})"
     return best
 
 

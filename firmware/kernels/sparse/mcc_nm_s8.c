@@ -221,7 +221,10 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
     do {                                                                                                     \
         const int32_t w_ = mcc_read_s32((r) + (RO)), i_ = (r)[(RO) + 4];                                     \
         const int32_t wa_ = mcc_sxtb16(w_), wb_ = mcc_sxtb16_ror8(w_);                                       \
-        const uint8_t *pa_ = (tb) + ((i_ & 15) << 4), *pb_ = (tb) + (i_ & 0xF0);                             \
+        int32_t ia_ = i_ & 15; /* AND then ADD with LSL #4 (GCC would otherwise shift, mask and add) */      \
+        const uint8_t *pa_, *pb_ = (tb) + (i_ & 0xF0);                                                       \
+        MCC_OPAQUE(ia_);                                                                                     \
+        pa_ = (tb) + (ia_ << 4);                                                                             \
         int32_t x0_, x1_;                                                                                    \
         MCC_LDRD(pa_, (TO), x0_, x1_);                                                                       \
         a0 = mcc_smlad(wa_, x0_, a0);                                                                        \
@@ -241,7 +244,7 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
  * All output channels of a block of four pixels (table rows of GS bytes per group), G = 4 or 8. `n` valid
  * pixels (1..4) are stored at out + p * cout.
  */
-#define NM_CHANNELS_P4(name, GS)                                                                              \
+#define NM_CHANNELS_P4(name, GS, UNROLL4)                                                                     \
     static MCC_HOT_LOOP MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
                                                const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,     \
@@ -253,9 +256,24 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
             const uint8_t *rec = rows, *tb = table;                                                          \
             int32_t a0 = bias != NULL ? bias[oc] : 0, a1 = a0, a2 = a0, a3 = a0, acc[NM_PIX];                \
             rows += nrec * NM_REC;                                                                           \
-            for (r = nrec >> 1; r > 0; r--, rec += 2 * NM_REC, tb += 4 * (GS)) {                             \
-                NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                                \
-                NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                    \
+            if (UNROLL4) { /* four records per iteration: less loop overhead */                              \
+                for (r = nrec >> 2; r > 0; r--, rec += 4 * NM_REC, tb += 8 * (GS)) {                         \
+                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
+                    NM_REC_P4(rec, 2 * NM_REC, tb, 4 * (GS), GS, a0, a1, a2, a3);                            \
+                    NM_REC_P4(rec, 3 * NM_REC, tb, 6 * (GS), GS, a0, a1, a2, a3);                            \
+                }                                                                                            \
+                if (nrec & 2) {                                                                              \
+                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
+                    rec += 2 * NM_REC;                                                                       \
+                    tb += 4 * (GS);                                                                          \
+                }                                                                                            \
+            } else {                                                                                         \
+                for (r = nrec >> 1; r > 0; r--, rec += 2 * NM_REC, tb += 4 * (GS)) {                         \
+                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
+                }                                                                                            \
             }                                                                                                \
             if (nrec & 1) {                                                                                  \
                 NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                                \
@@ -276,8 +294,8 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
             }                                                                                                \
         }                                                                                                    \
     }
-NM_CHANNELS_P4(nm_channels_g4, 6 * 16)
-NM_CHANNELS_P4(nm_channels_g8, 16 * 16)
+NM_CHANNELS_P4(nm_channels_g4, 6 * 16, 1)
+NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
 
 /** One record against a one-pixel table (combination stride 4 bytes, group stride GS bytes). */
 #define NM_REC_P1(r, tb, GS, acc)                                                                            \
@@ -406,8 +424,14 @@ static MCC_ALWAYS_INLINE void nm_pixel_impl(const mcc_conv_params *cp, const mcc
             for (kx = 0; kx < kw; kx++) {
                 const int32_t ix = ix0 + kx * cp->dilation_w;
                 const int8_t *src = iy >= 0 && iy < h && ix >= 0 && ix < w ? base + (iy * w + ix) * ch : NULL;
-                for (i = 0; i < per_tap; i++, g++) {
-                    NM_EMIT(src != NULL ? src + i * group : NULL, g);
+                if (src != NULL) {
+                    for (i = 0; i < per_tap; i++, g++) {
+                        NM_EMIT(src + i * group, g);
+                    }
+                } else {
+                    for (i = 0; i < per_tap; i++, g++) {
+                        NM_EMIT(NULL, g);
+                    }
                 }
             }
         }
