@@ -71,7 +71,8 @@ def target_report(run: TargetRun, compiled) -> dict:
     lat = run.latency
     layer_mean = run.layer_latency.mean(axis=0) if len(run.layer_ticks) else np.zeros(len(run.layer_kinds))
     per_layer = [{"index": i, "name": call.op_name, "kind": call.kind, "macs": int(call.macs), "latency": _number(t),
-                  "latency_per_mac": round(float(t) / call.macs, 3) if call.macs else None}
+                  "latency_per_mac": round(float(t) / call.macs, 3) if call.macs else None,
+                  "format": call.weight_format or None, "weight_bytes": sum(a.nbytes for a in call.arrays)}
                  for i, (call, t) in enumerate(zip(compiled.calls, layer_mean))]
     firmware = run.firmware.memory() if run.firmware else {}
     total_macs = sum(int(c.macs) for c in compiled.calls)
