@@ -38,7 +38,7 @@ def cmd_inspect(args) -> int:
     from mcucompress import driver
     from mcucompress.inspect_report import inspect_json, inspect_table
 
-    graph = driver.load(args.model)
+    graph = driver.load(args.model, allow_unsupported=True)  # an analysis: unsupported ops are flagged, not fatal
     if args.json:
         print(json.dumps(inspect_json(graph), indent=2))
     else:

@@ -12,18 +12,28 @@ from mcucompress.codegen.project import CompiledModel, compile_graph, write_proj
 from mcucompress.dataset import load_samples
 from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
-from mcucompress.ir import Graph
+from mcucompress.ir import Graph, registry
+from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
 from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
 
 
-def load(path: str | Path) -> Graph:
-    graph = load_model(path)
+def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
+    """Import and verify a model. allow_unsupported (analysis only): ops of unsupported kinds or breaking
+    TFLM's int8 constraints stay in the graph (mcucompress.ir.constraints.problem says what is wrong)."""
+    graph = load_model(path, keep_unsupported=True)
     try:
-        verify(graph)
+        verify(graph, allow_unsupported=True)
+        if not allow_unsupported:
+            check_graph(graph)  # every unsupported op at once, not just the first
     except (GraphError, UnsupportedOpError) as exc:
-        raise type(exc)(f"{path}: {exc}") from None  # say which file the rejected graph came from
+        hint = ""
+        if any(not registry.is_kind(op.kind) for op in graph.ops):  # only the TFLite importer keeps such ops
+            from mcucompress.frontend.tflite import supported_tflite_ops
+
+            hint = f"; supported ops: {', '.join(supported_tflite_ops())}"
+        raise type(exc)(f"{path}: {exc}{hint}") from None  # say which file the rejected graph came from
     return graph
 
 

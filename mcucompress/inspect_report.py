@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mcucompress.analysis import describe_quant, op_cost, total_cost
 from mcucompress.ir import Graph
-from mcucompress.reference.executor import KERNELS
+from mcucompress.ir.constraints import problem
 
 
 def _params_text(op) -> str:
@@ -17,23 +17,26 @@ def _params_text(op) -> str:
 def inspect_rows(graph: Graph) -> list[dict]:
     rows = []
     for i, op in enumerate(graph.ops):
-        inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+        first = next((n for n in op.inputs if n), None)  # an unsupported op may have no (or an empty) input 0
+        inp, out = graph.t(first) if first else None, graph.t(op.outputs[0])
         cost = op_cost(graph, op)
+        why = problem(graph, op)
         rows.append(
             {
                 "index": i,
                 "kind": op.kind,
-                "input_shape": list(inp.shape),
+                "input_shape": list(inp.shape) if inp else [],
                 "output_shape": list(out.shape),
                 "dtype": out.dtype,
-                "input_quant": describe_quant(inp),
+                "input_quant": describe_quant(inp) if inp else "-",
                 "output_quant": describe_quant(out),
                 "weight_quant": describe_quant(graph.t(op.inputs[1])) if len(op.inputs) > 1 and op.inputs[1] else "-",
                 "params_text": _params_text(op),
                 "macs": cost.macs,
                 "params": cost.params,
                 "weight_bytes": cost.weight_bytes,
-                "supported": op.kind in KERNELS,
+                "supported": why is None,
+                "problem": why,
             }
         )
     return rows
@@ -62,7 +65,7 @@ def inspect_table(graph: Graph) -> str:
     header = f"{'#':>3} {'op':<18} {'in':<16} {'out':<16} {'dtype':<7} {'out quant':<20} {'MACs':>11} {'params':>8}  attrs"
     lines = [f"model {graph.name}: inputs {doc['inputs']} outputs {doc['outputs']}", header, "-" * len(header)]
     for r in doc["ops"]:
-        flag = "" if r["supported"] else "  << UNSUPPORTED"
+        flag = "" if r["supported"] else f"  << UNSUPPORTED: {r['problem']}"
         lines.append(
             f"{r['index']:>3} {r['kind']:<18} {'x'.join(map(str, r['input_shape'])):<16} "
             f"{'x'.join(map(str, r['output_shape'])):<16} {r['dtype']:<7} {r['output_quant']:<20} "
@@ -72,7 +75,9 @@ def inspect_table(graph: Graph) -> str:
     lines.append("-" * len(header))
     lines.append(f"total: {t['ops']} ops, {t['macs']:,} MACs, {t['params']:,} params, {t['weight_bytes']:,} weight bytes")
     if t["unsupported"]:
-        lines.append(f"unsupported ops at indices {t['unsupported']}")
+        kinds = ", ".join(f"#{i} {doc['ops'][i]['kind']}" for i in t["unsupported"])
+        lines.append(f"unsupported: {len(t['unsupported'])} of {t['ops']} ops ({kinds}); 'mcucompress compile' refuses "
+                     "this model, 'mcucompress ops' lists what is supported")
     return "\n".join(lines)
 
 

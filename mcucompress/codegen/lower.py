@@ -14,6 +14,7 @@ from mcucompress.codegen.records import CArray, CStatic, KernelCall
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.ir import Graph, Op
+from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 
 
@@ -28,14 +29,14 @@ def _dims_fields(shape) -> list[tuple[str, str]]:
     return list(zip(("n", "h", "w", "c"), map(str, dims4(shape))))
 
 
-UNARY_KERNELS = {  # kind -> (C function, params struct, params function)
-    "LOGISTIC": ("mcc_logistic_s8", "mcc_logistic_params", fp.logistic_params),
-    "TANH": ("mcc_tanh_s8", "mcc_tanh_params", fp.tanh_params),
-    "HARD_SWISH": ("mcc_hard_swish_s8", "mcc_hard_swish_params", fp.hard_swish_params),
-    "LEAKY_RELU": ("mcc_leaky_relu_s8", "mcc_leaky_relu_params", fp.leaky_relu_params),
-    "RELU": ("mcc_requantize_s8", "mcc_requant_params", fp.relu_params),
-    "RELU6": ("mcc_relu6_s8", "mcc_relu6_params", fp.relu6_params),
-    "QUANTIZE": ("mcc_requantize_s8", "mcc_requant_params", fp.requantize_params),
+UNARY_PARAMS = {  # kind -> (params struct, params function); the C function is the OpSpec's only one
+    "LOGISTIC": ("mcc_logistic_params", fp.logistic_params),
+    "TANH": ("mcc_tanh_params", fp.tanh_params),
+    "HARD_SWISH": ("mcc_hard_swish_params", fp.hard_swish_params),
+    "LEAKY_RELU": ("mcc_leaky_relu_params", fp.leaky_relu_params),
+    "RELU": ("mcc_requant_params", fp.relu_params),
+    "RELU6": ("mcc_relu6_params", fp.relu6_params),
+    "QUANTIZE": ("mcc_requant_params", fp.requantize_params),
 }
 
 
@@ -69,10 +70,10 @@ class Lowering:
 
     # -- per op ------------------------------------------------------------------------------------
     def lower(self, index: int, op: Op) -> KernelCall:
-        fn = self._lower_unary if op.kind in UNARY_KERNELS else getattr(self, f"_lower_{op.kind.lower()}", None)
+        fn = spec(op.kind).lowering
         if fn is None:
             raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
-        call = fn(index, op)
+        call = fn(self, index, op)
         call.macs = op_cost(self.graph, op).macs
         return call
 
@@ -204,7 +205,7 @@ class Lowering:
 
     def _lower_unary(self, index: int, op: Op) -> KernelCall:
         """Element-wise ops: (params, size, in, out); the kernels allow out == in (planned in place)."""
-        function, ctype, make_params = UNARY_KERNELS[op.kind]
+        (function,), (ctype, make_params) = spec(op.kind).c_functions, UNARY_PARAMS[op.kind]
         if self.graph.t(op.inputs[0]).dtype != "int8":
             raise UnsupportedOpError(f"op {index} ({op.kind}) has a {self.graph.t(op.inputs[0]).dtype} input; "
                                      "the C kernels take int8 (models must have int8 inputs and outputs)")
@@ -265,8 +266,6 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
 
-
-
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
     one_by_one = w.shape[1] == w.shape[2] == 1 and a.dilation_h == a.dilation_w == 1 and not (
@@ -275,8 +274,7 @@ def _conv_function(graph: Graph, op: Op) -> str:
 
 
 def lowerable_kinds() -> list[str]:
-    own = {n[len("_lower_") :].upper() for n in dir(Lowering) if n.startswith("_lower_")}
-    return sorted((own - {"CONV", "POOL", "UNARY"}) | set(UNARY_KERNELS))
+    return [s.kind for s in all_specs() if s.lowering is not None]
 
 
 DW_MAX_TAPS, DW_MAX_BAND_ROWS = 25, 16  # mcc_depthwise_conv_s8.c
@@ -293,29 +291,35 @@ def depthwise_band_bytes(in_w: int, out_w: int, kh: int, kw: int, stride_w: int,
     return (rows + 1) * width * 4 * 2
 
 
-def scratch_size(graph: Graph, op: Op) -> int:
-    """Bytes of scratch a kernel needs; mirrors the C *_get_buffer_size() functions.
+def conv_scratch(graph: Graph, op: Op) -> int:
+    """mcc_convolve_s8 / _1x1_s8: two output pixels' receptive fields as int16 (im2col), then a 16-byte
+    requantization entry per output channel."""
+    cout, kh, kw, cin = graph.t(op.inputs[1]).shape
+    return 2 * kh * kw * cin * 2 + 16 * cout
 
-    The convolutions (generic and 1x1) gather two output pixels' receptive fields as int16 (im2col) and
-    precompute every output channel's requantization; the depthwise convolution keeps the input rows of
-    one output row as int16, four channels at a time; the fully connected layer widens its input row.
-    """
+
+def fully_connected_scratch(graph: Graph, op: Op) -> int:
+    """mcc_fully_connected_s8: one input row as int16; the kernel uses it from four outputs on."""
+    units, depth = graph.t(op.inputs[1]).shape
+    return ((depth + 3) & ~3) * 2 if units >= 4 else 0
+
+
+def depthwise_scratch(graph: Graph, op: Op) -> int:
+    """mcc_depthwise_conv_s8: the input rows of one output row as int16, four channels at a time."""
+    a = op.attrs
+    _, kh, kw, _ = graph.t(op.inputs[1]).shape
+    in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
+    return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
+                                getattr(a, "depth_multiplier", 1))
+
+
+def scratch_size(graph: Graph, op: Op) -> int:
+    """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""
     sparse_bytes = sparse.sparse_scratch(graph, op)  # the sparse kernel's scratch when it runs
     if sparse_bytes is not None:
         return sparse_bytes
-    if op.kind == "CONV_2D":  # two int16 im2col columns, then a 16-byte requantization entry per output channel
-        cout, kh, kw, cin = graph.t(op.inputs[1]).shape
-        return 2 * kh * kw * cin * 2 + 16 * cout
-    if op.kind == "FULLY_CONNECTED":  # one input row as int16; the kernel uses it from four outputs on
-        units, depth = graph.t(op.inputs[1]).shape
-        return ((depth + 3) & ~3) * 2 if units >= 4 else 0
-    if op.kind == "DEPTHWISE_CONV_2D":
-        a = op.attrs
-        _, kh, kw, _ = graph.t(op.inputs[1]).shape
-        in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
-        return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
-                                    getattr(a, "depth_multiplier", 1))
-    return 0
+    fn = spec(op.kind).scratch
+    return fn(graph, op) if fn is not None else 0
 
 
 def scratch_sizes(graph: Graph) -> dict[int, int]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcucompress.errors import ModelFileError, UnsupportedOpError
-from mcucompress.ir import Graph
-from mcucompress.ir.ops import ATTRS_BY_KIND
+from mcucompress.ir import Graph, registry
 
 MIN_OPSET = 11
 LEFTOVER_KINDS = {
@@ -138,7 +137,7 @@ def load(path: str | Path) -> Graph:
     graph = Importer(path, model, shapes, _model_name(path), make_qdq(path, model)).run()
     run_default_passes(graph)
     for op in graph.ops:
-        if op.kind not in ATTRS_BY_KIND:
+        if not registry.is_kind(op.kind):
             raise UnsupportedOpError(f"{path}: op '{op.name}': {LEFTOVER_KINDS.get(op.kind, op.kind)}")
     graph.remove_unused_tensors()
     return graph

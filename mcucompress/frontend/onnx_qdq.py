@@ -4,7 +4,8 @@ As onnxruntime.quantization.quantize_static(quant_format=QDQ) writes them: a flo
 inputs and a Q output is the int8 op with the Q's scale and zero point on its output; DQ of an int8
 initializer is int8 weights (per channel or per tensor), DQ of an int32 initializer is the bias.
 Where TFLM needs an int8 op's input quantized like its output (pools, PAD, RESHAPE, CONCATENATION,
-RELU6) or fixes the output quantization (SOFTMAX, LOGISTIC, TANH), a requantizing QUANTIZE is added.
+RELU6) or fixes the output quantization (SOFTMAX, LOGISTIC, TANH), a requantizing QUANTIZE is added
+(`shares_quant` and `fixed_output` of the op registry).
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from onnx import ModelProto, numpy_helper
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.frontend import onnx_const
 from mcucompress.frontend.onnx_layout import Value
-from mcucompress.ir import QuantParams
+from mcucompress.ir import QuantParams, registry
 
 MOVES_DATA = ("Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Dropout", "MaxPool")
-SAME_QUANT = ("MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "RELU6", "CONCATENATION")
-FIXED_OUTPUT = {"SOFTMAX": (1 / 256, -128), "LOGISTIC": (1 / 256, -128), "TANH": (1 / 128, 0)}
 INT8_HINT = "quantize with int8 (onnxruntime.quantization: activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)"
 
 
@@ -204,10 +203,13 @@ class Qdq:
             if n and not g.t(n).is_const and g.t(n).dtype != "int8":
                 ctx.fail(f"input '{n}' is float but the output is quantized: a float op inside the QDQ model; "
                          "mixed float/int8 models are not supported, quantize every op")
-        if kind in SAME_QUANT:
+        if not registry.is_kind(kind):  # an intermediate kind (HARD_SIGMOID, ...) that a pass rewrites or rejects
+            return inputs, outputs, []
+        policy = registry.spec(kind)
+        if policy.shares_quant:
             inputs = [self._requantized(ctx, n, out.quant) for n in inputs]
-        if kind in FIXED_OUTPUT:
-            scale, zp = FIXED_OUTPUT[kind]
+        if policy.fixed_output:
+            scale, zp = policy.fixed_output
             fixed = QuantParams(np.array([scale], np.float32), np.array([zp]))
             if out.quant != fixed:
                 tmp = ctx.tmp(f"{out.name}_fixed", out.shape, out, fixed)

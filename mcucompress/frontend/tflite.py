@@ -14,19 +14,18 @@ import tflite
 
 from mcucompress.errors import HybridModelError, McuError, ModelFileError, UnsupportedOpError
 from mcucompress.frontend import tflite_const_eval
-from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CAST", "GATHER", "SLICE", "REDUCE_PROD"}
-ALIASES = {"SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE", "PADV2": "PAD"}
 WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
 
 def supported_tflite_ops() -> list[str]:
-    return sorted(set(irops.ATTRS_BY_KIND) | set(ALIASES) | FOLDABLE)
+    return sorted({name for s in registry.all_specs() for name in s.tflite_names} | FOLDABLE)
 
 
 def _options(op, cls):
@@ -109,11 +108,13 @@ def _corrupt(path: Path, exc: Exception) -> ModelFileError:
     return ModelFileError(f"{path}: truncated or corrupt TFLite file ({what}); re-export the model")
 
 
-def load(path: str | Path) -> Graph:
+def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
+    """The file as an IR graph; UnsupportedOpError naming every op of an unsupported kind, unless
+    `keep_unsupported` (analysis only: such ops stay in the graph with their kind and no attributes)."""
     path = Path(path)
     raw, model = _open(path)
     try:
-        return _build(path, raw, model)
+        return _build(path, raw, model, keep_unsupported)
     except McuError:
         raise
     except (IndexError, KeyError, TypeError, ValueError, struct.error) as exc:
@@ -121,13 +122,14 @@ def load(path: str | Path) -> Graph:
         raise _corrupt(path, exc) from None
 
 
-def _build(path: Path, raw: bytes, model) -> Graph:
+def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
     sg = model.Subgraphs(0)
     graph = Graph(name=_model_name(path))
     names: list[str] = []
     seen: set[str] = set()
     dynamic: set[str] = set()  # shape_signature has a -1: the stored shape is a placeholder (batch 1, or 1s)
     reshaped: set[str] = set()  # dynamic tensors whose shape import inferred and changed
+    unsupported: list[str] = []  # "op <index> is <kind>" of every op we cannot run
     for i in range(sg.TensorsLength()):
         t = sg.Tensors(i)
         name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{i}"
@@ -160,7 +162,10 @@ def _build(path: Path, raw: bytes, model) -> Graph:
             kind = f"CUSTOM({(oc.CustomCode() or b'').decode()})"
         ins = ["" if i < 0 else names[i] for i in op.InputsAsNumpy()] if op.InputsLength() else []
         outs = [names[i] for i in op.OutputsAsNumpy()]
-        _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped)
+        _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped, unsupported)
+    if unsupported and not keep_unsupported:
+        raise UnsupportedOpError(f"{path}: {', '.join(unsupported)}, which {'is' if len(unsupported) == 1 else 'are'} "
+                                 f"not supported; supported ops: {', '.join(supported_tflite_ops())}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
     _check_hybrid(path, graph)
@@ -185,10 +190,10 @@ def _model_name(path: Path) -> str:
 
 
 def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
-               dynamic: set[str] = frozenset(), reshaped: set[str] | None = None) -> None:
+               dynamic: set[str], reshaped: set[str], unsupported: list[str]) -> None:
     tensors = graph.tensors
     if outs and outs[0] in dynamic and ins and ins[0]:
-        _infer_dynamic_shape(path, graph, index, kind, op, ins, outs[0], reshaped if reshaped is not None else set())
+        _infer_dynamic_shape(path, graph, index, kind, op, ins, outs[0], reshaped)
     const_inputs = [tensors[n].data if n else None for n in ins]
     if kind in FOLDABLE or (kind in ("CONCATENATION", "MUL", "ADD", "SUB") and all(x is not None for x in const_inputs)):
         opts = _options(op, _options_class(kind))
@@ -212,11 +217,12 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
                 f"{path}: op {index} ({kind}) turns shape {src.shape} into {dst.shape} (different sizes): the model "
                 "has dynamic shapes that import cannot resolve; convert it with a fixed input shape"
             )
-    kind = ALIASES.get(kind, kind)
-    if kind not in irops.ATTRS_BY_KIND:
-        raise UnsupportedOpError(
-            f"{path}: op {index} is {kind}, which is not supported; supported ops: {', '.join(supported_tflite_ops())}"
-        )
+    kind = registry.tflite_aliases().get(kind, kind)
+    if not registry.is_kind(kind):
+        # Kept with the file's tensors so that `inspect` can show the whole model; load() names them all.
+        graph.ops.append(Op(kind, ins, outs, irops.NoAttrs(), name=f"{kind.lower()}_{index}"))
+        unsupported.append(f"op {index} is {kind}")
+        return
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = _attrs(path, graph, index, kind, op, ins, outs)

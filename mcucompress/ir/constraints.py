@@ -1,19 +1,19 @@
-"""What TFLM's int8 kernels accept: one `check_<op>(graph, op)` per op kind, raising UnsupportedOpError.
+"""What TFLM's int8 kernels accept: `check_<op>(graph, op)` functions raising UnsupportedOpError.
 
-Each docstring states the rule as the user sees it. The rules are TFLM's Prepare() checks (a model
-breaking them does not run on TFLM), plus the cases where TFLM runs but silently ignores a
-quantization that TFLite honours (RELU6, PAD): there our int8 result would not mean what the model says.
-`check_graph` runs the checks of every int8 op; float32 ops have no such rules.
+Each docstring states the rule as the user sees it; the op registry (mcucompress.ir.registry) names the
+check of each kind. The rules are TFLM's Prepare() checks (a model breaking them does not run on TFLM),
+plus the cases where TFLM runs but silently ignores a quantization that TFLite honours (RELU6, PAD):
+there our int8 result would not mean what the model says. `check_graph` runs the checks of every int8
+op and names every failing op at once; float32 ops have no such rules.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
+from mcucompress.ir import registry
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.ops import Op
 
@@ -100,23 +100,81 @@ def check_quantize(graph: Graph, op: Op) -> None:
         raise UnsupportedOpError(f"{_where(op)}: only float32/int8 -> per-tensor int8 QUANTIZE is supported ({inp.dtype} -> {out.dtype})")
 
 
-CHECKS: dict[str, Callable[[Graph, Op], None]] = {
-    "LOGISTIC": check_logistic,
-    "TANH": check_tanh,
-    "SOFTMAX": check_softmax,
-    "HARD_SWISH": check_hard_swish,
-    "RELU6": check_relu6,
-    "PAD": check_pad,
-    "MAX_POOL_2D": check_pool,
-    "AVERAGE_POOL_2D": check_pool,
-    "CONCATENATION": check_concatenation,
-    "QUANTIZE": check_quantize,
-}
+def _weighted(graph: Graph, op: Op, axis: int, symmetric: bool) -> None:
+    """The weights and bias rules TFLM's conv, depthwise and fully connected Prepare() share."""
+    x, w, out = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    if x.dtype != "int8":
+        raise UnsupportedOpError(f"{_where(op)}: input '{x.name}' is {x.dtype}; an int8 {op.kind} takes an int8 input")
+    if w.dtype != "int8" or not w.is_const or w.quant is None:
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' must be constant int8 with quantization parameters")
+    if w.quant.per_axis and w.quant.axis != axis:
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' are quantized along axis {w.quant.axis}; "
+                                 f"quantize them per tensor or per output channel (axis {axis})")
+    if (symmetric or w.quant.per_axis) and (w.quant.zero_point != 0).any():
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' must be symmetric (zero point 0); "
+                                 "re-quantize the weights symmetrically")
+    if len(op.inputs) > 2 and op.inputs[2]:
+        b, channels = graph.t(op.inputs[2]), out.shape[-1]
+        if b.dtype != "int32" or not b.is_const:
+            raise UnsupportedOpError(f"{_where(op)}: bias '{b.name}' must be constant int32 (it is {b.dtype})")
+        if b.size != channels:
+            raise UnsupportedOpError(f"{_where(op)}: bias '{b.name}' has {b.size} values for {channels} output channels")
+
+
+def check_conv_2d(graph: Graph, op: Op) -> None:
+    """CONV_2D int8: int8 input; constant int8 weights [out, kh, kw, in] with zero point 0.
+    Weights quantized per tensor or per output channel (axis 0).
+    Bias (optional): constant int32, one value per output channel.
+    The weights' input channels equal the input's (no grouped convolution).
+    """
+    _weighted(graph, op, 0, symmetric=True)
+    w, x = graph.t(op.inputs[1]), graph.t(op.inputs[0])
+    if w.shape[-1] != x.shape[-1]:
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' take {w.shape[-1]} input channels, the input has "
+                                 f"{x.shape[-1]}; grouped convolutions are not supported")
+
+
+def check_depthwise_conv_2d(graph: Graph, op: Op) -> None:
+    """DEPTHWISE_CONV_2D int8: int8 input; constant int8 weights [1, kh, kw, out] with zero point 0.
+    Weights quantized per tensor or per output channel (axis 3).
+    Bias (optional): constant int32, one value per output channel.
+    Output channels = input channels x depth_multiplier.
+    """
+    _weighted(graph, op, 3, symmetric=True)
+    w, x, out = graph.t(op.inputs[1]), graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    m = op.attrs.depth_multiplier
+    if w.shape[0] != 1 or w.shape[-1] != out.shape[-1] or x.shape[-1] * m != out.shape[-1]:
+        raise UnsupportedOpError(f"{_where(op)}: {x.shape[-1]} input channels x depth_multiplier {m} must equal the "
+                                 f"{out.shape[-1]} output channels and the weights' [1, kh, kw, out] {list(w.shape)}")
+
+
+def check_fully_connected(graph: Graph, op: Op) -> None:
+    """FULLY_CONNECTED int8: int8 input whose size is a multiple of the depth; constant int8 weights [units, depth].
+    Weights quantized per tensor (any zero point) or per output channel (axis 0, zero point 0).
+    Bias (optional): constant int32, one value per unit.
+    """
+    _weighted(graph, op, 0, symmetric=False)
+    w, x, out = graph.t(op.inputs[1]), graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    if len(w.shape) != 2 or x.size % w.shape[1] or out.shape[-1] != w.shape[0]:
+        raise UnsupportedOpError(f"{_where(op)}: weights {list(w.shape)} do not map input {list(x.shape)} to output "
+                                 f"{list(out.shape)}; give [units, depth] weights")
+
+
+def problem(graph: Graph, op: Op) -> str | None:
+    """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
+    if not registry.is_kind(op.kind):
+        return f"op '{op.name}' is {op.kind}, which is not supported"
+    check = registry.spec(op.kind).check
+    if check is not None and graph.t(op.outputs[0]).dtype == "int8":
+        try:
+            check(graph, op)
+        except UnsupportedOpError as exc:
+            return str(exc)
+    return None
 
 
 def check_graph(graph: Graph) -> None:
-    """Run the check of every op whose output is int8."""
-    for op in graph.ops:
-        check = CHECKS.get(op.kind)
-        if check is not None and graph.t(op.outputs[0]).dtype == "int8":
-            check(graph, op)
+    """Run the check of every op whose output is int8; one UnsupportedOpError names every failing op."""
+    problems = [p for op in graph.ops if (p := problem(graph, op)) is not None]
+    if problems:
+        raise UnsupportedOpError("; ".join(problems))

@@ -1,6 +1,7 @@
 """Ops of the IR: `Op(kind, inputs, outputs, attrs)` with one attributes dataclass per op kind.
 
-Kinds follow TFLite's builtin operator names. SQUEEZE and EXPAND_DIMS import as RESHAPE; the
+Kinds follow TFLite's builtin operator names; the op registry (mcucompress.ir.registry) says which
+attributes class each kind has and which TFLite names import as it (SQUEEZE and EXPAND_DIMS as RESHAPE). The
 shape arithmetic converters emit (SHAPE, STRIDED_SLICE, PACK, ...) is folded away at import.
 Padding is stored explicitly (top, bottom, left, right) so that SAME/VALID and ONNX pads share one form.
 """
@@ -89,30 +90,6 @@ class LeakyReluAttrs:
     alpha: float = 0.2
 
 
-ATTRS_BY_KIND: dict[str, type] = {
-    "CONV_2D": Conv2DAttrs,
-    "DEPTHWISE_CONV_2D": DepthwiseConv2DAttrs,
-    "FULLY_CONNECTED": FullyConnectedAttrs,
-    "AVERAGE_POOL_2D": Pool2DAttrs,
-    "MAX_POOL_2D": Pool2DAttrs,
-    "MEAN": MeanAttrs,
-    "ADD": ElementwiseAttrs,
-    "SUB": ElementwiseAttrs,
-    "MUL": ElementwiseAttrs,
-    "RESHAPE": NoAttrs,
-    "SOFTMAX": SoftmaxAttrs,
-    "PAD": PadAttrs,
-    "CONCATENATION": ConcatenationAttrs,
-    "LOGISTIC": NoAttrs,
-    "TANH": NoAttrs,
-    "RELU": NoAttrs,
-    "RELU6": NoAttrs,
-    "LEAKY_RELU": LeakyReluAttrs,
-    "HARD_SWISH": NoAttrs,
-    "QUANTIZE": NoAttrs,
-    "DEQUANTIZE": NoAttrs,
-}
-
 
 @dataclass(eq=False)
 class Op:
@@ -130,7 +107,9 @@ class Op:
 
     @staticmethod
     def attrs_from_json(kind: str, d: dict) -> object:
-        cls = ATTRS_BY_KIND[kind]
+        from mcucompress.ir.registry import spec  # the registry's entries import this module
+
+        cls = spec(kind).attrs
         fixed = {}
         for f in dataclasses.fields(cls):
             if f.name not in d:

@@ -6,16 +6,17 @@ After them, mcucompress.ir.constraints rejects int8 ops TFLM cannot run (Unsuppo
 from __future__ import annotations
 
 from mcucompress.errors import GraphError
+from mcucompress.ir import registry
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.graph import Graph
-from mcucompress.ir.ops import ATTRS_BY_KIND
 from mcucompress.ir.tensor import DTYPES
 
-INT8_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
+def verify(graph: Graph, allow_unsupported: bool = False) -> None:
+    """Raise GraphError on dangling tensors, wrong attrs, bad dtypes or inconsistent quantization.
 
-def verify(graph: Graph) -> None:
-    """Raise GraphError on dangling tensors, wrong attrs, bad dtypes or inconsistent quantization."""
+    allow_unsupported: ops of unknown kinds (kept by an analysis-only import) and ops breaking TFLM's
+    constraints pass; `inspect` flags them itself (constraints.problem)."""
     available = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const}
     for name in graph.inputs + graph.outputs:
         if name not in graph.tensors:
@@ -33,10 +34,11 @@ def verify(graph: Graph) -> None:
             raise GraphError(f"int8 activation '{t.name}' has no quantization parameters")
     for op in graph.ops:
         where = f"op '{op.name}' ({op.kind})"
-        if op.kind not in ATTRS_BY_KIND:
-            raise GraphError(f"{where}: unknown op kind")
-        if not isinstance(op.attrs, ATTRS_BY_KIND[op.kind]):
-            raise GraphError(f"{where}: attrs are {type(op.attrs).__name__}, expected {ATTRS_BY_KIND[op.kind].__name__}")
+        if not registry.is_kind(op.kind):
+            if not allow_unsupported:
+                raise GraphError(f"{where}: unknown op kind")
+        elif not isinstance(op.attrs, expected := registry.spec(op.kind).attrs):
+            raise GraphError(f"{where}: attrs are {type(op.attrs).__name__}, expected {expected.__name__}")
         for name in op.inputs:
             if name and name not in available:
                 raise GraphError(f"{where}: input '{name}' is not produced before this op (dangling or out of order)")
@@ -46,12 +48,11 @@ def verify(graph: Graph) -> None:
             if name in available:
                 raise GraphError(f"{where}: output '{name}' is written twice")
             available.add(name)
-        if op.kind in INT8_WEIGHTED and graph.t(op.outputs[0]).dtype == "int8":
-            _check_int8_weighted(graph, op, where)
     for name in graph.outputs:
         if name not in available:
             raise GraphError(f"graph output '{name}' is never produced")
-    check_graph(graph)
+    if not allow_unsupported:
+        check_graph(graph)
 
 
 def _check_quant(t) -> None:
@@ -64,15 +65,3 @@ def _check_quant(t) -> None:
         raise GraphError(f"tensor '{t.name}': scales must be positive")
     if t.dtype == "int8" and ((q.zero_point < -128) | (q.zero_point > 127)).any():
         raise GraphError(f"tensor '{t.name}': int8 zero point outside [-128, 127]")
-
-
-def _check_int8_weighted(graph: Graph, op, where: str) -> None:
-    w = graph.t(op.inputs[1])
-    if w.dtype != "int8" or not w.is_const or w.quant is None:
-        raise GraphError(f"{where}: weights '{w.name}' must be constant int8 with quantization parameters")
-    if op.kind != "FULLY_CONNECTED" and (w.quant.zero_point != 0).any():
-        raise GraphError(f"{where}: weights '{w.name}' must be symmetric (zero point 0) per channel")
-    if len(op.inputs) > 2 and op.inputs[2]:
-        b = graph.t(op.inputs[2])
-        if b.dtype != "int32" or not b.is_const:
-            raise GraphError(f"{where}: bias '{b.name}' must be constant int32")

@@ -1,5 +1,7 @@
 """Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place element-wise ops.
 
+Which ops alias and which may write over their input is the op registry's `alias` and `in_place`.
+
 Tensors that must share memory are grouped (union-find); a group is one buffer. Groups holding a
 model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes.
 """
@@ -9,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mcucompress.ir import Graph
-
-ALIAS_OPS = ("RESHAPE",)
-# Ops whose C kernel reads element i of input 0 before writing element i of the output.
-IN_PLACE_OPS = ("ADD", "SUB", "MUL", "LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE")
+from mcucompress.ir.registry import spec
 
 
 @dataclass
@@ -71,11 +70,11 @@ def analyse(graph: Graph, in_place: bool = True) -> Liveness:
         src, dst = op.inputs[0] if op.inputs else "", op.outputs[0]
         if src not in last_consumer:
             continue
-        if op.kind in ALIAS_OPS:
+        if spec(op.kind).alias:
             if len(homes(uf.find(src)) | homes(uf.find(dst))) <= 1:
                 uf.union(src, dst)
                 aliased.add(i)
-        elif in_place and op.kind in IN_PLACE_OPS and _can_write_over(graph, op, src, dst):
+        elif in_place and spec(op.kind).in_place and _can_write_over(graph, op, src, dst):
             src_root = uf.find(src)
             group_last = max(last_consumer[n] for n in members(src_root))
             if not homes(src_root) and not homes(uf.find(dst)) and group_last == i:

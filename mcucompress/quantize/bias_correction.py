@@ -101,16 +101,12 @@ def _broadcast(scale: np.ndarray, ndim: int, axis: int | None) -> np.ndarray:
 
 def _run_op(graph: Graph, op: Op, vals: dict, chunk: int) -> np.ndarray:
     """The executor's kernel for one op over all samples, in chunks to bound the im2col memory."""
-    kernel = executor.KERNELS[op.kind]
-    out_t = graph.t(op.outputs[0])
     n = len(vals[op.inputs[0]])
     outs = []
     for start in range(0, n, chunk):
         xs = [vals[i][start : start + chunk] if i and not graph.t(i).is_const else (vals[i] if i else None)
               for i in op.inputs]
-        xs = [v for v in xs if v is not None] if op.kind != "CONV_2D" else xs
-        y = kernel(graph, op, xs)
-        outs.append(np.asarray(y).astype(out_t.dtype).reshape((-1,) + tuple(out_t.shape[1:])))
+        outs.append(executor.run_op(graph, op, xs))
     return np.concatenate(outs)
 
 

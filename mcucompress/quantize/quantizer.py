@@ -4,9 +4,10 @@ Activations: asymmetric int8 per tensor. Weights: symmetric int8, per output cha
 DEPTHWISE_CONV_2D and FULLY_CONNECTED (or all per tensor). TF's converter keeps FULLY_CONNECTED per
 tensor; per channel costs nothing at run time (TFLM, LiteRT and our C kernels support it) and gains
 ~10 dB output SQNR on the MLPerf Tiny autoencoder (bench/quant_sqnr.py). Biases: int32 with scale
-input_scale * weight_scale. Ops that move data without arithmetic (RESHAPE, pools, PAD, CONCATENATION)
-share one quantization across their inputs and output, and SOFTMAX/LOGISTIC/TANH outputs use TFLite's
-fixed ranges, exactly as TFLite's converter does, so TFLM accepts our models.
+input_scale * weight_scale. Ops whose TFLM kernel does not rescale (RESHAPE, pools, PAD, CONCATENATION,
+RELU6: `shares_quant` in the op registry) share one quantization across their inputs and output, and
+SOFTMAX/LOGISTIC/TANH outputs use TFLite's fixed ranges (`fixed_output`), exactly as TFLite's converter
+does, so TFLM accepts our models.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ import numpy as np
 
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
 
-SHARED_QUANT_OPS = ("RESHAPE", "MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "CONCATENATION")
-FIXED_OUTPUT_QUANT = {"SOFTMAX": (1 / 256, -128), "LOGISTIC": (1 / 256, -128), "TANH": (1 / 128, 0)}
-WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 BIAS_LIMIT = float(2**30)  # largest |int32 bias| we emit before raising a weight scale
 
 
@@ -48,15 +47,15 @@ def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[st
             n = parent[n]
         return n
 
-    def join(kinds: tuple[str, ...], keep_apart: set[str]) -> None:
+    def join(concatenations: bool, keep_apart: set[str]) -> None:
         for op in graph.ops:
-            if op.kind in kinds:
+            if spec(op.kind).shares_quant and (op.kind == "CONCATENATION") == concatenations:
                 for n in op.inputs:
                     if n and not graph.t(n).is_const and find(n) not in keep_apart:
                         parent[find(n)] = find(op.outputs[0])
 
-    join(tuple(k for k in SHARED_QUANT_OPS if k != "CONCATENATION"), set())
-    join(("CONCATENATION",), {find(n) for n in fixed})  # a group with a fixed range stays apart
+    join(False, set())
+    join(True, {find(n) for n in fixed})  # a group with a fixed range stays apart
     return {n: find(n) for n in graph.tensors}
 
 
@@ -82,7 +81,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
     q = copy.deepcopy(graph)
-    fixed = {op.outputs[0]: FIXED_OUTPUT_QUANT[op.kind] for op in q.ops if op.kind in FIXED_OUTPUT_QUANT}
+    fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
     groups = _shared_groups(q, fixed)
     group_range: dict[str, tuple[float, float]] = {}
     for name, (lo, hi) in ranges.items():
@@ -105,7 +104,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
         t.dtype = "int8"
     _requantize_concat_inputs(q)
     for index, op in enumerate(q.ops):
-        if op.kind in WEIGHT_AXIS:
+        if spec(op.kind).weight_axis is not None:
             _quantize_weighted(q, op, per_channel, per_channel_fc)
         elif any(n and q.t(n).is_const and q.t(n).dtype == "float32" for n in op.inputs):
             _quantize_const_operands(q, op, index)
@@ -119,7 +118,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
 
 def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) -> None:
     w = q.t(op.inputs[1])
-    axis = WEIGHT_AXIS[op.kind] if (per_channel and (op.kind != "FULLY_CONNECTED" or per_channel_fc)) else None
+    axis = spec(op.kind).weight_axis if (per_channel and (op.kind != "FULLY_CONNECTED" or per_channel_fc)) else None
     in_scale = np.float64(q.t(op.inputs[0]).quant.s)
     b = q.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
     # A dead channel (weights ~1e-30) with a live bias would need a bias beyond int32 at scale

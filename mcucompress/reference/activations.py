@@ -1,7 +1,8 @@
 """Element-wise activations and (de)quantization, int8 (TFLM's integer kernels) and float32.
 
-LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU, RELU6, QUANTIZE and DEQUANTIZE, registered into the
-executor's table. Every integer the int8 kernels use comes from mcucompress.fixedpoint.params.
+LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU, RELU6, QUANTIZE and DEQUANTIZE; the op registry
+(mcucompress/ops/) names which function runs which kind. Every integer the int8 kernels use comes from
+mcucompress.fixedpoint.params.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from mcucompress.fixedpoint.arith import (
     wrap_int32,
 )
 from mcucompress.fixedpoint.gemmlowp import logistic, tanh
-from mcucompress.reference.executor import kernel
 
 F32 = np.float32
 mbqm = multiply_by_quantized_multiplier
@@ -87,8 +87,7 @@ def quantize_f32_to_s8(x: np.ndarray, p: fp.AffineQuantizeParams) -> np.ndarray:
     return _s8(np.clip(r, -(1 << 31), (1 << 31) - 1).astype(np.int64) + p.zero_point)
 
 
-@kernel("LOGISTIC", "TANH")
-def _sigmoid_tanh(graph, op, xs):
+def sigmoid_tanh(graph, op, xs):
     is_tanh = op.kind == "TANH"
     if _int8(graph, op):
         p = (fp.tanh_params if is_tanh else fp.logistic_params)(graph, op)
@@ -104,46 +103,40 @@ def _sigmoid_tanh(graph, op, xs):
     return np.where(x > F32(16.619047164916992188), F32(1), np.where(x < F32(-9), np.exp(x64).astype(F32), y)).astype(F32)
 
 
-@kernel("HARD_SWISH")
-def _hard_swish(graph, op, xs):
+def hard_swish(graph, op, xs):
     if _int8(graph, op):
         return hard_swish_s8(xs[0], fp.hard_swish_params(graph, op))
     x = xs[0].astype(F32)
     return (x * np.minimum(F32(6), np.maximum(F32(0), x + F32(3))) / F32(6)).astype(F32)
 
 
-@kernel("LEAKY_RELU")
-def _leaky_relu(graph, op, xs):
+def leaky_relu(graph, op, xs):
     if _int8(graph, op):
         return leaky_relu_s8(xs[0], fp.leaky_relu_params(graph, op))
     x = xs[0].astype(F32)
     return np.where(x > 0, x, x * F32(op.attrs.alpha)).astype(F32)
 
 
-@kernel("RELU")
-def _relu(graph, op, xs):
+def relu(graph, op, xs):
     if _int8(graph, op):
         return requantize_s8(xs[0], fp.relu_params(graph, op))
     return np.maximum(xs[0].astype(F32), F32(0))
 
 
-@kernel("RELU6")
-def _relu6(graph, op, xs):
+def relu6(graph, op, xs):
     if _int8(graph, op):
         p = fp.relu6_params(graph, op)
         return np.clip(xs[0], p.zero, p.six).astype(np.int8)
     return np.clip(xs[0].astype(F32), F32(0), F32(6))
 
 
-@kernel("QUANTIZE")
-def _quantize(graph, op, xs):
+def quantize(graph, op, xs):
     x = xs[0]
     if x.dtype == np.float32:
         return quantize_f32_to_s8(x, fp.quantize_params(graph, op))
     return requantize_s8(x, fp.requantize_params(graph, op))
 
 
-@kernel("DEQUANTIZE")
-def _dequantize(graph, op, xs):
+def dequantize(graph, op, xs):
     p = fp.dequantize_params(graph, op)
     return ((xs[0].astype(np.int32) - p.zero_point).astype(F32) * F32(p.scale)).astype(F32)

@@ -1,34 +1,19 @@
 """Run a Graph on numpy arrays: int8 ops with TFLM's integer arithmetic, float32 ops in float32.
 
-`KERNELS` maps op kind to a function (graph, op, inputs) -> output array. Integer parameters come
-from mcucompress.fixedpoint.params, the same records the C code generator emits.
+Each op kind's function (graph, op, inputs) -> output array is named by its OpSpec in the op registry
+(mcucompress.ir.registry); this module holds those of the weighted, pooling, binary and data-movement
+ops. Integer parameters come from mcucompress.fixedpoint.params, the same records the C code generator emits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.ir import Graph, Op
 from mcucompress.reference import conv, elementwise, pool, softmax
 
 FLOAT_ACT_RANGE = {"NONE": (-np.inf, np.inf), "RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
-
-Kernel = Callable[[Graph, Op, list], np.ndarray]
-KERNELS: dict[str, Kernel] = {}
-
-
-def kernel(*kinds: str):
-    def register(fn: Kernel) -> Kernel:
-        for k in kinds:
-            KERNELS[k] = fn
-        return fn
-
-    return register
-
 
 def _is_int8(graph: Graph, op: Op) -> bool:
     return graph.t(op.outputs[0]).dtype == "int8"
@@ -39,8 +24,7 @@ def _float_act(x: np.ndarray, activation: str) -> np.ndarray:
     return np.clip(x, lo, hi).astype(np.float32)
 
 
-@kernel("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-def _conv(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def weighted(graph: Graph, op: Op, xs: list) -> np.ndarray:
     x, w = xs[0], xs[1]
     out_shape = graph.t(op.outputs[0]).shape
     if _is_int8(graph, op):
@@ -54,8 +38,7 @@ def _conv(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return _float_act(conv.weighted_f32(op.kind, x, w, b, op.attrs, out_shape), op.attrs.activation)
 
 
-@kernel("AVERAGE_POOL_2D", "MAX_POOL_2D")
-def _pool(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def pooling(graph: Graph, op: Op, xs: list) -> np.ndarray:
     out_shape = graph.t(op.outputs[0]).shape
     if _is_int8(graph, op):
         p = fp.pool_params(graph, op)
@@ -65,8 +48,7 @@ def _pool(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return fn(xs[0], op.attrs, out_shape, *FLOAT_ACT_RANGE[op.attrs.activation])
 
 
-@kernel("ADD", "SUB", "MUL")
-def _binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
     a, b = xs
     if _is_int8(graph, op):
         if op.kind == "MUL":
@@ -76,27 +58,23 @@ def _binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return _float_act(fn(a.astype(np.float32), b.astype(np.float32)), op.attrs.activation)
 
 
-@kernel("SOFTMAX")
-def _softmax(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def softmax_op(graph: Graph, op: Op, xs: list) -> np.ndarray:
     if _is_int8(graph, op):
         return softmax.softmax_s8(xs[0], fp.softmax_params(graph, op))
     return softmax.softmax_f32(xs[0], op.attrs.beta)
 
 
-@kernel("RESHAPE")
-def _reshape(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def reshape(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return xs[0].reshape((-1,) + graph.t(op.outputs[0]).shape[1:])
 
 
-@kernel("PAD")
-def _pad(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def pad(graph: Graph, op: Op, xs: list) -> np.ndarray:
     out = graph.t(op.outputs[0])
     value = out.quant.zp if out.dtype == "int8" else 0
     return np.pad(xs[0], op.attrs.paddings, constant_values=value)
 
 
-@kernel("CONCATENATION")
-def _concat(graph: Graph, op: Op, xs: list) -> np.ndarray:
+def concatenation(graph: Graph, op: Op, xs: list) -> np.ndarray:
     y = np.concatenate(xs, axis=op.attrs.axis)
     if _is_int8(graph, op):
         lo, hi = fp.activation_range(op.attrs.activation, graph.t(op.outputs[0]))
@@ -111,18 +89,17 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[
         t = graph.t(name)
         values[name] = np.asarray(x, dtype=t.dtype).reshape((-1,) + t.shape[1:]) if t.shape else np.asarray(x)
     for op in graph.ops:
-        fn = KERNELS.get(op.kind)
-        if fn is None:
-            raise UnsupportedOpError(f"op {op.name} ({op.kind}) has no reference kernel")
-        xs = [values[n] if n else None for n in op.inputs]
-        xs = [x for x in xs if x is not None] if op.kind != "CONV_2D" else xs
-        out_t = graph.t(op.outputs[0])
-        y = fn(graph, op, xs)
-        values[op.outputs[0]] = np.asarray(y).astype(out_t.dtype).reshape((-1,) + out_t.shape[1:])
+        values[op.outputs[0]] = run_op(graph, op, [values[n] if n else None for n in op.inputs])
     if keep_all:
         return values
     return [values[n] for n in graph.outputs]
 
 
-from mcucompress.reference import activations as _activations  # noqa: F401  (registers more kernels)
-from mcucompress.reference import reduce as _reduce  # noqa: F401
+def run_op(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    """One op on its input arrays (None for an empty optional input), as an array of the output's dtype and
+    shape (any batch size); UnsupportedOpError for a kind the registry does not know."""
+    from mcucompress.ir.registry import spec  # the registry's entries refer back to this module
+
+    out_t = graph.t(op.outputs[0])
+    y = spec(op.kind).reference(graph, op, [x for x in xs if x is not None])
+    return np.asarray(y).astype(out_t.dtype).reshape((-1,) + tuple(out_t.shape[1:]))

@@ -10,7 +10,6 @@ import numpy as np
 
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier
-from mcucompress.reference.executor import kernel
 
 
 def _reduced_first(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -39,8 +38,7 @@ def mean_f32(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return (acc / np.float32(rows.shape[0])).astype(np.float32)
 
 
-@kernel("MEAN")
-def _mean(graph, op, xs):
+def mean(graph, op, xs):
     axes = tuple(sorted({a % xs[0].ndim for a in op.attrs.axes}))
     if graph.t(op.outputs[0]).dtype == "int8":
         return mean_s8(xs[0], axes, fp.mean_params(graph, op))

@@ -28,7 +28,7 @@ from mcucompress.codegen.lower import depthwise_band_bytes
 from mcucompress.fixedpoint import arith, gemmlowp
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint.scaling import quantize_multiplier
-from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.reference import activations as ref_act
 from mcucompress.reference import conv as ref_conv
@@ -697,7 +697,7 @@ def unary_graph(kind: str, shape, qin: QuantParams | None, qout: QuantParams | N
     g = Graph(name=kind.lower())
     g.add_tensor(Tensor("x", tuple(shape), "float32" if qin is None else "int8", qin))
     g.add_tensor(Tensor("y", tuple(shape), "float32" if qout is None else "int8", qout))
-    op = Op(kind, ["x"], ["y"], attrs if attrs is not None else irops.ATTRS_BY_KIND[kind](), kind.lower())
+    op = Op(kind, ["x"], ["y"], attrs if attrs is not None else registry.spec(kind).attrs(), kind.lower())
     g.ops, g.inputs, g.outputs = [op], ["x"], ["y"]
     return g, op
 

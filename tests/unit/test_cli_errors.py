@@ -18,7 +18,7 @@ import tflite
 from mcucompress import cli
 from mcucompress.frontend import tflite_writer
 from mcucompress.frontend.tflite import supported_tflite_ops
-from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
 from tests.conftest import REPO
@@ -119,18 +119,52 @@ def with_builtin_code(model: bytes, old: int, new: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("kind", ["EXP", "TRANSPOSE_CONV"])
-def test_unsupported_op_is_named_with_its_index_and_the_supported_list(tmp_path, kind):
+def unsupported_model(tmp_path, kind: str):
+    """tiny_conv_fc with a RELU after the conv and after the FC, both turned into `kind`, and between them a
+    RELU6 whose output is quantized unlike its input (which TFLM's RELU6 does not honour)."""
     graph = tiny_conv_fc()
     graph.add_tensor(Tensor("r", (1, 3, 3, 4), "int8", q(0.04, -128)))
-    graph.ops[0].outputs = ["r"]  # CONV_2D -> RELU -> RESHAPE -> FULLY_CONNECTED; the RELU becomes `kind`
+    graph.add_tensor(Tensor("y6", (1, 5), "int8", q(0.1, 5)))  # zero point patched below: the writer verifies
+    graph.add_tensor(Tensor("out", (1, 5), "int8", q(0.05, -128)))
+    graph.ops[0].outputs = ["r"]
     graph.ops.insert(1, Op("RELU", ["r"], ["c"], irops.NoAttrs(), "relu"))
-    code = getattr(tflite.BuiltinOperator, kind)
+    graph.ops += [Op("RELU6", ["y"], ["y6"], irops.NoAttrs(), "relu6"), Op("RELU", ["y6"], ["out"], irops.NoAttrs(), "relu_out")]
+    graph.outputs = ["out"]
     path = tmp_path / "unsupported.tflite"
-    path.write_bytes(with_builtin_code(tflite_writer.to_bytes(graph), tflite.BuiltinOperator.RELU, code))
-    line = assert_one_line_error(mcc("inspect", path), str(path), f"op 1 is {kind}", "not supported")
+    code = getattr(tflite.BuiltinOperator, kind)
+    data = bytearray(with_builtin_code(tflite_writer.to_bytes(graph), tflite.BuiltinOperator.RELU, code))
+    sg = tflite.Model.GetRootAs(bytes(data), 0).Subgraphs(0)
+    y6 = next(sg.Tensors(i) for i in range(sg.TensorsLength()) if sg.Tensors(i).Name() == b"y6")
+    quant = y6.Quantization()._tab
+    struct.pack_into("<q", data, quant.Vector(quant.Offset(10)), -128)  # ZeroPoint[0] (vtable slot 10)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["EXP", "TRANSPOSE_CONV"])
+def test_compile_names_every_unsupported_op_and_the_supported_list(tmp_path, kind):
+    path = unsupported_model(tmp_path, kind)
+    result = mcc("compile", path, "-o", tmp_path / "out")
+    line = assert_one_line_error(result, str(path), f"op '{kind.lower()}_1' is {kind}", f"op '{kind.lower()}_5' is {kind}",
+                                 "op 'relu6_4' (RELU6)", "not supported")
     listed = line.split("supported ops:")[1]
     assert all(op in listed for op in supported_tflite_ops())
+    assert not (tmp_path / "out").exists()
+
+
+def test_inspect_flags_unsupported_ops_in_the_whole_table(tmp_path):
+    """inspect is an analysis: exit 0, every op in the table, the unsupported ones flagged with why, one summary line."""
+    result = mcc("inspect", unsupported_model(tmp_path, "EXP"))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    rows = [line for line in result.stdout.splitlines() if line[:3].strip().isdigit()]
+    assert [row.split()[1] for row in rows] == ["CONV_2D", "EXP", "RESHAPE", "FULLY_CONNECTED", "RELU6", "EXP"]
+    flagged = [i for i, row in enumerate(rows) if "<< UNSUPPORTED" in row]
+    assert flagged == [1, 4, 5]
+    assert "which is not supported" in rows[1] and "TFLM's RELU6 does not rescale" in rows[4]
+    summary = result.stdout.splitlines()[-1]
+    assert summary.startswith("unsupported: 3 of 6 ops (#1 EXP, #4 RELU6, #5 EXP)"), summary
+    doc = json.loads(mcc("inspect", unsupported_model(tmp_path, "EXP"), "--json").stdout)
+    assert doc["totals"]["unsupported"] == [1, 4, 5] and doc["ops"][4]["problem"].startswith("op 'relu6_4' (RELU6)")
 
 
 def test_hybrid_model_says_hybrid_and_what_to_do(tmp_path):
@@ -243,6 +277,6 @@ def test_ops_lists_every_op_kind():
     result = mcc("ops")
     assert result.returncode == 0 and result.stderr == ""
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and line.split()}
-    assert set(irops.ATTRS_BY_KIND) <= listed
+    assert set(registry.kinds()) <= listed
     for alias in ("SQUEEZE", "EXPAND_DIMS", "PADV2"):
         assert alias in result.stdout

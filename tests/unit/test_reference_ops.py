@@ -12,7 +12,7 @@ import pytest
 
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.frontend import tflite_writer
-from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints, registry
 from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
 
@@ -40,7 +40,7 @@ def graph(kind: str, ins: list, out: tuple, attrs=None) -> Graph:
         names.append(f"in{i}")
         g.add_tensor(Tensor(names[-1], shape, "float32" if qp is None else "int8", qp, data))
     g.add_tensor(Tensor("out", out[0], "float32" if out[1] is None else "int8", out[1]))
-    g.ops = [Op(kind, names, ["out"], attrs if attrs is not None else irops.ATTRS_BY_KIND[kind](), kind.lower())]
+    g.ops = [Op(kind, names, ["out"], attrs if attrs is not None else registry.spec(kind).attrs(), kind.lower())]
     g.inputs = [n for n, (_, _, d) in zip(names, ins) if d is None]
     g.outputs = ["out"]
     return g

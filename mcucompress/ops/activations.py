@@ -1,0 +1,31 @@
+"""Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX.
+
+The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
+RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
+the channels, so pruning may not remove channels across it.
+"""
+
+from mcucompress.codegen.lower import Lowering
+from mcucompress.ir import constraints as c
+from mcucompress.ir import ops as attrs
+from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, OpSpec
+from mcucompress.reference import activations as act
+from mcucompress.reference import executor as ref
+
+_UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "in_place": True}
+
+SPECS = (
+    OpSpec("LOGISTIC", attrs.NoAttrs, act.sigmoid_tanh, tflite_names=("LOGISTIC",), check=c.check_logistic,
+           fixed_output=(1 / 256, -128), c_functions=("mcc_logistic_s8",), **_UNARY),
+    OpSpec("TANH", attrs.NoAttrs, act.sigmoid_tanh, tflite_names=("TANH",), check=c.check_tanh,
+           fixed_output=(1 / 128, 0), c_functions=("mcc_tanh_s8",), **_UNARY),
+    OpSpec("RELU", attrs.NoAttrs, act.relu, tflite_names=("RELU",), c_functions=("mcc_requantize_s8",), **_UNARY),
+    OpSpec("RELU6", attrs.NoAttrs, act.relu6, tflite_names=("RELU6",), check=c.check_relu6, shares_quant=True,
+           c_functions=("mcc_relu6_s8",), **_UNARY),
+    OpSpec("LEAKY_RELU", attrs.LeakyReluAttrs, act.leaky_relu, tflite_names=("LEAKY_RELU",),
+           c_functions=("mcc_leaky_relu_s8",), **_UNARY),
+    OpSpec("HARD_SWISH", attrs.NoAttrs, act.hard_swish, tflite_names=("HARD_SWISH",), check=c.check_hard_swish,
+           c_functions=("mcc_hard_swish_s8",), **_UNARY),
+    OpSpec("SOFTMAX", attrs.SoftmaxAttrs, ref.softmax_op, CHANNELS_BLOCK, ("SOFTMAX",), check=c.check_softmax,
+           fixed_output=(1 / 256, -128), lowering=Lowering._lower_softmax, c_functions=("mcc_softmax_s8",)),
+)

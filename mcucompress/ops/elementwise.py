@@ -1,0 +1,19 @@
+"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL.
+
+Their kernels read element i of both operands before writing element i, so the output may overwrite
+input 0; every activation operand shares channel indices with the output (a residual group).
+"""
+
+from mcucompress.codegen.lower import Lowering
+from mcucompress.ir import ops as attrs
+from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
+from mcucompress.reference import executor as ref
+
+SPECS = (
+    OpSpec("ADD", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("ADD",), lowering=Lowering._lower_add,
+           c_functions=("mcc_add_s8",), in_place=True),
+    OpSpec("SUB", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("SUB",), lowering=Lowering._lower_sub,
+           c_functions=("mcc_sub_s8",), in_place=True),
+    OpSpec("MUL", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("MUL",), lowering=Lowering._lower_mul,
+           c_functions=("mcc_mul_s8",), in_place=True),
+)

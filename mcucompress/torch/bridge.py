@@ -1,0 +1,278 @@
+"""Float IR graph <-> trainable PyTorch module, with the same numbers as our float reference executor.
+
+`GraphModule(graph)` runs the graph's ops in order on NHWC activations (the IR's layout, kept at the
+boundary). Convolutions go through torch with a permute to NCHW that is free for NHWC-contiguous tensors
+(torch sees them as channels-last); padding is the explicit (top, bottom, left, right) the IR stores,
+clipped exactly as the reference executor clips it. The weights and biases of CONV_2D, DEPTHWISE_CONV_2D
+and FULLY_CONNECTED are nn.Parameters kept in the IR's own layout (OHWI, 1HWC, [out, in]), so pruning
+masks computed on the IR apply to them unchanged; other constants are buffers.
+
+`module.to_graph()` returns the graph with the trained weights (masked weights written as exact zeros):
+same structure, same tensor names, ready for the quantizer or the TFLite writer. Optional hooks let
+mcucompress.torch.qat fake-quantize activations and weights in the forward pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mcucompress.errors import GraphError, UnsupportedOpError
+from mcucompress.ir import Graph, Op
+
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_ACT_RANGE = {"NONE": None, "RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
+def _act(x: torch.Tensor, activation: str) -> torch.Tensor:
+    r = _ACT_RANGE[activation]
+    if r is None:
+        return x
+    return torch.clamp(x, r[0], r[1]) if r[1] is not None else torch.relu(x)
+
+
+def _key(name: str, taken: set[str]) -> str:
+    """A ParameterDict key (no dots) for tensor `name`, unique among `taken`."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "t"
+    key, i = base, 1
+    while key in taken:
+        key, i = f"{base}_{i}", i + 1
+    taken.add(key)
+    return key
+
+
+def _window_pads(in_hw, out_hw, k_hw, stride_hw, dil_hw, top: int, left: int) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) as the reference executor pads: the stored top/left, and bottom/right just
+    large enough for the last window (the IR's bottom/right beyond that are never read)."""
+    need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out_hw, stride_hw, k_hw, dil_hw)]
+    bottom = max(need[0] - in_hw[0] - top, 0)
+    right = max(need[1] - in_hw[1] - left, 0)
+    return left, right, top, bottom
+
+
+class GraphModule(nn.Module):
+    """A float32 IR graph as a torch module; inputs and outputs in the graph's shapes (NHWC), any batch size.
+
+    input_layout 'NCHW' takes (and returns, for 4D outputs) channel-first tensors, for models that came
+    from PyTorch; the graph itself stays NHWC."""
+
+    def __init__(self, graph: Graph, input_layout: str = "NHWC"):
+        super().__init__()
+        bad = [n for n in graph.inputs + graph.outputs if graph.t(n).dtype != "float32"]
+        if bad:
+            raise GraphError(f"model '{graph.name}': tensor '{bad[0]}' is {graph.t(bad[0]).dtype}; the PyTorch bridge "
+                             "takes float32 models (train the float model, then quantize or use QAT)")
+        for i, op in enumerate(graph.ops):
+            if op.kind not in _FORWARD:
+                raise UnsupportedOpError(f"op {i} ({op.kind}, '{op.name}') has no PyTorch equivalent in the bridge; "
+                                         f"supported: {', '.join(sorted(_FORWARD))}")
+        if input_layout not in ("NHWC", "NCHW"):
+            raise ValueError(f"input_layout must be 'NHWC' or 'NCHW', not {input_layout!r}")
+        self.graph = copy.deepcopy(graph)
+        self.input_layout = input_layout
+        self.params = nn.ParameterDict()
+        self.key: dict[str, str] = {}  # tensor name -> key in self.params or a buffer name
+        taken: set[str] = set()
+        trainable = {n for op in graph.ops if op.kind in WEIGHTED for n in op.inputs[1:3] if n}
+        for name, t in graph.tensors.items():
+            if not t.is_const:
+                continue
+            key = _key(name, taken)
+            self.key[name] = key
+            value = torch.from_numpy(np.array(t.data))
+            if name in trainable and t.dtype == "float32":
+                self.params[key] = nn.Parameter(value)
+            else:
+                self.register_buffer("c_" + key, value, persistent=True)
+        self.masks: dict[str, torch.Tensor] = {}  # weight tensor name -> bool mask (True = kept)
+        self.fake_quant = None  # set by mcucompress.torch.qat: .act(name, x) and .weight(op, w, b)
+        self.capture = None  # a dict to record every activation in (name -> tensor), for observers and tests
+        last = graph.producer(graph.outputs[0])
+        self.logits_name = last.inputs[0] if last is not None and last.kind == "SOFTMAX" else graph.outputs[0]
+
+    # -- parameters ---------------------------------------------------------------------------------------
+    def const(self, name: str) -> torch.Tensor:
+        key = self.key[name]
+        if key in self.params:
+            p = self.params[key]
+            m = self.masks.get(name)
+            return p * m if m is not None else p
+        return getattr(self, "c_" + key)
+
+    def weight_ops(self) -> list[Op]:
+        return [op for op in self.graph.ops if op.kind in WEIGHTED]
+
+    def param(self, name: str) -> nn.Parameter:
+        return self.params[self.key[name]]
+
+    def set_mask(self, name: str, mask: np.ndarray | torch.Tensor | None) -> None:
+        """Keep only the True entries of weight `name` (None removes the mask); zeroes the rest in place."""
+        p = self.param(name)
+        if mask is None:
+            self.masks.pop(name, None)
+            return
+        m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask, dtype=p.dtype,
+                            device=p.device)
+        if m.shape != p.shape:
+            raise GraphError(f"mask for '{name}' has shape {tuple(m.shape)}, the weight {tuple(p.shape)}")
+        self.masks[name] = m
+        with torch.no_grad():
+            p.mul_(m)
+
+    def to_graph(self) -> Graph:
+        """The graph with the current weights (masked entries exact zeros), as a new float32 Graph."""
+        g = copy.deepcopy(self.graph)
+        with torch.no_grad():
+            for name, key in self.key.items():
+                if key in self.params:
+                    g.t(name).data = self.const(name).detach().cpu().numpy().astype(np.float32).reshape(g.t(name).shape)
+        return g
+
+    # -- forward ------------------------------------------------------------------------------------------
+    def forward(self, *inputs: torch.Tensor, logits: bool = False):
+        """The graph's outputs; logits=True stops before a final SOFTMAX and returns its input."""
+        g = self.graph
+        values: dict[str, torch.Tensor] = {}
+        fq = self.fake_quant
+        for name, x in zip(g.inputs, inputs):
+            shape = g.t(name).shape
+            if self.input_layout == "NCHW" and len(shape) == 4:
+                x = x.permute(0, 2, 3, 1)
+            x = x.reshape((-1,) + tuple(shape[1:])).float()
+            values[name] = fq.act(name, x) if fq is not None else x
+        stop = self.logits_name if logits else None
+        if stop in values:  # a graph that is only a SOFTMAX: its logits are the input
+            return values[stop]
+        for op in g.ops:
+            xs = [(values[n] if n in values else self.const(n)) if n else None for n in op.inputs]
+            y = _FORWARD[op.kind](self, op, xs)
+            out = op.outputs[0]
+            y = y.reshape((-1,) + tuple(g.t(out).shape[1:]))
+            if fq is not None and out != stop:
+                y = fq.act(out, y)
+            values[out] = y
+            if self.capture is not None:
+                self.capture[out] = y
+            if out == stop:
+                return y
+        outs = []
+        for name in g.outputs:
+            y = values[name]
+            if self.input_layout == "NCHW" and y.dim() == 4:
+                y = y.permute(0, 3, 1, 2)
+            outs.append(y)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+# -- op implementations (module, op, inputs) -> pre-reshape output -----------------------------------------
+def _out_shape(m: GraphModule, op: Op) -> tuple[int, ...]:
+    return m.graph.t(op.outputs[0]).shape
+
+
+def _weighted(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    x, w = xs[0], xs[1]
+    b = xs[2] if len(xs) > 2 else None
+    if m.fake_quant is not None:
+        w, b = m.fake_quant.weight(op, w, b)
+    a = op.attrs
+    if op.kind == "FULLY_CONNECTED":
+        y = F.linear(x.reshape(-1, w.shape[1]), w, b)
+        return _act(y, a.activation)
+    _, oh, ow, _ = _out_shape(m, op)
+    kh, kw = w.shape[1], w.shape[2]
+    pads = _window_pads(x.shape[1:3], (oh, ow), (kh, kw), (a.stride_h, a.stride_w), (a.dilation_h, a.dilation_w),
+                        a.pad_top, a.pad_left)
+    xc = F.pad(x.permute(0, 3, 1, 2), pads)
+    if op.kind == "CONV_2D":
+        y = F.conv2d(xc, w.permute(0, 3, 1, 2), b, (a.stride_h, a.stride_w), 0, (a.dilation_h, a.dilation_w))
+    else:  # depthwise: IR weight [1, kh, kw, C*M] -> torch [C*M, 1, kh, kw], one group per input channel
+        y = F.conv2d(xc, w.permute(3, 0, 1, 2), b, (a.stride_h, a.stride_w), 0, (a.dilation_h, a.dilation_w),
+                     groups=x.shape[3])
+    return _act(y[:, :, :oh, :ow].permute(0, 2, 3, 1), a.activation)
+
+
+def _pool(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    x = xs[0]
+    a = op.attrs
+    _, oh, ow, _ = _out_shape(m, op)
+    pads = _window_pads(x.shape[1:3], (oh, ow), (a.filter_h, a.filter_w), (a.stride_h, a.stride_w), (1, 1),
+                        a.pad_top, a.pad_left)
+    xc = x.permute(0, 3, 1, 2)
+    k, s = (a.filter_h, a.filter_w), (a.stride_h, a.stride_w)
+    if op.kind == "MAX_POOL_2D":
+        y = F.max_pool2d(F.pad(xc, pads, value=-float("inf")), k, s)
+    else:  # padding never counts: divide the window sums by the number of taps inside the input
+        ones = torch.ones((1, 1) + tuple(x.shape[1:3]), dtype=x.dtype, device=x.device)
+        y = F.avg_pool2d(F.pad(xc, pads), k, s) / F.avg_pool2d(F.pad(ones, pads), k, s)
+    return _act(y[:, :, :oh, :ow].permute(0, 2, 3, 1), a.activation)
+
+
+def _mean(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    x = xs[0]
+    axes = tuple(sorted({ax % x.dim() for ax in op.attrs.axes}))
+    return x.mean(dim=axes, keepdim=op.attrs.keep_dims)
+
+
+def _binary(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    a, b = xs
+    y = {"ADD": torch.add, "SUB": torch.sub, "MUL": torch.mul}[op.kind](a.float(), b.float())
+    return _act(y, op.attrs.activation)
+
+
+def _softmax(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return torch.softmax(xs[0] * op.attrs.beta, dim=-1)
+
+
+def _reshape(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return xs[0].reshape((-1,) + tuple(_out_shape(m, op)[1:]))
+
+
+def _pad(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    flat = [p for pair in reversed(op.attrs.paddings) for p in pair]  # F.pad lists the last axis first
+    return F.pad(xs[0], flat)
+
+
+def _concat(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return _act(torch.cat(xs, dim=op.attrs.axis), op.attrs.activation)
+
+
+def _unary(fn):
+    return lambda m, op, xs: fn(xs[0], op)
+
+
+_FORWARD = {
+    "CONV_2D": _weighted,
+    "DEPTHWISE_CONV_2D": _weighted,
+    "FULLY_CONNECTED": _weighted,
+    "AVERAGE_POOL_2D": _pool,
+    "MAX_POOL_2D": _pool,
+    "MEAN": _mean,
+    "ADD": _binary,
+    "SUB": _binary,
+    "MUL": _binary,
+    "SOFTMAX": _softmax,
+    "RESHAPE": _reshape,
+    "PAD": _pad,
+    "CONCATENATION": _concat,
+    "RELU": _unary(lambda x, op: torch.relu(x)),
+    "RELU6": _unary(lambda x, op: torch.clamp(x, 0.0, 6.0)),
+    "LOGISTIC": _unary(lambda x, op: torch.sigmoid(x)),
+    "TANH": _unary(lambda x, op: torch.tanh(x)),
+    "LEAKY_RELU": _unary(lambda x, op: F.leaky_relu(x, op.attrs.alpha)),
+    "HARD_SWISH": _unary(lambda x, op: x * torch.clamp(x + 3.0, 0.0, 6.0) / 6.0),
+}
+
+
+def from_graph(graph: Graph, input_layout: str = "NHWC") -> GraphModule:
+    """A trainable module computing `graph` (float32)."""
+    return GraphModule(graph, input_layout)
+
+
+def to_graph(module: GraphModule) -> Graph:
+    """The module's graph with its trained weights."""
+    return module.to_graph()
