@@ -1,0 +1,174 @@
+"""Python API: `mcucompress.prune(graph, data, method=..., sparsity=...)` -> PruneResult (graph + report).
+
+Float in, float out; int8 in, int8 out: an int8 model is pruned through its float view (floatview.py) and
+written back onto its int8 grid with its activation quantization unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mcucompress.dataset import fit_samples
+from mcucompress.errors import DataError, McuError, UnsupportedOpError
+from mcucompress.ir import Graph
+from mcucompress.ir.verify import verify
+from mcucompress.prune import layers, masks, nm, sensitivity
+from mcucompress.prune.floatview import float_view, write_back
+from mcucompress.prune.recovery import RECOVERY, LayerPlan, prune_one, recover
+
+METHODS = ("channels", "unstructured", "2:4", "1:4")
+ALLOCATIONS = ("sensitivity", "uniform", "global")
+CRITERIA = ("l2", "l1", "data")
+
+
+class PruneError(McuError):
+    """A pruning request the model cannot take (method, sparsity, a layer that would be emptied)."""
+
+
+@dataclass
+class PruneResult:
+    graph: Graph  # same kind as the input (float or int8)
+    dense: Graph  # the input graph as pruned (its int8 core for an int8 model with float I/O)
+    method: str
+    sparsity: float
+    recover: str
+    notes: list[str] = field(default_factory=list)  # layers left dense and why
+
+
+def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity: float | None = None,
+          recover_with: str | None = None, allocation: str = "sensitivity", criterion: str = "data",
+          round_to: int | None = None, data_name: str = "calibration data") -> PruneResult:
+    """Prune `graph` (float32, or int8) with calibration samples `data` (raw float inputs).
+
+    method: 'channels' (sparsity = fraction of MACs removed, channels removed physically), 'unstructured'
+    (fraction of conv/FC weights zeroed), '2:4' or '1:4' (along input channels; sparsity fixed).
+    recover_with: 'none', 'bias' or 'reconstruct' (default: reconstruct, the best of the three)."""
+    recover_with = recover_with or "reconstruct"
+    _check_request(method, sparsity, recover_with, allocation, criterion)
+    if method in nm.PATTERNS:
+        n, m = nm.PATTERNS[method]
+        sparsity = 1 - n / m
+    q = _int8_graph(graph)
+    dense = float_view(q) if q is not None else graph
+    x = _calibration(dense, q, data, data_name)
+    work = copy.deepcopy(dense)
+    notes: list[str] = []
+    if method == "channels":
+        from mcucompress.prune.channels import prune_channels
+
+        plans, q_out = prune_channels(dense, work, x, sparsity, recover_with, allocation, criterion, round_to, q)
+    else:
+        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, recover_with)
+        q_out = copy.deepcopy(q) if q is not None else None
+    if q_out is not None:
+        for index, plan in plans.items():
+            plan.grid = _row_scales(q_out, q_out.ops[index])
+    if method != "channels":
+        _apply_masks(dense, work, plans, reconstruct=recover_with == "reconstruct")
+    if recover_with != "none":
+        recover(dense, work, x, recover_with, plans)
+    if q_out is not None:
+        write_back(q_out, work)
+        work = q_out
+    verify(work)
+    return PruneResult(work, q if q is not None else graph, method, float(sparsity), recover_with, notes)
+
+
+def _check_request(method, sparsity, recover_with, allocation, criterion) -> None:
+    if method not in METHODS:
+        raise PruneError(f"unknown pruning method '{method}'; use one of {', '.join(METHODS)}")
+    if method in nm.PATTERNS:
+        n, m = nm.PATTERNS[method]
+        if sparsity is not None and abs(sparsity - (1 - n / m)) > 1e-9:
+            raise PruneError(f"--method {method} fixes the sparsity at {1 - n / m:g}; leave --sparsity out")
+    elif sparsity is None:
+        raise PruneError(f"--method {method} needs --sparsity S in [0, 1)")
+    elif not (0.0 <= sparsity < 1.0) or not np.isfinite(sparsity):
+        raise PruneError(f"--sparsity {sparsity:g} is outside [0, 1); give the fraction to remove, e.g. 0.5")
+    if recover_with not in RECOVERY:
+        raise PruneError(f"unknown recovery '{recover_with}'; use one of {', '.join(RECOVERY)}")
+    if allocation not in ALLOCATIONS:
+        raise PruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
+    if criterion not in CRITERIA:
+        raise PruneError(f"unknown channel criterion '{criterion}'; use one of {', '.join(CRITERIA)}")
+
+
+def _int8_graph(graph: Graph) -> Graph | None:
+    """The int8 graph to prune (an int8 model with float I/O gives its int8 core), or None for a float one."""
+    from mcucompress.passes.float_io import int8_core
+
+    if graph.is_quantized:
+        return graph
+    core = int8_core(graph)
+    if core is not None:
+        return core
+    if any(t.dtype == "int8" for t in graph.tensors.values() if not t.is_const):
+        raise UnsupportedOpError(f"model '{graph.name}' mixes float and int8 activations; prune its float model")
+    return None
+
+
+def _calibration(dense: Graph, q: Graph | None, data: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(data)
+    t = dense.t(dense.inputs[0])
+    if q is not None and x.dtype == np.int8:  # int8 samples of an int8 model: their real values
+        qin = q.t(q.inputs[0]).quant
+        x = ((x.astype(np.float32) - qin.zp) * qin.s).astype(np.float32)
+    if x.dtype.kind != "f":
+        raise DataError(f"{name}: 'x' has dtype {x.dtype}; pruning needs the raw float inputs (or int8 for an int8 model)")
+    return fit_samples(name, x, None, t).x.astype(np.float32)
+
+
+def _row_scales(q: Graph, op) -> np.ndarray:
+    w = q.t(op.inputs[1])
+    rows = layers.matrix(op, w.data).shape[0]
+    return np.broadcast_to(w.quant.scale.astype(np.float64), (rows,)).copy()
+
+
+def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsity: float, allocation: str,
+                  notes: list[str], recover_with: str = "reconstruct") -> dict[int, LayerPlan]:
+    """Per weighted op: the weight ratio (unstructured) or the N:M pattern, for the layers that take it."""
+    index_of = {id(op): i for i, op in enumerate(work.ops)}
+    ops = layers.weighted_ops(work)
+    if method in nm.PATTERNS:
+        n, m = nm.PATTERNS[method]
+        plans = {}
+        reasons = []
+        for op in ops:
+            why = nm.why_not(op, work.t(op.inputs[1]).shape, m)
+            if why is None:
+                plans[index_of[id(op)]] = LayerPlan(ratio=1 - n / m, nm=(n, m))
+            else:
+                reasons.append(f"op {op.name} ({op.kind}): {why}")
+        if not plans:
+            raise PruneError(f"--method {method}: no layer can take it; {reasons[0]}")
+        notes.extend(f"left dense: {r}" for r in reasons)
+        return plans
+    mats = [layers.matrix(op, work.t(op.inputs[1]).data) for op in ops]
+    if allocation == "uniform":
+        ratios = [sparsity] * len(ops)
+    elif allocation == "global":
+        ratios = masks.global_ratios(mats, sparsity)
+    else:
+        sizes = np.array([m.size for m in mats], np.float64)
+
+        def apply(graph: Graph, i: int, r: float, acts: dict):
+            return prune_one(graph, ops[i], acts[ops[i].inputs[0]], LayerPlan(ratio=r), recover_with)
+
+        curves = sensitivity.error_curves(work, x, list(range(len(ops))), apply, lambda i: index_of[id(ops[i])])
+        ratios = sensitivity.allocate(curves, lambda rs: float(np.dot(rs, sizes) / sizes.sum()), sparsity)
+    return {index_of[id(op)]: LayerPlan(ratio=float(r)) for op, r in zip(ops, ratios) if r > 0}
+
+
+def _apply_masks(dense: Graph, work: Graph, plans: dict[int, LayerPlan], reconstruct: bool) -> None:
+    """Magnitude masks for recovery 'none' and 'bias' (reconstruct chooses its own masks as it refits)."""
+    if reconstruct:
+        return
+    for index, plan in plans.items():
+        op = work.ops[index]
+        w = work.t(op.inputs[1])
+        m = layers.matrix(op, w.data)
+        keep = nm.nm_mask(m, *plan.nm) if plan.nm else masks.magnitude_mask(m, plan.ratio)
+        w.data = layers.unmatrix(op, np.where(keep, m, 0).astype(np.float32), w.shape)
