@@ -7,8 +7,18 @@ import jinja2
 from mcucompress.assets import asset_dir
 
 
+def c_comment(text) -> str:
+    """`text` (a tensor, op or model name from a model file) safe inside a C block comment: printable ASCII
+    on one line, no `*/` that would end the comment, no `/*` (-Wcomment) and no `??` trigraph."""
+    s = "".join(ch if " " <= ch <= "~" else "?" for ch in str(text))
+    s = s.replace("*/", "*_/").replace("/*", "/_*")
+    while "??" in s:
+        s = s.replace("??", "?_?")
+    return s
+
+
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(asset_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -16,6 +26,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["c_comment"] = c_comment
+    return env
 
 
 def render_all(context: dict, prefix: str) -> dict[str, str]:

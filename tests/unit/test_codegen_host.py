@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,30 @@ def test_activation_and_mean_models_bit_exact_on_host(kind, tmp_path):
         verify(graph)
         xs = rng.integers(-128, 128, size=(4,) + graph.t("x").shape[1:], dtype=np.int8)
         assert_same(host_outputs(graph, xs, tmp_path / str(i)), reference_outputs(graph, xs))
+
+
+HOSTILE = "a*/b /* c ??/\n\\ d\x01é"  # closes and opens C comments, a trigraph, a newline, a control char
+
+
+def test_hostile_tensor_and_op_names_compile_and_run_bit_exact_on_host(tmp_path):
+    """Names from model files reach C only inside comments, made safe there: `*/` in a tensor name must not end
+    the comment of its weights array (the project builds with -Wall -Wextra -Werror, so `/*` would fail too)."""
+    graph = tiny_conv_fc()
+    renames = {"w": f"w{HOSTILE}", "fw": f"fw{HOSTILE}", "c": f"c{HOSTILE}"}
+    graph.tensors = {renames.get(n, n): t for n, t in graph.tensors.items()}
+    for name, t in graph.tensors.items():
+        t.name = name
+    for op in graph.ops:
+        op.inputs = [renames.get(n, n) for n in op.inputs]
+        op.outputs = [renames.get(n, n) for n in op.outputs]
+        op.name = f"{op.name}{HOSTILE}"
+    compiled = compile_graph(graph, default_prefix(graph))
+    for name, text in compiled.files.items():
+        comments = re.findall(r"/\*(.*?)\*/", text, flags=re.DOTALL)
+        if name.endswith(("_weights.c", "_model.c")):  # the names are there, made safe
+            assert any("a*_/b /_* c ?_?/?\\ d?_?" in c for c in comments), name
+        for body in comments:  # each name stays inside its comment, printable ASCII, no trigraph
+            assert "/*" not in body and "??" not in body and all(" " <= ch <= "~" or ch == "\n" for ch in body), body
+        assert "*/" not in re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL), name
+    xs = np.random.default_rng(5).integers(-128, 128, size=(8, 6, 6, 2), dtype=np.int8)
+    assert_same(host_outputs(graph, xs, tmp_path), reference_outputs(graph, xs))
