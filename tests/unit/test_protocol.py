@@ -208,3 +208,19 @@ def test_timeout_names_the_request_and_the_last_bytes():
 def test_bad_serial_url_is_a_clear_error():
     with pytest.raises(McuError, match="cannot open serial link"):
         Device("/dev/does-not-exist-mcc", timeout=0.1)
+
+
+def test_crc16_matches_the_bitwise_definition():
+    """binascii.crc_hqx is CRC-16/CCITT-FALSE: the firmware's bit-by-bit loop, checked on random frames."""
+
+    def bitwise(data: bytes, crc: int = 0xFFFF) -> int:
+        for byte in data:
+            crc ^= byte << 8
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+        return crc
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 7, 64, 517):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert proto.crc16(data) == bitwise(data)
