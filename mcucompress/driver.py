@@ -13,6 +13,7 @@ from mcucompress.dataset import load_samples
 from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph, registry
+from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
 from mcucompress.passes.float_io import int8_core
@@ -25,6 +26,7 @@ def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
     graph = load_model(path, keep_unsupported=True)
     try:
         verify(graph, allow_unsupported=True)
+        check_runtime_inputs(graph)
         if not allow_unsupported:
             check_graph(graph)  # every unsupported op at once, not just the first
     except (GraphError, UnsupportedOpError) as exc:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcucompress.errors import ModelFileError, UnsupportedOpError
+from mcucompress.errors import McuError, ModelFileError, UnsupportedOpError
+from mcucompress.frontend.onnx_checks import check_proto, check_shapes
 from mcucompress.ir import Graph, registry
 
 MIN_OPSET = 11
@@ -51,6 +52,7 @@ def _parse(path: Path):
         raise ModelFileError(f"{path}: not a valid ONNX protobuf ({_one_line(exc, 80)}); re-export the model") from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise ModelFileError(f"{path}: truncated or corrupt ONNX file (no graph or no nodes); re-export the model")
+    check_proto(path, model)  # names, node outputs, initializers, external data: before anything reads them
     if any(i.data_location == onnx.TensorProto.EXTERNAL for i in model.graph.initializer):
         try:
             onnx.load_external_data_for_model(model, str(path.parent))
@@ -73,7 +75,7 @@ def _check(path: Path, model) -> None:
                                      f"is not supported; supported ops: {', '.join(supported_onnx_ops())}")
     try:
         onnx.checker.check_model(model)
-    except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError, or anything on a corrupt proto
         raise ModelFileError(f"{path}: invalid ONNX model ({_one_line(exc)}); re-export the model") from None
 
 
@@ -110,7 +112,7 @@ def static_shapes(path: Path, model) -> tuple[object, dict[str, tuple[int, ...]]
     onnx = _onnx(path)
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - InferenceError, or anything onnx's C++ raises on a corrupt proto
         raise ModelFileError(f"{path}: shape inference failed ({_one_line(exc)}); re-export the model") from None
     shapes = {}
     g = inferred.graph
@@ -118,6 +120,7 @@ def static_shapes(path: Path, model) -> tuple[object, dict[str, tuple[int, ...]]
         tt = vi.type.tensor_type
         if tt.HasField("shape") and all(d.HasField("dim_value") and d.dim_value > 0 for d in tt.shape.dim):
             shapes[vi.name] = tuple(int(d.dim_value) for d in tt.shape.dim)
+    check_shapes(path, shapes)
     return inferred, shapes
 
 
@@ -134,8 +137,18 @@ def load(path: str | Path) -> Graph:
     _check(path, model)
     _fix_input_shapes(path, model)
     model, shapes = static_shapes(path, model)
-    graph = Importer(path, model, shapes, _model_name(path), make_qdq(path, model)).run()
-    run_default_passes(graph)
+    try:
+        graph = Importer(path, model, shapes, _model_name(path), make_qdq(path, model)).run()
+        run_default_passes(graph)
+    except McuError:
+        raise
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        # Defence in depth behind onnx_checks and the converters' own checks (the fuzz test counts these).
+        raise ModelFileError(f"{path}: corrupt ONNX model ({type(exc).__name__}: {_one_line(exc)}); "
+                             "re-export the model") from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: the model's shapes or constants need more memory than this machine has; "
+                             "the file is corrupt or not a microcontroller model") from None
     for op in graph.ops:
         if not registry.is_kind(op.kind):
             raise UnsupportedOpError(f"{path}: op '{op.name}': {LEFTOVER_KINDS.get(op.kind, op.kind)}")

@@ -6,22 +6,27 @@ tensors and ops, folds constant shape arithmetic, and rejects what we cannot run
 
 from __future__ import annotations
 
+import math
+import os
 import struct
+import traceback
 from pathlib import Path
 
 import numpy as np
 import tflite
 
-from mcucompress.errors import HybridModelError, McuError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import GraphError, HybridModelError, McuError, ModelFileError, UnsupportedOpError
 from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
+from mcucompress.ir.consistency import MAX_RANK, check_size, check_tensor
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CAST", "GATHER", "SLICE", "REDUCE_PROD"}
 WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+NEEDS_OPTIONS = {"STRIDED_SLICE", "PACK", "GATHER", "REDUCE_PROD"}  # folding reads their options
 
 
 def supported_tflite_ops() -> list[str]:
@@ -29,12 +34,43 @@ def supported_tflite_ops() -> list[str]:
 
 
 def _options(op, cls):
+    """The op's builtin options as `cls`; None when absent or of another type (as TFLite reads them)."""
     table = op.BuiltinOptions()
-    if table is None:
+    if table is None or op.BuiltinOptionsType() != getattr(tflite.BuiltinOptions, cls.__name__, -1):
         return None
     opts = cls()
     opts.Init(table.Bytes, table.Pos)
     return opts
+
+
+def _required_options(path: Path, index: int, kind: str, op, cls):
+    o = _options(op, cls)
+    if o is None:
+        raise ModelFileError(f"{path}: op {index} ({kind}) has no {cls.__name__} (missing or of another type); "
+                             "the file is corrupt; re-export the model")
+    return o
+
+
+def _dims(path: Path, index: int, kind: str, t, rank: int, what: str) -> tuple[int, ...]:
+    """The shape of an op's tensor, which must have `rank` positive dimensions."""
+    if len(t.shape) != rank or any(d <= 0 for d in t.shape):
+        raise ModelFileError(f"{path}: op {index} ({kind}) {what} '{t.name}' has shape {list(t.shape)}; it needs "
+                             f"{rank} positive dimensions; the file is corrupt; re-export the model")
+    return t.shape
+
+
+def _tensor_names(path: Path, names: list[str], indices, what: str, optional: bool = False) -> list[str]:
+    """Tensor indices of `what` as names; -1 is an omitted optional input."""
+    out = []
+    for i in (int(i) for i in indices):
+        if optional and i == -1:
+            out.append("")
+        elif 0 <= i < len(names):
+            out.append(names[i])
+        else:
+            raise ModelFileError(f"{path}: {what} refers to tensor {i}, but the model has {len(names)} tensors; "
+                                 "the file is corrupt; re-export the model")
+    return out
 
 
 def _activation(path: Path, index: int, kind: str, code: int) -> str:
@@ -103,7 +139,11 @@ def _open(path: Path) -> tuple[bytes, object]:
 
 
 def _corrupt(path: Path, exc: Exception) -> ModelFileError:
-    what = "an offset points outside the file" if isinstance(exc, struct.error) else f"{type(exc).__name__}: {exc}"
+    # The flatbuffers reader bounds-checks every offset and length it follows (struct.error, or a
+    # ValueError/TypeError from its number codecs): that is the file's structure being broken, not a bug.
+    frames = traceback.extract_tb(exc.__traceback__)
+    in_reader = isinstance(exc, struct.error) or bool(frames and f"{os.sep}flatbuffers{os.sep}" in frames[-1].filename)
+    what = "an offset or length points outside the file" if in_reader else f"{type(exc).__name__}: {exc}"
     what = " ".join(what.split())[:160]
     return ModelFileError(f"{path}: truncated or corrupt TFLite file ({what}); re-export the model")
 
@@ -115,11 +155,17 @@ def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
     raw, model = _open(path)
     try:
         return _build(path, raw, model, keep_unsupported)
+    except GraphError as exc:
+        raise GraphError(f"{path}: {exc}") from None
     except McuError:
         raise
-    except (IndexError, KeyError, TypeError, ValueError, struct.error) as exc:
-        # A file whose tables parse but hold garbage (bad tensor indices, shapes, offsets): one line, no traceback.
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError, ArithmeticError, struct.error) as exc:
+        # Defence in depth behind the explicit checks: a table that parses but holds garbage the checks did not
+        # foresee is one line, no traceback (the fuzz test counts these separately: each is a check to add).
         raise _corrupt(path, exc) from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: the model's shapes or constants need more memory than this machine has; "
+                             "the file is corrupt or not a microcontroller model") from None
 
 
 def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
@@ -141,8 +187,16 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
         if dtype is None:
             raise ModelFileError(f"{path}: tensor {i} '{name}' has unsupported type code {t.Type()}")
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+        check_size(tuple(max(d, 1) for d in shape), f"{path}: tensor {i} '{name}'", ModelFileError)
+        if any(d < 0 for d in shape):
+            raise ModelFileError(f"{path}: tensor {i} '{name}' has a negative dimension in shape {list(shape)}; "
+                                 "the file is corrupt; re-export the model")
         data = _read_buffer(model, t.Buffer(), raw)
         arr = None
+        itemsize = 2 if dtype == "float16" else np.dtype(dtype).itemsize
+        if data is not None and len(data) != math.prod(shape) * itemsize:
+            raise ModelFileError(f"{path}: tensor {i} '{name}' has {len(data)} bytes of data for shape {list(shape)} "
+                                 f"({math.prod(shape) * itemsize} bytes of {dtype}); the file is corrupt; re-export it")
         if data is not None:
             arr = np.frombuffer(data, dtype=np.float16 if dtype == "float16" else dtype).reshape(shape)
             if dtype == "float16":
@@ -150,18 +204,23 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
         graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), arr))
         if t.ShapeSignatureLength() and (t.ShapeSignatureAsNumpy() < 0).any():
             dynamic.add(name)
-    graph.inputs = [names[i] for i in sg.InputsAsNumpy()]
-    graph.outputs = [names[i] for i in sg.OutputsAsNumpy()]
+    graph.inputs = _tensor_names(path, names, sg.InputsAsNumpy() if sg.InputsLength() else [], "the model's inputs")
+    graph.outputs = _tensor_names(path, names, sg.OutputsAsNumpy() if sg.OutputsLength() else [], "the model's outputs")
+    if not graph.inputs or not graph.outputs:
+        raise ModelFileError(f"{path}: the model lists no inputs or no outputs; the file is corrupt; re-export it")
 
     for index in range(sg.OperatorsLength()):
         op = sg.Operators(index)
+        if not 0 <= op.OpcodeIndex() < model.OperatorCodesLength():
+            raise ModelFileError(f"{path}: op {index} has opcode index {op.OpcodeIndex()}, but the model has "
+                                 f"{model.OperatorCodesLength()} opcodes; the file is corrupt; re-export the model")
         oc = model.OperatorCodes(op.OpcodeIndex())
         code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
         kind = BUILTIN_NAMES.get(code, f"code {code}")
         if kind == "CUSTOM":
-            kind = f"CUSTOM({(oc.CustomCode() or b'').decode()})"
-        ins = ["" if i < 0 else names[i] for i in op.InputsAsNumpy()] if op.InputsLength() else []
-        outs = [names[i] for i in op.OutputsAsNumpy()]
+            kind = f"CUSTOM({(oc.CustomCode() or b'').decode('utf-8', 'replace')})"
+        ins = _tensor_names(path, names, op.InputsAsNumpy() if op.InputsLength() else [], f"op {index} ({kind})", True)
+        outs = _tensor_names(path, names, op.OutputsAsNumpy() if op.OutputsLength() else [], f"op {index} ({kind})")
         _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped, unsupported)
     if unsupported and not keep_unsupported:
         raise UnsupportedOpError(f"{path}: {', '.join(unsupported)}, which {'is' if len(unsupported) == 1 else 'are'} "
@@ -197,17 +256,31 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
     const_inputs = [tensors[n].data if n else None for n in ins]
     if kind in FOLDABLE or (kind in ("CONCATENATION", "MUL", "ADD", "SUB") and all(x is not None for x in const_inputs)):
         opts = _options(op, _options_class(kind))
+        if opts is None and kind in NEEDS_OPTIONS:
+            _required_options(path, index, kind, op, _options_class(kind))
+        if not outs:
+            raise ModelFileError(f"{path}: op {index} ({kind}) has no output; the file is corrupt; re-export the model")
         out = tensors[outs[0]]
-        value = tflite_const_eval.evaluate(kind, const_inputs, [tensors[n].shape for n in ins], opts, out.dtype)
+        try:
+            shapes = [tensors[n].shape if n else () for n in ins]
+            value = tflite_const_eval.evaluate(kind, const_inputs, shapes, opts, out.dtype)
+            if value is not None:
+                value = np.asarray(value, dtype=out.dtype).reshape(out.shape)
+        except (ValueError, IndexError, TypeError, OverflowError) as exc:  # numpy on inconsistent constants
+            raise ModelFileError(f"{path}: op {index} ({kind}) cannot be evaluated on its constant inputs "
+                                 f"({' '.join(str(exc).split())[:120]}); the file is corrupt; re-export the model") from None
         if value is None:
             raise UnsupportedOpError(
                 f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; "
                 f"supported ops: {', '.join(supported_tflite_ops())}"
             )
-        out.data = np.asarray(value, dtype=out.dtype).reshape(out.shape)
+        out.data = value
         return
-    if kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and const_inputs[0] is not None:
+    if kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and const_inputs and const_inputs[0] is not None and outs:
         out = tensors[outs[0]]
+        if const_inputs[0].size != out.size:
+            raise ModelFileError(f"{path}: op {index} ({kind}) reshapes a constant of {const_inputs[0].size} values "
+                                 f"into {list(out.shape)}; the file is corrupt; re-export the model")
         out.data = const_inputs[0].reshape(out.shape).astype(out.dtype)
         return
     if kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") and outs and ins and ins[0]:
@@ -246,27 +319,36 @@ def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, .
             if o is None or o.NewShapeLength() == 0:
                 return None
             operand = o.NewShapeAsNumpy()
-        target = [int(d) for d in np.atleast_1d(operand)]
+        target = [int(d) for d in np.asarray(operand).reshape(-1)]
+        if len(target) > MAX_RANK or any(d < -1 for d in target):
+            return None  # not a shape: the caller's checks and the verifier name the op
         if target.count(-1) == 1:
-            known = int(np.prod([d for d in target if d != -1]))
-            target[target.index(-1)] = int(np.prod(x)) // known if known else 0
+            known = math.prod(d for d in target if d != -1)
+            target[target.index(-1)] = math.prod(x) // known if known else 0
         return tuple(target)
-    if kind == "EXPAND_DIMS" and operand is not None:
-        return tuple(np.expand_dims(np.empty(x, np.int8), int(np.atleast_1d(operand)[0])).shape)
-    if kind == "SQUEEZE":
+    if kind == "EXPAND_DIMS" and operand is not None and operand.size:
+        axis = int(np.atleast_1d(operand)[0])
+        if not -len(x) - 1 <= axis <= len(x):
+            return None
+        axis %= len(x) + 1
+        return (*x[:axis], 1, *x[axis:])
+    if kind == "SQUEEZE" and x:
         o = _options(op, tflite.SqueezeOptions)
         dims = [int(d) % len(x) for d in o.SqueezeDimsAsNumpy()] if o is not None and o.SqueezeDimsLength() else None
         return tuple(d for i, d in enumerate(x) if not (d == 1 and (dims is None or i in dims)))
-    if kind == "FULLY_CONNECTED" and len(ins) > 1 and ins[1]:
+    if kind == "FULLY_CONNECTED" and len(ins) > 1 and ins[1] and len(t[ins[1]].shape) == 2 and min(t[ins[1]].shape) > 0:
         n, k = t[ins[1]].shape
         o = _options(op, tflite.FullyConnectedOptions)
         if o is not None and o.KeepNumDims():
             return (*x[:-1], n)
-        return (int(np.prod(x)) // k, n)
+        return (math.prod(x) // k, n)
     if kind in SAME_SHAPE:
         return x
     if kind in ("ADD", "SUB", "MUL") and len(ins) > 1 and ins[1]:
-        return tuple(int(d) for d in np.broadcast_shapes(x, t[ins[1]].shape))
+        try:
+            return tuple(int(d) for d in np.broadcast_shapes(x, t[ins[1]].shape))
+        except ValueError:
+            return None  # the verifier names the op whose shapes do not broadcast
     return None
 
 
@@ -314,10 +396,10 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
     t = graph.tensors
     if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         cls = tflite.Conv2DOptions if kind == "CONV_2D" else tflite.DepthwiseConv2DOptions
-        o = _options(op, cls)
-        _, in_h, in_w, in_c = t[ins[0]].shape
-        _, out_h, out_w, out_c = t[outs[0]].shape
-        _, kh, kw, _ = t[ins[1]].shape
+        o = _required_options(path, index, kind, op, cls)
+        _, in_h, in_w, in_c = _dims(path, index, kind, t[ins[0]], 4, "input")
+        _, out_h, out_w, out_c = _dims(path, index, kind, t[outs[0]], 4, "output")
+        _, kh, kw, _ = _dims(path, index, kind, t[ins[1]], 4, "weights")
         dh, dw = o.DilationHFactor(), o.DilationWFactor()
         top, bottom = _same_or_valid_pads(o.Padding(), in_h, out_h, kh, o.StrideH(), dh)
         left, right = _same_or_valid_pads(o.Padding(), in_w, out_w, kw, o.StrideW(), dw)
@@ -339,9 +421,9 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
             raise UnsupportedOpError(f"{path}: op {index} (FULLY_CONNECTED) uses shuffled weights; re-convert with default weights")
         return irops.FullyConnectedAttrs(_activation(path, index, kind, o.FusedActivationFunction()), bool(o.KeepNumDims()))
     if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        o = _options(op, tflite.Pool2DOptions)
-        _, in_h, in_w, _ = t[ins[0]].shape
-        _, out_h, out_w, _ = t[outs[0]].shape
+        o = _required_options(path, index, kind, op, tflite.Pool2DOptions)
+        _, in_h, in_w, _ = _dims(path, index, kind, t[ins[0]], 4, "input")
+        _, out_h, out_w, _ = _dims(path, index, kind, t[outs[0]], 4, "output")
         fh, fw = o.FilterHeight(), o.FilterWidth()
         top, bottom = _same_or_valid_pads(o.Padding(), in_h, out_h, fh, o.StrideH(), 1)
         left, right = _same_or_valid_pads(o.Padding(), in_w, out_w, fw, o.StrideW(), 1)
@@ -353,7 +435,11 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         if axes_t.data is None:
             raise UnsupportedOpError(f"{path}: op {index} (MEAN) has non-constant axes")
         rank = len(t[ins[0]].shape)
-        axes = tuple(sorted({int(a) % rank for a in np.atleast_1d(axes_t.data)}))
+        axes = np.atleast_1d(axes_t.data).astype(np.int64)
+        if rank == 0 or axes.size == 0 or ((axes < -rank) | (axes >= rank)).any():
+            raise ModelFileError(f"{path}: op {index} (MEAN) reduces axes {axes.tolist()} of a rank-{rank} input; "
+                                 "the file is corrupt; re-export the model")
+        axes = tuple(sorted({int(a) % rank for a in axes}))
         return irops.MeanAttrs(axes, bool(o.KeepDims()) if o else False)
     if kind in ("ADD", "SUB", "MUL"):
         cls = {"ADD": tflite.AddOptions, "SUB": tflite.SubOptions, "MUL": tflite.MulOptions}[kind]
@@ -372,13 +458,19 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
             expected = t[ins[0]].quant.zp if t[ins[0]].quant else 0
             if value is None or value.reshape(-1)[0] != expected:
                 raise UnsupportedOpError(f"{path}: op {index} (PADV2) pads with a value other than zero; only zero padding is supported")
+        if p.size != 2 * len(t[ins[0]].shape):
+            raise ModelFileError(f"{path}: op {index} (PAD) has paddings of shape {list(p.shape)} for a rank-"
+                                 f"{len(t[ins[0]].shape)} input; the file is corrupt; re-export the model")
         return irops.PadAttrs(tuple((int(a), int(b)) for a, b in p.reshape(-1, 2)))
     if kind == "CONCATENATION":
-        o = _options(op, tflite.ConcatenationOptions)
+        o = _required_options(path, index, kind, op, tflite.ConcatenationOptions)
         rank = len(t[outs[0]].shape)
+        if not -rank <= o.Axis() < rank:
+            raise ModelFileError(f"{path}: op {index} (CONCATENATION) has axis {o.Axis()} for a rank-{rank} output; "
+                                 "the file is corrupt; re-export the model")
         return irops.ConcatenationAttrs(int(o.Axis()) % rank, _activation(path, index, kind, o.FusedActivationFunction()))
     if kind == "LEAKY_RELU":
-        o = _options(op, tflite.LeakyReluOptions)
+        o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))
     return irops.NoAttrs()
 
@@ -391,6 +483,7 @@ def _fold_dequantized_constants(graph: Graph) -> None:
         if op.kind == "DEQUANTIZE" and src is not None and src.is_const:
             out = graph.tensors[op.outputs[0]]
             data = src.data.astype(np.float32)
+            check_tensor(src)  # its quantized dimension and scales, before they index anything
             if src.quant is not None:
                 q = src.quant
                 shape = [1] * data.ndim

@@ -1,5 +1,7 @@
 """Structural checks of a Graph: every violation is a GraphError naming the op or tensor.
 
+mcucompress.ir.consistency proves each tensor and op consistent (shapes, dtypes, attributes, sizes).
+
 After them, mcucompress.ir.constraints rejects int8 ops TFLM cannot run (UnsupportedOpError).
 """
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 from mcucompress.errors import GraphError
 from mcucompress.ir import registry
+from mcucompress.ir.consistency import SHAPE_RULES, check_op, check_tensor
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.tensor import DTYPES
@@ -24,12 +27,9 @@ def verify(graph: Graph, allow_unsupported: bool = False) -> None:
     for t in graph.tensors.values():
         if t.dtype not in DTYPES:
             raise GraphError(f"tensor '{t.name}' has unsupported dtype {t.dtype}")
-        if any(d <= 0 for d in t.shape):
-            raise GraphError(f"tensor '{t.name}' has a non-positive dimension in shape {t.shape}; fix the input shape")
         if t.data is not None and tuple(t.data.shape) != t.shape:
             raise GraphError(f"tensor '{t.name}' data shape {t.data.shape} differs from its shape {t.shape}")
-        if t.quant is not None:
-            _check_quant(t)
+        check_tensor(t)  # size, finite constants, quantization
         if t.dtype == "int8" and not t.is_const and t.quant is None:
             raise GraphError(f"int8 activation '{t.name}' has no quantization parameters")
     for op in graph.ops:
@@ -48,20 +48,11 @@ def verify(graph: Graph, allow_unsupported: bool = False) -> None:
             if name in available:
                 raise GraphError(f"{where}: output '{name}' is written twice")
             available.add(name)
+        if op.kind in SHAPE_RULES:
+            check_op(graph, op)  # arity, dtypes, attributes, output shape recomputed from the inputs
     for name in graph.outputs:
         if name not in available:
             raise GraphError(f"graph output '{name}' is never produced")
     if not allow_unsupported:
         check_graph(graph)
 
-
-def _check_quant(t) -> None:
-    q = t.quant
-    if q.scale.size != q.zero_point.size:
-        raise GraphError(f"tensor '{t.name}': {q.scale.size} scales but {q.zero_point.size} zero points")
-    if q.per_axis and (q.axis >= len(t.shape) or t.shape[q.axis] != q.scale.size):
-        raise GraphError(f"tensor '{t.name}': {q.scale.size} per-axis scales do not match axis {q.axis} of shape {t.shape}")
-    if (q.scale <= 0).any() and t.dtype != "int32":
-        raise GraphError(f"tensor '{t.name}': scales must be positive")
-    if t.dtype == "int8" and ((q.zero_point < -128) | (q.zero_point > 127)).any():
-        raise GraphError(f"tensor '{t.name}': int8 zero point outside [-128, 127]")
