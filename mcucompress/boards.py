@@ -14,13 +14,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CPUS = {  # cpu -> (gcc -mcpu, architecture family for startup code, has DWT)
-    "cortex-m0plus": ("cortex-m0plus", "armv6m", False),
-    "cortex-m3": ("cortex-m3", "armv7m", True),
-    "cortex-m4": ("cortex-m4", "armv7m", True),
-    "cortex-m7": ("cortex-m7", "armv7m", True),
-    "cortex-m33": ("cortex-m33", "armv8m", True),
-    "cortex-m55": ("cortex-m55", "armv8m", True),
+CPUS = {  # cpu -> (gcc -mcpu, has DWT)
+    "cortex-m0plus": ("cortex-m0plus", False),
+    "cortex-m3": ("cortex-m3", True),
+    "cortex-m4": ("cortex-m4", True),
+    "cortex-m7": ("cortex-m7", True),
+    "cortex-m33": ("cortex-m33", True),
+    "cortex-m55": ("cortex-m55", True),
 }
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
 UARTS = ("cmsdk", "stm32-usart", "stm32-lpuart")
@@ -57,10 +57,6 @@ class Board:
         else:
             flags += ["-mfloat-abi=hard", f"-mfpu={self.fpu}"]
         return flags
-
-    @property
-    def arch(self) -> str:
-        return CPUS[self.cpu][1]
 
 
 def _require(doc: dict, key: str, kind, where: str):
@@ -104,7 +100,7 @@ def parse_board(doc: dict, where: str) -> Board:
     _choice(_require(flash, "method", str, where + " [flash]"), FLASH_METHODS, "flash method", where)
     if board.flash_size <= 0 or board.ram_size <= 0 or board.clock_hz <= 0:
         raise BoardError(f"{where}: flash_size, ram_size and clock_hz must be positive")
-    if board.timer == "dwt" and not CPUS[board.cpu][2]:
+    if board.timer == "dwt" and not CPUS[board.cpu][1]:
         raise BoardError(f"{where}: {board.cpu} has no DWT cycle counter; use timer kind 'systick'")
     return board
 

@@ -139,12 +139,6 @@ mcc_status mcc_relu6_s8(const mcc_relu6_params *p, int32_t size, const int8_t *i
 mcc_status mcc_mean_s8(const mcc_mean_params *p, const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in,
                        int8_t *out);
 
-/** QUANTIZE float32 -> int8: round(x / scale) (halves away from zero) + zero point, clamped. */
-mcc_status mcc_quantize_f32_s8(const mcc_affine_quant_params *p, int32_t size, const float *in, int8_t *out);
-
-/** DEQUANTIZE int8 -> float32: (x - zero point) * scale. */
-mcc_status mcc_dequantize_s8_f32(const mcc_affine_quant_params *p, int32_t size, const int8_t *in, float *out);
-
 #ifdef __cplusplus
 }
 #endif

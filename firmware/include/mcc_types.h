@@ -163,12 +163,6 @@ typedef struct {
     int32_t shift;
 } mcc_mean_params;
 
-/** QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32. */
-typedef struct {
-    float scale;        /**< the tensor's float32 scale, > 0 */
-    int32_t zero_point; /**< in [-128, 127] */
-} mcc_affine_quant_params;
-
 #ifdef __cplusplus
 }
 #endif

@@ -41,7 +41,6 @@ class KernelCall:
     kind: str
     function: str  # "" for ops that cost nothing (aliases)
     args: list[str]
-    sources: list[str] = field(default_factory=list)  # kernel files, relative to firmware/kernels
     statics: list[CStatic] = field(default_factory=list)
     arrays: list[CArray] = field(default_factory=list)
     pre: list[str] = field(default_factory=list)  # C statements inside the call's block, before it

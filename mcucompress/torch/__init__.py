@@ -1,7 +1,7 @@
 """Training-time compression with PyTorch (optional extra: ``pip install mcucompress[torch]``).
 
 bridge: a float IR graph as a trainable ``nn.Module`` and back. qat: fake quantization that simulates our
-int8 kernels (``prepare_qat``). prune: masks and schedules during training (``Pruner``). export: a trained
+int8 kernels (``prepare_qat``). prune: masks and schedules during training (``Pruner``). convert: a trained
 module to .tflite (``export``). train: the fine-tuning loop behind ``mcucompress finetune``.
 Only this subpackage imports torch.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 _LAZY = {
     "GraphModule": "bridge", "from_graph": "bridge", "to_graph": "bridge",
-    "prepare_qat": "qat", "Pruner": "prune", "export": "export", "from_torch": "export",
+    "prepare_qat": "qat", "Pruner": "prune", "export": "convert", "from_torch": "convert",
 }
 
 

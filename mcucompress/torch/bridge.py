@@ -145,6 +145,8 @@ class GraphModule(nn.Module):
                 x = x.permute(0, 2, 3, 1)
             x = x.reshape((-1,) + tuple(shape[1:])).float()
             values[name] = fq.act(name, x) if fq is not None else x
+            if self.capture is not None:
+                self.capture[name] = x
         stop = self.logits_name if logits else None
         if stop in values:  # a graph that is only a SOFTMAX: its logits are the input
             return values[stop]
@@ -153,7 +155,7 @@ class GraphModule(nn.Module):
             y = _FORWARD[op.kind](self, op, xs)
             out = op.outputs[0]
             y = y.reshape((-1,) + tuple(g.t(out).shape[1:]))
-            if fq is not None and out != stop:
+            if fq is not None:  # the logits too: the int8 model computes them as int8
                 y = fq.act(out, y)
             values[out] = y
             if self.capture is not None:

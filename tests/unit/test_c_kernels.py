@@ -89,11 +89,6 @@ Relu6Params = _struct("mcc_relu6_params", ["zero", "six"])
 MeanParams = _struct("mcc_mean_params", ["input_zero_point", "output_zero_point", "num_elements", "multiplier", "shift"])
 
 
-class AffineQuant(ctypes.Structure):
-    _fields_ = [("scale", ctypes.c_float), ("zero_point", c_int32)]
-    c_name = "mcc_affine_quant_params"
-
-
 class BroadcastDims(ctypes.Structure):
     _fields_ = [("in1", Dims), ("in2", Dims), ("out", Dims)]
     c_name = "mcc_broadcast_dims"
@@ -800,36 +795,6 @@ def test_mean(lib):
     assert run_host(lib, Call(call.fn, [bad, *call.args[1:]], call.want))[0] == -1
 
 
-def quantize_call(rng, case: int) -> Call:
-    qout = rand_q(rng, 0.01, 0.2)
-    g, op = unary_graph("QUANTIZE", (1, 64), None, qout)
-    p = fp.quantize_params(g, op)
-    x = (rng.standard_normal(int(rng.integers(1, 300))) * 4).astype(np.float32)
-    if case == 0:  # halves, just below and above them, large values
-        k = np.arange(-600, 600, dtype=np.float32) / np.float32(2)
-        x = np.concatenate([k, np.nextafter(k, np.float32(-np.inf)), np.nextafter(k, np.float32(np.inf)),
-                            np.array([1e9, -1e9, 3e38, -3e38], np.float32)]) * np.float32(p.scale)
-        x = x.astype(np.float32)
-    want = ref_act.quantize_f32_to_s8(x, p)
-    return Call("mcc_quantize_f32_s8", [AffineQuant(p.scale, p.zero_point), int(x.size), In(x), Out()], want,
-                f"quantize size {x.size} {p}")
-
-
-def dequantize_call(rng) -> Call:
-    qin = rand_q(rng)
-    g, op = unary_graph("DEQUANTIZE", (1, 64), qin, None)
-    p = fp.dequantize_params(g, op)
-    x = rng.integers(-128, 128, int(rng.integers(1, 300))).astype(np.int8)
-    want = ((x.astype(np.int32) - p.zero_point).astype(np.float32) * np.float32(p.scale)).astype(np.float32)
-    return Call("mcc_dequantize_s8_f32", [AffineQuant(p.scale, p.zero_point), int(x.size), In(x), Out()], want,
-                f"dequantize size {x.size} {p}")
-
-
-def test_quantize_dequantize_float(lib):
-    check_host(lib, [quantize_call(rng_for("quantize", case), case) for case in range(CASES)])
-    check_host(lib, [dequantize_call(rng_for("dequantize", case)) for case in range(CASES)])
-
-
 # ----------------------------------------------------------------------------- Cortex-M builds
 
 ARM_TARGETS = {
@@ -941,8 +906,7 @@ def qemu_calls() -> list[Call]:
         calls += [softmax_call(rng_for("softmax", case), case), pad_call(rng_for("pad", case)),
                   concat_call(rng_for("concat", case))]
         calls += [activation_call(rng_for("act" + kind, case), case, kind) for kind in ACTIVATIONS]
-        calls += [mean_call(rng_for("mean", case), case), quantize_call(rng_for("quantize", case), case),
-                  dequantize_call(rng_for("dequantize", case))]
+        calls += [mean_call(rng_for("mean", case), case)]
     return calls
 
 
