@@ -4,3 +4,18 @@ Modules: masks (magnitude ranking), nm (N:M groups), channels (channel groups an
 the graph), sensitivity (per-layer ratios for a global target), recovery (bias correction, layer-wise
 reconstruction), floatview (int8 models), api (`prune`), report (per-layer table).
 """
+
+import sys
+import types
+
+
+class _CallablePackage(types.ModuleType):
+    """``mcucompress.prune(graph, data, method=..., sparsity=...)`` is ``mcucompress.prune.api.prune``."""
+
+    def __call__(self, *args, **kwargs):
+        from mcucompress.prune.api import prune
+
+        return prune(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

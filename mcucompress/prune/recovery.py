@@ -79,7 +79,7 @@ def recover(dense: Graph, pruned: Graph, x: np.ndarray, method: str, plans: dict
         if plan.rows is not None:
             a_d = a_d[plan.rows]
         if method == "bias":
-            set_weights_and_bias(pruned, op_p, bias_corrected(dense, op_d, xd, pruned, op_p, xp, a_d))
+            set_weights_and_bias(pruned, op_p, bias_corrected(dense, op_d, xd, pruned, op_p, xp, a_d, plan.rows))
         elif not untouched:
             set_weights_and_bias(pruned, op_p, reconstructed(dense, op_d, xd, pruned, op_p, xp, a_d, plan))
 
@@ -118,10 +118,13 @@ def prune_one(graph: Graph, op: Op, x: np.ndarray, plan: LayerPlan, method: str)
     return undo
 
 
-def bias_corrected(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d: np.ndarray) -> np.ndarray:
+def bias_corrected(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d: np.ndarray,
+                   rows: np.ndarray | None = None) -> np.ndarray:
     a_p = weights_and_bias(pruned, op_p)
     md, mp = layers.patch_mean(dense, op_d, xd), layers.patch_mean(pruned, op_p, xp)
     if op_p.kind == "DEPTHWISE_CONV_2D":
+        if rows is not None:  # a depthwise row reads its own channel: the dense twin's kept channels
+            md = md[:, rows]
         target = np.einsum("ct,tc->c", a_d[:, :-1], md) + a_d[:, -1]
         got = np.einsum("ct,tc->c", a_p[:, :-1], mp) + a_p[:, -1]
     else:
@@ -133,7 +136,7 @@ def bias_corrected(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d:
 def reconstructed(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d: np.ndarray,
                   plan: LayerPlan) -> np.ndarray:
     if op_p.kind == "DEPTHWISE_CONV_2D":
-        hpp, hpd = _depthwise_hessians(dense, op_d, xd, pruned, op_p, xp)
+        hpp, hpd = _depthwise_hessians(dense, op_d, xd, pruned, op_p, xp, plan.rows)
         rows = []
         for c in range(len(a_d)):
             star = refit(a_d[c:c + 1], hpp[c], hpd[c])
@@ -144,12 +147,14 @@ def reconstructed(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d: 
     return sparsegpt(refit(a_d, hpp, hpd), hpp, plan.ratio, plan.nm, plan.grid)
 
 
-def _depthwise_hessians(dense, op_d, xd, pruned, op_p, xp, chunk: int = 32):
+def _depthwise_hessians(dense, op_d, xd, pruned, op_p, xp, keep=None, chunk: int = 32):
     hpp = hpd = 0.0
     rows = 0
     for s in range(0, len(xp), chunk):
         p = layers.patches(pruned, op_p, xp[s:s + chunk]).astype(np.float64)
         d = layers.patches(dense, op_d, xd[s:s + chunk]).astype(np.float64)
+        if keep is not None:
+            d = d[:, :, keep]
         p = np.concatenate([p, np.ones((len(p), 1, p.shape[2]))], axis=1)
         d = np.concatenate([d, np.ones((len(d), 1, d.shape[2]))], axis=1)
         hpp = hpp + np.einsum("rtc,rsc->cts", p, p)
