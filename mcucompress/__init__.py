@@ -15,8 +15,8 @@ def load(path):
 
 
 def __getattr__(name: str):
-    if name == "quantize":  # the callable subpackage, imported on first use
+    if name in ("quantize", "prune"):  # the callable subpackages, imported on first use
         import importlib
 
-        return importlib.import_module("mcucompress.quantize")
+        return importlib.import_module(f"mcucompress.{name}")
     raise AttributeError(f"module 'mcucompress' has no attribute {name!r}")

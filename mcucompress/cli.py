@@ -179,6 +179,37 @@ def cmd_boards(args) -> int:
     return 0
 
 
+def cmd_prune(args) -> int:
+    from mcucompress import driver
+    from mcucompress.dataset import load_npz
+    from mcucompress.frontend import tflite_writer
+    from mcucompress.prune.api import prune
+    from mcucompress.prune.report import format_report, prune_report
+
+    graph = driver.load(args.model)
+    x, _ = load_npz(args.calibration)
+    result = prune(graph, x, args.method, args.sparsity, args.recover, allocation=args.allocation,
+                   criterion=args.criterion, round_to=args.round_to, data_name=args.calibration)
+    tflite_writer.write(result.graph, args.output)
+    kind = "int8" if result.graph.is_quantized else "float32"
+    print(f"wrote {args.output} ({kind}, {args.method}, sparsity {result.sparsity:g}, recovery {result.recover})")
+    for note in result.notes:
+        print(note)
+    if args.report or args.json:
+        from mcucompress.dataset import fit_samples
+
+        t = result.dense.t(result.dense.inputs[0])
+        xs = x if t.dtype != "int8" or x.dtype == t.dtype else None
+        xs = fit_samples(args.calibration, x, None, result.dense.t(result.dense.inputs[0])).x[:256] \
+            if xs is not None else x[:256]
+        rep = prune_report(result.dense, result.graph, xs)
+        if args.report:
+            print(format_report(rep))
+        if args.json:
+            _write_json(args.json, rep)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
     parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
@@ -237,6 +268,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-layer", action="store_true", help="print every layer's latency, not only the slowest")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("prune", help="prune a model (channels, unstructured, 2:4, 1:4) with calibration data")
+    p.add_argument("model", help="float .tflite/.onnx or int8 .tflite; the output is of the same kind")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
+    p.add_argument("--method", required=True, choices=["channels", "unstructured", "2:4", "1:4"])
+    p.add_argument("--sparsity", type=float, default=None,
+                   help="channels: fraction of MACs removed; unstructured: fraction of weights zeroed; N:M: fixed")
+    p.add_argument("--calibration", required=True, metavar="CAL.npz", help="representative raw inputs 'x'")
+    p.add_argument("--recover", choices=["none", "bias", "reconstruct"], default="reconstruct",
+                   help="recovery without retraining (default reconstruct, the best)")
+    p.add_argument("--allocation", choices=["sensitivity", "uniform", "global"], default="sensitivity",
+                   help="per-layer ratios: from a sensitivity pass, the same everywhere, or one global threshold")
+    p.add_argument("--criterion", choices=["data", "l2", "l1"], default="data", help="channel ranking")
+    p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")
+    p.add_argument("--report", action="store_true", help="per-layer channels, sparsity, MACs, bytes, SQNR")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.set_defaults(func=cmd_prune)
     return parser
 
 
