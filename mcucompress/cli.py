@@ -5,17 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from mcucompress import __version__
 from mcucompress.errors import McuError
 
 
-def _write_atomic(path: str | Path, write) -> None:
-    """Write through a temporary sibling and rename, so a failure leaves nothing half-written."""
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt, so every temporary file and build folder is removed."""
+
+
+def _reserve(path: str | Path) -> Path:
+    """A new, uniquely named temporary sibling of `path` (never a user's file); OSError when the folder is
+    missing or not writable, before any work is done."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _write_atomic(path: str | Path, write, tmp: Path | None = None) -> None:
+    """Write through a temporary sibling (or the reserved `tmp`) and rename, so a failure leaves nothing
+    half-written."""
+    path = Path(path)
+    tmp = tmp or _reserve(path)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -23,8 +40,8 @@ def _write_atomic(path: str | Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _write_json(path: str | Path, doc: dict) -> None:
-    _write_atomic(path, lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"))
+def _write_json(path: str | Path, doc: dict, tmp: Path | None = None) -> None:
+    _write_atomic(path, lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"), tmp)
 
 
 def _save_npy(path: Path, array) -> None:
@@ -57,12 +74,21 @@ def cmd_run(args) -> int:
 
     from mcucompress import driver
 
-    report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
-                                 gdb_server=args.gdb_server, flash=not args.no_flash, **_quant_options(args))
-    if args.save_outputs:
-        _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs))
-    if args.json:
-        _write_json(args.json, report)
+    # Both destinations are reserved first: an unwritable one fails before the run, and leaves nothing written.
+    reserved: dict[str, Path] = {}
+    try:
+        for key, dest in (("out", args.save_outputs), ("json", args.json)):
+            if dest:
+                reserved[key] = _reserve(dest)
+        report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
+                                     gdb_server=args.gdb_server, flash=not args.no_flash, **_quant_options(args))
+        if args.save_outputs:
+            _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs), reserved["out"])
+        if args.json:
+            _write_json(args.json, report, reserved["json"])
+    finally:
+        for tmp in reserved.values():
+            tmp.unlink(missing_ok=True)
     from mcucompress.inspect_report import run_summary
 
     print(run_summary(report, all_layers=args.per_layer))
@@ -101,8 +127,15 @@ def _add_probe_arguments(p) -> None:
 def cmd_compile(args) -> int:
     from mcucompress import driver
 
-    compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force, board=args.board,
-                                    **_quant_options(args))
+    json_tmp = _reserve(args.json) if args.json else None  # an unwritable --json fails before the project is written
+    try:
+        compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force,
+                                        board=args.board, checks=args.checks, **_quant_options(args))
+        if args.json:
+            _write_json(args.json, compiled.summary(), json_tmp)
+    finally:
+        if json_tmp is not None:
+            json_tmp.unlink(missing_ok=True)
     summary = compiled.summary()
     if args.plan:
         print(compiled.plan.picture())
@@ -110,8 +143,6 @@ def cmd_compile(args) -> int:
         f"wrote {args.output}: {summary['layers']} layers, weights {summary['weights_bytes']:,} B (flash), "
         f"arena {summary['arena_bytes']:,} B (RAM, of which scratch {summary['scratch_bytes']:,} B)"
     )
-    if args.json:
-        _write_json(args.json, summary)
     return 0
 
 
@@ -148,6 +179,26 @@ def cmd_quantize(args) -> int:
 
         x = load_samples(args.calibration, float_graph.t(float_graph.inputs[0])).x[:256]
         print(format_report(layer_report(float_graph, graph, x)))
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    try:
+        from mcucompress.torch.train import FinetuneConfig, finetune
+    except ImportError as exc:
+        if "torch" not in str(exc):
+            raise
+        raise McuError("finetune needs PyTorch: pip install 'mcucompress[torch]'") from None
+
+    cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
+                         qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
+                         val_split=args.val_split, augment=args.augment, max_train=args.max_train)
+    report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
+    kind = "int8 (QAT)" if args.qat else "float32"
+    top1 = f", validation top-1 {report['val_top1']:.4f}" if report.get("val_top1") is not None else ""
+    print(f"wrote {args.output} ({kind}, epoch {report['best_epoch']} of {report['epochs_run']}{top1})")
+    if args.json:
+        _write_json(args.json, report)
     return 0
 
 
@@ -243,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default=None, help="check that the model fits this board's flash and RAM")
     p.add_argument("--name", default=None, metavar="PREFIX", help="prefix of every generated C symbol")
     p.add_argument("--force", action="store_true", help="replace a non-empty OUTDIR")
+    p.add_argument("--checks", action="store_true",
+                   help="debug build: assert every tensor extent inside its buffer before each kernel (invoke then "
+                        "returns MCC_BOUNDS_ERROR instead of corrupting memory)")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
     p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
     _add_quant_arguments(p)
@@ -254,6 +308,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true", help="print per-layer scale, saturation and SQNR vs float")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("finetune", help="fine-tune a float model on labelled data; optionally prune and/or QAT (needs torch)")
+    p.add_argument("model")
+    p.add_argument("--data", required=True, metavar="TRAIN.npz", help="'x' (N inputs) and 'y' (N class labels)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
+    p.add_argument("--val", metavar="VAL.npz", default=None, help="validation data (default: --val-split of TRAIN)")
+    p.add_argument("--val-split", type=float, default=0.1, help="fraction of TRAIN held back to pick the best epoch")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine decay to 0)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loss", choices=["ce", "mse"], default="ce", help="ce: labels y; mse: reconstruct the input")
+    p.add_argument("--qat", action="store_true", help="quantization-aware training; writes an int8 model")
+    p.add_argument("--prune", choices=["unstructured", "2:4", "1:4", "channels"], default=None)
+    p.add_argument("--sparsity", type=float, default=None,
+                   help="fraction of weights (unstructured) or of MACs (channels) to remove")
+    p.add_argument("--schedule", choices=["oneshot", "gradual", "iterative"], default="oneshot")
+    p.add_argument("--augment", action="store_true", help="random flips and shifts of image inputs")
+    p.add_argument("--max-train", type=int, default=None, metavar="N", help="use only the first N training samples")
+    p.add_argument("--checkpoint-dir", default=None, help="per-epoch checkpoints (default: OUT.tflite.ckpt); "
+                   "running the same command again resumes after the last finished epoch")
+    p.add_argument("--json", metavar="FILE", help="write the run report (per-epoch loss, accuracy, time)")
+    p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
     p.add_argument("model")
@@ -288,8 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None  # cleanup runs as on Ctrl-C
     try:
         return args.func(args)
     except McuError as exc:
@@ -297,9 +380,20 @@ def main(argv: list[str] | None = None) -> int:
         message = "".join(c if c.isprintable() else "?" for c in str(exc))
         print(f"mcucompress: error: {message}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # disk full, missing folder, permission denied: one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mcucompress: error: {where}{exc.strerror or exc}; check the path, its permissions and free space",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("mcucompress: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("mcucompress: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ def fit_samples(path: str | Path, x: np.ndarray, y: np.ndarray | None, t: Tensor
             f"{path}: 'x' has shape {x.shape}; model input '{t.name}' needs (N, {', '.join(map(str, per_sample))})"
             f" or one sample {per_sample}"
         )
-    if y is not None and len(y) != len(x):
-        raise DataError(f"{path}: {len(y)} labels in 'y' for {len(x)} samples in 'x'")
-    return Samples(quantize_input(x, t), None if y is None else _labels(np.asarray(y), len(x)))
+    if y is not None and (np.ndim(y) == 0 or len(y) != len(x)):
+        raise DataError(f"{path}: {np.size(y)} labels in 'y' for {len(x)} samples in 'x'")
+    return Samples(quantize_input(x, t), None if y is None else _labels(path, np.asarray(y), len(x)))
 
 
 def check_values(path: str | Path, x: np.ndarray, t: Tensor) -> None:
@@ -99,12 +99,34 @@ def check_values(path: str | Path, x: np.ndarray, t: Tensor) -> None:
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise DataError(f"{path}: 'x' contains {count} NaN or infinite value{'s' if count > 1 else ''} "
                             f"(first at x[{', '.join(map(str, first))}]); expected finite numbers")
+        big = float(np.abs(x).max())
+        if big > float(np.finfo(np.float32).max):
+            raise DataError(f"{path}: 'x' holds {big:g}, beyond the float32 range; expected float32 inputs")
 
 
-def _labels(y: np.ndarray, n: int) -> np.ndarray:
-    """Class indices from integer labels or from one-hot rows."""
+def _labels(path, y: np.ndarray, n: int) -> np.ndarray:
+    """Class indices from integer labels (or integral floats) or from one-hot rows; DataError otherwise."""
+    if y.dtype.kind not in "iufb":
+        raise DataError(f"{path}: 'y' has dtype {y.dtype}; expected integer class labels (or one-hot rows)")
+    if y.size % n or y.size == 0:
+        raise DataError(f"{path}: 'y' has shape {y.shape}; expected {n} labels (one per sample) or {n} one-hot rows")
     y = y.reshape(n, -1)
-    return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise DataError(f"{path}: 'y' contains NaN or infinite values; expected integer class labels")
+    if y.shape[1] > 1:
+        return y.argmax(axis=1)
+    if y.dtype.kind == "f" and (y != np.round(y)).any():
+        raise DataError(f"{path}: 'y' holds fractional values; expected integer class labels")
+    if (y < 0).any():
+        raise DataError(f"{path}: 'y' holds negative labels ({int(y.min())}); expected class indices from 0")
+    return y[:, 0].astype(np.int64)
+
+
+def check_labels(path, y: np.ndarray | None, classes: int) -> None:
+    """Every label indexes one of the model's `classes` outputs."""
+    if y is not None and y.size and int(y.max()) >= classes:
+        raise DataError(f"{path}: 'y' holds label {int(y.max())}, but the model has {classes} outputs per sample; "
+                        f"give labels from 0 to {classes - 1}")
 
 
 def load_samples(path: str | Path, t: Tensor) -> Samples:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
-from mcucompress.dataset import load_samples
+from mcucompress.dataset import check_labels, load_samples
 from mcucompress.errors import GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph, registry
@@ -67,12 +67,12 @@ def default_prefix(graph: Graph) -> str:
 
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,
-                  board: str | None = None, **quant_options) -> CompiledModel:
+                  board: str | None = None, checks: bool = False, **quant_options) -> CompiledModel:
     """Import, plan and generate the C project in `outdir` (atomically)."""
     if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
         raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
     graph = prepare(model, **quant_options)
-    compiled = compile_graph(graph, prefix or default_prefix(graph))
+    compiled = compile_graph(graph, prefix or default_prefix(graph), checks=checks)
     if board:
         from mcucompress.boards import check_fits, load_board
 
@@ -133,6 +133,8 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
     else:
         graph = prepare(model, **quant_options)
     samples = load_samples(data, graph.t(graph.inputs[0]))
+    out_shape = graph.t(graph.outputs[0]).shape
+    check_labels(data, samples.y, out_shape[-1] if out_shape else 1)
     start = time.perf_counter()
     if board == "reference":
         outputs = reference_outputs(graph, samples.x)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Every host build of generated C in the tests runs under AddressSanitizer and UBSan (mcucompress.harness.host).
+os.environ.setdefault("MCC_HOST_SANITIZE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MODELS = REPO.parent / "shared" / "models" / "mlperf_tiny"

@@ -6,6 +6,7 @@ failure never leaves a partial project behind. Output is deterministic: same gra
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -17,6 +18,8 @@ import numpy as np
 
 from mcucompress import __version__
 from mcucompress.codegen import kernel_sources, sparse
+from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
+from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
@@ -76,16 +79,18 @@ def _io(graph: Graph, name: str) -> dict:
     return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
 
 
-def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True) -> CompiledModel:
+def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
+                  checks: bool = False) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
-    "2:4", "1:4") to force wherever the weights allow it (benchmarks)."""
+    "2:4", "1:4") to force wherever the weights allow it (benchmarks); `checks`: the debug build that asserts
+    every tensor extent before each kernel (codegen/checks.py)."""
     force = sparse_kernels if isinstance(sparse_kernels, str) else None
     with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force):
-        return _compile_graph(graph, prefix)
+        return _compile_graph(graph, prefix, checks)
 
 
-def _compile_graph(graph: Graph, prefix: str) -> CompiledModel:
+def _compile_graph(graph: Graph, prefix: str, checks: bool = False) -> CompiledModel:
     if not graph.is_quantized:
         raise UnsupportedOpError(
             f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"
@@ -98,6 +103,8 @@ def _compile_graph(graph: Graph, prefix: str) -> CompiledModel:
             raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported")
     plan = plan_memory(graph, scratch_sizes(graph))
     calls = lower_graph(graph, plan, prefix)
+    if checks:
+        add_checks(graph, plan, calls, prefix, scratch_sizes(graph))
     arrays: list[CArray] = [a for c in calls for a in c.arrays]
     statics = [s for c in calls for s in c.statics]
     functions = {c.function for c in calls if c.function}
@@ -122,6 +129,7 @@ def _compile_graph(graph: Graph, prefix: str) -> CompiledModel:
         "macs": sum(c.macs for c in calls),
         "input": _io(graph, graph.inputs[0]),
         "output": _io(graph, graph.outputs[0]),
+        "check_prelude": CHECK_PRELUDE if checks else [],
     }
     return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash)
 
@@ -151,11 +159,38 @@ def write_project(model: CompiledModel, outdir: str | Path, force: bool = False)
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kernel_sources.kernels_root() / src, dst)
         (tmp / "memory_plan.txt").write_text(model.plan.picture() + "\n")
-        if outdir.exists():
-            shutil.rmtree(outdir)
         tmp.chmod(0o755)
-        tmp.rename(outdir)
+        _replace_dir(tmp, outdir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise McuError(f"{outdir}: cannot write the project ({exc.strerror or exc}); nothing was left behind; free "
+                       "space or choose a writable -o OUTDIR") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return outdir
+
+
+def _replace_dir(new: Path, outdir: Path) -> None:
+    """Rename `new` to `outdir`, first moving any existing `outdir` aside under a unique name (then deleting
+    it): two `compile --force` runs on one folder both succeed, the last one's project stays."""
+    trash = []
+    try:
+        for _ in range(20):
+            if outdir.exists():
+                aside = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
+                try:
+                    outdir.rename(aside)  # onto the empty directory: atomic on POSIX
+                except FileNotFoundError:
+                    pass  # another run moved it first
+                trash.append(aside)
+            try:
+                new.rename(outdir)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+        raise McuError(f"{outdir}: another process keeps writing this folder; try again")
+    finally:
+        for t in trash:
+            shutil.rmtree(t, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,6 +16,12 @@ from mcucompress.codegen.project import CompiledModel, write_project
 from mcucompress.errors import McuError
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
+# MCC_HOST_SANITIZE=1 (the test suite sets it): AddressSanitizer + UBSan, any finding aborts the runner.
+SANITIZE_CFLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+
+
+def sanitize_default() -> bool:
+    return os.environ.get("MCC_HOST_SANITIZE", "") == "1"
 
 
 def find_host_cc() -> str:
@@ -23,13 +31,15 @@ def find_host_cc() -> str:
     raise McuError("no host C compiler found; install gcc (Debian: apt-get install gcc)")
 
 
-def build_runner(project: Path, prefix: str) -> Path:
-    """Compile the project and firmware/runtime/host_main.c into `project/host_runner`."""
+def build_runner(project: Path, prefix: str, sanitize: bool | None = None) -> Path:
+    """Compile the project and firmware/runtime/host_main.c into `project/host_runner` (with ASan and UBSan
+    when `sanitize`, by default when MCC_HOST_SANITIZE=1)."""
+    sanitize = sanitize_default() if sanitize is None else sanitize
     cc = find_host_cc()
     sources = [str(p) for p in sorted(project.glob("*.c"))] + [str(p) for p in sorted((project / "mcc" / "kernels").rglob("*.c"))]
     runner = project / "host_runner"
     cmd = [
-        cc, *HOST_CFLAGS, f"-I{project}", f"-I{project / 'mcc' / 'include'}",
+        cc, *HOST_CFLAGS, *(SANITIZE_CFLAGS if sanitize else []), f"-I{project}", f"-I{project / 'mcc' / 'include'}",
         f'-DMCC_MODEL_HEADER="{prefix}_model.h"', f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}",
         str(asset_dir("firmware") / "runtime" / "host_main.c"), *sources, "-o", str(runner),
     ]
@@ -40,6 +50,21 @@ def build_runner(project: Path, prefix: str) -> Path:
     return runner
 
 
+def runner_failure(returncode: int, stderr: str) -> str:
+    """One line: a sanitizer's SUMMARY, the signal that killed the runner, or its first line of stderr."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    summary = next((line for line in lines if line.startswith("SUMMARY:")), None)
+    if summary:
+        return summary
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}" + (f" ({lines[0]})" if lines else "")
+    return lines[0] if lines else f"exit code {returncode}"
+
+
 def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:
     """Feed int8 samples [N, ...] through the runner; returns int8 outputs [N, *output_shape[1:]]."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +72,7 @@ def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) 
         np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
         result = subprocess.run([str(runner), str(in_path), str(out_path)], check=False, capture_output=True, text=True)
         if result.returncode != 0:
-            raise McuError(f"host runner failed: {result.stderr.strip() or f'exit code {result.returncode}'}")
+            raise McuError(f"host runner failed: {runner_failure(result.returncode, result.stderr)}")
         out = np.fromfile(out_path, dtype=np.int8)
     per_sample = tuple(output_shape[1:]) if output_shape and output_shape[0] == 1 else tuple(output_shape)
     return out.reshape((len(inputs),) + per_sample)
