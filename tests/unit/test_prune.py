@@ -1,0 +1,148 @@
+"""Post-training pruning on the bundled digits models: each method, channel propagation, recovery, int8 bit-exactness
+with TFLM, and bad requests (one line, exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mcucompress
+from mcucompress.cli import main
+from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_INT8
+from mcucompress.frontend import tflite_writer
+from mcucompress.prune import channels
+from mcucompress.prune.layers import matrix, weighted_ops
+from mcucompress.prune.report import prune_report
+from mcucompress.reference import executor
+from tests.conftest import TflmSession, shared_model
+
+CAL = np.load(DIGITS_CALIBRATION)["x"][:128]
+
+
+def _zero_fraction(graph):
+    ws = [graph.t(op.inputs[1]).data for op in weighted_ops(graph)]
+    return sum(int(np.sum(w == 0)) for w in ws) / sum(w.size for w in ws)
+
+
+def test_unstructured_reaches_the_sparsity_and_reconstruction_beats_no_recovery():
+    graph = mcucompress.load(DIGITS_FLOAT)
+    sqnr = {}
+    for recover in ("none", "reconstruct"):
+        result = mcucompress.prune(graph, CAL, "unstructured", 0.6, recover)
+        assert abs(_zero_fraction(result.graph) - 0.6) < 0.02
+        assert not result.graph.is_quantized
+        sqnr[recover] = prune_report(graph, result.graph, CAL)["total"]["output_sqnr_db"]
+    assert sqnr["reconstruct"] > sqnr["none"] + 3
+
+
+def test_bias_correction_restores_the_output_mean():
+    graph = mcucompress.load(DIGITS_FLOAT)
+    logits = {}
+    for recover in ("none", "bias"):
+        g = mcucompress.prune(graph, CAL, "unstructured", 0.7, recover, allocation="uniform").graph
+        logits[recover] = executor.run(g, [CAL], keep_all=True)[g.ops[-1].inputs[0]]
+    dense = executor.run(graph, [CAL], keep_all=True)[graph.ops[-1].inputs[0]]
+    shift = {k: np.abs((v - dense).mean(axis=0)).mean() for k, v in logits.items()}
+    assert shift["bias"] < shift["none"]
+
+
+def test_two_four_holds_in_every_group_of_four_input_channels():
+    graph = mcucompress.load(DIGITS_FLOAT)
+    result = mcucompress.prune(graph, CAL, "2:4")
+    checked = 0
+    for op in weighted_ops(result.graph):
+        w = result.graph.t(op.inputs[1]).data
+        if op.kind == "DEPTHWISE_CONV_2D" or w.shape[-1] % 4:
+            continue
+        groups = matrix(op, w).reshape(w.shape[0], -1, 4)
+        assert np.all((groups != 0).sum(axis=2) <= 2)
+        checked += 1
+    assert checked >= 2
+    assert any("left dense" in n and "conv_2d_0" in n for n in result.notes)
+
+
+def test_channels_propagate_through_depthwise_and_flatten_to_fc(tmp_path):
+    graph = mcucompress.load(DIGITS_FLOAT)
+    result = mcucompress.prune(graph, CAL, "channels", 0.3)
+    rep = prune_report(graph, result.graph, CAL)
+    assert 1 - rep["total"]["macs"][1] / rep["total"]["macs"][0] >= 0.3
+    ops = weighted_ops(result.graph)
+    conv0, dw, conv2, fc = ops
+    kept = result.graph.t(conv0.outputs[0]).shape[-1]
+    assert kept < 16 and kept % channels.ROUND_TO == 0
+    assert result.graph.t(dw.inputs[1]).shape[-1] == kept  # depthwise tied to its input channels
+    flat = result.graph.producer(fc.inputs[0])
+    assert flat.kind == "RESHAPE"
+    before = result.graph.t(flat.inputs[0]).shape  # [1, h, w, kept channels]
+    assert before[-1] == result.graph.t(conv2.outputs[0]).shape[-1] < 16
+    assert result.graph.t(fc.inputs[1]).shape[1] == int(np.prod(before[1:]))
+    out = tmp_path / "pruned.tflite"
+    tflite_writer.write(result.graph, out)
+    again = mcucompress.load(out)
+    np.testing.assert_allclose(executor.run(again, [CAL[:8]])[0], executor.run(result.graph, [CAL[:8]])[0], atol=1e-5)
+
+
+def test_residual_add_groups_are_pruned_together():
+    graph = mcucompress.load(shared_model("ic_pretrainedResnet_float"))
+    ch = channels.analyse(graph)
+    groups = {r: ch.producers(r) for r in ch.prunable()}
+    assert [0, 2] in groups.values() and [5, 6] in groups.values() and [9, 10] in groups.values()
+    kept = {r: np.arange(0, ch.sizes[r], 2) for r in ch.prunable()}
+    channels.apply(graph, ch, kept)
+    add = graph.ops[3]
+    assert graph.t(add.inputs[0]).shape == graph.t(add.inputs[1]).shape == graph.t(add.outputs[0]).shape
+    assert graph.t(add.outputs[0]).shape[-1] == 8
+
+
+@pytest.mark.parametrize("method,sparsity", [("unstructured", 0.5), ("channels", 0.3), ("2:4", None)])
+def test_int8_in_int8_out_bit_exact_with_tflm(tmp_path, method, sparsity):
+    graph = mcucompress.load(DIGITS_INT8)
+    result = mcucompress.prune(graph, CAL, method, sparsity)
+    pruned = result.graph
+    assert pruned.is_quantized
+    if method == "unstructured":  # weights pruning never touched keep their int8 values
+        for od, op in zip(weighted_ops(graph), weighted_ops(pruned)):
+            assert pruned.t(op.inputs[1]).data.dtype == np.int8
+    out = tmp_path / "pruned_int8.tflite"
+    tflite_writer.write(pruned, out)
+    tflm = TflmSession(out)
+    qin = pruned.t(pruned.inputs[0]).quant
+    x = np.clip(np.round(CAL[:20] / qin.s) + qin.zp, -128, 127).astype(np.int8)
+    for xi in x:
+        np.testing.assert_array_equal(tflm(xi[None]), executor.run(pruned, [xi[None]])[0])
+
+
+def _cli(tmp_path, *args):
+    out = tmp_path / "out.tflite"
+    code = main(["prune", str(DIGITS_FLOAT), "-o", str(out), *args])
+    return code, out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--method", "unstructured", "--sparsity", "1.0"], "outside [0, 1)"),
+    (["--method", "unstructured", "--sparsity", "-0.1"], "outside [0, 1)"),
+    (["--method", "channels", "--sparsity", "0.99"], "can be removed"),
+    (["--method", "2:4", "--sparsity", "0.3"], "fixes the sparsity"),
+])
+def test_bad_requests_exit_2_and_write_nothing(tmp_path, capsys, args, message):
+    code, out = _cli(tmp_path, *args, "--calibration", str(DIGITS_CALIBRATION))
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_calibration_of_the_wrong_shape_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((4, 5, 5, 1), np.float32))
+    code, out = _cli(tmp_path, "--method", "unstructured", "--sparsity", "0.5", "--calibration", str(bad))
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.npz" in err and not out.exists()
+
+
+def test_cli_writes_a_pruned_model_and_json_report(tmp_path, capsys):
+    js = tmp_path / "r.json"
+    code, out = _cli(tmp_path, "--method", "unstructured", "--sparsity", "0.5", "--calibration",
+                     str(DIGITS_CALIBRATION), "--report", "--json", str(js))
+    assert code == 0 and out.exists() and js.exists()
+    assert "total: MACs" in capsys.readouterr().out
+    assert abs(_zero_fraction(mcucompress.load(out)) - 0.5) < 0.02
