@@ -1,0 +1,91 @@
+"""Pruning benchmark (a script, not a test): MLPerf Tiny ResNet-8 pruned per method, sparsity and recovery.
+
+For each row: top-1 of the int8 model on the first 2,000 CIFAR-10 test images (reference executor, which is
+bit-exact with our C), weight bytes of the int8 model, and executed instructions per inference on
+mps2-an386 in QEMU (median of a few samples). Float pruned models are quantized with our quantizer on the
+same 500 calibration images as the dense baseline. The CIFAR npz files are made with
+../shared/data/cifar10/to_npz.py into a cache folder.
+
+usage: python bench/prune.py [--methods channels,unstructured,2:4] [--sparsities 0.3,0.5,0.7,0.9]
+                             [--recover none,bias,reconstruct] [--no-qemu] [--n-test 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODEL = SHARED / "models" / "mlperf_tiny" / "ic_pretrainedResnet_float.tflite"
+CACHE = REPO / ".cache" / "cifar10"
+
+
+def cifar(split: str, n: int) -> dict:
+    path = CACHE / f"cifar10_{split}_{n}.npz"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(SHARED / "data" / "cifar10" / "to_npz.py"), str(CACHE), "--split", split,
+                        "--n", str(n)], check=True)
+    return dict(np.load(path))
+
+
+def top1(graph, x, y) -> float:
+    from mcucompress.dataset import quantize_input
+    from mcucompress.reference import executor
+
+    xq = quantize_input(x, graph.t(graph.inputs[0]))
+    out = np.concatenate([executor.run(graph, [xq[i:i + 250]])[0] for i in range(0, len(xq), 250)])
+    return float(np.mean(out.argmax(axis=1) == y))
+
+
+def instructions(graph, x) -> int | None:
+    from mcucompress.dataset import quantize_input
+    from mcucompress.driver import run_graph_on_board
+
+    report, _ = run_graph_on_board(graph, quantize_input(x, graph.t(graph.inputs[0])), "mps2-an386")
+    assert report["bit_exact"], "firmware differs from the reference executor"
+    return int(report["latency"]["median"])
+
+
+def main() -> int:
+    import mcucompress
+    from mcucompress.analysis import total_cost
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--methods", default="channels,unstructured,2:4")
+    ap.add_argument("--sparsities", default="0.3,0.5,0.7,0.9")
+    ap.add_argument("--recover", default="none,bias,reconstruct")
+    ap.add_argument("--n-test", type=int, default=2000)
+    ap.add_argument("--no-qemu", action="store_true", help="skip the instruction counts")
+    a = ap.parse_args()
+    if not MODEL.exists():
+        print(f"{MODEL} is absent: lay ../shared beside the repository", file=sys.stderr)
+        return 2
+    cal, test = cifar("train", 500), cifar("test", a.n_test)
+    graph = mcucompress.load(MODEL)
+    dense = mcucompress.quantize(graph, cal["x"])
+
+    def row(name: str, q) -> None:
+        acc = top1(q, test["x"], test["y"])
+        instr = None if a.no_qemu else instructions(q, test["x"][:3])
+        print(f"| {name} | {100 * acc:.2f} | {total_cost(q).weight_bytes:,} | {instr if instr is None else f'{instr:,}'} |",
+              flush=True)
+
+    print("| model | top-1 % (int8) | weight bytes | M4 instructions |\n|---|---:|---:|---:|")
+    row("dense int8", dense)
+    for method in a.methods.split(","):
+        sparsities = ["-"] if ":" in method else a.sparsities.split(",")
+        for s in sparsities:
+            for rec in a.recover.split(","):
+                result = mcucompress.prune(graph, cal["x"], method, None if s == "-" else float(s), rec)
+                row(f"{method} {s} {rec}", mcucompress.quantize(result.graph, cal["x"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
