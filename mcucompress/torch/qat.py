@@ -109,6 +109,13 @@ class FakeQuant:
             self.freeze()
         return quantize_graph(self.module.to_graph(), self.export_ranges(), per_channel=self.per_channel)
 
+    def state(self) -> dict:
+        return {"steps": self.steps, "frozen": self.frozen, "ranges": dict(self.ranges), "qparams": dict(self.qparams)}
+
+    def load_state(self, state: dict) -> None:
+        self.steps, self.frozen = state["steps"], state["frozen"]
+        self.ranges, self.qparams = dict(state["ranges"]), dict(state["qparams"])
+
     # -- forward hooks ----------------------------------------------------------------------------------
     def act(self, name: str, x: torch.Tensor) -> torch.Tensor:
         m = self.module

@@ -1,0 +1,149 @@
+"""Training-time compression figures (issue 12): ResNet-8 (MLPerf Tiny, float, input 0..255) on CIFAR-10.
+
+Four fine-tuning runs with the same data, epochs and seed (mcucompress.torch.train.finetune, the code of
+`mcucompress finetune`): dense (the baseline B), channels removing 50% of the MACs (one-shot, then
+fine-tuned), unstructured 80% (gradual, Zhu & Gupta), and QAT (int8 out). Float outputs are quantized with
+our post-training quantizer (500 training images, min/max). Each int8 model is measured on the first 2,000
+CIFAR-10 test images with the generated C (host gcc; bit-exact with the reference executor, checked here on
+the first 64), checked bit-exact TFLM vs our C on 64 images, and run on mps2-an386 in QEMU for executed
+instructions (4 images, bit-exact with the reference executor). Runs resume from their checkpoints.
+
+    python bench/finetune.py [--epochs 2] [--max-train 5000] [--seed 0] [--workdir /work/data/finetune/bench]
+
+Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
+to_npz.py into the work folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODEL = SHARED / "models" / "mlperf_tiny" / "ic_pretrainedResnet_float.tflite"
+TO_NPZ = SHARED / "data" / "cifar10" / "to_npz.py"
+
+RUNS = {
+    "dense": {},
+    "channels50": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot"},
+    "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual"},
+    "qat": {"qat": True},
+}
+
+
+def data_files(workdir: Path) -> tuple[Path, Path]:
+    train, test = workdir / "cifar10_train.npz", workdir / "cifar10_test_2000.npz"
+    if not train.exists():
+        subprocess.run([sys.executable, str(TO_NPZ), str(workdir), "--split", "train", "--dtype", "uint8"], check=True)
+    if not test.exists():
+        subprocess.run([sys.executable, str(TO_NPZ), str(workdir), "--split", "test", "--n", "2000"], check=True)
+    return train, test
+
+
+def measure(graph, x_test, y_test, name: str, workdir: Path, board: str) -> dict:
+    from mcucompress.codegen.project import compile_graph, write_project
+    from mcucompress.dataset import quantize_input
+    from mcucompress.driver import default_prefix, reference_outputs, run_graph_on_board
+    from mcucompress.frontend import tflite_writer
+    from mcucompress.harness.host import build_runner, run_runner
+
+    xq = quantize_input(x_test, graph.t(graph.inputs[0]))
+    compiled = compile_graph(graph, default_prefix(graph))
+    project = write_project(compiled, workdir / f"{name}_c", force=True)
+    runner = build_runner(project, compiled.prefix)
+    host = run_runner(runner, xq, graph.t(graph.outputs[0]).shape).reshape(len(xq), -1)
+    ref = reference_outputs(graph, xq[:64]).reshape(64, -1)
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(tflite_writer.to_bytes(graph))
+    tflm = []
+    for xi in xq[:64]:
+        interp.set_input(xi[None], 0)
+        interp.invoke()
+        tflm.append(interp.get_output(0).copy().reshape(-1))
+    report, _ = run_graph_on_board(graph, xq[:4], board, workdir=workdir / f"{name}_fw")
+    return {
+        "top1_int8": float(np.mean(host.argmax(1) == y_test)),
+        "weights_bytes": compiled.weights_bytes,
+        "host_vs_reference_bit_exact": bool(np.array_equal(host[:64], ref)),
+        "tflm_vs_our_c_bit_exact": bool(np.array_equal(np.stack(tflm), host[:64])),
+        "board": board,
+        "instructions": report["latency"]["median"] if report.get("latency") else None,
+        "qemu_bit_exact": report["bit_exact"],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--max-train", type=int, default=5000, help="random training subset per run (0: all 50,000)")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default="/work/data/finetune/bench")
+    ap.add_argument("--board", default="mps2-an386")
+    ap.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of " + ",".join(RUNS))
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    if not MODEL.exists():
+        print(f"bench/finetune.py: {MODEL} is absent", file=sys.stderr)
+        return 2
+    import torch
+
+    import mcucompress
+    from mcucompress.torch.bridge import GraphModule
+    from mcucompress.torch.train import FinetuneConfig, finetune
+
+    workdir = Path(a.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    train, test = data_files(workdir.parent if (workdir.parent / "cifar10_train.npz").exists() else workdir)
+    d = np.load(test)
+    x_test, y_test = d["x"].astype(np.float32), d["y"]
+    calib_all = np.load(train)["x"]
+    calib = calib_all[np.random.default_rng(a.seed).permutation(len(calib_all))[:500]].astype(np.float32)
+    del calib_all
+    results: dict = {"model": MODEL.name, "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
+                     "batch_size": a.batch_size, "runs": {}}
+    original = mcucompress.load(MODEL)
+    results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
+                                              workdir, a.board)
+    print(json.dumps({"original_ptq": results["runs"]["original_ptq"]}), flush=True)
+    for name in a.runs.split(","):
+        cfg = FinetuneConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
+                             max_train=a.max_train or None, augment=True, **RUNS[name])
+        out = workdir / f"{name}.tflite"
+        start = time.perf_counter()
+        report = finetune(MODEL, train, out, cfg, checkpoint_dir=workdir / f"{name}.ckpt", progress=False)
+        graph = mcucompress.load(out)
+        entry = {"wall_seconds": round(time.perf_counter() - start, 1),
+                 "seconds_per_epoch": [h["seconds"] for h in report["history"]],
+                 "train_samples": report["train_samples"], "best_epoch": report["best_epoch"],
+                 "val_top1": report.get("val_top1")}
+        if graph.is_quantized:
+            q = graph
+        else:
+            module = GraphModule(graph).eval()
+            with torch.no_grad():
+                logits = torch.cat([module(torch.from_numpy(x_test[i:i + 500]), logits=True)
+                                    for i in range(0, len(x_test), 500)])
+            entry["top1_float"] = float(np.mean(logits.argmax(1).numpy() == y_test))
+            q = mcucompress.quantize(graph, calib)
+        entry.update(measure(q, x_test, y_test, name, workdir, a.board))
+        results["runs"][name] = entry
+        print(json.dumps({name: entry}), flush=True)
+        if a.json:
+            Path(a.json).write_text(json.dumps(results, indent=2) + "\n")
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

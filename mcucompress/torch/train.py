@@ -1,0 +1,292 @@
+"""The fine-tuning loop behind `mcucompress finetune`: a float model file plus labelled data in, a fine-tuned
+(optionally pruned, optionally int8 by QAT) .tflite out.
+
+Adam with a cosine learning-rate decay, cross-entropy on the logits (the input of a final SOFTMAX) against
+the labels `y`, or MSE to the input (`loss='mse'`, autoencoders). Every epoch ends with a checkpoint in
+the checkpoint folder (model, optimizer, schedule, pruner and QAT state, random generators), written to a
+temporary name and renamed; a run started again with the same arguments resumes after the last finished
+epoch. With validation data (`val`, or `val_split` of the training samples held back) the best epoch is the
+one exported, among the epochs where the final sparsity is in place and the QAT observers are frozen.
+Every check on the data happens before anything is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from mcucompress.dataset import fit_samples, load_npz
+from mcucompress.errors import DataError, McuError
+from mcucompress.ir import Graph
+from mcucompress.torch.bridge import GraphModule
+
+
+@dataclass
+class FinetuneConfig:
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 0
+    loss: str = "ce"  # 'ce' (labels y) or 'mse' (reconstruct the input)
+    qat: bool = False
+    observe_steps: int | None = None  # QAT observers freeze after this many steps (default: half an epoch)
+    prune: str | None = None  # unstructured, 2:4, 1:4, channels
+    sparsity: float | None = None
+    schedule: str = "oneshot"
+    rounds: int = 3  # iterative schedule
+    val_split: float = 0.1  # held back from the training data when no validation file is given
+    max_train: int | None = None  # use only the first N training samples (quick runs)
+    augment: bool = False  # random horizontal flips and 4-pixel shifts (images)
+
+
+# -- data ----------------------------------------------------------------------------------------------
+def load_training_data(path, graph: Graph, loss: str, name: str = "training data") -> tuple[np.ndarray, np.ndarray | None]:
+    """x [N, input shape] float32 and integer labels (None for 'mse'); every problem one DataError line."""
+    x, y = load_npz(path)
+    t = graph.t(graph.inputs[0])
+    if x.dtype.kind in "ui" and x.dtype.itemsize == 1 and x.dtype.kind == "u":
+        x = x.astype(np.float32)  # 8-bit images: their raw values are the model's float input
+    if loss == "ce":
+        if y is None:
+            raise DataError(f"{path}: no labels 'y' in the file; give integer class labels, or --loss mse to "
+                            "reconstruct the input (autoencoders)")
+        y = np.asarray(y)
+        if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0) and y.ndim == 1):
+            raise DataError(f"{path}: labels 'y' have dtype {y.dtype}; give integer class indices (or one-hot rows)")
+    samples = fit_samples(path, x, y if loss == "ce" else None, t)
+    x = samples.x
+    if loss == "ce":
+        classes = int(np.prod(graph.t(graph.outputs[0]).shape[1:]))
+        labels = samples.y.astype(np.int64)
+        bad = (labels < 0) | (labels >= classes)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{path}: label y[{i}] = {labels[i]} is outside [0, {classes}) for the model's {classes} "
+                            f"outputs; give class indices 0..{classes - 1}")
+        return x, labels
+    if int(np.prod(graph.t(graph.outputs[0]).shape[1:])) != int(np.prod(t.shape[1:])):
+        raise DataError(f"--loss mse reconstructs the input, but model output '{graph.outputs[0]}' has "
+                        f"{graph.t(graph.outputs[0]).shape} and input '{t.name}' {t.shape}; use --loss ce with labels")
+    return x, None
+
+
+def _augment(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """NHWC images: random horizontal flip and a random shift of up to 4 pixels (zero fill)."""
+    if xb.dim() != 4:
+        return xb
+    n, h, w, _ = xb.shape
+    flip = torch.rand(n, generator=gen) < 0.5
+    xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
+    pad = F.pad(xb.permute(0, 3, 1, 2), (4, 4, 4, 4))
+    dy, dx = torch.randint(0, 9, (2,), generator=gen).tolist()
+    return pad[:, :, dy:dy + h, dx:dx + w].permute(0, 2, 3, 1).contiguous()
+
+
+def evaluate(module: GraphModule, x: np.ndarray, y: np.ndarray | None, loss: str, batch: int = 256) -> dict:
+    """Validation loss and top-1 (fake-quantized when QAT is on)."""
+    module.eval()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = torch.from_numpy(x[i:i + batch])
+            if loss == "ce":
+                logits = module(xb, logits=True)
+                yb = torch.from_numpy(y[i:i + batch])
+                total += float(F.cross_entropy(logits, yb, reduction="sum"))
+                correct += int((logits.argmax(1) == yb).sum())
+            else:
+                out = module(xb)
+                total += float(F.mse_loss(out.reshape(len(xb), -1), xb.reshape(len(xb), -1), reduction="sum"))
+    n = max(len(x), 1)
+    return {"loss": total / n, "top1": correct / n if loss == "ce" else None}
+
+
+# -- checkpoints -----------------------------------------------------------------------------------------
+def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
+    h = hashlib.sha256(Path(model_path).read_bytes())
+    for p in (data_path, val_path):
+        if p is not None:
+            st = os.stat(p)
+            h.update(f"{Path(p).resolve()}:{st.st_size}:{int(st.st_mtime)}".encode())
+    h.update(json.dumps(asdict(cfg), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- the run -----------------------------------------------------------------------------------------------
+def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None, checkpoint_dir=None,
+             progress: bool = True, log=print) -> dict:
+    """Fine-tune `model_path` on `data_path` and write `out_path` (.tflite); returns the run report."""
+    from mcucompress.driver import load
+    from mcucompress.frontend import tflite_writer
+    from mcucompress.torch.prune import Pruner, TrainPruneError
+    from mcucompress.torch.qat import enable_qat
+
+    _check_config(cfg)
+    graph = load(model_path)
+    if graph.is_quantized or any(t.dtype == "int8" for t in graph.tensors.values()):
+        raise McuError(f"{model_path}: finetune takes a float32 model (train in float, then --qat or quantize); "
+                       "this one is int8")
+    x, y = load_training_data(data_path, graph, cfg.loss)
+    if cfg.max_train and cfg.max_train < len(x):  # a seeded random subset: files are often sorted by class
+        pick = np.sort(np.random.default_rng(cfg.seed + 2).permutation(len(x))[:cfg.max_train])
+        x, y = x[pick], (y[pick] if y is not None else None)
+    if val_path is not None:
+        xv, yv = load_training_data(val_path, graph, cfg.loss, "validation data")
+    elif cfg.val_split > 0 and len(x) >= 10:
+        perm = np.random.default_rng(cfg.seed).permutation(len(x))
+        n_val = max(1, int(round(cfg.val_split * len(x))))
+        xv, yv = x[perm[:n_val]], (y[perm[:n_val]] if y is not None else None)
+        keep = np.sort(perm[n_val:])
+        x, y = x[keep], (y[keep] if y is not None else None)
+    else:
+        xv = yv = None
+    out_path = Path(out_path)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out_path.with_name(out_path.name + ".ckpt")
+    fingerprint = _fingerprint(model_path, data_path, cfg, val_path)
+
+    torch.manual_seed(cfg.seed)
+    module = GraphModule(graph)
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    calib = x[np.random.default_rng(cfg.seed + 1).permutation(len(x))[:512]]
+    pruner = None
+    if cfg.prune:
+        try:
+            pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
+                            schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
+                            frequency=max(1, steps_per_epoch // 8))
+        except TrainPruneError:
+            raise
+        module = pruner.model
+        for note in pruner.notes:
+            log(f"prune: {note}")
+    if cfg.qat:
+        observe = cfg.observe_steps if cfg.observe_steps is not None else max(1, steps_per_epoch // 2)
+        enable_qat(module, calib, observe_steps=observe)
+    opt = torch.optim.Adam(module.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    history: list[dict] = []
+    best = None  # (score, epoch, module state, fake-quant state)
+    start_epoch = 0
+    last = ckpt_dir / "last.pt"
+    if last.exists():
+        state = torch.load(last, weights_only=False)
+        if state.get("fingerprint") != fingerprint:
+            raise McuError(f"{ckpt_dir}: holds a checkpoint of a different run (model, data or options changed); "
+                           "delete it or give --checkpoint-dir")
+        module.load_state_dict(state["module"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if pruner is not None:
+            pruner.load_state_dict(state["pruner"])
+        if cfg.qat:
+            module.fake_quant.load_state(state["fake_quant"])
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+        log(f"resuming from {last} after epoch {start_epoch} of {cfg.epochs}")
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(y) if y is not None else None
+    for epoch in range(start_epoch, cfg.epochs):
+        module.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(xt), generator=gen)
+        bar = tqdm(range(0, len(xt), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                   disable=None if progress else True, leave=True)  # None: no bar when not a terminal
+        running, seen = 0.0, 0
+        for i in bar:
+            idx = perm[i:i + cfg.batch_size]
+            xb = xt[idx]
+            if cfg.augment:
+                xb = _augment(xb, gen)
+            opt.zero_grad()
+            if cfg.loss == "ce":
+                loss = F.cross_entropy(module(xb, logits=True), yt[idx])
+            else:
+                loss = F.mse_loss(module(xb).reshape(len(xb), -1), xb.reshape(len(xb), -1))
+            loss.backward()
+            opt.step()
+            sched.step()
+            if pruner is not None:
+                pruner.step()
+            running += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{running / seen:.4f}")
+        seconds = time.perf_counter() - t0
+        entry = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "seconds": round(seconds, 1)}
+        if pruner is not None:
+            entry["sparsity"] = round(pruner.current, 4)
+        if xv is not None:
+            v = evaluate(module, xv, yv, cfg.loss)
+            entry.update(val_loss=v["loss"], val_top1=v["top1"])
+            eligible = (pruner is None or pruner.done) and (not cfg.qat or module.fake_quant.frozen)
+            score = v["top1"] if cfg.loss == "ce" else -v["loss"]
+            if eligible and (best is None or score > best[0]):
+                best = (score, epoch + 1, copy.deepcopy(module.state_dict()),
+                        module.fake_quant.state() if cfg.qat else None)
+        history.append(entry)
+        _save(last, {"fingerprint": fingerprint, "epoch": epoch, "module": module.state_dict(),
+                     "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "generator": gen.get_state(),
+                     "torch_rng": torch.get_rng_state(), "pruner": pruner.state_dict() if pruner else None,
+                     "fake_quant": module.fake_quant.state() if cfg.qat else None, "history": history,
+                     "best": best})
+        shown = f", val top-1 {entry['val_top1']:.4f}" if entry.get("val_top1") is not None else (
+            f", val loss {entry['val_loss']:.5f}" if "val_loss" in entry else "")
+        log(f"epoch {epoch + 1}/{cfg.epochs}: loss {entry['train_loss']:.4f}{shown}, {seconds:.0f} s")
+    chosen = cfg.epochs
+    if best is not None:
+        module.load_state_dict(best[2])
+        if cfg.qat:
+            module.fake_quant.load_state(best[3])
+        chosen = best[1]
+    if cfg.qat and not module.fake_quant.frozen:
+        module.fake_quant.freeze()
+    out_graph = module.fake_quant.export_graph() if cfg.qat else module.to_graph()
+    tflite_writer.write(out_graph, out_path)
+    report = {"model": str(model_path), "output": str(out_path), "config": asdict(cfg), "epochs_run": len(history),
+              "best_epoch": chosen, "history": history, "train_samples": int(len(x)),
+              "val_samples": int(len(xv)) if xv is not None else 0, "checkpoint_dir": str(ckpt_dir),
+              "int8": bool(cfg.qat)}
+    if pruner is not None:
+        report["pruning"] = {"method": cfg.prune, "sparsity": pruner.sparsity, "schedule": cfg.schedule,
+                             "notes": pruner.notes}
+    if xv is not None and history:
+        report["val_top1"] = next((h.get("val_top1") for h in history if h["epoch"] == chosen), None)
+    return report
+
+
+def _check_config(cfg: FinetuneConfig) -> None:
+    if cfg.epochs < 1:
+        raise McuError(f"--epochs {cfg.epochs}: give at least 1")
+    if cfg.batch_size < 1:
+        raise McuError(f"--batch-size {cfg.batch_size}: give at least 1")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise McuError(f"--lr {cfg.lr}: give a positive learning rate, e.g. 1e-3")
+    if cfg.loss not in ("ce", "mse"):
+        raise McuError(f"--loss {cfg.loss}: use ce (labels) or mse (reconstruct the input)")
+    if not (0 <= cfg.val_split < 1):
+        raise McuError(f"--val-split {cfg.val_split}: give a fraction in [0, 1)")
+    if cfg.prune is None and cfg.sparsity is not None:
+        raise McuError("--sparsity needs --prune METHOD")

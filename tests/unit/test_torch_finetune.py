@@ -1,0 +1,188 @@
+"""Pruning during training (masks, schedules, channel removal), the `finetune` command (bad data, resume,
+best epoch) and the digits figures: dense fine-tune B, channels, unstructured gradual, QAT vs PTQ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+import mcucompress  # noqa: E402
+from mcucompress.analysis import total_cost  # noqa: E402
+from mcucompress.cli import main  # noqa: E402
+from mcucompress.dataset import quantize_input  # noqa: E402
+from mcucompress.examples import DIGITS_FLOAT  # noqa: E402
+from mcucompress.examples.make_digits_models import digits_split  # noqa: E402
+from mcucompress.prune.layers import matrix  # noqa: E402
+from mcucompress.reference import executor  # noqa: E402
+from mcucompress.torch import Pruner  # noqa: E402
+from mcucompress.torch.bridge import GraphModule  # noqa: E402
+from mcucompress.torch.prune import TrainPruneError, polynomial_sparsity  # noqa: E402
+from mcucompress.torch.train import FinetuneConfig, finetune  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    d = tmp_path_factory.mktemp("digits")
+    x_train, x_test, y_train, y_test = digits_split()
+    np.savez(d / "train.npz", x=x_train, y=y_train)
+    np.savez(d / "test.npz", x=x_test, y=y_test)
+    return d, x_train, y_train, x_test, y_test
+
+
+def graph_macs(graph) -> int:
+    return total_cost(graph).macs
+
+
+def steps(module, pruner, x, y, n, lr=1e-3):
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for i in range(n):
+        idx = torch.arange(i * 32, i * 32 + 32) % len(xt)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(module(xt[idx], logits=True), yt[idx]).backward()
+        opt.step()
+        pruner.step()
+
+
+def test_polynomial_schedule():
+    assert polynomial_sparsity(0, 0.8, 0, 100) == 0.0
+    assert polynomial_sparsity(100, 0.8, 0, 100) == 0.8
+    assert polynomial_sparsity(50, 0.8, 0, 100) == pytest.approx(0.8 * (1 - 0.5 ** 3))
+    assert polynomial_sparsity(500, 0.8, 0, 100) == 0.8
+
+
+def test_gradual_unstructured_zeros_stay_zero(digits):
+    _, x, y, _, _ = digits
+    module = GraphModule(mcucompress.load(DIGITS_FLOAT))
+    pruner = Pruner(module, method="unstructured", sparsity=0.8, schedule="gradual", total_steps=40, frequency=5)
+    assert pruner.sparsity_now() < 0.01
+    steps(module, pruner, x, y, 20)
+    mid = pruner.sparsity_now()
+    assert 0.3 < mid < 0.8
+    zeros = {n: (p.detach() == 0).clone() for n, (p, _) in pruner.targets.items()}
+    steps(module, pruner, x, y, 20)
+    assert pruner.sparsity_now() == pytest.approx(0.8, abs=0.01) and pruner.done
+    for n, (p, _) in pruner.targets.items():
+        assert torch.all(p.detach()[zeros[n]] == 0), n  # pruned weights never come back
+    g = module.to_graph()
+    total = sum(g.t(op.inputs[1]).size for op in module.weight_ops())
+    assert sum(int((g.t(op.inputs[1]).data == 0).sum()) for op in module.weight_ops()) / total >= 0.79
+
+
+def test_nm_masks_follow_the_kernel_groups(digits):
+    _, x, y, _, _ = digits
+    module = GraphModule(mcucompress.load(DIGITS_FLOAT))
+    pruner = Pruner(module, method="2:4")
+    assert any("depthwise" in n for n in pruner.notes) and any("not a multiple of 4" in n for n in pruner.notes)
+    steps(module, pruner, x, y, 5)
+    g = module.to_graph()
+    for op in module.weight_ops():
+        if op.inputs[1] in pruner.targets:
+            groups = (matrix(op, g.t(op.inputs[1]).data) != 0).reshape(-1, 4).sum(axis=1)
+            assert groups.max() <= 2
+    with pytest.raises(TrainPruneError, match="oneshot"):
+        Pruner(GraphModule(mcucompress.load(DIGITS_FLOAT)), method="1:4", schedule="gradual", total_steps=10)
+
+
+def test_iterative_rewinds_survivors(digits):
+    _, x, y, _, _ = digits
+    graph = mcucompress.load(DIGITS_FLOAT)
+    module = GraphModule(graph)
+    pruner = Pruner(module, method="unstructured", sparsity=0.75, schedule="iterative", total_steps=30, rounds=3)
+    first = pruner.current
+    assert first == pytest.approx(1 - 0.25 ** (1 / 3))
+    steps(module, pruner, x, y, 10)  # step 10: second round, weights rewound to the start
+    assert pruner.current == pytest.approx(1 - 0.25 ** (2 / 3))
+    w = graph.ops[-2].inputs[1]
+    p = module.param(w).detach().numpy()
+    kept = p != 0
+    np.testing.assert_array_equal(p[kept], graph.t(w).data[kept])
+    steps(module, pruner, x, y, 20)
+    assert pruner.current == pytest.approx(0.75) and pruner.sparsity_now() >= 0.74
+
+
+def test_channels_are_removed_physically(digits):
+    _, x, y, _, _ = digits
+    graph = mcucompress.load(DIGITS_FLOAT)
+    pruner = Pruner(GraphModule(graph), method="channels", sparsity=0.5, calibration=x[:200])
+    smaller = pruner.model.to_graph()
+    assert graph_macs(smaller) <= 0.5 * graph_macs(graph) + 1
+    assert sum(t.size for t in smaller.tensors.values() if t.is_const) < sum(
+        t.size for t in graph.tensors.values() if t.is_const)
+    steps(pruner.model, pruner, x, y, 5)
+    assert [t.shape for t in pruner.model.to_graph().tensors.values()] == [t.shape for t in smaller.tensors.values()]
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"x": "train"}, "no labels 'y'"),
+    ({"x": "train", "y": "train+10"}, "outside [0, 10)"),
+    ({"x": "flat3", "y": "train"}, "needs (N, 8, 8, 1)"),
+])
+def test_bad_data_is_one_line_exit_2_and_nothing_written(digits, tmp_path, capsys, content, message):
+    _, x, y, _, _ = digits
+    arrays = {"train": x, "flat3": x.reshape(len(x), 4, 16)}
+    data = {k: (y + 10 if v == "train+10" else y) if k == "y" else arrays[v] for k, v in content.items()}
+    np.savez(tmp_path / "bad.npz", **data)
+    out = tmp_path / "out" / "o.tflite"
+    out.parent.mkdir()
+    rc = main(["finetune", str(DIGITS_FLOAT), "--data", str(tmp_path / "bad.npz"), "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and message in err and len(err.splitlines()) == 1
+    assert list(out.parent.iterdir()) == []
+
+
+def test_finetune_resumes_after_an_interruption(digits, tmp_path):
+    d, *_ = digits
+    cfg = FinetuneConfig(epochs=3, batch_size=64, lr=1e-3, seed=3, max_train=400)
+
+    def stop_after_first(msg):
+        if msg.startswith("epoch 1/3"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / "a.tflite", cfg, progress=False, log=stop_after_first)
+    assert not (tmp_path / "a.tflite").exists() and (tmp_path / "a.tflite.ckpt" / "last.pt").exists()
+    messages = []
+    resumed = finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / "a.tflite", cfg, progress=False, log=messages.append)
+    assert messages[0].startswith("resuming") and resumed["epochs_run"] == 3
+    straight = finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / "b.tflite", cfg, progress=False, log=lambda m: None)
+    assert (tmp_path / "a.tflite").read_bytes() == (tmp_path / "b.tflite").read_bytes()
+    def strip(history):
+        return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+    assert strip(resumed["history"]) == strip(straight["history"])
+    assert resumed["best_epoch"] == max(straight["history"], key=lambda h: h["val_top1"])["epoch"]
+
+
+def int8_top1(graph, x, y):
+    out = executor.run(graph, [quantize_input(x, graph.t(graph.inputs[0]))])[0]
+    return float(np.mean(out.reshape(len(x), -1).argmax(1) == y))
+
+
+def test_digits_figures(digits, tmp_path):
+    """Same data, epochs and seed for every run; int8 top-1 on the 540 test digits (reference executor,
+    bit-exact with our C and TFLM). Thresholds sit just under what was measured when written (see the asserts)."""
+    d, x, _, x_test, y_test = digits
+    calib = x[:200]
+
+    def run(name, **kw):
+        cfg = FinetuneConfig(epochs=6, batch_size=32, lr=1e-3, seed=0, **kw)
+        finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / f"{name}.tflite", cfg, progress=False, log=lambda m: None)
+        return mcucompress.load(tmp_path / f"{name}.tflite")
+
+    dense = run("dense")
+    b = int8_top1(mcucompress.quantize(dense, calib), x_test, y_test)
+    channels = run("channels", prune="channels", sparsity=0.5)
+    assert graph_macs(channels) <= 0.5 * graph_macs(dense) + 1
+    assert int8_top1(mcucompress.quantize(channels, calib), x_test, y_test) >= b - 0.03
+    unstructured = run("unstructured", prune="unstructured", sparsity=0.8, schedule="gradual")
+    weights = [op.inputs[1] for op in unstructured.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+    assert sum(int((unstructured.t(w).data == 0).sum()) for w in weights) >= 0.79 * sum(unstructured.t(w).size for w in weights)
+    # 80% of this 3k-weight CNN is harsh: measured 0.881 against B 0.98 after 6 epochs
+    assert int8_top1(mcucompress.quantize(unstructured, calib), x_test, y_test) >= b - 0.12
+    qat = run("qat", qat=True)
+    assert qat.is_quantized
+    assert int8_top1(qat, x_test, y_test) >= b - 0.01
