@@ -186,3 +186,25 @@ def test_digits_figures(digits, tmp_path):
     qat = run("qat", qat=True)
     assert qat.is_quantized
     assert int8_top1(qat, x_test, y_test) >= b - 0.01
+
+
+def test_cli_qat_output_compiles_and_runs(digits, tmp_path, capsys):
+    d, *_ = digits
+    out = tmp_path / "q.tflite"
+    rc = main(["finetune", str(DIGITS_FLOAT), "--data", str(d / "train.npz"), "-o", str(out), "--epochs", "1",
+               "--max-train", "300", "--qat", "--json", str(tmp_path / "r.json")])
+    assert rc == 0 and "int8 (QAT)" in capsys.readouterr().out
+    assert main(["run", str(out), "--board", "host", "--data", str(d / "test.npz"), "--json", str(tmp_path / "run.json")]) == 0
+    import json
+
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["bit_exact"] and run["accuracy"]["top1"] > 0.9
+
+
+def test_torch_stays_optional():
+    import subprocess
+    import sys
+
+    code = ("import sys, mcucompress, mcucompress.cli, mcucompress.driver, mcucompress.quantize.api, "
+            "mcucompress.prune.api; mcucompress.cli.build_parser(); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
