@@ -5,13 +5,19 @@ shapes is built with random int8 weights, then zeroed 2:4 and 1:4 by magnitude (
 compiled with each format forced (`compile_graph(..., sparse_kernels="2:4")`) and run on mps2-an386 in QEMU;
 per-layer latency = executed instructions (-icount shift=0, SysTick x 40). Every run is checked bit-exact
 against the reference executor. The table prints instructions per layer and format and the crossover: the
-lowest sparsity whose format beats dense (2:4 = 50%, 1:4 = 75%; unstructured zeros and depthwise layers
-have no sparse kernel and stay dense, so their crossover is "none").
+lowest sparsity whose format beats dense (2:4 = 50%, 1:4 = 75%; depthwise layers have no sparse kernel and
+stay dense, so their crossover is "none").
 
 --fit prints least-squares constants for mcucompress/codegen/sparse.py's COST table from these runs
 (plus the MLPerf ResNet-8 layers when ../shared is present), and the model's error per layer.
 
-Run: python bench/sparse_crossover.py [--fit] [--board mps2-an386]
+--unstructured measures the unstructured kernels instead (mcc_convolve_us_s8, mcc_fully_connected_us_s8):
+the 3x3, 1x1 and FC chains zeroed by magnitude at 30-90% sparsity (tests/sparse_graphs.py), the format
+forced, against dense; prints per-layer instructions and ratios, the crossover sparsity per layer (linear
+interpolation of the ratio between the measured sparsities) and per kernel kind, and with --fit the
+least-squares constants of codegen/unstructured.py's COST (plus ResNet-8's layers at 50/70/90%).
+
+Run: python bench/sparse_crossover.py [--unstructured] [--fit] [--board mps2-an386]
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ helpers (
 
 import itertools
 
-from mcucompress.codegen import sparse
+from mcucompress.codegen import sparse, unstructured
 from mcucompress.codegen.project import compile_graph
 from mcucompress.driver import count_mismatches, default_prefix, reference_outputs
 from mcucompress.harness.target import run_on_board
@@ -87,11 +93,111 @@ def features(graph, op, fmt: str) -> tuple[str, list[float]]:
     return f"{s.kind}_nm{group}", [rows * groups, rows * s.cout * entries, s.rows * s.cout, 1.0]
 
 
+SPARSITIES = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def us_features(graph, op) -> tuple[str, list[float]]:
+    """The unstructured cost-model key and features of one layer (codegen/unstructured.py)."""
+    s = sparse.layer_shape(graph, op)
+    q = unstructured.quads(graph.t(op.inputs[1]).data, unstructured.stride_for(s.kind, s.rows))
+    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else s.k
+    return unstructured.features(s.kind, s.rows, s.k, s.cout, int(q.sum()), cin)
+
+
+def fit(samples: dict, names: list[str]) -> None:
+    """Least squares on relative error; features that are never used or come out negative are dropped."""
+    for key, rows in sorted(samples.items()):
+        a = np.array([f for f, _ in rows])
+        y = np.array([t for _, t in rows])
+        active = [j for j in range(a.shape[1]) if np.any(a[:, j])]
+        while True:
+            c, *_ = np.linalg.lstsq(a[:, active] / y[:, None], np.ones_like(y), rcond=None)
+            if np.all(c >= 0):
+                break
+            active.pop(int(np.argmin(c)))
+        coef = np.zeros(a.shape[1])
+        coef[active] = c
+        err = np.abs(a @ coef - y) / y
+        print(f'    "{key}": {{' + ", ".join(f'"{n}": {coef[j]:.3f}' for j, n in enumerate(names) if j in active)
+              + f"}},  # {len(rows)} layers, max error {err.max():.1%}")
+        for j in np.argsort(-err)[:3]:
+            print(f"      error {err[j]:.1%}: measured {y[j]:,.0f}, features " + ", ".join(f"{v:g}" for v in a[j]))
+
+
+def crossover(ratios: list[tuple[float, float]]) -> float | None:
+    """Lowest sparsity where the ratio (sparse / dense) falls below 1, linearly interpolated (negative: at or
+    below the lowest sparsity measured)."""
+    prev = None
+    for s, r in ratios:
+        if r < 1:
+            if prev is None:
+                return -s
+            (s0, r0) = prev
+            return s0 + (s - s0) * (r0 - 1) / (r0 - r)
+        prev = (s, r)
+    return None
+
+
+def main_unstructured(args) -> int:
+    samples: dict[str, list[tuple[list[float], float]]] = {}
+    sources = [(kind, chain_graph(kind)) for kind in ("3x3", "1x1", "fc")]
+    sparsities = SPARSITIES
+    if args.fit and RESNET.exists():
+        from mcucompress.driver import load
+
+        sources.append(("resnet8", load(RESNET)))
+    print("instructions per layer on", args.board, "(QEMU -icount shift=0), every run bit-exact;"
+          " unstructured (forced) / dense")
+    head = "".join(f"{f'{round(100 * s)}%':>16}" for s in sparsities)
+    print(f"{'kind':<9}{'layer':<20}{'dense':>11}{head}  crossover")
+    per_kind: dict[str, list[float | None]] = {}
+    for kind, base in sources:
+        levels = sparsities if kind != "resnet8" else (0.5, 0.7, 0.9)
+        _, dense = measure(base, "dense", args.board)
+        runs = {}
+        for sp in levels:
+            g = sparse_graphs.unstructured(base, sp)
+            calls, ticks = measure(g, unstructured.FORMAT, args.board)
+            runs[sp] = (g, calls, ticks)
+        for i, op in enumerate(base.ops):
+            if op.kind not in ("CONV_2D", "FULLY_CONNECTED"):
+                continue
+            ratios, cells = [], []
+            for sp in levels:
+                g, calls, ticks = runs[sp]
+                if calls[i].weight_format != unstructured.FORMAT:
+                    cells.append(f"{'-':>16}")
+                    continue
+                key, f = us_features(g, g.ops[i])
+                samples.setdefault(key, []).append((f, ticks[i]))
+                ratios.append((sp, ticks[i] / dense[i]))
+                cells.append(f"{ticks[i]:>10,.0f} {ticks[i] / dense[i]:>4.2f}")
+            cross = crossover(ratios)
+            per_kind.setdefault(kind, []).append(cross)
+            w = base.t(op.inputs[1]).shape
+            label = op.kind[:4] + " " + "x".join(map(str, w))
+            shown = "none" if cross is None else f"<={-cross:.0%}" if cross < 0 else f"{cross:.0%}"
+            print(f"{kind:<9}{label:<20}{dense[i]:>11,.0f}{''.join(cells)}  {shown}", flush=True)
+    print("\ncrossover sparsity per kernel kind (unstructured beats dense from; per layer above, then the worst):")
+    for kind, crosses in per_kind.items():
+        show = lambda c: "none" if c is None else f"<={-c:.0%}" if c < 0 else f"{c:.0%}"
+        shown = ", ".join(show(c) for c in crosses)
+        worst = "none" if any(c is None for c in crosses) else show(max(crosses, key=abs))
+        print(f"  {kind:<9} {shown}   (worst: {worst})")
+    if args.fit:
+        print("\nleast-squares COST constants, relative error (codegen/unstructured.py):")
+        fit(samples, unstructured.FEATURES)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--fit", action="store_true", help="print least-squares COST constants")
+    ap.add_argument("--unstructured", action="store_true", help="the unstructured kernels at 30-90%% sparsity")
     args = ap.parse_args(argv)
+    if args.unstructured:
+        return main_unstructured(args)
     samples: dict[str, list[tuple[list[float], float]]] = {}
     print("instructions per layer on", args.board, "(QEMU -icount shift=0), every run bit-exact")
     print(f"{'kind':<10}{'layer':<22}{'dense':>11}{'2:4':>11}{'ratio':>7}{'1:4':>11}{'ratio':>7}  crossover")
@@ -130,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\ncrossover sparsity per kernel kind (lowest sparsity whose N:M kernel beats dense, per layer above):")
     for kind, crosses in summary.items():
         print(f"  {kind:<10} {', '.join(crosses)}")
-    print("  unstructured zeros (any kind): none, kept dense (no zero-skipping kernel; see codegen/sparse.py)")
+    print("  unstructured zeros: see --unstructured (mcc_convolve_us_s8 / mcc_fully_connected_us_s8)")
     if args.fit:
         print("\nleast-squares COST constants, relative error (codegen/sparse.py):")
         names = {"dense": ["mac", "col", "out", "call"], "nm": ["group", "entry", "out", "call"]}

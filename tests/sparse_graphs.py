@@ -23,10 +23,13 @@ def _filters(graph: Graph, kinds=WEIGHTED):
             yield graph.t(op.inputs[1])
 
 
-def unstructured(graph: Graph, fraction: float, kinds=WEIGHTED) -> Graph:
-    """Zero the `fraction` smallest-magnitude weights of each filter (ties broken by position)."""
+def unstructured(graph: Graph, fraction: float, kinds=WEIGHTED, select=None) -> Graph:
+    """Zero the `fraction` smallest-magnitude weights of each filter (ties broken by position); `select`
+    (a predicate on the filter tensor) limits it to some filters."""
     g = copy.deepcopy(graph)
     for t in _filters(g, kinds):
+        if select is not None and not select(t):
+            continue
         flat = t.data.reshape(-1).copy()
         n = round(fraction * flat.size)
         order = np.argsort(np.abs(flat.astype(np.int64)), kind="stable")

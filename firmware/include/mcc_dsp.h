@@ -4,7 +4,7 @@
  *
  * MCC_DSP is defined when the target has the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33/M35P
  * with DSP, M55...). The helpers then map to the ACLE intrinsics (SXTB16, SXTAB16, SMLAD, SMLABB,
- * SMLATT, SSUB8+SEL). Defining MCC_EMULATE_DSP on a host without the extension enables the same code
+ * SMLATT, SMLABT, SMLATB, SSUB8+SEL). Defining MCC_EMULATE_DSP on a host without the extension enables the same code
  * paths with portable C emulations of those instructions: the unit tests build the kernels both ways so
  * the DSP paths are checked bit for bit on the host too. MCC_EMULATE_DSP is for testing only.
  *
@@ -96,6 +96,10 @@ static inline int32_t mcc_smlad(int32_t a, int32_t b, int32_t acc) { return __sm
 static inline int32_t mcc_smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 /** acc + a.hi * b.hi. */
 static inline int32_t mcc_smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+/** acc + a.lo * b.hi. */
+static inline int32_t mcc_smlabt(int32_t a, int32_t b, int32_t acc) { return __smlabt(a, b, acc); }
+/** acc + a.hi * b.lo. */
+static inline int32_t mcc_smlatb(int32_t a, int32_t b, int32_t acc) { return __smlatb(a, b, acc); }
 /** Byte-wise signed maximum of four int8 lanes. */
 static inline int32_t mcc_max_s8x4(int32_t a, int32_t b)
 {
@@ -143,6 +147,14 @@ static inline int32_t mcc_smlabb(int32_t a, int32_t b, int32_t acc)
 static inline int32_t mcc_smlatt(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(mcc_emu_lane(a, 16) * mcc_emu_lane(b, 16)));
+}
+static inline int32_t mcc_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(mcc_emu_lane(a, 0) * mcc_emu_lane(b, 16)));
+}
+static inline int32_t mcc_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(mcc_emu_lane(a, 16) * mcc_emu_lane(b, 0)));
 }
 static inline int32_t mcc_max_s8x4(int32_t a, int32_t b)
 {

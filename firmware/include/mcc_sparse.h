@@ -1,6 +1,7 @@
 /**
  * @file mcc_sparse.h
- * @brief N:M sparse int8 kernels (CONV_2D, FULLY_CONNECTED) and their compressed weight format.
+ * @brief Sparse int8 kernels (CONV_2D, FULLY_CONNECTED) and their compressed weight formats: N:M pair entries
+ *        and unstructured step streams (below).
  *
  * Format ("pair entries"). The filter rows (K = KH * KW * C_in values per output channel, OHWI order) are
  * cut into groups of G consecutive values, the last one zero-padded:
@@ -62,6 +63,48 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
                                      int8_t *out);
 int32_t mcc_fully_connected_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims,
                                                   int32_t group);
+
+/*
+ * Unstructured sparse format ("step stream", firmware/kernels/sparse/mcc_unstructured_s8.c). The kernels
+ * first write the input values they need as int16 (input offset added) into a column buffer with
+ * `stride` bytes per filter index k: 8 for four output pixels (or FC batch rows) interleaved at k, 2 for a
+ * single FC row. Per output channel the stream holds an int32 count Q, then Q quads of 8 bytes: four
+ * int8 weights, then four uint8 byte steps. Walking a channel, a position starts at 0 (the column of
+ * k = 0) and each entry first advances it by its step, then adds weight x column[position]; so the first
+ * step is k_0 * stride and later ones (k_i - k_{i-1}) * stride. A gap longer than floor(255 / stride)
+ * indices is bridged by entries of weight 0, and the last quad of a channel is padded with entries of
+ * weight 0 and step 0. Bytes: 4 per output channel + 2 per entry (4-byte aligned).
+ */
+
+/** A filter in the unstructured step-stream format. */
+typedef struct {
+    int32_t stride;       /**< bytes per filter index in the column buffer: 8 (four pixels / rows) or 2 (one row) */
+    const int8_t *stream; /**< per output channel: int32 Q, then Q x (4 int8 weights, 4 uint8 steps); 4-byte aligned */
+} mcc_us_filter;
+
+/**
+ * CONV_2D with an unstructured sparse filter (stride 8): any filter size, stride, dilation and padding.
+ * @param ctx         scratch of mcc_convolve_us_s8_get_buffer_size() bytes, 4-byte aligned (required)
+ * @param filter_dims [C_out, KH, KW, C_in] of the dense filter
+ * Other parameters and ranges as mcc_convolve_s8.
+ */
+mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                              const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                              const mcc_us_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
+                              int8_t *out);
+int32_t mcc_convolve_us_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
+
+/**
+ * FULLY_CONNECTED with an unstructured sparse filter: stride 2 for one batch row, 8 for several (four rows
+ * interleaved); filter_offset must be 0 (symmetric weights).
+ * @param ctx scratch of mcc_fully_connected_us_s8_get_buffer_size() bytes, 4-byte aligned (required)
+ * Other parameters as mcc_fully_connected_s8.
+ */
+mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
+                                     const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                     const mcc_us_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
+                                     int8_t *out);
+int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-"""Sparse execution in `compile`: detect N:M sparse weights, encode them, and choose dense or sparse per layer.
+"""Sparse execution in `compile`: detect N:M or unstructured sparse weights, encode them, choose the format per layer.
 
 Format (firmware/include/mcc_sparse.h): the filter rows of CONV_2D (OHWI, K = KH*KW*C_in per output
 channel) and FULLY_CONNECTED are cut into groups of G consecutive values along K (the input-channel axis
@@ -6,16 +6,14 @@ innermost). 2:4 (G = 4, at most 2 non-zeros per 4) and 1:4 (G = 8, at most 1 non
 store one *entry* per group: two int8 weights and a 4-bit index of the pair of positions they sit at,
 packed two entries per 5-byte record: 0.625x (2:4) or 0.3125x (1:4) of the dense filter bytes.
 
-Choice. A layer runs sparse only when (1) its weights satisfy a pattern, (2) the target has the DSP
-extension (the portable path is bit-exact but not faster), and (3) the cost model below predicts fewer
-instructions than the dense kernel; the sparse format is always smaller. So a sparse model is never
-slower or bigger than the same model dense, up to the model's error (the bench checks it on QEMU).
+Unstructured zeros (any pattern) use the step-stream format and kernels of codegen/unstructured.py
+(2 bytes per non-zero + 4 per output channel; zero-skipping, ~1.8 instructions per non-zero MAC on M4).
 
-Why no unstructured kernel: at 50% unstructured sparsity a zero-skipping kernel pays an index decode and a
-gather per non-zero (about 2 instructions per non-zero MAC with four pixels per decode), which equals the
-dense core's ~1.1 instructions per dense MAC; it only wins above ~60-65% sparsity, and decompressing
-into scratch per inference always costs more than dense (QEMU counts instructions, not flash reads).
-Unstructured layers therefore stay dense; `sparsity()` still reports their zeros.
+Choice. A layer runs sparse only when (1) it has zeros (N:M formats: the weights satisfy the pattern),
+(2) the target has the DSP extension (the portable paths are bit-exact but not faster), (3) the cost model
+predicts at most MARGIN x the instructions of the best format so far (dense first, then the N:M pattern,
+2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
+slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU).
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcucompress.codegen import unstructured
 from mcucompress.ir import Graph, Op
 
 NM_GROUPS = {"1:4": 8, "2:4": 4}  # format -> G of the pair-entry format
@@ -173,7 +172,7 @@ class Target:
 
     dsp: bool = True
     enabled: bool = True
-    force: str | None = None  # "dense", "2:4" or "1:4" wherever the weights allow it (benchmarks only)
+    force: str | None = None  # "dense", "2:4", "1:4" or "unstructured" wherever the weights allow it (benchmarks)
 
 
 _TARGET = Target()
@@ -194,7 +193,7 @@ def target(dsp: bool = True, enabled: bool = True, force: str | None = None):
 class Choice:
     """The weight format of one CONV_2D / FULLY_CONNECTED layer and the cost model's view of it."""
 
-    format: str  # "dense", "2:4" or "1:4"
+    format: str  # "dense", "2:4", "1:4" or "unstructured"
     sparsity: float  # fraction of zero weights
     pattern: str | None  # the N:M pattern the weights satisfy, chosen or not
     dense_bytes: int  # of the filter alone
@@ -234,35 +233,50 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
         base.reason = "asymmetric or non-int8 weights"
         return base
     base.pattern = nm_pattern(data)
-    if base.pattern is None:
-        base.reason = "no N:M pattern (unstructured zeros stay dense)" if base.sparsity > 0 else "no zeros"
+    if base.sparsity == 0:
+        base.reason = "no zeros"
         return base
     if not tgt.enabled:
         base.reason = "sparse execution disabled"
         return base
     if not tgt.dsp:
-        base.reason = "no DSP extension: the portable sparse path is not faster"
+        base.reason = "no DSP extension: the portable sparse paths are not faster"
         return base
-    options = [base.pattern] + (["2:4"] if base.pattern == "1:4" else [])
+    options = ([base.pattern] + (["2:4"] if base.pattern == "1:4" else [])) if base.pattern else []
+    options.append(unstructured.FORMAT)  # any zeros: the step stream (codegen/unstructured.py)
     if tgt.force is not None:
         options = [f for f in options if f == tgt.force]
     best = base
     for fmt in options:
-        group = NM_GROUPS[fmt]
-        cost = round(nm_cost(shape, group))
-        groups = -(-shape.k // group)
-        nbytes = shape.cout * (groups + (groups & 1)) // 2 * RECORD
-        if (cost <= MARGIN * best.instructions or tgt.force == fmt) and nbytes <= dense_bytes:
+        if fmt == unstructured.FORMAT:
+            stride = unstructured.stride_for(shape.kind, shape.rows)
+            q = unstructured.quads(data, stride)
+            cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
+            cost = round(unstructured.cost(shape.kind, shape.rows, shape.k, shape.cout, int(q.sum()), cin))
+            nbytes = int(4 * q.size + 8 * q.sum())
+        else:
+            group = NM_GROUPS[fmt]
+            cost = round(nm_cost(shape, group))
+            groups = -(-shape.k // group)
+            nbytes = shape.cout * (groups + (groups & 1)) // 2 * RECORD
+        # forced (benchmarks, tests): N:M wherever not bigger, unstructured even where bigger than dense
+        forced = tgt.force == fmt and (nbytes <= dense_bytes or fmt == unstructured.FORMAT)
+        if forced or (cost <= MARGIN * best.instructions and nbytes <= dense_bytes):
             best = Choice(fmt, base.sparsity, base.pattern, dense_bytes, nbytes, dense, cost,
-                          f"cost model: {cost:,} <= {MARGIN} x {dense:,} dense")
+                          f"forced ({fmt})" if forced else
+                          f"cost model: {cost:,} <= {MARGIN} x {best.instructions:,} ({best.format})")
     if best is base:
-        base.reason = f"cost model: sparse not below {MARGIN} x dense ({dense:,})"
+        base.reason = f"cost model: sparse not below {MARGIN} x dense ({dense:,}) or not smaller than dense"
     return best
 
 
 def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
-    """Mirror of mcc_convolve_nm_s8_get_buffer_size / mcc_fully_connected_nm_s8_get_buffer_size."""
+    """Mirror of mcc_convolve_nm_s8_get_buffer_size / mcc_fully_connected_nm_s8_get_buffer_size (and of the
+    unstructured kernels' companions)."""
     shape = layer_shape(graph, op)
+    if choice.format == unstructured.FORMAT:
+        cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
+        return unstructured.scratch_bytes(shape.kind, shape.rows, shape.k, shape.cout, cin)
     group = NM_GROUPS[choice.format]
     groups = -(-shape.k // group)
     even = groups + (groups & 1)
@@ -297,6 +311,18 @@ def apply(lowering, index: int, op: Op, call):
         return call
     w = lowering.graph.t(op.inputs[1])
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
+    if choice.format == unstructured.FORMAT:
+        shape = layer_shape(lowering.graph, op)
+        stride = unstructured.stride_for(shape.kind, shape.rows)
+        stream = CArray(lowering.sym(index, "us_stream"), "int8_t", unstructured.encode(w.data, stride),
+                        f"{w.name} {list(w.shape)} as an unstructured step stream (mcc_sparse.h)")
+        filt = CStatic("mcc_us_filter", lowering.sym(index, "us_filter"),
+                       [("stride", str(stride)), ("stream", stream.name)])
+        call.arrays = [stream if a is old else a for a in call.arrays]
+        call.args = [f"&{filt.name}" if a == old.name else a for a in call.args]
+        call.statics.append(filt)
+        call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
+        return call
     records = CArray(lowering.sym(index, "nm_records"), "int8_t", encode_nm(w.data, choice.format),
                      f"{w.name} {list(w.shape)} as {choice.format} records (mcc_sparse.h)")
     filt = CStatic("mcc_nm_filter", lowering.sym(index, "nm_filter"),
