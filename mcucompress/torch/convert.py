@@ -40,7 +40,7 @@ def from_torch(model: torch.nn.Module, example_inputs, opset: int = 13) -> Graph
             try:
                 torch.onnx.export(model, (x[:1],), str(path), opset_version=opset, dynamo=False,
                                   input_names=["input"], output_names=["output"])
-            except Exception as exc:  # torch raises many kinds here; the user needs its message, on one line
+            except Exception as exc:  # noqa: BLE001 -- torch raises many kinds here; the user needs its message
                 raise McuError(f"PyTorch model {type(model).__name__} could not be exported to ONNX: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
             finally:

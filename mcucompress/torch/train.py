@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from mcucompress.dataset import fit_samples, load_npz
+from mcucompress.dataset import check_labels, fit_samples, load_npz
 from mcucompress.errors import DataError, McuError
 from mcucompress.ir import Graph
 from mcucompress.torch.bridge import GraphModule
@@ -55,26 +55,17 @@ def load_training_data(path, graph: Graph, loss: str, name: str = "training data
     """x [N, input shape] float32 and integer labels (None for 'mse'); every problem one DataError line."""
     x, y = load_npz(path)
     t = graph.t(graph.inputs[0])
-    if x.dtype.kind in "ui" and x.dtype.itemsize == 1 and x.dtype.kind == "u":
+    if x.dtype == np.uint8:
         x = x.astype(np.float32)  # 8-bit images: their raw values are the model's float input
-    if loss == "ce":
-        if y is None:
-            raise DataError(f"{path}: no labels 'y' in the file; give integer class labels, or --loss mse to "
-                            "reconstruct the input (autoencoders)")
-        y = np.asarray(y)
-        if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0) and y.ndim == 1):
-            raise DataError(f"{path}: labels 'y' have dtype {y.dtype}; give integer class indices (or one-hot rows)")
-    samples = fit_samples(path, x, y if loss == "ce" else None, t)
+    if loss == "ce" and y is None:
+        raise DataError(f"{path}: no labels 'y' in the file; give integer class labels, or --loss mse to "
+                        "reconstruct the input (autoencoders)")
+    samples = fit_samples(path, x, y if loss == "ce" else None, t)  # shape, values and label checks
     x = samples.x
     if loss == "ce":
         classes = int(np.prod(graph.t(graph.outputs[0]).shape[1:]))
-        labels = samples.y.astype(np.int64)
-        bad = (labels < 0) | (labels >= classes)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{path}: label y[{i}] = {labels[i]} is outside [0, {classes}) for the model's {classes} "
-                            f"outputs; give class indices 0..{classes - 1}")
-        return x, labels
+        check_labels(path, samples.y, classes)
+        return x, samples.y.astype(np.int64)
     if int(np.prod(graph.t(graph.outputs[0]).shape[1:])) != int(np.prod(t.shape[1:])):
         raise DataError(f"--loss mse reconstructs the input, but model output '{graph.outputs[0]}' has "
                         f"{graph.t(graph.outputs[0]).shape} and input '{t.name}' {t.shape}; use --loss ce with labels")
@@ -138,7 +129,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     """Fine-tune `model_path` on `data_path` and write `out_path` (.tflite); returns the run report."""
     from mcucompress.driver import load
     from mcucompress.frontend import tflite_writer
-    from mcucompress.torch.prune import Pruner, TrainPruneError
+    from mcucompress.torch.prune import Pruner
     from mcucompress.torch.qat import enable_qat
 
     _check_config(cfg)
@@ -154,7 +145,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
         xv, yv = load_training_data(val_path, graph, cfg.loss, "validation data")
     elif cfg.val_split > 0 and len(x) >= 10:
         perm = np.random.default_rng(cfg.seed).permutation(len(x))
-        n_val = max(1, int(round(cfg.val_split * len(x))))
+        n_val = max(1, round(cfg.val_split * len(x)))
         xv, yv = x[perm[:n_val]], (y[perm[:n_val]] if y is not None else None)
         keep = np.sort(perm[n_val:])
         x, y = x[keep], (y[keep] if y is not None else None)
@@ -171,12 +162,9 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     calib = x[np.random.default_rng(cfg.seed + 1).permutation(len(x))[:512]]
     pruner = None
     if cfg.prune:
-        try:
-            pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
-                            schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
-                            frequency=max(1, steps_per_epoch // 8))
-        except TrainPruneError:
-            raise
+        pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
+                        schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
+                        frequency=max(1, steps_per_epoch // 8))
         module = pruner.model
         for note in pruner.notes:
             log(f"prune: {note}")
@@ -266,8 +254,8 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     out_graph = module.fake_quant.export_graph() if cfg.qat else module.to_graph()
     tflite_writer.write(out_graph, out_path)
     report = {"model": str(model_path), "output": str(out_path), "config": asdict(cfg), "epochs_run": len(history),
-              "best_epoch": chosen, "history": history, "train_samples": int(len(x)),
-              "val_samples": int(len(xv)) if xv is not None else 0, "checkpoint_dir": str(ckpt_dir),
+              "best_epoch": chosen, "history": history, "train_samples": len(x),
+              "val_samples": len(xv) if xv is not None else 0, "checkpoint_dir": str(ckpt_dir),
               "int8": bool(cfg.qat)}
     if pruner is not None:
         report["pruning"] = {"method": cfg.prune, "sparsity": pruner.sparsity, "schedule": cfg.schedule,

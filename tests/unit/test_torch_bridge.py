@@ -9,14 +9,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mcucompress.driver import load  # noqa: E402
-from mcucompress.examples import (  # noqa: E402
-    DIGITS_CNN_ONNX, DIGITS_FLOAT, DIGITS_MLP_FLOAT, DIGITS_MLP_ONNX, DIGITS_TEST,
+from mcucompress.driver import load
+from mcucompress.examples import (
+    DIGITS_CNN_ONNX,
+    DIGITS_FLOAT,
+    DIGITS_MLP_FLOAT,
+    DIGITS_MLP_ONNX,
+    DIGITS_TEST,
 )
-from mcucompress.reference import executor  # noqa: E402
-from mcucompress.torch.bridge import GraphModule  # noqa: E402
-from tests.conftest import shared_model  # noqa: E402
-from tests.random_graphs import SINGLE_OP_KINDS, random_chain_graph, random_single_op_graph  # noqa: E402
+from mcucompress.reference import executor
+from mcucompress.torch.bridge import GraphModule
+from tests.conftest import shared_model
+from tests.random_graphs import SINGLE_OP_KINDS, random_chain_graph, random_single_op_graph
 
 
 def float_twin(graph):

@@ -9,16 +9,16 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-import mcucompress  # noqa: E402
-from mcucompress.dataset import quantize_input  # noqa: E402
-from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT  # noqa: E402
-from mcucompress.examples.make_digits_models import digits_cnn_net, digits_split  # noqa: E402
-from mcucompress.frontend import load_model  # noqa: E402
-from mcucompress.reference import executor  # noqa: E402
-from mcucompress.torch import export, prepare_qat  # noqa: E402
-from mcucompress.torch.bridge import WEIGHTED, GraphModule  # noqa: E402
-from tests.conftest import TflmSession  # noqa: E402
-from tests.unit.test_codegen_host import host_outputs  # noqa: E402
+import mcucompress
+from mcucompress.dataset import quantize_input
+from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT
+from mcucompress.examples.make_digits_models import digits_cnn_net, digits_split
+from mcucompress.frontend import load_model
+from mcucompress.reference import executor
+from mcucompress.torch import export, prepare_qat
+from mcucompress.torch.bridge import WEIGHTED, GraphModule
+from tests.conftest import TflmSession
+from tests.unit.test_codegen_host import host_outputs
 
 
 def train(module, x, y, epochs=2, lr=1e-3, seed=0):
