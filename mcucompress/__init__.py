@@ -1,7 +1,8 @@
 """mcucompress: compile trained neural networks into bit-exact int8 C for Cortex-M microcontrollers.
 
 Python API: ``graph = mcucompress.load("model.onnx")``, ``q = mcucompress.quantize(graph, x, method="kl")``,
-then ``mcucompress.driver`` for compiling and running (the CLI's functions).
+then ``mcucompress.driver`` for compiling and running (the CLI's functions). With PyTorch installed,
+``mcucompress.torch`` has ``prepare_qat``, ``Pruner`` and ``export`` for training-time compression.
 """
 
 __version__ = "0.1.0"
@@ -15,7 +16,7 @@ def load(path):
 
 
 def __getattr__(name: str):
-    if name in ("quantize", "prune"):  # the callable subpackages, imported on first use
+    if name in ("quantize", "prune", "torch"):  # subpackages imported on first use (torch: the optional extra)
         import importlib
 
         return importlib.import_module(f"mcucompress.{name}")

@@ -47,9 +47,10 @@ def polynomial_sparsity(step: int, final: float, begin: int, end: int, initial: 
 class Pruner:
     """Prune `model` during training; train `pruner.model` (the same module, except after channel removal).
 
-    model: a GraphModule, or any torch.nn.Module (masks on its Conv2d/Linear weights; channel removal
-    converts it to a GraphModule through ONNX first). example_inputs: one batch in the model's layout
-    (needed for channels, with `calibration` samples for choosing and refitting channels)."""
+    model: a GraphModule, or any torch.nn.Module (unstructured: masks on its own Conv2d/Linear weights; N:M
+    and channels convert it to a GraphModule through ONNX first, so train `pruner.model`). example_inputs:
+    one batch in the model's layout (needed for those conversions; channels also take `calibration`
+    samples for choosing and refitting channels)."""
 
     def __init__(self, model: nn.Module, example_inputs=None, method: str = "unstructured", sparsity: float = 0.5,
                  schedule: str = "oneshot", total_steps: int | None = None, begin_step: int = 0,
@@ -86,6 +87,11 @@ class Pruner:
             self.model = self._remove_channels(model, example_inputs, calibration)
             self.targets = {}
             return
+        if method in nm.PATTERNS and not isinstance(model, GraphModule):
+            # N:M groups must run along the IR's input channels (a torch flatten orders FC columns differently)
+            from mcucompress.torch.convert import as_graph_module
+
+            model = as_graph_module(model, example_inputs)
         self.model = model
         self.targets = self._targets(model)
         self.masks: dict[str, torch.Tensor] = {}

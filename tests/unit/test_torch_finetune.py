@@ -208,3 +208,36 @@ def test_torch_stays_optional():
     code = ("import sys, mcucompress, mcucompress.cli, mcucompress.driver, mcucompress.quantize.api, "
             "mcucompress.prune.api; mcucompress.cli.build_parser(); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pruner_on_a_users_torch_module(digits, tmp_path):
+    """Unstructured masks on a plain nn.Module's own weights survive the user's loop and the export; N:M
+    converts the module to a GraphModule whose groups follow the exported model's input channels."""
+    from mcucompress.examples.make_digits_models import digits_cnn_net
+    from mcucompress.frontend import load_model
+    from mcucompress.torch import export
+
+    _, x, y, _, _ = digits
+    nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    torch.manual_seed(0)
+    net = digits_cnn_net(export=True)
+    pruner = Pruner(net, nchw[:8], method="unstructured", sparsity=0.6, schedule="gradual", total_steps=12,
+                    frequency=3)
+    assert pruner.model is net
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for i in range(12):
+        opt.zero_grad()
+        torch.nn.functional.nll_loss(torch.log(net(nchw[i * 32:i * 32 + 32]) + 1e-9),
+                                     torch.from_numpy(y[i * 32:i * 32 + 32])).backward()
+        opt.step()
+        pruner.step()
+    assert pruner.sparsity_now() == pytest.approx(0.6, abs=0.01)
+    export(net, tmp_path / "sparse.tflite", nchw[:1])
+    g = load_model(tmp_path / "sparse.tflite")
+    ws = [g.t(op.inputs[1]).data for op in g.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+    assert sum(int((w == 0).sum()) for w in ws) / sum(w.size for w in ws) == pytest.approx(0.6, abs=0.01)
+    nm_pruner = Pruner(digits_cnn_net(export=True), nchw[:8], method="2:4")
+    assert isinstance(nm_pruner.model, GraphModule) and nm_pruner.model.input_layout == "NCHW"
+    g = nm_pruner.model.to_graph()
+    fc = next(op for op in g.ops if op.kind == "FULLY_CONNECTED")
+    assert ((matrix(fc, g.t(fc.inputs[1]).data) != 0).reshape(-1, 4).sum(axis=1) <= 2).all()
