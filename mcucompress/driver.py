@@ -71,12 +71,14 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
     """Import, plan and generate the C project in `outdir` (atomically)."""
     if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
         raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
-    graph = prepare(model, **quant_options)
-    compiled = compile_graph(graph, prefix or default_prefix(graph), checks=checks)
-    if board:
-        from mcucompress.boards import check_fits, load_board
+    from mcucompress.boards import check_fits, load_board
 
-        check_fits(load_board(board), compiled)
+    target = load_board(board) if board else None
+    graph = prepare(model, **quant_options)
+    # The kernel variants (sparse formats) are chosen for the board's core; without one, for a DSP core.
+    compiled = compile_graph(graph, prefix or default_prefix(graph), dsp=target.dsp if target else True, checks=checks)
+    if target:
+        check_fits(target, compiled)
     write_project(compiled, outdir, force=force)
     return compiled
 
@@ -91,9 +93,10 @@ def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | P
                        **target_options) -> tuple[dict, np.ndarray]:
     """Compile an int8 `graph`, run the samples `x` on `board` (QEMU or behind a port) and check them against
     the reference executor; returns (board part of the run report, raw outputs)."""
+    from mcucompress.boards import load_board
     from mcucompress.harness.target import run_on_board, target_report
 
-    compiled = compile_graph(graph, default_prefix(graph))
+    compiled = compile_graph(graph, default_prefix(graph), dsp=load_board(board).dsp)
     target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, **target_options)
     mismatches = count_mismatches(target.outputs, reference_outputs(graph, x))
     engine = "firmware on " + ("QEMU" if target.unit == "instructions" else "the board")
