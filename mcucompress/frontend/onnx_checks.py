@@ -42,6 +42,9 @@ def _names(path: Path, model) -> None:
                         ("initializer", g.initializer)):
         for i, item in enumerate(items):
             _text(path, item.name, f"the name of graph {kind} {i}")
+            if kind != "initializer" and item.type.HasField("tensor_type"):
+                for d in item.type.tensor_type.shape.dim:
+                    _text(path, d.dim_param, f"a dimension name of graph {kind} {i}")
     for index, node in enumerate(g.node):
         where = f"node {index}"
         for field in ("name", "op_type", "domain"):

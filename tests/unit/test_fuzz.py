@@ -17,7 +17,7 @@ import tflite
 from mcucompress import driver
 from mcucompress.errors import GraphError
 from mcucompress.examples import DIGITS_INT8
-from tests.fuzz.campaign import BUNDLED, campaign, load_seeds, mutant
+from tests.fuzz.campaign import BUNDLED, campaign, load_seeds, mutant, run_case
 
 SEEDS = load_seeds(BUNDLED)
 
@@ -79,3 +79,11 @@ def test_fully_connected_wider_than_its_weights_is_rejected(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(GraphError, match=r"FULLY_CONNECTED.*has shape \[1, 20\].*give 1 rows of 10"):
         driver.load(path)
+
+
+def test_campaign_findings_stay_fixed(tmp_path):
+    """Findings of long campaigns, regenerated from the bundled seeds by (campaign seed, case number)."""
+    found = [(14, 122475)]  # ONNX input dimension name that is not UTF-8 (TypeError in _fix_input_shapes)
+    for campaign_seed, case in found:
+        outcome = run_case(SEEDS, campaign_seed, case, tmp_path, 30, 0)
+        assert outcome[0] in ("ok", "error"), outcome
