@@ -85,7 +85,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--max-train", type=int, default=5000, help="random training subset per run (0: all 50,000)")
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=3e-3, help="relative to each tensor's RMS")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default="/work/data/finetune/bench")
     ap.add_argument("--board", default="mps2-an386")

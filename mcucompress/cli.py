@@ -317,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, default=0.1, help="fraction of TRAIN held back to pick the best epoch")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine decay to 0)")
+    p.add_argument("--lr", type=float, default=3e-3,
+                   help="Adam step relative to each weight tensor's RMS (cosine decay to 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loss", choices=["ce", "mse"], default="ce", help="ce: labels y; mse: reconstruct the input")
     p.add_argument("--qat", action="store_true", help="quantization-aware training; writes an int8 model")

@@ -136,7 +136,7 @@ def test_bad_data_is_one_line_exit_2_and_nothing_written(digits, tmp_path, capsy
 
 def test_finetune_resumes_after_an_interruption(digits, tmp_path):
     d, *_ = digits
-    cfg = FinetuneConfig(epochs=3, batch_size=64, lr=1e-3, seed=3, max_train=400)
+    cfg = FinetuneConfig(epochs=3, batch_size=64, lr=3e-3, seed=3, max_train=400)
 
     def stop_after_first(msg):
         if msg.startswith("epoch 1/3"):
@@ -169,7 +169,7 @@ def test_digits_figures(digits, tmp_path):
     calib = x[:200]
 
     def run(name, **kw):
-        cfg = FinetuneConfig(epochs=6, batch_size=32, lr=3e-3, seed=0, **kw)
+        cfg = FinetuneConfig(epochs=6, batch_size=32, lr=1e-2, seed=0, **kw)
         finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / f"{name}.tflite", cfg, progress=False, log=lambda m: None)
         return mcucompress.load(tmp_path / f"{name}.tflite")
 
