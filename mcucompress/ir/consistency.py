@@ -52,7 +52,8 @@ def check_tensor(t) -> None:
         return
     if q.scale.size != q.zero_point.size:
         raise GraphError(f"tensor '{t.name}': {q.scale.size} scales but {q.zero_point.size} zero points; {FIX}")
-    if q.axis is not None and not 0 <= q.axis < max(len(t.shape), 1):
+    # A scalar may carry axis 0 with one scale; per-axis scales need the axis inside the shape.
+    if q.axis is not None and not 0 <= q.axis < (len(t.shape) if q.per_axis else max(len(t.shape), 1)):
         raise GraphError(f"tensor '{t.name}': quantized dimension {q.axis} is outside its rank {len(t.shape)}; {FIX}")
     if q.per_axis and t.shape[q.axis] != q.scale.size:
         raise GraphError(f"tensor '{t.name}': {q.scale.size} per-axis scales do not match axis {q.axis} of shape "
