@@ -6,8 +6,10 @@ mps2-an386 in QEMU (median of a few samples). Float pruned models are quantized 
 same 500 calibration images as the dense baseline. The CIFAR npz files are made with
 ../shared/data/cifar10/to_npz.py into a cache folder.
 
-usage: python bench/prune.py [--methods channels,unstructured,2:4] [--sparsities 0.3,0.5,0.7,0.9]
-                             [--recover none,bias,reconstruct] [--no-qemu] [--n-test 2000]
+usage: python bench/prune.py [--methods channels,unstructured,2:4,1:4] [--sparsities 0.3,0.5,0.7,0.9]
+                             [--recover none,bias,reconstruct,distill] [--no-qemu | --qemu-for LIST] [--n-test 2000]
+
+--qemu-for "channels 0.3 distill,2:4 - distill" measures instructions only for those rows (QEMU is slow).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def top1(graph, x, y) -> float:
     from mcucompress.reference import executor
 
     xq = quantize_input(x, graph.t(graph.inputs[0]))
-    out = np.concatenate([executor.run(graph, [xq[i:i + 250]])[0] for i in range(0, len(xq), 250)])
+    out = np.concatenate([executor.run(graph, [xq[i:i + 500]])[0] for i in range(0, len(xq), 500)])
     return float(np.mean(out.argmax(axis=1) == y))
 
 
@@ -57,11 +59,12 @@ def main() -> int:
     from mcucompress.analysis import total_cost
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--methods", default="channels,unstructured,2:4")
+    ap.add_argument("--methods", default="channels,unstructured,2:4,1:4")
     ap.add_argument("--sparsities", default="0.3,0.5,0.7,0.9")
     ap.add_argument("--recover", default="none,bias,reconstruct")
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--no-qemu", action="store_true", help="skip the instruction counts")
+    ap.add_argument("--qemu-for", default=None, help="comma-separated 'method sparsity recovery' rows to run in QEMU")
     a = ap.parse_args()
     if not MODEL.exists():
         print(f"{MODEL} is absent: lay ../shared beside the repository", file=sys.stderr)
@@ -70,9 +73,12 @@ def main() -> int:
     graph = mcucompress.load(MODEL)
     dense = mcucompress.quantize(graph, cal["x"])
 
+    qemu_rows = None if a.qemu_for is None else {r.strip() for r in a.qemu_for.split(",")}
+
     def row(name: str, q) -> None:
         acc = top1(q, test["x"], test["y"])
-        instr = None if a.no_qemu else instructions(q, test["x"][:3])
+        wanted = not a.no_qemu and (qemu_rows is None or name in qemu_rows or name == "dense int8")
+        instr = instructions(q, test["x"][:3]) if wanted else None
         print(f"| {name} | {100 * acc:.2f} | {total_cost(q).weight_bytes:,} | {instr if instr is None else f'{instr:,}'} |",
               flush=True)
 

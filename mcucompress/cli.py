@@ -354,11 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparsity", type=float, default=None,
                    help="channels: fraction of MACs removed; unstructured: fraction of weights zeroed; N:M: fixed")
     p.add_argument("--calibration", required=True, metavar="CAL.npz", help="representative raw inputs 'x'")
-    p.add_argument("--recover", choices=["none", "bias", "reconstruct"], default="reconstruct",
-                   help="recovery without retraining (default reconstruct, the best)")
+    p.add_argument("--recover", choices=["none", "bias", "reconstruct", "distill"], default="reconstruct",
+                   help="recovery without labels: none, bias, reconstruct (default; layer-wise least squares, numpy) "
+                        "or distill (reconstruct, then train toward the dense model on the calibration data; torch)")
     p.add_argument("--allocation", choices=["sensitivity", "uniform", "global"], default="sensitivity",
                    help="per-layer ratios: from a sensitivity pass, the same everywhere, or one global threshold")
-    p.add_argument("--criterion", choices=["data", "l2", "l1"], default="data", help="channel ranking")
+    p.add_argument("--criterion", choices=["obs", "data", "l2", "l1"], default=None,
+                   help="channel ranking (default: obs, least-squares aware, with --recover reconstruct; else data)")
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")
     p.add_argument("--report", action="store_true", help="per-layer channels, sparsity, MACs, bytes, SQNR")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")

@@ -21,7 +21,7 @@ from mcucompress.prune.recovery import RECOVERY, LayerPlan, prune_one, recover
 
 METHODS = ("channels", "unstructured", "2:4", "1:4")
 ALLOCATIONS = ("sensitivity", "uniform", "global")
-CRITERIA = ("l2", "l1", "data")
+CRITERIA = ("obs", "data", "l2", "l1")
 
 
 class PruneError(McuError):
@@ -39,15 +39,18 @@ class PruneResult:
 
 
 def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity: float | None = None,
-          recover_with: str | None = None, allocation: str = "sensitivity", criterion: str = "data",
+          recover_with: str | None = None, allocation: str = "sensitivity", criterion: str | None = None,
           round_to: int | None = None, data_name: str = "calibration data") -> PruneResult:
     """Prune `graph` (float32, or int8) with calibration samples `data` (raw float inputs).
 
     method: 'channels' (sparsity = fraction of MACs removed, channels removed physically), 'unstructured'
     (fraction of conv/FC weights zeroed), '2:4' or '1:4' (along input channels; sparsity fixed).
-    recover_with: 'none', 'bias' or 'reconstruct' (default: reconstruct, the best of the three)."""
+    recover_with: 'none', 'bias', 'reconstruct' (default; layer-wise least squares, numpy only) or 'distill'
+    (reconstruct, then label-free distillation toward the dense model on the calibration samples; torch)."""
     recover_with = recover_with or "reconstruct"
+    criterion = criterion or ("obs" if recover_with in ("reconstruct", "distill") else "data")
     _check_request(method, sparsity, recover_with, allocation, criterion)
+    layerwise = "reconstruct" if recover_with == "distill" else recover_with  # distill starts from reconstruct
     if method in nm.PATTERNS:
         n, m = nm.PATTERNS[method]
         sparsity = 1 - n / m
@@ -59,17 +62,21 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
     if method == "channels":
         from mcucompress.prune.channels import prune_channels
 
-        plans, q_out = prune_channels(dense, work, x, sparsity, recover_with, allocation, criterion, round_to, q)
+        plans, q_out = prune_channels(dense, work, x, sparsity, layerwise, allocation, criterion, round_to, q)
     else:
-        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, recover_with)
+        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise)
         q_out = copy.deepcopy(q) if q is not None else None
     if q_out is not None:
         for index, plan in plans.items():
             plan.grid = _row_scales(q_out, q_out.ops[index])
     if method != "channels":
-        _apply_masks(dense, work, plans, reconstruct=recover_with == "reconstruct")
-    if recover_with != "none":
-        recover(dense, work, x, recover_with, plans)
+        _apply_masks(dense, work, plans, reconstruct=layerwise == "reconstruct")
+    if layerwise != "none":
+        recover(dense, work, x, layerwise, plans)
+    if recover_with == "distill":
+        from mcucompress.prune.distill import distill
+
+        distill(dense, work, x)
     if q_out is not None:
         write_back(q_out, work)
         work = q_out
@@ -90,6 +97,12 @@ def _check_request(method, sparsity, recover_with, allocation, criterion) -> Non
         raise PruneError(f"--sparsity {sparsity:g} is outside [0, 1); give the fraction to remove, e.g. 0.5")
     if recover_with not in RECOVERY:
         raise PruneError(f"unknown recovery '{recover_with}'; use one of {', '.join(RECOVERY)}")
+    if recover_with == "distill":
+        from mcucompress.prune.distill import available
+
+        if not available():
+            raise PruneError("--recover distill trains with PyTorch, which is not installed: "
+                             "pip install 'mcucompress[torch]', or use --recover reconstruct")
     if allocation not in ALLOCATIONS:
         raise PruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
     if criterion not in CRITERIA:

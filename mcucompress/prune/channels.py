@@ -26,6 +26,7 @@ from mcucompress.prune import layers, sensitivity
 from mcucompress.prune.recovery import LayerPlan
 from mcucompress.prune.runner import activations
 
+SELECT_SUBSET = 256  # calibration samples for the consumers' Hessians in reconstruction-aware selection
 ROUND_TO = 2  # kept channels per group: a multiple of this (the 2-output-channel matmul core; see bench/prune.py)
 
 
@@ -286,9 +287,14 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
     if not roots:
         raise PruneError(f"--method channels: no channel of '{dense.name}' can be removed "
                          f"({next(iter(ch.why_blocked.values()), 'no conv or FC layer')})")
-    acts = activations(work, x[:sensitivity.SUBSET])
-    order = {r: np.argsort(scores(work, ch, r, criterion, acts, recover_with != "none"), kind="stable")
-             for r in roots}
+    if criterion == "obs":
+        acts = activations(work, x[:SELECT_SUBSET])
+        consumers = {r: _obs_consumers(work, ch, r, acts, round_to) for r in roots}
+        order = {r: consumers[r][0] for r in roots}
+    else:
+        acts = activations(work, x[:sensitivity.SUBSET])
+        order = {r: np.argsort(scores(work, ch, r, criterion, acts, recover_with != "none"), kind="stable")
+                 for r in roots}
     dense_macs = macs_after(work, ch, {})
 
     def counts_for(ratios) -> dict[int, int]:
@@ -304,8 +310,11 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
             lo, hi = (mid, hi) if removed([mid] * len(roots)) < sparsity else (lo, mid)
         ratios = [hi] * len(roots)
     else:
-        ratios = sensitivity.allocate(_curves(work, ch, roots, order, acts, recover_with != "none", round_to),
-                                      removed, sparsity)
+        if criterion == "obs":
+            curves = _obs_curves(work, ch, roots, consumers, acts, round_to)
+        else:
+            curves = _curves(work, ch, roots, order, acts, recover_with != "none", round_to)
+        ratios = sensitivity.allocate(curves, removed, sparsity)
     if removed(ratios) < sparsity - 1e-9:
         raise PruneError(f"--method channels --sparsity {sparsity:g}: at most {removed([0.9] * len(roots)):.2f} of "
                          f"the MACs can be removed from '{dense.name}' (every layer keeps at least one channel)")
@@ -358,3 +367,45 @@ def _curves(graph: Graph, ch: Channels, roots: list[int], order: dict, acts: dic
         return min(i for i, op in consumers if _segments(ch, op.inputs[0], root))
 
     return sensitivity.error_curves(graph, acts[graph.inputs[0]], roots, zero, first_consumer)
+
+
+def _obs_consumers(graph: Graph, ch: Channels, root: int, acts: dict, round_to: int):
+    """(removal order, consumer states) of group `root` by greedy least-squares selection (select.py)."""
+    from mcucompress.prune import select
+
+    states = []
+    size = ch.sizes[root]
+    for index, op in enumerate(graph.ops):
+        if spec(op.kind).channels != CHANNELS_PRODUCER:
+            continue
+        offs = _segments(ch, op.inputs[0], root)
+        if not offs:
+            continue
+        lay = ch.layouts[op.inputs[0]]
+        c_all = sum(ch.sizes[g] for g in lay.groups)
+        cols = select.channel_columns(graph, op, offs, size, c_all, lay.repeat)
+        states.append(select.consumer_state(graph, op, index, acts[op.inputs[0]], cols))
+    order, _ = select.greedy_order(states, size, keep_min=min(round_to, size))
+    return order, states
+
+
+def _obs_curves(graph: Graph, ch: Channels, roots: list[int], consumers: dict, acts: dict, round_to: int):
+    """Sensitivity of each group after reconstruction: its consumers take the least-squares refitted weights
+    of the greedy step that removes that many channels, the rest of the model reruns."""
+    from mcucompress.prune.recovery import ensure_bias, set_weights_and_bias
+
+    def refit(g: Graph, root: int, ratio: float, cached: dict):
+        n_remove = ch.sizes[root] - kept_count(ch.sizes[root], ratio, round_to)
+        undo = []
+        for c in consumers[root][1]:
+            op = g.ops[c.index]
+            w, b = g.t(op.inputs[1]), ensure_bias(g, op)
+            undo.append((w, w.data, b, b.data))
+            set_weights_and_bias(g, op, c.steps[min(n_remove, len(c.steps) - 1)])
+        return lambda: [(setattr(w, "data", wd), setattr(b, "data", bd)) for w, wd, b, bd in undo]
+
+    def first_consumer(root: int) -> int:
+        return min(c.index for c in consumers[root][1])
+
+    x = acts[graph.inputs[0]][:sensitivity.SUBSET]
+    return sensitivity.error_curves(graph, x, roots, refit, first_consumer)

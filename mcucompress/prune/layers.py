@@ -74,12 +74,13 @@ def hessians(graph_p: Graph, op_p: Op, x_p: np.ndarray, graph_d: Graph, op_d: Op
     equations of refitting the pruned layer on its own inputs X_p to the dense layer's outputs on X_d."""
     hpp = hpd = 0.0
     rows = 0
-    for s in range(0, len(x_p), chunk):
-        p = patches(graph_p, op_p, x_p[s:s + chunk]).astype(np.float64)
-        d = patches(graph_d, op_d, x_d[s:s + chunk]).astype(np.float64)
-        p = np.hstack([p, np.ones((len(p), 1))])
-        d = np.hstack([d, np.ones((len(d), 1))])
-        hpp = hpp + p.T @ p
-        hpd = hpd + p.T @ d
+    for s in range(0, len(x_p), chunk):  # float32 products per chunk (BLAS speed), summed in float64
+        p = patches(graph_p, op_p, x_p[s:s + chunk]).astype(np.float32)
+        p = np.hstack([p, np.ones((len(p), 1), np.float32)])
+        d = p if x_d is x_p and graph_d is graph_p else patches(graph_d, op_d, x_d[s:s + chunk]).astype(np.float32)
+        if d is not p:
+            d = np.hstack([d, np.ones((len(d), 1), np.float32)])
+        hpp = hpp + (p.T @ p).astype(np.float64)
+        hpd = hpd + (p.T @ d).astype(np.float64)
         rows += len(p)
     return hpp / rows, hpd / rows

@@ -23,7 +23,7 @@ from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.prune import layers
 from mcucompress.prune.runner import lockstep
 
-RECOVERY = ("none", "bias", "reconstruct")
+RECOVERY = ("none", "bias", "reconstruct", "distill")  # distill: distill.py, after reconstruct
 DAMP = 0.01  # of each Hessian diagonal entry: keeps H^-1 well conditioned (SparseGPT uses 1% of the mean)
 REFIT_DAMP = 1e-6
 BLOCK = 128

@@ -1,0 +1,67 @@
+"""Post-training pruning goals on MLPerf Tiny ResNet-8 (issue 11), slow: int8 top-1 on the first 2,000 CIFAR-10
+test images, the float model pruned with the first 500 training images (no labels) and quantized with our
+quantizer on the same images, against the dense model quantized the same way (76.7%).
+
+The CIFAR npz files are made with ../shared/data/cifar10/to_npz.py into .cache/cifar10 (reused across runs);
+the tests skip with a reason when ../shared is absent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mcucompress
+from mcucompress.analysis import total_cost
+from mcucompress.dataset import quantize_input
+from mcucompress.reference import executor
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+MODEL = SHARED / "models" / "mlperf_tiny" / "ic_pretrainedResnet_float.tflite"
+CACHE = REPO / ".cache" / "cifar10"
+
+pytestmark = pytest.mark.slow
+
+
+def cifar(split: str, n: int) -> dict:
+    script = SHARED / "data" / "cifar10" / "to_npz.py"
+    if not script.exists() or not MODEL.exists():
+        pytest.skip(f"{script} or {MODEL} is absent (../shared not laid beside the repo)")
+    path = CACHE / f"cifar10_{split}_{n}.npz"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(script), str(CACHE), "--split", split, "--n", str(n)], check=True)
+    return dict(np.load(path))
+
+
+def top1(q, x, y) -> float:
+    xq = quantize_input(x, q.t(q.inputs[0]))
+    out = np.concatenate([executor.run(q, [xq[i:i + 500]])[0] for i in range(0, len(xq), 500)])
+    return float(np.mean(out.argmax(axis=1) == np.asarray(y).reshape(-1)))
+
+
+@pytest.fixture(scope="module")
+def setup():
+    cal, test = cifar("train", 500), cifar("test", 2000)
+    graph = mcucompress.load(MODEL)
+    dense = mcucompress.quantize(graph, cal["x"])
+    return graph, cal["x"], test["x"], test["y"], top1(dense, test["x"], test["y"]), total_cost(dense).weight_bytes
+
+
+@pytest.mark.parametrize("method,sparsity,recover,points", [
+    ("channels", 0.3, "distill", 2.0),
+    ("unstructured", 0.5, "reconstruct", 1.0),
+    ("2:4", None, "distill", 1.5),
+])
+def test_resnet8_pruning_goal(setup, method, sparsity, recover, points):
+    if recover == "distill":
+        pytest.importorskip("torch")
+    graph, cal, x, y, dense_top1, dense_bytes = setup
+    q = mcucompress.quantize(mcucompress.prune(graph, cal, method, sparsity, recover).graph, cal)
+    assert top1(q, x, y) >= dense_top1 - points / 100
+    if method == "channels":
+        assert total_cost(q).weight_bytes <= 0.75 * dense_bytes
