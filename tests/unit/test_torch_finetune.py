@@ -68,8 +68,10 @@ def test_gradual_unstructured_zeros_stay_zero(digits):
     for n, (p, _) in pruner.targets.items():
         assert torch.all(p.detach()[zeros[n]] == 0), n  # pruned weights never come back
     g = module.to_graph()
-    total = sum(g.t(op.inputs[1]).size for op in module.weight_ops())
-    assert sum(int((g.t(op.inputs[1]).data == 0).sum()) for op in module.weight_ops()) / total >= 0.79
+    first, *rest = module.weight_ops()
+    assert first.inputs[1] not in pruner.targets and any("first layer" in n for n in pruner.notes)
+    total = sum(g.t(op.inputs[1]).size for op in rest)
+    assert sum(int((g.t(op.inputs[1]).data == 0).sum()) for op in rest) / total >= 0.79
 
 
 def test_nm_masks_follow_the_kernel_groups(digits):
@@ -180,7 +182,8 @@ def test_digits_figures(digits, tmp_path):
     assert int8_top1(mcucompress.quantize(channels, calib), x_test, y_test) >= b - 0.03
     unstructured = run("unstructured", prune="unstructured", sparsity=0.8, schedule="gradual")
     weights = [op.inputs[1] for op in unstructured.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
-    assert sum(int((unstructured.t(w).data == 0).sum()) for w in weights) >= 0.79 * sum(unstructured.t(w).size for w in weights)
+    zeros = sum(int((unstructured.t(w).data == 0).sum()) for w in weights[1:])  # the first layer stays dense
+    assert zeros >= 0.79 * sum(unstructured.t(w).size for w in weights[1:])
     # 80% of this 3k-weight CNN is harsh: measured 0.881 against B 0.98 after 6 epochs
     assert int8_top1(mcucompress.quantize(unstructured, calib), x_test, y_test) >= b - 0.12
     qat = run("qat", qat=True)
