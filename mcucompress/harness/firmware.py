@@ -8,6 +8,7 @@ refused with the number of bytes it is over, both before compiling and after lin
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -155,8 +156,13 @@ def _first_error(text: str) -> str:
     return lines[0].strip()
 
 
-def _run(cmd: list[str], what: str) -> None:
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True)
+def _in_folder(folder: Path) -> dict:
+    """The environment for the toolchain: its temporaries inside the build folder, removed with it."""
+    return {**os.environ, "TMPDIR": str(folder)}
+
+
+def _run(cmd: list[str], what: str, folder: Path) -> None:
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, env=_in_folder(folder))
     if result.returncode != 0:
         raise McuError(f"firmware build failed compiling {what}: {_first_error(result.stderr)}")
 
@@ -216,13 +222,13 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     for index, (src, warnings) in enumerate(jobs):
         obj = obj_dir / f"{index:03d}_{src.stem}.o"
         hooks = ["-include", str(fw / "runtime" / "mcc_layer_hooks.h")] if src == model_c else []
-        _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name)
+        _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name, build)
         objects.append(str(obj))
 
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
             "-Wl,--gc-sections", f"-Wl,-Map={build / 'fw.map'}", *objects, "-o", str(elf)]
-    result = subprocess.run(link, check=False, capture_output=True, text=True)
+    result = subprocess.run(link, check=False, capture_output=True, text=True, env=_in_folder(build))
     if result.returncode != 0:
         over = _OVERFLOW.findall(result.stderr)
         if over:

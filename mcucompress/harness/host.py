@@ -43,7 +43,9 @@ def build_runner(project: Path, prefix: str, sanitize: bool | None = None) -> Pa
         f'-DMCC_MODEL_HEADER="{prefix}_model.h"', f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}",
         str(asset_dir("firmware") / "runtime" / "host_main.c"), *sources, "-o", str(runner),
     ]
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    # gcc's own temporaries go inside the project folder, so a run that is stopped mid-build and removes the
+    # folder leaves none of them behind (cc1/as outlive a killed gcc driver).
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(project)})
     if result.returncode != 0:
         first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
         raise McuError(f"host build of {project} failed: {first}")
