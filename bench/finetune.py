@@ -90,6 +90,7 @@ def main() -> int:
     ap.add_argument("--workdir", default="/work/data/finetune/bench")
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of " + ",".join(RUNS))
+    ap.add_argument("--no-original", action="store_true", help="skip measuring the original model's PTQ int8")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     if not MODEL.exists():
@@ -112,9 +113,10 @@ def main() -> int:
     results: dict = {"model": MODEL.name, "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
                      "batch_size": a.batch_size, "runs": {}}
     original = mcucompress.load(MODEL)
-    results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
-                                              workdir, a.board)
-    print(json.dumps({"original_ptq": results["runs"]["original_ptq"]}), flush=True)
+    if not a.no_original:
+        results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
+                                                  workdir, a.board)
+        print(json.dumps({"original_ptq": results["runs"]["original_ptq"]}), flush=True)
     for name in a.runs.split(","):
         cfg = FinetuneConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
                              max_train=a.max_train or None, augment=True, **RUNS[name])
