@@ -6,7 +6,8 @@ zero (each weighted op's zeros are its fixed mask); removed channels are already
 loss is the mean squared error of the logits plus that of every activation both models still share in
 shape (the residual stream when channels were not removed there), each relative to the dense activation's
 mean square; inputs are flipped and shifted at random (the dense model is rerun on the same batch, so no
-labels are used). Adam with a cosine learning rate; the weights are written back into the pruned graph.
+labels are used). Adam with a cosine learning rate relative to each tensor's scale; the weights are written
+back into the pruned graph.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from mcucompress.prune import layers
 
 STEPS = 300
 BATCH = 64
-LR = 1e-3
+LR = 3e-3  # relative: each tensor's Adam step size is LR x its RMS (a first conv on raw 0..255 pixels has
+# weights ~100x smaller than the others, and Adam moves every weight by about its step size)
 SEED = 0
 
 
@@ -68,7 +70,13 @@ def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batc
               and pruned.producer(n).kind in ("ADD", "CONV_2D", "DEPTHWISE_CONV_2D")]
     xs = torch.from_numpy(np.ascontiguousarray(x, np.float32))
     image = xs.dim() == 4 and augment
-    opt = torch.optim.Adam(student.params.parameters(), lr=lr)
+    groups = []
+    for op in layers.weighted_ops(pruned):
+        w, b = student.param(op.inputs[1]), student.param(op.inputs[2])
+        rms_w = float(w.detach().pow(2).mean().sqrt()) + 1e-12
+        rms_b = max(float(b.detach().pow(2).mean().sqrt()), rms_w)
+        groups += [{"params": [w], "lr": lr * rms_w}, {"params": [b], "lr": lr * rms_b}]
+    opt = torch.optim.Adam(groups)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for _ in range(steps):
         idx = torch.randint(0, len(xs), (min(batch, len(xs)),), generator=gen)
