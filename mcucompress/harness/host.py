@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 from mcucompress.assets import asset_dir
 from mcucompress.codegen.project import CompiledModel, write_project
 from mcucompress.errors import McuError
+from mcucompress.harness import exit_text
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 # MCC_HOST_SANITIZE=1 (the test suite sets it): AddressSanitizer + UBSan, any finding aborts the runner.
@@ -59,12 +59,8 @@ def runner_failure(returncode: int, stderr: str) -> str:
     if summary:
         return summary
     if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"killed by {name}" + (f" ({lines[0]})" if lines else "")
-    return lines[0] if lines else f"exit code {returncode}"
+        return exit_text(returncode) + (f" ({lines[0]})" if lines else "")
+    return lines[0] if lines else exit_text(returncode)
 
 
 def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 
 from mcucompress.boards import Board, load_board
 from mcucompress.errors import McuError
+from mcucompress.harness import exit_text
 from mcucompress.harness.device import Device, DeviceFault, DeviceTimeout, TargetRun, collect
 from mcucompress.harness.firmware import build_firmware, symbolize
 
@@ -110,8 +111,9 @@ class QemuSession:
         if self.log is None:
             return ""
         self.log.seek(0)
-        lines = self.log.read().decode(errors="replace").strip().splitlines()
-        named = [ln for ln in lines if ln.startswith(("qemu:", "qemu-system-arm:")) and " info: " not in ln]
+        # QEMU's "info:" lines (e.g. waiting for the serial connection) say nothing about why it stopped
+        lines = [ln for ln in self.log.read().decode(errors="replace").strip().splitlines() if " info: " not in ln]
+        named = [ln for ln in lines if ln.startswith(("qemu:", "qemu-system-arm:"))]
         return (named or lines or [""])[0 if named else -1].strip()
 
     def start(self) -> Device:
@@ -176,7 +178,10 @@ class QemuSession:
                 pass
         if (isinstance(exc, McuError) and not isinstance(exc, DeviceFault) and self.proc is not None
                 and self.proc.poll() is not None):
-            died = self._log_text() or f"exit code {self.proc.returncode}"
+            # QEMU's own last word (e.g. "qemu: fatal: Lockup", after which it aborts), and the signal that ended
+            # it: a QEMU killed from outside (OOM killer, a user's kill) leaves no log line at all.
+            log, how = self._log_text(), exit_text(self.proc.returncode)
+            died = (f"{log} ({how})" if self.proc.returncode < 0 else log) if log else how
         self.stop()
         if died is not None:
             kind = DeviceTimeout if isinstance(exc, DeviceTimeout) else McuError

@@ -198,6 +198,17 @@ def test_qemu_dying_is_named_in_the_error(tiny_an386, tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_qemu_killed_by_a_signal_is_named(tiny_an386):
+    _, _, firmware = tiny_an386
+    session = QemuSession("mps2-an386", firmware.elf, timeout=2)
+    with pytest.raises(McuError, match=r"QEMU had stopped: killed by SIGKILL") as err, session as device:
+        device.hello()
+        session.proc.kill()
+        session.proc.wait()
+        device.hello()
+    assert "\n" not in str(err.value)
+
+
 def test_model_too_big_for_the_board_says_by_how_much(tmp_path):
     import dataclasses
 
