@@ -98,14 +98,16 @@ def test_unwritable_json_fails_first_and_leaves_nothing(tmp_path, capsys):
     assert os.listdir(tmp_path) == []
 
 
-def test_disk_full_is_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("errno, text", [(28, "No space left on device"), (13, "Permission denied")])
+def test_disk_full_or_permission_denied_is_one_line(tmp_path, capsys, monkeypatch, errno, text):
+    """Simulated: the tests run as root, which no file permission stops."""
     import pathlib
 
-    def full(self, *args, **kwargs):
-        raise OSError(28, "No space left on device", str(self))
+    def refuse(self, *args, **kwargs):
+        raise OSError(errno, text, str(self))
 
-    monkeypatch.setattr(pathlib.Path, "write_text", full)
-    _one_line(capsys, ["compile", DIGITS_INT8, "-o", tmp_path / "proj"], "No space left on device")
+    monkeypatch.setattr(pathlib.Path, "write_text", refuse)
+    _one_line(capsys, ["compile", DIGITS_INT8, "-o", tmp_path / "proj"], text)
     assert os.listdir(tmp_path) == []
 
 
