@@ -56,6 +56,12 @@ static inline void mcc_write_s32(void *p, int32_t v) { memcpy(p, &v, 4); }
 /** Store two int16 values (element 0 = low half-word). */
 static inline void mcc_write_s16x2(int16_t *p, int32_t v) { memcpy(p, &v, 4); }
 
+#if defined(__GNUC__)
+#define MCC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MCC_ALWAYS_INLINE inline
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 
 #include <arm_acle.h>
@@ -207,6 +213,49 @@ static inline int32_t mcc_min_s8x4(int32_t a, int32_t b)
         (hi) = mcc_read_s32((const uint8_t *)(base) + (off) + 4);                                            \
     } while (0)
 #endif
+
+#if defined(MCC_DSP)
+/* Halfword packing. GCC does not form PKHBT/PKHTB from the mask-and-or by itself, hence the asm on Arm. */
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
+#define MCC_PKH_ASM 1
+#endif
+
+/** (a.lo, b.hi): PKHBT. */
+static MCC_ALWAYS_INLINE int32_t mcc_pkhbt(int32_t a, int32_t b)
+{
+#if defined(MCC_PKH_ASM)
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b & 0xFFFF0000u));
+#endif
+}
+
+/** (a.lo, b.lo): PKHBT with LSL #16. */
+static MCC_ALWAYS_INLINE int32_t mcc_pkhbt_lsl16(int32_t a, int32_t b)
+{
+#if defined(MCC_PKH_ASM)
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
+#endif
+}
+
+/** (b.hi, a.hi) as (lo, hi): PKHTB a, b, ASR #16. */
+static MCC_ALWAYS_INLINE int32_t mcc_pkhtb_asr16(int32_t a, int32_t b)
+{
+#if defined(MCC_PKH_ASM)
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a & 0xFFFF0000u) | ((uint32_t)b >> 16));
+#endif
+}
+#endif /* MCC_DSP */
 
 #ifdef __cplusplus
 }

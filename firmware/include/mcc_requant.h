@@ -31,12 +31,6 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
-#define MCC_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define MCC_ALWAYS_INLINE inline
-#endif
-
 /**
  * For the kernels' hot loops: GCC's pre-register-allocation scheduler (on by default for Arm at -O2)
  * hoists loads far ahead of their use in long unrolled multiply-accumulate sequences and then spills;

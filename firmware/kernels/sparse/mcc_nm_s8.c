@@ -103,42 +103,6 @@ static MCC_ALWAYS_INLINE int8_t nm_out(const mcc_rq *rq, int32_t fast, const mcc
 /* ------------------------------------------------------------------------------------------ group tables */
 
 #if defined(MCC_DSP)
-/** (a.lo, b.hi): PKHBT. GCC does not form it from the mask-and-or by itself. */
-static MCC_ALWAYS_INLINE int32_t nm_pkhbt(int32_t a, int32_t b)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b & 0xFFFF0000u));
-#endif
-}
-
-/** (a.lo, b.lo): PKHBT with LSL #16. */
-static MCC_ALWAYS_INLINE int32_t nm_pkhbt_lsl16(int32_t a, int32_t b)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
-#endif
-}
-
-/** (b.hi, a.hi) as (lo, hi): PKHTB a, b, ASR #16. */
-static MCC_ALWAYS_INLINE int32_t nm_pkhtb_asr16(int32_t a, int32_t b)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a & 0xFFFF0000u) | ((uint32_t)b >> 16));
-#endif
-}
-
 /**
  * The 6 pairs of one 2:4 group (4 int8 values at src, or zeros when src is NULL) with the input offset
  * added; pair c goes to dst[c * stride] (stride in words: pixels per table row). One load, two SXTAB16,
@@ -152,12 +116,12 @@ static MCC_ALWAYS_INLINE void nm_emit4(const int8_t *src, int32_t off2, int32_t 
         x02 = mcc_sxtab16(off2, v);      /* (x0, x2) */
         x13 = mcc_sxtab16_ror8(off2, v); /* (x1, x3) */
     }
-    dst[0] = nm_pkhbt_lsl16(x02, x13);          /* (x0, x1) */
+    dst[0] = mcc_pkhbt_lsl16(x02, x13);          /* (x0, x1) */
     dst[stride] = x02;                          /* (x0, x2) */
-    dst[2 * stride] = nm_pkhbt(x02, x13);       /* (x0, x3) */
-    dst[3 * stride] = nm_pkhbt(x13, x02);       /* (x1, x2) */
+    dst[2 * stride] = mcc_pkhbt(x02, x13);       /* (x0, x3) */
+    dst[3 * stride] = mcc_pkhbt(x13, x02);       /* (x1, x2) */
     dst[4 * stride] = x13;                      /* (x1, x3) */
-    dst[5 * stride] = nm_pkhtb_asr16(x13, x02); /* (x2, x3) */
+    dst[5 * stride] = mcc_pkhtb_asr16(x13, x02); /* (x2, x3) */
 }
 
 /**
@@ -179,10 +143,10 @@ static MCC_ALWAYS_INLINE void nm_emit8(const int8_t *src, int32_t off2, int32_t 
         y[3] = y13;
     }
     for (j = 0; j < 4; j++) {
-        dst[j * stride] = nm_pkhbt(x02, y[j]);            /* x0 */
-        dst[(4 + j) * stride] = nm_pkhbt(x13, y[j]);      /* x1 */
-        dst[(8 + j) * stride] = nm_pkhtb_asr16(y[j], x02); /* x2 */
-        dst[(12 + j) * stride] = nm_pkhtb_asr16(y[j], x13); /* x3 */
+        dst[j * stride] = mcc_pkhbt(x02, y[j]);            /* x0 */
+        dst[(4 + j) * stride] = mcc_pkhbt(x13, y[j]);      /* x1 */
+        dst[(8 + j) * stride] = mcc_pkhtb_asr16(y[j], x02); /* x2 */
+        dst[(12 + j) * stride] = mcc_pkhtb_asr16(y[j], x13); /* x3 */
     }
 }
 

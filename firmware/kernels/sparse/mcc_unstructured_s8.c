@@ -300,32 +300,6 @@ static MCC_UNUSED void us_channels_c(const int8_t *s, const int16_t *cols, int32
 
 /* -------------------------------------------------------------------------------------------- columns */
 
-#if defined(MCC_DSP)
-/** (a.lo, b.lo): PKHBT with LSL #16. */
-static MCC_ALWAYS_INLINE int32_t us_pack_lo(int32_t a, int32_t b)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
-#endif
-}
-
-/** (a.hi, b.hi): PKHTB b, a, ASR #16. */
-static MCC_ALWAYS_INLINE int32_t us_pack_hi(int32_t a, int32_t b)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-    return r;
-#else
-    return (int32_t)(((uint32_t)b & 0xFFFF0000u) | ((uint32_t)a >> 16));
-#endif
-}
-#endif
-
 /**
  * The columns of a block of four output pixels (b[p], y[p], x[p]): value k of pixel p at int16 index 4 k + p,
  * input offset added; padded taps read zrow (C_in input zero points, which widen to 0).
@@ -362,10 +336,10 @@ static MCC_HOT_LOOP MCC_NOINLINE void us_cols_p4(const mcc_conv_params *cp, cons
                     s1 += 4;
                     s2 += 4;
                     s3 += 4;
-                    MCC_STRD(cols, 0, us_pack_lo(a0, a1), us_pack_lo(a2, a3));
-                    MCC_STRD(cols, 8, us_pack_lo(b0, b1), us_pack_lo(b2, b3));
-                    MCC_STRD(cols, 16, us_pack_hi(a0, a1), us_pack_hi(a2, a3));
-                    MCC_STRD(cols, 24, us_pack_hi(b0, b1), us_pack_hi(b2, b3));
+                    MCC_STRD(cols, 0, mcc_pkhbt_lsl16(a0, a1), mcc_pkhbt_lsl16(a2, a3));
+                    MCC_STRD(cols, 8, mcc_pkhbt_lsl16(b0, b1), mcc_pkhbt_lsl16(b2, b3));
+                    MCC_STRD(cols, 16, mcc_pkhtb_asr16(a1, a0), mcc_pkhtb_asr16(a3, a2));
+                    MCC_STRD(cols, 24, mcc_pkhtb_asr16(b1, b0), mcc_pkhtb_asr16(b3, b2));
                 }
                 continue;
             }
