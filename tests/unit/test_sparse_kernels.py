@@ -18,6 +18,7 @@ from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
 from tests import sparse_graphs
 from tests.conftest import shared_model
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.random_graphs import Builder, _weighted_op, add_reshape, random_inputs
 
 
@@ -133,17 +134,8 @@ def test_choice_keeps_dense_where_sparse_does_not_pay():
 
 
 def _qemu_case(board, fmt, tmp_path):
-    from mcucompress.harness.qemu import find_qemu
     from mcucompress.harness.target import run_on_board
 
-    try:
-        find_qemu()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(str(exc))
-    import shutil
-
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc is absent")
     rng = np.random.default_rng(11)
     graph = sparse_graphs.nm(conv_graph(rng, 6, 8, [16, 12], 3, 1, 1, True, 10), *((2, 4) if fmt == "2:4" else (1, 4)))
     xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(2)])
@@ -153,12 +145,14 @@ def _qemu_case(board, fmt, tmp_path):
     np.testing.assert_array_equal(run.outputs.reshape(len(xs), -1), reference_outputs(graph, xs).reshape(len(xs), -1))
 
 
+@needs_arm_toolchain_and_qemu
 def test_sparse_kernels_bit_exact_on_qemu_m4(tmp_path):
     """Real DSP instructions (SXTB16, PKHBT/PKHTB, SMLAD, LDRD) on the emulated Cortex-M4."""
     _qemu_case("mps2-an386", "2:4", tmp_path)
 
 
 @pytest.mark.slow
+@needs_arm_toolchain_and_qemu
 @pytest.mark.parametrize("board,fmt", [("mps2-an386", "1:4"), ("mps2-an385", "2:4"), ("mps2-an385", "1:4")])
 def test_sparse_kernels_bit_exact_on_qemu_slow(board, fmt, tmp_path):
     _qemu_case(board, fmt, tmp_path)

@@ -9,7 +9,6 @@ the edge cases of the format (all-zero rows, one non-zero at the last index, gap
 from __future__ import annotations
 
 import copy
-import shutil
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from mcucompress.driver import default_prefix, reference_outputs
 from mcucompress.reference import executor
 from tests import sparse_graphs
 from tests.conftest import shared_model
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.random_graphs import random_inputs
 from tests.unit.test_sparse_kernels import _compile_run, conv_graph
 
@@ -134,23 +134,12 @@ def test_choice_per_layer():
     assert row["function"] == "mcc_convolve_us_s8"
 
 
-def _needs_qemu():
-    from mcucompress.harness.qemu import find_qemu
-
-    try:
-        find_qemu()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(str(exc))
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc is absent")
-
-
+@needs_arm_toolchain_and_qemu
 def test_unstructured_bit_exact_on_qemu_m4(tmp_path):
     """Real DSP instructions (UXTAB, LDRD post-increment, SMLABB/SMLABT/SMLATB/SMLATT) on the emulated M4:
     conv blocks (padding, a partial last block), an FC row, and the edge rows."""
     from mcucompress.harness.target import run_on_board
 
-    _needs_qemu()
     rng = np.random.default_rng(11)
     graph = _edge_rows(sparse_graphs.unstructured(conv_graph(rng, 5, 8, [16, 12], 3, 1, 1, True, 10), 0.75))
     xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(2)])
