@@ -220,7 +220,6 @@ def _reshape(where: str, op: Op, ins, out):
     if ins[0].size != out.size:
         raise GraphError(f"{where}: reshapes {list(ins[0].shape)} ({ins[0].size} values) into {list(out.shape)} "
                          f"({out.size} values); {FIX}")
-    return None
 
 
 def _same(where: str, op: Op, ins, out):

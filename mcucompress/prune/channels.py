@@ -20,8 +20,16 @@ import numpy as np
 
 from mcucompress.analysis import op_cost
 from mcucompress.ir import Graph, Op, QuantParams
-from mcucompress.ir.registry import (CHANNELS_BLOCK, CHANNELS_CONCAT, CHANNELS_DEPTHWISE, CHANNELS_PASSTHROUGH,
-                                     CHANNELS_PRODUCER, CHANNELS_RESHAPE, CHANNELS_TIED, spec)
+from mcucompress.ir.registry import (
+    CHANNELS_BLOCK,
+    CHANNELS_CONCAT,
+    CHANNELS_DEPTHWISE,
+    CHANNELS_PASSTHROUGH,
+    CHANNELS_PRODUCER,
+    CHANNELS_RESHAPE,
+    CHANNELS_TIED,
+    spec,
+)
 from mcucompress.prune import layers, sensitivity
 from mcucompress.prune.recovery import LayerPlan
 from mcucompress.prune.runner import activations

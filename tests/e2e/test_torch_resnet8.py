@@ -11,12 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import mcucompress  # noqa: E402
-from mcucompress.dataset import quantize_input  # noqa: E402
-from mcucompress.reference import executor  # noqa: E402
-from mcucompress.torch.bridge import GraphModule  # noqa: E402
-from mcucompress.torch.qat import enable_qat  # noqa: E402
-from tests.conftest import REPO, TflmSession, shared_model  # noqa: E402
+import mcucompress
+from mcucompress.dataset import quantize_input
+from mcucompress.reference import executor
+from mcucompress.torch.bridge import GraphModule
+from mcucompress.torch.qat import enable_qat
+from tests.conftest import REPO, TflmSession, shared_model
 
 pytestmark = pytest.mark.slow
 CIFAR = REPO.parent / "shared" / "data" / "cifar10"
