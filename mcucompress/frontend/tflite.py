@@ -26,7 +26,7 @@ BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CAST", "GATHER", "SLICE", "REDUCE_PROD"}
 WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
-NEEDS_OPTIONS = {"STRIDED_SLICE", "PACK", "GATHER", "REDUCE_PROD"}  # folding reads their options
+NEEDS_OPTIONS = {"STRIDED_SLICE", "PACK", "GATHER", "REDUCE_PROD", "CONCATENATION"}  # folding reads their options
 
 
 def supported_tflite_ops() -> list[str]:

@@ -84,7 +84,8 @@ def test_fully_connected_wider_than_its_weights_is_rejected(tmp_path):
 def test_campaign_findings_stay_fixed(tmp_path):
     """Findings of long campaigns, regenerated from the bundled seeds by (campaign seed, case number)."""
     found = [(14, 122475),  # ONNX input dimension name that is not UTF-8 (TypeError in _fix_input_shapes)
-             (15, 92349), (15, 105119), (15, 184295)]  # a scalar tensor given per-axis scales (IndexError)
+             (15, 92349), (15, 105119), (15, 184295),  # a scalar tensor given per-axis scales (IndexError)
+             (15, 312994)]  # constant CONCATENATION without its options (was caught only by the backstop)
     for campaign_seed, case in found:
         outcome = run_case(SEEDS, campaign_seed, case, tmp_path, 30, 0)
         assert outcome[0] in ("ok", "error"), outcome
