@@ -136,6 +136,31 @@ static MCC_ALWAYS_INLINE int32_t mcc_rq_apply(const mcc_rq *r, int32_t acc)
  */
 static inline void mcc_rq_pack_post(mcc_rq *r, int32_t post) { r->sh += (int32_t)((uint32_t)post << 8); }
 
+/**
+ * Fill table[0..n) for the fast requantization of n channels whose multiplier and shift sit at index
+ * oc * stride (stride 0: one per-tensor pair), with out_offset folded in or packed as a post-add. Returns 1,
+ * or 0 with the table untouched when some channel lacks the fast form (callers then use mcc_rq_generic).
+ */
+static inline int32_t mcc_rq_prepare_table(mcc_rq *table, const int32_t *mult, const int32_t *shift, int32_t n,
+                                           int32_t stride, int32_t out_offset)
+{
+    int32_t oc;
+    for (oc = 0; oc < n; oc++) {
+        if (!mcc_rq_fast(mult[oc * stride], shift[oc * stride])) {
+            return 0;
+        }
+    }
+    for (oc = 0; oc < n; oc++) {
+        const int32_t m = mult[oc * stride], s = shift[oc * stride];
+        const int32_t fold = mcc_rq_foldable(m, s);
+        mcc_rq_init(&table[oc], m, s, fold ? out_offset : 0);
+        if (!fold) {
+            mcc_rq_pack_post(&table[oc], out_offset);
+        }
+    }
+    return 1;
+}
+
 /** x >> (sh mod 256), sh mod 256 <= 31: one register-shifted ASR on Arm. */
 static MCC_ALWAYS_INLINE int32_t mcc_asr_low8(int32_t x, int32_t sh)
 {

@@ -70,27 +70,6 @@ int32_t mcc_fully_connected_nm_s8_get_buffer_size(const mcc_dims *in_dims, const
     return 16 * filter_dims->n + nm_table_bytes(k, group, 1) + nm_gather_bytes(k, k, group);
 }
 
-/** Requantization table for n outputs (quant entry oc * per_channel); returns 1 when all have the fast form. */
-static int32_t nm_prepare(mcc_rq *table, const mcc_per_channel_quant *q, int32_t n, int32_t per_channel,
-                          int32_t out_offset)
-{
-    int32_t oc;
-    for (oc = 0; oc < n; oc++) {
-        if (!mcc_rq_fast(q->multiplier[oc * per_channel], q->shift[oc * per_channel])) {
-            return 0;
-        }
-    }
-    for (oc = 0; oc < n; oc++) {
-        const int32_t m = q->multiplier[oc * per_channel], s = q->shift[oc * per_channel];
-        const int32_t fold = mcc_rq_foldable(m, s);
-        mcc_rq_init(&table[oc], m, s, fold ? out_offset : 0);
-        if (!fold) {
-            mcc_rq_pack_post(&table[oc], out_offset);
-        }
-    }
-    return 1;
-}
-
 /** Requantized, clamped output of channel oc. */
 static MCC_ALWAYS_INLINE int8_t nm_out(const mcc_rq *rq, int32_t fast, const mcc_per_channel_quant *q, int32_t qi,
                                        int32_t oc, int32_t acc, int32_t out_offset, int32_t lo, int32_t hi)
@@ -492,7 +471,7 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     rq = (mcc_rq *)ctx->buf;
     sink = (nm_sink *)(void *)((int8_t *)ctx->buf + 16 * cout);
     gather = (int8_t *)ctx->buf + 16 * cout + nm_table_bytes(k, group, NM_PIX);
-    fast = nm_prepare(rq, q, cout, 1, p->output_offset);
+    fast = mcc_rq_prepare_table(rq, q->multiplier, q->shift, cout, 1, p->output_offset);
     total = out_dims->n * out_dims->h * out_dims->w;
     for (pix = 0; pix < total; pix += NM_PIX) {
         const int32_t n = total - pix < NM_PIX ? total - pix : NM_PIX;
@@ -584,7 +563,7 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
     rq = (mcc_rq *)ctx->buf;
     sink = (nm_sink *)(void *)((int8_t *)ctx->buf + 16 * cout);
     gather = (int8_t *)ctx->buf + 16 * cout + nm_table_bytes(k, group, 1);
-    fast = nm_prepare(rq, q, cout, pc, p->output_offset);
+    fast = mcc_rq_prepare_table(rq, q->multiplier, q->shift, cout, pc, p->output_offset);
     /* a row is a 1x1 "image" of depth k: nm_pixel then widens it like a conv pixel */
     cp.input_offset = p->input_offset;
     cp.output_offset = p->output_offset;

@@ -52,27 +52,6 @@ int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const
     return 16 * filter_dims->n + ((US_STRIDE1 * k + 3) & ~3);
 }
 
-/** Requantization table for n outputs (quant entry oc * per_channel); returns 1 when all have the fast form. */
-static int32_t us_prepare(mcc_rq *table, const mcc_per_channel_quant *q, int32_t n, int32_t per_channel,
-                          int32_t out_offset)
-{
-    int32_t oc;
-    for (oc = 0; oc < n; oc++) {
-        if (!mcc_rq_fast(q->multiplier[oc * per_channel], q->shift[oc * per_channel])) {
-            return 0;
-        }
-    }
-    for (oc = 0; oc < n; oc++) {
-        const int32_t m = q->multiplier[oc * per_channel], s = q->shift[oc * per_channel];
-        const int32_t fold = mcc_rq_foldable(m, s);
-        mcc_rq_init(&table[oc], m, s, fold ? out_offset : 0);
-        if (!fold) {
-            mcc_rq_pack_post(&table[oc], out_offset);
-        }
-    }
-    return 1;
-}
-
 /** Output of the lean paths: fast requantization, SSAT, and the clamp when lean = 2. */
 static MCC_ALWAYS_INLINE int8_t us_lean_out(const mcc_rq *rq, int32_t acc, int32_t lean, int32_t lo, int32_t hi)
 {
@@ -444,7 +423,7 @@ mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     u.lo = p->act_min;
     u.hi = p->act_max;
     u.cout = out_dims->c;
-    u.fast = us_prepare((mcc_rq *)ctx->buf, q, u.cout, 1, p->output_offset);
+    u.fast = mcc_rq_prepare_table((mcc_rq *)ctx->buf, q->multiplier, q->shift, u.cout, 1, p->output_offset);
     us_conv_core(p, in_dims, in, filter_dims->h, filter_dims->w, out_dims->n, out_dims->h, out_dims->w,
                  filter->stream, &u, ctx->buf, out);
     return MCC_OK;
@@ -488,7 +467,7 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
     u.lo = p->act_min;
     u.hi = p->act_max;
     u.cout = out_dims->c;
-    u.fast = us_prepare((mcc_rq *)ctx->buf, q, u.cout, u.pc, p->output_offset);
+    u.fast = mcc_rq_prepare_table((mcc_rq *)ctx->buf, q->multiplier, q->shift, u.cout, u.pc, p->output_offset);
     if (in_dims->n > 1) { /* rows as the pixels of a 1x1 conv over a [1, batches, 1, depth] image */
         mcc_conv_params cp;
         mcc_dims img;
