@@ -4,44 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 from mcucompress import __version__
 from mcucompress.errors import McuError
+from mcucompress.fileio import reserve as _reserve
+from mcucompress.fileio import write_atomic as _write_atomic
+from mcucompress.fileio import write_json as _write_json
 
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwinds like KeyboardInterrupt, so every temporary file and build folder is removed."""
-
-
-def _reserve(path: str | Path) -> Path:
-    """A new, uniquely named temporary sibling of `path` (never a user's file); OSError when the folder is
-    missing or not writable, before any work is done."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _write_atomic(path: str | Path, write, tmp: Path | None = None) -> None:
-    """Write through a temporary sibling (or the reserved `tmp`) and rename, so a failure leaves nothing
-    half-written."""
-    path = Path(path)
-    tmp = tmp or _reserve(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_json(path: str | Path, doc: dict, tmp: Path | None = None) -> None:
-    _write_atomic(path, lambda p: Path(p).write_text(json.dumps(doc, indent=2) + "\n"), tmp)
 
 
 def _save_npy(path: Path, array) -> None:

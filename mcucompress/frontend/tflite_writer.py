@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import flatbuffers
 import numpy as np
@@ -111,14 +110,9 @@ def to_bytes(graph: Graph) -> bytes:
 
 def write(graph: Graph, path: str | os.PathLike) -> None:
     """Write `graph` to `path` as .tflite, through a temporary file so a failure leaves nothing half-written."""
-    data = to_bytes(graph)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from mcucompress.fileio import write_bytes
+
+    write_bytes(path, to_bytes(graph))
 
 
 # ---------------------------------------------------------------- lowering: IR -> TFLite tables

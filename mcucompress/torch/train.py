@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from mcucompress.dataset import check_labels, fit_samples, load_npz
 from mcucompress.errors import DataError, McuError
+from mcucompress.fileio import write_atomic
 from mcucompress.ir import Graph
 from mcucompress.torch.bridge import GraphModule
 
@@ -128,12 +129,7 @@ def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
 
 
 def _save(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 # -- the run -----------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Self-contained HTML reports: one file with inline SVG charts (matplotlib), readable without network access."""
