@@ -195,14 +195,16 @@ def cmd_demo(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from mcucompress.boards import board_names, load_board
+    from mcucompress.boards import DEFAULT_BOARD, board_names, load_board
 
-    print(f"{'board':<16} {'cpu':<11} {'fpu':<12} {'dsp':<4} {'flash':>9} {'ram':>9} {'clock':>8}  qemu / flash")
+    print(f"  {'board':<16} {'cpu':<11} {'fpu':<12} {'dsp':<4} {'flash':>9} {'ram':>9} {'clock':>8}  qemu / flash")
     for name in board_names():
         b = load_board(name)
-        print(f"{b.name:<16} {b.cpu:<11} {b.fpu:<12} {'yes' if b.dsp else 'no':<4} {b.flash_size // 1024:>7}KB "
+        mark = "*" if name == DEFAULT_BOARD else " "
+        print(f"{mark} {b.name:<16} {b.cpu:<11} {b.fpu:<12} {'yes' if b.dsp else 'no':<4} {b.flash_size // 1024:>7}KB "
               f"{b.ram_size // 1024:>7}KB {b.clock_hz / 1e6:>6.0f}MHz  {b.qemu_machine or '-'} / {b.flash['method']}")
-    print("also: reference (numpy executor), host (generated C built with the host gcc)")
+    print("* default board of 'run' and 'demo'\n"
+          "also: reference (numpy executor), host (generated C built with the host gcc)")
     return 0
 
 
@@ -238,6 +240,8 @@ def cmd_prune(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mcucompress.boards import DEFAULT_BOARD
+
     parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
     parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("demo", help="compile the bundled digits CNN, run it and print latency, accuracy, memory")
-    p.add_argument("--board", default="mps2-an386")
+    p.add_argument("--board", default=DEFAULT_BOARD, help="default: %(default)s (Cortex-M4 in QEMU)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("boards", help="list the known boards")
@@ -311,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
     p.add_argument("model")
-    p.add_argument("--board", default="reference")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help="a board of 'mcucompress boards', 'host' (generated C, host gcc) or 'reference' (numpy "
+                        "executor); default: %(default)s (Cortex-M4 in QEMU)")
     p.add_argument("--data", required=True, help=".npz with 'x' (N inputs) and optional 'y' (N labels)")
     p.add_argument("--save-outputs", metavar="OUT.npy")
     p.add_argument("--json", metavar="FILE")

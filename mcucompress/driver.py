@@ -10,9 +10,9 @@ import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
 from mcucompress.dataset import check_labels, load_samples
-from mcucompress.errors import GraphError, McuError, UnsupportedOpError
+from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
-from mcucompress.ir import Graph, registry
+from mcucompress.ir import Graph
 from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
@@ -30,11 +30,7 @@ def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
         if not allow_unsupported:
             check_graph(graph)  # every unsupported op at once, not just the first
     except (GraphError, UnsupportedOpError) as exc:
-        hint = ""
-        if any(not registry.is_kind(op.kind) for op in graph.ops):  # only the TFLite importer keeps such ops
-            from mcucompress.frontend.tflite import supported_tflite_ops
-
-            hint = f"; supported ops: {', '.join(supported_tflite_ops())}"
+        hint = f"; {SUPPORTED_OPS_HINT}" if isinstance(exc, UnsupportedOpError) else ""
         raise type(exc)(f"{path}: {exc}{hint}") from None  # say which file the rejected graph came from
     return graph
 

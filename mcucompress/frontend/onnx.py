@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcucompress.errors import McuError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import SUPPORTED_OPS_HINT, McuError, ModelFileError, UnsupportedOpError
 from mcucompress.frontend.onnx_checks import check_proto, check_shapes
 from mcucompress.ir import Graph, registry
 
@@ -69,10 +69,8 @@ def _check(path: Path, model) -> None:
         raise UnsupportedOpError(f"{path}: ONNX opset {version}; re-export the model with opset {MIN_OPSET} or newer")
     for index, node in enumerate(model.graph.node):
         if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
-            from mcucompress.frontend.onnx_context import supported_onnx_ops
-
             raise UnsupportedOpError(f"{path}: node {index} '{node.name or node.output[0]}' is {node.op_type}, which "
-                                     f"is not supported; supported ops: {', '.join(supported_onnx_ops())}")
+                                     f"is not supported; {SUPPORTED_OPS_HINT}")
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError, or anything on a corrupt proto

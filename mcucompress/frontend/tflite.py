@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 import tflite
 
-from mcucompress.errors import GraphError, HybridModelError, McuError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import (
+    SUPPORTED_OPS_HINT,
+    GraphError,
+    HybridModelError,
+    McuError,
+    ModelFileError,
+    UnsupportedOpError,
+)
 from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
@@ -224,7 +231,7 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
         _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped, unsupported)
     if unsupported and not keep_unsupported:
         raise UnsupportedOpError(f"{path}: {', '.join(unsupported)}, which {'is' if len(unsupported) == 1 else 'are'} "
-                                 f"not supported; supported ops: {', '.join(supported_tflite_ops())}")
+                                 f"not supported; {SUPPORTED_OPS_HINT}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
     _check_hybrid(path, graph)
@@ -271,8 +278,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
                                  f"({' '.join(str(exc).split())[:120]}); the file is corrupt; re-export the model") from None
         if value is None:
             raise UnsupportedOpError(
-                f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; "
-                f"supported ops: {', '.join(supported_tflite_ops())}"
+                f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; {SUPPORTED_OPS_HINT}"
             )
         out.data = value
         return
