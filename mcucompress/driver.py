@@ -16,6 +16,7 @@ from mcucompress.ir import Graph
 from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
+from mcucompress.names import c_identifier
 from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
 
@@ -58,8 +59,7 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
 
 
 def default_prefix(graph: Graph) -> str:
-    name = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
-    return name if name[0].isalpha() else f"m_{name}"
+    return c_identifier(graph.name)
 
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,

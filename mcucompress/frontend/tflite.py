@@ -27,6 +27,7 @@ from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import MAX_RANK, check_size, check_tensor
+from mcucompress.names import model_name
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
@@ -177,7 +178,7 @@ def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
 
 def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
     sg = model.Subgraphs(0)
-    graph = Graph(name=_model_name(path))
+    graph = Graph(name=model_name(path))
     names: list[str] = []
     seen: set[str] = set()
     dynamic: set[str] = set()  # shape_signature has a -1: the stored shape is a placeholder (batch 1, or 1s)
@@ -250,9 +251,6 @@ def _remove_dead_ops(graph: Graph) -> None:
     graph.ops = kept[::-1]
 
 
-def _model_name(path: Path) -> str:
-    stem = "".join(c if c.isalnum() else "_" for c in path.stem).strip("_").lower()
-    return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
 def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
