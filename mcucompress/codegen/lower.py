@@ -291,6 +291,29 @@ def depthwise_band_bytes(in_w: int, out_w: int, kh: int, kw: int, stride_w: int,
     return (rows + 1) * width * 4 * 2
 
 
+def _runs_dense(graph: Graph, op: Op) -> bool:
+    choice = sparse.choose(graph, op)
+    return choice is None or choice.format == "dense"
+
+
+def conv_writes_over_input(graph: Graph, op: Op) -> bool:
+    """mcc_convolve_1x1_s8 (dense, with its scratch) widens each pair of input pixels into its buffer before
+    writing their outputs, and input pixel indices never fall behind output pixel indices; with C_out <= C_in
+    output pixel p therefore never reaches an input pixel not yet read: the output may start at the input."""
+    cout, _, _, cin = graph.t(op.inputs[1]).shape
+    return _conv_function(graph, op) == "mcc_convolve_1x1_s8" and cout <= cin and _runs_dense(graph, op)
+
+
+def depthwise_writes_over_input(graph: Graph, op: Op) -> bool:
+    """mcc_depthwise_conv_s8's band path (depth multiplier 1, scratch given) runs group by group of four
+    channels and writes a group's channels only. Within a group it widens every input row into the band
+    before writing any output row whose pixels lie at or past that row's position (pad_h <= (KH-1) *
+    dilation_h, stride >= 1) and never reads an input row again once its band slot is reused: the output
+    may start at the input."""
+    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    return depthwise_scratch(graph, op) > 0 and x.shape[-1] == y.shape[-1] and dims4(x.shape)[0] == 1
+
+
 def conv_scratch(graph: Graph, op: Op) -> int:
     """mcc_convolve_s8 / _1x1_s8: two output pixels' receptive fields as int16 (im2col), then a 16-byte
     requantization entry per output channel."""

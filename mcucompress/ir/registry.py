@@ -55,7 +55,10 @@ class OpSpec:
     lowering: Callable | None = None  # None: reference executor only (no int8 C kernel)
     c_functions: tuple[str, ...] = ()  # C kernels the lowering may call
     scratch: Callable | None = None
-    in_place: bool = False  # the C kernel reads element i of input 0 before writing element i of the output
+    # True: the C kernel reads element i of input 0 before writing element i of the output (same shape); or
+    # a function (graph, op) -> bool saying whether the kernel chosen for this op may write its output over
+    # its input 0's memory, both starting at the same address (a fact of the kernel's read/write order).
+    in_place: bool | Callable = False
     alias: bool = False  # the output is the input's memory reinterpreted: no code, no bytes
 
     def __post_init__(self):

@@ -5,7 +5,14 @@ Their weights (input 1) are quantized symmetrically per output channel along `we
 CONV_2D and FULLY_CONNECTED with N:M sparse weights may run the sparse kernels (codegen/sparse.py).
 """
 
-from mcucompress.codegen.lower import Lowering, conv_scratch, depthwise_scratch, fully_connected_scratch
+from mcucompress.codegen.lower import (
+    Lowering,
+    conv_scratch,
+    conv_writes_over_input,
+    depthwise_scratch,
+    depthwise_writes_over_input,
+    fully_connected_scratch,
+)
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_DEPTHWISE, CHANNELS_PRODUCER, OpSpec
@@ -14,10 +21,11 @@ from mcucompress.reference import executor as ref
 SPECS = (
     OpSpec("CONV_2D", attrs.Conv2DAttrs, ref.weighted, CHANNELS_PRODUCER, ("CONV_2D",), check=c.check_conv_2d,
            weight_axis=0, lowering=Lowering._lower_conv_2d, c_functions=("mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_convolve_nm_s8"),
-           scratch=conv_scratch),
+           scratch=conv_scratch, in_place=conv_writes_over_input),
     OpSpec("DEPTHWISE_CONV_2D", attrs.DepthwiseConv2DAttrs, ref.weighted, CHANNELS_DEPTHWISE, ("DEPTHWISE_CONV_2D",),
            check=c.check_depthwise_conv_2d, weight_axis=3, lowering=Lowering._lower_depthwise_conv_2d,
-           c_functions=("mcc_depthwise_conv_s8",), scratch=depthwise_scratch),
+           c_functions=("mcc_depthwise_conv_s8",), scratch=depthwise_scratch,
+           in_place=depthwise_writes_over_input),
     OpSpec("FULLY_CONNECTED", attrs.FullyConnectedAttrs, ref.weighted, CHANNELS_PRODUCER, ("FULLY_CONNECTED",),
            check=c.check_fully_connected, weight_axis=0, lowering=Lowering._lower_fully_connected,
            c_functions=("mcc_fully_connected_s8", "mcc_fully_connected_nm_s8"), scratch=fully_connected_scratch),

@@ -1,4 +1,5 @@
-"""Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place element-wise ops.
+"""Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place ops (element-wise
+ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py).
 
 Which ops alias and which may write over their input is the op registry's `alias` and `in_place`.
 
@@ -45,7 +46,9 @@ class _UnionFind:
         self.parent[self.find(b)] = self.find(a)
 
 
-def analyse(graph: Graph, in_place: bool = True) -> Liveness:
+def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True) -> Liveness:
+    """Groups and lifetimes. in_place: ops may write over their dead input as the registry allows;
+    kernel_in_place: also the ops whose registry rule is a kernel fact (convolutions), not only element-wise."""
     activations = [n for n, t in graph.tensors.items() if not t.is_const]
     uf = _UnionFind()
     for n in activations:
@@ -74,7 +77,7 @@ def analyse(graph: Graph, in_place: bool = True) -> Liveness:
             if len(homes(uf.find(src)) | homes(uf.find(dst))) <= 1:
                 uf.union(src, dst)
                 aliased.add(i)
-        elif in_place and spec(op.kind).in_place and _can_write_over(graph, op, src, dst):
+        elif in_place and spec(op.kind).in_place and _can_write_over(graph, op, src, dst, kernel_in_place):
             src_root = uf.find(src)
             group_last = max(last_consumer[n] for n in members(src_root))
             if not homes(src_root) and not homes(uf.find(dst)) and group_last == i:
@@ -104,6 +107,11 @@ def analyse(graph: Graph, in_place: bool = True) -> Liveness:
     return Liveness(ordered, group_of, aliased)
 
 
-def _can_write_over(graph: Graph, op, src: str, dst: str) -> bool:
+def _can_write_over(graph: Graph, op, src: str, dst: str, kernel_in_place: bool) -> bool:
     s, d = graph.t(src), graph.t(dst)
-    return s.shape == d.shape and s.dtype == d.dtype == "int8"
+    if s.dtype != "int8" or d.dtype != "int8":
+        return False
+    rule = spec(op.kind).in_place
+    if callable(rule):
+        return kernel_in_place and rule(graph, op)
+    return s.shape == d.shape
