@@ -34,7 +34,7 @@ def check_options(mode: str, section: str | None) -> None:
 def declaration(prefix: str, arena_bytes: int, section: str | None) -> str:
     """The static arena's C declaration (without the trailing semicolon)."""
     attributes = f'section("{section}"), aligned({ALIGN})' if section else f"aligned({ALIGN})"
-    return f"static int8_t {prefix}_arena[{max(arena_bytes, 16)}] __attribute__(({attributes}))"
+    return f"static int8_t {prefix}_arena[{arena_bytes if arena_bytes > 0 else 16}] __attribute__(({attributes}))"
 
 
 def move_arena_statics(calls: list[KernelCall], prefix: str) -> None:
