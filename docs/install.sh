@@ -9,7 +9,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    gcc make python3-venv gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gdb-multiarch chromium >/dev/null
+    gcc make cmake python3-venv gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gdb-multiarch chromium >/dev/null
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

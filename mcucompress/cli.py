@@ -106,7 +106,8 @@ def cmd_compile(args) -> int:
     json_tmp = _reserve(args.json) if args.json else None  # an unwritable --json fails before the project is written
     try:
         compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force,
-                                        board=args.board, checks=args.checks, **_quant_options(args))
+                                        board=args.board, checks=args.checks, arena=args.arena,
+                                        arena_section=args.arena_section, **_quant_options(args))
         if args.json:
             _write_json(args.json, compiled.summary(), json_tmp)
     finally:
@@ -277,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checks", action="store_true",
                    help="debug build: assert every tensor extent inside its buffer before each kernel (invoke then "
                         "returns MCC_BOUNDS_ERROR instead of corrupting memory)")
+    p.add_argument("--arena", choices=["static", "caller"], default="static",
+                   help="static: the model owns its activation arena; caller: <prefix>_invoke takes it as a 3rd argument")
+    p.add_argument("--arena-section", metavar="NAME", default=None,
+                   help="put the static arena in this linker section (e.g. .sram2)")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
     p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
     _add_quant_arguments(p)

@@ -22,6 +22,7 @@
 #define MODEL_INVOKE MCC_XCAT(MCC_PREFIX, _invoke)
 #define MODEL_INPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _INPUT_SIZE)
 #define MODEL_OUTPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _OUTPUT_SIZE)
+#define MODEL_ARENA_CALLER MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_CALLER)
 #define MODEL_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
 #define MODEL_NUM_LAYERS MCC_XCAT(MCC_PREFIX_UPPER, _NUM_LAYERS)
 #define MODEL_HASH MCC_XCAT(MCC_PREFIX_UPPER, _MODEL_HASH)
@@ -32,6 +33,14 @@ extern uint32_t __stack_bottom__;
 extern uint32_t __stack_top__;
 
 static int8_t input_buf[MODEL_INPUT_SIZE] __attribute__((aligned(16)));
+#if MODEL_ARENA_CALLER /* compile --arena caller: the model's arena is ours to supply */
+#define MODEL_CALLER_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
+static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE : 1]
+    __attribute__((aligned(MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_ALIGN))));
+#define MODEL_RUN(in, out) MODEL_INVOKE(in, out, model_arena)
+#else
+#define MODEL_RUN(in, out) MODEL_INVOKE(in, out)
+#endif
 static int8_t output_buf[MODEL_OUTPUT_SIZE] __attribute__((aligned(16)));
 static uint64_t layer_ticks[LAYER_SLOTS];
 static uint64_t layer_start;
@@ -169,7 +178,7 @@ static void do_invoke(void)
         __asm volatile("nop");
     }
 #endif
-    last_status = (int32_t)MODEL_INVOKE(input_buf, output_buf);
+    last_status = (int32_t)MODEL_RUN(input_buf, output_buf);
     last_ticks = mcc_timer_now() - start;
     invoke_count++;
     mcc_put_u32(reply, (uint32_t)last_status);

@@ -13,8 +13,17 @@
 #define MODEL_INVOKE MCC_XCAT(MCC_PREFIX, _invoke)
 #define MODEL_INPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _INPUT_SIZE)
 #define MODEL_OUTPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _OUTPUT_SIZE)
+#define MODEL_ARENA_CALLER MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_CALLER)
 
 static int8_t input_buf[MODEL_INPUT_SIZE];
+#if MODEL_ARENA_CALLER /* compile --arena caller: the model's arena is ours to supply */
+#define MODEL_CALLER_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
+static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE : 1]
+    __attribute__((aligned(MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_ALIGN))));
+#define MODEL_RUN(in, out) MODEL_INVOKE(in, out, model_arena)
+#else
+#define MODEL_RUN(in, out) MODEL_INVOKE(in, out)
+#endif
 static int8_t output_buf[MODEL_OUTPUT_SIZE];
 
 int main(int argc, char **argv)
@@ -33,7 +42,7 @@ int main(int argc, char **argv)
         return 2;
     }
     while (fread(input_buf, 1, sizeof input_buf, in) == sizeof input_buf) {
-        mcc_status status = MODEL_INVOKE(input_buf, output_buf);
+        mcc_status status = MODEL_RUN(input_buf, output_buf);
         if (status != MCC_OK) {
             fprintf(stderr, "invoke failed on sample %ld with status %d\n", count, (int)status);
             return 3;

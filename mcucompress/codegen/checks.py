@@ -17,9 +17,9 @@ PRELUDE = [
     "/* compile --checks: every tensor extent is asserted inside its buffer before each kernel runs. */",
     "#include <stddef.h>",
     "#define MCC_CHECK(cond) do { if (!(cond)) { return MCC_BOUNDS_ERROR; } } while (0)",
-    "#define MCC_CHECK_IN(ptr, bytes, base, size) MCC_CHECK((const int8_t *)(ptr) >= (const int8_t *)(base) && "
-    "(size_t)(bytes) <= (size_t)(size) && (size_t)((const int8_t *)(ptr) - (const int8_t *)(base)) <= "
-    "(size_t)(size) - (size_t)(bytes))",
+    ("#define MCC_CHECK_IN(ptr, bytes, base, size) MCC_CHECK((const int8_t *)(ptr) >= (const int8_t *)(base) && "
+     "(size_t)(bytes) <= (size_t)(size) && (size_t)((const int8_t *)(ptr) - (const int8_t *)(base)) <= "
+     "(size_t)(size) - (size_t)(bytes))"),
 ]
 
 
@@ -47,7 +47,7 @@ def _region(graph: Graph, plan: MemoryPlan, prefix: str, name: str) -> tuple[str
         return "input", "input", f"{prefix.upper()}_INPUT_SIZE", nbytes
     if loc.home == "output":
         return "output", "output", f"{prefix.upper()}_OUTPUT_SIZE", nbytes
-    return f"({prefix}_arena + {loc.offset})", f"{prefix}_arena", f"sizeof {prefix}_arena", nbytes
+    return f"({prefix}_arena + {loc.offset})", f"{prefix}_arena", f"{prefix.upper()}_ARENA_SIZE", nbytes
 
 
 def add_checks(graph: Graph, plan: MemoryPlan, calls: list[KernelCall], prefix: str, scratch: dict[int, int]) -> None:
@@ -62,7 +62,7 @@ def add_checks(graph: Graph, plan: MemoryPlan, calls: list[KernelCall], prefix: 
             lines.append(f"MCC_CHECK_IN({ptr}, {nbytes}, {base}, {size});  /* layer {call.index}: {role} tensor {k} */")
         if call.index in plan.scratch:
             lines.append(f"MCC_CHECK_IN({prefix}_arena + {plan.scratch[call.index]}, {scratch.get(call.index, 0)}, "
-                         f"{prefix}_arena, sizeof {prefix}_arena);  /* {call.index}: scratch */")
+                         f"{prefix}_arena, {prefix.upper()}_ARENA_SIZE);  /* {call.index}: scratch */")
         written = _written(call)
         if written is not None:
             ptr, base, size, nbytes = _region(graph, plan, prefix, op.outputs[0])

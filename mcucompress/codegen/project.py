@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mcucompress import __version__
+from mcucompress.codegen import arena as arena_mod
 from mcucompress.codegen import kernel_sources, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
@@ -80,17 +81,19 @@ def _io(graph: Graph, name: str) -> dict:
 
 
 def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
-                  checks: bool = False) -> CompiledModel:
+                  checks: bool = False, arena: str = "static", arena_section: str | None = None) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
     "2:4", "1:4") to force wherever the weights allow it (benchmarks); `checks`: the debug build that asserts
-    every tensor extent before each kernel (codegen/checks.py)."""
+    every tensor extent before each kernel (codegen/checks.py); `arena`: "static" (an array of the model,
+    in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py)."""
+    arena_mod.check_options(arena, arena_section)
     force = sparse_kernels if isinstance(sparse_kernels, str) else None
     with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force):
-        return _compile_graph(graph, prefix, checks)
+        return _compile_graph(graph, prefix, checks, arena, arena_section)
 
 
-def _compile_graph(graph: Graph, prefix: str, checks: bool = False) -> CompiledModel:
+def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_section: str | None) -> CompiledModel:
     if not graph.is_quantized:
         raise UnsupportedOpError(
             f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"
@@ -105,6 +108,9 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool = False) -> CompiledM
     calls = lower_graph(graph, plan, prefix)
     if checks:
         add_checks(graph, plan, calls, prefix, scratch_sizes(graph))
+    caller = arena == "caller"
+    if caller:
+        arena_mod.move_arena_statics(calls, prefix)
     arrays: list[CArray] = [a for c in calls for a in c.arrays]
     statics = [s for c in calls for s in c.statics]
     functions = {c.function for c in calls if c.function}
@@ -130,6 +136,13 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool = False) -> CompiledM
         "input": _io(graph, graph.inputs[0]),
         "output": _io(graph, graph.outputs[0]),
         "check_prelude": CHECK_PRELUDE if checks else [],
+        "arena_caller": caller,
+        "arena_section": arena_section or "",
+        "arena_align": arena_mod.ALIGN,
+        "arena_decl": "" if caller else arena_mod.declaration(prefix, plan.arena_bytes, arena_section),
+        "invoke_params": "const int8_t *input, int8_t *output" + (", uint8_t *arena" if caller else ""),
+        "invoke_args": "input, output" + (", arena" if caller else ""),
+        "kernel_files": [f"mcc/kernels/{s}" for s in sources],
     }
     return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash)
 
@@ -149,6 +162,7 @@ def write_project(model: CompiledModel, outdir: str | Path, force: bool = False)
         raise McuError(f"{outdir}: cannot write there ({exc.strerror}); choose a writable -o OUTDIR") from None
     try:
         for name, text in model.files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_text(text)
         include = tmp / "mcc" / "include"
         include.mkdir(parents=True)

@@ -39,5 +39,10 @@ def render_all(context: dict, prefix: str) -> dict[str, str]:
         f"{prefix}_weights.c": "weights.c.j2",
         "Makefile": "Makefile.j2",
         "CMakeLists.txt": "CMakeLists.txt.j2",
+        "README.md": "README.md.j2",
+        "example/main.c": "example/main.c.j2",
+        "zephyr/module.yml": "zephyr/module.yml.j2",
+        "zephyr/CMakeLists.txt": "zephyr/CMakeLists.txt.j2",
+        "zephyr/Kconfig": "zephyr/Kconfig.j2",
     }
     return {out: env.get_template(tpl).render(**context) for out, tpl in names.items()}

@@ -31,6 +31,7 @@ def test_generated_sources_match_snapshot():
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOTS.mkdir(parents=True, exist_ok=True)
         for name, text in compiled.files.items():
+            (SNAPSHOTS / name).parent.mkdir(parents=True, exist_ok=True)
             (SNAPSHOTS / name).write_text(text)
     for name, text in compiled.files.items():
         assert (SNAPSHOTS / name).read_text() == text, f"{name} changed; review and rerun with UPDATE_SNAPSHOTS=1"

@@ -5,6 +5,8 @@
  */
 #include "tiny_model.h"
 
+#include <stddef.h>
+
 #include "mcc_nn.h"
 
 /* Hooks for per-layer timing: the firmware harness defines them; elsewhere they cost nothing. */
@@ -104,6 +106,37 @@ static const mcc_dims tiny_op2_out_dims = {
 
 const uint32_t tiny_layer_macs[TINY_NUM_LAYERS] = { 648, 0, 180 };
 const char *const tiny_layer_kinds[TINY_NUM_LAYERS] = { "CONV_2D", "RESHAPE", "FULLY_CONNECTED" };
+
+void tiny_quantize_input(const float *x, int8_t *q)
+{
+    int32_t i;
+    for (i = 0; i < TINY_INPUT_SIZE; i++) {
+        float s = x[i] / TINY_INPUT_SCALE; /* the float32 quotient, as TFLite */
+        float a;
+        int32_t k;
+        if (s != s) {
+            s = 0.0f; /* NaN */
+        }
+        a = s < 0.0f ? -s : s;
+        if (a > 256.0f) {
+            a = 256.0f; /* saturates whatever the zero point */
+        }
+        k = (int32_t)a;
+        if (a - (float)k >= 0.5f) { /* exact: half away from zero */
+            k++;
+        }
+        k = (s < 0.0f ? -k : k) + TINY_INPUT_ZERO_POINT;
+        q[i] = (int8_t)(k < -128 ? -128 : (k > 127 ? 127 : k));
+    }
+}
+
+void tiny_dequantize_output(const int8_t *q, float *y)
+{
+    int32_t i;
+    for (i = 0; i < TINY_OUTPUT_SIZE; i++) {
+        y[i] = (float)((int32_t)q[i] - TINY_OUTPUT_ZERO_POINT) * TINY_OUTPUT_SCALE;
+    }
+}
 
 mcc_status tiny_invoke(const int8_t *input, int8_t *output)
 {

@@ -15,6 +15,9 @@ extern "C" {
 #define TINY_MODEL_HASH "5d8f833a0c9686b6b4836eea210654aa7d9439d0a785e012fcf026fb831dce58"
 #define TINY_NUM_LAYERS 3
 #define TINY_ARENA_SIZE 180
+#define TINY_ARENA_ALIGN 16
+/** 1: tiny_invoke takes the arena from its caller (compile --arena caller); 0: the model owns a static one. */
+#define TINY_ARENA_CALLER 0
 #define TINY_SCRATCH_SIZE 136
 #define TINY_WEIGHTS_SIZE 328
 #define TINY_MACS 828
@@ -31,8 +34,21 @@ extern "C" {
 #define TINY_OUTPUT_SCALE 0.10000000149011612f
 #define TINY_OUTPUT_ZERO_POINT 5
 
-/** Run one inference: `input` holds TINY_INPUT_SIZE int8 values, `output` receives TINY_OUTPUT_SIZE. */
+/**
+ * Run one inference: `input` holds TINY_INPUT_SIZE int8 values (NHWC), `output` receives
+ * TINY_OUTPUT_SIZE. Returns MCC_OK or the failing kernel's status.
+ */
 mcc_status tiny_invoke(const int8_t *input, int8_t *output);
+
+/**
+ * float -> int8 with the input's scale and zero point, bit-identical to TFLite's QUANTIZE: x / scale in
+ * float32, rounded half away from zero, plus the zero point, saturated to [-128, 127] (NaN -> zero point).
+ * `x` and `q` hold TINY_INPUT_SIZE values. Do not build with -ffast-math (it changes the rounding).
+ */
+void tiny_quantize_input(const float *x, int8_t *q);
+
+/** int8 -> float as TFLite's DEQUANTIZE: (q - zero point) * scale in float32; TINY_OUTPUT_SIZE values. */
+void tiny_dequantize_output(const int8_t *q, float *y);
 
 /** MACs of each layer, for per-layer latency reports. */
 extern const uint32_t tiny_layer_macs[TINY_NUM_LAYERS];
