@@ -107,7 +107,7 @@ def cmd_compile(args) -> int:
     try:
         compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force,
                                         board=args.board, checks=args.checks, arena=args.arena,
-                                        arena_section=args.arena_section, **_quant_options(args))
+                                        arena_section=args.arena_section, io=args.io, **_quant_options(args))
         if args.json:
             _write_json(args.json, compiled.summary(), json_tmp)
     finally:
@@ -282,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="static: the model owns its activation arena; caller: <prefix>_invoke takes it as a 3rd argument")
     p.add_argument("--arena-section", metavar="NAME", default=None,
                    help="put the static arena in this linker section (e.g. .sram2)")
+    p.add_argument("--io", choices=["arena", "separate"], default="arena",
+                   help="arena (default, as TFLM): the input and output tensors are planned into the arena and "
+                        "<prefix>_input_buffer()/_output_buffer() point at them; separate: they live only in the "
+                        "caller's buffers")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
     p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
     _add_quant_arguments(p)

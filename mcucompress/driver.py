@@ -64,20 +64,20 @@ def default_prefix(graph: Graph) -> str:
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,
                   board: str | None = None, checks: bool = False, arena: str = "static",
-                  arena_section: str | None = None, **quant_options) -> CompiledModel:
-    """Import, plan and generate the C project in `outdir` (atomically); `arena`, `arena_section`: see
-    codegen/arena.py (checked before any work)."""
+                  arena_section: str | None = None, io: str = "arena", **quant_options) -> CompiledModel:
+    """Import, plan and generate the C project in `outdir` (atomically); `arena`, `arena_section`, `io`: see
+    codegen/arena.py and codegen/project.compile_graph (checked before any work)."""
     if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
         raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
     from mcucompress.boards import check_fits, load_board
     from mcucompress.codegen.arena import check_options
 
-    check_options(arena, arena_section)
+    check_options(arena, arena_section, io)
     target = load_board(board) if board else None
     graph = prepare(model, **quant_options)
     # The kernel variants (sparse formats) are chosen for the board's core; without one, for a DSP core.
     compiled = compile_graph(graph, prefix or default_prefix(graph), dsp=target.dsp if target else True, checks=checks,
-                             arena=arena, arena_section=arena_section)
+                             arena=arena, arena_section=arena_section, io=io)
     if target:
         check_fits(target, compiled)
     write_project(compiled, outdir, force=force)

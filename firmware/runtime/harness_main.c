@@ -32,7 +32,7 @@
 extern uint32_t __stack_bottom__;
 extern uint32_t __stack_top__;
 
-static int8_t input_buf[MODEL_INPUT_SIZE] __attribute__((aligned(16)));
+#define MODEL_IO_IN_ARENA MCC_XCAT(MCC_PREFIX_UPPER, _IO_IN_ARENA)
 #if MODEL_ARENA_CALLER /* compile --arena caller: the model's arena is ours to supply */
 #define MODEL_CALLER_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
 static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE : 1]
@@ -41,7 +41,18 @@ static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE
 #else
 #define MODEL_RUN(in, out) MODEL_INVOKE(in, out)
 #endif
+#if MODEL_IO_IN_ARENA /* compile --io arena: inputs are received into the arena, outputs read from it */
+#if MODEL_ARENA_CALLER
+#define MODEL_IO_ARENA model_arena
+#else
+#define MODEL_IO_ARENA
+#endif
+#define input_buf (MCC_XCAT(MCC_PREFIX, _input_buffer)(MODEL_IO_ARENA))
+#define output_buf (MCC_XCAT(MCC_PREFIX, _output_buffer)(MODEL_IO_ARENA))
+#else
+static int8_t input_buf[MODEL_INPUT_SIZE] __attribute__((aligned(16)));
 static int8_t output_buf[MODEL_OUTPUT_SIZE] __attribute__((aligned(16)));
+#endif
 static uint64_t layer_ticks[LAYER_SLOTS];
 static uint64_t layer_start;
 static uint64_t last_ticks;

@@ -14,13 +14,16 @@ from mcucompress.errors import McuError
 
 ALIGN = 16  # bytes; the static arena's alignment, checked at run time for a caller's arena
 MODES = ("static", "caller")
+IO_MODES = ("arena", "separate")
 _SECTION = re.compile(r"[.A-Za-z_][A-Za-z0-9_.$]{0,63}")
 
 
-def check_options(mode: str, section: str | None) -> None:
-    """One McuError line for an arena mode or section name the generated C could not use."""
+def check_options(mode: str, section: str | None, io: str = "arena") -> None:
+    """One McuError line for an arena mode, section name or I/O placement the generated C could not use."""
     if mode not in MODES:
         raise McuError(f"--arena '{mode}' is not one of {', '.join(MODES)}")
+    if io not in IO_MODES:
+        raise McuError(f"--io '{io}' is not one of {', '.join(IO_MODES)}")
     if section is None:
         return
     if mode == "caller":

@@ -81,19 +81,23 @@ def _io(graph: Graph, name: str) -> dict:
 
 
 def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
-                  checks: bool = False, arena: str = "static", arena_section: str | None = None) -> CompiledModel:
+                  checks: bool = False, arena: str = "static", arena_section: str | None = None,
+                  io: str = "arena") -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
     "2:4", "1:4") to force wherever the weights allow it (benchmarks); `checks`: the debug build that asserts
     every tensor extent before each kernel (codegen/checks.py); `arena`: "static" (an array of the model,
-    in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py)."""
-    arena_mod.check_options(arena, arena_section)
+    in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py);
+    `io`: "arena" (the input and output tensors are planned into the arena, as TFLM does; the caller may
+    fill and read them in place) or "separate" (they live only in the caller's buffers)."""
+    arena_mod.check_options(arena, arena_section, io)
     force = sparse_kernels if isinstance(sparse_kernels, str) else None
     with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force):
-        return _compile_graph(graph, prefix, checks, arena, arena_section)
+        return _compile_graph(graph, prefix, checks, arena, arena_section, io == "arena")
 
 
-def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_section: str | None) -> CompiledModel:
+def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_section: str | None,
+                   io_in_arena: bool) -> CompiledModel:
     if not graph.is_quantized:
         raise UnsupportedOpError(
             f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"
@@ -104,7 +108,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     for name in graph.inputs + graph.outputs:
         if graph.t(name).dtype != "int8":
             raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported")
-    plan = plan_memory(graph, scratch_sizes(graph))
+    plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
     calls = lower_graph(graph, plan, prefix)
     if checks:
         add_checks(graph, plan, calls, prefix, scratch_sizes(graph))
@@ -142,6 +146,10 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "arena_decl": "" if caller else arena_mod.declaration(prefix, plan.arena_bytes, arena_section),
         "invoke_params": "const int8_t *input, int8_t *output" + (", uint8_t *arena" if caller else ""),
         "invoke_args": "input, output" + (", arena" if caller else ""),
+        "io_in_arena": io_in_arena,
+        "input_offset": plan.tensors[graph.inputs[0]].offset,
+        "output_offset": plan.tensors[graph.outputs[0]].offset,
+        "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
     }
     return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash)

@@ -21,6 +21,7 @@ from mcucompress.assets import asset_dir
 from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
+from mcucompress.harness.toolrun import run_tool
 
 GCC = "arm-none-eabi-gcc"
 DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
@@ -162,7 +163,7 @@ def _in_folder(folder: Path) -> dict:
 
 
 def _run(cmd: list[str], what: str, folder: Path) -> None:
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True, env=_in_folder(folder))
+    result = run_tool(cmd, env=_in_folder(folder))
     if result.returncode != 0:
         raise McuError(f"firmware build failed compiling {what}: {_first_error(result.stderr)}")
 
@@ -228,7 +229,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
             "-Wl,--gc-sections", f"-Wl,-Map={build / 'fw.map'}", *objects, "-o", str(elf)]
-    result = subprocess.run(link, check=False, capture_output=True, text=True, env=_in_folder(build))
+    result = run_tool(link, env=_in_folder(build))
     if result.returncode != 0:
         over = _OVERFLOW.findall(result.stderr)
         if over:

@@ -14,6 +14,7 @@ from mcucompress.assets import asset_dir
 from mcucompress.codegen.project import CompiledModel, write_project
 from mcucompress.errors import McuError
 from mcucompress.harness import exit_text
+from mcucompress.harness.toolrun import run_tool
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 # MCC_HOST_SANITIZE=1 (the test suite sets it): AddressSanitizer + UBSan, any finding aborts the runner.
@@ -45,7 +46,7 @@ def build_runner(project: Path, prefix: str, sanitize: bool | None = None) -> Pa
     ]
     # gcc's own temporaries go inside the project folder, so a run that is stopped mid-build and removes the
     # folder leaves none of them behind (cc1/as outlive a killed gcc driver).
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(project)})
+    result = run_tool(cmd, env={**os.environ, "TMPDIR": str(project)})
     if result.returncode != 0:
         first = (result.stderr.strip().splitlines() or ["(no output)"])[0]
         raise McuError(f"host build of {project} failed: {first}")

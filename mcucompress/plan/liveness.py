@@ -4,7 +4,8 @@ ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/low
 Which ops alias and which may write over their input is the op registry's `alias` and `in_place`.
 
 Tensors that must share memory are grouped (union-find); a group is one buffer. Groups holding a
-model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes.
+model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes (unless
+they are planned into the arena: io_in_arena).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ class _UnionFind:
         self.parent[self.find(b)] = self.find(a)
 
 
-def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True) -> Liveness:
+def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, io_in_arena: bool = False) -> Liveness:
     """Groups and lifetimes. in_place: ops may write over their dead input as the registry allows;
-    kernel_in_place: also the ops whose registry rule is a kernel fact (convolutions), not only element-wise."""
+    kernel_in_place: also the ops whose registry rule is a kernel fact (convolutions), not only element-wise;
+    io_in_arena: the model input and output live in the arena too (as in TFLM), not in the caller's buffers."""
     activations = [n for n, t in graph.tensors.items() if not t.is_const]
     uf = _UnionFind()
     for n in activations:
@@ -59,6 +61,8 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True) -
         return {n for n in activations if uf.find(n) == root}
 
     def homes(root: str) -> set[str]:
+        if io_in_arena:
+            return set()
         m = members(root)
         return ({"input"} if m & inputs else set()) | ({"output"} if m & outputs else set())
 

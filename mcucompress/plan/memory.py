@@ -28,11 +28,14 @@ class MemoryPlan:
         return self.planner.picture()
 
 
-def plan_memory(graph: Graph, scratch_sizes: dict[int, int], alignment: int = 16, in_place: bool = True) -> MemoryPlan:
+def plan_memory(graph: Graph, scratch_sizes: dict[int, int], alignment: int = 16, in_place: bool = True,
+                io_in_arena: bool = False) -> MemoryPlan:
     """The smaller of two plans: with every in-place op the registry allows, and with the element-wise ones
     only. Writing a convolution over its input merges two buffers into one that lives longer, which the
-    greedy placement does not always turn into a smaller arena (vww: +288 B)."""
-    plans = [_plan(graph, scratch_sizes, alignment, analyse(graph, in_place=in_place, kernel_in_place=k))
+    greedy placement does not always turn into a smaller arena (vww: +288 B). io_in_arena: the model input
+    and output are planned into the arena as well (liveness.analyse)."""
+    plans = [_plan(graph, scratch_sizes, alignment,
+                   analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena))
              for k in ((True, False) if in_place else (False,))]
     return min(plans, key=lambda p: p.arena_bytes)
 
