@@ -26,6 +26,7 @@ def graph_to_json(graph: Graph) -> dict:
         "name": graph.name,
         "inputs": graph.inputs,
         "outputs": graph.outputs,
+        "input_layouts": [list(p) for p in graph.input_layouts],
         "tensors": [
             {
                 "name": t.name,
@@ -63,7 +64,8 @@ def load(path: str | os.PathLike) -> Graph:
     path = Path(path)
     doc = json.loads(path.read_text())
     arrays = np.load(path.with_suffix(".npz"))
-    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
+    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"],
+                  input_layouts=[tuple(p) for p in doc.get("input_layouts", [])])
     for i, td in enumerate(doc["tensors"]):
         quant = QuantParams.from_json(td["quant"]) if td["quant"] else None
         data = arrays[f"t{i}"] if td["const"] else None
