@@ -42,6 +42,10 @@ def read_data(path: str | Path, image_shape: tuple[int, ...] | None = None) -> R
 
 
 def load_npy(path: Path) -> np.ndarray:
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":  # else np.load tries a pickle and advises allow_pickle
+            raise DataError(f"{path}: not a readable .npy file (no .npy header); save the inputs with "
+                            "numpy.save(path, x)")
     try:
         x = np.load(path, allow_pickle=False)
     except ValueError as exc:
