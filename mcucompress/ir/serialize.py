@@ -21,12 +21,11 @@ FORMAT_VERSION = 1
 
 
 def graph_to_json(graph: Graph) -> dict:
-    return {
+    doc = {
         "format": FORMAT_VERSION,
         "name": graph.name,
         "inputs": graph.inputs,
         "outputs": graph.outputs,
-        "input_layouts": [list(p) for p in graph.input_layouts],
         "tensors": [
             {
                 "name": t.name,
@@ -42,6 +41,11 @@ def graph_to_json(graph: Graph) -> dict:
             for op in graph.ops
         ],
     }
+    # Only when a model file declared another layout than the IR's (ONNX NCHW): every other graph's document
+    # (and IR hash) stays as it was.
+    if any(tuple(p) != tuple(range(len(p))) for p in graph.input_layouts):
+        doc["input_layouts"] = [list(p) for p in graph.input_layouts]
+    return doc
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
