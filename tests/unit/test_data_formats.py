@@ -341,3 +341,19 @@ def test_every_data_error_names_the_file(tmp_path, capsys, name, content, messag
                  ["compile", DIGITS_CNN_ONNX, "-o", tmp_path / "out", "--calibration", path]):
         one_line_error(capsys, argv, path, message)
     assert not (tmp_path / "out").exists()
+
+
+def test_finetune_reads_nchw_data_image_folders_and_normalize(files, digits, tmp_path):
+    pytest.importorskip("torch")
+    from mcucompress.torch.train import load_training_data
+
+    graph = driver.load(DIGITS_CNN_ONNX)
+    x_nhwc, y_nhwc = load_training_data(files / "nhwc.npz", graph, "ce")
+    x_nchw, y_nchw = load_training_data(files / "nchw.npz", graph, "ce")
+    np.testing.assert_array_equal(x_nchw, x_nhwc)
+    np.testing.assert_array_equal(y_nchw, y_nhwc)
+    x, y = digits
+    pixels, _ = write_digit_folder(tmp_path / "imgs", x[:30], y[:30])
+    xi, yi = load_training_data(tmp_path / "imgs", graph, "ce", normalize="1/255")
+    assert xi.dtype == np.float32 and xi.shape == (30, 8, 8, 1) and len(yi) == 30
+    np.testing.assert_allclose(np.sort(xi.ravel()), np.sort(pixels.ravel() / 255), rtol=1e-6)
