@@ -137,6 +137,8 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
     the real board behind `port`, flashed with `probe` unless `flash` is False)."""
     target_options = {"port": port, "probe": probe, "gdb_server": gdb_server, "flash_first": flash}
     quant_options["normalize"] = parse_normalize(quant_options.get("normalize"))  # a bad spec fails first
+    if samples is not None and samples < 1:
+        raise McuError(f"--samples {samples}: give at least 1")
     if board in ("reference", "host") and port is not None:
         raise McuError(f"--port needs a board of boards/ (see 'mcucompress boards'), not '{board}'")
     if board not in ("reference", "host"):
@@ -147,20 +149,19 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         graph = load(model)  # a float model runs in float32 on the reference executor
     else:
         graph = prepare(model, **quant_options)
-    count = samples
-    samples = _samples(graph, data, count, seed, quant_options.get("normalize"))
+    inputs = _inputs(graph, data, samples, seed, quant_options.get("normalize"))
     out_shape = graph.t(graph.outputs[0]).shape
-    check_labels(data, samples.y, out_shape[-1] if out_shape else 1)
+    check_labels(data, inputs.y, out_shape[-1] if out_shape else 1)
     start = time.perf_counter()
     if board == "reference":
-        outputs = reference_outputs(graph, samples.x)
+        outputs = reference_outputs(graph, inputs.x)
         report = {"board": "reference", "engine": "numpy reference executor"}
     elif board == "host":
         from mcucompress.harness.host import run_on_host
 
         compiled = compile_graph(graph, default_prefix(graph))
-        outputs = run_on_host(compiled, samples.x, graph.t(graph.outputs[0]).shape)
-        mismatches = count_mismatches(outputs, reference_outputs(graph, samples.x))
+        outputs = run_on_host(compiled, inputs.x, graph.t(graph.outputs[0]).shape)
+        mismatches = count_mismatches(outputs, reference_outputs(graph, inputs.x))
         report = {
             "board": "host",
             "engine": "generated C compiled with the host gcc",
@@ -170,21 +171,19 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
                        "scratch_bytes": compiled.plan.scratch_bytes},
         }
     else:
-        report, outputs = run_graph_on_board(graph, samples.x, board, **target_options)
+        report, outputs = run_graph_on_board(graph, inputs.x, board, **target_options)
     report.update(
-        samples=len(samples.x),
+        samples=len(inputs.x),
         wall_seconds=round(time.perf_counter() - start, 3),
-        accuracy={"top1": top1(outputs, samples.y)},
+        accuracy={"top1": top1(outputs, inputs.y)},
         output_dtype=str(outputs.dtype),
-        data=samples.info,
+        data=inputs.info,
     )
     return report, outputs
 
 
-def _samples(graph: Graph, data, count: int | None, seed: int, normalize):
+def _inputs(graph: Graph, data, count: int | None, seed: int, normalize):
     """The run's inputs: the first `count` samples of `data`, or `count` random ones without data."""
-    if count is not None and count < 1:
-        raise McuError(f"--samples {count}: give at least 1")
     if data is None:
         return random_samples(graph.t(graph.inputs[0]), count or RANDOM_SAMPLES, seed)
     samples = input_samples(data, graph, normalize)
