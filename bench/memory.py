@@ -1,44 +1,78 @@
-"""Benchmark: our statically planned arena vs TFLM's measured arena on the MLPerf Tiny int8 models.
+"""Benchmark: firmware RAM, code size and the planned arena on the MLPerf Tiny int8 models, beside TFLM.
 
-Prints bytes side by side. Our arena excludes the model input and output, which live in the caller's
-buffers; the column "ours + I/O" adds them back for a like-for-like view of TFLM's figure (TFLM keeps
-input and output tensors inside its arena). Run: python bench/memory.py [MODELS_DIR]
+For each model and board the harness image is built (not run): RAM is everything the image reserves
+(.data + .bss incl. the arena + stack), as ../shared/anchors counts TFLM's; "code B" is flash minus weight
+bytes (kernels, runtime, harness, requantization tables, libc). The columns after "|" are TFLM + CMSIS-NN's
+figures on the same core from the anchors, and whether issue 15's goals hold: RAM at most 0.6x TFLM's,
+code at most 16 KB. The arena columns compare our planned arena (plus the model input and output, which
+TFLM keeps inside its arena) with TFLM's smallest working arena.
+
+Run: python bench/memory.py [--boards mps2-an386 mps2-an500] [--models kws_ref_model ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from mcucompress.codegen.project import compile_graph
+from anchors import CODE_GOAL_BYTES, RAM_GOAL, anchor_for, load_anchors, verdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout, not an installed copy
+from mcucompress.boards import load_board
+from mcucompress.codegen.project import compile_graph, write_project
 from mcucompress.driver import default_prefix, load
+from mcucompress.harness.firmware import build_firmware
 
-# Smallest TFLM arena that works, x86-64 host build (../shared/models/README.md).
-TFLM_ARENA = {"kws_ref_model": 24_272, "vww_96_int8": 103_672, "ic_pretrainedResnet_quant": 55_984, "ad01_int8": 4_632}
+MODELS_DIR = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
+MLPERF = ["kws_ref_model", "vww_96_int8", "ic_pretrainedResnet_quant", "ad01_int8"]
 
 
-def main(models_dir: Path) -> int:
-    if not models_dir.is_dir():
-        print(f"no models at {models_dir}; pass the MLPerf Tiny folder (../shared/models/mlperf_tiny)")
-        return 1
-    header = f"{'model':<28}{'weights B':>12}{'arena B':>10}{'scratch B':>11}{'I/O B':>8}{'ours+I/O':>10}{'TFLM arena':>12}{'saved':>8}"
+def measure(path: Path, board_name: str) -> dict:
+    graph = load(path)
+    board = load_board(board_name)
+    compiled = compile_graph(graph, default_prefix(graph), dsp=board.dsp)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = write_project(compiled, Path(tmp) / "project")
+        firmware = build_firmware(project, board, compiled.prefix, build_dir=Path(tmp) / "build")
+    io = sum(graph.t(n).nbytes for n in graph.inputs + graph.outputs)
+    return {"ram": firmware.ram_bytes, "code": firmware.flash_bytes - compiled.weights_bytes,
+            "weights": compiled.weights_bytes, "arena": compiled.plan.arena_bytes, "io": io}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boards", nargs="+", default=["mps2-an386", "mps2-an500"])
+    ap.add_argument("--models", nargs="+", default=MLPERF)
+    args = ap.parse_args(argv)
+    anchors = load_anchors()
+    if not anchors:
+        print("(no ../shared/anchors beside the checkout: TFLM columns left empty)")
+    header = (f"{'model':<26}{'board':<12}{'RAM B':>9}{'code B':>9}{'weights B':>11}{'arena+I/O':>10}"
+              f"  | {'TFLM RAM':>9}{'ratio':>7}{'<=0.6x':>7}{'TFLM code':>10}{'<=16KB':>7}{'TFLM arena':>11}")
     print(header)
     print("-" * len(header))
-    for name, tflm in TFLM_ARENA.items():
-        path = models_dir / f"{name}.tflite"
+    for name in args.models:
+        path = MODELS_DIR / f"{name}.tflite"
         if not path.exists():
-            print(f"{name:<28} (missing)")
+            print(f"{name:<26}(missing: {path})")
             continue
-        graph = load(path)
-        compiled = compile_graph(graph, default_prefix(graph))
-        io = sum(graph.t(n).nbytes for n in graph.inputs + graph.outputs)
-        arena = compiled.plan.arena_bytes
-        saved = 1 - (arena + io) / tflm
-        print(f"{name:<28}{compiled.weights_bytes:>12,}{arena:>10,}{compiled.plan.scratch_bytes:>11,}{io:>8,}"
-              f"{arena + io:>10,}{tflm:>12,}{saved:>8.0%}")
+        for board in args.boards:
+            r = measure(path, board)
+            line = (f"{name:<26}{board:<12}{r['ram']:>9,}{r['code']:>9,}{r['weights']:>11,}"
+                    f"{r['arena'] + r['io']:>10,}")
+            anchor = anchor_for(anchors, name, load_board(board).cpu)
+            code_ok = verdict(r["code"] <= CODE_GOAL_BYTES)
+            if anchor:
+                ratio = r["ram"] / anchor.ram_bytes
+                line += (f"  | {anchor.ram_bytes:>9,}{ratio:>6.2f}x{verdict(ratio <= RAM_GOAL):>7}"
+                         f"{anchor.code_const_bytes:>10,}{code_ok:>7}{anchor.arena_bytes:>11,}")
+            else:
+                line += f"  | {'-':>9}{'':>7}{'':>7}{'-':>10}{code_ok:>7}{'-':>11}"
+            print(line, flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else default))
+    sys.exit(main())

@@ -105,6 +105,10 @@ def parse_board(doc: dict, where: str) -> Board:
     return board
 
 
+# The board `run` and `demo` use when none is given: a Cortex-M4 with DSP, emulated by QEMU on any machine.
+DEFAULT_BOARD = "mps2-an386"
+
+
 @cache
 def _all_boards() -> dict[str, Board]:
     boards = {}

@@ -135,8 +135,8 @@ def _add_quant_arguments(p) -> None:
     from mcucompress.quantize.observers import OBSERVERS
 
     g = p.add_argument_group("quantization (float models)")
-    g.add_argument("--calibration", metavar="DATA", help="representative inputs for calibration: .npz ('x'), .npy, or a "
-                   "folder of images in class subfolders, in the model file's layout")
+    g.add_argument("--calibration", metavar="DATA", help="representative inputs for calibration: .npz ('x'), .npy, or "
+                   "a folder of images in class subfolders, in the model file's layout")
     g.add_argument("--calibration-method", default="minmax", choices=sorted(OBSERVERS))
     g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv and FC weights")
     g.add_argument("--bias-correction", action="store_true",
@@ -207,14 +207,16 @@ def cmd_demo(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from mcucompress.boards import board_names, load_board
+    from mcucompress.boards import DEFAULT_BOARD, board_names, load_board
 
-    print(f"{'board':<16} {'cpu':<11} {'fpu':<12} {'dsp':<4} {'flash':>9} {'ram':>9} {'clock':>8}  qemu / flash")
+    print(f"  {'board':<16} {'cpu':<11} {'fpu':<12} {'dsp':<4} {'flash':>9} {'ram':>9} {'clock':>8}  qemu / flash")
     for name in board_names():
         b = load_board(name)
-        print(f"{b.name:<16} {b.cpu:<11} {b.fpu:<12} {'yes' if b.dsp else 'no':<4} {b.flash_size // 1024:>7}KB "
+        mark = "*" if name == DEFAULT_BOARD else " "
+        print(f"{mark} {b.name:<16} {b.cpu:<11} {b.fpu:<12} {'yes' if b.dsp else 'no':<4} {b.flash_size // 1024:>7}KB "
               f"{b.ram_size // 1024:>7}KB {b.clock_hz / 1e6:>6.0f}MHz  {b.qemu_machine or '-'} / {b.flash['method']}")
-    print("also: reference (numpy executor), host (generated C built with the host gcc)")
+    print("* default board of 'run' and 'demo'\n"
+          "also: reference (numpy executor), host (generated C built with the host gcc)")
     return 0
 
 
@@ -250,6 +252,8 @@ def cmd_prune(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mcucompress.boards import DEFAULT_BOARD
+
     parser = argparse.ArgumentParser(prog="mcucompress", description="Compile neural networks to int8 C for Cortex-M.")
     parser.add_argument("--version", action="version", version=f"mcucompress {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("demo", help="compile the bundled digits CNN, run it and print latency, accuracy, memory")
-    p.add_argument("--board", default="mps2-an386")
+    p.add_argument("--board", default=DEFAULT_BOARD, help="default: %(default)s (Cortex-M4 in QEMU)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("boards", help="list the known boards")
@@ -325,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
     p.add_argument("model")
-    p.add_argument("--board", default="reference")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help="a board of 'mcucompress boards', 'host' (generated C, host gcc) or 'reference' (numpy "
+                        "executor); default: %(default)s (Cortex-M4 in QEMU)")
     p.add_argument("--data", default=None, help=".npz ('x', optional labels 'y'), .npy ('x') or a folder of images in "
                    "class subfolders; default: --samples random inputs (latency and memory only)")
     p.add_argument("--samples", type=int, default=None, metavar="N",

@@ -10,12 +10,13 @@ import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
 from mcucompress.dataset import check_labels, input_samples, random_samples
-from mcucompress.errors import GraphError, McuError, UnsupportedOpError
+from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
-from mcucompress.ir import Graph, registry
+from mcucompress.ir import Graph
 from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
+from mcucompress.names import c_identifier
 from mcucompress.normalize import parse as parse_normalize
 from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
@@ -33,11 +34,7 @@ def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
         if not allow_unsupported:
             check_graph(graph)  # every unsupported op at once, not just the first
     except (GraphError, UnsupportedOpError) as exc:
-        hint = ""
-        if any(not registry.is_kind(op.kind) for op in graph.ops):  # only the TFLite importer keeps such ops
-            from mcucompress.frontend.tflite import supported_tflite_ops
-
-            hint = f"; supported ops: {', '.join(supported_tflite_ops())}"
+        hint = f"; {SUPPORTED_OPS_HINT}" if isinstance(exc, UnsupportedOpError) else ""
         raise type(exc)(f"{path}: {exc}{hint}") from None  # say which file the rejected graph came from
     return graph
 
@@ -68,8 +65,7 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
 
 
 def default_prefix(graph: Graph) -> str:
-    name = "".join(c if c.isalnum() else "_" for c in graph.name.lower()).strip("_") or "model"
-    return name if name[0].isalpha() else f"m_{name}"
+    return c_identifier(graph.name)
 
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,

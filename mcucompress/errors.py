@@ -1,6 +1,10 @@
 """One exception hierarchy; the CLI maps every McuError to a one-line message and exit code 2."""
 
 
+# Where an unsupported-op message sends the user (the whole op list in one error line helps nobody).
+SUPPORTED_OPS_HINT = "run 'mcucompress ops' or see docs/SUPPORTED_OPS.md for the supported ops and their rules"
+
+
 class McuError(Exception):
     """Base class of every error a user can cause; its message is shown as one line."""
 

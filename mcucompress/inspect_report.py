@@ -93,13 +93,18 @@ def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str
     if lat:
         per_mac = f", {lat['per_mac']} per MAC ({report['macs']:,} MACs)" if lat.get("per_mac") else ""
         lines.append(f"latency ({lat['unit']}): min {lat['min']:,} median {lat['median']:,} max {lat['max']:,}{per_mac}")
+        if lat.get("estimated_ms") is not None:
+            basis = "" if lat["unit"] == "cycles" else ", estimated at one cycle per instruction"
+            lines.append(f"time at {lat['clock_hz'] / 1e6:g} MHz: {lat['estimated_ms']:,} ms per inference{basis}")
     layers = report.get("per_layer") or []
     if layers:
         shown = layers if all_layers else sorted(layers, key=lambda r: -r["latency"])[:slowest]
-        lines.append("per layer" if all_layers else f"slowest {len(shown)} of {len(layers)} layers (--per-layer: all)")
+        title = "per layer" if all_layers else f"slowest {len(shown)} of {len(layers)} layers (--per-layer: all)"
+        lines.append(f"{title}, median {lat['unit']}")
         for row in shown:
             per_mac = f" ({row['latency_per_mac']}/MAC, {row['macs']:,} MACs)" if row["macs"] else ""
-            lines.append(f"  #{row['index']:<3} {row['kind']:<18} {row['latency']:>14,} {lat['unit']}{per_mac}")
+            time = f" ~{row['estimated_us']:,} us" if row.get("estimated_us") is not None else ""
+            lines.append(f"  #{row['index']:<3} {row['kind']:<18} {row['latency']:>14,} {lat['unit']}{time}{per_mac}")
     acc = report.get("accuracy", {}).get("top1")
     why = "random inputs" if data.get("source") == "random" else "no labels 'y' in the data"
     lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else f"top-1 accuracy: n/a ({why})")

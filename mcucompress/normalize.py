@@ -30,7 +30,8 @@ class Normalize:
         if self.scale.size not in (1, channels):
             raise McuError(f"{source}: --normalize '{self.spec}' gives {self.scale.size} values per channel, but the "
                            f"model input has {channels} channels (last axis); give 1 or {channels} values")
-        return (x.astype(np.float32) * self.scale.astype(np.float32) + self.offset.astype(np.float32)).astype(np.float32)
+        scale, offset = self.scale.astype(np.float32), self.offset.astype(np.float32)
+        return (x.astype(np.float32) * scale + offset).astype(np.float32)
 
 
 def _number(text: str, spec: str) -> float:

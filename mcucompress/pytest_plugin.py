@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DEFAULT_BOARD = "mps2-an386"
+from mcucompress.boards import DEFAULT_BOARD
 
 
 def pytest_addoption(parser) -> None:

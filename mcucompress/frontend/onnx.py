@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcucompress.errors import McuError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import SUPPORTED_OPS_HINT, McuError, ModelFileError, UnsupportedOpError
 from mcucompress.frontend.onnx_checks import check_proto, check_shapes
 from mcucompress.ir import Graph, registry
+from mcucompress.names import model_name
 
 MIN_OPSET = 11
 LEFTOVER_KINDS = {
@@ -30,9 +31,6 @@ def _onnx(path: Path):
     return onnx
 
 
-def _model_name(path: Path) -> str:
-    stem = "".join(c if c.isalnum() else "_" for c in path.stem).strip("_").lower()
-    return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
 def _one_line(exc: Exception, limit: int = 160) -> str:
@@ -69,10 +67,8 @@ def _check(path: Path, model) -> None:
         raise UnsupportedOpError(f"{path}: ONNX opset {version}; re-export the model with opset {MIN_OPSET} or newer")
     for index, node in enumerate(model.graph.node):
         if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
-            from mcucompress.frontend.onnx_context import supported_onnx_ops
-
             raise UnsupportedOpError(f"{path}: node {index} '{node.name or node.output[0]}' is {node.op_type}, which "
-                                     f"is not supported; supported ops: {', '.join(supported_onnx_ops())}")
+                                     f"is not supported; {SUPPORTED_OPS_HINT}")
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001 - the checker raises ValidationError, or anything on a corrupt proto
@@ -138,7 +134,7 @@ def load(path: str | Path) -> Graph:
     _fix_input_shapes(path, model)
     model, shapes = static_shapes(path, model)
     try:
-        graph = Importer(path, model, shapes, _model_name(path), make_qdq(path, model)).run()
+        graph = Importer(path, model, shapes, model_name(path), make_qdq(path, model)).run()
         run_default_passes(graph)
     except McuError:
         raise

@@ -14,7 +14,7 @@ from typing import NoReturn
 import numpy as np
 from onnx import ModelProto, NodeProto, helper, numpy_helper
 
-from mcucompress.errors import UnsupportedOpError
+from mcucompress.errors import SUPPORTED_OPS_HINT, UnsupportedOpError
 from mcucompress.frontend import onnx_const
 from mcucompress.frontend.onnx_layout import NHWC, Value, flat_order, identity, ir_shape
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
@@ -254,7 +254,7 @@ class Importer:
     def _unsupported(self, op_type: str) -> NoReturn:
         n = self.node
         raise UnsupportedOpError(f"{self.path}: node {self.index} '{n.name or n.output[0]}' is {op_type}, which is not "
-                                 f"supported; supported ops: {', '.join(supported_onnx_ops())}")
+                                 f"supported; {SUPPORTED_OPS_HINT}")
 
     def _outputs(self) -> None:
         for vi in self.model.graph.output:

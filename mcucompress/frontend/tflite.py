@@ -15,11 +15,19 @@ from pathlib import Path
 import numpy as np
 import tflite
 
-from mcucompress.errors import GraphError, HybridModelError, McuError, ModelFileError, UnsupportedOpError
+from mcucompress.errors import (
+    SUPPORTED_OPS_HINT,
+    GraphError,
+    HybridModelError,
+    McuError,
+    ModelFileError,
+    UnsupportedOpError,
+)
 from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import MAX_RANK, check_size, check_tensor
+from mcucompress.names import model_name
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
@@ -170,7 +178,7 @@ def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
 
 def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
     sg = model.Subgraphs(0)
-    graph = Graph(name=_model_name(path))
+    graph = Graph(name=model_name(path))
     names: list[str] = []
     seen: set[str] = set()
     dynamic: set[str] = set()  # shape_signature has a -1: the stored shape is a placeholder (batch 1, or 1s)
@@ -224,7 +232,7 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
         _import_op(path, graph, index, kind, op, ins, outs, dynamic, reshaped, unsupported)
     if unsupported and not keep_unsupported:
         raise UnsupportedOpError(f"{path}: {', '.join(unsupported)}, which {'is' if len(unsupported) == 1 else 'are'} "
-                                 f"not supported; supported ops: {', '.join(supported_tflite_ops())}")
+                                 f"not supported; {SUPPORTED_OPS_HINT}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
     _check_hybrid(path, graph)
@@ -243,9 +251,6 @@ def _remove_dead_ops(graph: Graph) -> None:
     graph.ops = kept[::-1]
 
 
-def _model_name(path: Path) -> str:
-    stem = "".join(c if c.isalnum() else "_" for c in path.stem).strip("_").lower()
-    return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
 def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
@@ -271,8 +276,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
                                  f"({' '.join(str(exc).split())[:120]}); the file is corrupt; re-export the model") from None
         if value is None:
             raise UnsupportedOpError(
-                f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; "
-                f"supported ops: {', '.join(supported_tflite_ops())}"
+                f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; {SUPPORTED_OPS_HINT}"
             )
         out.data = value
         return

@@ -323,14 +323,20 @@ class TargetRun:
     def layer_latency(self) -> np.ndarray:
         return self.layer_ticks * self.unit_per_tick
 
+    def layer_median(self) -> np.ndarray:
+        """Per-layer latency: the median over samples, in whole `unit`s (int64)."""
+        if not len(self.layer_ticks):
+            return np.zeros(len(self.layer_kinds), np.int64)
+        return np.rint(np.median(self.layer_latency, axis=0)).astype(np.int64)
+
     def report(self) -> dict:
         lat = self.latency
-        layers = self.layer_latency.mean(axis=0) if len(self.layer_ticks) else np.zeros(len(self.layer_kinds))
+        layers = self.layer_median()
         return {
             "board": self.board,
             "unit": self.unit,
             "latency": {"mean": float(lat.mean()), "min": float(lat.min()), "max": float(lat.max())},
-            "layers": [{"index": i, "kind": k, "macs": m, self.unit: float(t)}
+            "layers": [{"index": i, "kind": k, "macs": m, self.unit: int(t)}
                        for i, (k, m, t) in enumerate(zip(self.layer_kinds, self.layer_macs, layers))],
             "memory": {**(self.firmware.memory() if self.firmware else {}), "stack_used_bytes": self.stack_used},
         }

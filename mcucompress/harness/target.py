@@ -42,6 +42,11 @@ def run_on_board(compiled, inputs: np.ndarray, output_shape: tuple[int, ...], bo
     from mcucompress.harness.qemu import run_on_qemu
 
     board = load_board(board) if isinstance(board, str) else board
+    if port is not None and board.qemu_machine and "://" not in port:
+        # A device path on a QEMU board is a mix-up: mcucompress starts QEMU itself. A network URL still reaches
+        # a QEMU the user started (-serial tcp::PORT,server), which is how the serial path is tested.
+        raise McuError(f"board {board.name} runs in QEMU, which takes no port: drop --port {port} (or give "
+                       f"socket://HOST:PORT for a QEMU you started with -serial tcp::PORT,server)")
     check_fits(board, compiled)
     update, close = progress_bar(len(inputs), board.name)
     try:
@@ -69,16 +74,20 @@ def _number(value: float) -> int | float:
 def target_report(run: TargetRun, compiled) -> dict:
     """The run report's board part: latency (named unit), per-layer latency with MACs, memory."""
     lat = run.latency
-    layer_mean = run.layer_latency.mean(axis=0) if len(run.layer_ticks) else np.zeros(len(run.layer_kinds))
-    per_layer = [{"index": i, "name": call.op_name, "kind": call.kind, "macs": int(call.macs), "latency": _number(t),
+    clock_hz = load_board(run.board).clock_hz
+    # Time at the board's clock: exact for cycles; for QEMU's instruction count an estimate at one cycle each.
+    per_layer = [{"index": i, "name": call.op_name, "kind": call.kind, "macs": int(call.macs), "latency": int(t),
+                  "estimated_us": round(1e6 * float(t) / clock_hz, 1),
                   "latency_per_mac": round(float(t) / call.macs, 3) if call.macs else None,
                   "format": call.weight_format or None, "weight_bytes": sum(a.nbytes for a in call.arrays)}
-                 for i, (call, t) in enumerate(zip(compiled.calls, layer_mean))]
+                 for i, (call, t) in enumerate(zip(compiled.calls, run.layer_median()))]
     firmware = run.firmware.memory() if run.firmware else {}
     total_macs = sum(int(c.macs) for c in compiled.calls)
     return {
         "latency": {"unit": run.unit, "min": _number(lat.min()), "median": _number(np.median(lat)),
-                    "max": _number(lat.max()), "mean": _number(lat.mean()),
+                    "max": _number(lat.max()), "mean": _number(lat.mean()), "clock_hz": clock_hz,
+                    "estimated_ms": round(1e3 * float(np.median(lat)) / clock_hz, 3),
+                    "estimate": "cycles at clock_hz" if run.unit == "cycles" else "one cycle per instruction at clock_hz",
                     "per_mac": round(float(np.median(lat)) / total_macs, 3) if total_macs else None},
         "macs": total_macs,
         "per_layer": per_layer,

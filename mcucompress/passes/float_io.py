@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 from mcucompress.ir import Graph
+from mcucompress.passes.util import replace_uses
 
 
 def _same_quant(a, b) -> bool:
@@ -42,8 +43,7 @@ def int8_core(graph: Graph) -> Graph | None:
         if not all(_same_quant(first.quant, core.t(op.outputs[0]).quant) for op in users):
             return None
         for op in users[1:]:
-            for other in core.ops:
-                other.inputs = [first.name if n == op.outputs[0] else n for n in other.inputs]
+            replace_uses(core, op.outputs[0], first.name)
         if any(op.outputs[0] in core.outputs for op in users[1:]):
             return None
         cut.extend(users)

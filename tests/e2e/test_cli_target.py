@@ -51,6 +51,10 @@ def assert_target_report(report: dict, board: str, samples: int, unit: str) -> N
     # per-layer latencies add up to the whole invoke but for the timing hooks
     assert 0.97 * lat["median"] <= sum(row["latency"] for row in layers) <= 1.01 * lat["max"]
     assert all(row["latency_per_mac"] > 0 for row in layers if row["macs"])
+    assert all(isinstance(row["latency"], int) for row in layers)  # median, in whole instructions or cycles
+    clock = load_board(board).clock_hz
+    assert lat["clock_hz"] == clock and lat["estimated_ms"] == round(1e3 * lat["median"] / clock, 3)
+    assert all(row["estimated_us"] == round(1e6 * row["latency"] / clock, 1) for row in layers)
     mem = report["memory"]
     assert mem["flash_bytes"] > mem["weights_bytes"] > 0 and mem["ram_bytes"] > mem["arena_bytes"] > 0
     assert 0.9 <= report["accuracy"]["top1"] <= 1.0
@@ -66,6 +70,7 @@ def test_run_digits_on_qemu_reports_latency_accuracy_memory(digits_subset, tmp_p
     assert ref.returncode == 0, ref.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.load(tmp_path / "ref.npy"))
     assert "latency (instructions)" in out.stdout and "bit-exact vs reference: True" in out.stdout
+    assert "time at 25 MHz" in out.stdout and "estimated at one cycle per instruction" in out.stdout
 
 
 @needs_gdb
@@ -133,7 +138,8 @@ def test_flash_of_a_directory_without_a_project(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--board", "nucleo-l4r5zi"], "is real hardware: give --port"),
     (["--board", "mps2-an999"], "unknown board 'mps2-an999'; known boards: reference, host, mps2-an385"),
-    (["--board", "mps2-an386", "--port", "/dev/ttyNOSUCH0", "--no-flash"], "cannot open serial link /dev/ttyNOSUCH0"),
+    (["--board", "mps2-an386", "--port", "/dev/ttyNOSUCH0", "--no-flash"], "runs in QEMU, which takes no port"),
+    (["--board", "nucleo-l4r5zi", "--port", "/dev/ttyNOSUCH0", "--no-flash"], "cannot open serial link /dev/ttyNOSUCH0"),
     (["--board", "host", "--port", "/dev/ttyNOSUCH0"], "--port needs a board of boards/"),
 ])
 def test_board_and_port_errors_are_one_line(digits_subset, args, message):
@@ -147,7 +153,7 @@ def test_busy_port_is_one_line(digits_subset):
     holder = os.open(name, os.O_RDWR | os.O_NOCTTY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what pyserial's exclusive open takes
-        out = cli("run", DIGITS_INT8, "--board", "mps2-an386", "--port", name, "--no-flash", "--data", digits_subset)
+        out = cli("run", DIGITS_INT8, "--board", "nucleo-l4r5zi", "--port", name, "--no-flash", "--data", digits_subset)
     finally:
         for fd in (holder, device, controller):
             os.close(fd)

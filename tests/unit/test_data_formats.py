@@ -18,6 +18,9 @@ from mcucompress.ir import Tensor, serialize
 from mcucompress.normalize import parse
 from tests.graphs import q
 
+RUN_INT8 = ["run", DIGITS_INT8, "--board", "reference"]  # failing runs: on the reference executor, never QEMU
+RUN_ONNX = ["run", DIGITS_CNN_ONNX, "--board", "reference"]
+
 
 @pytest.fixture(scope="module")
 def digits():
@@ -142,9 +145,9 @@ def test_generated_header_documents_the_input_layout():
 def test_flat_data_is_refused_with_the_exact_reshape(digits, tmp_path, capsys):
     x, y = digits
     np.savez(tmp_path / "flat.npz", x=x.reshape(len(x), 64), y=y)
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "flat.npz"], tmp_path / "flat.npz",
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "flat.npz"], tmp_path / "flat.npz",
                    "flat samples (120, 64)", "not reshaped silently", "x.reshape(120, 8, 8, 1)")
-    one_line_error(capsys, ["run", DIGITS_CNN_ONNX, "--data", tmp_path / "flat.npz"], tmp_path / "flat.npz",
+    one_line_error(capsys, [*RUN_ONNX, "--data", tmp_path / "flat.npz"], tmp_path / "flat.npz",
                    "(N, 1, 8, 8) (NCHW) or (N, 8, 8, 1) (NHWC)", "NCHW element order", "x.reshape(120, 1, 8, 8)")
 
 
@@ -171,7 +174,7 @@ def test_uint8_pixels_need_normalize_and_then_match_the_int8_values(tmp_path, ca
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, (6, 8, 8, 1), dtype=np.uint8)
     np.save(tmp_path / "px.npy", pixels)
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "px.npy"], tmp_path / "px.npy", "raw uint8",
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "px.npy"], tmp_path / "px.npy", "raw uint8",
                    "scale 0.00392157, zero point -128", "--normalize")
     # Input scale 1/255, zero point -128: pixels / 255 quantize to exactly pixel - 128.
     np.save(tmp_path / "q.npy", (pixels.astype(np.int16) - 128).astype(np.int8))
@@ -198,7 +201,7 @@ def test_normalize_forms():
     ("mean=1:sd=2", "unknown or repeated field 'sd'"),
 ])
 def test_bad_normalize_is_one_line_before_any_work(capsys, spec, message):
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", DIGITS_TEST, "--normalize", spec], "--normalize", message)
+    one_line_error(capsys, [*RUN_INT8, "--data", DIGITS_TEST, "--normalize", spec], "--normalize", message)
 
 
 # -------------------------------------------------------------------------------- image folders
@@ -244,21 +247,21 @@ def test_onnx_model_reads_an_image_folder_as_nhwc(digits, tmp_path):
 def test_image_folder_errors_name_the_file(digits, tmp_path, capsys):
     x, y = digits
     write_digit_folder(tmp_path / "imgs", x[:3], y[:3])
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "imgs"], tmp_path / "imgs", "--normalize")
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "imgs"], tmp_path / "imgs", "--normalize")
     big = tmp_path / "imgs" / chr(ord("j") - y[0]) / "big.png"
     Image.new("L", (10, 8)).save(big)
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "imgs", "--normalize", "1/255"], big,
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "imgs", "--normalize", "1/255"], big,
                    "10x8 (WxH)", "takes 8x8", "resize")
     big.unlink()
     bad = tmp_path / "imgs" / chr(ord("j") - y[0]) / "bad.png"
     bad.write_bytes(b"not a png")
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "imgs", "--normalize", "1/255"], bad,
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "imgs", "--normalize", "1/255"], bad,
                    "not a readable image")
     (tmp_path / "flat").mkdir()
     Image.new("L", (8, 8)).save(tmp_path / "flat" / "a.png")
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "flat"], tmp_path / "flat", "one subfolder per class")
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "flat"], tmp_path / "flat", "one subfolder per class")
     (tmp_path / "empty" / "cls").mkdir(parents=True)
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "empty"], tmp_path / "empty", "no images")
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "empty"], tmp_path / "empty", "no images")
 
 
 def test_image_folder_for_a_non_image_input(tmp_path):
@@ -302,13 +305,13 @@ def test_samples_takes_the_first_n_of_the_data(capsys):
     _, full = driver.run(DIGITS_INT8, "reference", DIGITS_TEST)
     assert report["samples"] == 7
     np.testing.assert_array_equal(out, full[:7])
-    one_line_error(capsys, ["run", DIGITS_INT8, "--samples", "0"], "--samples 0")
+    one_line_error(capsys, [*RUN_INT8, "--samples", "0"], "--samples 0")
 
 
 # -------------------------------------------------------------------------------- errors name the file
 def test_integer_values_outside_int8_name_the_file(tmp_path, capsys):
     np.save(tmp_path / "big.npy", np.full((2, 8, 8, 1), 300, np.int32))
-    one_line_error(capsys, ["run", DIGITS_INT8, "--data", tmp_path / "big.npy"], tmp_path / "big.npy",
+    one_line_error(capsys, [*RUN_INT8, "--data", tmp_path / "big.npy"], tmp_path / "big.npy",
                    "outside the int8 range ([300, 300])")
     t = Tensor("x", (1, 2), "int8", q(0.1, 0))
     with pytest.raises(DataError, match="^input data: integer input values outside"):
@@ -337,7 +340,7 @@ def test_every_data_error_names_the_file(tmp_path, capsys, name, content, messag
         np.save(path, np.full((2, 8, 8, 1), np.nan, np.float32))
     elif content == "shape":
         np.save(path, np.zeros((2, 5, 5, 1), np.float32))
-    for argv in (["run", DIGITS_INT8, "--data", path],
+    for argv in ([*RUN_INT8, "--data", path],
                  ["compile", DIGITS_CNN_ONNX, "-o", tmp_path / "out", "--calibration", path]):
         one_line_error(capsys, argv, path, message)
     assert not (tmp_path / "out").exists()

@@ -113,7 +113,7 @@ def test_disk_full_or_permission_denied_is_one_line(tmp_path, capsys, monkeypatc
 
 def test_temporary_names_never_touch_a_users_file(tmp_path, capsys):
     (tmp_path / "r.json.tmp").write_text("mine")
-    assert cli.main(["run", str(DIGITS_INT8), "--data", str(DIGITS_TEST), "--json", str(tmp_path / "r.json")]) == 0
+    assert cli.main(["run", str(DIGITS_INT8), "--board", "reference", "--data", str(DIGITS_TEST), "--json", str(tmp_path / "r.json")]) == 0
     capsys.readouterr()
     assert (tmp_path / "r.json.tmp").read_text() == "mine"
     assert sorted(os.listdir(tmp_path)) == ["r.json", "r.json.tmp"]

@@ -264,7 +264,7 @@ def test_ceil_mode_is_rejected(tmp_path):
 # ---------------------------------------------------------------- bad input through the CLI
 
 
-def test_cli_unsupported_op_names_it_and_lists_supported_ops(tmp_path):
+def test_cli_unsupported_op_names_it_and_where_to_look(tmp_path):
     rng = np.random.default_rng(0)
     inits = [("W", rng.standard_normal((1, 32, 4)).astype(np.float32)),
              ("R", rng.standard_normal((1, 32, 8)).astype(np.float32))]
@@ -272,7 +272,7 @@ def test_cli_unsupported_op_names_it_and_lists_supported_ops(tmp_path):
     path = save(tmp_path, [helper.make_node("Relu", ["x0"], ["x"]), lstm], [vi("x0", [5, 1, 4])],
                 [vi("y", [5, 1, 1, 8])], inits, name="lstm")
     line = assert_one_line_error(mcc("inspect", path), str(path), "node 1 'rnn' is LSTM", "not supported")
-    assert all(op in line.split("supported ops:")[1] for op in ("Conv", "Gemm", "MatMul", "Softmax", "Transpose"))
+    assert "mcucompress ops" in line and "Gemm" not in line
     made_up = save(tmp_path, [helper.make_node("FancyOp", ["x"], ["y"], name="fancy")], [vi("x", [1, 4])],
                    [vi("y", [1, 4])], name="fancy")
     with pytest.raises(UnsupportedOpError, match="node 0 'fancy' is FancyOp, which is not supported"):
