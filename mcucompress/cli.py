@@ -15,6 +15,8 @@ from mcucompress.fileio import reserve as _reserve
 from mcucompress.fileio import write_atomic as _write_atomic
 from mcucompress.fileio import write_json as _write_json
 
+RANDOM_SAMPLES_DEFAULT = 10  # as driver.RANDOM_SAMPLES (not imported here: parsing stays light)
+
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwinds like KeyboardInterrupt, so every temporary file and build folder is removed."""
@@ -57,7 +59,8 @@ def cmd_run(args) -> int:
             if dest:
                 reserved[key] = _reserve(dest)
         report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
-                                     gdb_server=args.gdb_server, flash=not args.no_flash, **_quant_options(args))
+                                     gdb_server=args.gdb_server, flash=not args.no_flash, samples=args.samples,
+                                     **_quant_options(args))
         if args.save_outputs:
             _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs), reserved["out"])
         if args.json:
@@ -125,7 +128,7 @@ def cmd_compile(args) -> int:
 
 def _quant_options(args) -> dict:
     return {"calibration": args.calibration, "method": args.calibration_method, "per_tensor": args.per_tensor,
-            "bias_correction": args.bias_correction,
+            "bias_correction": args.bias_correction, "normalize": args.normalize,
             "progress": sys.stderr.isatty()}
 
 
@@ -133,11 +136,19 @@ def _add_quant_arguments(p) -> None:
     from mcucompress.quantize.observers import OBSERVERS
 
     g = p.add_argument_group("quantization (float models)")
-    g.add_argument("--calibration", metavar="DATA.npz", help="representative float inputs 'x' for calibration")
+    g.add_argument("--calibration", metavar="DATA", help="representative inputs for calibration: .npz ('x'), .npy, or "
+                   "a folder of images in class subfolders, in the model file's layout")
     g.add_argument("--calibration-method", default="minmax", choices=sorted(OBSERVERS))
     g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv and FC weights")
     g.add_argument("--bias-correction", action="store_true",
                    help="fold each conv/FC layer's mean output error, measured on the calibration data, into its bias")
+    _add_normalize_argument(p)
+
+
+def _add_normalize_argument(p) -> None:
+    p.add_argument("--normalize", metavar="SPEC", default=None,
+                   help="map raw sample values (uint8 pixels) to the model's inputs: SCALE[,OFFSET] (x*SCALE+OFFSET, "
+                        "e.g. 1/255) or mean=M,..:std=S,.. (torchvision: of x/255, per channel); see README")
 
 
 def cmd_quantize(args) -> int:
@@ -152,9 +163,9 @@ def cmd_quantize(args) -> int:
     tflite_writer.write(graph, args.output)
     print(f"wrote {args.output} (int8, calibration: {args.calibration_method})")
     if args.report:
-        from mcucompress.dataset import load_samples
+        from mcucompress.dataset import input_samples
 
-        x = load_samples(args.calibration, float_graph.t(float_graph.inputs[0])).x[:256]
+        x = input_samples(args.calibration, float_graph, args.normalize).x[:256]
         print(format_report(layer_report(float_graph, graph, x)))
     return 0
 
@@ -169,7 +180,8 @@ def cmd_finetune(args) -> int:
 
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
-                         val_split=args.val_split, augment=args.augment, max_train=args.max_train)
+                         val_split=args.val_split, augment=args.augment, max_train=args.max_train,
+                         normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
     kind = "int8 (QAT)" if args.qat else "float32"
     top1 = f", validation top-1 {report['val_top1']:.4f}" if report.get("val_top1") is not None else ""
@@ -211,13 +223,13 @@ def cmd_boards(args) -> int:
 
 def cmd_prune(args) -> int:
     from mcucompress import driver
-    from mcucompress.dataset import load_npz
+    from mcucompress.dataset import prune_inputs
     from mcucompress.frontend import tflite_writer
     from mcucompress.prune.api import prune
     from mcucompress.prune.report import format_report, prune_report
 
     graph = driver.load(args.model)
-    x, _ = load_npz(args.calibration)
+    x = prune_inputs(args.calibration, graph, args.normalize)  # NHWC, normalized, not quantized
     result = prune(graph, x, args.method, args.sparsity, args.recover, allocation=args.allocation,
                    criterion=args.criterion, round_to=args.round_to, data_name=args.calibration)
     tflite_writer.write(result.graph, args.output)
@@ -300,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("finetune", help="fine-tune a float model on labelled data; optionally prune and/or QAT (needs torch)")
     p.add_argument("model")
-    p.add_argument("--data", required=True, metavar="TRAIN.npz", help="'x' (N inputs) and 'y' (N class labels)")
+    p.add_argument("--data", required=True, metavar="TRAIN", help="'x' (N inputs) and 'y' (N class labels): an .npz, "
+                   "or a folder of images in class subfolders")
     p.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
     p.add_argument("--val", metavar="VAL.npz", default=None, help="validation data (default: --val-split of TRAIN)")
     p.add_argument("--val-split", type=float, default=0.1, help="fraction of TRAIN held back to pick the best epoch")
@@ -320,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", default=None, help="per-epoch checkpoints (default: OUT.tflite.ckpt); "
                    "running the same command again resumes after the last finished epoch")
     p.add_argument("--json", metavar="FILE", help="write the run report (per-epoch loss, accuracy, time)")
+    _add_normalize_argument(p)
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("run", help="run a model on a board (reference, host, or a QEMU/real board)")
@@ -327,7 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default=DEFAULT_BOARD,
                    help="a board of 'mcucompress boards', 'host' (generated C, host gcc) or 'reference' (numpy "
                         "executor); default: %(default)s (Cortex-M4 in QEMU)")
-    p.add_argument("--data", required=True, help=".npz with 'x' (N inputs) and optional 'y' (N labels)")
+    p.add_argument("--data", default=None, help=".npz ('x', optional labels 'y'), .npy ('x') or a folder of images in "
+                   "class subfolders; default: --samples random inputs (latency and memory only)")
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help=f"run the first N samples of --data, or N seeded random inputs without it (default "
+                        f"{RANDOM_SAMPLES_DEFAULT})")
     p.add_argument("--save-outputs", metavar="OUT.npy")
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--port", metavar="URL", default=None,
@@ -344,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True, choices=["channels", "unstructured", "2:4", "1:4"])
     p.add_argument("--sparsity", type=float, default=None,
                    help="channels: fraction of MACs removed; unstructured: fraction of weights zeroed; N:M: fixed")
-    p.add_argument("--calibration", required=True, metavar="CAL.npz", help="representative raw inputs 'x'")
+    p.add_argument("--calibration", required=True, metavar="CAL",
+                   help="representative raw inputs: .npz ('x'), .npy, or a folder of images in class subfolders")
     p.add_argument("--recover", choices=["none", "bias", "reconstruct", "distill"], default="reconstruct",
                    help="recovery without labels: none, bias, reconstruct (default; layer-wise least squares, numpy) "
                         "or distill (reconstruct, then train toward the dense model on the calibration data; torch)")
@@ -355,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")
     p.add_argument("--report", action="store_true", help="per-layer channels, sparsity, MACs, bytes, SQNR")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    _add_normalize_argument(p)
     p.set_defaults(func=cmd_prune)
     return parser
 

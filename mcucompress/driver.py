@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
-from mcucompress.dataset import check_labels, load_samples
+from mcucompress.dataset import check_labels, input_samples, random_samples
 from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
 from mcucompress.ir import Graph
@@ -17,8 +17,11 @@ from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
 from mcucompress.names import c_identifier
+from mcucompress.normalize import parse as parse_normalize
 from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
+
+RANDOM_SAMPLES = 10  # run without --data
 
 
 def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
@@ -37,13 +40,16 @@ def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
 
 
 def prepare(model: str | Path, calibration: str | Path | None = None, method: str = "minmax",
-            per_tensor: bool = False, progress: bool = False, bias_correction: bool = False) -> Graph:
-    """Load a model; a float model is quantized with `calibration` data (never with invented ranges).
+            per_tensor: bool = False, progress: bool = False, bias_correction: bool = False,
+            normalize: str | None = None) -> Graph:
+    """Load a model; a float model is quantized with `calibration` data (never with invented ranges), read
+    in the model file's declared layout and mapped by `normalize` (normalize.py) like every data file.
 
     An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
 
+    normalize = parse_normalize(normalize)  # a bad --normalize fails before any work
     graph = load(model)
     if graph.is_quantized:
         return graph
@@ -52,7 +58,7 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
         return core  # an int8 model with float32 I/O (QUANTIZE/DEQUANTIZE edges): already quantized
     if calibration is None:
         raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
-    samples = load_samples(calibration, graph.t(graph.inputs[0]))
+    samples = input_samples(calibration, graph, normalize)
     ranges = calibrate(graph, samples.x, method, progress=progress)
     return quantize_graph(graph, ranges, per_channel=not per_tensor,
                           bias_correction_data=samples.x if bias_correction else None)
@@ -119,13 +125,21 @@ def count_mismatches(outputs: np.ndarray, expected: np.ndarray) -> int:
     return int(np.sum(np.any(flat != ref, axis=1)))
 
 
-def run(model: str | Path, board: str, data: str | Path, port: str | None = None, probe: str | None = None,
-        gdb_server: str | None = None, flash: bool = True, **quant_options) -> tuple[dict, np.ndarray]:
+def run(model: str | Path, board: str, data: str | Path | None, port: str | None = None, probe: str | None = None,
+        gdb_server: str | None = None, flash: bool = True, samples: int | None = None, seed: int = 0,
+        **quant_options) -> tuple[dict, np.ndarray]:
     """Run `model` on every sample of `data` on `board`; returns (report, raw outputs).
+
+    data: .npz, .npy or a folder of images (datafiles.py), in the model file's declared layout, mapped by
+    quant_options['normalize']; `samples` keeps the first N. Without `data`: `samples` (default
+    RANDOM_SAMPLES) seeded random inputs (dataset.random_samples), for latency and memory (accuracy n/a).
 
     board: 'reference' (numpy executor), 'host' (generated C, host gcc) or a board of boards/ (QEMU, or
     the real board behind `port`, flashed with `probe` unless `flash` is False)."""
     target_options = {"port": port, "probe": probe, "gdb_server": gdb_server, "flash_first": flash}
+    quant_options["normalize"] = parse_normalize(quant_options.get("normalize"))  # a bad spec fails first
+    if samples is not None and samples < 1:
+        raise McuError(f"--samples {samples}: give at least 1")
     if board in ("reference", "host") and port is not None:
         raise McuError(f"--port needs a board of boards/ (see 'mcucompress boards'), not '{board}'")
     if board not in ("reference", "host"):
@@ -136,19 +150,19 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
         graph = load(model)  # a float model runs in float32 on the reference executor
     else:
         graph = prepare(model, **quant_options)
-    samples = load_samples(data, graph.t(graph.inputs[0]))
+    inputs = _inputs(graph, data, samples, seed, quant_options.get("normalize"))
     out_shape = graph.t(graph.outputs[0]).shape
-    check_labels(data, samples.y, out_shape[-1] if out_shape else 1)
+    check_labels(data, inputs.y, out_shape[-1] if out_shape else 1)
     start = time.perf_counter()
     if board == "reference":
-        outputs = reference_outputs(graph, samples.x)
+        outputs = reference_outputs(graph, inputs.x)
         report = {"board": "reference", "engine": "numpy reference executor"}
     elif board == "host":
         from mcucompress.harness.host import run_on_host
 
         compiled = compile_graph(graph, default_prefix(graph))
-        outputs = run_on_host(compiled, samples.x, graph.t(graph.outputs[0]).shape)
-        mismatches = count_mismatches(outputs, reference_outputs(graph, samples.x))
+        outputs = run_on_host(compiled, inputs.x, graph.t(graph.outputs[0]).shape)
+        mismatches = count_mismatches(outputs, reference_outputs(graph, inputs.x))
         report = {
             "board": "host",
             "engine": "generated C compiled with the host gcc",
@@ -158,11 +172,23 @@ def run(model: str | Path, board: str, data: str | Path, port: str | None = None
                        "scratch_bytes": compiled.plan.scratch_bytes},
         }
     else:
-        report, outputs = run_graph_on_board(graph, samples.x, board, **target_options)
+        report, outputs = run_graph_on_board(graph, inputs.x, board, **target_options)
     report.update(
-        samples=len(samples.x),
+        samples=len(inputs.x),
         wall_seconds=round(time.perf_counter() - start, 3),
-        accuracy={"top1": top1(outputs, samples.y)},
+        accuracy={"top1": top1(outputs, inputs.y)},
         output_dtype=str(outputs.dtype),
+        data=inputs.info,
     )
     return report, outputs
+
+
+def _inputs(graph: Graph, data, count: int | None, seed: int, normalize):
+    """The run's inputs: the first `count` samples of `data`, or `count` random ones without data."""
+    if data is None:
+        return random_samples(graph.t(graph.inputs[0]), count or RANDOM_SAMPLES, seed)
+    samples = input_samples(data, graph, normalize)
+    if count is not None:
+        samples.x = samples.x[:count]
+        samples.y = None if samples.y is None else samples.y[:count]
+    return samples

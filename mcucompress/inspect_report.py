@@ -83,6 +83,12 @@ def inspect_table(graph: Graph) -> str:
 
 def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str:
     lines = [f"board {report['board']}: {report['samples']} samples"]
+    data = report.get("data") or {}
+    if data.get("source") == "random":  # no --data: a benchmark, say so
+        lines[0] += f" of random input ({data['distribution']}, seed {data['seed']}; no --data)"
+    elif data.get("layout"):
+        lines[0] += f" from {data['path']} ({data['format']}, {data['layout']}" + \
+            (f", --normalize {data['normalize']})" if data.get("normalize") else ")")
     lat = report.get("latency")
     if lat:
         per_mac = f", {lat['per_mac']} per MAC ({report['macs']:,} MACs)" if lat.get("per_mac") else ""
@@ -100,7 +106,8 @@ def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str
             time = f" ~{row['estimated_us']:,} us" if row.get("estimated_us") is not None else ""
             lines.append(f"  #{row['index']:<3} {row['kind']:<18} {row['latency']:>14,} {lat['unit']}{time}{per_mac}")
     acc = report.get("accuracy", {}).get("top1")
-    lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else "top-1 accuracy: n/a (no labels 'y' in the data)")
+    why = "random inputs" if data.get("source") == "random" else "no labels 'y' in the data"
+    lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else f"top-1 accuracy: n/a ({why})")
     if "bit_exact" in report:
         lines.append(f"bit-exact vs reference: {report['bit_exact']} ({report['mismatches']} mismatching outputs)")
     mem = report.get("memory")

@@ -78,7 +78,8 @@ class McuTarget:
             if calibration is None:
                 raise ValueError("a float model needs calibration inputs: mcu_target.run(model, x, calibration=...)")
             graph = quantize(graph, calibration)
-        x = fit_samples("mcu_target.run inputs", np.asarray(inputs), None, graph.t(graph.inputs[0])).x
+        x = fit_samples("mcu_target.run inputs", np.asarray(inputs), None, graph.t(graph.inputs[0]),
+                        graph.input_perm()).x
         self._runs += 1
         report, outputs = run_graph_on_board(graph, x, self.board, workdir=self.workdir / f"run{self._runs}",
                                              port=self.port, probe=self.probe, gdb_server=self.gdb_server)

@@ -80,6 +80,21 @@ def _io(graph: Graph, name: str) -> dict:
     return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
 
 
+def input_layout_doc(graph: Graph) -> list[str]:
+    """Lines of the model header's comment on the input's memory layout (and the file's declared one)."""
+    from mcucompress.dataset import layout_names
+
+    t = graph.t(graph.inputs[0])
+    declared, ir = layout_names(graph.input_perm())
+    shape = f"[{', '.join(map(str, t.shape))}]"
+    lines = [f"Input: {t.dtype}, {ir + ' ' if ir else ''}shape {shape}, row-major (last axis fastest)."]
+    if declared and declared != ir:
+        lines.append(f"The model file declared this input {declared} "
+                     f"[{', '.join(map(str, graph.declared_input_shape()))}]: transpose {declared} data to {ir} "
+                     "before calling invoke.")
+    return lines
+
+
 def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
                   checks: bool = False, arena: str = "static", arena_section: str | None = None,
                   io: str = "arena") -> CompiledModel:
@@ -138,6 +153,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "weights_bytes": weights_bytes,
         "macs": sum(c.macs for c in calls),
         "input": _io(graph, graph.inputs[0]),
+        "input_layout": input_layout_doc(graph),
         "output": _io(graph, graph.outputs[0]),
         "check_prelude": CHECK_PRELUDE if checks else [],
         "arena_caller": caller,

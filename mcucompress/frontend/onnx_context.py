@@ -215,6 +215,7 @@ class Importer:
             t = self.graph.add_tensor(Tensor(self._unique(vi.name), ir_shape(shape, perm), dtype, quant))
             self.values[vi.name] = Value(t.name, perm)
             self.graph.inputs.append(t.name)
+            self.graph.input_layouts.append(tuple(perm))  # data arrives in the declared layout (dataset.py)
 
     def _node(self, node: NodeProto) -> None:
         if node.domain not in ("", "ai.onnx"):

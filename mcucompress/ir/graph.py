@@ -17,6 +17,20 @@ class Graph:
     ops: list[Op] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    # Per input, IR axis i holds axis perm[i] of the shape the model file declared (the ONNX importer turns
+    # NCHW into NHWC: (0, 2, 3, 1)); empty or missing entries mean the file declared the IR's own layout.
+    input_layouts: list[tuple[int, ...]] = field(default_factory=list)
+
+    def input_perm(self, index: int = 0) -> tuple[int, ...]:
+        """The permutation from input `index`'s declared shape (in the model file) to its IR shape."""
+        rank = len(self.tensors[self.inputs[index]].shape)
+        perm = self.input_layouts[index] if index < len(self.input_layouts) else None
+        return tuple(perm) if perm and len(perm) == rank else tuple(range(rank))
+
+    def declared_input_shape(self, index: int = 0) -> tuple[int, ...]:
+        """Input `index`'s shape as the model file declared it (NCHW for an ONNX image model)."""
+        shape, perm = self.tensors[self.inputs[index]].shape, self.input_perm(index)
+        return tuple(int(shape[perm.index(axis)]) for axis in range(len(perm)))
 
     def add_tensor(self, tensor: Tensor) -> Tensor:
         self.tensors[tensor.name] = tensor

@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 
 
 def graph_to_json(graph: Graph) -> dict:
-    return {
+    doc = {
         "format": FORMAT_VERSION,
         "name": graph.name,
         "inputs": graph.inputs,
@@ -41,6 +41,11 @@ def graph_to_json(graph: Graph) -> dict:
             for op in graph.ops
         ],
     }
+    # Only when a model file declared another layout than the IR's (ONNX NCHW): every other graph's document
+    # (and IR hash) stays as it was.
+    if any(tuple(p) != tuple(range(len(p))) for p in graph.input_layouts):
+        doc["input_layouts"] = [list(p) for p in graph.input_layouts]
+    return doc
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
@@ -63,7 +68,8 @@ def load(path: str | os.PathLike) -> Graph:
     path = Path(path)
     doc = json.loads(path.read_text())
     arrays = np.load(path.with_suffix(".npz"))
-    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
+    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"],
+                  input_layouts=[tuple(p) for p in doc.get("input_layouts", [])])
     for i, td in enumerate(doc["tensors"]):
         quant = QuantParams.from_json(td["quant"]) if td["quant"] else None
         data = arrays[f"t{i}"] if td["const"] else None

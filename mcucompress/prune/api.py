@@ -131,7 +131,7 @@ def _calibration(dense: Graph, q: Graph | None, data: np.ndarray, name: str) -> 
         x = ((x.astype(np.float32) - qin.zp) * qin.s).astype(np.float32)
     if x.dtype.kind != "f":
         raise DataError(f"{name}: 'x' has dtype {x.dtype}; pruning needs the raw float inputs (or int8 for an int8 model)")
-    return fit_samples(name, x, None, t).x.astype(np.float32)
+    return fit_samples(name, x, None, t, dense.input_perm()).x.astype(np.float32)
 
 
 def _row_scales(q: Graph, op) -> np.ndarray:

@@ -22,7 +22,7 @@ def quantize(graph: Graph, data: np.ndarray, method: str = "minmax", per_channel
     x = np.asarray(data)
     if x.dtype.kind != "f":
         raise DataError(f"calibration data must be float (got {x.dtype}); give the raw float inputs")
-    samples = fit_samples("calibration data", x, None, graph.t(graph.inputs[0]))
+    samples = fit_samples("calibration data", x, None, graph.t(graph.inputs[0]), graph.input_perm())
     ranges = calibrate(graph, samples.x, method, progress=progress)
     return quantize_graph(graph, ranges, per_channel=per_channel,
                           bias_correction_data=samples.x if bias_correction else None)

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from mcucompress.dataset import check_labels, fit_samples, load_npz
+from mcucompress.datafiles import read_data
+from mcucompress.dataset import check_labels, fit_samples
 from mcucompress.errors import DataError, McuError
 from mcucompress.fileio import write_atomic
 from mcucompress.ir import Graph
@@ -50,19 +51,24 @@ class FinetuneConfig:
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
     augment: bool = False  # random horizontal flips and 4-pixel shifts (images)
+    normalize: str | None = None  # --normalize of the data (mcucompress.normalize)
 
 
 # -- data ----------------------------------------------------------------------------------------------
-def load_training_data(path, graph: Graph, loss: str, name: str = "training data") -> tuple[np.ndarray, np.ndarray | None]:
-    """x [N, input shape] float32 and integer labels (None for 'mse'); every problem one DataError line."""
-    x, y = load_npz(path)
+def load_training_data(path, graph: Graph, loss: str, name: str = "training data",
+                       normalize: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """x [N, input shape] float32 (NHWC; the file's declared layout is read as dataset.py does) and integer
+    labels (None for 'mse'); every problem one DataError line."""
     t = graph.t(graph.inputs[0])
-    if x.dtype == np.uint8:
-        x = x.astype(np.float32)  # 8-bit images: their raw values are the model's float input
+    raw = read_data(path, tuple(t.shape[1:]) if len(t.shape) == 4 else None)
+    x, y = raw.x, raw.y
+    if x.dtype == np.uint8 and normalize is None:
+        x = x.astype(np.float32)  # 8-bit images without --normalize: their raw values are the model's float input
     if loss == "ce" and y is None:
         raise DataError(f"{path}: no labels 'y' in the file; give integer class labels, or --loss mse to "
                         "reconstruct the input (autoencoders)")
-    samples = fit_samples(path, x, y if loss == "ce" else None, t)  # shape, values and label checks
+    # shape, layout, values and label checks
+    samples = fit_samples(path, x, y if loss == "ce" else None, t, graph.input_perm(), normalize, raw.channels_last)
     x = samples.x
     if loss == "ce":
         classes = int(np.prod(graph.t(graph.outputs[0]).shape[1:]))
@@ -146,12 +152,12 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     if graph.is_quantized or any(t.dtype == "int8" for t in graph.tensors.values()):
         raise McuError(f"{model_path}: finetune takes a float32 model (train in float, then --qat or quantize); "
                        "this one is int8")
-    x, y = load_training_data(data_path, graph, cfg.loss)
+    x, y = load_training_data(data_path, graph, cfg.loss, normalize=cfg.normalize)
     if cfg.max_train and cfg.max_train < len(x):  # a seeded random subset: files are often sorted by class
         pick = np.sort(np.random.default_rng(cfg.seed + 2).permutation(len(x))[:cfg.max_train])
         x, y = x[pick], (y[pick] if y is not None else None)
     if val_path is not None:
-        xv, yv = load_training_data(val_path, graph, cfg.loss, "validation data")
+        xv, yv = load_training_data(val_path, graph, cfg.loss, "validation data", cfg.normalize)
     elif cfg.val_split > 0 and len(x) >= 10:
         perm = np.random.default_rng(cfg.seed).permutation(len(x))
         n_val = max(1, round(cfg.val_split * len(x)))

@@ -27,7 +27,7 @@ CASES = {  # name -> (arrays to save, needles the error line must hold)
     "wrong_shape": ({"x": np.zeros((5, 7, 7, 1), np.float32)}, ["'x'", "(5, 7, 7, 1)", "(N, 8, 8, 1)"]),
     "wrong_rank": ({"x": np.zeros((5, 8, 8), np.float32)}, ["'x'", "(5, 8, 8)", "(N, 8, 8, 1)"]),
     "int8_for_float_model": ({"x": GOOD.astype(np.int8)}, ["'x'", "int8", "float32 model input", "float inputs"]),
-    "uint8_for_float_model": ({"x": GOOD.astype(np.uint8)}, ["'x'", "uint8", "float inputs"]),
+    "uint8_for_float_model": ({"x": GOOD.astype(np.uint8)}, ["'x'", "raw uint8 values", "--normalize"]),
     "strings": ({"x": np.array(["a", "b"])}, ["'x'", "<U1", "expected numbers"]),
     "objects": ({"x": np.array([GOOD[0], None], dtype=object)}, ["'x' holds Python objects", "dtype object", "expected numbers"]),
     "nan_and_inf": ({"x": nan_data()}, ["'x'", "3 NaN or infinite values", "x[2, 3, 4, 0]"]),

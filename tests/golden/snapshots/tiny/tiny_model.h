@@ -24,6 +24,7 @@ extern "C" {
 #define TINY_WEIGHTS_SIZE 328
 #define TINY_MACS 828
 
+/* Input: int8, NHWC shape [1, 6, 6, 2], row-major (last axis fastest). */
 #define TINY_INPUT_SIZE 72
 #define TINY_INPUT_RANK 4
 #define TINY_INPUT_DIMS { 1, 6, 6, 2 }
