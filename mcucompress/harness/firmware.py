@@ -45,10 +45,12 @@ class Firmware:
     ram_bytes: int  # .data + .bss + stack
     stack_bytes: int
     sections: dict[str, int] = field(default_factory=dict)
+    breakdown: dict = field(default_factory=dict)  # harness/breakdown.py: bytes per part of the firmware
 
     def memory(self) -> dict:
         return {"flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes, "stack_bytes": self.stack_bytes,
-                "flash_size": self.board.flash_size, "ram_size": self.board.ram_size, "sections": dict(self.sections)}
+                "flash_size": self.board.flash_size, "ram_size": self.board.ram_size, "sections": dict(self.sections),
+                "breakdown": self.breakdown}
 
 
 def find_arm_gcc() -> str:
@@ -214,6 +216,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     generated = sorted(p for p in project.glob("*.c"))
     kernels = sorted((project / "mcc" / "kernels").rglob("*.c"))
     objects = []
+    parts = {}  # object file name -> part of the firmware (the flash/RAM breakdown)
     obj_dir = build / "obj"
     if obj_dir.exists():
         shutil.rmtree(obj_dir)
@@ -224,6 +227,8 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         hooks = ["-include", str(fw / "runtime" / "mcc_layer_hooks.h")] if src == model_c else []
         _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name, build)
         objects.append(str(obj))
+        parts[obj.name] = ("harness" if src in ours else "kernels" if src in kernels
+                           else "weights" if src.name == f"{prefix}_weights.c" else "model")
 
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
@@ -244,4 +249,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         if used > size:
             raise McuError(f"model '{prefix}' does not fit board {board.name}: the firmware needs {used:,} B of "
                            f"{what} but it has {size:,} B ({used - size:,} B too many)")
-    return Firmware(elf, board, prefix, flash, ram, stack_size, sections)
+    from mcucompress.harness.breakdown import memory_breakdown
+
+    breakdown = memory_breakdown(build / "fw.map", parts, elf_sections(elf))
+    return Firmware(elf, board, prefix, flash, ram, stack_size, sections, breakdown)
