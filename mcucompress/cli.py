@@ -53,15 +53,21 @@ def cmd_run(args) -> int:
     # Both destinations are reserved first: an unwritable one fails before the run, and leaves nothing written.
     reserved: dict[str, Path] = {}
     try:
-        for key, dest in (("out", args.save_outputs), ("json", args.json)):
+        for key, dest in (("out", args.save_outputs), ("json", args.json), ("report", args.report)):
             if dest:
                 reserved[key] = _reserve(dest)
+        details: dict = {}
         report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
-                                     gdb_server=args.gdb_server, flash=not args.no_flash, **_quant_options(args))
+                                     gdb_server=args.gdb_server, flash=not args.no_flash, float_model=args.float_model,
+                                     details=details, **_quant_options(args))
         if args.save_outputs:
             _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs), reserved["out"])
         if args.json:
             _write_json(args.json, report, reserved["json"])
+        if args.report:
+            from mcucompress.report.run_page import run_page
+
+            run_page(args.model, report, outputs, details).write(args.report, reserved["report"])
     finally:
         for tmp in reserved.values():
             tmp.unlink(missing_ok=True)
@@ -331,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_probe_arguments(p)
     p.add_argument("--no-flash", action="store_true", help="with --port: the board already runs this model's harness")
     p.add_argument("--per-layer", action="store_true", help="print every layer's latency, not only the slowest")
+    p.add_argument("--float-model", metavar="FLOAT.tflite", default=None,
+                   help="an int8 model's float twin: validate our outputs against it (RMSE, cosine, top-1 agreement)")
+    p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
 
