@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mcucompress import __version__
 from mcucompress.errors import McuError
 
 PARTS = ("weights", "model", "arena", "kernels", "harness", "libc", "stack", "padding")
@@ -113,3 +114,23 @@ def memory_breakdown(map_file: str | Path, objects: dict[str, str], sections: li
                 ram[part] += rest
     return {"flash": {k: v for k, v in flash.items() if v}, "ram": {k: v for k, v in ram.items() if v},
             "kernels": dict(sorted(kernels.items(), key=lambda kv: -kv[1]))}
+
+
+def firmware_memory(project: str | Path, board: str, prefix: str) -> dict:
+    """compile's `memory` for a board: the harness linked against the project in a temporary folder, its
+    flash/RAM use and breakdown; without arm-none-eabi-gcc only the reason there is none."""
+    import shutil
+    import tempfile
+
+    from mcucompress.boards import load_board
+    from mcucompress.harness.firmware import GCC, build_firmware
+    from mcucompress.report.toolchain import tool_version
+
+    target = load_board(board)
+    if shutil.which(GCC) is None:
+        return {"breakdown": None, "flash_size": target.flash_size, "ram_size": target.ram_size,
+                "why_no_breakdown": f"{GCC} not found (Debian: apt-get install gcc-arm-none-eabi "
+                                    "libnewlib-arm-none-eabi)"}
+    with tempfile.TemporaryDirectory(prefix="mcc-breakdown-") as tmp:
+        fw = build_firmware(project, target, prefix, build_dir=tmp)
+    return {**fw.memory(), "toolchain": {"mcucompress": __version__, GCC: tool_version(GCC)}}

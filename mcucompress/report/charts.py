@@ -113,13 +113,13 @@ def breakdown_chart(breakdown: dict, flash_size: int, ram_size: int):
     return fig
 
 
-def sqnr_chart(rows: list[dict]):
+def sqnr_chart(rows: list[dict], title: str = "quantization SQNR per layer vs float"):
     """SQNR (dB) of each layer's output against float; an exact layer (infinite SQNR) is drawn at the top."""
     finite = [r["sqnr_db"] for r in rows if r["sqnr_db"] is not None and math.isfinite(r["sqnr_db"])]
     cap = max(finite, default=60.0) + 10
     values = [cap if r["sqnr_db"] is None or not math.isfinite(r["sqnr_db"]) else r["sqnr_db"] for r in rows]
     labels = [f"#{r['index']} {r['kind']}" if "index" in r else f"{r['op']} {r['kind']}" for r in rows]
-    return _bars(labels, values, "SQNR (dB), higher is better", "quantization SQNR per layer vs float", "#b07aa1")
+    return _bars(labels, values, "SQNR (dB), higher is better", title, "#b07aa1")
 
 
 def saturation_chart(rows: list[dict]):
@@ -128,8 +128,22 @@ def saturation_chart(rows: list[dict]):
 
 
 def sparsity_chart(layers: list[dict]):
-    return _bars([f"{r['op']} {r['kind']}" for r in layers], [100 * r["sparsity"] for r in layers],
-                 "% of weights that are zero", "sparsity per weighted layer", "#76b7b2")
+    """Per weighted layer: the share of zero weights and of output channels removed."""
+    labels = [f"{r['op']} {r['kind']}" for r in layers]
+    zeros = [100 * r["sparsity"] for r in layers]
+    removed = [100 * (1 - r["out_channels"][1] / max(r["out_channels"][0], 1)) for r in layers]
+    fig = matplotlib_figure(8, max(2.2, 0.4 * len(labels) + 1))
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    ax.barh(y - 0.2, zeros, 0.4, label="weights that are zero", color="#76b7b2")
+    ax.barh(y + 0.2, removed, 0.4, label="output channels removed", color="#e15759")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("%")
+    ax.legend(fontsize=8)
+    ax.set_title("sparsity per weighted layer", fontsize=10)
+    return fig
 
 
 def macs_chart(layers: list[dict]):
