@@ -121,3 +121,19 @@ def test_an_int8_float_twin_and_a_float_run_refuse_the_option(tmp_path):
         driver.run(DIGITS_INT8, "reference", data, float_model=DIGITS_INT8)
     with pytest.raises(McuError, match="runs in float32 here"):
         driver.run(DIGITS_FLOAT, "reference", data, float_model=DIGITS_FLOAT)
+
+
+def test_an_int8_model_with_float_io_is_validated_through_its_int8_core(tmp_path):
+    """The TF converter's default int8 model (float32 I/O) runs as its int8 core on host; its float twin (the
+    Keras float model) gets the float samples as they are, the core gets them quantized."""
+    from tests.conftest import REPO
+
+    data_dir = REPO / "tests" / "data"
+    model, twin = data_dir / "keras_digits_cnn_int8_float_io.tflite", data_dir / "keras_digits_cnn_float.tflite"
+    data = _subset(tmp_path, 40)
+    report, outputs = driver.run(model, "host", data, float_model=twin)
+    assert outputs.dtype == np.int8 and report["bit_exact"]
+    (out,) = report["validation"]["outputs"]
+    assert out["cosine"] > 0.99 and out["top1_agreement"] >= 0.95
+    with pytest.raises(McuError, match="float32 inputs and outputs on the reference board"):
+        driver.run(model, "reference", data, float_model=twin)
