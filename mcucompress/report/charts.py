@@ -25,6 +25,8 @@ def _bars(labels: list[str], values: list[float], xlabel: str, title: str, color
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
+    if values and max(values) <= 0:
+        ax.set_xlim(0, 1)  # all zero: an axis from 0, not matplotlib's symmetric default around it
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return fig
