@@ -2,8 +2,10 @@
 
 Every input section the linker placed is attributed to the object file it came from, and each object to
 a part of the firmware: the model's weights (the generated <prefix>_weights.c), the generated model code
-and its layer tables (<prefix>_model.c, whose arena goes in its own line), the kernels
-(firmware/kernels), the harness (firmware/runtime and firmware/target) and the C library (libc, libgcc:
+(<prefix>_model.c: its functions are "model", its constant layer parameters "tables", its arena "arena"),
+the kernels (firmware/kernels), the measurement harness (the protocol and sample loop:
+firmware/runtime/harness_main.c, mcc_proto.c), the runtime every application needs (startup, timer, fault
+handler, UART: the rest of firmware/runtime and firmware/target) and the C library (libc, libgcc:
 everything else). Alignment padding is "padding" and the stack its own line, so each memory adds up to
 exactly the flash and RAM use read from the ELF section headers.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 from mcucompress import __version__
 from mcucompress.errors import McuError
 
-PARTS = ("weights", "model", "arena", "kernels", "harness", "libc", "stack", "padding")
+PARTS = ("weights", "tables", "model", "arena", "kernels", "harness", "runtime", "libc", "stack", "padding")
+HARNESS_SOURCES = ("harness_main.c", "mcc_proto.c")
 
 _OUTPUT = re.compile(r"^(\.[\w.]+)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)")
 _INPUT_ONE_LINE = re.compile(r"^ (\S+)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
@@ -62,6 +65,17 @@ def map_sections(map_text: str) -> list[tuple[str, str, str, int]]:
     return [r for r in rows if r[3] > 0]
 
 
+def source_part(src: Path, prefix: str, kernel: bool) -> str:
+    """The part of the firmware a compiled source file is (build_firmware maps each object with this)."""
+    if kernel:
+        return "kernels"
+    if src.name == f"{prefix}_weights.c":
+        return "weights"
+    if src.name.startswith(f"{prefix}_"):
+        return "model"
+    return "harness" if src.name in HARNESS_SOURCES else "runtime"
+
+
 def part_of(file: str, section: str, objects: dict[str, str]) -> str:
     """The part of the firmware an input section belongs to; `objects` maps object file names to parts."""
     if not file:
@@ -71,6 +85,8 @@ def part_of(file: str, section: str, objects: dict[str, str]) -> str:
         return "libc"  # libc_nano.a(...), libgcc.a(...), crt objects: whatever our build did not compile
     if part == "model" and section.startswith((".bss", "COMMON")) and section.endswith("_arena"):
         return "arena"
+    if part == "model" and section.startswith((".rodata", ".data")):
+        return "tables"  # layer parameters, dimensions, quantization of the generated code
     return part
 
 

@@ -21,6 +21,7 @@ from mcucompress.assets import asset_dir
 from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
+from mcucompress.harness.breakdown import memory_breakdown, source_part
 
 GCC = "arm-none-eabi-gcc"
 DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
@@ -227,8 +228,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         hooks = ["-include", str(fw / "runtime" / "mcc_layer_hooks.h")] if src == model_c else []
         _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name, build)
         objects.append(str(obj))
-        parts[obj.name] = ("harness" if src in ours else "kernels" if src in kernels
-                           else "weights" if src.name == f"{prefix}_weights.c" else "model")
+        parts[obj.name] = source_part(src, prefix, src in kernels)
 
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
@@ -249,7 +249,6 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         if used > size:
             raise McuError(f"model '{prefix}' does not fit board {board.name}: the firmware needs {used:,} B of "
                            f"{what} but it has {size:,} B ({used - size:,} B too many)")
-    from mcucompress.harness.breakdown import memory_breakdown
 
     breakdown = memory_breakdown(build / "fw.map", parts, elf_sections(elf))
     return Firmware(elf, board, prefix, flash, ram, stack_size, sections, breakdown)

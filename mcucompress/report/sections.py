@@ -8,8 +8,9 @@ import math
 from mcucompress.report import charts
 from mcucompress.report.page import Page
 
-PART_NOTES = {"weights": "the generated weights file", "model": "generated model code and layer tables",
-              "arena": "activation arena", "kernels": "firmware/kernels", "harness": "firmware/runtime and target",
+PART_NOTES = {"weights": "the generated weights file", "tables": "layer parameters of the generated code",
+              "model": "generated model code", "arena": "activation arena", "kernels": "firmware/kernels",
+              "harness": "measurement harness: protocol, sample loop", "runtime": "startup, timer, fault handler, UART",
               "libc": "libc, libgcc", "stack": "stack", "padding": "alignment"}
 
 

@@ -4,10 +4,11 @@ stack) on a hand-written map, and on a real link the parts adding up to the ELF'
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
-from mcucompress.harness.breakdown import map_sections, memory_breakdown, part_of
+from mcucompress.harness.breakdown import map_sections, memory_breakdown, part_of, source_part
 from mcucompress.harness.firmware import SHF_ALLOC, SHF_WRITE, SHT_NOBITS
 
 MAP = """\
@@ -31,7 +32,9 @@ LOAD /b/obj/000_harness_main.o
  .rodata.m_weights_0
                 0x00000100       0x60 /b/obj/007_m_weights.o
  .rodata.m_op0_params
-                0x00000160       0x20 /b/obj/006_m_model.o
+                0x00000160       0x18 /b/obj/006_m_model.o
+ .text.SysTick_Handler
+                0x00000178        0x8 /b/obj/002_mcc_timer.o
 
 .data           0x20000000        0x8 load address 0x00000180
  .data.counter  0x20000000        0x8 /b/obj/001_mcc_proto.o
@@ -48,8 +51,8 @@ LOAD /b/obj/000_harness_main.o
  .debug_info    0x00000000     0x9999 /b/obj/000_harness_main.o
 """
 
-OBJECTS = {"000_harness_main.o": "harness", "001_mcc_proto.o": "harness", "006_m_model.o": "model",
-           "007_m_weights.o": "weights", "008_mcc_convolve_s8.o": "kernels"}
+OBJECTS = {"000_harness_main.o": "harness", "001_mcc_proto.o": "harness", "002_mcc_timer.o": "runtime",
+           "006_m_model.o": "model", "007_m_weights.o": "weights", "008_mcc_convolve_s8.o": "kernels"}
 SECTIONS = [("", 0, 0, 0), (".text", 1, SHF_ALLOC, 0x180), (".data", 1, SHF_ALLOC | SHF_WRITE, 0x8),
             (".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0x110), (".stack", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0x400),
             (".debug_info", 1, 0, 0x9999)]
@@ -66,8 +69,8 @@ def test_map_sections_reads_wrapped_lines_fills_and_skips_discarded():
 def test_parts_add_up_to_each_memory(tmp_path):
     (tmp_path / "fw.map").write_text(MAP)
     b = memory_breakdown(tmp_path / "fw.map", OBJECTS, SECTIONS)
-    assert b["flash"] == {"weights": 0x60, "model": 0x20, "kernels": 0x80, "harness": 0x40 + 0x8, "libc": 0x34,
-                          "padding": 0xC}
+    assert b["flash"] == {"weights": 0x60, "tables": 0x18, "kernels": 0x80, "harness": 0x40 + 0x8, "runtime": 0x8,
+                          "libc": 0x34, "padding": 0xC}
     assert b["ram"] == {"arena": 0x100, "harness": 0x8 + 0x10, "stack": 0x400}
     assert sum(b["flash"].values()) == 0x180 + 0x8  # .text + .data's initial values
     assert sum(b["ram"].values()) == 0x8 + 0x110 + 0x400
@@ -77,7 +80,13 @@ def test_parts_add_up_to_each_memory(tmp_path):
 def test_part_of():
     assert part_of("/usr/lib/libgcc.a(_udivsi3.o)", ".text", OBJECTS) == "libc"
     assert part_of("/b/obj/006_m_model.o", ".bss.m_arena", OBJECTS) == "arena"
-    assert part_of("/b/obj/006_m_model.o", ".rodata.m_op0_quant", OBJECTS) == "model"
+    assert part_of("/b/obj/006_m_model.o", ".rodata.m_op0_quant", OBJECTS) == "tables"
+    assert part_of("/b/obj/006_m_model.o", ".text.m_invoke", OBJECTS) == "model"
+    assert source_part(Path("/p/m_weights.c"), "m", False) == "weights"
+    assert source_part(Path("/p/m_model.c"), "m", False) == "model"
+    assert source_part(Path("/fw/runtime/mcc_proto.c"), "m", False) == "harness"
+    assert source_part(Path("/fw/target/uart_cmsdk.c"), "m", False) == "runtime"
+    assert source_part(Path("/p/mcc/kernels/conv/mcc_convolve_s8.c"), "m", True) == "kernels"
     assert part_of("", "*fill*", OBJECTS) == "padding"
 
 
@@ -97,4 +106,4 @@ def test_a_real_firmware_breakdown_matches_its_elf(tmp_path):
     assert b["ram"]["arena"] == compiled.plan.arena_bytes and b["ram"]["stack"] == fw.stack_bytes
     assert b["flash"]["kernels"] == sum(b["kernels"].values()) > 0
     assert set(b["kernels"]) == {f.removesuffix(".c").split("/")[-1] for f in compiled.sources if f.endswith(".c")}
-    assert b["flash"]["harness"] > 0 and b["flash"]["libc"] > 0
+    assert all(b["flash"][p] > 0 for p in ("harness", "runtime", "libc", "model", "tables"))
