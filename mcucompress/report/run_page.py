@@ -73,7 +73,8 @@ def _memory(page: Page, report: dict, details: dict) -> None:
     if compiled is None and graph is not None and graph.is_quantized:
         compiled = compile_graph(graph, default_prefix(graph))  # the reference board compiles nothing itself
     if compiled is None:
-        page.text("No memory plan: a float32 model runs on the reference executor only.", "note")
+        page.text("No memory plan: the graph run here is not int8 (a float32 model, or the float32 I/O edges of "
+                  "an int8 model, run on the reference executor only).", "note")
     else:
         sections.arena(page, compiled.plan)
         page.figure(charts.weights_chart(compiled.summary()["per_layer"]), "weights",

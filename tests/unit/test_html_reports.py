@@ -89,3 +89,17 @@ def test_reference_run_report_loads_in_chromium(tmp_path):
     boxes, errors = render(html)
     assert errors == []
     assert sorted(boxes) == sorted(expected) and all(w > 0 and h > 0 for w, h in boxes.values()), boxes
+
+
+def test_compile_quantize_and_prune_reports_load_in_chromium(tmp_path):
+    pages = {tmp_path / "c.html": ["arena", "weights"], tmp_path / "q.html": ["sqnr", "saturation"],
+             tmp_path / "p.html": ["sparsity", "macs", "sqnr"]}
+    assert cli.main(["compile", str(DIGITS_INT8), "-o", str(tmp_path / "proj"), "--report", str(tmp_path / "c.html")]) == 0
+    assert cli.main(["quantize", str(DIGITS_FLOAT), "--calibration", str(DIGITS_CALIBRATION), "-o",
+                     str(tmp_path / "q.tflite"), "--report", str(tmp_path / "q.html")]) == 0
+    assert cli.main(["prune", str(DIGITS_FLOAT), "-o", str(tmp_path / "p.tflite"), "--method", "1:4", "--calibration",
+                     str(DIGITS_CALIBRATION), "--report", str(tmp_path / "p.html")]) == 0
+    for html, expected in pages.items():
+        boxes, errors = render(html)
+        assert errors == [], html.name
+        assert sorted(boxes) == sorted(expected) and all(w > 0 and h > 0 for w, h in boxes.values()), (html, boxes)
