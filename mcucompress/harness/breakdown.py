@@ -2,7 +2,8 @@
 
 Every input section the linker placed is attributed to the object file it came from, and each object to
 a part of the firmware: the model's weights (the generated <prefix>_weights.c), the generated model code
-(<prefix>_model.c: its functions are "model", its constant layer parameters "tables", its arena "arena"),
+(<prefix>_model.c: its functions are "model", its constant layer parameters "tables", its arena "arena",
+also in an --arena-section or, with --arena caller, the harness's buffer),
 the kernels (firmware/kernels), the measurement harness (the protocol and sample loop:
 firmware/runtime/harness_main.c, mcc_proto.c), the runtime every application needs (startup, timer, fault
 handler, UART: the rest of firmware/runtime and firmware/target) and the C library (libc, libgcc:
@@ -83,10 +84,13 @@ def part_of(file: str, section: str, objects: dict[str, str]) -> str:
     part = objects.get(Path(file).name)
     if part is None:
         return "libc"  # libc_nano.a(...), libgcc.a(...), crt objects: whatever our build did not compile
-    if part == "model" and section.startswith((".bss", "COMMON")) and section.endswith("_arena"):
-        return "arena"
-    if part == "model" and section.startswith((".rodata", ".data")):
-        return "tables"  # layer parameters, dimensions, quantization of the generated code
+    if part == "model":
+        if section.startswith((".rodata", ".data")):
+            return "tables"  # layer parameters, dimensions, quantization of the generated code
+        # the model's only zero-initialised data is its arena: .bss.<prefix>_arena or its --arena-section
+        return "model" if section.startswith(".text") else "arena"
+    if part == "harness" and section.endswith("_arena"):
+        return "arena"  # compile --arena caller: the harness supplies the buffer (model_arena)
     return part
 
 

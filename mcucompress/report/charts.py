@@ -34,7 +34,7 @@ def _bars(labels: list[str], values: list[float], xlabel: str, title: str, color
 
 def latency_chart(per_layer: list[dict], unit: str, where: str):
     values = [float(r["latency"]) for r in per_layer]
-    return _bars(_layer_labels(per_layer), values, f"{unit} per inference (mean)", f"latency per layer ({where})")
+    return _bars(_layer_labels(per_layer), values, f"{unit} per inference (median)", f"latency per layer ({where})")
 
 
 def latency_per_mac_chart(per_layer: list[dict], unit: str):

@@ -81,12 +81,18 @@ def prune_page(model: str | Path, output: str | Path, rep: dict, options: dict, 
     page.figure(charts.macs_chart(layers), "macs")
     paired = [r for r in layers if r["sqnr_db"] is not None]
     if paired:
-        page.figure(charts.sqnr_chart(paired, "SQNR per layer vs the unpruned model"), "sqnr", "SQNR of each layer's output against the unpruned model "
-                    "(layers whose channels were removed have no counterpart and are left out)")
+        page.figure(charts.sqnr_chart(paired, "SQNR per layer vs the unpruned model"), "sqnr",
+                    "SQNR of each layer's output against the unpruned model (layers whose channels were removed "
+                    "have no counterpart and are left out)")
     page.table(["op", "kind", "out channels", "in channels", "sparsity", "MACs", "weight B", "SQNR dB"],
                [[r["op"], r["kind"], "{} -> {}".format(*r["out_channels"]), "{} -> {}".format(*r["in_channels"]),
                  f"{100 * r['sparsity']:.1f}%", "{:,} -> {:,}".format(*r["macs"]),
                  "{:,} -> {:,}".format(*r["weight_bytes"]),
-                 None if r["sqnr_db"] is None else ("exact" if not math.isfinite(r["sqnr_db"]) else round(r["sqnr_db"], 2))]
-                for r in layers], name="layers")
+                 _sqnr_cell(r["sqnr_db"])] for r in layers], name="layers")
     return page
+
+
+def _sqnr_cell(db: float | None):
+    if db is None:
+        return None  # channels removed: no layer output to pair with
+    return "exact" if not math.isfinite(db) else round(db, 2)

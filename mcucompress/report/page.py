@@ -22,7 +22,8 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px soli
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child,td.t,th.t{text-align:left}
-.chart svg{max-width:100%;height:auto}pre{font-size:.75em;overflow-x:auto;background:#f7f7f7;padding:.5em}.note{color:#555;font-size:.9em}
+.chart svg{max-width:100%;height:auto}.note{color:#555;font-size:.9em}
+pre{font-size:.75em;overflow-x:auto;background:#f7f7f7;padding:.5em}
 .ok{color:#176c2e;font-weight:600}.bad{color:#b00020;font-weight:600}
 """
 

@@ -39,6 +39,9 @@ def _summary_items(model, report: dict) -> list[tuple[str, object]]:
         items += [(f"latency median ({_unit_text(lat['unit'])})", lat["median"]),
                   ("latency min / max", f"{lat['min']:,} / {lat['max']:,}"), ("MACs", report.get("macs")),
                   (f"{lat['unit']} per MAC", lat.get("per_mac"))]
+        if lat.get("estimated_ms") is not None:
+            basis = "" if lat["unit"] == "cycles" else ", one cycle per instruction"
+            items.append((f"time at {lat['clock_hz'] / 1e6:g} MHz{basis}", f"{lat['estimated_ms']:,} ms"))
     items.append(("wall time (s)", report.get("wall_seconds")))
     return items + sections.toolchain_items(report.get("toolchain", {}))
 
@@ -55,13 +58,13 @@ def _latency(page: Page, report: dict) -> None:
                   "boards/ (QEMU counts instructions, hardware counts cycles).", "note")
         return
     unit = lat["unit"]
-    page.text(f"Mean over {report['samples']} samples, in {_unit_text(unit)}.")
+    page.text(f"Median over {report['samples']} samples, in {_unit_text(unit)}.")
     page.figure(charts.latency_chart(layers, unit, "QEMU" if unit == "instructions" else "hardware"), "latency")
     if any(r.get("latency_per_mac") is not None for r in layers):
         page.figure(charts.latency_per_mac_chart(layers, unit), "latency_per_mac")
-    page.table(["#", "layer", "kind", "MACs", unit, f"{unit}/MAC", "weight format", "weight B"],
-               [[r["index"], r["name"], r["kind"], r["macs"], r["latency"], r["latency_per_mac"], r.get("format"),
-                 r.get("weight_bytes")] for r in layers], name="per_layer")
+    page.table(["#", "layer", "kind", "MACs", unit, f"{unit}/MAC", "~ us", "weight format", "weight B"],
+               [[r["index"], r["name"], r["kind"], r["macs"], r["latency"], r["latency_per_mac"], r.get("estimated_us"),
+                 r.get("format"), r.get("weight_bytes")] for r in layers], name="per_layer")
 
 
 def _memory(page: Page, report: dict, details: dict) -> None:

@@ -82,6 +82,9 @@ def test_part_of():
     assert part_of("/b/obj/006_m_model.o", ".bss.m_arena", OBJECTS) == "arena"
     assert part_of("/b/obj/006_m_model.o", ".rodata.m_op0_quant", OBJECTS) == "tables"
     assert part_of("/b/obj/006_m_model.o", ".text.m_invoke", OBJECTS) == "model"
+    assert part_of("/b/obj/006_m_model.o", ".sram2", OBJECTS) == "arena"  # compile --arena-section .sram2
+    assert part_of("/b/obj/000_harness_main.o", ".bss.model_arena", OBJECTS) == "arena"  # --arena caller
+    assert part_of("/b/obj/000_harness_main.o", ".bss.input_buf", OBJECTS) == "harness"
     assert source_part(Path("/p/m_weights.c"), "m", False) == "weights"
     assert source_part(Path("/p/m_model.c"), "m", False) == "model"
     assert source_part(Path("/fw/runtime/mcc_proto.c"), "m", False) == "harness"
@@ -92,13 +95,15 @@ def test_part_of():
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc (Debian: "
                     "gcc-arm-none-eabi libnewlib-arm-none-eabi)")
-def test_a_real_firmware_breakdown_matches_its_elf(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"arena": "caller"}, {"arena_section": ".sram2"}],
+                         ids=["static", "caller", "section"])
+def test_a_real_firmware_breakdown_matches_its_elf(tmp_path, options):
     from mcucompress import driver
     from mcucompress.boards import load_board
     from mcucompress.examples import DIGITS_INT8
     from mcucompress.harness.firmware import build_firmware
 
-    compiled = driver.compile_model(DIGITS_INT8, tmp_path / "p")
+    compiled = driver.compile_model(DIGITS_INT8, tmp_path / "p", **options)
     fw = build_firmware(tmp_path / "p", load_board("mps2-an386"), compiled.prefix, build_dir=tmp_path / "b")
     b = fw.breakdown
     assert sum(b["flash"].values()) == fw.flash_bytes and sum(b["ram"].values()) == fw.ram_bytes

@@ -66,7 +66,7 @@ def test_prune_report(tmp_path):
     ["compile", str(DIGITS_INT8), "-o", "{tmp}/project"],
     ["prune", str(DIGITS_FLOAT), "-o", "{tmp}/out.tflite", "--method", "2:4", "--calibration",
      str(DIGITS_CALIBRATION), "--json", "{tmp}/p.json"],
-    ["run", str(DIGITS_INT8), "--data", str(DIGITS_TEST), "--json", "{tmp}/r.json"],
+    ["run", str(DIGITS_INT8), "--board", "reference", "--data", str(DIGITS_TEST), "--json", "{tmp}/r.json"],
 ])
 def test_an_unwritable_report_fails_before_the_work_and_leaves_nothing(tmp_path, capsys, command):
     args = [a.format(tmp=tmp_path) for a in command] + ["--report", str(tmp_path / "missing" / "r.html")]
@@ -81,7 +81,8 @@ def test_reference_run_report_loads_in_chromium(tmp_path):
     data = tmp_path / "d.npz"
     np.savez(data, x=d["x"][:40], y=d["y"][:40])
     html = tmp_path / "r.html"
-    assert cli.main(["run", str(DIGITS_FLOAT), "--calibration", str(DIGITS_CALIBRATION), "--data", str(data),
+    assert cli.main(["run", str(DIGITS_FLOAT), "--board", "reference", "--calibration", str(DIGITS_CALIBRATION),
+                     "--data", str(data),
                      "--report", str(html)]) == 0
     expected = ["arena", "weights", "sqnr", "confusion"]  # no latency, no firmware on the reference board
     assert _charts(html) == expected
@@ -94,7 +95,8 @@ def test_reference_run_report_loads_in_chromium(tmp_path):
 def test_compile_quantize_and_prune_reports_load_in_chromium(tmp_path):
     pages = {tmp_path / "c.html": ["arena", "weights"], tmp_path / "q.html": ["sqnr", "saturation"],
              tmp_path / "p.html": ["sparsity", "macs", "sqnr"]}
-    assert cli.main(["compile", str(DIGITS_INT8), "-o", str(tmp_path / "proj"), "--report", str(tmp_path / "c.html")]) == 0
+    assert cli.main(["compile", str(DIGITS_INT8), "-o", str(tmp_path / "proj"), "--report",
+                     str(tmp_path / "c.html")]) == 0
     assert cli.main(["quantize", str(DIGITS_FLOAT), "--calibration", str(DIGITS_CALIBRATION), "-o",
                      str(tmp_path / "q.tflite"), "--report", str(tmp_path / "q.html")]) == 0
     assert cli.main(["prune", str(DIGITS_FLOAT), "-o", str(tmp_path / "p.tflite"), "--method", "1:4", "--calibration",

@@ -82,7 +82,8 @@ def test_float_model_option_with_int8_data(tmp_path):
     path = tmp_path / "q.npz"
     np.savez(path, x=quantize_input(d["x"][:60], t), y=d["y"][:60])
     js = tmp_path / "r.json"
-    assert cli.main(["run", str(DIGITS_INT8), "--data", str(path), "--float-model", str(DIGITS_FLOAT),
+    assert cli.main(["run", str(DIGITS_INT8), "--board", "reference", "--data", str(path), "--float-model",
+                     str(DIGITS_FLOAT),
                      "--json", str(js)]) == 0
     (out,) = json.loads(js.read_text())["validation"]["outputs"]
     assert out["cosine"] > 0.99 and out["top1_agreement"] >= 0.95
