@@ -22,6 +22,21 @@ class Terminated(BaseException):
     """SIGTERM arrived: unwinds like KeyboardInterrupt, so every temporary file and build folder is removed."""
 
 
+def _reserve_all(*destinations: tuple[str, str | None]) -> dict[str, Path]:
+    """A temporary sibling of each given destination, reserved before the work (an unwritable one fails
+    first); none is left behind when one fails."""
+    reserved: dict[str, Path] = {}
+    try:
+        for key, dest in destinations:
+            if dest:
+                reserved[key] = _reserve(dest)
+    except BaseException:
+        for tmp in reserved.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    return reserved
+
+
 def _save_npy(path: Path, array) -> None:
     import numpy as np
 
@@ -55,16 +70,21 @@ def cmd_run(args) -> int:
     # Both destinations are reserved first: an unwritable one fails before the run, and leaves nothing written.
     reserved: dict[str, Path] = {}
     try:
-        for key, dest in (("out", args.save_outputs), ("json", args.json)):
+        for key, dest in (("out", args.save_outputs), ("json", args.json), ("report", args.report)):
             if dest:
                 reserved[key] = _reserve(dest)
+        details: dict = {}
         report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
                                      gdb_server=args.gdb_server, flash=not args.no_flash, samples=args.samples,
-                                     **_quant_options(args))
+                                     float_model=args.float_model, details=details, **_quant_options(args))
         if args.save_outputs:
             _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs), reserved["out"])
         if args.json:
             _write_json(args.json, report, reserved["json"])
+        if args.report:
+            from mcucompress.report.run_page import run_page
+
+            run_page(args.model, report, outputs, details).write(args.report, reserved["report"])
     finally:
         for tmp in reserved.values():
             tmp.unlink(missing_ok=True)
@@ -106,17 +126,26 @@ def _add_probe_arguments(p) -> None:
 def cmd_compile(args) -> int:
     from mcucompress import driver
 
-    json_tmp = _reserve(args.json) if args.json else None  # an unwritable --json fails before the project is written
+    # An unwritable --json or --report fails before the project is written.
+    reserved = _reserve_all(("json", args.json), ("report", args.report))
     try:
         compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force,
                                         board=args.board, checks=args.checks, arena=args.arena,
                                         arena_section=args.arena_section, io=args.io, **_quant_options(args))
+        summary = compiled.summary()
+        if args.board and reserved:  # the firmware's flash/RAM breakdown: a link of the harness, seconds
+            from mcucompress.harness.breakdown import firmware_memory
+
+            summary["memory"] = firmware_memory(args.output, args.board, compiled.prefix)
         if args.json:
-            _write_json(args.json, compiled.summary(), json_tmp)
+            _write_json(args.json, summary, reserved["json"])
+        if args.report:
+            from mcucompress.report.model_pages import compile_page
+
+            compile_page(args.model, compiled, summary, args.board).write(args.report, reserved["report"])
     finally:
-        if json_tmp is not None:
-            json_tmp.unlink(missing_ok=True)
-    summary = compiled.summary()
+        for tmp in reserved.values():
+            tmp.unlink(missing_ok=True)
     if args.plan:
         print(compiled.plan.picture())
     print(
@@ -158,15 +187,27 @@ def cmd_quantize(args) -> int:
 
     if args.calibration is None:
         raise McuError("quantize needs --calibration DATA.npz (representative float inputs 'x')")
-    float_graph = driver.load(args.model)
-    graph = driver.prepare(args.model, **_quant_options(args))
-    tflite_writer.write(graph, args.output)
-    print(f"wrote {args.output} (int8, calibration: {args.calibration_method})")
-    if args.report:
-        from mcucompress.dataset import input_samples
+    report_tmp = _reserve(args.report) if args.report else None  # an unwritable --report fails before the work
+    try:
+        float_graph = driver.load(args.model)
+        graph = driver.prepare(args.model, **_quant_options(args))
+        tflite_writer.write(graph, args.output)
+        print(f"wrote {args.output} (int8, calibration: {args.calibration_method})")
+        if args.layers or args.report:
+            from mcucompress.dataset import input_samples
 
-        x = input_samples(args.calibration, float_graph, args.normalize).x[:256]
-        print(format_report(layer_report(float_graph, graph, x)))
+            x = input_samples(args.calibration, float_graph, args.normalize).x[:256]
+            rows = layer_report(float_graph, graph, x)
+            if args.layers:
+                print(format_report(rows))
+            if args.report:
+                from mcucompress.report.model_pages import quantize_page
+
+                quantize_page(args.model, args.output, rows, _quant_options(args), len(x)).write(args.report,
+                                                                                                 report_tmp)
+    finally:
+        if report_tmp is not None:
+            report_tmp.unlink(missing_ok=True)
     return 0
 
 
@@ -222,6 +263,16 @@ def cmd_boards(args) -> int:
 
 
 def cmd_prune(args) -> int:
+    reserved = _reserve_all(("json", args.json), ("report", args.report))
+    try:
+        _prune(args, reserved)
+    finally:
+        for tmp in reserved.values():
+            tmp.unlink(missing_ok=True)
+    return 0
+
+
+def _prune(args, reserved: dict) -> None:
     from mcucompress import driver
     from mcucompress.dataset import prune_inputs
     from mcucompress.frontend import tflite_writer
@@ -237,7 +288,7 @@ def cmd_prune(args) -> int:
     print(f"wrote {args.output} ({kind}, {args.method}, sparsity {result.sparsity:g}, recovery {result.recover})")
     for note in result.notes:
         print(note)
-    if args.report or args.json:
+    if args.layers or args.report or args.json:
         from mcucompress.dataset import fit_samples
 
         t = result.dense.t(result.dense.inputs[0])
@@ -245,11 +296,16 @@ def cmd_prune(args) -> int:
         xs = fit_samples(args.calibration, x, None, result.dense.t(result.dense.inputs[0])).x[:256] \
             if xs is not None else x[:256]
         rep = prune_report(result.dense, result.graph, xs)
-        if args.report:
+        if args.layers:
             print(format_report(rep))
         if args.json:
-            _write_json(args.json, rep)
-    return 0
+            _write_json(args.json, rep, reserved["json"])
+        if args.report:
+            from mcucompress.report.model_pages import prune_page
+
+            options = {"method": args.method, "sparsity": result.sparsity, "recover": result.recover,
+                       "allocation": args.allocation}
+            prune_page(args.model, args.output, rep, options, result.notes).write(args.report, reserved["report"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,14 +355,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "<prefix>_input_buffer()/_output_buffer() point at them; separate: they live only in the "
                         "caller's buffers")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
-    p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON")
+    p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON (with "
+                   "--board also the firmware's flash/RAM breakdown)")
+    p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("quantize", help="quantize a float model to an int8 .tflite with calibration data")
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, metavar="MODEL_INT8.tflite")
-    p.add_argument("--report", action="store_true", help="print per-layer scale, saturation and SQNR vs float")
+    p.add_argument("--layers", action="store_true", help="print per-layer scale, saturation and SQNR vs float")
+    p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report (SQNR per layer)")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_quantize)
 
@@ -353,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_probe_arguments(p)
     p.add_argument("--no-flash", action="store_true", help="with --port: the board already runs this model's harness")
     p.add_argument("--per-layer", action="store_true", help="print every layer's latency, not only the slowest")
+    p.add_argument("--float-model", metavar="FLOAT.tflite", default=None,
+                   help="an int8 model's float twin: validate our outputs against it (RMSE, cosine, top-1 agreement)")
+    p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
 
@@ -372,8 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--criterion", choices=["obs", "data", "l2", "l1"], default=None,
                    help="channel ranking (default: obs, least-squares aware, with --recover reconstruct; else data)")
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")
-    p.add_argument("--report", action="store_true", help="per-layer channels, sparsity, MACs, bytes, SQNR")
-    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--layers", action="store_true", help="print per-layer channels, sparsity, MACs, bytes, SQNR")
+    p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
+    p.add_argument("--json", metavar="FILE", help="write the per-layer report as JSON")
     _add_normalize_argument(p)
     p.set_defaults(func=cmd_prune)
     return parser

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcucompress import float_twin
 from mcucompress.codegen.project import CompiledModel, compile_graph, write_project
 from mcucompress.dataset import check_labels, input_samples, random_samples
 from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
@@ -20,6 +21,7 @@ from mcucompress.names import c_identifier
 from mcucompress.normalize import parse as parse_normalize
 from mcucompress.passes.float_io import int8_core
 from mcucompress.reference import executor
+from mcucompress.report.toolchain import tools_used
 
 RANDOM_SAMPLES = 10  # run without --data
 
@@ -97,13 +99,16 @@ def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
 
 
 def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | Path | None = None,
-                       **target_options) -> tuple[dict, np.ndarray]:
+                       details: dict | None = None, **target_options) -> tuple[dict, np.ndarray]:
     """Compile an int8 `graph`, run the samples `x` on `board` (QEMU or behind a port) and check them against
-    the reference executor; returns (board part of the run report, raw outputs)."""
+    the reference executor; returns (board part of the run report, raw outputs). `details` receives the
+    CompiledModel (for the HTML report's memory plan)."""
     from mcucompress.boards import load_board
     from mcucompress.harness.target import run_on_board, target_report
 
     compiled = compile_graph(graph, default_prefix(graph), dsp=load_board(board).dsp)
+    if details is not None:
+        details["compiled"] = compiled
     target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, **target_options)
     mismatches = count_mismatches(target.outputs, reference_outputs(graph, x))
     engine = "firmware on " + ("QEMU" if target.unit == "instructions" else "the board")
@@ -127,6 +132,7 @@ def count_mismatches(outputs: np.ndarray, expected: np.ndarray) -> int:
 
 def run(model: str | Path, board: str, data: str | Path | None, port: str | None = None, probe: str | None = None,
         gdb_server: str | None = None, flash: bool = True, samples: int | None = None, seed: int = 0,
+        float_model: str | Path | None = None, details: dict | None = None,
         **quant_options) -> tuple[dict, np.ndarray]:
     """Run `model` on every sample of `data` on `board`; returns (report, raw outputs).
 
@@ -135,7 +141,10 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
     RANDOM_SAMPLES) seeded random inputs (dataset.random_samples), for latency and memory (accuracy n/a).
 
     board: 'reference' (numpy executor), 'host' (generated C, host gcc) or a board of boards/ (QEMU, or
-    the real board behind `port`, flashed with `probe` unless `flash` is False)."""
+    the real board behind `port`, flashed with `probe` unless `flash` is False). An int8 run is validated
+    against its float twin (float_twin.py): the float model it quantizes, or `float_model`. `details`, when
+    given, receives what the HTML report needs beyond the report: graphs, float inputs, labels, the
+    CompiledModel."""
     target_options = {"port": port, "probe": probe, "gdb_server": gdb_server, "flash_first": flash}
     quant_options["normalize"] = parse_normalize(quant_options.get("normalize"))  # a bad spec fails first
     if samples is not None and samples < 1:
@@ -150,9 +159,14 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         graph = load(model)  # a float model runs in float32 on the reference executor
     else:
         graph = prepare(model, **quant_options)
+    twin, twin_name = _float_twin(model, graph, float_model)
     inputs = _inputs(graph, data, samples, seed, quant_options.get("normalize"))
     out_shape = graph.t(graph.outputs[0]).shape
     check_labels(data, inputs.y, out_shape[-1] if out_shape else 1)
+    twin_x = float_twin.twin_inputs(data, twin, graph, inputs.x, quant_options.get("normalize")) \
+        if twin is not None else None
+    details = {} if details is None else details
+    details.update(graph=graph, float_graph=twin, float_x=twin_x, labels=inputs.y)
     start = time.perf_counter()
     if board == "reference":
         outputs = reference_outputs(graph, inputs.x)
@@ -161,6 +175,7 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         from mcucompress.harness.host import run_on_host
 
         compiled = compile_graph(graph, default_prefix(graph))
+        details["compiled"] = compiled
         outputs = run_on_host(compiled, inputs.x, graph.t(graph.outputs[0]).shape)
         mismatches = count_mismatches(outputs, reference_outputs(graph, inputs.x))
         report = {
@@ -172,14 +187,17 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
                        "scratch_bytes": compiled.plan.scratch_bytes},
         }
     else:
-        report, outputs = run_graph_on_board(graph, inputs.x, board, **target_options)
+        report, outputs = run_graph_on_board(graph, inputs.x, board, details=details, **target_options)
     report.update(
         samples=len(inputs.x),
         wall_seconds=round(time.perf_counter() - start, 3),
         accuracy={"top1": top1(outputs, inputs.y)},
         output_dtype=str(outputs.dtype),
         data=inputs.info,
+        toolchain=tools_used(board, port),
     )
+    if twin is not None:
+        report["validation"] = float_twin.validate(twin, twin_name, graph, twin_x, outputs)
     return report, outputs
 
 
@@ -192,3 +210,23 @@ def _inputs(graph: Graph, data, count: int | None, seed: int, normalize):
         samples.x = samples.x[:count]
         samples.y = None if samples.y is None else samples.y[:count]
     return samples
+
+
+def _float_twin(model: str | Path, graph: Graph, float_model: str | Path | None) -> tuple[Graph | None, str]:
+    """The float model an int8 run is compared with: `float_model`, or `model` itself when it is float and
+    was quantized for this run; (None, "") for a float run or an int8 model without a twin."""
+    if not graph.is_quantized:
+        if float_model is not None:
+            why = ("with its float32 inputs and outputs on the reference board; run it on host or a board"
+                   if int8_core(graph) is not None else "in float32 here")
+            raise McuError(f"--float-model {float_model}: {model} runs {why}; the float twin is for an int8 run "
+                           "(an int8 model, or a float one with --calibration)")
+        return None, ""
+    if float_model is None:
+        loaded = load(model)
+        if loaded.is_quantized or int8_core(loaded) is not None:
+            return None, ""
+        return loaded, str(model)
+    twin = load(float_model)
+    float_twin.check_twin(twin, float_model, graph, model)
+    return twin, str(float_model)

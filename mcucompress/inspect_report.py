@@ -110,7 +110,17 @@ def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str
     lines.append(f"top-1 accuracy: {acc:.4f}" if acc is not None else f"top-1 accuracy: n/a ({why})")
     if "bit_exact" in report:
         lines.append(f"bit-exact vs reference: {report['bit_exact']} ({report['mismatches']} mismatching outputs)")
+    for out in (report.get("validation") or {}).get("outputs", []):
+        agree = f"top-1 agreement {out['top1_agreement']:.4f}, " if out["top1_agreement"] is not None else ""
+        lines.append(f"vs float {report['validation']['float_model']} ({out['name']}): {agree}cosine "
+                     f"{out['cosine']:.5f}, RMSE {out['rmse']:.4g}, max |error| {out['max_abs_error']:.4g}")
     mem = report.get("memory")
     if mem:
-        lines.append("memory: " + ", ".join(f"{k} {v:,}" for k, v in mem.items() if v is not None))
+        lines.append("memory: " + ", ".join(f"{k} {v:,}" for k, v in mem.items() if isinstance(v, int)))
+        parts = mem.get("breakdown")
+        for memory, size in (("flash", mem.get("flash_size")), ("ram", mem.get("ram_size"))):
+            if parts and size:
+                used = sum(parts[memory].values())
+                lines.append(f"  {memory}: " + ", ".join(f"{k} {v:,}" for k, v in parts[memory].items())
+                             + f" = {used:,} B ({100 * used / size:.2f}% of {size:,})")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from mcucompress.assets import asset_dir
 from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
+from mcucompress.harness.breakdown import memory_breakdown, source_part
 from mcucompress.harness.toolrun import run_tool
 
 GCC = "arm-none-eabi-gcc"
@@ -46,10 +47,12 @@ class Firmware:
     ram_bytes: int  # .data + .bss + stack
     stack_bytes: int
     sections: dict[str, int] = field(default_factory=dict)
+    breakdown: dict = field(default_factory=dict)  # harness/breakdown.py: bytes per part of the firmware
 
     def memory(self) -> dict:
         return {"flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes, "stack_bytes": self.stack_bytes,
-                "flash_size": self.board.flash_size, "ram_size": self.board.ram_size, "sections": dict(self.sections)}
+                "flash_size": self.board.flash_size, "ram_size": self.board.ram_size, "sections": dict(self.sections),
+                "breakdown": self.breakdown}
 
 
 def find_arm_gcc() -> str:
@@ -215,6 +218,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     generated = sorted(p for p in project.glob("*.c"))
     kernels = sorted((project / "mcc" / "kernels").rglob("*.c"))
     objects = []
+    parts = {}  # object file name -> part of the firmware (the flash/RAM breakdown)
     obj_dir = build / "obj"
     if obj_dir.exists():
         shutil.rmtree(obj_dir)
@@ -225,6 +229,7 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         hooks = ["-include", str(fw / "runtime" / "mcc_layer_hooks.h")] if src == model_c else []
         _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name, build)
         objects.append(str(obj))
+        parts[obj.name] = source_part(src, prefix, src in kernels)
 
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
@@ -245,4 +250,6 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         if used > size:
             raise McuError(f"model '{prefix}' does not fit board {board.name}: the firmware needs {used:,} B of "
                            f"{what} but it has {size:,} B ({used - size:,} B too many)")
-    return Firmware(elf, board, prefix, flash, ram, stack_size, sections)
+
+    breakdown = memory_breakdown(build / "fw.map", parts, elf_sections(elf))
+    return Firmware(elf, board, prefix, flash, ram, stack_size, sections, breakdown)

@@ -95,5 +95,6 @@ def target_report(run: TargetRun, compiled) -> dict:
                    "arena_bytes": compiled.plan.arena_bytes, "weights_bytes": compiled.weights_bytes,
                    "scratch_bytes": compiled.plan.scratch_bytes, "stack_used_bytes": run.stack_used,
                    "flash_size": run.firmware.board.flash_size if run.firmware else None,
-                   "ram_size": run.firmware.board.ram_size if run.firmware else None},
+                   "ram_size": run.firmware.board.ram_size if run.firmware else None,
+                   "breakdown": run.firmware.breakdown if run.firmware else None},
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 import os
+import re
 from dataclasses import dataclass, field
 
 from mcucompress import __version__
@@ -20,8 +21,9 @@ color:#222;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.t,th.t{text-align:left}
 .chart svg{max-width:100%;height:auto}.note{color:#555;font-size:.9em}
+pre{font-size:.75em;overflow-x:auto;background:#f7f7f7;padding:.5em}
 .ok{color:#176c2e;font-weight:600}.bad{color:#b00020;font-weight:600}
 """
 
@@ -70,10 +72,22 @@ class Page:
                 return f"{v:,.4g}"
             return html.escape(str(v))
 
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+        def numeric(v) -> bool:  # words read from the left, numbers (and "12.5%", "1 / 2") line up on the right
+            return v is None or isinstance(v, (int, float)) or bool(re.fullmatch(r"[-+0-9.,%/ e]+", str(v)))
+
+        def td(v) -> str:
+            return f"<td>{cell(v)}</td>" if numeric(v) else f'<td class="t">{cell(v)}</td>'
+
+        words = [any(not numeric(row[i]) for row in rows if i < len(row)) for i in range(len(headers))]
+        head = "".join(f"<th{' class=t' if w else ''}>{html.escape(h)}</th>" for h, w in zip(headers, words))
+        body = "".join("<tr>" + "".join(td(v) for v in row) + "</tr>" for row in rows)
         attr = f' data-table="{html.escape(name)}"' if name else ""
         self.parts.append(f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return self
+
+    def pre(self, text: str) -> Page:
+        """Preformatted text (the memory plan's ASCII picture)."""
+        self.parts.append(f"<pre>{html.escape(text)}</pre>")
         return self
 
     def figure(self, fig, name: str, caption: str = "") -> Page:
@@ -93,5 +107,6 @@ class Page:
                 f"<body><h1>{html.escape(self.title)}</h1>\n{body}\n"
                 f"<p class=\"note\">written by mcucompress {__version__}</p></body></html>\n")
 
-    def write(self, path: str | os.PathLike) -> None:
-        write_text(path, self.render())
+    def write(self, path: str | os.PathLike, tmp=None) -> None:
+        """Write atomically; `tmp` is a temporary sibling reserved (fileio.reserve) before the work began."""
+        write_text(path, self.render(), tmp)

@@ -142,7 +142,7 @@ def test_calibration_of_the_wrong_shape_exits_2(tmp_path, capsys):
 def test_cli_writes_a_pruned_model_and_json_report(tmp_path, capsys):
     js = tmp_path / "r.json"
     code, out = _cli(tmp_path, "--method", "unstructured", "--sparsity", "0.5", "--calibration",
-                     str(DIGITS_CALIBRATION), "--report", "--json", str(js))
+                     str(DIGITS_CALIBRATION), "--layers", "--json", str(js))
     assert code == 0 and out.exists() and js.exists()
     assert "total: MACs" in capsys.readouterr().out
     assert abs(_zero_fraction(mcucompress.load(out)) - 0.5) < 0.02
