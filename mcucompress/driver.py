@@ -44,17 +44,22 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
     """Load a model; a float model is quantized with `calibration` data (never with invented ranges).
 
     An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
+    return prepare_graph(load(model), model, calibration, method, per_tensor, progress, bias_correction)
+
+
+def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | None = None, method: str = "minmax",
+                  per_tensor: bool = False, progress: bool = False, bias_correction: bool = False) -> Graph:
+    """prepare() for a graph already loaded (and perhaps pruned) from `source` (named in errors)."""
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
 
-    graph = load(model)
     if graph.is_quantized:
         return graph
     core = int8_core(graph)
     if core is not None:
         return core  # an int8 model with float32 I/O (QUANTIZE/DEQUANTIZE edges): already quantized
     if calibration is None:
-        raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
+        raise McuError(f"{source}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
     samples = load_samples(calibration, graph.t(graph.inputs[0]))
     ranges = calibrate(graph, samples.x, method, progress=progress)
     return quantize_graph(graph, ranges, per_channel=not per_tensor,
