@@ -63,6 +63,8 @@ def run_sweep(model, calibration, data, board: str, grid, outdir, jobs: int | No
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise McuError(f"--jobs {jobs}: give a number of workers of at least 1")
+    if ray is not None:
+        _import_ray()  # before any work: without Ray, --ray fails at once
     driver.load(inputs.model)  # a model we cannot read fails once here, not once per configuration
     digests = InputDigests.of(inputs.model, inputs.calibration, inputs.data)
     outdir = Path(outdir)
@@ -200,14 +202,20 @@ def _ray_evaluate(config: Config, names: tuple[str, str, str], model: bytes, cal
         return evaluate(config, *paths, work_root=work_root)
 
 
-def _ray(todo: list[Config], inputs: Inputs, jobs: int, address: str,
-         work_root: Path | None) -> Iterator[tuple[Config, dict]]:
-    """The same evaluation as Ray tasks of one CPU each, on a local cluster of `jobs` CPUs or a running one."""
+def _import_ray():
     try:
         import ray
     except ImportError:
         raise McuError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
+    return ray
+
+
+def _ray(todo: list[Config], inputs: Inputs, jobs: int, address: str,
+         work_root: Path | None) -> Iterator[tuple[Config, dict]]:
+    """The same evaluation as Ray tasks of one CPU each, on a local cluster of `jobs` CPUs or a running one."""
     import logging
+
+    ray = _import_ray()
 
     env = dict(ONE_BLAS_THREAD)
     if address == "local":  # local workers import this very mcucompress (a checkout need not be installed)
