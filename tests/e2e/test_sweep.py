@@ -137,3 +137,31 @@ def test_qemu_rows_have_instructions_flash_and_ram(inputs, tmp_path):
         assert int(r["ram_bytes"]) > int(r["arena_bytes"])
     assert int(rows[1]["weights_bytes"]) < int(rows[0]["weights_bytes"])  # 1:4 in a sparse format
     assert 'data-chart="pareto-accuracy-latency"' in (out / "report.html").read_text()
+
+
+@needs_arm_toolchain_and_qemu
+def test_qemu_never_takes_another_runs_port(tmp_path, monkeypatch):
+    """Parallel workers pick free ports independently: when another process already listens on the port a QEMU
+    was given, that QEMU fails to bind and the session retries on another port, never talking to the stranger."""
+    import socket
+
+    from mcucompress.boards import load_board
+    from mcucompress.codegen.project import compile_graph, write_project
+    from mcucompress.harness import qemu
+    from mcucompress.harness.firmware import build_firmware
+    from tests.graphs import tiny_conv_fc
+
+    model = compile_graph(tiny_conv_fc(), "tiny")
+    project = write_project(model, tmp_path / "project", force=True)
+    firmware = build_firmware(project, load_board("mps2-an386"), "tiny", build_dir=tmp_path / "build")
+    with socket.socket() as stranger:  # another run's QEMU, as far as the port is concerned: listening, silent
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        taken = stranger.getsockname()[1]
+        assert qemu.listens(os.getpid(), taken) is True
+        given = [taken]
+        free = qemu.free_port
+        monkeypatch.setattr(qemu, "free_port", lambda: given.pop() if given else free())
+        with qemu.QemuSession("mps2-an386", firmware.elf, timeout=5) as device:
+            assert device.hello().model_hash == model.model_hash
+        assert not given  # the taken port was offered first
