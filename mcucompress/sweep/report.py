@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mcucompress.fileio import write_text
 from mcucompress.sweep.evaluate import METRICS
-from mcucompress.sweep.grid import KEYS, Config
+from mcucompress.sweep.grid import KEYS, SPECIAL_BOARDS, Config
 
 COLUMNS = (*KEYS, *METRICS, "pareto", "error")
 
@@ -71,30 +71,33 @@ def write_results(path: str | Path, rows: list[tuple[Config, dict]]) -> None:
     write_text(path, results_csv(rows))
 
 
-def _chart(rows, flags, x_of, x_label: str, title: str):
-    """top-1 against x_of(result) per board; Pareto points filled and joined, the others hollow."""
+def _chart(rows, flags, x_of, x_label, title: str):
+    """top-1 against x_of(result), one panel per board (their x scales differ: host weight bytes vs firmware
+    flash); Pareto-optimal points filled and joined, the others hollow, each labelled with its table row."""
     from mcucompress.report.page import matplotlib_figure
 
-    fig = matplotlib_figure(8.0, 4.2)
-    ax = fig.add_subplot()
-    boards = sorted({c.board for c, r in rows if r["error"] is None and r["top1"] is not None and x_of(r) is not None})
-    colors = dict(zip(boards, ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"] * 4))
-    for board in boards:
-        points = [(x_of(r), r["top1"], i + 1, flag) for i, ((c, r), flag) in enumerate(zip(rows, flags))
-                  if c.board == board and r["error"] is None and r["top1"] is not None and x_of(r) is not None]
-        front = sorted((p for p in points if p[3]), key=lambda p: (p[0], -p[1]))
-        rest = [p for p in points if not p[3]]
-        ax.scatter([p[0] for p in rest], [p[1] for p in rest], facecolors="none", edgecolors=colors[board], s=36)
-        ax.plot([p[0] for p in front], [p[1] for p in front], "o-", color=colors[board], markersize=7,
-                label=f"{board}: Pareto-optimal")
-        for x, y, number, _ in points:
+    points: dict[str, list] = {}
+    for number, ((config, result), flag) in enumerate(zip(rows, flags), start=1):
+        if result["error"] is None and result["top1"] is not None and x_of(result) is not None:
+            points.setdefault(config.board, []).append((x_of(result), result["top1"], number, flag))
+    boards = sorted(points)
+    fig = matplotlib_figure(min(4.2 * max(len(boards), 1) + 1.0, 11.0), 3.8)
+    axes = fig.subplots(1, max(len(boards), 1), sharey=True, squeeze=False)[0]
+    for ax, board in zip(axes, boards):
+        front = sorted((p for p in points[board] if p[3]), key=lambda p: (p[0], -p[1]))
+        rest = [p for p in points[board] if not p[3]]
+        ax.scatter([p[0] for p in rest], [p[1] for p in rest], facecolors="none", edgecolors="tab:gray", s=36,
+                   label="dominated")
+        ax.plot([p[0] for p in front], [p[1] for p in front], "o-", color="tab:blue", markersize=7,
+                label="Pareto-optimal")
+        for x, y, number, _ in points[board]:
             ax.annotate(str(number), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(x_label)
-    ax.set_ylabel("top-1 accuracy")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    if boards:
-        ax.legend(fontsize=8)
+        ax.set_title(board, fontsize=10)
+        ax.set_xlabel(x_label(board))
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("top-1 accuracy")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
     return fig
 
 
@@ -112,11 +115,12 @@ def build_page(rows: list[tuple[Config, dict]], inputs):
     page.text("Pareto-optimal (filled, joined): no configuration on the same board has at least its top-1, at most "
               "its instructions and at most its size, and is better in one. A point that looks dominated in one "
               "chart can be optimal through the measure the chart leaves out.", css="note")
-    page.figure(_chart(rows, flags, size_of, "flash bytes (boards) / weight bytes (host, reference)",
+    page.figure(_chart(rows, flags, size_of,
+                       lambda b: "weight bytes" if b in SPECIAL_BOARDS else "firmware flash bytes",
                        "accuracy vs size"), "pareto-accuracy-size")
     if any(r["instructions"] is not None for _, r in rows):
-        page.figure(_chart(rows, flags, lambda r: r["instructions"], "instructions per inference (QEMU, median)",
-                           "accuracy vs latency"), "pareto-accuracy-latency")
+        page.figure(_chart(rows, flags, lambda r: r["instructions"], lambda b: "instructions per inference (median)",
+                           "accuracy vs latency (QEMU)"), "pareto-accuracy-latency")
     else:
         page.text("No configuration ran on a QEMU board, so there is no latency to chart (host runs are not timed).",
                   css="note")

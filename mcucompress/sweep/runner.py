@@ -65,7 +65,10 @@ def run_sweep(model, calibration, data, board: str, grid, outdir, jobs: int | No
         raise McuError(f"--jobs {jobs}: give a number of workers of at least 1")
     if ray is not None:
         _import_ray()  # before any work: without Ray, --ray fails at once
-    driver.load(inputs.model)  # a model we cannot read fails once here, not once per configuration
+    graph = driver.load(inputs.model)  # a model we cannot read fails once here, not once per configuration
+    if _is_int8(graph) and len({(c.calibration_method, c.per_tensor) for c in configs}) > 1:
+        _say(f"note: {inputs.model} is already int8: calibration_method and per_tensor leave it unchanged, so "
+             "configurations differing only in them give the same numbers")
     digests = InputDigests.of(inputs.model, inputs.calibration, inputs.data)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +97,12 @@ def run_sweep(model, calibration, data, board: str, grid, outdir, jobs: int | No
         write_report(summary.report_html, rows, inputs)
         shutil.rmtree(work_root, ignore_errors=True)
     return summary
+
+
+def _is_int8(graph) -> bool:
+    from mcucompress.passes.float_io import int8_core
+
+    return graph.is_quantized or int8_core(graph) is not None
 
 
 def _compute(todo, inputs, jobs, ray, work_root, keys, cache, results, summary) -> None:
