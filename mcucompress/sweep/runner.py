@@ -65,6 +65,8 @@ def run_sweep(model, calibration, data, board: str, grid, outdir, jobs: int | No
         raise McuError(f"--jobs {jobs}: give a number of workers of at least 1")
     if ray is not None:
         _import_ray()  # before any work: without Ray, --ray fails at once
+        if ray != "local":
+            _check_reachable(ray)
     graph = driver.load(inputs.model)  # a model we cannot read fails once here, not once per configuration
     if _is_int8(graph) and len({(c.calibration_method, c.per_tensor) for c in configs}) > 1:
         _say(f"note: {inputs.model} is already int8: calibration_method and per_tensor leave it unchanged, so "
@@ -217,6 +219,20 @@ def _import_ray():
     except ImportError:
         raise McuError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse at once a HOST:PORT (or ray://HOST:PORT) nobody listens on: Ray itself retries for minutes."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # 'auto' and other forms Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise McuError(f"--ray {address}: no Ray cluster answers there ({exc.strerror or exc}); start one with "
+                       "'ray start --head' and give its address, or use --ray local") from None
 
 
 def _ray(todo: list[Config], inputs: Inputs, jobs: int, address: str,

@@ -122,3 +122,18 @@ def test_pareto_front_per_board():
     assert csv[0].startswith("calibration_method,per_tensor,prune,activations,board,samples,top1,instructions")
     assert csv[2] == "minmax,false,2:4,int8,mps2-an386,10,0.970000,800,4000,,100,50,true,0,true,"
     assert csv[4].endswith(",false,does not fit")
+
+
+def test_unreachable_ray_address_is_one_line_at_once(tmp_path, capsys):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    code = main(["sweep", str(DIGITS_FLOAT), "--calibration", str(DIGITS_CALIBRATION), "--data", str(DIGITS_TEST),
+                 "--grid", str(_grid(tmp_path, "")), "-o", str(out), "--ray", f"127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"--ray 127.0.0.1:{port}: no Ray cluster answers there" in err, err
+    assert not out.exists()
