@@ -60,9 +60,9 @@ def run_sweep(model, calibration, data, board: str, grid, outdir, jobs: int | No
     for option, path in (("MODEL", inputs.model), ("--calibration", inputs.calibration), ("--data", inputs.data)):
         if not path.is_file():
             raise McuError(f"{path}: no such file ({option}); give the path of an existing file")
-    jobs = jobs or default_jobs()
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise McuError(f"--jobs {jobs}: give a number of workers of at least 1")
+    jobs = jobs or default_jobs()
     if ray is not None:
         _import_ray()  # before any work: without Ray, --ray fails at once
         if ray != "local":

@@ -70,6 +70,9 @@ def test_missing_grid_and_bad_board_option(tmp_path, capsys):
     assert "none.toml: no such grid file" in capsys.readouterr().err
     assert main([*args, "--grid", str(_grid(tmp_path, "")), "--board", "zx81"]) == 2
     assert "--board: unknown board 'zx81'" in capsys.readouterr().err
+    assert main([*args, "--grid", str(_grid(tmp_path, "")), "--jobs", "0"]) == 2
+    assert "--jobs 0: give a number of workers of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_ray_missing_gives_the_install_line(tmp_path, capsys, monkeypatch):
