@@ -185,7 +185,10 @@ def _local(todo: list[Config], inputs: Inputs, jobs: int, work_root: Path) -> It
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    with _environment(ONE_BLAS_THREAD):  # spawned workers copy the environment when they start
+    # Spawned workers (and multiprocessing's resource tracker) copy the environment when they start. Workers
+    # stopped on an interrupt hold queue semaphores, which the tracker would report in a multi-line warning.
+    quiet = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), "ignore:resource_tracker:UserWarning") if w)
+    with _environment({**ONE_BLAS_THREAD, "PYTHONWARNINGS": quiet}):
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"))
         try:
             futures = {pool.submit(evaluate, c, inputs.model, inputs.calibration, inputs.data, work_root): c
@@ -196,8 +199,20 @@ def _local(todo: list[Config], inputs: Inputs, jobs: int, work_root: Path) -> It
                 except BrokenProcessPool:
                     raise McuError("a sweep worker process died (killed, or out of memory); run the same command "
                                    "again to resume: finished configurations are cached") from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C, SIGTERM, an error: results still running would never be cached
+            _stop_workers(pool)  # first: shutdown() forgets the worker processes
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop_workers(pool) -> None:
+    """End the pool's worker processes now (their build folders are under DIR/work, cleared by the next run)."""
+    if hasattr(pool, "terminate_workers"):  # Python 3.14
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # private: no public API before 3.14
+        process.terminate()
 
 
 def _ray_evaluate(config: Config, names: tuple[str, str, str], model: bytes, calibration: bytes, data: bytes,

@@ -97,21 +97,55 @@ def test_ray_local_equals_jobs2(jobs2, inputs, tmp_path):
     assert (out / "results.csv").read_bytes() == (jobs2 / "results.csv").read_bytes()
 
 
-def test_resume_after_sigkill(jobs2, inputs, tmp_path):
-    out = tmp_path / "killed"
-    # One worker, so the configurations finish one at a time and the kill lands halfway.
+def _cached(out: Path) -> int:
+    return len(list((out / "cache").glob("*.json")))
+
+
+def _start_and_wait(inputs: Path, out: Path, cached: int) -> subprocess.Popen:
+    """Start the sweep (one worker: configurations finish one at a time) and wait until `cached` are cached."""
     proc = subprocess.Popen(_command(inputs, out, "--jobs", "1"), cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
     try:
-        deadline = time.monotonic() + 300
-        while len(list((out / "cache").glob("*.json"))) < 2:
-            assert proc.poll() is None, "the sweep ended before it could be killed"
-            assert time.monotonic() < deadline, "no configuration finished within 300 s"
+        while _cached(out) < cached:
+            assert proc.poll() is None, "the sweep ended before it could be stopped"
+            assert time.monotonic() < deadline, f"{cached} configurations not cached within 300 s"
             time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers, without a chance to clean up
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    cached = len(list((out / "cache").glob("*.json")))
+        raise
+    return proc
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_resume_after_sigterm_and_sigkill(jobs2, inputs, tmp_path):
+    out = tmp_path / "killed"
+    # SIGTERM to the CLI alone: it stops its workers at once (what they were running is lost, not waited for).
+    proc = _start_and_wait(inputs, out, 1)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 143
+        deadline = time.monotonic() + 20
+        while _group_alive(proc.pid):  # the workers (a compiler they started may take a moment to finish)
+            assert time.monotonic() < deadline, "the sweep's workers outlived it"
+            time.sleep(0.1)
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    after_term = _cached(out)
+    # SIGKILL to the CLI and its workers: no chance to clean up anything.
+    proc = _start_and_wait(inputs, out, after_term + 1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    cached = _cached(out)
     assert 2 <= cached < 8
     assert not (out / "results.csv").exists()
     result = _sweep(inputs, out, "--jobs", "2")
