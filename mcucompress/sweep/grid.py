@@ -8,6 +8,7 @@ product in the order of KEYS, each key's values in the order the file lists them
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,6 +150,6 @@ def load_grid(path: str | Path, default_board: str) -> list[Config]:
         canonical = [_normalize(key, v, str(path)) for v in values]
         dupes = [v for i, v in enumerate(canonical) if v in canonical[:i]]
         if dupes:
-            raise GridError(f"{path}: key '{key}' lists {dupes[0]!r} twice; list each value once")
+            raise GridError(f"{path}: key '{key}' lists {json.dumps(dupes[0])} twice; list each value once")
         axes.append(canonical)
     return [Config(*combo) for combo in itertools.product(*axes)]

@@ -48,7 +48,7 @@ def test_grid_order_defaults_and_normalized_values(tmp_path):
     ('board = ["mps2-an999"]\n', "unknown board 'mps2-an999'"),
     ('board = ["nucleo-l4r5zi"]\n', "is real hardware"),
     ('prune = []\n', "has no values"),
-    ('per_tensor = [true, true]\n', "lists True twice"),
+    ('per_tensor = [true, true]\n', "lists true twice"),
     ('prune = ["none"\n', "not valid TOML"),
 ])
 def test_bad_grid_is_one_line_and_exit_2(tmp_path, capsys, text, expected):
