@@ -31,7 +31,7 @@ class Config:
 
     calibration_method: str
     per_tensor: bool
-    prune: str  # "none", "2:4", "1:4", "channels:S" or "unstructured:S" (S normalized with :g)
+    prune: str  # "none", "2:4", "1:4", "channels:S" or "unstructured:S" (S as repr(float))
     activations: str
     board: str
 
@@ -88,7 +88,7 @@ def _normalize(key: str, value, where: str) -> object:
         request = parse_prune(value, where)
         if request is None or request[1] is None:
             return value
-        return f"{request[0]}:{request[1]:g}"
+        return f"{request[0]}:{request[1]!r}"  # repr: the shortest string that reads back as this float
     if key == "activations":
         if value == "int16":
             raise GridError(f"{where}: activations \"int16\" is not implemented yet in mcucompress (int8 "
