@@ -266,7 +266,8 @@ def _ray(todo: list[Config], inputs: Inputs, jobs: int, address: str,
     if started_here:
         try:
             if address == "local":
-                ray.init(num_cpus=jobs, include_dashboard=False, **options)
+                # address="local": always a new cluster, never one found in RAY_ADDRESS or /tmp/ray
+                ray.init(address="local", num_cpus=jobs, include_dashboard=False, **options)
             else:
                 ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
