@@ -308,6 +308,18 @@ def _prune(args, reserved: dict) -> None:
             prune_page(args.model, args.output, rep, options, result.notes).write(args.report, reserved["report"])
 
 
+def cmd_sweep(args) -> int:
+    from mcucompress.sweep.runner import run_sweep
+
+    summary = run_sweep(args.model, args.calibration, args.data, args.board, args.grid, args.output,
+                        jobs=args.jobs, ray=args.ray)
+    print(f"wrote {summary.results_csv} and {summary.report_html}: {summary.total} configurations "
+          f"({summary.reused} reused, {summary.computed} computed, {len(summary.failed)} failed)")
+    for config, error in summary.failed:
+        print(f"mcucompress: error: {config.label()}: {error}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mcucompress.boards import DEFAULT_BOARD
 
@@ -439,6 +451,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the per-layer report as JSON")
     _add_normalize_argument(p)
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("sweep", help="prune/quantize/compile/run every combination of a grid; results.csv, report.html")
+    p.add_argument("model", help="float .tflite/.onnx or int8 .tflite")
+    p.add_argument("--calibration", required=True, metavar="CAL.npz", help="representative inputs 'x'")
+    p.add_argument("--data", required=True, metavar="TEST.npz", help="'x' and labels 'y' to measure top-1 on")
+    p.add_argument("--board", default="host", help="board of the configurations whose grid has no 'board' key")
+    p.add_argument("--grid", required=True, metavar="GRID.toml",
+                   help="lists of calibration_method, per_tensor, prune, activations, board (see README)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="results.csv, report.html, cache/")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes, or CPUs of the --ray local cluster (default: all CPUs)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS|local",
+                   help="run the configurations as Ray tasks: 'local' starts a cluster in this process, an address "
+                        "joins a running one (pip install 'mcucompress[ray]')")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -48,19 +48,25 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
     in the model file's declared layout and mapped by `normalize` (normalize.py) like every data file.
 
     An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
+    normalize = parse_normalize(normalize)  # a bad --normalize fails before any work
+    return prepare_graph(load(model), model, calibration, method, per_tensor, progress, bias_correction, normalize)
+
+
+def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | None = None, method: str = "minmax",
+                  per_tensor: bool = False, progress: bool = False, bias_correction: bool = False,
+                  normalize=None) -> Graph:
+    """prepare() for a graph already loaded (and perhaps pruned) from `source` (named in errors)."""
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
 
-    normalize = parse_normalize(normalize)  # a bad --normalize fails before any work
-    graph = load(model)
     if graph.is_quantized:
         return graph
     core = int8_core(graph)
     if core is not None:
         return core  # an int8 model with float32 I/O (QUANTIZE/DEQUANTIZE edges): already quantized
     if calibration is None:
-        raise McuError(f"{model}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
-    samples = input_samples(calibration, graph, normalize)
+        raise McuError(f"{source}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
+    samples = input_samples(calibration, graph, parse_normalize(normalize))
     ranges = calibrate(graph, samples.x, method, progress=progress)
     return quantize_graph(graph, ranges, per_channel=not per_tensor,
                           bias_correction_data=samples.x if bias_correction else None)

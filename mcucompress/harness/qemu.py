@@ -10,6 +10,7 @@ is a context manager that always ends QEMU: on normal exit, on exceptions and on
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import socket
 import subprocess
@@ -42,6 +43,26 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the listening TCP socket on 127.0.0.1:`port` (Linux /proc); None when the
+    system cannot tell (no /proc), so callers keep their older assumption there."""
+    try:
+        with open("/proc/net/tcp") as f:
+            table = [line.split() for line in f.read().splitlines()[1:]]
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    local = {f"0100007F:{port:04X}", f"7F000001:{port:04X}"}  # 127.0.0.1 as the kernel prints it (either endian)
+    inodes = {f"socket:[{row[9]}]" for row in table if len(row) > 9 and row[1] in local and row[3] == "0A"}  # LISTEN
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -147,7 +168,10 @@ class QemuSession:
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                     s.bind(("127.0.0.1", self.port))
             except OSError:
-                return True  # bound by QEMU
+                # Bound: by our QEMU, unless a concurrent run (parallel sweep workers) got the same free port
+                # first; then ours fails with "Address already in use" and start() retries with another port.
+                if listens(self.proc.pid, self.port) is not False:
+                    return True
             time.sleep(0.02)
         raise McuError(f"QEMU ({self.board.qemu_machine}) did not open its serial port within {CONNECT_TIMEOUT:.0f} s")
 
