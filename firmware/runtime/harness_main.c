@@ -16,14 +16,8 @@
 #include "mcc_timer.h"
 #include "mcc_uart.h"
 #include MCC_MODEL_HEADER
+#include "mcc_model_run.h"
 
-#define MCC_CAT(a, b) a##b
-#define MCC_XCAT(a, b) MCC_CAT(a, b)
-#define MODEL_INVOKE MCC_XCAT(MCC_PREFIX, _invoke)
-#define MODEL_INPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _INPUT_SIZE)
-#define MODEL_OUTPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _OUTPUT_SIZE)
-#define MODEL_ARENA_CALLER MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_CALLER)
-#define MODEL_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
 #define MODEL_NUM_LAYERS MCC_XCAT(MCC_PREFIX_UPPER, _NUM_LAYERS)
 #define MODEL_HASH MCC_XCAT(MCC_PREFIX_UPPER, _MODEL_HASH)
 #define LAYER_SLOTS (MODEL_NUM_LAYERS > 0 ? MODEL_NUM_LAYERS : 1)
@@ -32,21 +26,7 @@
 extern uint32_t __stack_bottom__;
 extern uint32_t __stack_top__;
 
-#define MODEL_IO_IN_ARENA MCC_XCAT(MCC_PREFIX_UPPER, _IO_IN_ARENA)
-#if MODEL_ARENA_CALLER /* compile --arena caller: the model's arena is ours to supply */
-#define MODEL_CALLER_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
-static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE : 1]
-    __attribute__((aligned(MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_ALIGN))));
-#define MODEL_RUN(in, out) MODEL_INVOKE(in, out, model_arena)
-#else
-#define MODEL_RUN(in, out) MODEL_INVOKE(in, out)
-#endif
 #if MODEL_IO_IN_ARENA /* compile --io arena: inputs are received into the arena, outputs read from it */
-#if MODEL_ARENA_CALLER
-#define MODEL_IO_ARENA model_arena
-#else
-#define MODEL_IO_ARENA
-#endif
 #define input_buf (MCC_XCAT(MCC_PREFIX, _input_buffer)(MODEL_IO_ARENA))
 #define output_buf (MCC_XCAT(MCC_PREFIX, _output_buffer)(MODEL_IO_ARENA))
 #else

@@ -7,23 +7,10 @@
 #include <stdlib.h>
 
 #include MCC_MODEL_HEADER
+#include "mcc_model_run.h"
 
-#define MCC_CAT(a, b) a##b
-#define MCC_XCAT(a, b) MCC_CAT(a, b)
-#define MODEL_INVOKE MCC_XCAT(MCC_PREFIX, _invoke)
-#define MODEL_INPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _INPUT_SIZE)
-#define MODEL_OUTPUT_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _OUTPUT_SIZE)
-#define MODEL_ARENA_CALLER MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_CALLER)
-
+/* Buffers of our own even when the I/O lives in the arena (--io arena): this exercises invoke's copy path. */
 static int8_t input_buf[MODEL_INPUT_SIZE];
-#if MODEL_ARENA_CALLER /* compile --arena caller: the model's arena is ours to supply */
-#define MODEL_CALLER_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
-static uint8_t model_arena[MODEL_CALLER_ARENA_SIZE > 0 ? MODEL_CALLER_ARENA_SIZE : 1]
-    __attribute__((aligned(MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_ALIGN))));
-#define MODEL_RUN(in, out) MODEL_INVOKE(in, out, model_arena)
-#else
-#define MODEL_RUN(in, out) MODEL_INVOKE(in, out)
-#endif
 static int8_t output_buf[MODEL_OUTPUT_SIZE];
 
 int main(int argc, char **argv)
