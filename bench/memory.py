@@ -4,8 +4,8 @@ For each model and board the harness image is built (not run): RAM is everything
 (.data + .bss incl. the arena + stack), as ../shared/anchors counts TFLM's; "code B" is flash minus weight
 bytes (kernels, runtime, harness, requantization tables, libc). The columns after "|" are TFLM + CMSIS-NN's
 figures on the same core from the anchors, and whether issue 15's goals hold: RAM at most 0.6x TFLM's,
-code at most 16 KB. The arena columns compare our planned arena (plus the model input and output, which
-TFLM keeps inside its arena) with TFLM's smallest working arena.
+code at most 16 KB. The arena columns compare our planned arena (the model input and output inside it, as
+TFLM keeps them: compile --io arena) with TFLM's smallest working arena.
 
 Run: python bench/memory.py [--boards mps2-an386 mps2-an500] [--models kws_ref_model ...]
 """
@@ -36,9 +36,8 @@ def measure(path: Path, board_name: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         project = write_project(compiled, Path(tmp) / "project")
         firmware = build_firmware(project, board, compiled.prefix, build_dir=Path(tmp) / "build")
-    io = sum(graph.t(n).nbytes for n in graph.inputs + graph.outputs)
     return {"ram": firmware.ram_bytes, "code": firmware.flash_bytes - compiled.weights_bytes,
-            "weights": compiled.weights_bytes, "arena": compiled.plan.arena_bytes, "io": io}
+            "weights": compiled.weights_bytes, "arena": compiled.plan.arena_bytes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         for board in args.boards:
             r = measure(path, board)
             line = (f"{name:<26}{board:<12}{r['ram']:>9,}{r['code']:>9,}{r['weights']:>11,}"
-                    f"{r['arena'] + r['io']:>10,}")
+                    f"{r['arena']:>10,}")
             anchor = anchor_for(anchors, name, load_board(board).cpu)
             code_ok = verdict(r["code"] <= CODE_GOAL_BYTES)
             if anchor:

@@ -1,4 +1,9 @@
-"""Find which kernel source files define the C functions a model calls, so only those are shipped."""
+"""Which kernel source files a model needs: the files defining the C functions its layers call, plus the
+files those files call into (support code such as kernels/support/mcc_matmul.c), so only those are shipped.
+
+The dependency map is read from the sources themselves: every function with external linkage defined in
+firmware/kernels, and every file that calls it.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,48 @@ from pathlib import Path
 
 from mcucompress.assets import asset_dir
 
-_DEFINITION = re.compile(r"^mcc_status\s+(mcc_\w+)\s*\(", re.MULTILINE)
+# A definition with external linkage at the start of a line: return type, name, "(" (never `static`).
+_DEFINITION = re.compile(r"^(?:MCC_[A-Z_]+\s+)*(?:mcc_status|void|int32_t|int8_t|int16_t)\s+(mcc_\w+)\s*\(",
+                         re.MULTILINE)
+_CALL = re.compile(r"\b(mcc_\w+)\s*\(")
 
 
 @lru_cache(maxsize=1)
 def function_files() -> dict[str, str]:
     """C function name -> path of its defining file, relative to firmware/kernels."""
-    root = asset_dir("firmware") / "kernels"
     table = {}
-    for path in sorted(root.rglob("*.c")):
+    for path in sorted(kernels_root().rglob("*.c")):
         for fn in _DEFINITION.findall(path.read_text()):
-            table[fn] = path.relative_to(root).as_posix()
+            table[fn] = path.relative_to(kernels_root()).as_posix()
     return table
 
 
+@lru_cache(maxsize=1)
+def file_dependencies() -> dict[str, frozenset[str]]:
+    """Kernel file -> the other kernel files whose functions it calls."""
+    table = function_files()
+    deps = {}
+    for path in sorted(kernels_root().rglob("*.c")):
+        name = path.relative_to(kernels_root()).as_posix()
+        calls = set(_CALL.findall(path.read_text()))
+        deps[name] = frozenset(table[f] for f in calls if f in table and table[f] != name)
+    return deps
+
+
 def sources_for(functions: set[str]) -> list[str]:
+    """The kernel files (relative to firmware/kernels) that define `functions`, with their dependencies."""
     table = function_files()
     missing = sorted(f for f in functions if f not in table)
     if missing:
         raise FileNotFoundError(f"kernel sources for {', '.join(missing)} are missing from firmware/kernels")
-    return sorted({table[f] for f in functions})
+    needed, todo = set(), [table[f] for f in functions]
+    deps = file_dependencies()
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(deps[name])
+    return sorted(needed)
 
 
 def headers() -> list[Path]:

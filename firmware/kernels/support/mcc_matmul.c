@@ -1,0 +1,237 @@
+/**
+ * @file mcc_matmul.c
+ * @brief The output-channel side of CONV_2D as a matrix product over int16 columns (see mcc_matmul.h):
+ *        mcc_mm_run and its specialized pair loops, compiled once for every convolution kernel of an image
+ *        (they were static in the header, so each kernel carried its own copy).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcc_matmul.h"
+
+#if defined(MCC_DSP)
+/** One group of four values at filter byte offset `wo` and column int16 offset 8 * `g`: eight SMLAD. */
+#define MCC_MM_GROUP(w0, w1, c, wo, g, a00, a01, a10, a11)                                                  \
+    do {                                                                                                     \
+        const int32_t wa_ = mcc_read_s8x4((w0) + (wo)), wb_ = mcc_read_s8x4((w1) + (wo));                    \
+        const int32_t wa02_ = mcc_sxtb16(wa_), wa13_ = mcc_sxtb16_ror8(wa_);                                 \
+        const int32_t wb02_ = mcc_sxtb16(wb_), wb13_ = mcc_sxtb16_ror8(wb_);                                 \
+        int32_t xa_, xb_;                                                                                    \
+        MCC_LDRD(c, 16 * (g), xa_, xb_);                                                                     \
+        a00 = mcc_smlad(wa02_, xa_, a00);                                                                    \
+        a00 = mcc_smlad(wa13_, xb_, a00);                                                                    \
+        a10 = mcc_smlad(wb02_, xa_, a10);                                                                    \
+        a10 = mcc_smlad(wb13_, xb_, a10);                                                                    \
+        MCC_LDRD(c, 16 * (g) + 8, xa_, xb_);                                                                 \
+        a01 = mcc_smlad(wa02_, xa_, a01);                                                                    \
+        a01 = mcc_smlad(wa13_, xb_, a01);                                                                    \
+        a11 = mcc_smlad(wb02_, xa_, a11);                                                                    \
+        a11 = mcc_smlad(wb13_, xb_, a11);                                                                    \
+    } while (0)
+#endif
+
+/** acc[0..3] += (w0 . col0, w0 . col1, w1 . col0, w1 . col1) over the k4 grouped values. */
+static MCC_ALWAYS_INLINE void mcc_mm_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c, int32_t k4,
+                                             int32_t *acc)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t n;
+#if defined(MCC_DSP)
+    if (k4 & 4) {
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        w0 += 4;
+        w1 += 4;
+        c += 8;
+    }
+    if (k4 & 8) {
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 4, 1, a00, a01, a10, a11);
+        w0 += 8;
+        w1 += 8;
+        c += 16;
+    }
+    for (n = k4 >> 4; n > 0; n--) { /* sixteen values per iteration */
+        MCC_MM_GROUP(w0, w1, c, 0, 0, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 4, 1, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 8, 2, a00, a01, a10, a11);
+        MCC_MM_GROUP(w0, w1, c, 12, 3, a00, a01, a10, a11);
+        w0 += 16;
+        w1 += 16;
+        c += 32;
+    }
+#else
+    for (n = k4 >> 2; n > 0; n--, w0 += 4, w1 += 4, c += 8) {
+        int32_t r;
+        for (r = 0; r < 4; r++) {
+            const int32_t x0 = c[r], x1 = c[4 + r], wa = w0[r], wb = w1[r];
+            a00 += wa * x0;
+            a01 += wa * x1;
+            a10 += wb * x0;
+            a11 += wb * x1;
+        }
+    }
+#endif
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/** acc + row w . the column of slot 0 (c = buf) or slot 1 (c = buf + 4) over the k4 grouped values. */
+static MCC_ALWAYS_INLINE int32_t mcc_mm_dot_1(const int8_t *w, const int16_t *c, int32_t k4, int32_t acc)
+{
+    int32_t n;
+    for (n = k4 >> 2; n > 0; n--, w += 4, c += 8) {
+#if defined(MCC_DSP)
+        const int32_t wv = mcc_read_s8x4(w);
+        acc = mcc_smlad(mcc_sxtb16(wv), mcc_read_s16x2(c), acc);
+        acc = mcc_smlad(mcc_sxtb16_ror8(wv), mcc_read_s16x2(c + 2), acc);
+#else
+        acc += w[0] * c[0] + w[1] * c[1] + w[2] * c[2] + w[3] * c[3];
+#endif
+    }
+    return acc;
+}
+
+/** Requantized, clamped output of channel oc: fast table or generic code. */
+static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t acc)
+{
+    const int32_t v = m->rq != NULL ? mcc_rq_apply_post(&m->rq[oc], acc)
+                                    : mcc_rq_generic(acc, m->mult[oc], m->shift[oc], m->out_offset);
+    return mcc_rq_clamp(v, m->lo, m->hi);
+}
+
+/**
+ * The channel pairs of both slots with the table, a bias and the full int8 clamp range: a lean
+ * requantization (mcc_rq_apply, or mcc_rq_apply_post when `packed`) and pointer-walking loops that keep
+ * the per-pair bookkeeping small. `simple` = 1 promises K % 16 = 0 (no partial groups, no tail);
+ * `kconst` > 0 promises K = kconst (small first layers: the loops then unroll completely).
+ * Returns the number of channels done (cout rounded down to even).
+ */
+static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_t *buf, int8_t *o, int8_t *out1,
+                                                   int32_t packed, int32_t simple, int32_t kconst)
+{
+    const int32_t k = kconst > 0 ? kconst : m->k, k4 = simple ? k & ~15 : k & ~3, kt = simple ? 0 : k - k4;
+    const int32_t d = (int32_t)(out1 - o);
+    const int16_t *tail0 = buf + 2 * k4;
+    const int8_t *w0 = m->filter;
+    const int32_t *bias = m->bias;
+    const mcc_rq *rq = m->rq, *const rq_end = m->rq + (m->cout & ~1);
+    int32_t t;
+    for (; rq != rq_end; rq += 2, o += 2, w0 += 2 * k, bias += 2) {
+        const int8_t *w1 = w0 + k;
+        int32_t acc[4];
+        acc[0] = acc[1] = bias[0];
+        acc[2] = acc[3] = bias[1];
+        mcc_mm_dot_2x2(w0, w1, buf, k4, acc);
+        for (t = 0; t < kt; t++) {
+            const int32_t wa = w0[k4 + t], wb = w1[k4 + t], x0 = tail0[t], x1 = tail0[kt + t];
+            acc[0] += wa * x0;
+            acc[1] += wa * x1;
+            acc[2] += wb * x0;
+            acc[3] += wb * x1;
+        }
+        if (packed) {
+            o[0] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[0]));
+            o[d] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[1]));
+            o[1] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[1], acc[2]));
+            o[d + 1] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[1], acc[3]));
+        } else {
+            o[0] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[0], acc[0]));
+            o[d] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[0], acc[1]));
+            o[1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[1], acc[2]));
+            o[d + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(&rq[1], acc[3]));
+        }
+    }
+    return m->cout & ~1;
+}
+
+/* Each lean variant is its own function: register allocation of one does not disturb the others. */
+#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst)                                                   \
+    static MCC_UNUSED MCC_HOT_LOOP MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
+                                                            int8_t *out1)                                     \
+    {                                                                                                        \
+        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst);                                   \
+    }
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27)
+
+/**
+ * The output channels from `oc` on of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1
+ * (any table, clamp and bias; `oc` even).
+ */
+static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1,
+                                              int32_t oc)
+{
+    const int32_t k = m->k, k4 = k & ~3, kt = k - k4, cout = m->cout;
+    const int16_t *tail0 = buf + 2 * k4, *tail1 = tail0 + kt;
+    const int8_t *w0 = m->filter + oc * k;
+    const int32_t *bias = m->bias;
+    int32_t t;
+    if (out1 != NULL) {
+        for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
+            const int8_t *w1 = w0 + k;
+            int32_t acc[4];
+            acc[0] = acc[1] = bias != NULL ? bias[oc] : 0;
+            acc[2] = acc[3] = bias != NULL ? bias[oc + 1] : 0;
+            mcc_mm_dot_2x2(w0, w1, buf, k4, acc);
+            for (t = 0; t < kt; t++) {
+                const int32_t wa = w0[k4 + t], wb = w1[k4 + t];
+                acc[0] += wa * tail0[t];
+                acc[1] += wa * tail1[t];
+                acc[2] += wb * tail0[t];
+                acc[3] += wb * tail1[t];
+            }
+            out0[oc] = mcc_mm_out(m, oc, acc[0]);
+            out1[oc] = mcc_mm_out(m, oc, acc[1]);
+            out0[oc + 1] = mcc_mm_out(m, oc + 1, acc[2]);
+            out1[oc + 1] = mcc_mm_out(m, oc + 1, acc[3]);
+        }
+    }
+    for (; oc < cout; oc++, w0 += k) {
+        const int32_t b = bias != NULL ? bias[oc] : 0;
+        int32_t a0 = mcc_mm_dot_1(w0, buf, k4, b);
+        for (t = 0; t < kt; t++) {
+            a0 += w0[k4 + t] * tail0[t];
+        }
+        out0[oc] = mcc_mm_out(m, oc, a0);
+        if (out1 != NULL) {
+            int32_t a1 = mcc_mm_dot_1(w0, buf + 4, k4, b);
+            for (t = 0; t < kt; t++) {
+                a1 += w0[k4 + t] * tail1[t];
+            }
+            out1[oc] = mcc_mm_out(m, oc, a1);
+        }
+    }
+}
+
+/** Every output channel of the pair buffer (mcc_matmul.h), the lean pair loops where they apply. */
+MCC_HOT_LOOP void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
+                                                        int8_t *out1)
+{
+    int32_t oc = 0;
+    if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
+        const int32_t simple = (m->k & 15) == 0;
+        if (m->packed) {
+            oc = simple ? mcc_mm_lean_packed_simple(m, buf, out0, out1) : mcc_mm_lean_packed(m, buf, out0, out1);
+        } else if (m->k == 8) { /* 1x1 after an 8-channel first layer */
+            oc = mcc_mm_lean_k8(m, buf, out0, out1);
+        } else if (m->k == 16) {
+            oc = mcc_mm_lean_k16(m, buf, out0, out1);
+        } else if (m->k == 27) { /* 3x3 over RGB */
+            oc = mcc_mm_lean_k27(m, buf, out0, out1);
+        } else {
+            oc = simple ? mcc_mm_lean_simple(m, buf, out0, out1) : mcc_mm_lean_any(m, buf, out0, out1);
+        }
+        if (oc == m->cout) {
+            return;
+        }
+    }
+    mcc_mm_run_impl(m, buf, out0, out1, oc);
+}
+
