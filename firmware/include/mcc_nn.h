@@ -91,6 +91,12 @@ mcc_status mcc_sub_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, cons
 mcc_status mcc_mul_s8(const mcc_mul_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
                       int8_t *out);
 
+/** MAXIMUM with 4-D broadcasting; inputs quantized like the output (raw int8 compare). In place allowed. */
+mcc_status mcc_maximum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2, int8_t *out);
+
+/** MINIMUM, as mcc_maximum_s8 with the smaller value. */
+mcc_status mcc_minimum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2, int8_t *out);
+
 /** SOFTMAX over the last axis: `rows` vectors of `depth` values; output scale 1/256, zero point -128. */
 mcc_status mcc_softmax_s8(const mcc_softmax_params *p, int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 

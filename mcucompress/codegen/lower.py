@@ -195,6 +195,13 @@ class Lowering:
         args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mul_s8", args, statics=[params, bcast], arrays=arrays)
 
+    def _lower_maximum_minimum(self, index: int, op: Op) -> KernelCall:
+        (function,) = spec(op.kind).c_functions
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
+
     def _lower_softmax(self, index: int, op: Op) -> KernelCall:
         p = fp.softmax_params(self.graph, op)
         x = self.graph.t(op.inputs[0])

@@ -1,8 +1,8 @@
 """ONNX converters for element-wise, shape and reduction ops.
 
 Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid. Arithmetic: Add, Sub, Mul,
-Div by a constant. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free: only the recorded
-permutation changes), Concat, Pad, Identity, Dropout. Softmax and ReduceMean with axes remapped to NHWC.
+Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free:
+only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and ReduceMean with axes remapped to NHWC.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from mcucompress.frontend.onnx_layout import (
     is_identity_order,
 )
 from mcucompress.ir import ops as irops
+from mcucompress.ir import registry
 from mcucompress.passes.hard_swish import HARD_SIGMOID, HardSigmoidAttrs
 
 UNARY = {"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH"}
-BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "MUL"}
+BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
 
 
 def _same_layout_output(ctx: Importer, node, kind: str, attrs=None, quant_follows: bool = False) -> None:
@@ -74,6 +75,8 @@ def identity_op(ctx: Importer, node) -> None:
 # ---------------------------------------------------------------- arithmetic
 @converter(*BINARY)
 def binary(ctx: Importer, node) -> None:
+    if len(node.input) != 2:  # Max and Min are variadic in ONNX
+        ctx.fail(f"{node.op_type} with {len(node.input)} inputs is not supported; only two are")
     a, b = node.input[0], node.input[1]
     out_shape = ctx.shape(node.output[0])
     acts = [n for n in (a, b) if not ctx.is_const(n)]
@@ -100,7 +103,8 @@ def binary(ctx: Importer, node) -> None:
 
     ins = [operand(a, False), operand(b, node.op_type == "Div")]
     y = ctx.add_act(node.output[0], lead.perm, lead.order)
-    ctx.emit(BINARY[node.op_type], ins, [y.name], irops.ElementwiseAttrs())
+    kind = BINARY[node.op_type]
+    ctx.emit(kind, ins, [y.name], registry.spec(kind).attrs())
 
 
 # ---------------------------------------------------------------- layout

@@ -26,7 +26,7 @@ from mcucompress.errors import (
 from mcucompress.frontend import tflite_const_eval
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
-from mcucompress.ir.consistency import MAX_RANK, check_size, check_tensor
+from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
 from mcucompress.names import model_name
 
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
@@ -348,7 +348,7 @@ def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, .
         return (math.prod(x) // k, n)
     if kind in SAME_SHAPE:
         return x
-    if kind in ("ADD", "SUB", "MUL") and len(ins) > 1 and ins[1]:
+    if kind in BROADCAST_BINARY and len(ins) > 1 and ins[1]:
         try:
             return tuple(int(d) for d in np.broadcast_shapes(x, t[ins[1]].shape))
         except ValueError:

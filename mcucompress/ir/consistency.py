@@ -25,9 +25,11 @@ FIX = "the model file is inconsistent; re-export it"
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
-    "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "RESHAPE": (1, 1),
+    "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
+    "MINIMUM": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
 }
+BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
 
 
@@ -90,7 +92,7 @@ def check_op(graph: Graph, op: Op) -> None:
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in ("ADD", "SUB", "MUL", "CONCATENATION"):
+    if op.kind in (*BROADCAST_BINARY, "CONCATENATION"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -256,7 +258,7 @@ def _concatenation(where: str, op: Op, ins, out):
 
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "ADD": _binary, "SUB": _binary, "MUL": _binary,
+    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
 }
 
@@ -265,7 +267,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in ("ADD", "SUB", "MUL", "CONCATENATION") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION") else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "

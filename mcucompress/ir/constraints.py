@@ -93,6 +93,12 @@ def check_concatenation(graph: Graph, op: Op) -> None:
         _same_quant(graph, op, name, "TFLM's CONCATENATION requires every input quantized like the output")
 
 
+def check_maximum_minimum(graph: Graph, op: Op) -> None:
+    """MAXIMUM / MINIMUM int8: both inputs quantized exactly like the output (TFLM compares raw int8 values)."""
+    for name in op.inputs:
+        _same_quant(graph, op, name, f"TFLM's {op.kind} compares int8 values without rescaling")
+
+
 def check_quantize(graph: Graph, op: Op) -> None:
     """QUANTIZE: float32 or int8 in, int8 out, per-tensor output quantization."""
     inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])

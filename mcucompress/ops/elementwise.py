@@ -1,12 +1,15 @@
-"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL.
+"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM.
 
 Their kernels read element i of both operands before writing element i, so the output may overwrite
-input 0; every activation operand shares channel indices with the output (a residual group).
+input 0; every activation operand shares channel indices with the output (a residual group). MAXIMUM
+and MINIMUM compare raw int8 values, so their inputs and output share one quantization.
 """
 
 from mcucompress.codegen.lower import Lowering
+from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
+from mcucompress.reference import elementwise as elem
 from mcucompress.reference import executor as ref
 
 SPECS = (
@@ -16,4 +19,8 @@ SPECS = (
            c_functions=("mcc_sub_s8",), in_place=True),
     OpSpec("MUL", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("MUL",), lowering=Lowering._lower_mul,
            c_functions=("mcc_mul_s8",), in_place=True),
+    OpSpec("MAXIMUM", attrs.NoAttrs, elem.maximum_minimum, CHANNELS_TIED, ("MAXIMUM",), check=c.check_maximum_minimum,
+           shares_quant=True, lowering=Lowering._lower_maximum_minimum, c_functions=("mcc_maximum_s8",), in_place=True),
+    OpSpec("MINIMUM", attrs.NoAttrs, elem.maximum_minimum, CHANNELS_TIED, ("MINIMUM",), check=c.check_maximum_minimum,
+           shares_quant=True, lowering=Lowering._lower_maximum_minimum, c_functions=("mcc_minimum_s8",), in_place=True),
 )

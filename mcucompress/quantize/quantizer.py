@@ -18,6 +18,7 @@ import numpy as np
 
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir.consistency import BROADCAST_BINARY
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
 
@@ -135,13 +136,14 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 
 
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
-    """Constant float operands of ADD/SUB/MUL/CONCATENATION become int8 with their own range."""
-    if op.kind not in ("ADD", "SUB", "MUL", "CONCATENATION"):
+    """Constant float operands of the broadcasting binary ops and CONCATENATION become int8: with their own range,
+    or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION"):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)
         if t.is_const and t.dtype == "float32":
-            if op.kind == "CONCATENATION":
+            if spec(op.kind).shares_quant:
                 t.quant = q.t(op.outputs[0]).quant
             else:
                 t.quant = activation_quant(float(t.data.min()), float(t.data.max()))

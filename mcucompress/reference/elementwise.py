@@ -1,4 +1,4 @@
-"""ADD, SUB, MUL with numpy broadcasting, int8 (TFLM integer arithmetic) and float32."""
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM with numpy broadcasting, int8 (TFLM integer arithmetic) and float32."""
 
 from __future__ import annotations
 
@@ -27,3 +27,10 @@ def mul_s8(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
     prod = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
     out = multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
+def maximum_minimum(graph, op, xs) -> np.ndarray:
+    """TFLM compares the raw values: int8 inputs share the output's quantization (the op's check), so no rescale."""
+    a, b = xs
+    fn = np.maximum if op.kind == "MAXIMUM" else np.minimum
+    return fn(a, b).astype(graph.t(op.outputs[0]).dtype)
