@@ -1,0 +1,134 @@
+"""Element-wise ops added for issue 10 (MAXIMUM, MINIMUM, ABS, PRELU, ...): random single-op models.
+
+Each op is checked bit-exact with TFLM in the reference executor and in host-compiled C (built under
+ASan/UBSan by the host harness), float32 against TFLM's float kernels and LiteRT (1e-5), a float graph
+quantized by our PTQ against TFLM, and the ONNX import of what PyTorch exports against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mcucompress
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.frontend import tflite_writer
+from mcucompress.ir import Graph, constraints
+from mcucompress.reference import executor
+from tests.conftest import TflmSession
+from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+from tests.unit.test_reference_ops import assert_matches_tflm, graph, q, rand_q, rand_shape
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.onnx.export
+
+CONFIGS = 12
+
+
+def cases(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("seed", range(CONFIGS), ids=lambda s: f"{name}{s}")
+
+
+def broadcast_shape(rng: np.random.Generator, shape: tuple[int, ...], seed: int) -> tuple[int, ...]:
+    """The full shape, a per-dimension broadcast of it, or a lower-rank trailing slice (numpy's rule)."""
+    if seed % 3 == 0:
+        return shape
+    if seed % 3 == 1:
+        return tuple(d if rng.random() < 0.5 else 1 for d in shape)
+    return shape[-int(rng.integers(1, len(shape) + 1)):]
+
+
+def assert_host_matches_reference(g: Graph, rng: np.random.Generator, tmp_path) -> None:
+    xs = rng.integers(-128, 128, (3,) + g.t(g.inputs[0]).shape[1:], dtype=np.int8)
+    assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
+
+
+def assert_matches_litert(g: Graph, rng: np.random.Generator, atol: float = 1e-5) -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g))
+    interp.allocate_tensors()
+    x = (rng.standard_normal(g.t(g.inputs[0]).shape) * 4).astype(np.float32)
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    ref = interp.get_tensor(interp.get_output_details()[0]["index"])
+    np.testing.assert_allclose(executor.run(g, [x])[0], ref, rtol=1e-5, atol=atol)
+
+
+def assert_ptq_matches_tflm(g: Graph, rng: np.random.Generator) -> Graph:
+    """Quantize float graph `g` with our PTQ on random calibration data; the int8 model runs bit-exact in TFLM."""
+    shape = g.t(g.inputs[0]).shape
+    cal = (rng.standard_normal((16,) + shape[1:]) * 2).astype(np.float32)
+    qg = mcucompress.quantize(g, cal)
+    constraints.check_graph(qg)
+    tflm = TflmSession(tflite_writer.to_bytes(qg))
+    for x in rng.integers(-128, 128, (4,) + shape[1:], dtype=np.int8):
+        np.testing.assert_array_equal(executor.run(qg, [x[None]])[0], tflm(x[None]))
+    return qg
+
+
+# ---------------------------------------------------------------- MAXIMUM, MINIMUM
+
+
+def max_min_graph(kind: str, rng: np.random.Generator, seed: int, dtype: str = "int8") -> Graph:
+    shape = rand_shape(rng)
+    other = broadcast_shape(rng, shape, seed)
+    qq = rand_q(rng, 1e-3, 2.0) if dtype == "int8" else None
+    data = rng.integers(-128, 128, other).astype(np.int8) if qq else rng.standard_normal(other).astype(np.float32)
+    ins = [(shape, qq, None), (other, qq, data)]
+    return graph(kind, ins[::-1] if seed % 4 == 3 else ins, (shape, qq))  # the constant first, too
+
+
+@pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM"])
+@cases("max_min")
+def test_maximum_minimum_int8(kind, seed, tmp_path):
+    rng = np.random.default_rng(3000 + seed + 100 * (kind == "MINIMUM"))
+    g = max_min_graph(kind, rng, seed)
+    assert_matches_tflm(g, rng)
+    if seed % 4 != 3:  # the C entry point's one input is input 0
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_float(kind):
+    rng = np.random.default_rng(3200)
+    for seed in range(3):
+        g = max_min_graph(kind, rng, seed, dtype="float32")
+        assert_matches_tflm(g, rng)
+        assert_matches_litert(g, rng)
+
+
+@pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM"])
+def test_maximum_minimum_quantized_by_ptq(kind):
+    """MAXIMUM(x, c) with a per-channel float constant: the constant takes the output's quantization."""
+    rng = np.random.default_rng(3300)
+    c = rng.uniform(-1, 1, (1, 1, 1, 5)).astype(np.float32)
+    qg = assert_ptq_matches_tflm(graph(kind, [((1, 4, 3, 5), None, None), ((1, 1, 1, 5), None, c)], ((1, 4, 3, 5), None)),
+                                 rng)
+    assert qg.t("in0").quant == qg.t("in1").quant == qg.t("out").quant
+
+
+def test_maximum_rejects_rescaling():
+    g = graph("MAXIMUM", [((1, 4), q(0.05, 3), None), ((1, 4), q(0.05, 3), np.zeros((1, 4), np.int8))], ((1, 4), q(0.1, 3)))
+    with pytest.raises(UnsupportedOpError, match="compares int8 values without rescaling"):
+        constraints.check_graph(g)
+
+
+# ---------------------------------------------------------------- ONNX import (PyTorch exports) vs onnxruntime
+
+
+def onnx_case(tmp_path, fn, shape, expected: list[str]):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    g = compare(export(tmp_path, Net(fn), shape), shape)
+    assert kinds(g) == expected
+    return g
+
+
+def test_onnx_max_min(tmp_path):
+    import torch
+
+    c = torch.linspace(-1, 1, 3).view(1, 3, 1, 1)
+    onnx_case(tmp_path, lambda m, x: torch.minimum(torch.maximum(x, c), x * 0.5), (1, 3, 4, 5),
+              ["MAXIMUM", "MUL", "MINIMUM"])
