@@ -97,6 +97,10 @@ mcc_status mcc_maximum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const 
 /** MINIMUM, as mcc_maximum_s8 with the smaller value. */
 mcc_status mcc_minimum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2, int8_t *out);
 
+/** PRELU: x >= zp ? x rescaled : x * alpha rescaled; alpha broadcasts against in (4-D). In place allowed. */
+mcc_status mcc_prelu_s8(const mcc_prelu_params *p, const mcc_broadcast_dims *d, const int8_t *in, const int8_t *alpha,
+                        int8_t *out);
+
 /** SOFTMAX over the last axis: `rows` vectors of `depth` values; output scale 1/256, zero point -128. */
 mcc_status mcc_softmax_s8(const mcc_softmax_params *p, int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
@@ -133,6 +137,9 @@ mcc_status mcc_leaky_relu_s8(const mcc_leaky_relu_params *p, int32_t size, const
 
 /** QUANTIZE int8 -> int8 and RELU: rescale from the input to the output quantization, then clamp. */
 mcc_status mcc_requantize_s8(const mcc_requant_params *p, int32_t size, const int8_t *in, int8_t *out);
+
+/** ABS: |x - zp_in| rescaled to the output quantization (act_min/act_max of p unused: -128..127). */
+mcc_status mcc_abs_s8(const mcc_requant_params *p, int32_t size, const int8_t *in, int8_t *out);
 
 /** RELU6 (same quantization in and out): clamp to [zero, six]. */
 mcc_status mcc_relu6_s8(const mcc_relu6_params *p, int32_t size, const int8_t *in, int8_t *out);

@@ -92,6 +92,13 @@ typedef struct {
     int32_t act_min, act_max;
 } mcc_mul_params;
 
+/** PRELU parameters: offsets are negated zero points; _1 rescales x >= 0, _2 the product x * alpha. */
+typedef struct {
+    int32_t input_offset, alpha_offset, output_offset;
+    int32_t output_multiplier_1, output_shift_1;
+    int32_t output_multiplier_2, output_shift_2;
+} mcc_prelu_params;
+
 /** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */
 typedef struct {
     mcc_dims in1, in2, out;

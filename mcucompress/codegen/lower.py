@@ -13,6 +13,7 @@ from mcucompress.codegen import sparse
 from mcucompress.codegen.records import CArray, CStatic, KernelCall
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
+from mcucompress.fixedpoint import params_math as pm
 from mcucompress.ir import Graph, Op
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
@@ -37,6 +38,7 @@ UNARY_PARAMS = {  # kind -> (params struct, params function); the C function is 
     "RELU": ("mcc_requant_params", fp.relu_params),
     "RELU6": ("mcc_relu6_params", fp.relu6_params),
     "QUANTIZE": ("mcc_requant_params", fp.requantize_params),
+    "ABS": ("mcc_requant_params", pm.abs_params),
 }
 
 
@@ -201,6 +203,14 @@ class Lowering:
         ptrs, arrays = self._binary_inputs(index, op)
         args = [f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
+
+    def _lower_prelu(self, index: int, op: Op) -> KernelCall:
+        p = pm.prelu_params(self.graph, op)
+        params = CStatic("mcc_prelu_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_prelu_s8", args, statics=[params, bcast], arrays=arrays)
 
     def _lower_softmax(self, index: int, op: Op) -> KernelCall:
         p = fp.softmax_params(self.graph, op)

@@ -1,8 +1,9 @@
 """ONNX converters for element-wise, shape and reduction ops.
 
-Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid. Arithmetic: Add, Sub, Mul,
-Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free:
-only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and ReduceMean with axes remapped to NHWC.
+Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope).
+Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze,
+Unsqueeze, Transpose (free: only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and
+ReduceMean with axes remapped to NHWC.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from mcucompress.ir import ops as irops
 from mcucompress.ir import registry
 from mcucompress.passes.hard_swish import HARD_SIGMOID, HardSigmoidAttrs
 
-UNARY = {"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH"}
-BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM"}
+UNARY = {"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH", "Abs": "ABS"}
+BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
+          "PRelu": "PRELU"}
 
 
 def _same_layout_output(ctx: Importer, node, kind: str, attrs=None, quant_follows: bool = False) -> None:
@@ -84,6 +86,8 @@ def binary(ctx: Importer, node) -> None:
     rank = len(lead.perm)
     if rank != len(out_shape):
         ctx.fail(f"broadcasting the activation to rank {len(out_shape)} is not supported")
+    if node.op_type == "PRelu" and not ctx.is_const(b):
+        ctx.fail("PRelu with a slope computed at run time is not supported; only a constant slope is")
     if node.op_type == "Div" and not ctx.is_const(b):
         ctx.fail("division by an activation is not supported; only division by a constant is")
 

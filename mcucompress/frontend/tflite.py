@@ -309,7 +309,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
 
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
-              "DEQUANTIZE", "SOFTMAX"}
+              "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -473,6 +473,8 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
             raise ModelFileError(f"{path}: op {index} (CONCATENATION) has axis {o.Axis()} for a rank-{rank} output; "
                                  "the file is corrupt; re-export the model")
         return irops.ConcatenationAttrs(int(o.Axis()) % rank, _activation(path, index, kind, o.FusedActivationFunction()))
+    if kind == "PRELU" and (len(ins) < 2 or not ins[1] or t[ins[1]].data is None):
+        raise UnsupportedOpError(f"{path}: op {index} (PRELU) has a non-constant alpha; only a constant alpha is supported")
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))

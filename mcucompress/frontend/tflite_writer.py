@@ -61,6 +61,8 @@ TYPE_VERSIONS = {
     "LEAKY_RELU": {"int16": 2},
     "DEQUANTIZE": {"int8": 2, "int16": 3},
     "QUANTIZE": {},
+    "ABS": {"int8": 2, "int16": 3},
+    "PRELU": {},
 }
 
 
@@ -265,6 +267,8 @@ LOWERINGS = {
     "HARD_SWISH": _plain,
     "QUANTIZE": _plain,
     "DEQUANTIZE": _plain,
+    "ABS": _plain,
+    "PRELU": _plain,
 }
 
 

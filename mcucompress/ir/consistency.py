@@ -22,11 +22,12 @@ MAX_RANK = 6
 MAX_ELEMENTS = 1 << 24  # per tensor: 16 MiB of int8, beyond the flash and RAM of any microcontroller
 FIX = "the model file is inconsistent; re-export it"
 
-SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX"}
+SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
+              "ABS"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
-    "MINIMUM": (2, 2), "RESHAPE": (1, 1),
+    "MINIMUM": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")  # two activation-or-constant operands
@@ -218,6 +219,17 @@ def _binary(where: str, op: Op, ins, out):
         raise GraphError(f"{where}: input shapes {list(ins[0].shape)} and {list(ins[1].shape)} do not broadcast; {FIX}") from None
 
 
+def _prelu(where: str, op: Op, ins, out):
+    x, alpha = ins
+    if alpha.dtype != x.dtype:
+        raise GraphError(f"{where}: alpha '{alpha.name}' is {alpha.dtype} but input '{x.name}' is {x.dtype}; {FIX}")
+    shape = _binary(where, op, ins, out)
+    if shape != tuple(x.shape):
+        raise GraphError(f"{where}: alpha of shape {list(alpha.shape)} does not broadcast into input shape "
+                         f"{list(x.shape)}; {FIX}")
+    return shape
+
+
 def _reshape(where: str, op: Op, ins, out):
     if ins[0].size != out.size:
         raise GraphError(f"{where}: reshapes {list(ins[0].shape)} ({ins[0].size} values) into {list(out.shape)} "
@@ -259,7 +271,7 @@ def _concatenation(where: str, op: Op, ins, out):
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, **{k: _binary for k in BROADCAST_BINARY},
-    "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
+    "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
 }
 
 

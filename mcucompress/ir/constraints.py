@@ -99,6 +99,13 @@ def check_maximum_minimum(graph: Graph, op: Op) -> None:
         _same_quant(graph, op, name, f"TFLM's {op.kind} compares int8 values without rescaling")
 
 
+def check_prelu(graph: Graph, op: Op) -> None:
+    """PRELU int8: alpha is a constant int8 tensor with one scale and zero point (per-tensor)."""
+    alpha = graph.t(op.inputs[1])
+    if not alpha.is_const or alpha.quant is None or alpha.quant.per_axis:
+        raise UnsupportedOpError(f"{_where(op)}: alpha '{alpha.name}' must be a constant quantized per tensor")
+
+
 def check_quantize(graph: Graph, op: Op) -> None:
     """QUANTIZE: float32 or int8 in, int8 out, per-tensor output quantization."""
     inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])

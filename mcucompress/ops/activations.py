@@ -1,8 +1,9 @@
-"""Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX.
+"""Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU.
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
-the channels, so pruning may not remove channels across it.
+the channels, so pruning may not remove channels across it. PRELU's alpha is a constant operand that
+broadcasts against the input (per channel, usually).
 """
 
 from mcucompress.codegen.lower import Lowering
@@ -11,6 +12,7 @@ from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, OpSpec
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
+from mcucompress.reference import math_ops
 
 _UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "in_place": True}
 
@@ -28,4 +30,8 @@ SPECS = (
            c_functions=("mcc_hard_swish_s8",), **_UNARY),
     OpSpec("SOFTMAX", attrs.SoftmaxAttrs, ref.softmax_op, CHANNELS_BLOCK, ("SOFTMAX",), check=c.check_softmax,
            fixed_output=(1 / 256, -128), lowering=Lowering._lower_softmax, c_functions=("mcc_softmax_s8",)),
+    OpSpec("ABS", attrs.NoAttrs, math_ops.abs_op, tflite_names=("ABS",), c_functions=("mcc_abs_s8",), **_UNARY),
+    # Channels may not be removed across PRELU: pruning does not slice its per-channel alpha.
+    OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_BLOCK, ("PRELU",), check=c.check_prelu,
+           lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),
 )

@@ -136,9 +136,9 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 
 
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
-    """Constant float operands of the broadcasting binary ops and CONCATENATION become int8: with their own range,
+    """Constant float operands of the broadcasting binary ops, CONCATENATION and PRELU (alpha) become int8: with their own range,
     or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
-    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION"):
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU"):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)

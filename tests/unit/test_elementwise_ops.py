@@ -132,3 +132,91 @@ def test_onnx_max_min(tmp_path):
     c = torch.linspace(-1, 1, 3).view(1, 3, 1, 1)
     onnx_case(tmp_path, lambda m, x: torch.minimum(torch.maximum(x, c), x * 0.5), (1, 3, 4, 5),
               ["MAXIMUM", "MUL", "MINIMUM"])
+
+
+# ---------------------------------------------------------------- ABS
+
+
+@cases("abs")
+def test_abs_int8(seed, tmp_path):
+    """Output/input scale ratios from 1/300 to 300, and equal quantization (TFLM's no-rescale path)."""
+    rng = np.random.default_rng(3400 + seed)
+    qin = rand_q(rng)
+    ratio = float(np.exp(rng.uniform(np.log(1 / 300), np.log(300))))
+    qout = qin if seed % 4 == 0 else q(qin.s / ratio, int(rng.integers(-128, 128)))
+    shape = rand_shape(rng)
+    g = graph("ABS", [(shape, qin, None)], (shape, qout))
+    assert_matches_tflm(g, rng)
+    if seed < 4:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_abs_float():
+    rng = np.random.default_rng(3500)
+    g = graph("ABS", [((1, 5, 4, 3), None, None)], ((1, 5, 4, 3), None))
+    assert_matches_tflm(g, rng)
+    assert_matches_litert(g, rng)
+
+
+# ---------------------------------------------------------------- PRELU
+
+
+def prelu_graph(rng: np.random.Generator, seed: int, dtype: str = "int8") -> Graph:
+    shape = rand_shape(rng, 4)
+    alpha_shape = [(1, 1, 1, shape[-1]), (shape[-1],), tuple(d if rng.random() < 0.5 else 1 for d in shape)][seed % 3]
+    if dtype == "int8":
+        alpha = rng.integers(-128, 128, alpha_shape).astype(np.int8)
+        ins = [(shape, rand_q(rng), None), (alpha_shape, rand_q(rng, 1e-3, 0.05), alpha)]
+        return graph("PRELU", ins, (shape, rand_q(rng)))
+    alpha = rng.uniform(-1, 1, alpha_shape).astype(np.float32)
+    return graph("PRELU", [(shape, None, None), (alpha_shape, None, alpha)], (shape, None))
+
+
+@cases("prelu")
+def test_prelu_int8(seed, tmp_path):
+    rng = np.random.default_rng(3600 + seed)
+    g = prelu_graph(rng, seed)
+    assert_matches_tflm(g, rng)
+    if seed < 6:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_prelu_float():
+    rng = np.random.default_rng(3700)
+    for seed in range(3):
+        g = prelu_graph(rng, seed, dtype="float32")
+        assert_matches_tflm(g, rng)
+        assert_matches_litert(g, rng)
+
+
+def test_prelu_quantized_by_ptq(tmp_path):
+    """alpha gets its own per-tensor int8 quantization; the output its calibrated range."""
+    rng = np.random.default_rng(3800)
+    alpha = rng.uniform(-0.5, 0.5, (1, 1, 1, 6)).astype(np.float32)
+    g = graph("PRELU", [((1, 5, 5, 6), None, None), ((1, 1, 1, 6), None, alpha)], ((1, 5, 5, 6), None))
+    qg = assert_ptq_matches_tflm(g, rng)
+    assert qg.t("in1").dtype == "int8" and not qg.t("in1").quant.per_axis
+    assert_host_matches_reference(qg, rng, tmp_path)
+
+
+def test_prelu_rejects_per_channel_alpha_quantization():
+    from mcucompress.ir import QuantParams
+
+    alpha_q = QuantParams(np.array([0.01, 0.02], np.float32), np.array([0, 0]), axis=3)
+    g = graph("PRELU", [((1, 2, 2, 2), q(0.05), None), ((1, 1, 1, 2), alpha_q, np.ones((1, 1, 1, 2), np.int8))],
+              ((1, 2, 2, 2), q(0.05)))
+    with pytest.raises(UnsupportedOpError, match="per tensor"):
+        constraints.check_graph(g)
+
+
+def test_onnx_abs_prelu(tmp_path):
+    pytest.importorskip("torch")
+    from torch import nn
+
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    for num, shape in ((3, (1, 3, 4, 5)), (1, (1, 3, 4, 5)), (6, (1, 6))):
+        prelu = nn.PReLU(num)
+        prelu.weight.data.uniform_(-1, 1)
+        g = compare(export(tmp_path, Net(lambda m, x: m.p(x.abs() - 1), p=prelu), shape, name=f"p{num}"), shape)
+        assert kinds(g) == ["ABS", "SUB", "PRELU"]

@@ -1,0 +1,46 @@
+"""Integer parameters of the element-wise math ops of issue 10 (ABS, PRELU, ...), as TFLM's Prepare() derives them.
+
+Kept apart from params.py (the activations, pools and binary ops) so each file stays small; the reference
+executor and the C code generator read these records, as they read params.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcucompress.fixedpoint.params import RequantParams
+from mcucompress.fixedpoint.scaling import quantize_multiplier
+from mcucompress.ir import Graph, Op
+
+F32 = np.float32
+
+
+def abs_params(graph: Graph, op: Op) -> RequantParams:
+    """ABS int8: |x - zp_in| rescaled by input scale / output scale, a float32 division as TFLM's elementwise.cc."""
+    inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    m, s = quantize_multiplier(float(F32(inp.quant.s) / F32(out.quant.s)))
+    return RequantParams(inp.quant.zp, out.quant.zp, m, s)
+
+
+@dataclass
+class PreluParams:
+    """PRELU int8 (TFLM prelu.cc): x - zp_in >= 0 is rescaled by in/out, else (x - zp_in) * (alpha - zp_alpha) by
+    in * alpha / out; offsets are negated zero points."""
+
+    input_offset: int
+    alpha_offset: int
+    output_offset: int
+    output_multiplier_1: int
+    output_shift_1: int
+    output_multiplier_2: int
+    output_shift_2: int
+
+
+def prelu_params(graph: Graph, op: Op) -> PreluParams:
+    inp, alpha, out = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    s_in, s_a, s_out = (float(F32(t.quant.s)) for t in (inp, alpha, out))  # double products, as TFLM
+    m1, sh1 = quantize_multiplier(s_in / s_out)
+    m2, sh2 = quantize_multiplier(s_in * s_a / s_out)
+    return PreluParams(-inp.quant.zp, -alpha.quant.zp, out.quant.zp, m1, sh1, m2, sh2)
