@@ -97,6 +97,10 @@ mcc_status mcc_maximum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const 
 /** MINIMUM, as mcc_maximum_s8 with the smaller value. */
 mcc_status mcc_minimum_s8(const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2, int8_t *out);
 
+/** SQUARED_DIFFERENCE: (in1 - in2)^2 with 4-D broadcasting. In place allowed. */
+mcc_status mcc_squared_difference_s8(const mcc_squared_difference_params *p, const mcc_broadcast_dims *d,
+                                     const int8_t *in1, const int8_t *in2, int8_t *out);
+
 /** PRELU: x >= zp ? x rescaled : x * alpha rescaled; alpha broadcasts against in (4-D). In place allowed. */
 mcc_status mcc_prelu_s8(const mcc_prelu_params *p, const mcc_broadcast_dims *d, const int8_t *in, const int8_t *alpha,
                         int8_t *out);

@@ -99,6 +99,14 @@ typedef struct {
     int32_t output_multiplier_2, output_shift_2;
 } mcc_prelu_params;
 
+/** SQUARED_DIFFERENCE parameters: inputs shifted left by left_shift (7) and rescaled to a common scale. */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+    int32_t output_offset, output_multiplier, output_shift;
+} mcc_squared_difference_params;
+
 /** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */
 typedef struct {
     mcc_dims in1, in2, out;

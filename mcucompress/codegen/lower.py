@@ -204,6 +204,16 @@ class Lowering:
         args = [f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
 
+    def _lower_squared_difference(self, index: int, op: Op) -> KernelCall:
+        p = pm.squared_difference_params(self.graph, op)
+        params = CStatic("mcc_squared_difference_params", self.sym(index, "params"),
+                         [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_squared_difference_s8", args, statics=[params, bcast],
+                          arrays=arrays)
+
     def _lower_prelu(self, index: int, op: Op) -> KernelCall:
         p = pm.prelu_params(self.graph, op)
         params = CStatic("mcc_prelu_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])

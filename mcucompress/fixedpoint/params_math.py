@@ -44,3 +44,31 @@ def prelu_params(graph: Graph, op: Op) -> PreluParams:
     m1, sh1 = quantize_multiplier(s_in / s_out)
     m2, sh2 = quantize_multiplier(s_in * s_a / s_out)
     return PreluParams(-inp.quant.zp, -alpha.quant.zp, out.quant.zp, m1, sh1, m2, sh2)
+
+
+@dataclass
+class SquaredDifferenceParams:
+    """SQUARED_DIFFERENCE int8 (TFLite squared_difference.cc): both inputs, left-shifted by 7, are rescaled to a
+    common 2 * max(scale); the squared difference is rescaled to the output. Offsets are negated zero points."""
+
+    left_shift: int
+    input1_offset: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_offset: int
+    input2_multiplier: int
+    input2_shift: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+
+
+def squared_difference_params(graph: Graph, op: Op) -> SquaredDifferenceParams:
+    a, b, out = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    left_shift = 7
+    sa, sb, so = (float(F32(t.quant.s)) for t in (a, b, out))
+    twice = 2.0 * max(sa, sb)  # double arithmetic on the float scales
+    m1, s1 = quantize_multiplier(sa / twice)
+    m2, s2 = quantize_multiplier(sb / twice)
+    mo, sh = quantize_multiplier(twice * twice / ((1 << (2 * left_shift)) * so))
+    return SquaredDifferenceParams(left_shift, -a.quant.zp, m1, s1, -b.quant.zp, m2, s2, out.quant.zp, mo, sh)

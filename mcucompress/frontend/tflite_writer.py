@@ -63,6 +63,7 @@ TYPE_VERSIONS = {
     "QUANTIZE": {},
     "ABS": {"int8": 2, "int16": 3},
     "PRELU": {},
+    "SQUARED_DIFFERENCE": {"int8": 2},
 }
 
 
@@ -269,6 +270,7 @@ LOWERINGS = {
     "DEQUANTIZE": _plain,
     "ABS": _plain,
     "PRELU": _plain,
+    "SQUARED_DIFFERENCE": _plain,
 }
 
 

@@ -27,10 +27,10 @@ SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
-    "MINIMUM": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
+    "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
 }
-BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")  # two activation-or-constant operands
+BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
 
 

@@ -99,6 +99,15 @@ def check_maximum_minimum(graph: Graph, op: Op) -> None:
         _same_quant(graph, op, name, f"TFLM's {op.kind} compares int8 values without rescaling")
 
 
+def check_squared_difference(graph: Graph, op: Op) -> None:
+    """SQUARED_DIFFERENCE int8: the output scale exceeds (2 * the larger input scale)^2 / 2^14 (TFLM rescales the
+    square down only)."""
+    s1, s2, so = (_qp(graph, n)[0] for n in (*op.inputs, op.outputs[0]))
+    if (2 * max(s1, s2)) ** 2 / (1 << 14) >= so:
+        raise UnsupportedOpError(f"{_where(op)}: output scale {so:g} is too small for input scales {s1:g}, {s2:g}; "
+                                 "re-quantize the model")
+
+
 def check_prelu(graph: Graph, op: Op) -> None:
     """PRELU int8: alpha is a constant int8 tensor with one scale and zero point (per-tensor)."""
     alpha = graph.t(op.inputs[1])

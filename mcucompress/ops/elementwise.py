@@ -1,4 +1,4 @@
-"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM.
+"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
 
 Their kernels read element i of both operands before writing element i, so the output may overwrite
 input 0; every activation operand shares channel indices with the output (a residual group). MAXIMUM
@@ -11,6 +11,7 @@ from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
 from mcucompress.reference import elementwise as elem
 from mcucompress.reference import executor as ref
+from mcucompress.reference import math_ops
 
 SPECS = (
     OpSpec("ADD", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("ADD",), lowering=Lowering._lower_add,
@@ -23,4 +24,6 @@ SPECS = (
            shares_quant=True, lowering=Lowering._lower_maximum_minimum, c_functions=("mcc_maximum_s8",), in_place=True),
     OpSpec("MINIMUM", attrs.NoAttrs, elem.maximum_minimum, CHANNELS_TIED, ("MINIMUM",), check=c.check_maximum_minimum,
            shares_quant=True, lowering=Lowering._lower_maximum_minimum, c_functions=("mcc_minimum_s8",), in_place=True),
+    OpSpec("SQUARED_DIFFERENCE", attrs.NoAttrs, math_ops.squared_difference, CHANNELS_TIED, ("SQUARED_DIFFERENCE",),
+           check=c.check_squared_difference, lowering=Lowering._lower_squared_difference, c_functions=("mcc_squared_difference_s8",), in_place=True),
 )

@@ -1,4 +1,4 @@
-"""Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU.
+"""Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE.
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -9,6 +9,7 @@ import numpy as np
 
 from mcucompress.fixedpoint import params_math as pm
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier as mbqm
+from mcucompress.fixedpoint.arith import wrap_int32
 
 F32 = np.float32
 
@@ -42,3 +43,18 @@ def prelu(graph, op, xs):
         return prelu_s8(x, alpha, pm.prelu_params(graph, op))
     x = x.astype(F32)
     return np.where(x >= 0, x, x * alpha.astype(F32)).astype(F32)
+
+
+def squared_difference_s8(a: np.ndarray, b: np.ndarray, p: pm.SquaredDifferenceParams) -> np.ndarray:
+    sa = mbqm((a.astype(np.int64) + p.input1_offset) << p.left_shift, p.input1_multiplier, p.input1_shift)
+    sb = mbqm((b.astype(np.int64) + p.input2_offset) << p.left_shift, p.input2_multiplier, p.input2_shift)
+    diff = sa - sb  # |diff| <= 255 * 2^6: the square fits in int32
+    return _s8(mbqm(wrap_int32(diff * diff), p.output_multiplier, p.output_shift) + p.output_offset)
+
+
+def squared_difference(graph, op, xs):
+    a, b = xs
+    if _int8(graph, op):
+        return squared_difference_s8(a, b, pm.squared_difference_params(graph, op))
+    d = a.astype(F32) - b.astype(F32)
+    return (d * d).astype(F32)

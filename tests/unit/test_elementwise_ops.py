@@ -220,3 +220,41 @@ def test_onnx_abs_prelu(tmp_path):
         prelu.weight.data.uniform_(-1, 1)
         g = compare(export(tmp_path, Net(lambda m, x: m.p(x.abs() - 1), p=prelu), shape, name=f"p{num}"), shape)
         assert kinds(g) == ["ABS", "SUB", "PRELU"]
+
+
+# ---------------------------------------------------------------- SQUARED_DIFFERENCE
+
+
+def squared_difference_graph(rng: np.random.Generator, seed: int) -> Graph:
+    shape = rand_shape(rng)
+    other = broadcast_shape(rng, shape, seed)
+    q1 = rand_q(rng)
+    q2 = q(q1.s * float(np.exp(rng.uniform(-3, 3))), int(rng.integers(-128, 128)))  # input scale ratios up to e^3
+    top = 4 * max(q1.s, q2.s) ** 2 * 255  # the output range of the square in real units, roughly
+    qo = q(top / 255 * float(np.exp(rng.uniform(-6, 0.5))), int(rng.integers(-128, 128)))
+    return graph("SQUARED_DIFFERENCE", [(shape, q1, None), (other, q2, rng.integers(-128, 128, other).astype(np.int8))],
+                 (shape, qo))
+
+
+@cases("squared_difference")
+def test_squared_difference_int8(seed, tmp_path):
+    rng = np.random.default_rng(3900 + seed)
+    g = squared_difference_graph(rng, seed)
+    assert_matches_tflm(g, rng)
+    if seed < 6:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_squared_difference_float():
+    rng = np.random.default_rng(4000)
+    b = rng.standard_normal((1, 1, 3)).astype(np.float32)
+    g = graph("SQUARED_DIFFERENCE", [((1, 4, 4, 3), None, None), ((1, 1, 3), None, b)], ((1, 4, 4, 3), None))
+    assert_matches_tflm(g, rng)
+    assert_matches_litert(g, rng)
+
+
+def test_squared_difference_rejects_a_tiny_output_scale():
+    g = graph("SQUARED_DIFFERENCE", [((1, 4), q(0.5), None), ((1, 4), q(0.5), np.ones((1, 4), np.int8))],
+              ((1, 4), q(1e-5)))
+    with pytest.raises(UnsupportedOpError, match="too small"):
+        constraints.check_graph(g)

@@ -33,7 +33,7 @@ from tests.graphs import q
 IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
-IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU"}  # issue 10, element-wise ops
+IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -67,7 +67,7 @@ def test_channel_rules_are_the_documented_constants():
         by_rule.setdefault(s.channels, set()).add(s.kind)
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
-    assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"}
+    assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"}
     assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "PRELU"}
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
