@@ -241,6 +241,12 @@ class Lowering:
         args = [f"&{params.name}", str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
+    def _lower_elu(self, index: int, op: Op) -> KernelCall:
+        """ELU: TFLM's 256-entry table (built in float32 at compile time) in flash; the kernel looks values up."""
+        table = CArray(self.sym(index, "table"), "int8_t", pm.elu_table(self.graph, op).astype(np.int64), "ELU table")
+        args = [table.name, str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_elu_s8", args, arrays=[table])
+
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
         x = self.graph.t(op.inputs[0])
         p = fp.mean_params(self.graph, op)

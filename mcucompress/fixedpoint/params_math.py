@@ -72,3 +72,20 @@ def squared_difference_params(graph: Graph, op: Op) -> SquaredDifferenceParams:
     m2, s2 = quantize_multiplier(sb / twice)
     mo, sh = quantize_multiplier(twice * twice / ((1 << (2 * left_shift)) * so))
     return SquaredDifferenceParams(left_shift, -a.quant.zp, m1, s1, -b.quant.zp, m2, s2, out.quant.zp, mo, sh)
+
+
+def _tflite_round_f32(x: np.ndarray) -> np.ndarray:
+    """TfLiteRound on float32 values: halves away from zero."""
+    return np.copysign(np.floor(np.abs(x.astype(np.float64)) + 0.5), x)
+
+
+def elu_table(graph: Graph, op: Op) -> np.ndarray:
+    """ELU int8: TFLM's 256-entry lookup table, entry v + 128 for input value v, built in float32 as its Prepare
+    does: dequantize, exp(x) - 1 below zero (libm's expf, correctly rounded: float64 then one rounding), requantize."""
+    inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    values = np.arange(-128, 128)
+    x = (F32(inp.quant.s) * (values - inp.quant.zp).astype(F32)).astype(F32)
+    y = np.where(x < 0, np.exp(x.astype(np.float64)).astype(F32) - F32(1), x).astype(F32)
+    scaled = (y * (F32(1) / F32(out.quant.s))).astype(F32)
+    q = _tflite_round_f32(scaled).astype(np.int64) + out.quant.zp
+    return np.clip(q, -128, 127).astype(np.int8)

@@ -1,6 +1,7 @@
 """ONNX converters for element-wise, shape and reduction ops.
 
-Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope).
+Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope),
+Elu (alpha 1).
 Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze,
 Unsqueeze, Transpose (free: only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and
 ReduceMean with axes remapped to NHWC.
@@ -44,6 +45,14 @@ def unary(ctx: Importer, node) -> None:
 @converter("LeakyRelu")
 def leaky_relu(ctx: Importer, node) -> None:
     _same_layout_output(ctx, node, "LEAKY_RELU", irops.LeakyReluAttrs(float(np.float32(ctx.attr("alpha", 0.01)))))
+
+
+@converter("Elu")
+def elu(ctx: Importer, node) -> None:
+    alpha = float(ctx.attr("alpha", 1.0))
+    if alpha != 1.0:
+        ctx.fail(f"Elu with alpha {alpha:g} is not supported; TFLite's ELU has alpha 1")
+    _same_layout_output(ctx, node, "ELU")
 
 
 @converter("HardSigmoid")

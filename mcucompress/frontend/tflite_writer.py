@@ -64,6 +64,7 @@ TYPE_VERSIONS = {
     "ABS": {"int8": 2, "int16": 3},
     "PRELU": {},
     "SQUARED_DIFFERENCE": {"int8": 2},
+    "ELU": {"int8": 2},
 }
 
 
@@ -271,6 +272,7 @@ LOWERINGS = {
     "ABS": _plain,
     "PRELU": _plain,
     "SQUARED_DIFFERENCE": _plain,
+    "ELU": _plain,
 }
 
 

@@ -1,4 +1,5 @@
-"""Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE.
+"""Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
+ELU.
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -58,3 +59,10 @@ def squared_difference(graph, op, xs):
         return squared_difference_s8(a, b, pm.squared_difference_params(graph, op))
     d = a.astype(F32) - b.astype(F32)
     return (d * d).astype(F32)
+
+
+def elu(graph, op, xs):
+    if _int8(graph, op):
+        return pm.elu_table(graph, op)[xs[0].astype(np.int64) + 128]
+    x = xs[0].astype(F32)
+    return np.where(x < 0, np.expm1(x.astype(np.float64)).astype(F32), x).astype(F32)  # TFLM: expm1f

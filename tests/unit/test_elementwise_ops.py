@@ -258,3 +258,36 @@ def test_squared_difference_rejects_a_tiny_output_scale():
               ((1, 4), q(1e-5)))
     with pytest.raises(UnsupportedOpError, match="too small"):
         constraints.check_graph(g)
+
+
+# ---------------------------------------------------------------- ELU
+
+
+@cases("elu")
+def test_elu_int8(seed, tmp_path):
+    """TFLM's float32 table: 256-value inputs (every int8 value) over input and output scales 1e-3..0.5."""
+    rng = np.random.default_rng(4100 + seed)
+    shape = (1, 16, 16) if seed % 2 else rand_shape(rng)
+    g = graph("ELU", [(shape, rand_q(rng, 1e-3, 0.5), None)], (shape, rand_q(rng, 1e-3, 0.5)))
+    assert_matches_tflm(g, rng)
+    if seed < 4:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_elu_float():
+    rng = np.random.default_rng(4200)
+    g = graph("ELU", [((1, 6, 5, 4), None, None)], ((1, 6, 5, 4), None))
+    assert_matches_tflm(g, rng)
+    assert_matches_litert(g, rng)
+
+
+def test_onnx_elu(tmp_path):
+    pytest.importorskip("torch")
+    from torch.nn import functional as F
+
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    g = compare(export(tmp_path, Net(lambda m, x: F.elu(x * 2)), (1, 3, 4, 5)), (1, 3, 4, 5))
+    assert kinds(g) == ["MUL", "ELU"]
+    with pytest.raises(UnsupportedOpError, match="alpha"):
+        compare(export(tmp_path, Net(lambda m, x: F.elu(x, alpha=0.5)), (1, 3, 4, 5), name="a"), (1, 3, 4, 5))

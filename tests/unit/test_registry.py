@@ -33,7 +33,7 @@ from tests.graphs import q
 IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
-IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE"}  # issue 10, element-wise ops
+IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -116,7 +116,7 @@ def single_input_graph(kind: str) -> Graph:
 
 
 SINGLE_INPUT = ["MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "RESHAPE", "RELU6", "RELU", "LEAKY_RELU", "HARD_SWISH",
-                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS"]
+                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU"]
 
 
 @pytest.mark.parametrize("kind", SINGLE_INPUT)
