@@ -159,6 +159,16 @@ mcc_status mcc_relu6_s8(const mcc_relu6_params *p, int32_t size, const int8_t *i
 mcc_status mcc_mean_s8(const mcc_mean_params *p, const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in,
                        int8_t *out);
 
+/**
+ * REDUCE_MAX over any set of axes of a 4-D NHWC tensor; input and output share one quantization.
+ * @param axis_mask reduced axes: bit 0 = N, bit 1 = H, bit 2 = W, bit 3 = C
+ * @param out       the kept dimensions in row-major order (keep_dims only changes the shape)
+ */
+mcc_status mcc_reduce_max_s8(const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in, int8_t *out);
+
+/** REDUCE_MIN, as mcc_reduce_max_s8 with the smallest value. */
+mcc_status mcc_reduce_min_s8(const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in, int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

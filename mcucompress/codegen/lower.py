@@ -247,15 +247,26 @@ class Lowering:
         args = [table.name, str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_elu_s8", args, arrays=[table])
 
+    def _axis_mask(self, op: Op) -> int:
+        """Reduced axes of a rank <= 4 input as bits of its 4-D NHWC view (bit 0 = N ... bit 3 = C)."""
+        shift = 4 - len(self.graph.t(op.inputs[0]).shape)
+        return sum(1 << (axis + shift) for axis in op.attrs.axes)
+
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
+        """MEAN, and SUM through the same kernel (its multiplier has no 1/count folded in)."""
         x = self.graph.t(op.inputs[0])
-        p = fp.mean_params(self.graph, op)
-        shift = 4 - len(x.shape)
-        mask = sum(1 << (axis + shift) for axis in op.attrs.axes)
+        p = (fp.mean_params if op.kind == "MEAN" else pm.sum_params)(self.graph, op)
+        mask = self._axis_mask(op)
         params = CStatic("mcc_mean_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         dims = self.dims_static(index, "in_dims", x.shape)
         args = [f"&{params.name}", f"&{dims.name}", str(mask), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mean_s8", args, statics=[params, dims])
+
+    def _lower_reduce_max_min(self, index: int, op: Op) -> KernelCall:
+        (function,) = spec(op.kind).c_functions
+        dims = self.dims_static(index, "in_dims", self.graph.t(op.inputs[0]).shape)
+        args = [f"&{dims.name}", str(self._axis_mask(op)), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=[dims])
 
     def _lower_reshape(self, index: int, op: Op) -> KernelCall:
         if index in self.plan.liveness.aliased_ops:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcucompress.fixedpoint.params import RequantParams
+from mcucompress.fixedpoint.params import MeanParams, RequantParams
 from mcucompress.fixedpoint.scaling import quantize_multiplier
 from mcucompress.ir import Graph, Op
 
@@ -89,3 +89,12 @@ def elu_table(graph: Graph, op: Op) -> np.ndarray:
     scaled = (y * (F32(1) / F32(out.quant.s))).astype(F32)
     q = _tflite_round_f32(scaled).astype(np.int64) + out.quant.zp
     return np.clip(q, -128, 127).astype(np.int8)
+
+
+def sum_params(graph: Graph, op: Op) -> MeanParams:
+    """SUM int8 (TFLM reduce.cc, QuantizedMeanOrSum computing a sum): MEAN's arithmetic without the 1/count fold:
+    zp_out + MultiplyByQuantizedMultiplier(sum(x) - zp_in * count, in/out as a double ratio)."""
+    inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    count = int(np.prod([inp.shape[a] for a in op.attrs.axes], dtype=np.int64))
+    m, s = quantize_multiplier(float(F32(inp.quant.s)) / float(F32(out.quant.s)))
+    return MeanParams(inp.quant.zp, out.quant.zp, count, m, s)

@@ -4,7 +4,7 @@ Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, 
 Elu (alpha 1).
 Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze,
 Unsqueeze, Transpose (free: only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and
-ReduceMean with axes remapped to NHWC.
+ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes remapped to NHWC.
 """
 
 from __future__ import annotations
@@ -250,18 +250,23 @@ def softmax(ctx: Importer, node) -> None:
     _same_layout_output(ctx, node, "SOFTMAX", irops.SoftmaxAttrs(1.0))
 
 
-@converter("ReduceMean")
-def reduce_mean(ctx: Importer, node) -> None:
+REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN"}
+
+
+@converter(*REDUCTIONS)
+def reduce(ctx: Importer, node) -> None:
     x = ctx.act(node.input[0])
     rank = len(x.perm)
     axes = ctx.attr("axes")
     if axes is None and ctx.inp(1):
         axes = [int(a) for a in ctx.const(ctx.inp(1), "axes")]
+    if not axes and ctx.attr("noop_with_empty_axes", 0):
+        ctx.fail(f"{node.op_type} with no axes and noop_with_empty_axes=1 is not supported")
     axes = sorted({int(a) % rank for a in axes}) if axes else list(range(rank))
     if 0 in axes:
         ctx.fail("reducing over the batch axis is not supported")
     if x.order is not None:
-        ctx.fail("ReduceMean of a flattened NCHW tensor is not supported")
+        ctx.fail(f"{node.op_type} of a flattened NCHW tensor is not supported")
     keep = bool(ctx.attr("keepdims", 1))
     ir_axes = tuple(sorted(ir_axis(x.perm, a) for a in axes))
     if keep:
@@ -270,4 +275,4 @@ def reduce_mean(ctx: Importer, node) -> None:
         kept_onnx = [a for a in range(rank) if a not in axes]
         perm = tuple(kept_onnx.index(x.perm[i]) for i in range(rank) if i not in ir_axes)
     y = ctx.add_act(node.output[0], perm)
-    ctx.emit("MEAN", [x.name], [y.name], irops.MeanAttrs(ir_axes, keep))
+    ctx.emit(REDUCTIONS[node.op_type], [x.name], [y.name], irops.MeanAttrs(ir_axes, keep))

@@ -34,6 +34,7 @@ BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CAST", "GATHER", "SLICE", "REDUCE_PROD"}
 WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")  # input 1 holds the axes
 NEEDS_OPTIONS = {"STRIDED_SLICE", "PACK", "GATHER", "REDUCE_PROD", "CONCATENATION"}  # folding reads their options
 
 
@@ -303,7 +304,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = _attrs(path, graph, index, kind, op, ins, outs)
-    if kind in ("RESHAPE", "MEAN", "PAD"):
+    if kind in ("RESHAPE", "PAD", *REDUCTIONS):
         ins = ins[:1]  # their shape/axes/paddings operand is folded into the attrs
     graph.ops.append(Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}"))
 
@@ -433,15 +434,17 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         left, right = _same_or_valid_pads(o.Padding(), in_w, out_w, fw, o.StrideW(), 1)
         return irops.Pool2DAttrs(fh, fw, o.StrideH(), o.StrideW(), top, bottom, left, right,
                                  _activation(path, index, kind, o.FusedActivationFunction()))
-    if kind == "MEAN":
+    if kind in REDUCTIONS:
         o = _options(op, tflite.ReducerOptions)
+        if len(ins) < 2 or not ins[1]:
+            raise ModelFileError(f"{path}: op {index} ({kind}) has no axes operand; the file is corrupt; re-export the model")
         axes_t = t[ins[1]]
         if axes_t.data is None:
-            raise UnsupportedOpError(f"{path}: op {index} (MEAN) has non-constant axes")
+            raise UnsupportedOpError(f"{path}: op {index} ({kind}) has non-constant axes")
         rank = len(t[ins[0]].shape)
         axes = np.atleast_1d(axes_t.data).astype(np.int64)
         if rank == 0 or axes.size == 0 or ((axes < -rank) | (axes >= rank)).any():
-            raise ModelFileError(f"{path}: op {index} (MEAN) reduces axes {axes.tolist()} of a rank-{rank} input; "
+            raise ModelFileError(f"{path}: op {index} ({kind}) reduces axes {axes.tolist()} of a rank-{rank} input; "
                                  "the file is corrupt; re-export the model")
         axes = tuple(sorted({int(a) % rank for a in axes}))
         return irops.MeanAttrs(axes, bool(o.KeepDims()) if o else False)

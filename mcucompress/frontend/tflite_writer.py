@@ -65,6 +65,9 @@ TYPE_VERSIONS = {
     "PRELU": {},
     "SQUARED_DIFFERENCE": {"int8": 2},
     "ELU": {"int8": 2},
+    "SUM": {"int8": 2},
+    "REDUCE_MAX": {"int8": 2},
+    "REDUCE_MIN": {"int8": 2},
 }
 
 
@@ -273,6 +276,9 @@ LOWERINGS = {
     "PRELU": _plain,
     "SQUARED_DIFFERENCE": _plain,
     "ELU": _plain,
+    "SUM": _mean,
+    "REDUCE_MAX": _mean,
+    "REDUCE_MIN": _mean,
 }
 
 

@@ -26,7 +26,8 @@ SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "
               "ABS", "ELU"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
-    "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
+    "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
+    "REDUCE_MIN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
 }
@@ -270,7 +271,8 @@ def _concatenation(where: str, op: Op, ins, out):
 
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, **{k: _binary for k in BROADCAST_BINARY},
+    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
+    "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
 }
 

@@ -108,6 +108,11 @@ def check_squared_difference(graph: Graph, op: Op) -> None:
                                  "re-quantize the model")
 
 
+def check_reduce_max_min(graph: Graph, op: Op) -> None:
+    """REDUCE_MAX / REDUCE_MIN int8: input and output share scale and zero point (TFLM compares raw values)."""
+    _same_quant(graph, op, op.inputs[0], f"TFLM's {op.kind} requires equal quantization")
+
+
 def check_prelu(graph: Graph, op: Op) -> None:
     """PRELU int8: alpha is a constant int8 tensor with one scale and zero point (per-tensor)."""
     alpha = graph.t(op.inputs[1])

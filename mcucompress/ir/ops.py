@@ -58,6 +58,8 @@ class Pool2DAttrs:
 
 @dataclass
 class MeanAttrs:
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN: the reduced axes, and whether they stay as size-1 dimensions."""
+
     axes: tuple[int, ...] = (1, 2)
     keep_dims: bool = False
 

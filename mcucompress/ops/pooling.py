@@ -1,7 +1,9 @@
-"""Registry entries of the pooling and reduction ops: AVERAGE_POOL_2D, MAX_POOL_2D, MEAN.
+"""Registry entries of the pooling and reduction ops: AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, SUM, REDUCE_MAX,
+REDUCE_MIN.
 
-TFLM's pools do not rescale, so their input and output share one quantization; MEAN rescales (its
-channel rule holds when it reduces spatial axes only, which the pruning code checks on the axes).
+TFLM's pools and REDUCE_MAX/MIN do not rescale, so their input and output share one quantization; MEAN and
+SUM rescale. The reductions' channel rule holds when they reduce spatial axes only, which the pruning code
+checks on the axes.
 """
 
 from mcucompress.codegen.lower import Lowering
@@ -20,4 +22,12 @@ SPECS = (
            c_functions=("mcc_maxpool_s8",)),
     OpSpec("MEAN", attrs.MeanAttrs, reduce.mean, CHANNELS_PASSTHROUGH, ("MEAN",), lowering=Lowering._lower_mean,
            c_functions=("mcc_mean_s8",)),
+    OpSpec("SUM", attrs.MeanAttrs, reduce.reduce_sum, CHANNELS_PASSTHROUGH, ("SUM",), lowering=Lowering._lower_mean,
+           c_functions=("mcc_mean_s8",)),
+    OpSpec("REDUCE_MAX", attrs.MeanAttrs, reduce.reduce_max_min, CHANNELS_PASSTHROUGH, ("REDUCE_MAX",),
+           check=c.check_reduce_max_min, shares_quant=True, lowering=Lowering._lower_reduce_max_min,
+           c_functions=("mcc_reduce_max_s8",)),
+    OpSpec("REDUCE_MIN", attrs.MeanAttrs, reduce.reduce_max_min, CHANNELS_PASSTHROUGH, ("REDUCE_MIN",),
+           check=c.check_reduce_max_min, shares_quant=True, lowering=Lowering._lower_reduce_max_min,
+           c_functions=("mcc_reduce_min_s8",)),
 )

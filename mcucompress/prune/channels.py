@@ -20,6 +20,7 @@ import numpy as np
 
 from mcucompress.analysis import op_cost
 from mcucompress.ir import Graph, Op, QuantParams
+from mcucompress.ir.ops import MeanAttrs
 from mcucompress.ir.registry import (
     CHANNELS_BLOCK,
     CHANNELS_CONCAT,
@@ -145,7 +146,8 @@ def _propagate(graph: Graph, ch: Channels, index: int, op: Op) -> None:
     elif rule == CHANNELS_PASSTHROUGH:
         lay = Layout(list(ins[0].groups), ins[0].repeat)
         same_channels = out.shape and out.shape[-1] == graph.t(acts[0]).shape[-1] and ins[0].repeat == 1
-        if op.kind == "MEAN" and any(a % len(out.shape or (1,)) == len(graph.t(acts[0]).shape) - 1
+        if isinstance(op.attrs, MeanAttrs) and any(  # MEAN, SUM, REDUCE_MAX, REDUCE_MIN
+a % len(out.shape or (1,)) == len(graph.t(acts[0]).shape) - 1
                                      for a in op.attrs.axes):
             same_channels = False
         if op.kind == "PAD" and tuple(op.attrs.paddings[-1]) != (0, 0):

@@ -291,3 +291,66 @@ def test_onnx_elu(tmp_path):
     assert kinds(g) == ["MUL", "ELU"]
     with pytest.raises(UnsupportedOpError, match="alpha"):
         compare(export(tmp_path, Net(lambda m, x: F.elu(x, alpha=0.5)), (1, 3, 4, 5), name="a"), (1, 3, 4, 5))
+
+
+# ---------------------------------------------------------------- REDUCE_MAX, REDUCE_MIN, SUM
+
+AXES = [(1,), (2,), (3,), (0,), (1, 3), (2, 3), (0, 1), (1, 2, 3), (1, 2)]
+
+
+def reduce_graph(kind: str, rng: np.random.Generator, seed: int, dtype: str = "int8") -> Graph:
+    from mcucompress.ir import ops as irops
+
+    shape, axes, keep = rand_shape(rng, 4), AXES[seed % len(AXES)], bool(seed % 2)
+    out = tuple(1 if a in axes else d for a, d in enumerate(shape)) if keep else tuple(
+        d for a, d in enumerate(shape) if a not in axes)
+    qin = rand_q(rng) if dtype == "int8" else None
+    qout = qin
+    if kind == "SUM" and qin is not None:  # a sum needs a larger scale: ratios from 1/4 to e^5
+        qout = q(qin.s * float(np.exp(rng.uniform(np.log(0.25), 5))), int(rng.integers(-128, 128)))
+    return graph(kind, [(shape, qin, None)], (out, qout), irops.MeanAttrs(axes, keep))
+
+
+@pytest.mark.parametrize("kind", ["REDUCE_MAX", "REDUCE_MIN", "SUM"])
+@cases("reduce")
+def test_reductions_int8(kind, seed, tmp_path):
+    rng = np.random.default_rng(4300 + seed + 100 * ["REDUCE_MAX", "REDUCE_MIN", "SUM"].index(kind))
+    g = reduce_graph(kind, rng, seed)
+    assert_matches_tflm(g, rng)
+    if seed < 5:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_sum_large_window():
+    """64 x 64 values per output: sums far beyond the int8 range before the rescale."""
+    from mcucompress.ir import ops as irops
+
+    rng = np.random.default_rng(4400)
+    g = graph("SUM", [((1, 64, 64, 3), q(0.02, -10), None)], ((1, 3), q(20.0, 7)), irops.MeanAttrs((1, 2), False))
+    assert_matches_tflm(g, rng)
+
+
+@pytest.mark.parametrize("kind", ["REDUCE_MAX", "REDUCE_MIN", "SUM"])
+def test_reductions_float(kind):
+    rng = np.random.default_rng(4500)
+    for seed in range(3):
+        g = reduce_graph(kind, rng, seed + 4, dtype="float32")
+        assert_matches_tflm(g, rng)
+        assert_matches_litert(g, rng)
+
+
+def test_reduce_max_quantized_by_ptq():
+    from mcucompress.ir import ops as irops
+
+    rng = np.random.default_rng(4600)
+    g = graph("REDUCE_MAX", [((1, 5, 4, 3), None, None)], ((1, 1, 1, 3), None), irops.MeanAttrs((1, 2), True))
+    qg = assert_ptq_matches_tflm(g, rng)
+    assert qg.t("in0").quant == qg.t("out").quant
+
+
+def test_onnx_reductions(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    onnx_case(tmp_path, lambda m, x: torch.amax(x, dim=(2, 3)) - torch.amin(x, dim=1, keepdim=True).sum(dim=(2, 3)),
+              (1, 3, 4, 5), ["REDUCE_MAX", "REDUCE_MIN", "SUM", "SUB"])

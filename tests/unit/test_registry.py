@@ -33,7 +33,8 @@ from tests.graphs import q
 IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
-IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU"}  # issue 10, element-wise ops
+IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
+             "REDUCE_MAX", "REDUCE_MIN", "SUM"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -101,9 +102,10 @@ def test_derived_tables():
 
 UNARY_ATTRS = {"MAX_POOL_2D": irops.Pool2DAttrs(2, 2, 2, 2), "AVERAGE_POOL_2D": irops.Pool2DAttrs(2, 2, 2, 2),
                "PAD": irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0))), "LEAKY_RELU": irops.LeakyReluAttrs(0.1),
-               "MEAN": irops.MeanAttrs((1, 2), True), "SOFTMAX": irops.SoftmaxAttrs()}
+               "MEAN": irops.MeanAttrs((1, 2), True), "SOFTMAX": irops.SoftmaxAttrs(),
+               **{k: irops.MeanAttrs((1, 2), True) for k in ("REDUCE_MAX", "REDUCE_MIN", "SUM")}}
 OUT_SHAPES = {"MAX_POOL_2D": (1, 2, 2, 3), "AVERAGE_POOL_2D": (1, 2, 2, 3), "PAD": (1, 6, 6, 3), "MEAN": (1, 1, 1, 3),
-              "RESHAPE": (1, 48)}
+              "RESHAPE": (1, 48), **{k: (1, 1, 1, 3) for k in ("REDUCE_MAX", "REDUCE_MIN", "SUM")}}
 
 
 def single_input_graph(kind: str) -> Graph:
@@ -116,7 +118,7 @@ def single_input_graph(kind: str) -> Graph:
 
 
 SINGLE_INPUT = ["MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "RESHAPE", "RELU6", "RELU", "LEAKY_RELU", "HARD_SWISH",
-                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU"]
+                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU", "REDUCE_MAX", "REDUCE_MIN", "SUM"]
 
 
 @pytest.mark.parametrize("kind", SINGLE_INPUT)
