@@ -145,8 +145,8 @@ mcc_status mcc_requantize_s8(const mcc_requant_params *p, int32_t size, const in
 /** ABS: |x - zp_in| rescaled to the output quantization (act_min/act_max of p unused: -128..127). */
 mcc_status mcc_abs_s8(const mcc_requant_params *p, int32_t size, const int8_t *in, int8_t *out);
 
-/** ELU: out[i] = table[in[i] + 128], the 256-entry table TFLM builds in float32 (made at compile time). */
-mcc_status mcc_elu_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
+/** ELU, RSQRT: out[i] = table[in[i] + 128], a 256-entry table of the op's TFLM arithmetic made at compile time. */
+mcc_status mcc_lookup_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
 
 /** RELU6 (same quantization in and out): clamp to [zero, six]. */
 mcc_status mcc_relu6_s8(const mcc_relu6_params *p, int32_t size, const int8_t *in, int8_t *out);

@@ -241,11 +241,13 @@ class Lowering:
         args = [f"&{params.name}", str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
-    def _lower_elu(self, index: int, op: Op) -> KernelCall:
-        """ELU: TFLM's 256-entry table (built in float32 at compile time) in flash; the kernel looks values up."""
-        table = CArray(self.sym(index, "table"), "int8_t", pm.elu_table(self.graph, op).astype(np.int64), "ELU table")
+    def _lower_lookup(self, index: int, op: Op) -> KernelCall:
+        """ELU, RSQRT: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
+        arithmetic) as a table in flash; the kernel looks values up."""
+        values = pm.TABLES[op.kind](self.graph, op).astype(np.int64)
+        table = CArray(self.sym(index, "table"), "int8_t", values, f"{op.kind} of -128..127")
         args = [table.name, str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_elu_s8", args, arrays=[table])
+        return KernelCall(index, op.name, op.kind, "mcc_lookup_s8", args, arrays=[table])
 
     def _axis_mask(self, op: Op) -> int:
         """Reduced axes of a rank <= 4 input as bits of its 4-D NHWC view (bit 0 = N ... bit 3 = C)."""

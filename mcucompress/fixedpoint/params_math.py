@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier as mbqm
+from mcucompress.fixedpoint.inv_sqrt import inv_sqrt_multiplier_exp
 from mcucompress.fixedpoint.params import MeanParams, RequantParams
 from mcucompress.fixedpoint.scaling import quantize_multiplier
 from mcucompress.ir import Graph, Op
@@ -98,3 +100,25 @@ def sum_params(graph: Graph, op: Op) -> MeanParams:
     count = int(np.prod([inp.shape[a] for a in op.attrs.axes], dtype=np.int64))
     m, s = quantize_multiplier(float(F32(inp.quant.s)) / float(F32(out.quant.s)))
     return MeanParams(inp.quant.zp, out.quant.zp, count, m, s)
+
+
+def rsqrt_table(graph: Graph, op: Op) -> np.ndarray:
+    """RSQRT int8 (TFLM elementwise.cc) for each input value v (entry v + 128): d = v - zp_in; d == 0 gives 127;
+    otherwise 1/sqrt(d) from TFLite's fixed-point inverse square root, brought to 2^20 units and rescaled by
+    1 / (sqrt(input scale) * output scale) (float32 product, as TFLM). Values below the zero point, which TFLM
+    refuses at run time, map to 127 as well."""
+    inp, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    k_shift = 20
+    m, s = quantize_multiplier(1.0 / float(F32(np.sqrt(F32(inp.quant.s))) * F32(out.quant.s)))
+    table = np.full(256, 127, np.int64)
+    for v in range(-128, 128):
+        d = v - inp.quant.zp
+        if d <= 0:
+            continue
+        inv_m, inv_s = inv_sqrt_multiplier_exp(d, -1)
+        data = mbqm(1, inv_m, inv_s + k_shift)
+        table[v + 128] = int(mbqm(data, m, s - k_shift)) + out.quant.zp
+    return np.clip(table, -128, 127).astype(np.int8)
+
+
+TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table}  # ops the C code evaluates through mcc_lookup_s8

@@ -113,6 +113,10 @@ def check_reduce_max_min(graph: Graph, op: Op) -> None:
     _same_quant(graph, op, op.inputs[0], f"TFLM's {op.kind} requires equal quantization")
 
 
+def check_rsqrt(graph: Graph, op: Op) -> None:
+    """RSQRT int8: inputs below the zero point (negative reals), where TFLM stops with an error, give 127."""
+
+
 def check_prelu(graph: Graph, op: Op) -> None:
     """PRELU int8: alpha is a constant int8 tensor with one scale and zero point (per-tensor)."""
     alpha = graph.t(op.inputs[1])

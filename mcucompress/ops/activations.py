@@ -1,5 +1,5 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU.
+ELU, RSQRT.
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
@@ -32,8 +32,10 @@ SPECS = (
     OpSpec("SOFTMAX", attrs.SoftmaxAttrs, ref.softmax_op, CHANNELS_BLOCK, ("SOFTMAX",), check=c.check_softmax,
            fixed_output=(1 / 256, -128), lowering=Lowering._lower_softmax, c_functions=("mcc_softmax_s8",)),
     OpSpec("ABS", attrs.NoAttrs, math_ops.abs_op, tflite_names=("ABS",), c_functions=("mcc_abs_s8",), **_UNARY),
-    OpSpec("ELU", attrs.NoAttrs, math_ops.elu, tflite_names=("ELU",), c_functions=("mcc_elu_s8",),
-           **{**_UNARY, "lowering": Lowering._lower_elu}),
+    OpSpec("ELU", attrs.NoAttrs, math_ops.elu, tflite_names=("ELU",), c_functions=("mcc_lookup_s8",),
+           **{**_UNARY, "lowering": Lowering._lower_lookup}),
+    OpSpec("RSQRT", attrs.NoAttrs, math_ops.rsqrt, tflite_names=("RSQRT",), check=c.check_rsqrt,
+           c_functions=("mcc_lookup_s8",), **{**_UNARY, "lowering": Lowering._lower_lookup}),
     # Channels may not be removed across PRELU: pruning does not slice its per-channel alpha.
     OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_BLOCK, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),

@@ -1,5 +1,5 @@
 """Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
-ELU.
+ELU, RSQRT.
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -66,3 +66,11 @@ def elu(graph, op, xs):
         return pm.elu_table(graph, op)[xs[0].astype(np.int64) + 128]
     x = xs[0].astype(F32)
     return np.where(x < 0, np.expm1(x.astype(np.float64)).astype(F32), x).astype(F32)  # TFLM: expm1f
+
+
+def rsqrt(graph, op, xs):
+    if _int8(graph, op):
+        return pm.rsqrt_table(graph, op)[xs[0].astype(np.int64) + 128]
+    x = xs[0].astype(F32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (F32(1) / np.sqrt(x.astype(np.float64)).astype(F32)).astype(F32)  # TFLM: 1.f / sqrtf(x)

@@ -17,7 +17,7 @@ from mcucompress.ir import Graph, constraints
 from mcucompress.reference import executor
 from tests.conftest import TflmSession
 from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
-from tests.unit.test_reference_ops import assert_matches_tflm, graph, q, rand_q, rand_shape
+from tests.unit.test_reference_ops import assert_matches_tflm, graph, q, rand_q, rand_shape, tflm
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.onnx.export
 
@@ -354,3 +354,26 @@ def test_onnx_reductions(tmp_path):
 
     onnx_case(tmp_path, lambda m, x: torch.amax(x, dim=(2, 3)) - torch.amin(x, dim=1, keepdim=True).sum(dim=(2, 3)),
               (1, 3, 4, 5), ["REDUCE_MAX", "REDUCE_MIN", "SUM", "SUB"])
+
+
+# ---------------------------------------------------------------- RSQRT
+
+
+@cases("rsqrt")
+def test_rsqrt_int8(seed, tmp_path):
+    """Every input value from the zero point up (TFLM refuses values below it at run time), scales 1e-3..1."""
+    rng = np.random.default_rng(4700 + seed)
+    qin, qout = rand_q(rng, 1e-3, 1.0), rand_q(rng, 1e-3, 1.0)
+    x = np.arange(qin.zp, 128).astype(np.int8)[None]
+    g = graph("RSQRT", [(x.shape, qin, None)], (x.shape, qout))
+    np.testing.assert_array_equal(executor.run(g, [x])[0], tflm(g)(x))
+    if seed < 3:
+        assert_host_matches_reference(g, rng, tmp_path)  # below the zero point too: 127 on both
+
+
+def test_rsqrt_float():
+    rng = np.random.default_rng(4800)
+    g = graph("RSQRT", [((1, 6, 5), None, None)], ((1, 6, 5), None))
+    x = np.abs(rng.standard_normal((1, 6, 5)) * 4).astype(np.float32) + np.float32(1e-3)
+    np.testing.assert_allclose(executor.run(g, [x])[0], tflm(g)(x), rtol=2.5e-7)
+    assert_matches_litert(g, rng)  # negative inputs: NaN on both

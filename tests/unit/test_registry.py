@@ -34,7 +34,7 @@ IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
 IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
-             "REDUCE_MAX", "REDUCE_MIN", "SUM"}  # issue 10, element-wise ops
+             "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
