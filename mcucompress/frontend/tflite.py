@@ -310,7 +310,8 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
 
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
-              "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT"}
+              "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
+              "SQRT", "EXP"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:

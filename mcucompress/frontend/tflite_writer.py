@@ -278,6 +278,8 @@ LOWERINGS = {
     "SQUARED_DIFFERENCE": _plain,
     "ELU": _plain,
     "RSQRT": _plain,
+    "SQRT": _plain,
+    "EXP": _plain,
     "SUM": _mean,
     "REDUCE_MAX": _mean,
     "REDUCE_MIN": _mean,

@@ -117,6 +117,11 @@ def check_rsqrt(graph: Graph, op: Op) -> None:
     """RSQRT int8: inputs below the zero point (negative reals), where TFLM stops with an error, give 127."""
 
 
+def check_float_only(graph: Graph, op: Op) -> None:
+    """SQRT, EXP: float32 only (TFLM has no int8 kernel for them); an int8 model with one does not run on TFLM."""
+    raise UnsupportedOpError(f"{_where(op)}: TFLM has no int8 {op.kind} kernel; keep this part of the model in float32")
+
+
 def check_prelu(graph: Graph, op: Op) -> None:
     """PRELU int8: alpha is a constant int8 tensor with one scale and zero point (per-tensor)."""
     alpha = graph.t(op.inputs[1])

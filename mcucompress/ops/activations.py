@@ -1,5 +1,5 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT.
+ELU, RSQRT, and the float32-only SQRT, EXP.
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
@@ -36,6 +36,9 @@ SPECS = (
            **{**_UNARY, "lowering": Lowering._lower_lookup}),
     OpSpec("RSQRT", attrs.NoAttrs, math_ops.rsqrt, tflite_names=("RSQRT",), check=c.check_rsqrt,
            c_functions=("mcc_lookup_s8",), **{**_UNARY, "lowering": Lowering._lower_lookup}),
+    # float32 only: TFLM has no int8 kernel, so no C kernel either (the check rejects int8)
+    OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
+    OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),
     # Channels may not be removed across PRELU: pruning does not slice its per-channel alpha.
     OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_BLOCK, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),

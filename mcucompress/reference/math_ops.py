@@ -1,5 +1,5 @@
 """Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
-ELU, RSQRT.
+ELU, RSQRT, SQRT and EXP (float32 only).
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -74,3 +74,15 @@ def rsqrt(graph, op, xs):
     x = xs[0].astype(F32)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (F32(1) / np.sqrt(x.astype(np.float64)).astype(F32)).astype(F32)  # TFLM: 1.f / sqrtf(x)
+
+
+def sqrt(graph, op, xs):
+    """float32 only (the op's check rejects int8): sqrtf is correctly rounded, as numpy's float32 sqrt."""
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(xs[0].astype(F32))
+
+
+def exp(graph, op, xs):
+    """float32 only: libm's expf, correctly rounded, is float64 exp rounded once."""
+    with np.errstate(over="ignore"):
+        return np.exp(xs[0].astype(F32).astype(np.float64)).astype(F32)

@@ -377,3 +377,26 @@ def test_rsqrt_float():
     x = np.abs(rng.standard_normal((1, 6, 5)) * 4).astype(np.float32) + np.float32(1e-3)
     np.testing.assert_allclose(executor.run(g, [x])[0], tflm(g)(x), rtol=2.5e-7)
     assert_matches_litert(g, rng)  # negative inputs: NaN on both
+
+
+# ---------------------------------------------------------------- SQRT, EXP (float32 only in TFLM)
+
+
+@pytest.mark.parametrize("kind", ["SQRT", "EXP"])
+def test_float_only_ops(kind):
+    rng = np.random.default_rng(4900)
+    g = graph(kind, [((1, 7, 6), None, None)], ((1, 7, 6), None))
+    x = (rng.standard_normal((1, 7, 6)) * 4).astype(np.float32)
+    if kind == "SQRT":
+        x = np.abs(x)
+    np.testing.assert_allclose(executor.run(g, [x])[0], tflm(g)(x), rtol=2.5e-7)
+    assert_matches_litert(g, rng)
+    with pytest.raises(UnsupportedOpError, match=f"no int8 {kind}"):
+        constraints.check_graph(graph(kind, [((1, 4), q(0.05), None)], ((1, 4), q(0.05))))
+
+
+def test_onnx_sqrt_exp(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    onnx_case(tmp_path, lambda m, x: torch.exp(torch.sqrt(x.abs()) - 2), (1, 3, 4, 5), ["ABS", "SQRT", "SUB", "EXP"])
