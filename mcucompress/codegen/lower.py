@@ -254,6 +254,12 @@ class Lowering:
         shift = 4 - len(self.graph.t(op.inputs[0]).shape)
         return sum(1 << (axis + shift) for axis in op.attrs.axes)
 
+    def _lower_l2_normalization(self, index: int, op: Op) -> KernelCall:
+        x = self.graph.t(op.inputs[0])
+        depth = x.shape[-1]
+        args = [str(x.quant.zp), str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_l2_normalization_s8", args)
+
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
         """MEAN, and SUM through the same kernel (its multiplier has no 1/count folded in)."""
         x = self.graph.t(op.inputs[0])

@@ -311,7 +311,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP"}
+              "SQRT", "EXP", "L2_NORMALIZATION"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -479,6 +479,10 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         return irops.ConcatenationAttrs(int(o.Axis()) % rank, _activation(path, index, kind, o.FusedActivationFunction()))
     if kind == "PRELU" and (len(ins) < 2 or not ins[1] or t[ins[1]].data is None):
         raise UnsupportedOpError(f"{path}: op {index} (PRELU) has a non-constant alpha; only a constant alpha is supported")
+    if kind == "L2_NORMALIZATION":
+        o = _options(op, tflite.L2NormOptions)
+        if o is not None and _activation(path, index, kind, o.FusedActivationFunction()) != "NONE":
+            raise UnsupportedOpError(f"{path}: op {index} (L2_NORMALIZATION) has a fused activation; TFLM supports none")
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))

@@ -117,6 +117,11 @@ def check_rsqrt(graph: Graph, op: Op) -> None:
     """RSQRT int8: inputs below the zero point (negative reals), where TFLM stops with an error, give 127."""
 
 
+def check_l2_normalization(graph: Graph, op: Op) -> None:
+    """L2_NORMALIZATION int8: the output scale is 1/128 and its zero point 0."""
+    _fixed_output(graph, op, 1 / 128, 0, "1/128")
+
+
 def check_float_only(graph: Graph, op: Op) -> None:
     """SQRT, EXP: float32 only (TFLM has no int8 kernel for them); an int8 model with one does not run on TFLM."""
     raise UnsupportedOpError(f"{_where(op)}: TFLM has no int8 {op.kind} kernel; keep this part of the model in float32")

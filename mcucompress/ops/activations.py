@@ -1,5 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, and the float32-only SQRT, EXP.
+ELU, RSQRT, L2_NORMALIZATION, and the float32-only SQRT, EXP. L2_NORMALIZATION normalises over the channels
+(fixed int8 output range, like SOFTMAX).
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
@@ -36,6 +37,9 @@ SPECS = (
            **{**_UNARY, "lowering": Lowering._lower_lookup}),
     OpSpec("RSQRT", attrs.NoAttrs, math_ops.rsqrt, tflite_names=("RSQRT",), check=c.check_rsqrt,
            c_functions=("mcc_lookup_s8",), **{**_UNARY, "lowering": Lowering._lower_lookup}),
+    OpSpec("L2_NORMALIZATION", attrs.NoAttrs, math_ops.l2_normalization, CHANNELS_BLOCK, ("L2_NORMALIZATION",),
+           check=c.check_l2_normalization, fixed_output=(1 / 128, 0), lowering=Lowering._lower_l2_normalization,
+           c_functions=("mcc_l2_normalization_s8",), in_place=True),
     # float32 only: TFLM has no int8 kernel, so no C kernel either (the check rejects int8)
     OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
     OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),

@@ -1,5 +1,5 @@
 """Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
-ELU, RSQRT, SQRT and EXP (float32 only).
+ELU, RSQRT, L2_NORMALIZATION, SQRT and EXP (float32 only).
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -11,6 +11,7 @@ import numpy as np
 from mcucompress.fixedpoint import params_math as pm
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier as mbqm
 from mcucompress.fixedpoint.arith import wrap_int32
+from mcucompress.fixedpoint.inv_sqrt import inv_sqrt_multiplier_exp
 
 F32 = np.float32
 
@@ -86,3 +87,26 @@ def exp(graph, op, xs):
     """float32 only: libm's expf, correctly rounded, is float64 exp rounded once."""
     with np.errstate(over="ignore"):
         return np.exp(xs[0].astype(F32).astype(np.float64)).astype(F32)
+
+
+def l2_normalization_s8(x: np.ndarray, input_zero_point: int) -> np.ndarray:
+    """TFLM's int8 L2 normalization over the last axis: x / ||x|| in Q0.7 (output scale 1/128, zero point 0), with
+    TFLite's fixed-point inverse square root of the row's integer sum of squares."""
+    diff = x.astype(np.int64) - input_zero_point
+    rows = diff.reshape(-1, diff.shape[-1])
+    out = np.empty_like(rows)
+    for i, row in enumerate(rows):
+        m, s = inv_sqrt_multiplier_exp(int((row * row).sum()), -1)
+        out[i] = mbqm(row, m, s + 7)  # the * 128 of the Q0.7 output folded into the shift
+    return _s8(out.reshape(diff.shape))
+
+
+def l2_normalization(graph, op, xs):
+    if _int8(graph, op):
+        return l2_normalization_s8(xs[0], graph.t(op.inputs[0]).quant.zp)
+    x = xs[0].astype(F32)
+    acc = np.zeros(x.shape[:-1], F32)
+    for c in range(x.shape[-1]):  # TFLM's float32 sum, channel by channel
+        acc += x[..., c] * x[..., c]
+    norm = np.maximum(np.sqrt(acc), F32(1e-6))
+    return (x / norm[..., None]).astype(F32)

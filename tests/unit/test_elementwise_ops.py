@@ -400,3 +400,30 @@ def test_onnx_sqrt_exp(tmp_path):
     import torch
 
     onnx_case(tmp_path, lambda m, x: torch.exp(torch.sqrt(x.abs()) - 2), (1, 3, 4, 5), ["ABS", "SQRT", "SUB", "EXP"])
+
+
+# ---------------------------------------------------------------- L2_NORMALIZATION
+
+
+@cases("l2_normalization")
+def test_l2_normalization_int8(seed, tmp_path):
+    """Rows of 1 to 300 values (sums of squares across the inverse square root's renormalisation steps)."""
+    rng = np.random.default_rng(5000 + seed)
+    shape = (1, int(rng.integers(1, 300))) if seed % 3 == 0 else rand_shape(rng)
+    g = graph("L2_NORMALIZATION", [(shape, rand_q(rng), None)], (shape, q(1 / 128, 0)))
+    assert_matches_tflm(g, rng)
+    if seed < 4:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_l2_normalization_float():
+    rng = np.random.default_rng(5100)
+    g = graph("L2_NORMALIZATION", [((1, 4, 5, 6), None, None)], ((1, 4, 5, 6), None))
+    assert_matches_tflm(g, rng)
+    assert_matches_litert(g, rng)
+
+
+def test_l2_normalization_quantized_by_ptq():
+    rng = np.random.default_rng(5200)
+    qg = assert_ptq_matches_tflm(graph("L2_NORMALIZATION", [((1, 3, 8), None, None)], ((1, 3, 8), None)), rng)
+    assert (qg.t("out").quant.s, qg.t("out").quant.zp) == (float(np.float32(1 / 128)), 0)

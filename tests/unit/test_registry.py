@@ -34,7 +34,8 @@ IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
 IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
-             "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP"}  # issue 10, element-wise ops
+             "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP",
+             "L2_NORMALIZATION"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -70,7 +71,7 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "PRELU"}
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "PRELU", "L2_NORMALIZATION"}
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
@@ -119,7 +120,8 @@ def single_input_graph(kind: str) -> Graph:
 
 
 SINGLE_INPUT = ["MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "RESHAPE", "RELU6", "RELU", "LEAKY_RELU", "HARD_SWISH",
-                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU", "REDUCE_MAX", "REDUCE_MIN", "SUM"]
+                "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU", "REDUCE_MAX", "REDUCE_MIN", "SUM",
+                "L2_NORMALIZATION"]
 
 
 @pytest.mark.parametrize("kind", SINGLE_INPUT)
