@@ -115,6 +115,10 @@ mcc_status mcc_softmax_s8(const mcc_softmax_params *p, int32_t rows, int32_t dep
 mcc_status mcc_l2_normalization_s8(int32_t input_zero_point, int32_t rows, int32_t depth, const int8_t *in,
                                    int8_t *out);
 
+/** LOG_SOFTMAX over the last axis: `rows` vectors of `depth` values; output scale 16/256, zero point 127. */
+mcc_status mcc_log_softmax_s8(const mcc_log_softmax_params *p, int32_t rows, int32_t depth, const int8_t *in,
+                              int8_t *out);
+
 /** PAD a 4-D tensor with `pad_value` (the zero point); before/after are 4 counts each, NHWC order. */
 mcc_status mcc_pad_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *before, const int32_t *after,
                       int8_t pad_value, const mcc_dims *out_dims, int8_t *out);

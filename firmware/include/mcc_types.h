@@ -99,6 +99,13 @@ typedef struct {
     int32_t output_multiplier_2, output_shift_2;
 } mcc_prelu_params;
 
+/** LOG_SOFTMAX parameters (beta 1): SOFTMAX's Q5.26 input scaling, and its reverse for the valid-range bound. */
+typedef struct {
+    int32_t input_multiplier, input_left_shift;
+    int32_t reverse_scaling_divisor, reverse_scaling_shift; /**< shift <= 0: a right shift */
+    int32_t diff_min;
+} mcc_log_softmax_params;
+
 /** SQUARED_DIFFERENCE parameters: inputs shifted left by left_shift (7) and rescaled to a common scale. */
 typedef struct {
     int32_t left_shift;

@@ -260,6 +260,14 @@ class Lowering:
         args = [str(x.quant.zp), str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_l2_normalization_s8", args)
 
+    def _lower_log_softmax(self, index: int, op: Op) -> KernelCall:
+        p = pm.log_softmax_params(self.graph, op)
+        x = self.graph.t(op.inputs[0])
+        depth = x.shape[-1]
+        params = CStatic("mcc_log_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_log_softmax_s8", args, statics=[params])
+
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
         """MEAN, and SUM through the same kernel (its multiplier has no 1/count folded in)."""
         x = self.graph.t(op.inputs[0])

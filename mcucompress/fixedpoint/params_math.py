@@ -122,3 +122,24 @@ def rsqrt_table(graph: Graph, op: Op) -> np.ndarray:
 
 
 TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table}  # ops the C code evaluates through mcc_lookup_s8
+
+
+@dataclass
+class LogSoftmaxParams:
+    """LOG_SOFTMAX int8 (TFLM log_softmax.cc, beta 1): SOFTMAX's input scaling to Q5.26 plus the reverse scaling
+    (reverse_scaling_shift <= 0, a right shift) that maps a Q5.26 log-sum back to input units."""
+
+    input_multiplier: int
+    input_left_shift: int
+    reverse_scaling_divisor: int
+    reverse_scaling_shift: int
+    diff_min: int
+
+
+def log_softmax_params(graph: Graph, op: Op) -> LogSoftmaxParams:
+    from mcucompress.fixedpoint.params import softmax_params
+    from mcucompress.ir.ops import SoftmaxAttrs
+
+    sp = softmax_params(graph, Op("SOFTMAX", op.inputs, op.outputs, SoftmaxAttrs(1.0)))
+    divisor, shift = quantize_multiplier((1 << (31 - sp.input_left_shift)) / float(sp.input_multiplier))
+    return LogSoftmaxParams(sp.input_multiplier, sp.input_left_shift, divisor, shift, sp.diff_min)

@@ -1,10 +1,10 @@
 """ONNX converters for element-wise, shape and reduction ops.
 
 Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope),
-Elu (alpha 1), Sqrt and Exp (float32 only).
-Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two operands. Layout: Reshape, Flatten, Squeeze,
-Unsqueeze, Transpose (free: only the recorded permutation changes), Concat, Pad, Identity, Dropout. Softmax and
-ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes remapped to NHWC.
+Elu (alpha 1), Sqrt and Exp (float32 only). Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two
+operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free: only the recorded permutation changes),
+Concat, Pad, Identity, Dropout. Softmax, LogSoftmax and ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes
+remapped to NHWC.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def transpose(ctx: Importer, node) -> None:
 
 
 # ---------------------------------------------------------------- softmax, reductions
-@converter("Softmax")
+@converter("Softmax", "LogSoftmax")
 def softmax(ctx: Importer, node) -> None:
     x = ctx.act(node.input[0])
     shape = ctx.shape(node.input[0])
@@ -248,7 +248,10 @@ def softmax(ctx: Importer, node) -> None:
         axis = big[0] if big else rank - 1
     if ir_axis(x.perm, axis) != rank - 1:
         ctx.fail(f"softmax over ONNX axis {axis} is not the last axis in NHWC; only the channel/last axis is supported")
-    _same_layout_output(ctx, node, "SOFTMAX", irops.SoftmaxAttrs(1.0))
+    if node.op_type == "LogSoftmax":
+        _same_layout_output(ctx, node, "LOG_SOFTMAX")
+    else:
+        _same_layout_output(ctx, node, "SOFTMAX", irops.SoftmaxAttrs(1.0))
 
 
 REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN"}

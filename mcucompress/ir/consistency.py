@@ -23,7 +23,8 @@ MAX_ELEMENTS = 1 << 24  # per tensor: 16 MiB of int8, beyond the flash and RAM o
 FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-              "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION"}
+              "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
+              "LOG_SOFTMAX"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),

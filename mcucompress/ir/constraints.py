@@ -122,6 +122,11 @@ def check_l2_normalization(graph: Graph, op: Op) -> None:
     _fixed_output(graph, op, 1 / 128, 0, "1/128")
 
 
+def check_log_softmax(graph: Graph, op: Op) -> None:
+    """LOG_SOFTMAX int8: the output scale is 16/256 and its zero point 127."""
+    _fixed_output(graph, op, 16 / 256, 127, "16/256")
+
+
 def check_float_only(graph: Graph, op: Op) -> None:
     """SQRT, EXP: float32 only (TFLM has no int8 kernel for them); an int8 model with one does not run on TFLM."""
     raise UnsupportedOpError(f"{_where(op)}: TFLM has no int8 {op.kind} kernel; keep this part of the model in float32")

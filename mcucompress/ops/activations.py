@@ -1,6 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, L2_NORMALIZATION, and the float32-only SQRT, EXP. L2_NORMALIZATION normalises over the channels
-(fixed int8 output range, like SOFTMAX).
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, and the float32-only SQRT, EXP. L2_NORMALIZATION and LOG_SOFTMAX
+normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
@@ -40,6 +40,9 @@ SPECS = (
     OpSpec("L2_NORMALIZATION", attrs.NoAttrs, math_ops.l2_normalization, CHANNELS_BLOCK, ("L2_NORMALIZATION",),
            check=c.check_l2_normalization, fixed_output=(1 / 128, 0), lowering=Lowering._lower_l2_normalization,
            c_functions=("mcc_l2_normalization_s8",), in_place=True),
+    OpSpec("LOG_SOFTMAX", attrs.NoAttrs, math_ops.log_softmax, CHANNELS_BLOCK, ("LOG_SOFTMAX",),
+           check=c.check_log_softmax, fixed_output=(16 / 256, 127), lowering=Lowering._lower_log_softmax,
+           c_functions=("mcc_log_softmax_s8",), in_place=True),
     # float32 only: TFLM has no int8 kernel, so no C kernel either (the check rejects int8)
     OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
     OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),

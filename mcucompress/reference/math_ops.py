@@ -1,5 +1,5 @@
 """Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
-ELU, RSQRT, L2_NORMALIZATION, SQRT and EXP (float32 only).
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, SQRT and EXP (float32 only).
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.fixedpoint import params_math as pm
+from mcucompress.fixedpoint.arith import INT32_MIN, rounding_divide_by_pot, wrap_int32
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier as mbqm
-from mcucompress.fixedpoint.arith import wrap_int32
+from mcucompress.fixedpoint.gemmlowp import exp_on_negative_values, rescale
 from mcucompress.fixedpoint.inv_sqrt import inv_sqrt_multiplier_exp
+from mcucompress.fixedpoint.log_fixed import log_x_ge_1
 
 F32 = np.float32
 
@@ -110,3 +112,32 @@ def l2_normalization(graph, op, xs):
         acc += x[..., c] * x[..., c]
     norm = np.maximum(np.sqrt(acc), F32(1e-6))
     return (x / norm[..., None]).astype(F32)
+
+
+def log_softmax_s8(x: np.ndarray, p: pm.LogSoftmaxParams) -> np.ndarray:
+    """TFLM's int8 LOG_SOFTMAX over the last axis: output Q4.27 rounded to 16/256 units, zero point 127."""
+    rows = x.reshape(-1, x.shape[-1]).astype(np.int64)
+    diff = rows - rows.max(axis=1, keepdims=True)
+    diff_q5 = mbqm(diff, p.input_multiplier, p.input_left_shift)
+    exps = rescale(exp_on_negative_values(diff_q5, 5), 0, 12)  # Q0.31 -> Q12.19
+    sum_q12 = wrap_int32(np.where(diff >= p.diff_min, exps, 0).sum(axis=1))
+    log_sum = log_x_ge_1(sum_q12, 12, 5)
+    shifted = wrap_int32(log_sum + INT32_MIN)
+    adjusted_min = np.maximum(p.diff_min - 1, mbqm(shifted, p.reverse_scaling_divisor, p.reverse_scaling_shift))
+    out = rounding_divide_by_pot(wrap_int32(diff_q5 - log_sum[:, None]), 31 - 5 - 4) + 127
+    out = np.where(diff > adjusted_min[:, None], out, -128)
+    return _s8(out).reshape(x.shape)
+
+
+def log_softmax(graph, op, xs):
+    if _int8(graph, op):
+        return log_softmax_s8(xs[0], pm.log_softmax_params(graph, op))
+    # TFLM's float32 order: row max, sequential sum of expf(x - max), logf, then x - max - log_sum
+    x = xs[0].astype(F32)
+    shifted = (x - x.max(axis=-1, keepdims=True)).astype(F32)
+    exps = np.exp(shifted.astype(np.float64)).astype(F32)
+    total = np.zeros(x.shape[:-1], F32)
+    for c in range(x.shape[-1]):
+        total += exps[..., c]
+    log_sum = np.log(total.astype(np.float64)).astype(F32)
+    return (shifted - log_sum[..., None]).astype(F32)

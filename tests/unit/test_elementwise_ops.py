@@ -427,3 +427,38 @@ def test_l2_normalization_quantized_by_ptq():
     rng = np.random.default_rng(5200)
     qg = assert_ptq_matches_tflm(graph("L2_NORMALIZATION", [((1, 3, 8), None, None)], ((1, 3, 8), None)), rng)
     assert (qg.t("out").quant.s, qg.t("out").quant.zp) == (float(np.float32(1 / 128)), 0)
+
+
+# ---------------------------------------------------------------- LOG_SOFTMAX
+
+
+@cases("log_softmax")
+def test_log_softmax_int8(seed, tmp_path):
+    """Rows of 1 to 300 values, input scales 1e-3..0.5 (the valid-range bound and saturated rows)."""
+    rng = np.random.default_rng(5300 + seed)
+    shape = (1, int(rng.integers(1, 300))) if seed % 3 == 0 else rand_shape(rng)
+    g = graph("LOG_SOFTMAX", [(shape, rand_q(rng, 1e-3, 0.5), None)], (shape, q(16 / 256, 127)))
+    assert_matches_tflm(g, rng)
+    if seed < 5:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_log_softmax_float():
+    rng = np.random.default_rng(5400)
+    g = graph("LOG_SOFTMAX", [((1, 4, 5, 6), None, None)], ((1, 4, 5, 6), None))
+    assert_matches_tflm(g, rng)
+    assert_matches_litert(g, rng)
+
+
+def test_log_softmax_quantized_by_ptq():
+    rng = np.random.default_rng(5500)
+    qg = assert_ptq_matches_tflm(graph("LOG_SOFTMAX", [((1, 10), None, None)], ((1, 10), None)), rng)
+    assert (qg.t("out").quant.s, qg.t("out").quant.zp) == (float(np.float32(16 / 256)), 127)
+
+
+def test_onnx_log_softmax(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    onnx_case(tmp_path, lambda m, x: torch.log_softmax(x * 2, dim=1), (1, 6), ["MUL", "LOG_SOFTMAX"])
+    onnx_case(tmp_path, lambda m, x: torch.log_softmax(x, dim=1), (1, 5, 3, 4), ["LOG_SOFTMAX"])
