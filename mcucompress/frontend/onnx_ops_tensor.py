@@ -1,7 +1,7 @@
 """ONNX converters for element-wise, shape and reduction ops.
 
 Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope),
-Elu (alpha 1), Sqrt and Exp (float32 only). Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two
+Elu (alpha 1), Sqrt, Exp and Neg (float32 only). Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two
 operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free: only the recorded permutation changes),
 Concat, Pad, Identity, Dropout. Softmax, LogSoftmax and ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes
 remapped to NHWC.
@@ -26,7 +26,7 @@ from mcucompress.ir import registry
 from mcucompress.passes.hard_swish import HARD_SIGMOID, HardSigmoidAttrs
 
 UNARY = {"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH", "Abs": "ABS", "Sqrt": "SQRT",
-         "Exp": "EXP"}
+         "Exp": "EXP", "Neg": "NEG"}
 BINARY = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "MUL", "Max": "MAXIMUM", "Min": "MINIMUM",
           "PRelu": "PRELU"}
 

@@ -311,7 +311,7 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:

@@ -284,6 +284,7 @@ LOWERINGS = {
     "LOG_SOFTMAX": _plain,
     "L2_NORMALIZATION": _plain,
     "EXP": _plain,
+    "NEG": _plain,
     "SUM": _mean,
     "REDUCE_MAX": _mean,
     "REDUCE_MIN": _mean,

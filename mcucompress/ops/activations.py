@@ -1,5 +1,5 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, and the float32-only SQRT, EXP. L2_NORMALIZATION and LOG_SOFTMAX
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, and the float32-only SQRT, EXP, NEG. L2_NORMALIZATION and LOG_SOFTMAX
 normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
@@ -46,6 +46,7 @@ SPECS = (
     # float32 only: TFLM has no int8 kernel, so no C kernel either (the check rejects int8)
     OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
     OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),
+    OpSpec("NEG", attrs.NoAttrs, math_ops.neg, CHANNELS_PASSTHROUGH, ("NEG",), check=c.check_float_only),
     # Channels may not be removed across PRELU: pruning does not slice its per-channel alpha.
     OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_BLOCK, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),

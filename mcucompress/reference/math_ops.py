@@ -1,5 +1,5 @@
 """Element-wise math ops of issue 10, int8 (TFLM's integer kernels) and float32: ABS, PRELU, SQUARED_DIFFERENCE,
-ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, SQRT and EXP (float32 only).
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, SQRT, EXP and NEG (float32 only).
 
 Every integer the int8 kernels use comes from mcucompress.fixedpoint.params_math.
 """
@@ -141,3 +141,8 @@ def log_softmax(graph, op, xs):
         total += exps[..., c]
     log_sum = np.log(total.astype(np.float64)).astype(F32)
     return (shifted - log_sum[..., None]).astype(F32)
+
+
+def neg(graph, op, xs):
+    """float32 only (the op's check rejects int8)."""
+    return np.negative(xs[0].astype(F32))

@@ -379,10 +379,10 @@ def test_rsqrt_float():
     assert_matches_litert(g, rng)  # negative inputs: NaN on both
 
 
-# ---------------------------------------------------------------- SQRT, EXP (float32 only in TFLM)
+# ---------------------------------------------------------------- SQRT, EXP, NEG (float32 only in TFLM)
 
 
-@pytest.mark.parametrize("kind", ["SQRT", "EXP"])
+@pytest.mark.parametrize("kind", ["SQRT", "EXP", "NEG"])
 def test_float_only_ops(kind):
     rng = np.random.default_rng(4900)
     g = graph(kind, [((1, 7, 6), None, None)], ((1, 7, 6), None))
@@ -399,7 +399,8 @@ def test_onnx_sqrt_exp(tmp_path):
     pytest.importorskip("torch")
     import torch
 
-    onnx_case(tmp_path, lambda m, x: torch.exp(torch.sqrt(x.abs()) - 2), (1, 3, 4, 5), ["ABS", "SQRT", "SUB", "EXP"])
+    onnx_case(tmp_path, lambda m, x: -torch.exp(torch.sqrt(x.abs()) - 2), (1, 3, 4, 5),
+              ["ABS", "SQRT", "SUB", "EXP", "NEG"])
 
 
 # ---------------------------------------------------------------- L2_NORMALIZATION

@@ -35,7 +35,7 @@ IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
 IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
              "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP",
-             "L2_NORMALIZATION", "LOG_SOFTMAX"}  # issue 10, element-wise ops
+             "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}  # issue 10, element-wise ops
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -56,7 +56,7 @@ def test_every_ir_kind_has_a_complete_spec():
         if s.weight_axis is not None:
             assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) and s.scratch, s.kind
     # float output, or no int8 kernel in TFLM: reference only
-    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP"}
+    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         specs[0].kind = "X"
 
