@@ -64,7 +64,7 @@ TYPE_VERSIONS = {
     "ABS": {"int8": 2, "int16": 3},
     "PRELU": {},
     "SQUARED_DIFFERENCE": {"int8": 2},
-    "ELU": {"int8": 2},
+    "ELU": {},
     "RSQRT": {"int8": 2},
     "L2_NORMALIZATION": {"int8": 2},
     "LOG_SOFTMAX": {"int8": 2},

@@ -182,6 +182,18 @@ def zoo() -> Graph:
         ("r6", (1, 4, 4, 32), q(1 / 128)),
         ("lr", (1, 4, 4, 32), q(1 / 128)),
         ("hs", (1, 4, 4, 32), q(1 / 128)),
+        ("ab", (1, 4, 4, 32), q(1 / 128)),
+        ("el", (1, 4, 4, 32), q(1 / 128)),
+        ("pr", (1, 4, 4, 32), q(1 / 128)),
+        ("mx", (1, 4, 4, 32), q(1 / 128)),
+        ("mi", (1, 4, 4, 32), q(1 / 128)),
+        ("sd", (1, 4, 4, 32), q(1 / 128)),
+        ("rs", (1, 4, 4, 32), q(0.1, -128)),
+        ("l2", (1, 4, 4, 32), q(1 / 128)),
+        ("ls", (1, 4, 4, 32), q(16 / 256, 127)),
+        ("rmx", (1, 1, 4, 32), q(16 / 256, 127)),
+        ("rmn", (1, 1, 1, 32), q(16 / 256, 127)),
+        ("su", (1, 1, 1, 32), q(1 / 16)),
         ("mn", (1, 1, 1, 32), q(1 / 128)),
         ("fl", (1, 32), q(1 / 128)),
         ("fc", (1, 10), q(0.05)),
@@ -197,6 +209,9 @@ def zoo() -> Graph:
     const("db", (16,), "int32", dw * np.float32(0.05), 0, 200)
     const("fw", (10, 32), "int8", np.array([0.01], np.float32), None, 127)
     const("fb", (10,), "int32", np.array([0.01 / 128], np.float32), None, 200)
+    const("alpha", (32,), "int8", np.array([0.01], np.float32), None, 127)
+    for name in ("lo", "hi", "mid"):  # MAXIMUM/MINIMUM operands share their output's quantization
+        const(name, (1, 1, 1, 32), "int8", np.array([1 / 128], np.float32), None, 100)
     same3 = {"pad_top": 1, "pad_bottom": 1, "pad_left": 1, "pad_right": 1}
     g.ops = [
         Op("PAD", ["x"], ["xp"], irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)))),
@@ -214,7 +229,19 @@ def zoo() -> Graph:
         Op("RELU6", ["r"], ["r6"]),
         Op("LEAKY_RELU", ["r6"], ["lr"], irops.LeakyReluAttrs(0.125)),
         Op("HARD_SWISH", ["lr"], ["hs"]),
-        Op("MEAN", ["hs"], ["mn"], irops.MeanAttrs((1, 2), keep_dims=True)),
+        Op("ABS", ["hs"], ["ab"]),
+        Op("ELU", ["ab"], ["el"]),
+        Op("PRELU", ["el", "alpha"], ["pr"]),
+        Op("MAXIMUM", ["pr", "lo"], ["mx"]),
+        Op("MINIMUM", ["mx", "hi"], ["mi"]),
+        Op("SQUARED_DIFFERENCE", ["mi", "mid"], ["sd"]),
+        Op("RSQRT", ["sd"], ["rs"]),  # its input is >= its zero point, as TFLM requires
+        Op("L2_NORMALIZATION", ["rs"], ["l2"]),
+        Op("LOG_SOFTMAX", ["l2"], ["ls"]),
+        Op("REDUCE_MAX", ["ls"], ["rmx"], irops.MeanAttrs((1,), keep_dims=True)),
+        Op("REDUCE_MIN", ["rmx"], ["rmn"], irops.MeanAttrs((2,), keep_dims=True)),
+        Op("SUM", ["rmn"], ["su"], irops.MeanAttrs((1,), keep_dims=True)),
+        Op("MEAN", ["su"], ["mn"], irops.MeanAttrs((1, 2), keep_dims=True)),
         Op("RESHAPE", ["mn"], ["fl"]),
         Op("FULLY_CONNECTED", ["fl", "fw", "fb"], ["fc"], irops.FullyConnectedAttrs("RELU")),
         Op("SOFTMAX", ["fc"], ["sm"], irops.SoftmaxAttrs(0.5)),
@@ -225,9 +252,12 @@ def zoo() -> Graph:
     return with_importer_op_names(g)
 
 
+FLOAT_ONLY = {"SQRT", "EXP", "NEG"}  # TFLM has no int8 kernel: float_zoo() holds them
+
+
 def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
     graph = zoo()
-    assert {op.kind for op in graph.ops} == set(registry.kinds())
+    assert {op.kind for op in graph.ops} == set(registry.kinds()) - FLOAT_ONLY
     written, reloaded = write_and_reload(graph, tmp_path)
     assert_graphs_equal(graph, reloaded)
     tflm, rng = TflmSession(written), np.random.default_rng(1)
@@ -238,3 +268,24 @@ def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
         assert abs(float(y_tflm.sum()) - 1.0) < 0.05
         # Different kernels (TFLM reference vs LiteRT builtin) may round differently; measured equal here.
         np.testing.assert_allclose(y_tflm, y_litert, atol=1 / 128)
+
+
+def float_zoo() -> Graph:
+    """The float32-only kinds (no int8 kernel in TFLM) in one float graph: NEG(SQRT(EXP(x)))."""
+    g = Graph(name="float_zoo")
+    for name in ("x", "e", "s", "y"):
+        g.add_tensor(Tensor(name, (1, 4, 6), "float32"))
+    g.ops = [Op("EXP", ["x"], ["e"]), Op("SQRT", ["e"], ["s"]), Op("NEG", ["s"], ["y"])]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return with_importer_op_names(g)
+
+
+def test_float_only_kinds_load_and_run_in_tflm_and_litert(tmp_path):
+    graph = float_zoo()
+    assert {op.kind for op in graph.ops} == FLOAT_ONLY
+    written, reloaded = write_and_reload(graph, tmp_path)
+    assert_graphs_equal(graph, reloaded)
+    x = random_input(graph, np.random.default_rng(3))
+    ours = executor.run(graph, [x])[0]
+    np.testing.assert_allclose(TflmSession(written)(x), ours, rtol=1e-6)
+    np.testing.assert_allclose(litert_run(written, x), ours, rtol=1e-6)
