@@ -463,3 +463,56 @@ def test_onnx_log_softmax(tmp_path):
 
     onnx_case(tmp_path, lambda m, x: torch.log_softmax(x * 2, dim=1), (1, 6), ["MUL", "LOG_SOFTMAX"])
     onnx_case(tmp_path, lambda m, x: torch.log_softmax(x, dim=1), (1, 5, 3, 4), ["LOG_SOFTMAX"])
+
+
+# ---------------------------------------------------------------- every new int8 kernel on QEMU
+
+
+def chain_graph() -> Graph:
+    """ABS -> ELU -> PRELU -> MAXIMUM -> MINIMUM -> SQUARED_DIFFERENCE -> RSQRT -> L2_NORMALIZATION -> LOG_SOFTMAX
+    -> REDUCE_MAX -> REDUCE_MIN -> SUM, quantized so that TFLM accepts every op (RSQRT's input is >= its zp)."""
+    from mcucompress.ir import Op, QuantParams, Tensor
+    from mcucompress.ir import ops as irops
+
+    rng = np.random.default_rng(6000)
+    g = Graph(name="elem_chain")
+    s = (1, 4, 4, 32)
+    for name, shape, qq in [("x", s, q(0.05, 3)), ("ab", s, q(1 / 128)), ("el", s, q(1 / 128)), ("pr", s, q(1 / 128)),
+                            ("mx", s, q(1 / 128)), ("mi", s, q(1 / 128)), ("sd", s, q(1 / 128)), ("rs", s, q(0.1, -128)),
+                            ("l2", s, q(1 / 128)), ("ls", s, q(16 / 256, 127)), ("rmx", (1, 1, 4, 32), q(16 / 256, 127)),
+                            ("rmn", (1, 1, 1, 32), q(16 / 256, 127)), ("su", (1, 1, 1, 32), q(1 / 16))]:
+        g.add_tensor(Tensor(name, shape, "int8", qq))
+    for name, shape, scale in [("alpha", (32,), 0.01), ("lo", (1, 1, 1, 32), 1 / 128), ("hi", (1, 1, 1, 32), 1 / 128),
+                               ("mid", (1, 1, 1, 32), 1 / 128)]:
+        g.add_tensor(Tensor(name, shape, "int8", QuantParams(np.array([scale], np.float32), np.zeros(1)),
+                            rng.integers(-100, 100, shape)))
+    g.ops = [Op("ABS", ["x"], ["ab"]), Op("ELU", ["ab"], ["el"]), Op("PRELU", ["el", "alpha"], ["pr"]),
+             Op("MAXIMUM", ["pr", "lo"], ["mx"]), Op("MINIMUM", ["mx", "hi"], ["mi"]),
+             Op("SQUARED_DIFFERENCE", ["mi", "mid"], ["sd"]), Op("RSQRT", ["sd"], ["rs"]),
+             Op("L2_NORMALIZATION", ["rs"], ["l2"]), Op("LOG_SOFTMAX", ["l2"], ["ls"]),
+             Op("REDUCE_MAX", ["ls"], ["rmx"], irops.MeanAttrs((1,), True)),
+             Op("REDUCE_MIN", ["rmx"], ["rmn"], irops.MeanAttrs((2,), True)),
+             Op("SUM", ["rmn"], ["su"], irops.MeanAttrs((1,), True))]
+    for i, op in enumerate(g.ops):
+        op.name = f"{op.kind.lower()}_{i}"
+    g.inputs, g.outputs = ["x"], ["su"]
+    return g
+
+
+def test_new_kernels_bit_exact_on_qemu(tmp_path):
+    """The chain through TFLM equals the reference; on the default board (Cortex-M4 in QEMU) the firmware does too."""
+    import json
+    import shutil
+
+    from tests.unit.test_cli_errors import mcc
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    g = chain_graph()
+    rng = np.random.default_rng(6100)
+    assert_matches_tflm(g, rng)
+    model = tmp_path / "elem_chain.tflite"
+    tflite_writer.write(g, model)
+    result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run.json").read_text())["bit_exact"] is True
