@@ -516,3 +516,30 @@ def test_new_kernels_bit_exact_on_qemu(tmp_path):
     result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run.json").read_text())["bit_exact"] is True
+
+
+# ---------------------------------------------------------------- the verifier's shape rules
+
+
+@pytest.mark.parametrize("name", ["prelu_alpha", "maximum_broadcast", "reduce_axes", "reduce_out", "abs_out",
+                                  "prelu_dtype"])
+def test_verifier_rejects_inconsistent_shapes(name):
+    from mcucompress.errors import GraphError
+    from mcucompress.ir import ops as irops
+    from mcucompress.ir.verify import verify
+
+    qq = q(0.05)
+    alpha = np.ones((1, 1, 3), np.int8)
+    g = {
+        "prelu_alpha": lambda: graph("PRELU", [((1, 2, 2, 4), qq, None), ((1, 1, 3), qq, alpha)], ((1, 2, 2, 4), qq)),
+        "prelu_dtype": lambda: graph("PRELU", [((1, 2, 2, 3), qq, None), ((3,), None, np.ones(3, np.float32))],
+                                     ((1, 2, 2, 3), qq)),
+        "maximum_broadcast": lambda: graph("MAXIMUM", [((1, 4), qq, None), ((1, 3), qq, np.ones((1, 3), np.int8))],
+                                           ((1, 4), qq)),
+        "reduce_axes": lambda: graph("REDUCE_MAX", [((1, 4, 3), qq, None)], ((1, 4), qq), irops.MeanAttrs((5,), False)),
+        "reduce_out": lambda: graph("SUM", [((1, 4, 3), qq, None)], ((1, 3), qq), irops.MeanAttrs((2,), False)),
+        "abs_out": lambda: graph("ABS", [((1, 4), qq, None)], ((1, 5), qq)),
+    }[name]()
+    with pytest.raises(GraphError) as err:
+        verify(g)
+    assert "\n" not in str(err.value)
