@@ -215,15 +215,26 @@ def _pool(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
 
 
 def _mean(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN."""
     x = xs[0]
     axes = tuple(sorted({ax % x.dim() for ax in op.attrs.axes}))
-    return x.mean(dim=axes, keepdim=op.attrs.keep_dims)
+    fn = {"MEAN": torch.mean, "SUM": torch.sum, "REDUCE_MAX": torch.amax, "REDUCE_MIN": torch.amin}[op.kind]
+    return fn(x, dim=axes, keepdim=op.attrs.keep_dims)
 
 
 def _binary(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
     a, b = xs
     y = {"ADD": torch.add, "SUB": torch.sub, "MUL": torch.mul}[op.kind](a.float(), b.float())
     return _act(y, op.attrs.activation)
+
+
+def _binary_math(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, PRELU (input 1 is alpha): no fused activation."""
+    a, b = (x.float() for x in xs)
+    if op.kind == "PRELU":
+        return torch.where(a >= 0, a, a * b)
+    return {"MAXIMUM": torch.maximum, "MINIMUM": torch.minimum, "SQUARED_DIFFERENCE": lambda p, q: (p - q) ** 2}[
+        op.kind](a, b)
 
 
 def _softmax(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
@@ -254,6 +265,9 @@ _FORWARD = {
     "AVERAGE_POOL_2D": _pool,
     "MAX_POOL_2D": _pool,
     "MEAN": _mean,
+    "SUM": _mean,
+    "REDUCE_MAX": _mean,
+    "REDUCE_MIN": _mean,
     "ADD": _binary,
     "SUB": _binary,
     "MUL": _binary,
@@ -267,6 +281,19 @@ _FORWARD = {
     "TANH": _unary(lambda x, op: torch.tanh(x)),
     "LEAKY_RELU": _unary(lambda x, op: F.leaky_relu(x, op.attrs.alpha)),
     "HARD_SWISH": _unary(lambda x, op: x * torch.clamp(x + 3.0, 0.0, 6.0) / 6.0),
+    "MAXIMUM": _binary_math,
+    "MINIMUM": _binary_math,
+    "SQUARED_DIFFERENCE": _binary_math,
+    "PRELU": _binary_math,
+    "ABS": _unary(lambda x, op: torch.abs(x)),
+    "NEG": _unary(lambda x, op: -x),
+    "ELU": _unary(lambda x, op: F.elu(x)),
+    "SQRT": _unary(lambda x, op: torch.sqrt(x)),
+    "RSQRT": _unary(lambda x, op: torch.rsqrt(x)),
+    "EXP": _unary(lambda x, op: torch.exp(x)),
+    "LOG_SOFTMAX": _unary(lambda x, op: torch.log_softmax(x, dim=-1)),
+    "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
+                                                             min=1e-6)),
 }
 
 
