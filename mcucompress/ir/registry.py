@@ -25,7 +25,7 @@ from mcucompress.errors import UnsupportedOpError
 CHANNELS_PRODUCER = "producer"  # CONV_2D, FULLY_CONNECTED: out = weight axis 0, in = the weight's last axis
 CHANNELS_DEPTHWISE = "depthwise"  # DEPTHWISE_CONV_2D: output channel c is tied to input channel c (weight axis 3)
 CHANNELS_PASSTHROUGH = "passthrough"  # element-wise, pools, PAD, MEAN over non-channel axes: c in is c out
-CHANNELS_TIED = "tied"  # ADD/SUB/MUL: every activation input and the output share channel indices
+CHANNELS_TIED = "tied"  # ADD, MAXIMUM, PRELU...: activation inputs and output share channels; constants sliced
 CHANNELS_CONCAT = "concat"  # CONCATENATION: channels of input k are offset when the axis is the last one
 CHANNELS_RESHAPE = "reshape"  # RESHAPE: input channel c maps to every output position with index % C == c
 CHANNELS_BLOCK = "block"  # anything else (SOFTMAX over channels, DEQUANTIZE): channels may not be removed across

@@ -5,13 +5,13 @@ normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
 RELU6 clamps without rescaling in TFLM, so it shares its input's quantization. SOFTMAX normalises over
 the channels, so pruning may not remove channels across it. PRELU's alpha is a constant operand that
-broadcasts against the input (per channel, usually).
+broadcasts against the input (per channel, usually), sliced with the channels when pruning removes some.
 """
 
 from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
-from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, OpSpec
+from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, CHANNELS_TIED, OpSpec
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
 from mcucompress.reference import math_ops
@@ -47,7 +47,7 @@ SPECS = (
     OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
     OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),
     OpSpec("NEG", attrs.NoAttrs, math_ops.neg, CHANNELS_PASSTHROUGH, ("NEG",), check=c.check_float_only),
-    # Channels may not be removed across PRELU: pruning does not slice its per-channel alpha.
-    OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_BLOCK, ("PRELU",), check=c.check_prelu,
+    # PRELU's one activation input shares channels with its output; pruning slices a per-channel alpha with them.
+    OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_TIED, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),
 )

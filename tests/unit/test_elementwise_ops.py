@@ -576,3 +576,32 @@ def test_torch_bridge_matches_reference(kind):
     if kind in ("SQRT", "RSQRT"):
         x = np.abs(x) + np.float32(0.1)
     check_same(g, x)
+
+
+def test_channel_pruning_slices_prelu_alpha():
+    """conv(2 -> 8) -> PRELU(alpha per channel) -> conv(8 -> 3): removing conv0's odd channels slices alpha too."""
+    from mcucompress.ir import Op, Tensor
+    from mcucompress.ir import ops as irops
+    from mcucompress.ir.verify import verify
+    from mcucompress.prune import channels
+
+    rng = np.random.default_rng(6300)
+    g = Graph(name="prelu_prune")
+    for name, shape in (("x", (1, 5, 5, 2)), ("c", (1, 5, 5, 8)), ("p", (1, 5, 5, 8)), ("y", (1, 5, 5, 3))):
+        g.add_tensor(Tensor(name, shape, "float32"))
+    for name, shape in (("w0", (8, 1, 1, 2)), ("b0", (8,)), ("alpha", (8,)), ("w1", (3, 1, 1, 8)), ("b1", (3,))):
+        g.add_tensor(Tensor(name, shape, "float32", None, rng.standard_normal(shape).astype(np.float32)))
+    g.ops = [Op("CONV_2D", ["x", "w0", "b0"], ["c"], irops.Conv2DAttrs(), "conv0"),
+             Op("PRELU", ["c", "alpha"], ["p"], irops.NoAttrs(), "prelu"),
+             Op("CONV_2D", ["p", "w1", "b1"], ["y"], irops.Conv2DAttrs(), "conv1")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    x = rng.standard_normal((1, 5, 5, 2)).astype(np.float32)
+    ch = channels.analyse(g)
+    kept = {r: np.arange(0, ch.sizes[r], 2) for r in ch.prunable()}
+    assert kept, "conv0's channels are prunable across PRELU"
+    alpha = g.t("alpha").data.copy()
+    channels.apply(g, ch, kept)
+    verify(g)
+    np.testing.assert_array_equal(g.t("alpha").data, alpha[::2])
+    assert g.t("p").shape == (1, 5, 5, 4)
+    executor.run(g, [x])
