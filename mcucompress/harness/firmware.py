@@ -22,9 +22,11 @@ from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
 from mcucompress.harness.breakdown import memory_breakdown, source_part
+from mcucompress.harness.stack_bound import stack_bound
 from mcucompress.harness.toolrun import run_tool
 
 GCC = "arm-none-eabi-gcc"
+STACK_MARGIN = 128  # bytes above the static bound (harness_main paints below its frame less a margin)
 DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
 OPT = "-O2"
 COMMON_CFLAGS = ["-std=c99", "-ffunction-sections", "-fdata-sections", "-g"]
@@ -196,9 +198,12 @@ def project_prefix(project: str | Path) -> str:
 
 
 def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: str | Path | None = None,
-                   extra_cflags: tuple[str, ...] | list[str] = (), stack_size: int = DEFAULT_STACK,
+                   extra_cflags: tuple[str, ...] | list[str] = (), stack_size: int | None = None,
                    opt: str = OPT) -> Firmware:
-    """Compile a generated project (write_project output) and the harness for `board` into build_dir/fw.elf."""
+    """Compile a generated project (write_project output) and the harness for `board` into build_dir/fw.elf.
+
+    stack_size None: the static bound of the image's stack use (stack_bound.py, from GCC's call graph) plus
+    STACK_MARGIN, or DEFAULT_STACK when no bound can be proven."""
     project = Path(project).resolve()
     if not (project / f"{prefix}_model.h").is_file():
         raise McuError(f"{project}: no {prefix}_model.h; write the project with the same prefix first")
@@ -208,7 +213,8 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     build = Path(build_dir).resolve() if build_dir else project / "build" / board.name
     build.mkdir(parents=True, exist_ok=True)
     fw = asset_dir("firmware")
-    link_ld, _ = render_board_files(board, build, stack_size)
+    auto_stack = stack_size is None
+    link_ld, _ = render_board_files(board, build, DEFAULT_STACK if auto_stack else stack_size)
 
     base = [gcc, *board.cflags, opt, *COMMON_CFLAGS, *extra_cflags, f"-I{build}", f"-I{project}",
             f"-I{project / 'mcc' / 'include'}", f"-I{fw / 'runtime'}", f'-DMCC_MODEL_HEADER="{prefix}_model.h"',
@@ -223,6 +229,8 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     if obj_dir.exists():
         shutil.rmtree(obj_dir)
     obj_dir.mkdir()
+    if auto_stack:
+        base.append("-fcallgraph-info=su")  # obj/*.ci: each function's frame and calls
     jobs = [(src, OUR_WARNINGS) for src in ours] + [(src, MODEL_WARNINGS) for src in generated + kernels]
     for index, (src, warnings) in enumerate(jobs):
         obj = obj_dir / f"{index:03d}_{src.stem}.o"
@@ -231,6 +239,10 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         objects.append(str(obj))
         parts[obj.name] = source_part(src, prefix, src in kernels)
 
+    if auto_stack:
+        bound = stack_bound(sorted(obj_dir.glob("*.ci")))
+        stack_size = DEFAULT_STACK if bound is None else (bound + STACK_MARGIN + 7) & ~7
+        link_ld, _ = render_board_files(board, build, stack_size)
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
             "-Wl,--gc-sections", f"-Wl,-Map={build / 'fw.map'}", *objects, "-o", str(elf)]
