@@ -321,6 +321,13 @@ def conv_scratch(graph: Graph, op: Op) -> int:
     return 2 * kh * kw * cin * 2 + 16 * cout
 
 
+def fully_connected_scratch_over_input(graph: Graph, op: Op) -> bool:
+    """mcc_fully_connected_s8 widens its (single) input row into the scratch last group first, each int16
+    group at or beyond every input byte still unread: the scratch may start at the dead input."""
+    x, w = graph.t(op.inputs[0]), graph.t(op.inputs[1])
+    return x.size == w.shape[1] and _runs_dense(graph, op)
+
+
 def fully_connected_scratch(graph: Graph, op: Op) -> int:
     """mcc_fully_connected_s8: one input row as int16; the kernel uses it from four outputs on."""
     units, depth = graph.t(op.inputs[1]).shape
