@@ -117,3 +117,37 @@ def graph(kind: str, rng, dtype: str = "int8") -> Graph:
     g.ops = [Op(kind, ins, outs, attrs, kind.lower())]
     g.inputs, g.outputs = ins, outs
     return g
+
+
+def movement_chain() -> Graph:
+    """Int8 chain of movement ops, one quantization: TRANSPOSE, SPLIT (two outputs), REVERSE_V2, STRIDED_SLICE
+    (negative stride, masks), GATHER, CONCATENATION, DEPTH_TO_SPACE, MIRROR_PAD, SLICE, UNPACK (six outputs), PACK."""
+    qp = QuantParams(np.array([0.05], np.float32), np.array([-3]))
+    g = Graph(name="movement")
+    ops = [
+        ("TRANSPOSE", ["x"], ["t"], irops.TransposeAttrs((0, 2, 1, 3))),
+        ("SPLIT", ["t"], ["s0", "s1"], irops.SplitAttrs(3, (1, 3))),
+        ("REVERSE_V2", ["s1"], ["r1"], irops.ReverseAttrs((1,))),
+        ("STRIDED_SLICE", ["s0"], ["ss"], irops.StridedSliceAttrs((0, 0, 0, 0), (1, 6, 6, 1), (1, -1, 2, 1), 2, 2, 0)),
+        ("GATHER", ["r1"], ["ga"], irops.GatherAttrs((0, 2, 4), (3,), 2)),
+        ("CONCATENATION", ["ga", "ss"], ["c"], irops.ConcatenationAttrs(3)),
+        ("DEPTH_TO_SPACE", ["c"], ["d"], irops.BlockAttrs(2)),
+        ("MIRROR_PAD", ["d"], ["m"], irops.MirrorPadAttrs(((0, 0), (1, 2), (0, 1), (0, 0)), "SYMMETRIC")),
+        ("SLICE", ["m"], ["sl"], irops.SliceAttrs((0, 1, 1, 0), (1, 12, -1, 1))),
+        ("UNPACK", ["sl"], [f"u{i}" for i in range(6)], irops.AxisAttrs(2)),
+        ("PACK", [f"u{i}" for i in range(6)][::-1], ["y"], irops.AxisAttrs(1)),
+    ]
+    shapes = {"x": (1, 6, 6, 4)}
+    for kind, ins, outs, attrs in ops:
+        if kind == "CONCATENATION":
+            found = [np.concatenate([np.zeros(shapes[n]) for n in ins], axis=3).shape]
+        elif kind == "PACK":
+            found = [np.stack([np.zeros(shapes[n]) for n in ins], axis=attrs.axis).shape]
+        else:
+            found = [m.shape for m in index_maps(kind, attrs, shapes[ins[0]], [None])]
+        shapes.update(zip(outs, found))
+    for n, s in shapes.items():
+        g.add_tensor(Tensor(n, tuple(s), "int8", qp))
+    g.ops = [Op(k, i, o, a, f"{k.lower()}_{j}") for j, (k, i, o, a) in enumerate(ops)]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g

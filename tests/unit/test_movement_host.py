@@ -14,7 +14,7 @@ from mcucompress.ir import Op, Tensor
 from mcucompress.ir import ops as irops
 from mcucompress.ir.index_maps import index_maps
 from mcucompress.ir.verify import verify
-from tests.movement_cases import KINDS, graph
+from tests.movement_cases import KINDS, graph, movement_chain
 from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
 
 CONFIGS = 6
@@ -54,3 +54,15 @@ def test_movement_bit_exact_on_host(kind, tmp_path):
         xs = rng.integers(-128, 128, (3, *g.t("in0").shape), dtype=np.int8)
         ours = host_outputs(g, xs, tmp_path / str(i))
         assert_same(ours, reference_outputs(g, xs))
+
+
+def test_movement_chain_bit_exact_with_tflm_and_on_host(tmp_path):
+    from tests.unit.test_movement_ops import _tflm
+
+    g = movement_chain()
+    verify(g)
+    xs = np.random.default_rng(5).integers(-128, 128, (3, *g.t("x").shape), dtype=np.int8)
+    ref = reference_outputs(g, xs)
+    for x, y in zip(xs, ref):
+        np.testing.assert_array_equal(_tflm(g, [x])[0], y)
+    assert_same(host_outputs(g, xs, tmp_path), ref)
