@@ -66,3 +66,17 @@ def test_movement_chain_bit_exact_with_tflm_and_on_host(tmp_path):
     for x, y in zip(xs, ref):
         np.testing.assert_array_equal(_tflm(g, [x])[0], y)
     assert_same(host_outputs(g, xs, tmp_path), ref)
+
+
+def test_float_movement_chain_quantizes_to_one_shared_quantization_and_runs_on_host(tmp_path):
+    from mcucompress.quantize.calibrate import calibrate
+    from mcucompress.quantize.quantizer import quantize_graph
+
+    g = movement_chain()
+    for t in g.tensors.values():
+        t.dtype, t.quant = "float32", None
+    cal = np.random.default_rng(6).uniform(-2, 3, (40, *g.t("x").shape[1:])).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, cal))
+    assert len({(float(t.quant.s), t.quant.zp) for t in q.tensors.values()}) == 1  # every output of SPLIT/UNPACK too
+    xs = np.random.default_rng(7).integers(-128, 128, (3, *q.t("x").shape), dtype=np.int8)
+    assert_same(host_outputs(q, xs, tmp_path), reference_outputs(q, xs))
