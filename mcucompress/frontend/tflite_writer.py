@@ -425,6 +425,8 @@ def _version(graph: Graph, op: Op) -> int:
         return 2
     if op.kind == "MUL" and version == 2 and _mul_rescale(graph, op) >= 1.0:
         return 3
+    if op.kind == "BROADCAST_TO":
+        return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3

@@ -41,9 +41,24 @@ def check_slice(graph: Graph, op: Op) -> None:
     _same_quant_all(graph, op)
 
 
-def check_same_quant(graph: Graph, op: Op) -> None:
-    """int8: constant parameters (axes, sizes, block size, paddings, indices); every input and output share scale and zero point."""
-    _same_quant_all(graph, op)
+def _same_quant_check(kind: str, what: str):
+    def check(graph: Graph, op: Op) -> None:
+        _same_quant_all(graph, op)
+
+    check.__doc__ = f"{kind} int8: {what}; every input and output share scale and zero point."
+    check.__name__ = f"check_{kind.lower()}"
+    return check
+
+
+check_split = _same_quant_check("SPLIT", "constant axis and sizes (SPLIT_V: one size may be -1)")
+check_pack = _same_quant_check("PACK", "up to 64 inputs of one shape")
+check_unpack = _same_quant_check("UNPACK", "one output per index of the axis")
+check_space_to_depth = _same_quant_check("SPACE_TO_DEPTH", "4-D NHWC, height and width multiples of the block size")
+check_depth_to_space = _same_quant_check("DEPTH_TO_SPACE", "4-D NHWC, depth a multiple of the block size squared")
+check_mirror_pad = _same_quant_check("MIRROR_PAD", "constant paddings, REFLECT (at most dim - 1) or SYMMETRIC "
+                                     "(at most dim)")
+check_broadcast_to = _same_quant_check("BROADCAST_TO", "constant shape the input broadcasts to")
+check_gather = _same_quant_check("GATHER", "constant indices in range, batch_dims 0")
 
 
 def check_reverse(graph: Graph, op: Op) -> None:
