@@ -34,7 +34,7 @@ def config(kind: str, rng) -> tuple[list[tuple[int, ...]], object, tuple | None]
         return [s], irops.SliceAttrs(tuple(begin), tuple(size)), None
     if kind == "STRIDED_SLICE":
         while True:
-            s = _shape(rng, 1, 7)
+            s = _shape(rng, 1, 7)  # TFLM slices rank <= 4
             rank = len(s)
             strides = [int(rng.choice([1, 1, 2, 3, -1, -2])) for _ in s]
             begin = [int(rng.integers(-d, d)) for d in s]

@@ -10,7 +10,7 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.ir import Graph, Op
 from mcucompress.ir.constraints import _qp, _where
 
-MAX_RANK = {"TRANSPOSE": 5, "SLICE": 5, "STRIDED_SLICE": 5}  # TFLM's kernels' limits (others: the IR's 6)
+MAX_RANK = {"TRANSPOSE": 5, "SLICE": 5, "STRIDED_SLICE": 4, "BROADCAST_TO": 5}  # TFLM's limits (others: the IR's 6)
 
 
 def _same_quant_all(graph: Graph, op: Op) -> None:
@@ -24,7 +24,7 @@ def _same_quant_all(graph: Graph, op: Op) -> None:
 
 def _rank(graph: Graph, op: Op) -> None:
     limit = MAX_RANK.get(op.kind, 6)
-    rank = len(graph.t(op.inputs[0]).shape)
+    rank = max(len(graph.t(op.inputs[0]).shape), len(graph.t(op.outputs[0]).shape))
     if rank > limit:
         raise UnsupportedOpError(f"{_where(op)}: input of rank {rank}; TFLM's {op.kind} takes rank <= {limit}")
 
@@ -36,7 +36,7 @@ def check_transpose(graph: Graph, op: Op) -> None:
 
 
 def check_slice(graph: Graph, op: Op) -> None:
-    """SLICE / STRIDED_SLICE int8: rank <= 5, constant begin/end/strides (any sign; begin, end and shrink-axis masks; no ellipsis or new-axis mask, no offset), input and output share scale and zero point."""
+    """SLICE / STRIDED_SLICE int8: rank <= 5 (STRIDED_SLICE: <= 4), constant begin/end/strides (any sign; begin, end and shrink-axis masks; no ellipsis or new-axis mask, no offset), input and output share scale and zero point."""
     _rank(graph, op)
     _same_quant_all(graph, op)
 
@@ -57,7 +57,13 @@ check_space_to_depth = _same_quant_check("SPACE_TO_DEPTH", "4-D NHWC, height and
 check_depth_to_space = _same_quant_check("DEPTH_TO_SPACE", "4-D NHWC, depth a multiple of the block size squared")
 check_mirror_pad = _same_quant_check("MIRROR_PAD", "constant paddings, REFLECT (at most dim - 1) or SYMMETRIC "
                                      "(at most dim)")
-check_broadcast_to = _same_quant_check("BROADCAST_TO", "constant shape the input broadcasts to")
+_broadcast_quant = _same_quant_check("BROADCAST_TO", "")
+
+
+def check_broadcast_to(graph: Graph, op: Op) -> None:
+    """BROADCAST_TO int8: constant shape the input broadcasts to, rank <= 5; input and output share scale and zero point."""
+    _rank(graph, op)
+    _broadcast_quant(graph, op)
 check_gather = _same_quant_check("GATHER", "constant indices in range, batch_dims 0")
 
 
