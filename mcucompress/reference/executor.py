@@ -82,6 +82,18 @@ def concatenation(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return _float_act(y, op.attrs.activation)
 
 
+def outputs_of(op: Op, y) -> dict:
+    """run_op's result as {output name: array} (it is a list for an op of several outputs)."""
+    return dict(zip(op.outputs, y if len(op.outputs) > 1 else [y]))
+
+
+def concat_chunks(op: Op, chunks: list):
+    """run_op's results over consecutive chunks of samples, joined along the batch."""
+    if len(op.outputs) > 1:
+        return [np.concatenate([c[k] for c in chunks]) for k in range(len(op.outputs))]
+    return np.concatenate(chunks)
+
+
 def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[np.ndarray] | dict:
     """Execute the graph on one batch; inputs are in the model's input dtypes and shapes."""
     values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
@@ -89,8 +101,7 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[
         t = graph.t(name)
         values[name] = np.asarray(x, dtype=t.dtype).reshape((-1,) + t.shape[1:]) if t.shape else np.asarray(x)
     for op in graph.ops:
-        ys = run_op(graph, op, [values[n] if n else None for n in op.inputs])
-        values.update(zip(op.outputs, ys if len(op.outputs) > 1 else [ys]))
+        values.update(outputs_of(op, run_op(graph, op, [values[n] if n else None for n in op.inputs])))
     if keep_all:
         return values
     return [values[n] for n in graph.outputs]

@@ -89,3 +89,17 @@ def test_verifier_rejects_out_of_range_attributes(attrs):
     g.ops = [Op(kind, ["in0"], ["out0"], attrs, "bad")]
     with pytest.raises(GraphError):
         verify(g)
+
+
+def test_constant_split_folds_into_constants():
+    from mcucompress.passes import constant_folding
+
+    g = graph("SPLIT", np.random.default_rng(3), "float32")
+    x = g.t("in0")
+    x.data = np.arange(x.size, dtype=np.float32).reshape(x.shape)
+    g.inputs = []
+    g.outputs = ["joined"]  # the split's outputs are no graph outputs: folding may take them
+    op = g.ops[0]
+    assert constant_folding.rewrite(g, op)
+    for n, y in zip(op.outputs, executor.outputs_of(op, executor.run_op(g, op, [x.data])).values()):
+        np.testing.assert_array_equal(g.t(n).data, y)
