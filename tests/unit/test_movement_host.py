@@ -80,3 +80,15 @@ def test_float_movement_chain_quantizes_to_one_shared_quantization_and_runs_on_h
     assert len({(float(t.quant.s), t.quant.zp) for t in q.tensors.values()}) == 1  # every output of SPLIT/UNPACK too
     xs = np.random.default_rng(7).integers(-128, 128, (3, *q.t("x").shape), dtype=np.int8)
     assert_same(host_outputs(q, xs, tmp_path), reference_outputs(q, xs))
+
+
+def test_split_with_an_unused_output_and_a_model_output_on_host(tmp_path):
+    """Only SPLIT's last output is read (it is the model's output): the others still get memory to be written."""
+    rng = np.random.default_rng(9)
+    g = graph("SPLIT", rng)
+    while len(g.ops[0].outputs) < 2:
+        g = graph("SPLIT", rng)
+    g.outputs = [g.ops[0].outputs[-1]]
+    verify(g)
+    xs = rng.integers(-128, 128, (3, *g.t("in0").shape), dtype=np.int8)
+    assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
