@@ -103,3 +103,14 @@ def test_constant_split_folds_into_constants():
     assert constant_folding.rewrite(g, op)
     for n, y in zip(op.outputs, executor.outputs_of(op, executor.run_op(g, op, [x.data])).values()):
         np.testing.assert_array_equal(g.t(n).data, y)
+
+
+def test_movement_attrs_survive_serialization(tmp_path):
+    from mcucompress.ir import serialize
+    from tests.movement_cases import movement_chain
+
+    g = movement_chain()
+    serialize.save(g, tmp_path / "g.json")
+    back = serialize.load(tmp_path / "g.json")
+    assert [op.attrs for op in back.ops] == [op.attrs for op in g.ops]
+    assert [op.outputs for op in back.ops] == [op.outputs for op in g.ops]
