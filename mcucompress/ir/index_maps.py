@@ -50,11 +50,11 @@ def _strided_range(a, axis: int, d: int) -> range:
 
 
 def index_maps(kind: str, attrs, in_shape: tuple[int, ...], out_shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """Per output, an int64 array of the output's shape holding flat indices into input 0."""
+    """Per output, an int32 array of the output's shape holding flat indices into input 0."""
     rank = len(in_shape)
     if math.prod(in_shape) > 1 << 24:
         raise ValueError(f"input shape {list(in_shape)} is too large")
-    idx = np.arange(math.prod(in_shape), dtype=np.int64).reshape(in_shape)
+    idx = np.arange(math.prod(in_shape), dtype=np.int32).reshape(in_shape)  # <= 2^24 elements (the verifier)
     a = attrs
     if kind == "TRANSPOSE":
         perm = [int(p) for p in a.perm]

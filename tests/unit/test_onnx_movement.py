@@ -25,6 +25,7 @@ CASES = {  # name -> (forward(m, x), input shape, IR kind expected)
     "pixel_unshuffle": (lambda m, x: nn.functional.pixel_unshuffle(m.c(x), 2), (1, 3, 4, 6), "TRANSPOSE"),
     "reflect_pad": (lambda m, x: nn.functional.pad(m.c(x), (2, 1, 1, 3), mode="reflect"), (1, 3, 5, 5), "MIRROR_PAD"),
     "expand": (lambda m, x: m.c(x)[:, :1].expand(1, 4, 4, 4) * 1.0, (1, 3, 4, 4), "BROADCAST_TO"),
+    "permute_output": (lambda m, x: m.c(x).permute(0, 3, 2, 1), (1, 3, 4, 5), "TRANSPOSE"),
     "permute_reshape": (lambda m, x: m.c(x).permute(0, 2, 1, 3).reshape(1, 4, 16), (1, 3, 4, 4), "TRANSPOSE"),
 }
 
