@@ -33,6 +33,9 @@ from tests.graphs import q
 IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "ADD",
             "SUB", "MUL", "RESHAPE", "SOFTMAX", "PAD", "CONCATENATION", "LOGISTIC", "TANH", "RELU", "RELU6",
             "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"}
+MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
+            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
+IR_KINDS |= MOVEMENT
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -67,7 +70,7 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE"}
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE"} | MOVEMENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
@@ -81,7 +84,8 @@ def test_unknown_kind_is_one_clear_line():
 def test_derived_tables():
     specs = registry.all_specs()
     assert lower.lowerable_kinds() == [s.kind for s in specs if s.lowering is not None]
-    assert registry.tflite_aliases() == {"SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE", "PADV2": "PAD"}
+    assert registry.tflite_aliases() == {"SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE", "PADV2": "PAD",
+                                         "SPLIT_V": "SPLIT"}
     assert {n for s in specs for n in s.tflite_names} <= set(supported_tflite_ops())
     doc = supported_ops_markdown()
     for s in specs:
