@@ -244,7 +244,7 @@ def test_hardware_boards_build(tiny_an386, tmp_path, board):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505"])
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505", "mps3-an547"])
 def test_tiny_model_on_other_boards(board, tmp_path):
     check_tiny_on(board, tmp_path)
 
@@ -252,6 +252,11 @@ def test_tiny_model_on_other_boards(board, tmp_path):
 # TFLM's outputs for the anchors' LCG input (../shared/anchors/tflm_cmsis_nn_qemu.md); ad01 by its first bytes.
 ANCHOR_OUTPUTS = {"kws_ref_model": "8080808080808080809a8066", "vww_96_int8": "7888",
                   "ic_pretrainedResnet_quant": "8080828380807b808080", "ad01_int8": "e405051e2f3e2e312f302c30322d272b"}
+
+
+def test_cortex_m55_runs_bit_exact_in_qemu(tmp_path):
+    """mps3-an547 (Cortex-M55, Helium): the default suite boots it in QEMU; kws on it is among the slow tests."""
+    check_tiny_on("mps3-an547", tmp_path)
 
 
 @pytest.mark.slow
@@ -271,8 +276,8 @@ def test_mlperf_tiny_models_bit_exact_on_qemu(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505"])
-def test_mlperf_kws_bit_exact_on_m3_m7_m33(board, tmp_path):
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505", "mps3-an547"])
+def test_mlperf_kws_bit_exact_on_m3_m7_m33_m55(board, tmp_path):
     from mcucompress.driver import load
 
     graph = load(shared_model("kws_ref_model"))
