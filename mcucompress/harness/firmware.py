@@ -22,11 +22,13 @@ from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
 from mcucompress.harness.breakdown import memory_breakdown, source_part
-from mcucompress.harness.stack_bound import stack_bound
+from mcucompress.harness.stack_bound import fault_stack_bound, stack_bound
 from mcucompress.harness.toolrun import run_tool
 
 GCC = "arm-none-eabi-gcc"
+FAULT_MARGIN = 32  # the fault report runs once, with interrupts masked by the fault
 STACK_MARGIN = 128  # bytes above the static bound (harness_main paints below its frame less a margin)
+DEFAULT_FAULT_STACK = 512  # the fault handler's stack when no bound is proven (mcc_fault_report needs ~200 B)
 DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
 OPT = "-O2"
 COMMON_CFLAGS = ["-std=c99", "-ffunction-sections", "-fdata-sections", "-g"]
@@ -101,13 +103,15 @@ def board_defines(board: Board) -> list[tuple[str, str]]:
     return defines
 
 
-def render_board_files(board: Board, outdir: Path, stack_size: int) -> tuple[Path, Path]:
+def render_board_files(board: Board, outdir: Path, stack_size: int,
+                       fault_stack_size: int = DEFAULT_FAULT_STACK) -> tuple[Path, Path]:
     """Write link.ld and mcc_board_config.h for `board` into `outdir`."""
     env = environment()
     common = {"version": __version__, "board": board.name}
     ld = env.get_template("link.ld.j2").render(
         **common, flash_origin=f"0x{board.flash_origin:08X}", flash_size=f"0x{board.flash_size:08X}",
-        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}", stack_size=stack_size)
+        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}", stack_size=stack_size,
+        fault_stack_size=fault_stack_size)
     header = env.get_template("board_config.h.j2").render(**common, defines=board_defines(board))
     (outdir / "link.ld").write_text(ld)
     (outdir / "mcc_board_config.h").write_text(header)
@@ -240,9 +244,11 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         parts[obj.name] = source_part(src, prefix, src in kernels)
 
     if auto_stack:
-        bound = stack_bound(sorted(obj_dir.glob("*.ci")))
+        call_graph = sorted(obj_dir.glob("*.ci"))
+        bound, fault = stack_bound(call_graph), fault_stack_bound(call_graph)
         stack_size = DEFAULT_STACK if bound is None else (bound + STACK_MARGIN + 7) & ~7
-        link_ld, _ = render_board_files(board, build, stack_size)
+        fault_size = DEFAULT_FAULT_STACK if fault is None else (fault + FAULT_MARGIN + 7) & ~7
+        link_ld, _ = render_board_files(board, build, stack_size, fault_size)
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
             "-Wl,--gc-sections", f"-Wl,-Map={build / 'fw.map'}", *objects, "-o", str(elf)]

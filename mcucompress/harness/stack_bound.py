@@ -19,6 +19,7 @@ EXTERNAL_BYTES = 64  # newlib-nano's mem* functions and libgcc helpers: a few re
 EXCEPTION_FRAME_BYTES = 108  # 8 core + 18 FPU words, plus 4 bytes of alignment
 HANDLERS = ("SysTick_Handler",)  # interrupts the harness enables; faults run on their own stack
 ENTRY = "Reset_Handler"
+FAULT_REPORT = "mcc_fault_report"  # runs on the fault stack (firmware/runtime/mcc_fault.c)
 
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
@@ -65,6 +66,14 @@ def deepest(name: str, frames: dict, edges: dict, external: set, active: frozens
         worst = max(worst, depth)
     memo[name] = own + worst
     return memo[name]
+
+
+def fault_stack_bound(ci_files: list[Path]) -> int | None:
+    """Bytes the fault handler's own stack needs: HardFault_Handler (naked) switches to it and branches to
+    FAULT_REPORT, whose deepest path is the bound (plus the external allowance); None if unknown."""
+    frames, edges, external = parse_call_graph(ci_files)
+    depth = deepest(FAULT_REPORT, frames, edges, external)
+    return None if depth is None else depth + EXTERNAL_BYTES
 
 
 def stack_bound(ci_files: list[Path]) -> int | None:
