@@ -51,7 +51,7 @@ def measure(path: Path, board: str, samples: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--boards", nargs="+", default=["mps2-an386", "mps2-an500"])
+    ap.add_argument("--boards", nargs="+", default=["mps2-an386", "mps2-an500", "mps3-an547"])
     ap.add_argument("--models", nargs="+", default=["digits_cnn_int8", *MLPERF])
     ap.add_argument("--samples", type=int, default=3, help="inputs per model: the anchors' LCG vector + random ones")
     args = ap.parse_args(argv)

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     anchors = load_anchors()
     if not anchors:
         print("(no ../shared/anchors beside the checkout: TFLM columns left empty)")
-    header = (f"{'model':<26}{'board':<12}{'RAM B':>9}{'code B':>9}{'weights B':>11}{'arena+I/O':>10}"
+    header = (f"{'model':<26}{'board':<12}{'RAM B':>9}{'code B':>9}{'weights B':>11}{'arena B':>10}"
               f"  | {'TFLM RAM':>9}{'ratio':>7}{'<=0.6x':>7}{'TFLM code':>10}{'<=16KB':>7}{'TFLM arena':>11}")
     print(header)
     print("-" * len(header))

@@ -52,10 +52,12 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
     return prepare_graph(load(model), model, calibration, method, per_tensor, progress, bias_correction, normalize)
 
 
-def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | None = None, method: str = "minmax",
-                  per_tensor: bool = False, progress: bool = False, bias_correction: bool = False,
-                  normalize=None) -> Graph:
-    """prepare() for a graph already loaded (and perhaps pruned) from `source` (named in errors)."""
+def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | np.ndarray | None = None,
+                  method: str = "minmax", per_tensor: bool = False, progress: bool = False,
+                  bias_correction: bool = False, normalize=None) -> Graph:
+    """prepare() for a graph already loaded (and perhaps pruned) from `source` (named in errors); `calibration`
+    is a data file, or the float samples themselves (the Python API, the pytest plugin)."""
+    from mcucompress.quantize.api import quantize
     from mcucompress.quantize.calibrate import calibrate
     from mcucompress.quantize.quantizer import quantize_graph
 
@@ -66,6 +68,9 @@ def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | No
         return core  # an int8 model with float32 I/O (QUANTIZE/DEQUANTIZE edges): already quantized
     if calibration is None:
         raise McuError(f"{source}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
+    if isinstance(calibration, np.ndarray):
+        return quantize(graph, calibration, method, per_channel=not per_tensor, progress=progress,
+                        bias_correction=bias_correction)
     samples = input_samples(calibration, graph, parse_normalize(normalize))
     ranges = calibrate(graph, samples.x, method, progress=progress)
     return quantize_graph(graph, ranges, per_channel=not per_tensor,
@@ -106,15 +111,24 @@ def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
 
 def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | Path | None = None,
                        details: dict | None = None, **target_options) -> tuple[dict, np.ndarray]:
-    """Compile an int8 `graph`, run the samples `x` on `board` (QEMU or behind a port) and check them against
-    the reference executor; returns (board part of the run report, raw outputs). `details` receives the
-    CompiledModel (for the HTML report's memory plan)."""
+    """Compile an int8 `graph`, run the samples `x` on `board` ('host': the host gcc; else QEMU or a board
+    behind a port) and check them against the reference executor; returns (board part of the run report, raw
+    outputs). `details` receives the CompiledModel (for the HTML report's memory plan)."""
     from mcucompress.boards import load_board
     from mcucompress.harness.target import run_on_board, target_report
 
-    compiled = compile_graph(graph, default_prefix(graph), dsp=load_board(board).dsp)
+    compiled = compile_graph(graph, default_prefix(graph), dsp=True if board == "host" else load_board(board).dsp)
     if details is not None:
         details["compiled"] = compiled
+    if board == "host":
+        from mcucompress.harness.host import run_on_host
+
+        outputs = run_on_host(compiled, x, graph.t(graph.outputs[0]).shape, workdir=workdir)
+        mismatches = count_mismatches(outputs, reference_outputs(graph, x))
+        return {"board": "host", "engine": "generated C compiled with the host gcc", "bit_exact": mismatches == 0,
+                "mismatches": mismatches,
+                "memory": {"weights_bytes": compiled.weights_bytes, "arena_bytes": compiled.plan.arena_bytes,
+                           "scratch_bytes": compiled.plan.scratch_bytes}}, outputs
     target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, **target_options)
     mismatches = count_mismatches(target.outputs, reference_outputs(graph, x))
     engine = "firmware on " + ("QEMU" if target.unit == "instructions" else "the board")
@@ -177,21 +191,6 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
     if board == "reference":
         outputs = reference_outputs(graph, inputs.x)
         report = {"board": "reference", "engine": "numpy reference executor"}
-    elif board == "host":
-        from mcucompress.harness.host import run_on_host
-
-        compiled = compile_graph(graph, default_prefix(graph))
-        details["compiled"] = compiled
-        outputs = run_on_host(compiled, inputs.x, graph.t(graph.outputs[0]).shape)
-        mismatches = count_mismatches(outputs, reference_outputs(graph, inputs.x))
-        report = {
-            "board": "host",
-            "engine": "generated C compiled with the host gcc",
-            "bit_exact": mismatches == 0,
-            "mismatches": mismatches,
-            "memory": {"weights_bytes": compiled.weights_bytes, "arena_bytes": compiled.plan.arena_bytes,
-                       "scratch_bytes": compiled.plan.scratch_bytes},
-        }
     else:
         report, outputs = run_graph_on_board(graph, inputs.x, board, details=details, **target_options)
     report.update(

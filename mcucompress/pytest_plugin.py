@@ -68,16 +68,13 @@ class McuTarget:
     def run(self, model, inputs: np.ndarray, calibration: np.ndarray | None = None) -> McuRun:
         """`model`: a .tflite/.onnx path or an IR Graph (float models need `calibration` inputs)."""
         from mcucompress.dataset import fit_samples
-        from mcucompress.driver import load, run_graph_on_board
-        from mcucompress.passes.float_io import int8_core
-        from mcucompress.quantize.api import quantize
+        from mcucompress.driver import load, prepare_graph, run_graph_on_board
 
         graph = load(model) if isinstance(model, (str, Path)) else model
-        graph = int8_core(graph) or graph  # an int8 model with float32 I/O runs as its int8 core
-        if not graph.is_quantized:
-            if calibration is None:
-                raise ValueError("a float model needs calibration inputs: mcu_target.run(model, x, calibration=...)")
-            graph = quantize(graph, calibration)
+        # int8 as is; an int8 model with float32 I/O as its int8 core; a float model quantized on `calibration`
+        # (without it, one McuError saying so)
+        graph = prepare_graph(graph, model if isinstance(model, (str, Path)) else f"model '{graph.name}'",
+                              None if calibration is None else np.asarray(calibration))
         x = fit_samples("mcu_target.run inputs", np.asarray(inputs), None, graph.t(graph.inputs[0]),
                         graph.input_perm()).x
         self._runs += 1

@@ -130,6 +130,28 @@ mcc_status mcc_pad_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *
 mcc_status mcc_concat_s8(int32_t num_inputs, const int8_t *const *inputs, const int32_t *axis_sizes,
                          int32_t outer, int32_t inner, int32_t act_min, int32_t act_max, int8_t *out);
 
+#define MCC_INDEX_MAX_RANK 6
+
+/**
+ * One output of a data-movement op as per-axis input offsets: output element (i0, .., i[rank-1]), in row-major
+ * order, is input element offsets[i0] + offsets[dims[0] + i1] + ... (table k starts after the dims of the
+ * axes before it; sum(dims) entries). contiguous != 0: table rank-1 is t, t+1, t+2, ... (rows are copied).
+ */
+typedef struct {
+    int32_t rank;                      /**< 1 .. MCC_INDEX_MAX_RANK */
+    int32_t dims[MCC_INDEX_MAX_RANK];  /**< output dimensions, each >= 1 */
+    const int32_t *offsets;            /**< per-axis tables, every sum within the input */
+    int32_t contiguous;                /**< the last axis reads consecutive input bytes */
+} mcc_index_map;
+
+/**
+ * Data movement (TRANSPOSE, SLICE, STRIDED_SLICE, SPLIT, UNPACK, SPACE_TO_DEPTH, DEPTH_TO_SPACE, MIRROR_PAD,
+ * REVERSE_V2, BROADCAST_TO, GATHER): writes output n (1 <= num_outputs) from `in` by maps[n]. No arithmetic,
+ * any quantization; outputs must not overlap the input. MCC_ARG_ERROR on a NULL pointer or a bad map.
+ */
+mcc_status mcc_index_copy_s8(int32_t num_outputs, const mcc_index_map *const *maps, const int8_t *in,
+                             int8_t *const *outs);
+
 /** Copy `size` bytes (a RESHAPE between two caller-owned buffers). */
 mcc_status mcc_copy_s8(const int8_t *in, int8_t *out, int32_t size);
 

@@ -13,12 +13,13 @@
 #include "mcc_uart.h"
 
 #define FAULT_WORDS 15u
-#define FAULT_STACK_WORDS 128u /* 512 B: mcc_fault_report needs about 200 */
 
 extern uint32_t __ram_start__;
 extern uint32_t __ram_end__;
 
-uint32_t mcc_fault_stack[FAULT_STACK_WORDS] __attribute__((aligned(8)));
+/* The fault handler's own stack, so a fault report works even after a main-stack overflow: a section of the
+ * linker script (templates/link.ld.j2), sized from the static bound of mcc_fault_report's calls. */
+extern uint32_t __fault_stack_top__;
 
 void mcc_fault_report(const uint32_t *frame, uint32_t exc_return) __attribute__((noreturn, used));
 void HardFault_Handler(void) __attribute__((naked));
@@ -60,7 +61,7 @@ void HardFault_Handler(void)
         "mrseq r0, msp\n\t"
         "mrsne r0, psp\n\t"
         "mov r1, lr\n\t"
-        "ldr r2, =mcc_fault_stack + 512\n\t" /* FAULT_STACK_WORDS * 4 */
+        "ldr r2, =__fault_stack_top__\n\t"
         "mov sp, r2\n\t"
         "b mcc_fault_report\n\t"
         ".ltorg\n\t");

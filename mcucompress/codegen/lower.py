@@ -15,6 +15,7 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
 from mcucompress.ir import Graph, Op
+from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 
@@ -325,6 +326,51 @@ class Lowering:
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
+    def _lower_index_copy(self, index: int, op: Op) -> KernelCall:
+        """Data movement: one mcc_index_map (per-axis offset tables in flash) per output, one call for all."""
+        g = self.graph
+        if g.t(op.inputs[0]).dtype != "int8":
+            raise UnsupportedOpError(f"op {index} ({op.kind}) is {g.t(op.inputs[0]).dtype}; the C kernels take int8")
+        maps = index_maps(op.kind, op.attrs, g.t(op.inputs[0]).shape, [g.t(n).shape for n in op.outputs])
+        statics, arrays = [], []
+        for k, m in enumerate(maps):
+            m = m.reshape([d for d in m.shape if d != 1] or [1])  # size-1 axes cost loop levels, add nothing
+            tables = axis_tables(m)
+            last = tables[-1]
+            contiguous = int(bool(np.array_equal(last, last[0] + np.arange(last.size))))
+            offsets = CArray(self.sym(index, f"offsets{k}"), "int32_t", np.concatenate(tables).astype(np.int64))
+            arrays.append(offsets)
+            dims = list(m.shape) + [1] * (6 - m.ndim)
+            statics.append(CStatic("mcc_index_map", self.sym(index, f"map{k}"), [
+                ("rank", str(m.ndim)), ("dims", "{" + ", ".join(map(str, dims)) + "}"),
+                ("offsets", offsets.name), ("contiguous", str(contiguous))]))
+        maps_local, outs_local = self.sym(index, "maps"), self.sym(index, "outs")
+        pre = [f"const mcc_index_map *const {maps_local}[{len(maps)}] = {{{', '.join('&' + s.name for s in statics)}}};",
+               f"int8_t *const {outs_local}[{len(maps)}] = {{{', '.join(self.ptr(n) for n in op.outputs)}}};"]
+        args = [str(len(maps)), maps_local, self.ptr(op.inputs[0]), outs_local]
+        return KernelCall(index, op.name, op.kind, "mcc_index_copy_s8", args, statics=statics, arrays=arrays, pre=pre)
+
+    def _lower_pack(self, index: int, op: Op) -> KernelCall:
+        """PACK is a CONCATENATION of its inputs along the new axis, each of extent 1 there."""
+        g = self.graph
+        out = g.t(op.outputs[0])
+        axis = op.attrs.axis % len(out.shape)
+        outer = int(np.prod(out.shape[:axis], dtype=np.int64))
+        inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
+        sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.ones(len(op.inputs), np.int64))
+        arrays, ptrs = [sizes], []
+        for k, name in enumerate(op.inputs):
+            t = g.t(name)
+            if t.is_const:
+                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name))
+                ptrs.append(arrays[-1].name)
+            else:
+                ptrs.append(self.ptr(name))
+        local = self.sym(index, "inputs")
+        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), "-128", "127", self.ptr(op.outputs[0])]
+        pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
+        return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
@@ -379,6 +425,13 @@ def conv_scratch(graph: Graph, op: Op) -> int:
     requantization entry per output channel."""
     cout, kh, kw, cin = graph.t(op.inputs[1]).shape
     return 2 * kh * kw * cin * 2 + 16 * cout
+
+
+def fully_connected_scratch_over_input(graph: Graph, op: Op) -> bool:
+    """mcc_fully_connected_s8 widens its (single) input row into the scratch last group first, each int16
+    group at or beyond every input byte still unread: the scratch may start at the dead input."""
+    x, w = graph.t(op.inputs[0]), graph.t(op.inputs[1])
+    return x.size == w.shape[1] and _runs_dense(graph, op)
 
 
 def fully_connected_scratch(graph: Graph, op: Op) -> int:

@@ -33,7 +33,7 @@ def converter(*op_types: str):
 
 
 def supported_onnx_ops() -> list[str]:
-    from mcucompress.frontend import onnx_ops, onnx_ops_tensor  # noqa: F401  (register the converters)
+    from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
 
     return sorted(set(CONVERTERS) | {"Constant", "QuantizeLinear", "DequantizeLinear"})
 
@@ -129,6 +129,12 @@ class Importer:
         if v.perm == perm and (v.order is None) == (order is None) and (order is None or np.array_equal(v.order, order)):
             return v
         shape = self.shape(name)
+        if len(shape) == len(perm) and v.order is None and order is None and \
+                not np.array_equal(flat_order(shape, v.perm), flat_order(shape, perm)):
+            # The elements move: a TRANSPOSE from the IR tensor's axis order to the one asked for.
+            out = self.tmp(f"{v.name}_transposed", ir_shape(shape, perm), like=self.graph.t(v.name))
+            self.emit("TRANSPOSE", [v.name], [out], irops.TransposeAttrs(tuple(v.perm.index(p) for p in perm)))
+            return Value(out, perm, order)
         if len(shape) != len(perm) or not np.array_equal(flat_order(shape, v.perm, v.order), flat_order(shape, perm, order)):
             self.fail(f"tensor '{name}' arrives in an element order other than this op needs in NHWC (it went through "
                       "a Reshape, Flatten or Transpose); that needs a TRANSPOSE, which the IR does not have")
@@ -264,6 +270,9 @@ class Importer:
             if v.order is not None and not np.array_equal(v.order, np.arange(v.order.size)):
                 raise UnsupportedOpError(f"{self.path}: output '{vi.name}' is a flattened NCHW tensor whose element "
                                          "order differs in NHWC; end the model with a Gemm/MatMul or pool first")
+            if v.order is None and v.perm != (NHWC if len(v.perm) == 4 else identity(len(v.perm))):
+                # An output leaves NHWC (4-D) or in the ONNX order: a model ending in a Transpose gets one.
+                v = self.act_as(vi.name, NHWC if len(v.perm) == 4 else identity(len(v.perm)))
             self.graph.outputs.append(self._named_output(v.name, vi.name))
 
     def _named_output(self, ir_name: str, onnx_name: str) -> str:

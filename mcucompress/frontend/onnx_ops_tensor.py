@@ -2,9 +2,9 @@
 
 Activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSwish, HardSigmoid, Abs, PRelu (constant slope),
 Elu (alpha 1), Sqrt, Exp and Neg (float32 only). Arithmetic: Add, Sub, Mul, Div by a constant, Max and Min of two
-operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze, Transpose (free: only the recorded permutation changes),
-Concat, Pad, Identity, Dropout. Softmax, LogSoftmax and ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes
-remapped to NHWC.
+operands. Layout: Reshape, Flatten, Squeeze, Unsqueeze (a TRANSPOSE first when NHWC reorders the elements),
+Transpose (free: only the recorded permutation changes), Concat, Pad (constant, reflect), Identity, Dropout.
+Softmax, LogSoftmax and ReduceMean, ReduceSum, ReduceMax, ReduceMin with axes remapped to NHWC.
 """
 
 from __future__ import annotations
@@ -158,13 +158,15 @@ def _concat_flat(ctx: Importer, node, orders) -> None:
 
 @converter("Pad")
 def pad(ctx: Importer, node) -> None:
-    if ctx.attr("mode", "constant") != "constant":
-        ctx.fail(f"mode '{ctx.attr('mode')}' is not supported; only constant (zero) padding is")
+    mode = ctx.attr("mode", "constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode not in ("constant", "reflect"):
+        ctx.fail(f"mode '{mode}' is not supported; only constant (zero) and reflect padding are")
     x = ctx.act(node.input[0])
     rank = len(x.perm)
     pads = ctx.const(ctx.inp(1), "pads") if ctx.inp(1) else np.array(ctx.attr("pads"))
     value = ctx.const(ctx.inp(2), "constant_value") if ctx.inp(2) else np.zeros(1)
-    if value.size and float(value.reshape(-1)[0]) != 0.0:
+    if mode == "constant" and value.size and float(value.reshape(-1)[0]) != 0.0:
         ctx.fail(f"padding with {float(value.reshape(-1)[0]):g} is not supported; only zero padding is")
     axes = [int(a) % rank for a in ctx.const(ctx.inp(3), "axes")] if ctx.inp(3) else list(range(rank))
     begin, end = [0] * rank, [0] * rank
@@ -175,7 +177,11 @@ def pad(ctx: Importer, node) -> None:
     if x.order is not None and (begin[1] or end[1]):
         ctx.fail("padding a flattened NCHW tensor is not supported")
     y = ctx.add_act(node.output[0], x.perm, x.order, quant_src=x)
-    ctx.emit("PAD", [x.name], [y.name], irops.PadAttrs(tuple((begin[p], end[p]) for p in x.perm)))
+    pads = tuple((begin[p], end[p]) for p in x.perm)
+    if mode == "reflect":
+        ctx.emit("MIRROR_PAD", [x.name], [y.name], irops.MirrorPadAttrs(pads, "REFLECT"))
+    else:
+        ctx.emit("PAD", [x.name], [y.name], irops.PadAttrs(pads))
 
 
 def _reshaped_shape(ctx: Importer, node, in_shape) -> tuple[int, ...]:
@@ -217,9 +223,12 @@ def reshape(ctx: Importer, node) -> None:
     elif len(out_shape) == 2 and out_shape[0] == 1:
         # Flatten of an NCHW tensor: keep NHWC order, remember it; the consuming Gemm/MatMul permutes its weights.
         y = ctx.add_act(node.output[0], (0, 1), order=idx, shape=out_shape, quant_src=x)
+    elif x.order is None:  # back to the ONNX element order first (a TRANSPOSE), then the plain reshape
+        x = ctx.act_as(node.input[0], identity(len(in_shape)))
+        y = ctx.add_act(node.output[0], identity(len(out_shape)), shape=out_shape, quant_src=x)
     else:
-        ctx.fail(f"reshaping '{node.input[0]}' from {list(in_shape)} to {list(out_shape)} reorders elements in NHWC; "
-                 "that needs a TRANSPOSE, which the IR does not have (flatten into a Gemm/MatMul instead)")
+        ctx.fail(f"reshaping '{node.input[0]}' from {list(in_shape)} to {list(out_shape)} reorders elements of a "
+                 "flattened NCHW tensor; flatten into a Gemm/MatMul instead")
     ctx.emit("RESHAPE", [x.name], [y.name])
 
 

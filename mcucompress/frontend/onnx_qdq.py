@@ -208,6 +208,16 @@ class Qdq:
         policy = registry.spec(kind)
         if policy.shares_quant:
             inputs = [self._requantized(ctx, n, out.quant) for n in inputs]
+            if len(outputs) > 1:  # SPLIT: every output quantized like the first, requantized after if not
+                outs, after = [outputs[0]], []
+                for n in outputs[1:]:
+                    t = g.t(n)
+                    if t.quant == out.quant:
+                        outs.append(n)
+                    else:
+                        outs.append(ctx.tmp(f"{n}_shared", t.shape, t, out.quant))
+                        after.append(("QUANTIZE", [outs[-1]], [n]))
+                return inputs, outs, after
         if policy.fixed_output:
             scale, zp = policy.fixed_output
             fixed = QuantParams(np.array([scale], np.float32), np.array([zp]))

@@ -23,7 +23,7 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval
+from mcucompress.frontend import tflite_const_eval, tflite_movement
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -257,6 +257,8 @@ def _remove_dead_ops(graph: Graph) -> None:
 def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
                dynamic: set[str], reshaped: set[str], unsupported: list[str]) -> None:
     tensors = graph.tensors
+    if kind == "SPLIT" and len(ins) == 2:
+        ins = [ins[1], ins[0]]  # TFLite's SPLIT takes (axis, input): the activation goes first in the IR
     if outs and outs[0] in dynamic and ins and ins[0]:
         _infer_dynamic_shape(path, graph, index, kind, op, ins, outs[0], reshaped)
     const_inputs = [tensors[n].data if n else None for n in ins]
@@ -275,6 +277,8 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
         except (ValueError, IndexError, TypeError, OverflowError) as exc:  # numpy on inconsistent constants
             raise ModelFileError(f"{path}: op {index} ({kind}) cannot be evaluated on its constant inputs "
                                  f"({' '.join(str(exc).split())[:120]}); the file is corrupt; re-export the model") from None
+        if value is None and registry.is_kind(kind):
+            return _import_op_kind(path, graph, index, kind, op, ins, outs, unsupported)
         if value is None:
             raise UnsupportedOpError(
                 f"{path}: op {index} ({kind}) has non-constant inputs and cannot be folded; {SUPPORTED_OPS_HINT}"
@@ -295,6 +299,13 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
                 f"{path}: op {index} ({kind}) turns shape {src.shape} into {dst.shape} (different sizes): the model "
                 "has dynamic shapes that import cannot resolve; convert it with a fixed input shape"
             )
+    _import_op_kind(path, graph, index, kind, op, ins, outs, unsupported)
+
+
+def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], outs: list[str],
+                    unsupported: list[str]) -> None:
+    """Append the op as its registry kind (or as an unsupported op, named in `unsupported`)."""
+    builtin = kind
     kind = registry.tflite_aliases().get(kind, kind)
     if not registry.is_kind(kind):
         # Kept with the file's tensors so that `inspect` can show the whole model; load() names them all.
@@ -303,10 +314,14 @@ def _import_op(path: Path, graph: Graph, index: int, kind: str, op, ins: list[st
         return
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
-    attrs = _attrs(path, graph, index, kind, op, ins, outs)
-    if kind in ("RESHAPE", "PAD", *REDUCTIONS):
-        ins = ins[:1]  # their shape/axes/paddings operand is folded into the attrs
-    graph.ops.append(Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}"))
+    attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
+        else _attrs(path, graph, index, kind, op, ins, outs)
+    if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
+        ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
+    new = Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}")
+    if kind in tflite_movement.KINDS and tflite_movement.fold(graph, new):
+        return
+    graph.ops.append(new)
 
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",

@@ -71,6 +71,8 @@ TYPE_VERSIONS = {
     "SUM": {"int8": 2},
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
+    **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
+                                "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
 }
 
 
@@ -154,9 +156,11 @@ def _lower_op(low: _Lowering, op: Op) -> None:
     lower = LOWERINGS.get(op.kind)
     if lower is None:
         raise GraphError(f"op '{op.name}' has kind {op.kind}, which the TFLite writer does not know")
-    inputs, table, fields = lower(low, op)
+    inputs, table, fields, *builtin = lower(low, op)  # a 4th item: the builtin's name when not the kind
+    kind = builtin[0] if builtin else op.kind
     outputs = [low.ref(n) for n in op.outputs]
-    low.operators.append(_Operator(op.kind, _version(low.graph, op), inputs, outputs, table, fields))
+    version = _version(low.graph, op) if kind == op.kind else _dtype_version(kind, low.graph.t(op.inputs[0]).dtype)
+    low.operators.append(_Operator(kind, version, inputs, outputs, table, fields))
 
 
 def _activation(op: Op) -> int:
@@ -251,6 +255,68 @@ def _leaky_relu(low: _Lowering, op: Op):
     return [low.ref(op.inputs[0])], "LeakyReluOptions", {"Alpha": op.attrs.alpha}
 
 
+def _with_const(low: _Lowering, op: Op, *values):
+    """Input 0 then int32 constant operands made from `values` (what TFLite reads from tensors)."""
+    consts = [low.add_const(f"{op.outputs[0]}_{what}", v) for what, v in values]
+    return [low.ref(op.inputs[0]), *consts]
+
+
+def _transpose(low: _Lowering, op: Op):
+    return _with_const(low, op, ("perm", list(op.attrs.perm))), None, {}
+
+
+def _slice(low: _Lowering, op: Op):
+    return _with_const(low, op, ("begin", list(op.attrs.begin)), ("size", list(op.attrs.size))), None, {}
+
+
+def _strided_slice(low: _Lowering, op: Op):
+    a = op.attrs
+    ins = _with_const(low, op, ("begin", list(a.begin)), ("end", list(a.end)), ("strides", list(a.strides)))
+    return ins, "StridedSliceOptions", {"BeginMask": a.begin_mask, "EndMask": a.end_mask,
+                                        "ShrinkAxisMask": a.shrink_axis_mask}
+
+
+def _split(low: _Lowering, op: Op):
+    a = op.attrs
+    if len(set(a.sizes)) == 1:  # SPLIT: (axis, input)
+        axis = low.add_const(f"{op.outputs[0]}_axis", a.axis)
+        return [axis, low.ref(op.inputs[0])], "SplitOptions", {"NumSplits": len(a.sizes)}
+    ins = _with_const(low, op, ("sizes", list(a.sizes)), ("axis", a.axis))
+    return ins, "SplitVOptions", {"NumSplits": len(a.sizes)}, "SPLIT_V"
+
+
+def _pack(low: _Lowering, op: Op):
+    return [low.ref(n) for n in op.inputs], "PackOptions", {"ValuesCount": len(op.inputs), "Axis": op.attrs.axis}
+
+
+def _unpack(low: _Lowering, op: Op):
+    return [low.ref(op.inputs[0])], "UnpackOptions", {"Num": len(op.outputs), "Axis": op.attrs.axis}
+
+
+def _block(low: _Lowering, op: Op):
+    table = "SpaceToDepthOptions" if op.kind == "SPACE_TO_DEPTH" else "DepthToSpaceOptions"
+    return [low.ref(op.inputs[0])], table, {"BlockSize": op.attrs.block_size}
+
+
+def _mirror_pad(low: _Lowering, op: Op):
+    ins = _with_const(low, op, ("paddings", [list(p) for p in op.attrs.paddings]))
+    return ins, "MirrorPadOptions", {"Mode": {"REFLECT": 0, "SYMMETRIC": 1}[op.attrs.mode]}
+
+
+def _reverse(low: _Lowering, op: Op):
+    return _with_const(low, op, ("axes", list(op.attrs.axes))), None, {}
+
+
+def _broadcast_to(low: _Lowering, op: Op):
+    return _with_const(low, op, ("shape", list(low.graph.t(op.outputs[0]).shape))), None, {}
+
+
+def _gather(low: _Lowering, op: Op):
+    a = op.attrs
+    ins = _with_const(low, op, ("indices", np.asarray(a.indices, np.int32).reshape(tuple(a.indices_shape))))
+    return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -288,6 +354,18 @@ LOWERINGS = {
     "SUM": _mean,
     "REDUCE_MAX": _mean,
     "REDUCE_MIN": _mean,
+    "TRANSPOSE": _transpose,
+    "SLICE": _slice,
+    "STRIDED_SLICE": _strided_slice,
+    "SPLIT": _split,
+    "PACK": _pack,
+    "UNPACK": _unpack,
+    "SPACE_TO_DEPTH": _block,
+    "DEPTH_TO_SPACE": _block,
+    "MIRROR_PAD": _mirror_pad,
+    "REVERSE_V2": _reverse,
+    "BROADCAST_TO": _broadcast_to,
+    "GATHER": _gather,
 }
 
 
@@ -374,6 +452,8 @@ def _version(graph: Graph, op: Op) -> int:
         return 2
     if op.kind == "MUL" and version == 2 and _mul_rescale(graph, op) >= 1.0:
         return 3
+    if op.kind == "BROADCAST_TO":
+        return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3

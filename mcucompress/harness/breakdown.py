@@ -28,6 +28,10 @@ _INPUT_NAME = re.compile(r"^ (\S+)\s*$")
 _CONTINUED = re.compile(r"^\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
 
 
+# Output sections that are one part whatever the map lists in them: the main stack, and the fault handler's
+# stack (mcc_fault.c, the runtime).
+OWN_PARTS = {".stack": "stack", ".fault_stack": "runtime"}
+
 def map_sections(map_text: str) -> list[tuple[str, str, str, int]]:
     """(output section, input section, file, size) of every non-empty input section; file '' for padding."""
     start = map_text.find("Linker script and memory map")
@@ -115,7 +119,7 @@ def memory_breakdown(map_file: str | Path, objects: dict[str, str], sections: li
         if out not in kinds:
             continue  # debug info, comments, discarded sections
         in_flash, in_ram, _ = kinds[out]
-        part = "stack" if out == ".stack" else part_of(file, section, objects)  # the stack is one *fill*
+        part = OWN_PARTS.get(out) or part_of(file, section, objects)  # the stacks are one *fill* each
         placed[out] += size
         if in_flash:
             flash[part] += size
@@ -126,7 +130,7 @@ def memory_breakdown(map_file: str | Path, objects: dict[str, str], sections: li
             ram[part] += size
     for out, (in_flash, in_ram, size) in kinds.items():
         rest = size - placed[out]  # the stack (no input sections) and alignment the map does not list
-        part = "stack" if out == ".stack" else "padding"
+        part = OWN_PARTS.get(out, "padding")
         if rest > 0:
             if in_flash:
                 flash[part] += rest

@@ -22,9 +22,13 @@ from mcucompress.boards import Board
 from mcucompress.codegen.render import environment
 from mcucompress.errors import McuError
 from mcucompress.harness.breakdown import memory_breakdown, source_part
+from mcucompress.harness.stack_bound import fault_stack_bound, stack_bound
 from mcucompress.harness.toolrun import run_tool
 
 GCC = "arm-none-eabi-gcc"
+FAULT_MARGIN = 32  # the fault report runs once, with interrupts masked by the fault
+STACK_MARGIN = 128  # bytes above the static bound (harness_main paints below its frame less a margin)
+DEFAULT_FAULT_STACK = 512  # the fault handler's stack when no bound is proven (mcc_fault_report needs ~200 B)
 DEFAULT_STACK = 2048  # MLPerf Tiny models use < 512 B (READ_TIMINGS reports the high-water mark)
 OPT = "-O2"
 COMMON_CFLAGS = ["-std=c99", "-ffunction-sections", "-fdata-sections", "-g"]
@@ -99,13 +103,15 @@ def board_defines(board: Board) -> list[tuple[str, str]]:
     return defines
 
 
-def render_board_files(board: Board, outdir: Path, stack_size: int) -> tuple[Path, Path]:
+def render_board_files(board: Board, outdir: Path, stack_size: int,
+                       fault_stack_size: int = DEFAULT_FAULT_STACK) -> tuple[Path, Path]:
     """Write link.ld and mcc_board_config.h for `board` into `outdir`."""
     env = environment()
     common = {"version": __version__, "board": board.name}
     ld = env.get_template("link.ld.j2").render(
         **common, flash_origin=f"0x{board.flash_origin:08X}", flash_size=f"0x{board.flash_size:08X}",
-        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}", stack_size=stack_size)
+        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}", stack_size=stack_size,
+        fault_stack_size=fault_stack_size)
     header = env.get_template("board_config.h.j2").render(**common, defines=board_defines(board))
     (outdir / "link.ld").write_text(ld)
     (outdir / "mcc_board_config.h").write_text(header)
@@ -196,9 +202,12 @@ def project_prefix(project: str | Path) -> str:
 
 
 def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: str | Path | None = None,
-                   extra_cflags: tuple[str, ...] | list[str] = (), stack_size: int = DEFAULT_STACK,
+                   extra_cflags: tuple[str, ...] | list[str] = (), stack_size: int | None = None,
                    opt: str = OPT) -> Firmware:
-    """Compile a generated project (write_project output) and the harness for `board` into build_dir/fw.elf."""
+    """Compile a generated project (write_project output) and the harness for `board` into build_dir/fw.elf.
+
+    stack_size None: the static bound of the image's stack use (stack_bound.py, from GCC's call graph) plus
+    STACK_MARGIN, or DEFAULT_STACK when no bound can be proven."""
     project = Path(project).resolve()
     if not (project / f"{prefix}_model.h").is_file():
         raise McuError(f"{project}: no {prefix}_model.h; write the project with the same prefix first")
@@ -208,7 +217,8 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     build = Path(build_dir).resolve() if build_dir else project / "build" / board.name
     build.mkdir(parents=True, exist_ok=True)
     fw = asset_dir("firmware")
-    link_ld, _ = render_board_files(board, build, stack_size)
+    auto_stack = stack_size is None
+    link_ld, _ = render_board_files(board, build, DEFAULT_STACK if auto_stack else stack_size)
 
     base = [gcc, *board.cflags, opt, *COMMON_CFLAGS, *extra_cflags, f"-I{build}", f"-I{project}",
             f"-I{project / 'mcc' / 'include'}", f"-I{fw / 'runtime'}", f'-DMCC_MODEL_HEADER="{prefix}_model.h"',
@@ -223,6 +233,8 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     if obj_dir.exists():
         shutil.rmtree(obj_dir)
     obj_dir.mkdir()
+    if auto_stack:
+        base.append("-fcallgraph-info=su")  # obj/*.ci: each function's frame and calls
     jobs = [(src, OUR_WARNINGS) for src in ours] + [(src, MODEL_WARNINGS) for src in generated + kernels]
     for index, (src, warnings) in enumerate(jobs):
         obj = obj_dir / f"{index:03d}_{src.stem}.o"
@@ -231,6 +243,12 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
         objects.append(str(obj))
         parts[obj.name] = source_part(src, prefix, src in kernels)
 
+    if auto_stack:
+        call_graph = sorted(obj_dir.glob("*.ci"))
+        bound, fault = stack_bound(call_graph), fault_stack_bound(call_graph)
+        stack_size = DEFAULT_STACK if bound is None else (bound + STACK_MARGIN + 7) & ~7
+        fault_size = DEFAULT_FAULT_STACK if fault is None else (fault + FAULT_MARGIN + 7) & ~7
+        link_ld, _ = render_board_files(board, build, stack_size, fault_size)
     elf = build / "fw.elf"
     link = [gcc, *board.cflags, opt, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", f"-T{link_ld}",
             "-Wl,--gc-sections", f"-Wl,-Map={build / 'fw.map'}", *objects, "-o", str(elf)]

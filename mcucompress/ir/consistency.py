@@ -16,6 +16,7 @@ import numpy as np
 
 from mcucompress.errors import GraphError
 from mcucompress.ir.graph import Graph
+from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
 
 MAX_RANK = 6
@@ -31,6 +32,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "REDUCE_MIN": (1, 1), "ADD": (2, 2), "SUB": (2, 2), "MUL": (2, 2), "MAXIMUM": (2, 2),
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
+    **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
@@ -78,9 +80,13 @@ def check_op(graph: Graph, op: Op) -> None:
     where = f"op '{op.name}' ({op.kind})"
     lo, hi = ARITY[op.kind]
     required = [n for n in op.inputs[:lo]]
-    if not lo <= len(op.inputs) <= hi or not all(required) or len(op.outputs) != 1 or not op.outputs[0]:
+    outputs_ok = (len(op.outputs) >= 1 if op.kind in MULTI_OUTPUT else len(op.outputs) == 1) and all(op.outputs)
+    if not lo <= len(op.inputs) <= hi or not all(required) or not outputs_ok:
         raise GraphError(f"{where}: {len(op.inputs)} inputs ({', '.join(map(repr, op.inputs))}) and "
-                         f"{len(op.outputs)} outputs; it takes {lo} to {hi} inputs and one output; {FIX}")
+                         f"{len(op.outputs)} outputs; it takes {lo} to {hi} inputs and "
+                         f"{'one or more outputs' if op.kind in MULTI_OUTPUT else 'one output'}; {FIX}")
+    if op.kind in MULTI_OUTPUT:
+        _check_movement_outputs(graph, where, op)
     ins = [graph.t(n) if n else None for n in op.inputs]
     out = graph.t(op.outputs[0])
     _check_dtypes(where, op, ins, out)
@@ -95,7 +101,7 @@ def check_op(graph: Graph, op: Op) -> None:
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*BROADCAST_BINARY, "CONCATENATION"):
+    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -270,11 +276,46 @@ def _concatenation(where: str, op: Op, ins, out):
     return tuple(sum(s[axis] for s in shapes) if i == axis else d for i, d in enumerate(shapes[0]))
 
 
+def _movement(where: str, op: Op, ins, out):
+    """Data movement: the output shape its index map gives (SPLIT and UNPACK: checked per output before)."""
+    if op.kind in MULTI_OUTPUT:
+        return None
+    try:
+        return index_maps(op.kind, op.attrs, ins[0].shape, [out.shape])[0].shape
+    except (ValueError, TypeError, IndexError) as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
+def _check_movement_outputs(graph: Graph, where: str, op: Op) -> None:
+    x = graph.t(op.inputs[0])
+    try:
+        maps = index_maps(op.kind, op.attrs, x.shape, [graph.t(n).shape for n in op.outputs])
+    except (ValueError, TypeError, IndexError) as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+    if len(maps) != len(op.outputs):
+        raise GraphError(f"{where}: makes {len(maps)} outputs, the op lists {len(op.outputs)}; {FIX}")
+    for m, n in zip(maps, op.outputs):
+        t = graph.t(n)
+        if tuple(m.shape) != tuple(t.shape) or t.dtype != x.dtype:
+            raise GraphError(f"{where}: output '{n}' is {t.dtype} {list(t.shape)}, but the input and attributes "
+                             f"give {x.dtype} {list(m.shape)}; {FIX}")
+
+
+def _pack(where: str, op: Op, ins, out):
+    shape, rank = ins[0].shape, len(ins[0].shape) + 1
+    if any(t.shape != shape for t in ins) or not -rank <= op.attrs.axis < rank:
+        raise GraphError(f"{where}: inputs {[list(t.shape) for t in ins]} must share one shape and axis "
+                         f"{op.attrs.axis} must lie in [{-rank}, {rank - 1}]; {FIX}")
+    axis = op.attrs.axis % rank
+    return (*shape[:axis], len(ins), *shape[axis:])
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
     "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
+    **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
 }
 
 
@@ -282,7 +323,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK") else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "

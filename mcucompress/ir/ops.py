@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6")
+TUPLE_FIELDS = {"axes", "perm", "begin", "size", "end", "strides", "sizes", "indices", "indices_shape"}  # JSON lists
 
 
 @dataclass
@@ -119,7 +120,75 @@ class Op:
             v = d[f.name]
             if f.name == "paddings":
                 v = tuple(tuple(p) for p in v)
-            elif f.name == "axes":
+            elif f.name in TUPLE_FIELDS:
                 v = tuple(v)
             fixed[f.name] = v
         return cls(**fixed)
+
+
+# -- data movement (mcucompress.ir.index_maps says where each output element comes from) ---------------------
+@dataclass
+class TransposeAttrs:
+    perm: tuple[int, ...] = ()
+
+
+@dataclass
+class SliceAttrs:
+    """SLICE: `size` -1 means to the end of the axis."""
+
+    begin: tuple[int, ...] = ()
+    size: tuple[int, ...] = ()
+
+
+@dataclass
+class StridedSliceAttrs:
+    """STRIDED_SLICE with TFLite's masks (bit i applies to axis i); ellipsis and new-axis masks are refused at import."""
+
+    begin: tuple[int, ...] = ()
+    end: tuple[int, ...] = ()
+    strides: tuple[int, ...] = ()
+    begin_mask: int = 0
+    end_mask: int = 0
+    shrink_axis_mask: int = 0
+
+
+@dataclass
+class SplitAttrs:
+    """SPLIT and SPLIT_V: the sizes of the outputs along `axis` (SPLIT: all equal)."""
+
+    axis: int = 0
+    sizes: tuple[int, ...] = ()
+
+
+@dataclass
+class AxisAttrs:
+    """PACK and UNPACK: the axis inserted or removed."""
+
+    axis: int = 0
+
+
+@dataclass
+class BlockAttrs:
+    """SPACE_TO_DEPTH and DEPTH_TO_SPACE."""
+
+    block_size: int = 2
+
+
+@dataclass
+class MirrorPadAttrs:
+    paddings: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+    mode: str = "REFLECT"  # or "SYMMETRIC"
+
+
+@dataclass
+class ReverseAttrs:
+    axes: tuple[int, ...] = ()
+
+
+@dataclass
+class GatherAttrs:
+    """GATHER with constant indices (flattened, of shape `indices_shape`) along `axis`."""
+
+    indices: tuple[int, ...] = ()
+    indices_shape: tuple[int, ...] = ()
+    axis: int = 0

@@ -60,6 +60,9 @@ class OpSpec:
     # its input 0's memory, both starting at the same address (a fact of the kernel's read/write order).
     in_place: bool | Callable = False
     alias: bool = False  # the output is the input's memory reinterpreted: no code, no bytes
+    # (graph, op) -> bool: the kernel's scratch may start at input 0's address when input 0 dies at this op
+    # (the kernel never overwrites an input byte it has not read yet); the planner then makes them one buffer.
+    scratch_over_input: Callable | None = None
 
     def __post_init__(self):
         if self.channels not in CHANNEL_RULES:

@@ -1,16 +1,25 @@
-"""Registry entries of the data-movement and conversion ops: RESHAPE, PAD, CONCATENATION, QUANTIZE, DEQUANTIZE.
+"""Registry entries of the data-movement and conversion ops: RESHAPE, PAD, CONCATENATION, QUANTIZE, DEQUANTIZE,
+and TRANSPOSE, SLICE, STRIDED_SLICE, SPLIT (and SPLIT_V), PACK, UNPACK, SPACE_TO_DEPTH, DEPTH_TO_SPACE, MIRROR_PAD,
+REVERSE_V2, BROADCAST_TO, GATHER.
 
 RESHAPE, PAD and CONCATENATION move int8 values without arithmetic, so inputs and output share one
 quantization; RESHAPE is a view of its input (no code, no memory). QUANTIZE requantizes (in place);
 DEQUANTIZE has float output, so it runs in the reference executor only (the C code takes and returns int8).
+The other movement ops are index maps (mcucompress.ir.index_maps) run by one C kernel, mcc_index_copy_s8;
+PACK runs as a CONCATENATION. Channels may not be pruned across them (they may move the channel axis).
 """
 
 from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
+from mcucompress.ir import constraints_movement as cm
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_CONCAT, CHANNELS_PASSTHROUGH, CHANNELS_RESHAPE, OpSpec
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
+from mcucompress.reference import movement as mv
+
+_MOVE = {"reference": mv.move, "channels": CHANNELS_BLOCK, "shares_quant": True,
+         "lowering": Lowering._lower_index_copy, "c_functions": ("mcc_index_copy_s8",)}
 
 SPECS = (
     OpSpec("RESHAPE", attrs.NoAttrs, ref.reshape, CHANNELS_RESHAPE, ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"),
@@ -23,4 +32,17 @@ SPECS = (
     OpSpec("QUANTIZE", attrs.NoAttrs, act.quantize, CHANNELS_PASSTHROUGH, ("QUANTIZE",), check=c.check_quantize,
            lowering=Lowering._lower_unary, c_functions=("mcc_requantize_s8",), in_place=True),
     OpSpec("DEQUANTIZE", attrs.NoAttrs, act.dequantize, CHANNELS_BLOCK, ("DEQUANTIZE",)),
+    OpSpec("TRANSPOSE", attrs.TransposeAttrs, tflite_names=("TRANSPOSE",), check=cm.check_transpose, **_MOVE),
+    OpSpec("SLICE", attrs.SliceAttrs, tflite_names=("SLICE",), check=cm.check_slice, **_MOVE),
+    OpSpec("STRIDED_SLICE", attrs.StridedSliceAttrs, tflite_names=("STRIDED_SLICE",), check=cm.check_slice, **_MOVE),
+    OpSpec("SPLIT", attrs.SplitAttrs, tflite_names=("SPLIT", "SPLIT_V"), check=cm.check_split, **_MOVE),
+    OpSpec("UNPACK", attrs.AxisAttrs, tflite_names=("UNPACK",), check=cm.check_unpack, **_MOVE),
+    OpSpec("SPACE_TO_DEPTH", attrs.BlockAttrs, tflite_names=("SPACE_TO_DEPTH",), check=cm.check_space_to_depth, **_MOVE),
+    OpSpec("DEPTH_TO_SPACE", attrs.BlockAttrs, tflite_names=("DEPTH_TO_SPACE",), check=cm.check_depth_to_space, **_MOVE),
+    OpSpec("MIRROR_PAD", attrs.MirrorPadAttrs, tflite_names=("MIRROR_PAD",), check=cm.check_mirror_pad, **_MOVE),
+    OpSpec("REVERSE_V2", attrs.ReverseAttrs, tflite_names=("REVERSE_V2",), check=cm.check_reverse, **_MOVE),
+    OpSpec("BROADCAST_TO", attrs.NoAttrs, tflite_names=("BROADCAST_TO",), check=cm.check_broadcast_to, **_MOVE),
+    OpSpec("GATHER", attrs.GatherAttrs, tflite_names=("GATHER",), check=cm.check_gather, **_MOVE),
+    OpSpec("PACK", attrs.AxisAttrs, mv.pack, CHANNELS_BLOCK, ("PACK",), check=cm.check_pack, shares_quant=True,
+           lowering=Lowering._lower_pack, c_functions=("mcc_concat_s8",)),
 )

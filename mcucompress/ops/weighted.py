@@ -12,6 +12,7 @@ from mcucompress.codegen.lower import (
     depthwise_scratch,
     depthwise_writes_over_input,
     fully_connected_scratch,
+    fully_connected_scratch_over_input,
 )
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
@@ -28,5 +29,6 @@ SPECS = (
            in_place=depthwise_writes_over_input),
     OpSpec("FULLY_CONNECTED", attrs.FullyConnectedAttrs, ref.weighted, CHANNELS_PRODUCER, ("FULLY_CONNECTED",),
            check=c.check_fully_connected, weight_axis=0, lowering=Lowering._lower_fully_connected,
-           c_functions=("mcc_fully_connected_s8", "mcc_fully_connected_nm_s8"), scratch=fully_connected_scratch),
+           c_functions=("mcc_fully_connected_s8", "mcc_fully_connected_nm_s8"), scratch=fully_connected_scratch,
+           scratch_over_input=fully_connected_scratch_over_input),
 )

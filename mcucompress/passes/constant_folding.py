@@ -18,7 +18,8 @@ def rewrite(graph: Graph, op: Op) -> bool:
         return False  # an intermediate kind of the ONNX importer (rewritten or rejected later) is left alone
     if any(n in graph.outputs for n in op.outputs):
         return False
-    out = graph.t(op.outputs[0])
-    out.data = executor.run_op(graph, op, [graph.t(n).data for n in names]).reshape(out.shape)
+    values = executor.outputs_of(op, executor.run_op(graph, op, [graph.t(n).data for n in names]))
+    for name, y in values.items():
+        graph.t(name).data = y.reshape(graph.t(name).shape)
     remove_op(graph, op)
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mcucompress.ir import Graph
+from mcucompress.ir.registry import spec
 from mcucompress.plan.greedy import GreedyPlanner
 from mcucompress.plan.liveness import Liveness, analyse
 
@@ -32,22 +33,41 @@ def plan_memory(graph: Graph, scratch_sizes: dict[int, int], alignment: int = 16
                 io_in_arena: bool = False) -> MemoryPlan:
     """The smaller of two plans: with every in-place op the registry allows, and with the element-wise ones
     only. Writing a convolution over its input merges two buffers into one that lives longer, which the
-    greedy placement does not always turn into a smaller arena (vww: +288 B). io_in_arena: the model input
-    and output are planned into the arena as well (liveness.analyse)."""
+    greedy placement does not always turn into a smaller arena (vww: +288 B); the same holds for scratch
+    buffers sharing their op's dead input (OpSpec.scratch_over_input), so both are tried on and off.
+    io_in_arena: the model input and output are planned into the arena as well (liveness.analyse)."""
     plans = [_plan(graph, scratch_sizes, alignment,
-                   analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena))
-             for k in ((True, False) if in_place else (False,))]
-    return min(plans, key=lambda p: p.arena_bytes)
+                   analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena), share)
+             for k in ((True, False) if in_place else (False,)) for share in (True, False)]
+    return min(plans, key=lambda p: p.arena_bytes)  # the first of equals: the most sharing
 
 
-def _plan(graph: Graph, scratch_sizes: dict[int, int], alignment: int, live: Liveness) -> MemoryPlan:
+def _scratch_over_input(graph: Graph, scratch_sizes: dict[int, int], live: Liveness) -> dict[int, int]:
+    """op index -> group index of its input 0, for the ops whose scratch shares that dead input's buffer."""
+    shared = {}
+    for i, size in scratch_sizes.items():
+        op = graph.ops[i]
+        rule = spec(op.kind).scratch_over_input
+        gi = live.group_of.get(op.inputs[0]) if op.inputs else None
+        if size <= 0 or rule is None or gi is None or gi in shared.values():
+            continue
+        g = live.groups[gi]
+        if g.home == "arena" and g.last_use == i and not set(op.outputs) & set(g.tensors) and rule(graph, op):
+            g.size = max(g.size, size)
+            shared[i] = gi
+    return shared
+
+
+def _plan(graph: Graph, scratch_sizes: dict[int, int], alignment: int, live: Liveness, share: bool) -> MemoryPlan:
     planner = GreedyPlanner(alignment)
+    shared = _scratch_over_input(graph, scratch_sizes, live) if share else {}
     group_buffers = {}
     for gi, g in enumerate(live.groups):
         if g.home == "arena":
             group_buffers[gi] = planner.add_buffer(f"t:{g.tensors[0]}", g.size, g.first_use, g.last_use)
     scratch_buffers = {
-        i: planner.add_buffer(f"scratch:{graph.ops[i].name}", size, i, i) for i, size in scratch_sizes.items() if size > 0
+        i: planner.add_buffer(f"scratch:{graph.ops[i].name}", size, i, i)
+        for i, size in scratch_sizes.items() if size > 0 and i not in shared
     }
     arena = planner.plan()
     planner.check()
@@ -59,7 +79,8 @@ def _plan(graph: Graph, scratch_sizes: dict[int, int], alignment: int, live: Liv
         arena_bytes=arena,
         scratch_bytes=max(scratch_sizes.values(), default=0),
         tensors=tensors,
-        scratch={i: b.offset for i, b in scratch_buffers.items()},
+        scratch={**{i: b.offset for i, b in scratch_buffers.items()},
+                 **{i: group_buffers[gi].offset for i, gi in shared.items()}},
         liveness=live,
         planner=planner,
     )

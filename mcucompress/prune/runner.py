@@ -19,7 +19,7 @@ def run_op(graph: Graph, op: Op, vals: dict, chunk: int = 100) -> np.ndarray:
         xs = [(graph.t(i).data if graph.t(i).is_const else vals[i][start:start + chunk]) if i else None
               for i in op.inputs]
         outs.append(executor.run_op(graph, op, xs))
-    return np.concatenate(outs)
+    return executor.concat_chunks(op, outs)
 
 
 def last_uses(graph: Graph) -> dict[int, list[str]]:
@@ -46,8 +46,8 @@ def lockstep(dense: Graph, pruned: Graph, x: np.ndarray,
     for index, (op_d, op_p) in enumerate(zip(dense.ops, pruned.ops)):
         if before is not None:
             before(index, op_d, op_p, vals_d, vals_p)
-        vals_d[op_d.outputs[0]] = run_op(dense, op_d, vals_d)
-        vals_p[op_p.outputs[0]] = run_op(pruned, op_p, vals_p)
+        vals_d.update(executor.outputs_of(op_d, run_op(dense, op_d, vals_d)))
+        vals_p.update(executor.outputs_of(op_p, run_op(pruned, op_p, vals_p)))
         for n in free_d.get(index, []):
             vals_d.pop(n, None)
         for n in free_p.get(index, []):
@@ -59,7 +59,7 @@ def activations(graph: Graph, x: np.ndarray) -> dict:
     """Every activation of `graph` on x (for small calibration subsets)."""
     vals = {graph.inputs[0]: x}
     for op in graph.ops:
-        vals[op.outputs[0]] = run_op(graph, op, vals)
+        vals.update(executor.outputs_of(op, run_op(graph, op, vals)))
     return vals
 
 
@@ -67,7 +67,7 @@ def run_tail(graph: Graph, start: int, cached: dict) -> np.ndarray:
     """The model output when ops from `start` on are run on `cached` activations (earlier ones reused)."""
     vals = dict(cached)
     for op in graph.ops[start:]:
-        vals[op.outputs[0]] = run_op(graph, op, vals)
+        vals.update(executor.outputs_of(op, run_op(graph, op, vals)))
     return vals[graph.outputs[0]]
 
 

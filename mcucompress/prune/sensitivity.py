@@ -57,10 +57,11 @@ def _produced_before(graph: Graph, name: str, start: int) -> bool:
 
 def _tail_values(graph: Graph, start: int, vals: dict) -> dict:
     from mcucompress.prune.runner import run_op
+    from mcucompress.reference.executor import outputs_of
 
     vals = dict(vals)
     for op in graph.ops[start:]:
-        vals[op.outputs[0]] = run_op(graph, op, vals)
+        vals.update(outputs_of(op, run_op(graph, op, vals)))
     return vals
 
 

@@ -33,7 +33,7 @@ def correct_biases(float_graph: Graph, q: Graph, x: np.ndarray, chunk: int = 32)
             _correct(float_graph, f_op, q, q_op, f_vals, q_vals, chunk)
         runs = [(q, q_op, q_vals)] + ([(float_graph, f_op, f_vals)] if f_op is not None else [])
         for graph, op, vals in runs:
-            vals[op.outputs[0]] = _run_op(graph, op, vals, chunk)
+            vals.update(executor.outputs_of(op, _run_op(graph, op, vals, chunk)))
         for n in last_use.get(index, ()):
             f_vals.pop(n, None)
             q_vals.pop(n, None)
@@ -107,7 +107,7 @@ def _run_op(graph: Graph, op: Op, vals: dict, chunk: int) -> np.ndarray:
         xs = [vals[i][start : start + chunk] if i and not graph.t(i).is_const else (vals[i] if i else None)
               for i in op.inputs]
         outs.append(executor.run_op(graph, op, xs))
-    return np.concatenate(outs)
+    return executor.concat_chunks(op, outs)
 
 
 def _last_use(graph: Graph, float_ops: dict[str, Op]) -> dict[int, list[str]]:

@@ -51,7 +51,7 @@ def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[st
     def join(concatenations: bool, keep_apart: set[str]) -> None:
         for op in graph.ops:
             if spec(op.kind).shares_quant and (op.kind == "CONCATENATION") == concatenations:
-                for n in op.inputs:
+                for n in [*op.inputs, *op.outputs[1:]]:  # SPLIT, UNPACK: every output in the group
                     if n and not graph.t(n).is_const and find(n) not in keep_apart:
                         parent[find(n)] = find(op.outputs[0])
 

@@ -82,6 +82,18 @@ def concatenation(graph: Graph, op: Op, xs: list) -> np.ndarray:
     return _float_act(y, op.attrs.activation)
 
 
+def outputs_of(op: Op, y) -> dict:
+    """run_op's result as {output name: array} (it is a list for an op of several outputs)."""
+    return dict(zip(op.outputs, y if len(op.outputs) > 1 else [y]))
+
+
+def concat_chunks(op: Op, chunks: list):
+    """run_op's results over consecutive chunks of samples, joined along the batch."""
+    if len(op.outputs) > 1:
+        return [np.concatenate([c[k] for c in chunks]) for k in range(len(op.outputs))]
+    return np.concatenate(chunks)
+
+
 def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[np.ndarray] | dict:
     """Execute the graph on one batch; inputs are in the model's input dtypes and shapes."""
     values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
@@ -89,7 +101,7 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[
         t = graph.t(name)
         values[name] = np.asarray(x, dtype=t.dtype).reshape((-1,) + t.shape[1:]) if t.shape else np.asarray(x)
     for op in graph.ops:
-        values[op.outputs[0]] = run_op(graph, op, [values[n] if n else None for n in op.inputs])
+        values.update(outputs_of(op, run_op(graph, op, [values[n] if n else None for n in op.inputs])))
     if keep_all:
         return values
     return [values[n] for n in graph.outputs]
@@ -97,9 +109,13 @@ def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[
 
 def run_op(graph: Graph, op: Op, xs: list) -> np.ndarray:
     """One op on its input arrays (None for an empty optional input), as an array of the output's dtype and
-    shape (any batch size); UnsupportedOpError for a kind the registry does not know."""
+    shape (any batch size), or a list of them for an op of several outputs (SPLIT, UNPACK);
+    UnsupportedOpError for a kind the registry does not know."""
     from mcucompress.ir.registry import spec  # the registry's entries refer back to this module
 
-    out_t = graph.t(op.outputs[0])
     y = spec(op.kind).reference(graph, op, [x for x in xs if x is not None])
-    return np.asarray(y).astype(out_t.dtype).reshape((-1,) + tuple(out_t.shape[1:]))
+    ys = y if len(op.outputs) > 1 else [y]
+    outs = [np.asarray(v).astype(graph.t(n).dtype).reshape((-1,) + tuple(graph.t(n).shape[1:]))
+            if graph.t(n).shape else np.asarray(v).astype(graph.t(n).dtype).reshape(())
+            for v, n in zip(ys, op.outputs)]
+    return outs if len(op.outputs) > 1 else outs[0]

@@ -56,15 +56,11 @@ def _measure(config: Config, model: Path, calibration: Path, data: Path, workdir
         compiled = compile_graph(graph, driver.default_prefix(graph))  # only for its weight and arena bytes
         outputs = driver.reference_outputs(graph, samples.x)
         metrics.update(weights_bytes=compiled.weights_bytes, arena_bytes=compiled.plan.arena_bytes)
-    elif config.board == "host":  # the host path of driver.run, built in this worker's own folder
-        from mcucompress.codegen.project import compile_graph
-        from mcucompress.harness.host import run_on_host
-
-        compiled = compile_graph(graph, driver.default_prefix(graph))
-        outputs = run_on_host(compiled, samples.x, out_shape, workdir=workdir)
-        mismatches = driver.count_mismatches(outputs, driver.reference_outputs(graph, samples.x))
-        metrics.update(weights_bytes=compiled.weights_bytes, arena_bytes=compiled.plan.arena_bytes,
-                       bit_exact=mismatches == 0, mismatches=mismatches)
+    elif config.board == "host":  # built in this worker's own folder
+        report, outputs = driver.run_graph_on_board(graph, samples.x, "host", workdir=workdir)
+        memory = report["memory"]
+        metrics.update(weights_bytes=memory["weights_bytes"], arena_bytes=memory["arena_bytes"],
+                       bit_exact=report["bit_exact"], mismatches=report["mismatches"])
     else:
         report, outputs = driver.run_graph_on_board(graph, samples.x, config.board, workdir=workdir)
         memory = report["memory"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
+
+from tests.cli import run_cli
 
 needs_arm_toolchain_and_qemu = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
@@ -18,7 +18,5 @@ needs_arm_toolchain_and_qemu = pytest.mark.skipif(
 
 def run_json(tmp_path, *args) -> dict:
     """`mcucompress run ARGS --json` in a subprocess; asserts success and returns the report."""
-    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "run", *map(str, args), "--json",
-                          tmp_path / "r.json"], capture_output=True, text=True, check=False, timeout=900)
-    assert out.returncode == 0, out.stderr
+    run_cli("run", *args, "--json", tmp_path / "r.json", cwd=None, check=True)
     return json.loads((tmp_path / "r.json").read_text())

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from mcucompress.errors import McuError
 from mcucompress.examples import DIGITS_INT8, DIGITS_TEST
 from mcucompress.harness.device import DeviceTimeout
 from mcucompress.harness.qemu import QemuGdbTarget, run_on_qemu
+from tests.cli import run_cli
 from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.graphs import tiny_conv_fc
 
@@ -27,8 +27,7 @@ needs_gdb = pytest.mark.skipif(shutil.which("gdb-multiarch") is None, reason="ne
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mcucompress.cli", *map(str, args)], capture_output=True, text=True,
-                          check=False, cwd=cwd, timeout=600)
+    return run_cli(*args, cwd=cwd, timeout=600)
 
 
 @pytest.fixture(scope="module")

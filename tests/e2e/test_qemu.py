@@ -17,6 +17,7 @@ import pytest
 
 from mcucompress.boards import load_board
 from mcucompress.codegen.project import compile_graph, write_project
+from mcucompress.driver import reference_outputs
 from mcucompress.errors import McuError
 from mcucompress.harness import protocol as proto
 from mcucompress.harness.device import DeviceFault
@@ -25,7 +26,6 @@ from mcucompress.harness.protocol import Msg
 from mcucompress.harness.qemu import QemuSession, run_on_qemu
 from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.ir import ops as irops
-from mcucompress.reference import executor
 from tests.conftest import INT8_MODELS, lcg_input, shared_model
 from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.graphs import q, tiny_conv_fc
@@ -44,8 +44,7 @@ def wide_maxpool() -> Graph:
     return g
 
 
-def reference(graph: Graph, x: np.ndarray) -> np.ndarray:
-    return np.stack([executor.run(graph, [xi[None]])[0][0] for xi in x])
+reference = reference_outputs  # the executor sample by sample, as `run` checks the firmware
 
 
 def random_inputs(graph: Graph, n: int, seed: int = 0) -> np.ndarray:
@@ -110,7 +109,8 @@ def test_run_on_qemu_reports_instructions_per_layer_and_memory(tmp_path):
     memory = report["memory"]
     assert 0 < memory["flash_bytes"] < 64 * 1024
     assert memory["ram_bytes"] >= memory["stack_bytes"] + model_arena(graph)
-    assert 0 < memory["stack_used_bytes"] < memory["stack_bytes"]
+    assert 0 < memory["stack_used_bytes"] < memory["stack_bytes"]  # the static bound held at run time
+    assert memory["stack_bytes"] < 1024  # sized from the call graph's bound, not the 2 KB default
 
 
 def model_arena(graph: Graph) -> int:
@@ -244,7 +244,7 @@ def test_hardware_boards_build(tiny_an386, tmp_path, board):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505"])
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505", "mps3-an547"])
 def test_tiny_model_on_other_boards(board, tmp_path):
     check_tiny_on(board, tmp_path)
 
@@ -252,6 +252,11 @@ def test_tiny_model_on_other_boards(board, tmp_path):
 # TFLM's outputs for the anchors' LCG input (../shared/anchors/tflm_cmsis_nn_qemu.md); ad01 by its first bytes.
 ANCHOR_OUTPUTS = {"kws_ref_model": "8080808080808080809a8066", "vww_96_int8": "7888",
                   "ic_pretrainedResnet_quant": "8080828380807b808080", "ad01_int8": "e405051e2f3e2e312f302c30322d272b"}
+
+
+def test_cortex_m55_runs_bit_exact_in_qemu(tmp_path):
+    """mps3-an547 (Cortex-M55, Helium): the default suite boots it in QEMU; kws on it is among the slow tests."""
+    check_tiny_on("mps3-an547", tmp_path)
 
 
 @pytest.mark.slow
@@ -271,8 +276,8 @@ def test_mlperf_tiny_models_bit_exact_on_qemu(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505"])
-def test_mlperf_kws_bit_exact_on_m3_m7_m33(board, tmp_path):
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps2-an505", "mps3-an547"])
+def test_mlperf_kws_bit_exact_on_m3_m7_m33_m55(board, tmp_path):
     from mcucompress.driver import load
 
     graph = load(shared_model("kws_ref_model"))

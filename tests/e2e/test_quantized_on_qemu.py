@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
+from tests.cli import run_cli
 from tests.conftest import TflmSession, shared_model
 from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 
@@ -18,10 +18,7 @@ pytestmark = needs_arm_toolchain_and_qemu
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", *map(str, args)], capture_output=True, text=True,
-                         check=False, timeout=900)
-    assert out.returncode == 0, out.stderr
-    return out
+    return run_cli(*args, cwd=None, check=True)
 
 
 def quantized_export_matches_tflm_and_qemu(model, calibration, data, tmp_path, *options: str) -> dict:

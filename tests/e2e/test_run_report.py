@@ -4,13 +4,12 @@ headless chromium with every chart, and the JSON holds the firmware breakdown an
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
 from tests.browser import chart_names, render
+from tests.cli import run_cli
 from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 
 CHARTS = ["latency", "latency_per_mac", "arena", "weights", "memory", "sqnr", "confusion"]
@@ -22,10 +21,8 @@ def test_qemu_run_report_renders_every_chart(tmp_path):
     data = tmp_path / "d.npz"
     np.savez(data, x=d["x"][:50], y=d["y"][:50])
     html, js = tmp_path / "r.html", tmp_path / "r.json"
-    out = subprocess.run([sys.executable, "-m", "mcucompress.cli", "run", str(DIGITS_FLOAT), "--calibration",
-                          str(DIGITS_CALIBRATION), "--data", str(data), "--board", "mps2-an386", "--report", str(html),
-                          "--json", str(js)], capture_output=True, text=True, check=False, timeout=900)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("run", DIGITS_FLOAT, "--calibration", DIGITS_CALIBRATION, "--data", data, "--board", "mps2-an386",
+                  "--report", html, "--json", js, check=True)
     assert "vs float" in out.stdout and "flash: weights" in out.stdout
 
     report = json.loads(js.read_text())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from mcucompress.frontend import tflite_writer
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
-from tests.conftest import REPO
+from tests.cli import run_cli
 from tests.graphs import q, tiny_conv_fc
 
 # tiny_conv_fc: CONV_2D 3x3x2 -> 4 channels on 6x6 (stride 2, out 3x3), RESHAPE, FULLY_CONNECTED 36 -> 5.
@@ -30,8 +29,7 @@ TINY_PARAMS = (4 * 3 * 3 * 2 + 4) + (5 * 36 + 5)
 
 
 def mcc(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mcucompress.cli", *map(str, args)], check=False, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli(*args, timeout=120)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 from mcucompress.codegen.project import compile_graph, write_project
 from mcucompress.errors import McuError, UnsupportedOpError
 from mcucompress.frontend import tflite_writer
+from tests.cli import run_cli
 from tests.graphs import tiny_conv_fc
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "golden" / "snapshots" / "tiny"
@@ -22,8 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "mcucompress.cli", *args], check=False, capture_output=True, text=True,
-                          cwd=cwd)
+    return run_cli(*args, cwd=cwd)
 
 
 def test_generated_sources_match_snapshot():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from mcucompress.driver import prepare, reference_outputs
 from mcucompress.examples import DIGITS_INT8, DIGITS_TEST
 from mcucompress.harness.host import run_on_host
 from mcucompress.ir import QuantParams
+from tests.cli import run_cli
 from tests.graphs import tiny_conv_fc
 
 REPO = Path(__file__).resolve().parents[2]
@@ -228,9 +228,7 @@ def test_arena_section_lands_in_that_section_of_an_arm_image(tmp_path, digits):
     model = tmp_path / "digits.tflite"
     tflite_writer.write(digits, model)
     p = tmp_path / "p"
-    result = subprocess.run([sys.executable, "-m", "mcucompress.cli", "compile", str(model), "-o", str(p), "--name",
-                             "digits", "--arena-section", ".sram2"], check=False, capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
+    run_cli("compile", model, "-o", p, "--name", "digits", "--arena-section", ".sram2", check=True)
     flags = "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -ffunction-sections -fdata-sections"
     run(["make", "-s", "CC=arm-none-eabi-gcc", "AR=arm-none-eabi-ar", f"CFLAGS={flags}"], p)
     (p / "app.c").write_text(APP)
@@ -253,8 +251,7 @@ def test_arena_section_lands_in_that_section_of_an_arm_image(tmp_path, digits):
     (["--arena-section", "bad name"], "--arena-section 'bad name' is not a linker section name"),
 ])
 def test_bad_arena_options_are_one_line_errors(tmp_path, args, message):
-    result = subprocess.run([sys.executable, "-m", "mcucompress.cli", "compile", str(DIGITS_INT8), "-o",
-                             str(tmp_path / "p"), *args], check=False, capture_output=True, text=True, cwd=REPO)
+    result = run_cli("compile", DIGITS_INT8, "-o", tmp_path / "p", *args)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert not (tmp_path / "p").exists()
 

@@ -102,3 +102,43 @@ def test_arena_not_larger_than_tflm(name):
     io = sum(graph.t(n).nbytes for n in graph.inputs + graph.outputs)
     # like for like: TFLM's arena also holds the input and output tensors
     assert plan.arena_bytes + io <= TFLM_ARENA[name]
+
+
+def _fc_chain() -> Graph:
+    """x [1, 96] -> FC 96->16 -> FC 16->8: the first FC's scratch (96 int16) outweighs its input and output."""
+    rng = np.random.default_rng(3)
+    g = Graph(name="fcs")
+    g.add_tensor(Tensor("x", (1, 96), "int8", q(0.05, 3)))
+    g.add_tensor(Tensor("w1", (16, 96), "int8", q(0.01), rng.integers(-127, 128, (16, 96))))
+    g.add_tensor(Tensor("b1", (16,), "int32", q(0.0005), rng.integers(-300, 300, 16)))
+    g.add_tensor(Tensor("h", (1, 16), "int8", q(0.2, -4)))
+    g.add_tensor(Tensor("w2", (8, 16), "int8", q(0.02), rng.integers(-127, 128, (8, 16))))
+    g.add_tensor(Tensor("b2", (8,), "int32", q(0.004), rng.integers(-300, 300, 8)))
+    g.add_tensor(Tensor("y", (1, 8), "int8", q(0.3, 1)))
+    g.ops = [Op("FULLY_CONNECTED", ["x", "w1", "b1"], ["h"], irops.FullyConnectedAttrs(), "fc1"),
+             Op("FULLY_CONNECTED", ["h", "w2", "b2"], ["y"], irops.FullyConnectedAttrs(), "fc2")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+def test_fully_connected_scratch_shares_its_dead_input_and_stays_bit_exact(tmp_path):
+    """The FC widens its input row into scratch starting at that (dead) input, last group first, so the two
+    are one buffer; the host C still equals the reference executor bit for bit."""
+    from mcucompress.codegen.lower import scratch_sizes
+    from mcucompress.codegen.project import compile_graph
+    from mcucompress.driver import reference_outputs
+    from mcucompress.harness.host import run_on_host
+
+    g = _fc_chain()
+    sizes = scratch_sizes(g)
+    shared = plan_memory(g, sizes, io_in_arena=True)
+    assert shared.scratch[0] == shared.tensors["x"].offset
+    assert shared.arena_bytes < sizes[0] + 96 + 16  # less than scratch, input and output side by side
+    apart = plan_memory(g, sizes, io_in_arena=False)  # the input in the caller's buffer: nothing to share
+    assert apart.tensors["x"].home == "input" and apart.arena_bytes >= sizes[0]
+    compiled = compile_graph(g, "fcs")
+    assert compiled.plan.scratch[0] == compiled.plan.tensors["x"].offset
+    x = np.random.default_rng(7).integers(-128, 128, (6, 96)).astype(np.int8)
+    expected = reference_outputs(g, x)
+    out = run_on_host(compiled, x, g.t(g.outputs[0]).shape, workdir=tmp_path)
+    np.testing.assert_array_equal(out.reshape(expected.shape), expected)

@@ -178,3 +178,33 @@ def test_qdq_with_batchnorm_left_in_is_rejected(tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.BatchNorm2d(4))
     with pytest.raises(UnsupportedOpError, match="BatchNormalization"):
         load_model(quantized(tmp_path, model, "bn"))
+
+
+class Movement(nn.Module):
+    """Slice (negative step), Split, reflect Pad, PixelShuffle (DepthToSpace CRD), Gather, Concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(20 * 20 + 8 * 8 + 8 * 3 * 8, 6)
+
+    def forward(self, x):
+        c = self.a(x)
+        lo, hi = c.split([4, 4], dim=1)
+        s = F.pixel_shuffle(F.pad(torch.flip(hi, dims=[3]), (1, 1, 1, 1), mode="reflect"), 2)
+        g = c.index_select(2, torch.tensor([7, 0, 3]))
+        return self.fc(torch.cat([s.flatten(1), lo[:, :1].flatten(1), g.flatten(1)], 1))
+
+
+def test_qdq_movement_ops_import_match_onnxruntime_and_compile(tmp_path):
+    path = quantized(tmp_path, Movement(), "movement")
+    graph = load_model(path)
+    verify(graph)
+    kinds = {op.kind for op in graph.ops}
+    assert {"SPLIT", "STRIDED_SLICE", "MIRROR_PAD", "DEPTH_TO_SPACE", "GATHER"} <= kinds, kinds
+    diffs, _ = lsb_diffs(path, graph, n=16)
+    assert diffs.max() <= 2, np.bincount(diffs)
+    from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+
+    xs = np.random.default_rng(3).integers(-128, 128, (2, *graph.t(graph.inputs[0]).shape), dtype=np.int8)
+    assert_same(host_outputs(graph, xs, tmp_path), reference_outputs(graph, xs))

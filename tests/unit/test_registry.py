@@ -36,6 +36,9 @@ IR_KINDS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D"
 IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
              "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP",
              "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}  # issue 10, element-wise ops
+MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
+            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
+IR_KINDS |= MOVEMENT
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -72,7 +75,7 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
                                                 "PRELU"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"}
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
@@ -87,7 +90,8 @@ def test_unknown_kind_is_one_clear_line():
 def test_derived_tables():
     specs = registry.all_specs()
     assert lower.lowerable_kinds() == [s.kind for s in specs if s.lowering is not None]
-    assert registry.tflite_aliases() == {"SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE", "PADV2": "PAD"}
+    assert registry.tflite_aliases() == {"SQUEEZE": "RESHAPE", "EXPAND_DIMS": "RESHAPE", "PADV2": "PAD",
+                                         "SPLIT_V": "SPLIT"}
     assert {n for s in specs for n in s.tflite_names} <= set(supported_tflite_ops())
     doc = supported_ops_markdown()
     for s in specs:

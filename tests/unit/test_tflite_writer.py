@@ -167,6 +167,11 @@ def zoo() -> Graph:
     a = q(0.05)
     for name, shape, quant in [
         ("x", (1, 8, 8, 4), a),
+        *[(n, s, a) for n, s in [("mv_t", (1, 8, 8, 4)), ("mv_s0", (1, 8, 8, 2)), ("mv_s1", (1, 8, 8, 2)), ("mv_r1", (1, 8, 8, 2)),
+                                 ("mv_ss", (1, 8, 8, 2)), ("mv_ga", (1, 8, 1, 2)), ("mv_bc", (1, 8, 8, 2)),
+                                 ("mv_pk", (1, 8, 8, 2, 2)), ("mv_u0", (1, 8, 8, 2)), ("mv_u1", (1, 8, 8, 2)),
+                                 ("mv_cc", (1, 8, 8, 4)), ("mv_sd", (1, 4, 4, 16)), ("mv_ds", (1, 8, 8, 4)),
+                                 ("mv_mp", (1, 10, 10, 4)), ("mv_x2", (1, 8, 8, 4))]],
         ("xp", (1, 10, 10, 4), a),
         ("c", (1, 8, 8, 8), q(0.05, -128)),
         ("d", (1, 8, 8, 16), a),
@@ -214,7 +219,20 @@ def zoo() -> Graph:
         const(name, (1, 1, 1, 32), "int8", np.array([1 / 128], np.float32), None, 100)
     same3 = {"pad_top": 1, "pad_bottom": 1, "pad_left": 1, "pad_right": 1}
     g.ops = [
-        Op("PAD", ["x"], ["xp"], irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)))),
+        Op("TRANSPOSE", ["x"], ["mv_t"], irops.TransposeAttrs((0, 2, 1, 3))),
+        Op("SPLIT", ["mv_t"], ["mv_s0", "mv_s1"], irops.SplitAttrs(3, (2, 2))),
+        Op("REVERSE_V2", ["mv_s1"], ["mv_r1"], irops.ReverseAttrs((1,))),
+        Op("STRIDED_SLICE", ["mv_s0"], ["mv_ss"], irops.StridedSliceAttrs((0, 0, 0, 0), (1, 8, 8, 2), (1, -1, 1, 1), 2, 2)),
+        Op("GATHER", ["mv_r1"], ["mv_ga"], irops.GatherAttrs((3,), (1,), 2)),
+        Op("BROADCAST_TO", ["mv_ga"], ["mv_bc"]),
+        Op("PACK", ["mv_ss", "mv_bc"], ["mv_pk"], irops.AxisAttrs(4)),
+        Op("UNPACK", ["mv_pk"], ["mv_u0", "mv_u1"], irops.AxisAttrs(4)),
+        Op("CONCATENATION", ["mv_u1", "mv_u0"], ["mv_cc"], irops.ConcatenationAttrs(3)),
+        Op("SPACE_TO_DEPTH", ["mv_cc"], ["mv_sd"], irops.BlockAttrs(2)),
+        Op("DEPTH_TO_SPACE", ["mv_sd"], ["mv_ds"], irops.BlockAttrs(2)),
+        Op("MIRROR_PAD", ["mv_ds"], ["mv_mp"], irops.MirrorPadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)), "REFLECT")),
+        Op("SLICE", ["mv_mp"], ["mv_x2"], irops.SliceAttrs((0, 1, 1, 0), (1, 8, 8, 4))),
+        Op("PAD", ["mv_x2"], ["xp"], irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)))),
         Op("CONV_2D", ["xp", "cw", "cb"], ["c"], irops.Conv2DAttrs(activation="RELU")),
         Op("DEPTHWISE_CONV_2D", ["c", "dw", "db"], ["d"], irops.DepthwiseConv2DAttrs(**same3, depth_multiplier=2)),
         Op("MAX_POOL_2D", ["d"], ["m"], irops.Pool2DAttrs(2, 2, 2, 2)),

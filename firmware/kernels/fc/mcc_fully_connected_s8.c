@@ -72,17 +72,16 @@ int32_t mcc_fully_connected_s8_get_buffer_size(const mcc_dims *in_dims)
 }
 
 #if defined(MCC_DSP)
-/** Widen x (k values) with the input offset added: groups of four as (x0, x2, x1, x3) with DSP, zero-padded. */
+/**
+ * Widen x (k values) with the input offset added: groups of four as (x0, x2, x1, x3) with DSP, zero-padded.
+ * Last group first: the int16 group i lands at bytes [2i, 2i + 8), at or beyond every byte of x not read
+ * yet, so xw may start at x itself (the planner then lets the scratch overlap a dead input: one buffer).
+ */
 static void widen_row(const int8_t *x, int32_t k, int32_t in_off, int16_t *xw)
 {
     const int32_t k4 = k & ~3;
     int32_t i;
     const int32_t off2 = (int32_t)(((uint32_t)in_off & 0xFFFFu) | ((uint32_t)in_off << 16));
-    for (i = 0; i < k4; i += 4) {
-        const int32_t v = mcc_read_s8x4(x + i);
-        mcc_write_s16x2(xw + i, mcc_sxtab16(off2, v));
-        mcc_write_s16x2(xw + i + 2, mcc_sxtab16_ror8(off2, v));
-    }
     if (k4 < k) { /* tail group, zero-padded, in the same lane order */
         int16_t t[4] = {0, 0, 0, 0};
         for (i = k4; i < k; i++) {
@@ -92,6 +91,11 @@ static void widen_row(const int8_t *x, int32_t k, int32_t in_off, int16_t *xw)
         xw[k4 + 1] = t[2];
         xw[k4 + 2] = t[1];
         xw[k4 + 3] = t[3];
+    }
+    for (i = k4 - 4; i >= 0; i -= 4) {
+        const int32_t v = mcc_read_s8x4(x + i);
+        mcc_write_s16x2(xw + i, mcc_sxtab16(off2, v));
+        mcc_write_s16x2(xw + i + 2, mcc_sxtab16_ror8(off2, v));
     }
 }
 
