@@ -24,6 +24,7 @@ class MemoryPlan:
     scratch: dict[int, int]  # op index -> arena offset of its scratch buffer
     liveness: Liveness
     planner: GreedyPlanner
+    io_in_arena: bool = False  # the model input and output are planned into the arena too
 
     def picture(self) -> str:
         return self.planner.picture()
@@ -39,7 +40,9 @@ def plan_memory(graph: Graph, scratch_sizes: dict[int, int], alignment: int = 16
     plans = [_plan(graph, scratch_sizes, alignment,
                    analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena), share)
              for k in ((True, False) if in_place else (False,)) for share in (True, False)]
-    return min(plans, key=lambda p: p.arena_bytes)  # the first of equals: the most sharing
+    best = min(plans, key=lambda p: p.arena_bytes)  # the first of equals: the most sharing
+    best.io_in_arena = io_in_arena
+    return best
 
 
 def _scratch_over_input(graph: Graph, scratch_sizes: dict[int, int], live: Liveness) -> dict[int, int]:

@@ -25,9 +25,10 @@ def toolchain_items(tools: dict) -> list[tuple[str, object]]:
 
 def arena(page: Page, plan) -> None:
     """The memory plan: a chart of buffers over the op order, and its ASCII picture."""
+    where = ("the model input and output are planned into the arena (compile --io arena)" if plan.io_in_arena
+             else "the model input and output live in the caller's buffers, not in the arena")
     page.figure(charts.arena_chart(plan.planner.buffers, plan.arena_bytes), "arena",
-                f"arena {plan.arena_bytes:,} B, of which the largest scratch buffer {plan.scratch_bytes:,} B; "
-                "model input and output live in the caller's buffers, not in the arena")
+                f"arena {plan.arena_bytes:,} B, of which the largest scratch buffer {plan.scratch_bytes:,} B; {where}")
     page.pre(plan.picture())
 
 
