@@ -26,10 +26,10 @@ from mcucompress.report.toolchain import tools_used
 RANDOM_SAMPLES = 10  # run without --data
 
 
-def load(path: str | Path, allow_unsupported: bool = False) -> Graph:
+def load(path: str | Path, allow_unsupported: bool = False, dequantize_hybrid: bool = False) -> Graph:
     """Import and verify a model. allow_unsupported (analysis only): ops of unsupported kinds or breaking
     TFLM's int8 constraints stay in the graph (mcucompress.ir.constraints.problem says what is wrong)."""
-    graph = load_model(path, keep_unsupported=True)
+    graph = load_model(path, keep_unsupported=True, dequantize_hybrid=dequantize_hybrid)
     try:
         verify(graph, allow_unsupported=True)
         check_runtime_inputs(graph)
@@ -49,7 +49,8 @@ def prepare(model: str | Path, calibration: str | Path | None = None, method: st
 
     An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
     normalize = parse_normalize(normalize)  # a bad --normalize fails before any work
-    return prepare_graph(load(model), model, calibration, method, per_tensor, progress, bias_correction, normalize)
+    # A hybrid model (int8 weights, float activations) is quantized fully when there is calibration data.
+    return prepare_graph(load(model, dequantize_hybrid=calibration is not None), model, calibration, method, per_tensor, progress, bias_correction, normalize)
 
 
 def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | np.ndarray | None = None,
@@ -228,7 +229,7 @@ def _float_twin(model: str | Path, graph: Graph, float_model: str | Path | None)
                            "(an int8 model, or a float one with --calibration)")
         return None, ""
     if float_model is None:
-        loaded = load(model)
+        loaded = load(model, dequantize_hybrid=True)  # a hybrid model: its dequantized weights
         if loaded.is_quantized or int8_core(loaded) is not None:
             return None, ""
         return loaded, str(model)

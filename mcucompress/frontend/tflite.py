@@ -157,13 +157,15 @@ def _corrupt(path: Path, exc: Exception) -> ModelFileError:
     return ModelFileError(f"{path}: truncated or corrupt TFLite file ({what}); re-export the model")
 
 
-def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
+def load(path: str | Path, keep_unsupported: bool = False, dequantize_hybrid: bool = False) -> Graph:
     """The file as an IR graph; UnsupportedOpError naming every op of an unsupported kind, unless
-    `keep_unsupported` (analysis only: such ops stay in the graph with their kind and no attributes)."""
+    `keep_unsupported` (analysis only: such ops stay in the graph with their kind and no attributes).
+    A hybrid model (float32 activations, int8 weights: the converter's dynamic-range output) is refused unless
+    `dequantize_hybrid`: its weights then become float32 exactly as TFLite dequantizes them, for our PTQ."""
     path = Path(path)
     raw, model = _open(path)
     try:
-        return _build(path, raw, model, keep_unsupported)
+        return _build(path, raw, model, keep_unsupported, dequantize_hybrid)
     except GraphError as exc:
         raise GraphError(f"{path}: {exc}") from None
     except McuError:
@@ -177,7 +179,7 @@ def load(path: str | Path, keep_unsupported: bool = False) -> Graph:
                              "the file is corrupt or not a microcontroller model") from None
 
 
-def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
+def _build(path: Path, raw: bytes, model, keep_unsupported: bool, dequantize_hybrid: bool = False) -> Graph:
     sg = model.Subgraphs(0)
     graph = Graph(name=model_name(path))
     names: list[str] = []
@@ -236,7 +238,7 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool) -> Graph:
                                  f"not supported; {SUPPORTED_OPS_HINT}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
-    _check_hybrid(path, graph)
+    _check_hybrid(path, graph, dequantize_hybrid)
     graph.remove_unused_tensors()
     return graph
 
@@ -510,27 +512,39 @@ def _fold_dequantized_constants(graph: Graph) -> None:
     for op in graph.ops:
         src = graph.tensors[op.inputs[0]] if op.inputs else None
         if op.kind == "DEQUANTIZE" and src is not None and src.is_const:
-            out = graph.tensors[op.outputs[0]]
-            data = src.data.astype(np.float32)
-            check_tensor(src)  # its quantized dimension and scales, before they index anything
-            if src.quant is not None:
-                q = src.quant
-                shape = [1] * data.ndim
-                if q.per_axis:
-                    shape[q.axis] = -1
-                data = (data - q.zero_point.reshape(shape)) * q.scale.reshape(shape)
-            out.data = data.astype(np.float32)
+            graph.tensors[op.outputs[0]].data = _dequantized(src)
             continue
         kept.append(op)
     graph.ops = kept
 
 
-def _check_hybrid(path: Path, graph: Graph) -> None:
+def _check_hybrid(path: Path, graph: Graph, dequantize: bool) -> None:
+    """A float op with int8 weights: refused, or (dequantize) its weights become float32 constants."""
     for index, op in enumerate(graph.ops):
         if op.kind in WEIGHTED and len(op.inputs) > 1:
             act, weights = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
             if act.dtype == "float32" and weights.dtype == "int8":
-                raise HybridModelError(
-                    f"{path}: hybrid model (float32 activations, int8 weights in op {index} {op.kind}); "
-                    "convert it as a full-integer int8 model, or give the pure float32 model and quantize it with --calibration"
-                )
+                if not dequantize:
+                    raise HybridModelError(
+                        f"{path}: hybrid model (float32 activations, int8 weights in op {index} {op.kind}); give "
+                        "--calibration DATA to quantize it to full int8 (its weights are dequantized exactly, then "
+                        "quantized with the activations), or convert it as a full-integer int8 model")
+                _dequantize_weights(weights)
+
+
+def _dequantized(t) -> np.ndarray:
+    """A constant's values as TFLite's DEQUANTIZE gives them: scale * (q - zero point), per axis where so."""
+    check_tensor(t)  # its quantized dimension and scales, before they index anything
+    data = t.data.astype(np.float32)
+    if t.quant is not None:
+        q = t.quant
+        shape = [1] * data.ndim
+        if q.per_axis:
+            shape[q.axis] = -1
+        data = (data - q.zero_point.reshape(shape)) * q.scale.reshape(shape)
+    return data.astype(np.float32)
+
+
+def _dequantize_weights(t) -> None:
+    """A hybrid op's int8 weights become float32 constants (exactly what the hybrid kernels multiply by)."""
+    t.data, t.dtype, t.quant = _dequantized(t), "float32", None

@@ -12,7 +12,7 @@ import pytest
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_TEST
 from tests.cli import run_cli
 from tests.conftest import TflmSession, shared_model
-from tests.e2e.helpers import needs_arm_toolchain_and_qemu
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu, run_json
 
 pytestmark = needs_arm_toolchain_and_qemu
 
@@ -63,3 +63,16 @@ def test_quantized_mlperf_float_model_is_bit_exact_in_tflm_and_on_qemu(name, int
     np.savez(tmp_path / "cal.npz", x=(rng.random((16, *shape[1:])) * scale).astype(np.float32))
     np.savez(tmp_path / "data.npz", x=(rng.random((2, *shape[1:])) * scale).astype(np.float32))
     quantized_export_matches_tflm_and_qemu(model, tmp_path / "cal.npz", tmp_path / "data.npz", tmp_path)
+
+
+def test_hybrid_kws_quantized_with_calibration_runs_on_qemu(tmp_path):
+    """kws_ref_model_float32 is the converter's hybrid output (int8 weights, float activations): refused without
+    calibration data, with it quantized fully (weights dequantized exactly, then our PTQ) and run bit-exact."""
+    path = shared_model("kws_ref_model_float32")
+    refused = run_cli("run", path, "--board", "mps2-an386", "--samples", "1", cwd=None)
+    assert refused.returncode == 2 and "hybrid model" in refused.stderr and "--calibration" in refused.stderr
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, x=np.random.default_rng(0).normal(-20, 30, (32, 49, 10, 1)).astype(np.float32))
+    report = run_json(tmp_path, path, "--calibration", cal, "--board", "mps2-an386", "--samples", "2")
+    assert report["bit_exact"] is True and report["latency"]["unit"] == "instructions"
+    assert report["validation"]["outputs"][0]["cosine"] > 0.99  # against the hybrid's dequantized float weights

@@ -176,7 +176,17 @@ def test_hybrid_model_says_hybrid_and_what_to_do(tmp_path):
     g.inputs, g.outputs = ["x"], ["y"]
     path = tmp_path / "hybrid.tflite"
     tflite_writer.write(g, path)
-    assert_one_line_error(mcc("inspect", path), str(path), "hybrid", "op 0", "CONV_2D", "full-integer int8")
+    assert_one_line_error(mcc("inspect", path), str(path), "hybrid", "op 0", "CONV_2D", "--calibration")
+    # With calibration data it becomes a full int8 model: weights dequantized exactly as TFLite does, then our PTQ.
+    from mcucompress.driver import load
+
+    dequantized = load(path, dequantize_hybrid=True).t("w")
+    assert dequantized.dtype == "float32" and dequantized.quant is None
+    np.testing.assert_array_equal(dequantized.data, np.float32(0.01) * w.astype(np.float32))
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, x=np.random.default_rng(1).normal(size=(16, 6, 6, 2)).astype(np.float32))
+    out = mcc("run", path, "--calibration", cal, "--board", "host", "--samples", "4")
+    assert out.returncode == 0 and "bit-exact vs reference: True" in out.stdout, out.stderr
 
 
 def test_model_that_fails_verification_names_the_file(tmp_path, tiny_model):
