@@ -20,6 +20,9 @@ from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 
 
+C_TYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
+
+
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Left-pad a shape of rank <= 4 with ones to NHWC."""
     if len(shape) > 4:
@@ -51,11 +54,13 @@ class Lowering:
 
     # -- helpers -------------------------------------------------------------------------------
     def ptr(self, tensor: str, const: bool = False) -> str:
+        """The C expression of a tensor's memory, typed as its dtype (C_TYPES; arena offsets are 16-aligned)."""
         loc = self.plan.tensors[tensor]
-        if loc.home == "input":
-            return "input"
-        base = "output" if loc.home == "output" else f"({self.prefix}_arena + {loc.offset})"
-        return base
+        ctype = C_TYPES.get(self.graph.t(tensor).dtype, "int8_t")
+        if loc.home in ("input", "output"):
+            return loc.home  # the invoke parameter already has the tensor's C type
+        base = f"({self.prefix}_arena + {loc.offset})"
+        return base if ctype == "int8_t" else f"(({ctype} *){base})"
 
     def sym(self, index: int, what: str) -> str:
         return f"{self.prefix}_op{index}_{what}"

@@ -19,6 +19,7 @@ import numpy as np
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.consistency import BROADCAST_BINARY
+from mcucompress.ir.consistency_typed import ALL_OPERANDS
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
 
@@ -52,7 +53,8 @@ def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[st
         for op in graph.ops:
             if spec(op.kind).shares_quant and (op.kind == "CONCATENATION") == concatenations:
                 for n in [*op.inputs, *op.outputs[1:]]:  # SPLIT, UNPACK: every output in the group
-                    if n and not graph.t(n).is_const and find(n) not in keep_apart:
+                    if n and not graph.t(n).is_const and find(n) not in keep_apart and \
+                            graph.t(n).dtype == "float32":  # SELECT_V2's bool condition stays apart
                         parent[find(n)] = find(op.outputs[0])
 
     join(False, set())
@@ -138,7 +140,7 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
     """Constant float operands of the broadcasting binary ops, CONCATENATION and PRELU (alpha) become int8: with their own range,
     or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
-    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU"):
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU", *ALL_OPERANDS):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)

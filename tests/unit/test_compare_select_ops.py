@@ -1,0 +1,311 @@
+"""Ops with int32 and bool tensors: ARG_MAX, ARG_MIN, the comparisons, SELECT_V2, ZEROS_LIKE, FILL.
+
+Random single-op models bit-exact with TFLM in the reference executor and in host-compiled C (whose model
+output may be int32 indices or bool bytes), float32 against LiteRT, a float classifier ending in ARG_MAX and a
+float GREATER -> SELECT_V2 graph quantized by our PTQ against TFLM, and ONNX ArgMax/ArgMin/Equal/Less/Greater/
+Where against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.frontend import tflite_writer
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints, registry
+from mcucompress.ir import ops as irops
+from mcucompress.ir.verify import verify
+from mcucompress.reference import executor
+from tests.unit.test_codegen_host import host_outputs
+from tests.unit.test_reference_ops import q, rand_q, rand_shape
+
+CONFIGS = 12
+COMPARISONS = ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"]
+
+
+def cases(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("seed", range(CONFIGS), ids=lambda s: f"{name}{s}")
+
+
+def typed_graph(ops: list[tuple[str, list[str], str, object]], tensors: dict, inputs: list[str], outputs: list[str]):
+    """tensors: name -> (shape, dtype, quant or None, constant data or None); ops: (kind, inputs, output, attrs)."""
+    g = Graph(name="typed")
+    for name, (shape, dtype, qp, data) in tensors.items():
+        g.add_tensor(Tensor(name, shape, dtype, qp, data))
+    g.ops = [Op(kind, ins, [out], attrs if attrs is not None else registry.spec(kind).attrs(), f"{kind.lower()}{i}")
+             for i, (kind, ins, out, attrs) in enumerate(ops)]
+    g.inputs, g.outputs = inputs, outputs
+    verify(g)
+    return g
+
+
+def values(t: Tensor, rng: np.random.Generator, shape=None) -> np.ndarray:
+    shape = t.shape if shape is None else shape
+    if t.dtype == "float32":
+        return (rng.standard_normal(shape) * 4).astype(np.float32)
+    if t.dtype == "bool":
+        return rng.random(shape) < 0.5
+    return rng.integers(-128, 128, shape).astype(t.dtype)
+
+
+def run_tflm(g: Graph, xs: list[np.ndarray]) -> np.ndarray:
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(tflite_writer.to_bytes(g), arena_size=1 << 20)
+    for i, x in enumerate(xs):
+        interp.set_input(x, i)
+    interp.invoke()
+    return interp.get_output(0).copy()
+
+
+def run_litert(g: Graph, xs: list[np.ndarray]) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g))
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), xs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
+def assert_matches(g: Graph, rng: np.random.Generator, engine=run_tflm, runs: int = 2) -> None:
+    for _ in range(runs):
+        xs = [values(g.t(n), rng) for n in g.inputs]
+        ours, ref = executor.run(g, xs)[0], engine(g, xs)
+        assert ours.dtype == ref.dtype and ours.shape == ref.shape
+        if ref.dtype == np.float32:
+            np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(ours, ref)
+
+
+def assert_host_matches(g: Graph, rng: np.random.Generator, tmp_path) -> np.ndarray:
+    """Host C (ASan/UBSan in the suite) equals the reference executor, output dtype included."""
+    t = g.t(g.inputs[0])
+    xs = np.stack([values(t, rng) for _ in range(3)])
+    host = host_outputs(g, xs, tmp_path)
+    ref = np.stack([executor.run(g, [x])[0] for x in xs])
+    assert host.dtype == ref.dtype
+    np.testing.assert_array_equal(host.reshape(len(xs), -1), ref.reshape(len(xs), -1))
+    return host
+
+
+def broadcast_of(rng: np.random.Generator, shape: tuple[int, ...], seed: int) -> tuple[int, ...]:
+    if seed % 3 == 0:
+        return shape
+    if seed % 3 == 1:
+        return tuple(d if rng.random() < 0.5 else 1 for d in shape)
+    return shape[-int(rng.integers(1, len(shape) + 1)):]
+
+
+# ---------------------------------------------------------------- ARG_MAX, ARG_MIN
+
+
+def arg_graph(kind: str, rng: np.random.Generator, dtype: str, seed: int) -> Graph:
+    shape = rand_shape(rng)
+    axis = int(rng.integers(0, len(shape)))
+    out = tuple(d for i, d in enumerate(shape) if i != axis)
+    return typed_graph([(kind, ["x"], "y", irops.ArgMinMaxAttrs(axis))],
+                       {"x": (shape, dtype, rand_q(rng) if dtype == "int8" else None, None),
+                        "y": (out, "int32", None, None)}, ["x"], ["y"])
+
+
+@pytest.mark.parametrize("kind", ["ARG_MAX", "ARG_MIN"])
+@cases("arg")
+def test_arg_min_max_int8_matches_tflm_and_host_c(kind, seed, tmp_path):
+    rng = np.random.default_rng(700 + seed)
+    g = arg_graph(kind, rng, "int8", seed)
+    # few distinct values: ties are frequent and must go to the lowest index, as in TFLM
+    x = rng.integers(-3, 3, g.t("x").shape).astype(np.int8)
+    np.testing.assert_array_equal(executor.run(g, [x])[0], run_tflm(g, [x]))
+    assert_matches(g, rng)
+    if seed % 4 == 0:
+        assert_host_matches(g, rng, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["ARG_MAX", "ARG_MIN"])
+@cases("argf")
+def test_arg_min_max_float_matches_tflm_and_litert(kind, seed):
+    rng = np.random.default_rng(800 + seed)
+    g = arg_graph(kind, rng, "float32", seed)
+    assert_matches(g, rng)
+    assert_matches(g, rng, run_litert, runs=1)
+
+
+def test_arg_max_int64_output_is_refused_for_int8():
+    rng = np.random.default_rng(1)
+    g = typed_graph([("ARG_MAX", ["x"], "y", irops.ArgMinMaxAttrs(1))],
+                    {"x": ((1, 5), "int8", q(0.1), None), "y": ((1,), "int64", None, None)}, ["x"], ["y"])
+    with pytest.raises(UnsupportedOpError, match="int32"):
+        constraints.check_arg_min_max(g, g.ops[0])
+    assert rng is not None
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def compare_graph(kind: str, rng: np.random.Generator, dtype: str, seed: int, const_second: bool) -> Graph:
+    shape = rand_shape(rng)
+    other = broadcast_of(rng, shape, seed)
+    if seed % 2:
+        shape, other = other, shape  # the broadcast operand first
+    out = tuple(np.broadcast_shapes(shape, other))
+    qa = rand_q(rng, hi=0.9) if dtype == "int8" else None
+    qb = (qa if seed % 4 == 0 else rand_q(rng, hi=0.9)) if dtype == "int8" else None
+    tb = Tensor("b", other, dtype, qb)
+    data = values(tb, rng) if const_second else None
+    return typed_graph([(kind, ["a", "b"], "y", None)],
+                       {"a": (shape, dtype, qa, None), "b": (other, dtype, qb, data), "y": (out, "bool", None, None)},
+                       ["a"] if const_second else ["a", "b"], ["y"])
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+@cases("cmp")
+def test_compare_int8_matches_tflm(kind, seed):
+    rng = np.random.default_rng(900 + seed)
+    g = compare_graph(kind, rng, "int8", seed, const_second=False)
+    assert_matches(g, rng)
+    if seed % 4 == 0:  # equal quantizations: many equal values, EQUAL and the _EQUAL variants see ties
+        a = values(g.t("a"), rng)
+        b = np.broadcast_to(a, g.t("y").shape)
+        if b.shape == g.t("b").shape:
+            np.testing.assert_array_equal(executor.run(g, [a, b])[0], run_tflm(g, [a, b]))
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+@cases("cmph")
+def test_compare_int8_host_c_bool_output(kind, seed, tmp_path):
+    if seed % 3:
+        pytest.skip("host C on every third configuration (compile time)")
+    rng = np.random.default_rng(950 + seed)
+    g = compare_graph(kind, rng, "int8", seed, const_second=True)
+    assert_matches(g, rng)
+    host = assert_host_matches(g, rng, tmp_path)
+    assert host.dtype == np.bool_
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+@cases("cmpf")
+def test_compare_float_matches_tflm_and_litert(kind, seed):
+    rng = np.random.default_rng(1000 + seed)
+    g = compare_graph(kind, rng, "float32", seed, const_second=False)
+    assert_matches(g, rng)
+    assert_matches(g, rng, run_litert, runs=1)
+
+
+def test_compare_scale_of_one_or_more_is_refused():
+    with pytest.raises(UnsupportedOpError, match="below 1"):
+        typed_graph([("LESS", ["a", "b"], "y", None)],
+                    {"a": ((1, 4), "int8", q(1.5), None), "b": ((1, 4), "int8", q(0.1), None),
+                     "y": ((1, 4), "bool", None, None)}, ["a", "b"], ["y"])
+
+
+# ---------------------------------------------------------------- SELECT_V2
+
+
+def select_graph(rng: np.random.Generator, dtype: str, seed: int) -> Graph:
+    shape = rand_shape(rng, rank=int(rng.integers(1, 5)))
+    shapes = [broadcast_of(rng, shape, seed + k) for k in range(3)]
+    shapes[seed % 3] = shape
+    out = tuple(np.broadcast_shapes(*shapes))
+    qv = rand_q(rng) if dtype == "int8" else None
+    return typed_graph([("SELECT_V2", ["c", "x", "z"], "y", None)],
+                       {"c": (shapes[0], "bool", None, None), "x": (shapes[1], dtype, qv, None),
+                        "z": (shapes[2], dtype, qv, None), "y": (out, dtype, qv, None)}, ["c", "x", "z"], ["y"])
+
+
+@cases("sel")
+def test_select_v2_matches_tflm(seed):
+    rng = np.random.default_rng(1100 + seed)
+    assert_matches(select_graph(rng, "int8", seed), rng)
+    g = select_graph(rng, "float32", seed)
+    assert_matches(g, rng)
+    assert_matches(g, rng, run_litert, runs=1)
+
+
+def select_chain(rng: np.random.Generator, seed: int) -> Graph:
+    """GREATER(x, constant) -> SELECT_V2(cond, x, constant): one int8 input, the bool inside the arena."""
+    shape = rand_shape(rng, rank=int(rng.integers(2, 5)))
+    other = broadcast_of(rng, shape, seed)
+    qx = rand_q(rng, hi=0.9)
+    tc, ty = Tensor("t", other, "int8", rand_q(rng, hi=0.9)), Tensor("z", other, "int8", qx)
+    return typed_graph([("GREATER", ["x", "t"], "c", None), ("SELECT_V2", ["c", "x", "z"], "y", None)],
+                       {"x": (shape, "int8", qx, None), "t": (other, "int8", tc.quant, values(tc, rng)),
+                        "z": (other, "int8", qx, values(ty, rng)), "c": (shape, "bool", None, None),
+                        "y": (shape, "int8", qx, None)}, ["x"], ["y"])
+
+
+@cases("selh")
+def test_greater_select_chain_matches_tflm_and_host_c(seed, tmp_path):
+    rng = np.random.default_rng(1200 + seed)
+    g = select_chain(rng, seed)
+    assert_matches(g, rng)
+    if seed % 3 == 0:
+        assert_host_matches(g, rng, tmp_path)
+
+
+def test_select_v2_needs_shared_quantization():
+    with pytest.raises(UnsupportedOpError, match="SELECT_V2"):
+        typed_graph([("SELECT_V2", ["c", "x", "z"], "y", None)],
+                    {"c": ((4,), "bool", None, None), "x": ((4,), "int8", q(0.1), None),
+                     "z": ((4,), "int8", q(0.2), None), "y": ((4,), "int8", q(0.1), None)}, ["c", "x", "z"], ["y"])
+
+
+# ---------------------------------------------------------------- ZEROS_LIKE, FILL
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "float32"])
+@cases("zeros")
+def test_zeros_like_matches_tflm(dtype, seed):
+    rng = np.random.default_rng(1300 + seed)
+    shape = rand_shape(rng)
+    qp = q(0.05, 0) if dtype == "int8" else None
+    g = typed_graph([("ZEROS_LIKE", ["x"], "y", None)], {"x": (shape, dtype, qp, None), "y": (shape, dtype, qp, None)},
+                    ["x"], ["y"])
+    assert_matches(g, rng, runs=1)
+
+
+def fill_chain(rng: np.random.Generator, dtype: str) -> Graph:
+    """A run-time FILL value: REDUCE_MAX of the input over all axes (a scalar), filled into a constant shape."""
+    shape = rand_shape(rng, rank=int(rng.integers(1, 4)))
+    out = rand_shape(rng)
+    qp = rand_q(rng) if dtype == "int8" else None
+    return typed_graph([("REDUCE_MAX", ["x"], "v", irops.MeanAttrs(tuple(range(len(shape))), False)),
+                        ("FILL", ["v"], "y", None)],
+                       {"x": (shape, dtype, qp, None), "v": ((), dtype, qp, None), "y": (out, dtype, qp, None)},
+                       ["x"], ["y"])
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@cases("fill")
+def test_fill_of_a_runtime_value_matches_tflm(dtype, seed, tmp_path):
+    rng = np.random.default_rng(1400 + seed)
+    g = fill_chain(rng, dtype)
+    assert_matches(g, rng)
+    if dtype == "int8" and seed % 4 == 0:
+        assert_host_matches(g, rng, tmp_path)
+
+
+def test_zeros_like_int8_needs_zero_point_zero():
+    with pytest.raises(UnsupportedOpError, match="zero point"):
+        typed_graph([("ZEROS_LIKE", ["x"], "y", None)],
+                    {"x": ((4,), "int8", q(0.1, 3), None), "y": ((4,), "int8", q(0.1, 3), None)}, ["x"], ["y"])
+
+
+def test_tflite_round_trip_keeps_kinds_and_attrs():
+    from mcucompress.frontend.tflite import load
+
+    rng = np.random.default_rng(5)
+    g = arg_graph("ARG_MIN", rng, "int8", 0)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tflite"
+        tflite_writer.write(g, path)
+        back = load(path)
+    assert [op.kind for op in back.ops] == ["ARG_MIN"] and back.ops[0].attrs == g.ops[0].attrs
+    assert back.t(back.outputs[0]).dtype == "int32"
+    assert QuantParams is not None
