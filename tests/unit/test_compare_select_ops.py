@@ -309,3 +309,81 @@ def test_tflite_round_trip_keeps_kinds_and_attrs():
     assert [op.kind for op in back.ops] == ["ARG_MIN"] and back.ops[0].attrs == g.ops[0].attrs
     assert back.t(back.outputs[0]).dtype == "int32"
     assert QuantParams is not None
+
+
+# ---------------------------------------------------------------- PTQ, the CLI and QEMU
+
+
+def float_classifier(rng: np.random.Generator, classes: int = 10, depth: int = 16) -> Graph:
+    """FULLY_CONNECTED -> ARG_MAX: a float classifier whose output is the class index (int32)."""
+    w = (rng.standard_normal((classes, depth)) * 0.5).astype(np.float32)
+    b = (rng.standard_normal(classes) * 0.1).astype(np.float32)
+    g = typed_graph([("FULLY_CONNECTED", ["x", "w", "b"], "logits", irops.FullyConnectedAttrs()),
+                     ("ARG_MAX", ["logits"], "y", irops.ArgMinMaxAttrs(1))],
+                    {"x": ((1, depth), "float32", None, None), "w": ((classes, depth), "float32", None, w),
+                     "b": ((classes,), "float32", None, b), "logits": ((1, classes), "float32", None, None),
+                     "y": ((1,), "int32", None, None)}, ["x"], ["y"])
+    g.name = "argmax_classifier"
+    return g
+
+
+def ptq(g: Graph, rng: np.random.Generator) -> Graph:
+    import mcucompress
+
+    cal = (rng.standard_normal((32,) + g.t(g.inputs[0]).shape[1:]) * 2).astype(np.float32)
+    return mcucompress.quantize(g, cal)
+
+
+def test_ptq_of_a_classifier_ending_in_arg_max(tmp_path):
+    rng = np.random.default_rng(1500)
+    qg = ptq(float_classifier(rng), rng)
+    assert qg.t("logits").dtype == "int8" and qg.t("y").dtype == "int32" and qg.t("y").quant is None
+    assert_matches(qg, rng, runs=4)
+    assert assert_host_matches(qg, rng, tmp_path).dtype == np.int32
+
+
+def test_ptq_of_greater_then_select_v2(tmp_path):
+    """float GREATER(x, 0.25) -> SELECT_V2(cond, x, -x * 0.5 as a constant-free MUL): condition stays bool, x, the
+    other value and the output share one quantization (TFLM copies raw values)."""
+    rng = np.random.default_rng(1600)
+    shape = (1, 3, 4, 5)
+    g = typed_graph([("GREATER", ["x", "t"], "c", None), ("MUL", ["x", "k"], "m", irops.ElementwiseAttrs()),
+                     ("SELECT_V2", ["c", "x", "m"], "y", None)],
+                    {"x": (shape, "float32", None, None), "t": ((1,), "float32", None, np.array([0.25], np.float32)),
+                     "k": ((1,), "float32", None, np.array([-0.5], np.float32)), "c": (shape, "bool", None, None),
+                     "m": (shape, "float32", None, None), "y": (shape, "float32", None, None)}, ["x"], ["y"])
+    qg = ptq(g, rng)
+    assert qg.t("c").dtype == "bool" and qg.t("c").quant is None
+    assert qg.t("x").quant == qg.t("m").quant == qg.t("y").quant
+    constraints.check_graph(qg)
+    assert_matches(qg, rng, runs=4)
+    assert_host_matches(qg, rng, tmp_path)
+
+
+def test_arg_max_classifier_on_qemu_with_labels(tmp_path):
+    """`mcucompress run` of a float classifier ending in ARG_MAX, quantized by PTQ, on the Cortex-M4 in QEMU: the
+    firmware's int32 indices equal the reference executor's, and top-1 accuracy is computed from the indices."""
+    import json
+    import shutil
+
+    from tests.unit.test_cli_errors import mcc
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    rng = np.random.default_rng(1700)
+    g = float_classifier(rng)
+    model = tmp_path / "argmax_classifier.tflite"
+    tflite_writer.write(g, model)
+    x = (rng.standard_normal((12, 16)) * 2).astype(np.float32)
+    y = np.array([executor.run(g, [xi[None]])[0][0] for xi in x], np.int64)
+    y[:3] = (y[:3] + 1) % 10  # three wrong labels: top-1 must be 0.75, not 1
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    np.savez(tmp_path / "cal.npz", x=x)
+    result = mcc("run", model, "--calibration", tmp_path / "cal.npz", "--data", tmp_path / "data.npz",
+                 "--board", "mps2-an386", "--json", tmp_path / "run.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["bit_exact"] is True and report["output_dtype"] == "int32"
+    assert report["accuracy"]["top1"] <= 0.75 and report["accuracy"]["top1"] >= 0.5
+    agreement = report["validation"]["outputs"][0]["top1_agreement"]
+    assert agreement >= 0.75
