@@ -294,8 +294,9 @@ class Lowering:
         if index in self.plan.liveness.aliased_ops:
             return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
         size = self.graph.t(op.outputs[0]).nbytes
-        return KernelCall(index, op.name, op.kind, "mcc_copy_s8",
-                          [self.ptr(op.inputs[0]), self.ptr(op.outputs[0]), str(size)])
+        ptrs = [p if self.graph.t(n).dtype == "int8" else f"(int8_t *){p}"  # a byte copy of any dtype
+                for n, p in ((n, self.ptr(n)) for n in (op.inputs[0], op.outputs[0]))]
+        return KernelCall(index, op.name, op.kind, "mcc_copy_s8", [*ptrs, str(size)])
 
     def _lower_pad(self, index: int, op: Op) -> KernelCall:
         g = self.graph

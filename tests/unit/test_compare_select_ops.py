@@ -387,3 +387,54 @@ def test_arg_max_classifier_on_qemu_with_labels(tmp_path):
     assert report["accuracy"]["top1"] <= 0.75 and report["accuracy"]["top1"] >= 0.5
     agreement = report["validation"]["outputs"][0]["top1_agreement"]
     assert agreement >= 0.75
+
+
+# ---------------------------------------------------------------- ONNX import against onnxruntime
+
+
+def onnx_kinds(tmp_path, fn, shape, **mods) -> list[str]:
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    g = compare(export(tmp_path, Net(fn, **mods), shape), shape)
+    return kinds(g)
+
+
+def test_onnx_argmax_of_a_classifier(tmp_path):
+    import torch
+    from torch import nn
+
+    assert onnx_kinds(tmp_path, lambda m, x: torch.argmax(m.fc(x), dim=1), (1, 10), fc=nn.Linear(10, 5)) == \
+        ["FULLY_CONNECTED", "ARG_MAX"]
+
+
+def test_onnx_argmin_keepdim_over_channels(tmp_path):
+    import torch
+
+    assert onnx_kinds(tmp_path, lambda m, x: torch.argmin(x, dim=1, keepdim=True), (1, 3, 4, 5)) == \
+        ["ARG_MIN", "RESHAPE"]
+
+
+def test_onnx_comparisons_and_where(tmp_path):
+    import torch
+
+    c = torch.linspace(-1, 1, 5)
+
+    def fn(m, x):
+        a = torch.where(x > 0.3, x, x * 0.5)
+        b = torch.where(torch.lt(x, c), a, x)
+        return torch.where(torch.eq(torch.relu(x), 0.0), b, b * 2.0)  # many exact ties at 0
+
+    kinds = onnx_kinds(tmp_path, fn, (1, 3, 4, 5))
+    assert {"GREATER", "LESS", "EQUAL", "SELECT_V2"} <= set(kinds)
+
+
+def test_int32_reshape_after_arg_max_in_host_c(tmp_path):
+    """ARG_MAX keepdims (as ONNX imports it: ARG_MAX then RESHAPE of the int32 indices) compiles and runs."""
+    rng = np.random.default_rng(1800)
+    g = typed_graph([("ARG_MAX", ["x"], "i", irops.ArgMinMaxAttrs(3)), ("RESHAPE", ["i"], "y", None)],
+                    {"x": ((1, 3, 4, 6), "int8", q(0.05, 3), None), "i": ((1, 3, 4), "int32", None, None),
+                     "y": ((1, 3, 4, 1), "int32", None, None)}, ["x"], ["y"])
+    assert_matches(g, rng)
+    assert assert_host_matches(g, rng, tmp_path).dtype == np.int32
