@@ -438,3 +438,45 @@ def test_int32_reshape_after_arg_max_in_host_c(tmp_path):
                      "y": ((1, 3, 4, 1), "int32", None, None)}, ["x"], ["y"])
     assert_matches(g, rng)
     assert assert_host_matches(g, rng, tmp_path).dtype == np.int32
+
+
+# ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
+
+
+def bridge_graphs(rng: np.random.Generator) -> dict[str, Graph]:
+    shape = (1, 3, 4, 5)
+    fill = fill_chain(rng, "float32")
+    return {
+        "classifier": float_classifier(rng),
+        "greater_select": typed_graph(
+            [("GREATER", ["x", "t"], "c", None), ("ZEROS_LIKE", ["x"], "z", None),
+             ("SELECT_V2", ["c", "x", "z"], "y", None)],
+            {"x": (shape, "float32", None, None), "t": ((5,), "float32", None, np.linspace(-1, 1, 5, dtype=np.float32)),
+             "c": (shape, "bool", None, None), "z": (shape, "float32", None, None), "y": (shape, "float32", None, None)},
+            ["x"], ["y"]),
+        **{kind.lower(): compare_graph(kind, rng, "float32", 2, const_second=True) for kind in COMPARISONS},
+        "arg_min": arg_graph("ARG_MIN", rng, "float32", 0),
+        "fill": fill,
+    }
+
+
+@pytest.mark.parametrize("name", ["classifier", "greater_select", *[k.lower() for k in COMPARISONS], "arg_min",
+                                  "fill"])
+def test_torch_bridge_matches_reference(name):
+    pytest.importorskip("torch")
+    import torch
+
+    from mcucompress.torch.bridge import GraphModule
+
+    from mcucompress.errors import GraphError
+
+    g = bridge_graphs(np.random.default_rng(1900))[name]
+    if g.t(g.outputs[0]).dtype != "float32":  # indices or bools out: no loss to train on; refused in one line
+        with pytest.raises(GraphError, match=f"tensor '{g.outputs[0]}' is {g.t(g.outputs[0]).dtype}"):
+            GraphModule(g)
+        return
+    x = np.random.default_rng(1901).normal(0, 2, g.t(g.inputs[0]).shape).astype(np.float32)
+    with torch.no_grad():
+        y = GraphModule(g)(torch.from_numpy(x)).numpy()
+    ref = executor.run(g, [x])[0]
+    np.testing.assert_allclose(y.astype(ref.dtype).reshape(ref.shape), ref, rtol=0, atol=1e-5)
