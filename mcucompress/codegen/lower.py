@@ -19,7 +19,6 @@ from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 
-
 C_TYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
 
 

@@ -15,10 +15,10 @@ import math
 import numpy as np
 
 from mcucompress.errors import GraphError
+from mcucompress.ir import consistency_typed as typed
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
-from mcucompress.ir import consistency_typed as typed
 
 MAX_RANK = 6
 MAX_ELEMENTS = 1 << 24  # per tensor: 16 MiB of int8, beyond the flash and RAM of any microcontroller

@@ -308,8 +308,14 @@ def _fill(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
 # integers), SELECT_V2 passes gradients to the value it picks; the forward values equal the reference executor's.
 _COMPARE = {"EQUAL": torch.eq, "NOT_EQUAL": torch.ne, "LESS": torch.lt, "LESS_EQUAL": torch.le,
             "GREATER": torch.gt, "GREATER_EQUAL": torch.ge}
+
+
+def _compare(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return _COMPARE[op.kind](xs[0], xs[1])
+
+
 _FORWARD.update({
-    **{k: (lambda fn: lambda m, op, xs: fn(xs[0], xs[1]))(fn) for k, fn in _COMPARE.items()},
+    **dict.fromkeys(_COMPARE, _compare),
     "SELECT_V2": lambda m, op, xs: torch.where(xs[0].bool(), xs[1], xs[2]),
     "ARG_MAX": lambda m, op, xs: torch.argmax(xs[0], dim=op.attrs.axis),
     "ARG_MIN": lambda m, op, xs: torch.argmin(xs[0], dim=op.attrs.axis),

@@ -466,9 +466,8 @@ def test_torch_bridge_matches_reference(name):
     pytest.importorskip("torch")
     import torch
 
-    from mcucompress.torch.bridge import GraphModule
-
     from mcucompress.errors import GraphError
+    from mcucompress.torch.bridge import GraphModule
 
     g = bridge_graphs(np.random.default_rng(1900))[name]
     if g.t(g.outputs[0]).dtype != "float32":  # indices or bools out: no loss to train on; refused in one line
@@ -480,3 +479,54 @@ def test_torch_bridge_matches_reference(name):
         y = GraphModule(g)(torch.from_numpy(x)).numpy()
     ref = executor.run(g, [x])[0]
     np.testing.assert_allclose(y.astype(ref.dtype).reshape(ref.shape), ref, rtol=0, atol=1e-5)
+
+
+# ---------------------------------------------------------------- every int32 / bool kind through the writer
+
+TYPED_KINDS = {"ARG_MAX", "ARG_MIN", *COMPARISONS, "SELECT_V2", "ZEROS_LIKE", "FILL"}
+
+
+def typed_zoo(rng: np.random.Generator) -> Graph:
+    """One int8 graph with every int32 / bool kind: six comparisons pick between x and ZEROS_LIKE(x) in a chain of
+    SELECT_V2, REDUCE_MAX -> FILL, then ARG_MAX of the chain (the output) and ARG_MIN of the fill."""
+    shape, qx = (1, 4, 4, 8), q(0.05)
+    tensors = {"x": (shape, "int8", qx, None), "z": (shape, "int8", qx, None), "v": ((), "int8", qx, None),
+               "f": (shape, "int8", qx, None), "am": ((1, 4, 4), "int32", None, None),
+               "an": ((1, 4, 8), "int32", None, None)}
+    ops, prev = [("ZEROS_LIKE", ["x"], "z", None)], "x"
+    for k, kind in enumerate(COMPARISONS):
+        tq = q(float(rng.uniform(0.01, 0.1)), int(rng.integers(-20, 20)))
+        tensors[f"t{k}"] = ((8,), "int8", tq, rng.integers(-128, 128, 8).astype(np.int8))
+        tensors[f"c{k}"], tensors[f"s{k}"] = (shape, "bool", None, None), (shape, "int8", qx, None)
+        ops += [(kind, [prev, f"t{k}"], f"c{k}", None), ("SELECT_V2", [f"c{k}", prev, "z"], f"s{k}", None)]
+        prev = f"s{k}"
+    ops += [("REDUCE_MAX", [prev], "v", irops.MeanAttrs((0, 1, 2, 3), False)), ("FILL", ["v"], "f", None),
+            ("ARG_MAX", [prev], "am", irops.ArgMinMaxAttrs(3)), ("ARG_MIN", ["f"], "an", irops.ArgMinMaxAttrs(2))]
+    g = typed_graph(ops, tensors, ["x"], ["am", "an"])
+    g.name = "typed_zoo"
+    for i, op in enumerate(g.ops):
+        op.name = f"{op.kind.lower()}_{i}"
+    return g
+
+
+def test_typed_zoo_round_trips_and_runs_in_tflm(tmp_path):
+    """(LiteRT has no int8 ZEROS_LIKE kernel, TFLM has: TFLM is the oracle here.)"""
+    from tests.unit.test_tflite_writer import assert_graphs_equal, write_and_reload
+
+    rng = np.random.default_rng(2000)
+    g = typed_zoo(rng)
+    assert {op.kind for op in g.ops} >= TYPED_KINDS
+    _, reloaded = write_and_reload(g, tmp_path)
+    assert_graphs_equal(g, reloaded)
+    assert_matches(g, rng, runs=3)
+
+
+def test_typed_zoo_in_host_c(tmp_path):
+    """The zoo's ARG_MAX branch (every comparison, SELECT_V2, ZEROS_LIKE) compiled: int32 indices out."""
+    rng = np.random.default_rng(2100)
+    g = typed_zoo(rng)
+    g.ops = [op for op in g.ops if op.kind not in ("FILL", "ARG_MIN", "REDUCE_MAX")]
+    g.outputs = ["am"]
+    g.remove_unused_tensors()
+    verify(g)
+    assert assert_host_matches(g, rng, tmp_path).dtype == np.int32
