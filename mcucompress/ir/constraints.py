@@ -211,9 +211,9 @@ def _int8_input(graph: Graph, op: Op, k: int = 0) -> bool:
 
 
 def check_arg_min_max(graph: Graph, op: Op) -> None:
-    """ARG_MAX / ARG_MIN: int8 or float32 input, a constant axis, int32 output (TFLM has no int64 output); ties
-    give the lowest index. Any input quantization (the order of int8 values is that of the real values)."""
-    if graph.t(op.outputs[0]).dtype != "int32":
+    """ARG_MAX / ARG_MIN: int8 or float32 input, a constant axis, int32 output (TFLM has no int64 output; a float32
+    model with int64 indices runs on the reference only); ties give the lowest index; any input quantization."""
+    if _int8_input(graph, op) and graph.t(op.outputs[0]).dtype != "int32":
         raise UnsupportedOpError(f"{_where(op)}: output is {graph.t(op.outputs[0]).dtype}; TFLM writes int32 "
                                  "indices only; convert with output_type int32")
 
@@ -253,7 +253,7 @@ def problem(graph: Graph, op: Op) -> str | None:
     if not registry.is_kind(op.kind):
         return f"op '{op.name}' is {op.kind}, which is not supported"
     check = registry.spec(op.kind).check
-    if check is not None and graph.t(op.outputs[0]).dtype in ("int8", "int32", "bool"):
+    if check is not None and graph.t(op.outputs[0]).dtype in ("int8", "int32", "int64", "bool"):
         try:
             check(graph, op)
         except UnsupportedOpError as exc:

@@ -135,12 +135,9 @@ def test_arg_min_max_float_matches_tflm_and_litert(kind, seed):
 
 
 def test_arg_max_int64_output_is_refused_for_int8():
-    rng = np.random.default_rng(1)
-    g = typed_graph([("ARG_MAX", ["x"], "y", irops.ArgMinMaxAttrs(1))],
-                    {"x": ((1, 5), "int8", q(0.1), None), "y": ((1,), "int64", None, None)}, ["x"], ["y"])
     with pytest.raises(UnsupportedOpError, match="int32"):
-        constraints.check_arg_min_max(g, g.ops[0])
-    assert rng is not None
+        typed_graph([("ARG_MAX", ["x"], "y", irops.ArgMinMaxAttrs(1))],
+                    {"x": ((1, 5), "int8", q(0.1), None), "y": ((1,), "int64", None, None)}, ["x"], ["y"])
 
 
 # ---------------------------------------------------------------- comparisons
@@ -193,6 +190,26 @@ def test_compare_float_matches_tflm_and_litert(kind, seed):
     g = compare_graph(kind, rng, "float32", seed, const_second=False)
     assert_matches(g, rng)
     assert_matches(g, rng, run_litert, runs=1)
+
+
+@pytest.mark.parametrize("kind", COMPARISONS)
+def test_compare_int32_matches_tflm(kind):
+    """int32 inputs compare raw (reference only: the C kernels take int8)."""
+    rng = np.random.default_rng(1050)
+    for seed in range(4):
+        assert_matches(compare_graph(kind, rng, "int32", seed, const_second=False), rng)
+
+
+def test_ptq_of_int64_arg_max_is_one_clear_line():
+    """tf.argmax's default int64 indices: the float model runs on the reference, the int8 one is refused."""
+    rng = np.random.default_rng(1060)
+    g = float_classifier(rng)
+    g.t("y").dtype = "int64"
+    x = rng.standard_normal((1, 16)).astype(np.float32)
+    assert executor.run(g, [x])[0].dtype == np.int64
+    with pytest.raises(UnsupportedOpError, match="int32 indices only") as err:
+        ptq(g, rng)
+    assert "\n" not in str(err.value)
 
 
 def test_compare_scale_of_one_or_more_is_refused():
