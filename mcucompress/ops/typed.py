@@ -2,8 +2,9 @@
 LESS, LESS_EQUAL, GREATER, GREATER_EQUAL (bool output), SELECT_V2 (bool condition), ZEROS_LIKE and FILL.
 
 Quantization: the indices and bools carry none. SELECT_V2 and FILL copy raw values, so their int8 values
-and output share one quantization; ZEROS_LIKE writes raw zeros, so its int8 output gets zero point 0
-(a fixed range). The comparisons rescale each input on its own, so their inputs keep their own ranges.
+and output share one quantization. ZEROS_LIKE writes raw zeros (0.0 only with zero point 0, its check); our PTQ
+folds it into a constant of zeros, which the consumer quantizes exactly. The comparisons rescale each input on
+its own, so their inputs keep their own ranges.
 """
 
 from mcucompress.codegen import lower_typed as lt
@@ -23,7 +24,7 @@ SPECS = (
     OpSpec("SELECT_V2", attrs.NoAttrs, typed_ops.select_v2, CHANNELS_BLOCK, ("SELECT_V2",), check=c.check_select_v2,
            shares_quant=True, lowering=lt.lower_select_v2, c_functions=("mcc_select_s8",)),
     OpSpec("ZEROS_LIKE", attrs.NoAttrs, typed_ops.zeros_like, CHANNELS_BLOCK, ("ZEROS_LIKE",),
-           check=c.check_zeros_like, fixed_output=(1 / 128, 0), lowering=lt.lower_zeros_like,
+           check=c.check_zeros_like, lowering=lt.lower_zeros_like,
            c_functions=("mcc_zeros",)),
     OpSpec("FILL", attrs.NoAttrs, typed_ops.fill, CHANNELS_BLOCK, ("FILL",), check=c.check_fill, shares_quant=True,
            lowering=lt.lower_fill, c_functions=("mcc_fill",)),

@@ -84,6 +84,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
     q = copy.deepcopy(graph)
+    _fold_zeros_like(q)
     fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
     groups = _shared_groups(q, fixed)
     group_range: dict[str, tuple[float, float]] = {}
@@ -152,6 +153,16 @@ def _quantize_const_operands(q: Graph, op, index: int) -> None:
             scaled = np.round(t.data / t.quant.s) + t.quant.zp
             t.data = np.clip(scaled, -128, 127).astype(np.int8)
             t.dtype = "int8"
+
+
+def _fold_zeros_like(q: Graph) -> None:
+    """ZEROS_LIKE's output is known from the (static) shape alone: it becomes a constant of zeros (as the TFLite
+    converter folds it), which its consumer quantizes exactly (0.0 is always representable) instead of a fixed
+    range forced onto a shared group (SELECT_V2(c, x, ZEROS_LIKE(x)) would clip x)."""
+    for op in [op for op in q.ops if op.kind == "ZEROS_LIKE" and op.outputs[0] not in q.outputs]:
+        t = q.t(op.outputs[0])
+        t.data = np.zeros(t.shape, t.dtype)
+        q.ops.remove(op)
 
 
 def _requantize_concat_inputs(q: Graph) -> None:

@@ -377,6 +377,24 @@ def test_ptq_of_greater_then_select_v2(tmp_path):
     assert_host_matches(qg, rng, tmp_path)
 
 
+def test_ptq_folds_zeros_like_into_a_select(tmp_path):
+    """SELECT_V2(x > 0, x, ZEROS_LIKE(x)): the zeros become a constant quantized like x (no range forced onto x)."""
+    rng = np.random.default_rng(1650)
+    shape = (1, 4, 6)
+    g = typed_graph([("GREATER", ["x", "t"], "c", None), ("ZEROS_LIKE", ["x"], "z", None),
+                     ("SELECT_V2", ["c", "x", "z"], "y", None)],
+                    {"x": (shape, "float32", None, None), "t": ((1,), "float32", None, np.zeros(1, np.float32)),
+                     "c": (shape, "bool", None, None), "z": (shape, "float32", None, None),
+                     "y": (shape, "float32", None, None)}, ["x"], ["y"])
+    qg = ptq(g, rng)
+    assert [op.kind for op in qg.ops] == ["GREATER", "SELECT_V2"]
+    z = qg.t("z")
+    assert z.is_const and z.quant == qg.t("x").quant and (z.data == z.quant.zp).all()
+    assert qg.t("x").quant.s > 0.02  # the calibrated range of x (about +-6), not a fixed 1/128
+    assert_matches(qg, rng, runs=3)
+    assert_host_matches(qg, rng, tmp_path)
+
+
 def test_arg_max_classifier_on_qemu_with_labels(tmp_path):
     """`mcucompress run` of a float classifier ending in ARG_MAX, quantized by PTQ, on the Cortex-M4 in QEMU: the
     firmware's int32 indices equal the reference executor's, and top-1 accuracy is computed from the indices."""
