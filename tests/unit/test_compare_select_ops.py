@@ -565,3 +565,18 @@ def test_typed_zoo_in_host_c(tmp_path):
     g.remove_unused_tensors()
     verify(g)
     assert assert_host_matches(g, rng, tmp_path).dtype == np.int32
+
+
+def test_checks_build_of_an_arg_max_model(tmp_path):
+    """compile --checks asserts the int32 output's extent in bytes: the debug build runs the classifier unchanged."""
+    from mcucompress.codegen.project import compile_graph, write_project
+    from mcucompress.harness.host import build_runner, run_runner
+
+    rng = np.random.default_rng(2200)
+    qg = ptq(float_classifier(rng), rng)
+    xs = rng.integers(-128, 128, (3, 16)).astype(np.int8)
+    for io in ("arena", "separate"):
+        compiled = compile_graph(qg, "cls", checks=True, io=io)
+        runner = build_runner(write_project(compiled, tmp_path / io), "cls")
+        ours = run_runner(runner, xs, qg.t("y").shape, compiled.output_dtype)
+        np.testing.assert_array_equal(ours.reshape(-1), [executor.run(qg, [x[None]])[0][0] for x in xs])
