@@ -211,16 +211,18 @@ def _int8_input(graph: Graph, op: Op, k: int = 0) -> bool:
 
 
 def check_arg_min_max(graph: Graph, op: Op) -> None:
-    """ARG_MAX / ARG_MIN: int8 or float32 input, a constant axis, int32 output (TFLM has no int64 output; a float32
-    model with int64 indices runs on the reference only); ties give the lowest index; any input quantization."""
+    """ARG_MAX / ARG_MIN: int8 or float32 input, a constant axis, int32 indices (TFLM has no int64 output).
+    Ties give the lowest index; any int8 input quantization.
+    A float32 model with int64 indices (tf.argmax's default) runs on the reference executor only."""
     if _int8_input(graph, op) and graph.t(op.outputs[0]).dtype != "int32":
         raise UnsupportedOpError(f"{_where(op)}: output is {graph.t(op.outputs[0]).dtype}; TFLM writes int32 "
                                  "indices only; convert with output_type int32")
 
 
 def check_compare(graph: Graph, op: Op) -> None:
-    """EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL: bool output; int8 inputs may differ in
-    quantization (TFLM rescales each by its own scale, which must be below 1); broadcasting up to rank 4."""
+    """EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL: int8 or float32 inputs, bool output.
+    int8 inputs may be quantized differently: TFLM rescales each by its own scale, which must be below 1.
+    The two shapes broadcast (up to rank 4 in the C kernel)."""
     for name in op.inputs if _int8_input(graph, op) else []:
         if not float(np.float32(graph.t(name).quant.s)) < 1.0:
             raise UnsupportedOpError(f"{_where(op)}: input '{name}' has scale {graph.t(name).quant.s:g} >= 1; TFLM's "
@@ -228,14 +230,15 @@ def check_compare(graph: Graph, op: Op) -> None:
 
 
 def check_select_v2(graph: Graph, op: Op) -> None:
-    """SELECT_V2 int8: bool condition; x, y and the output share one scale and zero point (TFLM copies raw
-    values without rescaling); the three shapes broadcast, up to rank 4."""
+    """SELECT_V2: bool condition, int8 or float32 values; the three shapes broadcast (up to rank 4 in C).
+    int8: x, y and the output share one scale and zero point (TFLM copies raw values without rescaling)."""
     for name in op.inputs[1:] if _int8_input(graph, op, 1) else []:
         _same_quant(graph, op, name, "TFLM's SELECT_V2 copies int8 values without rescaling")
 
 
 def check_zeros_like(graph: Graph, op: Op) -> None:
-    """ZEROS_LIKE int8: output zero point 0 (TFLM writes raw zeros, which mean 0.0 only then)."""
+    """ZEROS_LIKE: int8, int32 or float32 (our quantizer folds it into a constant of zeros).
+    int8: output zero point 0 (TFLM writes raw zeros, which mean 0.0 only then)."""
     out = graph.t(op.outputs[0])
     if out.dtype == "int8" and out.quant.zp != 0:
         raise UnsupportedOpError(f"{_where(op)}: int8 output zero point is {out.quant.zp}; TFLM writes raw zeros, "
@@ -243,7 +246,8 @@ def check_zeros_like(graph: Graph, op: Op) -> None:
 
 
 def check_fill(graph: Graph, op: Op) -> None:
-    """FILL: constant dims; int8 value and output share one scale and zero point (TFLM copies the raw value)."""
+    """FILL: constant dims and a scalar int8, int32 or float32 value (a constant value is folded at import).
+    int8: the value and the output share one scale and zero point (TFLM copies the raw value)."""
     if _int8_input(graph, op):
         _same_quant(graph, op, op.inputs[0], "TFLM's FILL copies the int8 value without rescaling")
 
