@@ -580,3 +580,60 @@ def test_checks_build_of_an_arg_max_model(tmp_path):
         runner = build_runner(write_project(compiled, tmp_path / io), "cls")
         ours = run_runner(runner, xs, qg.t("y").shape, compiled.output_dtype)
         np.testing.assert_array_equal(ours.reshape(-1), [executor.run(qg, [x[None]])[0][0] for x in xs])
+
+
+# ---------------------------------------------------------------- the verifier's rules, import folding
+
+
+def _bad(name: str):
+    qq = q(0.05)
+    cases = {
+        "arg_axis": ([("ARG_MAX", ["x"], "y", irops.ArgMinMaxAttrs(3))],
+                     {"x": ((1, 4, 5), "int8", qq, None), "y": ((1, 4), "int32", None, None)}),
+        "arg_shape": ([("ARG_MIN", ["x"], "y", irops.ArgMinMaxAttrs(1))],
+                      {"x": ((1, 4, 5), "int8", qq, None), "y": ((1, 4), "int32", None, None)}),
+        "arg_dtype": ([("ARG_MAX", ["x"], "y", irops.ArgMinMaxAttrs(1))],
+                      {"x": ((1, 4), "int8", qq, None), "y": ((1,), "int8", qq, None)}),
+        "compare_out": ([("LESS", ["x", "x"], "y", None)],
+                        {"x": ((1, 4), "int8", qq, None), "y": ((1, 4), "int8", qq, None)}),
+        "compare_shape": ([("EQUAL", ["x", "c"], "y", None)],
+                          {"x": ((1, 4), "int8", qq, None), "c": ((3,), "int8", qq, np.zeros(3, np.int8)),
+                           "y": ((1, 4), "bool", None, None)}),
+        "select_cond": ([("SELECT_V2", ["x", "x", "x"], "y", None)],
+                        {"x": ((1, 4), "int8", qq, None), "y": ((1, 4), "int8", qq, None)}),
+        "select_out": ([("SELECT_V2", ["c", "x", "x"], "y", None)],
+                       {"c": ((2, 4), "bool", None, None), "x": ((1, 4), "int8", qq, None),
+                        "y": ((1, 4), "int8", qq, None)}),
+        "fill_value": ([("FILL", ["x"], "y", None)],
+                       {"x": ((1, 2), "int8", qq, None), "y": ((3, 3), "int8", qq, None)}),
+    }
+    return cases[name]
+
+
+@pytest.mark.parametrize("name", ["arg_axis", "arg_shape", "arg_dtype", "compare_out", "compare_shape", "select_cond",
+                                  "select_out", "fill_value"])
+def test_verifier_rejects_inconsistent_typed_ops(name):
+    from mcucompress.errors import GraphError
+
+    ops, tensors = _bad(name)
+    with pytest.raises(GraphError) as err:
+        typed_graph(ops, tensors, [n for n, t in tensors.items() if t[3] is None][:1], ["y"])
+    assert "\n" not in str(err.value) and "op '" in str(err.value)
+
+
+def test_tflite_import_folds_constant_fill_and_zeros_like(tmp_path):
+    from mcucompress.frontend.tflite import load
+
+    shape = (1, 4)
+    g = typed_graph([("FILL", ["v"], "f", None), ("ZEROS_LIKE", ["w"], "z", None),
+                     ("ADD", ["x", "f"], "a", irops.ElementwiseAttrs()), ("ADD", ["a", "z"], "y", irops.ElementwiseAttrs())],
+                    {"x": (shape, "float32", None, None), "v": ((), "float32", None, np.float32(2.5)),
+                     "w": (shape, "float32", None, np.ones(shape, np.float32)), "f": (shape, "float32", None, None),
+                     "z": (shape, "float32", None, None), "a": (shape, "float32", None, None),
+                     "y": (shape, "float32", None, None)}, ["x"], ["y"])
+    path = tmp_path / "folds.tflite"
+    tflite_writer.write(g, path)
+    back = load(path)
+    assert [op.kind for op in back.ops] == ["ADD", "ADD"]
+    x = np.arange(4, dtype=np.float32)[None]
+    np.testing.assert_array_equal(executor.run(back, [x])[0], x + 2.5)
