@@ -51,7 +51,8 @@ def shape(where: str, op, ins, out):
         except ValueError:
             raise GraphError(f"{where}: input shapes {[list(t.shape) for t in ins]} do not broadcast; {FIX}") from None
     if op.kind == "FILL":
-        if ins[0].size != 1:
-            raise GraphError(f"{where}: value '{ins[0].name}' has shape {list(ins[0].shape)}; FILL takes a scalar; {FIX}")
+        if ins[0].shape != ():
+            raise GraphError(f"{where}: value '{ins[0].name}' has shape {list(ins[0].shape)}; FILL takes a scalar "
+                             f"(rank 0, as TFLite requires); {FIX}")
         return None
     return ins[0].shape  # ZEROS_LIKE

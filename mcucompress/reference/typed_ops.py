@@ -48,7 +48,11 @@ def zeros_like(graph, op, xs) -> np.ndarray:
 
 
 def fill(graph, op, xs) -> np.ndarray:
-    """The scalar value (raw, TFLM copies it) at every position of the output's shape (batch kept from the value:
-    the executor runs one sample at a time, so a run-time value is one scalar)."""
-    value = np.asarray(xs[0]).reshape(-1)[0]
-    return np.full(graph.t(op.outputs[0]).shape, value, graph.t(op.outputs[0]).dtype)
+    """The scalar value (raw, TFLM copies it) at every position of the output's shape; a batch of values (one
+    per sample, as calibration runs them) gives a batch of filled outputs."""
+    out = graph.t(op.outputs[0])
+    values = np.asarray(xs[0]).reshape(-1)
+    if not out.shape:
+        return values.reshape(()).astype(out.dtype)
+    per_sample = values.reshape((-1,) + (1,) * (len(out.shape) - 1))
+    return np.broadcast_to(per_sample, (len(values),) + tuple(out.shape[1:])).astype(out.dtype)

@@ -637,3 +637,4 @@ def test_tflite_import_folds_constant_fill_and_zeros_like(tmp_path):
     assert [op.kind for op in back.ops] == ["ADD", "ADD"]
     x = np.arange(4, dtype=np.float32)[None]
     np.testing.assert_array_equal(executor.run(back, [x])[0], x + 2.5)
+
