@@ -202,6 +202,26 @@ mcc_status mcc_reduce_max_s8(const mcc_dims *in_dims, int32_t axis_mask, const i
 /** REDUCE_MIN, as mcc_reduce_max_s8 with the smallest value. */
 mcc_status mcc_reduce_min_s8(const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in, int8_t *out);
 
+/** ARG_MAX of int8 values along the middle axis of [outer, axis_size, inner]: int32 indices, ties to the lowest. */
+mcc_status mcc_arg_max_s8(int32_t outer, int32_t axis_size, int32_t inner, const int8_t *in, int32_t *out);
+
+/** ARG_MIN, as mcc_arg_max_s8 with the smallest value. */
+mcc_status mcc_arg_min_s8(int32_t outer, int32_t axis_size, int32_t inner, const int8_t *in, int32_t *out);
+
+/** EQUAL ... GREATER_EQUAL (p->op) of two broadcast int8 tensors, each rescaled to a common scale; bool bytes out. */
+mcc_status mcc_compare_s8(const mcc_compare_params *p, const mcc_broadcast_dims *d, const int8_t *in1,
+                          const int8_t *in2, uint8_t *out);
+
+/** SELECT_V2: out = cond ? x : y with 4-D broadcasting; x, y and out share one quantization. */
+mcc_status mcc_select_s8(const mcc_select_dims *d, const uint8_t *cond, const int8_t *x, const int8_t *y,
+                         int8_t *out);
+
+/** FILL: `count` copies of one `elem_bytes`-byte value (1, 2 or 4). */
+mcc_status mcc_fill(const void *value, int32_t elem_bytes, int32_t count, void *out);
+
+/** ZEROS_LIKE: `bytes` zero bytes. */
+mcc_status mcc_zeros(int32_t bytes, void *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -186,6 +186,22 @@ typedef struct {
     int32_t shift;
 } mcc_mean_params;
 
+/** Comparisons of mcc_compare_s8 (the order of mcucompress.fixedpoint.params_compare.COMPARE_CODES). */
+enum { MCC_CMP_EQUAL = 0, MCC_CMP_NOT_EQUAL, MCC_CMP_LESS, MCC_CMP_LESS_EQUAL, MCC_CMP_GREATER, MCC_CMP_GREATER_EQUAL };
+
+/** int8 comparison parameters (TFLM's ComparisonWithScaling): per-input offset, multiplier < 1, shift <= 0. */
+typedef struct {
+    int32_t op; /**< MCC_CMP_* */
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+} mcc_compare_params;
+
+/** Broadcast shapes of SELECT_V2: 4-D, each input dim equals the output dim or 1. */
+typedef struct {
+    mcc_dims cond, x, y, out;
+} mcc_select_dims;
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,7 +46,7 @@ def _region(graph: Graph, plan: MemoryPlan, prefix: str, name: str) -> tuple[str
     if loc.home == "input":
         return "input", "input", f"{prefix.upper()}_INPUT_SIZE", nbytes
     if loc.home == "output":
-        return "output", "output", f"{prefix.upper()}_OUTPUT_SIZE", nbytes
+        return "output", "output", f"{prefix.upper()}_OUTPUT_BYTES", nbytes  # int32 indices: 4 bytes each
     return f"({prefix}_arena + {loc.offset})", f"{prefix}_arena", f"{prefix.upper()}_ARENA_SIZE", nbytes
 
 

@@ -19,6 +19,8 @@ from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 
+C_TYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
+
 
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Left-pad a shape of rank <= 4 with ones to NHWC."""
@@ -51,11 +53,13 @@ class Lowering:
 
     # -- helpers -------------------------------------------------------------------------------
     def ptr(self, tensor: str, const: bool = False) -> str:
+        """The C expression of a tensor's memory, typed as its dtype (C_TYPES; arena offsets are 16-aligned)."""
         loc = self.plan.tensors[tensor]
-        if loc.home == "input":
-            return "input"
-        base = "output" if loc.home == "output" else f"({self.prefix}_arena + {loc.offset})"
-        return base
+        ctype = C_TYPES.get(self.graph.t(tensor).dtype, "int8_t")
+        if loc.home in ("input", "output"):
+            return loc.home  # the invoke parameter already has the tensor's C type
+        base = f"({self.prefix}_arena + {loc.offset})"
+        return base if ctype == "int8_t" else f"(({ctype} *){base})"
 
     def tensor(self, name: str) -> TensorArg:
         return TensorArg(name, self.ptr(name))
@@ -65,7 +69,7 @@ class Lowering:
         t = self.graph.t(name)
         if not t.is_const:
             return self.tensor(name), []
-        arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
+        arr = CArray(self.sym(index, f"operand{k}"), C_TYPES.get(t.dtype, "int8_t"), t.data.reshape(-1), t.name)
         return ArrayArg(arr), [arr]
 
     def sym(self, index: int, what: str) -> str:
@@ -303,8 +307,9 @@ class Lowering:
         if index in self.plan.liveness.aliased_ops:
             return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
         size = self.graph.t(op.outputs[0]).nbytes
-        return KernelCall(index, op.name, op.kind, "mcc_copy_s8",
-                          [self.tensor(op.inputs[0]), self.tensor(op.outputs[0]), IntArg(size)])
+        ptrs = [TensorArg(n, p if self.graph.t(n).dtype == "int8" else f"(int8_t *){p}")  # a byte copy of any dtype
+                for n, p in ((n, self.ptr(n)) for n in (op.inputs[0], op.outputs[0]))]
+        return KernelCall(index, op.name, op.kind, "mcc_copy_s8", [*ptrs, IntArg(size)])
 
     def _lower_pad(self, index: int, op: Op) -> KernelCall:
         g = self.graph

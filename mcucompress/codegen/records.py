@@ -19,7 +19,7 @@ class CArray:
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size * (1 if self.ctype == "int8_t" else 4))
+        return int(self.values.size * (1 if self.ctype in ("int8_t", "uint8_t") else 4))
 
     def rows(self, per_row: int = 16) -> list[str]:
         v = [str(int(x)) for x in self.values]

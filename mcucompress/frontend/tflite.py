@@ -23,7 +23,7 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval, tflite_movement
+from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_typed
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -320,6 +320,11 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
         else _attrs(path, graph, index, kind, op, ins, outs)
     if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
         ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
+    if kind in tflite_typed.KINDS:  # int32 / bool ops: their constant operands, or folded into a constant
+        converted = tflite_typed.convert(path, graph, index, kind, ins, outs)
+        if converted is None:
+            return
+        attrs, ins = converted
     new = Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}")
     if kind in tflite_movement.KINDS and tflite_movement.fold(graph, new):
         return

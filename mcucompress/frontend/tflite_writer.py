@@ -369,6 +369,27 @@ LOWERINGS = {
 }
 
 
+# ---------------------------------------------------------------- int32 / bool ops
+
+
+def _arg_min_max(low: _Lowering, op: Op):
+    axis = low.add_const(f"{op.outputs[0]}_axis", [op.attrs.axis])
+    table = "ArgMaxOptions" if op.kind == "ARG_MAX" else "ArgMinOptions"
+    return [low.ref(op.inputs[0]), axis], table, {"OutputType": TENSOR_TYPES[low.graph.t(op.outputs[0]).dtype]}
+
+
+def _fill(low: _Lowering, op: Op):
+    dims = low.add_const(f"{op.outputs[0]}_dims", list(low.graph.t(op.outputs[0]).shape))
+    return [dims, low.ref(op.inputs[0])], None, {}
+
+
+LOWERINGS.update({"ARG_MAX": _arg_min_max, "ARG_MIN": _arg_min_max, "SELECT_V2": _plain, "ZEROS_LIKE": _plain,
+                  "FILL": _fill, **{k: _plain for k in ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER",
+                                                         "GREATER_EQUAL")}})
+TYPE_VERSIONS.update({k: {"int8": 2} for k in ("ARG_MAX", "ARG_MIN", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL",
+                                                "GREATER", "GREATER_EQUAL")})
+
+
 # ---------------------------------------------------------------- padding
 
 

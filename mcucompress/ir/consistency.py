@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from mcucompress.errors import GraphError
+from mcucompress.ir import consistency_typed as typed
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
@@ -33,6 +34,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
+    **typed.TYPED_ARITY,
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
@@ -100,6 +102,8 @@ def check_op(graph: Graph, op: Op) -> None:
 
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
+    if op.kind in typed.TYPED_KINDS:  # int32 / bool tensors
+        return typed.check_dtypes(where, op, ins, out)
     acts = [t for t in ins[:1] if t is not None]
     if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
         acts = [t for t in ins if t is not None]
@@ -316,6 +320,7 @@ SHAPE_RULES = {
     "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
+    **{k: typed.shape for k in typed.TYPED_KINDS},
 }
 
 
@@ -323,7 +328,8 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK", *typed.ALL_OPERANDS) \
+            else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "

@@ -192,3 +192,10 @@ class GatherAttrs:
     indices: tuple[int, ...] = ()
     indices_shape: tuple[int, ...] = ()
     axis: int = 0
+
+
+@dataclass
+class ArgMinMaxAttrs:
+    """ARG_MAX, ARG_MIN: the (constant) axis reduced to the index of its largest / smallest value."""
+
+    axis: int = -1

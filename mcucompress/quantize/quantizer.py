@@ -19,6 +19,7 @@ import numpy as np
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.consistency import BROADCAST_BINARY
+from mcucompress.ir.consistency_typed import ALL_OPERANDS
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
 
@@ -52,7 +53,8 @@ def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[st
         for op in graph.ops:
             if spec(op.kind).shares_quant and (op.kind == "CONCATENATION") == concatenations:
                 for n in [*op.inputs, *op.outputs[1:]]:  # SPLIT, UNPACK: every output in the group
-                    if n and not graph.t(n).is_const and find(n) not in keep_apart:
+                    if n and not graph.t(n).is_const and find(n) not in keep_apart and \
+                            graph.t(n).dtype == "float32":  # SELECT_V2's bool condition stays apart
                         parent[find(n)] = find(op.outputs[0])
 
     join(False, set())
@@ -82,6 +84,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
     q = copy.deepcopy(graph)
+    _fold_zeros_like(q)
     fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
     groups = _shared_groups(q, fixed)
     group_range: dict[str, tuple[float, float]] = {}
@@ -138,7 +141,7 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
     """Constant float operands of the broadcasting binary ops, CONCATENATION and PRELU (alpha) become int8: with their own range,
     or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
-    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU"):
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU", *ALL_OPERANDS):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)
@@ -150,6 +153,16 @@ def _quantize_const_operands(q: Graph, op, index: int) -> None:
             scaled = np.round(t.data / t.quant.s) + t.quant.zp
             t.data = np.clip(scaled, -128, 127).astype(np.int8)
             t.dtype = "int8"
+
+
+def _fold_zeros_like(q: Graph) -> None:
+    """ZEROS_LIKE's output is known from the (static) shape alone: it becomes a constant of zeros (as the TFLite
+    converter folds it), which its consumer quantizes exactly (0.0 is always representable) instead of a fixed
+    range forced onto a shared group (SELECT_V2(c, x, ZEROS_LIKE(x)) would clip x)."""
+    for op in [op for op in q.ops if op.kind == "ZEROS_LIKE" and op.outputs[0] not in q.outputs]:
+        t = q.t(op.outputs[0])
+        t.data = np.zeros(t.shape, t.dtype)
+        q.ops.remove(op)
 
 
 def _requantize_concat_inputs(q: Graph) -> None:

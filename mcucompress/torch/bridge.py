@@ -155,7 +155,7 @@ class GraphModule(nn.Module):
             y = _FORWARD[op.kind](self, op, xs)
             out = op.outputs[0]
             y = y.reshape((-1,) + tuple(g.t(out).shape[1:]))
-            if fq is not None:  # the logits too: the int8 model computes them as int8
+            if fq is not None and g.t(out).dtype == "float32":  # the logits too (int8 in the int8 model)
                 y = fq.act(out, y)
             values[out] = y
             if self.capture is not None:
@@ -295,6 +295,33 @@ _FORWARD = {
     "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
                                                              min=1e-6)),
 }
+
+
+def _fill(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """One value per sample, repeated over the output's shape."""
+    shape = _out_shape(m, op)
+    v = xs[0].reshape(-1)
+    return v.reshape((-1,) + (1,) * (len(shape) - 1)).expand((len(v),) + tuple(shape[1:]))
+
+
+# Ops with int32 / bool tensors: the comparisons and ARG_MAX/ARG_MIN have no gradient (their outputs are
+# integers), SELECT_V2 passes gradients to the value it picks; the forward values equal the reference executor's.
+_COMPARE = {"EQUAL": torch.eq, "NOT_EQUAL": torch.ne, "LESS": torch.lt, "LESS_EQUAL": torch.le,
+            "GREATER": torch.gt, "GREATER_EQUAL": torch.ge}
+
+
+def _compare(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return _COMPARE[op.kind](xs[0], xs[1])
+
+
+_FORWARD.update({
+    **dict.fromkeys(_COMPARE, _compare),
+    "SELECT_V2": lambda m, op, xs: torch.where(xs[0].bool(), xs[1], xs[2]),
+    "ARG_MAX": lambda m, op, xs: torch.argmax(xs[0], dim=op.attrs.axis),
+    "ARG_MIN": lambda m, op, xs: torch.argmin(xs[0], dim=op.attrs.axis),
+    "ZEROS_LIKE": lambda m, op, xs: torch.zeros_like(xs[0]),
+    "FILL": _fill,
+})
 
 
 def from_graph(graph: Graph, input_layout: str = "NHWC") -> GraphModule:

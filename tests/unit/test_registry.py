@@ -39,6 +39,9 @@ IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
 MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
             "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
 IR_KINDS |= MOVEMENT
+TYPED = {"ARG_MAX", "ARG_MIN", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "SELECT_V2",
+         "ZEROS_LIKE", "FILL"}  # int32 / bool tensors
+IR_KINDS |= TYPED
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -75,7 +78,8 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
                                                 "PRELU"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT \
+        | TYPED
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 

@@ -146,7 +146,7 @@ int8_t *tiny_input_buffer(void)
 
 int8_t *tiny_output_buffer(void)
 {
-    return tiny_arena + 80;
+    return (tiny_arena + 80);
 }
 
 mcc_status tiny_invoke(const int8_t *input, int8_t *output)
@@ -208,8 +208,8 @@ mcc_status tiny_invoke(const int8_t *input, int8_t *output)
     if (status != MCC_OK) {
         return status;
     }
-    if (output != tiny_arena + 80) {
-        memcpy(output, tiny_arena + 80, TINY_OUTPUT_SIZE);
+    if ((void *)output != (void *)(tiny_arena + 80)) {
+        memcpy(output, tiny_arena + 80, TINY_OUTPUT_BYTES);
     }
     return status;
 }
