@@ -15,6 +15,7 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
 from mcucompress.ir import Graph, Op
+from mcucompress.ir import resize
 from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
@@ -370,6 +371,23 @@ class Lowering:
         args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), "-128", "127", self.ptr(op.outputs[0])]
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
+
+    def _lower_resize_bilinear(self, index: int, op: Op) -> KernelCall:
+        """RESIZE_BILINEAR int8: per-row and per-column (first offset, second offset, weight) tables in flash."""
+        g = self.graph
+        x, out = g.t(op.inputs[0]), g.t(op.outputs[0])
+        if x.dtype != "int8":
+            raise UnsupportedOpError(f"op {index} ({op.kind}) is {x.dtype}; the C kernels take int8")
+        a, (_, h, w, c) = op.attrs, x.shape
+        tables = []
+        for what, size, out_size, stride in (("rows", h, a.size[0], w * c), ("cols", w, a.size[1], c)):
+            lo, hi, frac = resize.bilinear_int_tables(size, int(out_size), a.align_corners, a.half_pixel_centers)
+            values = np.stack([lo * stride, hi * stride, frac], axis=1).reshape(-1)
+            tables.append(CArray(self.sym(index, what), "int32_t", values.astype(np.int64)))
+        statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), tables[0].name, tables[1].name, f"&{statics[1].name}",
+                self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_resize_bilinear_s8", args, statics=statics, arrays=tables)
 
 
 def _conv_function(graph: Graph, op: Op) -> str:
