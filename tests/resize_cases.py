@@ -23,7 +23,8 @@ def _out_size(rng, d: int) -> int:
 
 
 def config(kind: str, rng) -> tuple[tuple[int, ...], irops.ResizeAttrs]:
-    shape = (1, int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 6)))
+    depth = int(rng.integers(1, 6)) if rng.random() < 0.75 else int(rng.choice([16, 19, 32]))  # C's memcpy path too
+    shape = (1, int(rng.integers(1, 8)), int(rng.integers(1, 8)), depth)
     size = (_out_size(rng, shape[1]), _out_size(rng, shape[2]))
     flags = int(rng.integers(0, 3 if kind == "RESIZE_BILINEAR" else 4))  # none, align, half pixel, (both)
     return shape, irops.ResizeAttrs(size, bool(flags & 1), bool(flags & 2))

@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from mcucompress.errors import GraphError
-from mcucompress.ir.graph import Graph
 from mcucompress.ir import resize
+from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
 

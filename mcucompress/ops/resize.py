@@ -1,8 +1,9 @@
 """Registry entries of RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (NHWC, int8 and float32).
 
 Both keep channel c at channel c (pruning may pass through) and share the input's quantization. Nearest
-neighbour is an index map run by mcc_index_copy_s8 (tables from mcucompress.ir.resize); bilinear int8 runs
-mcc_resize_bilinear_s8 with per-row and per-column tables of source offsets and 1/1024 weights.
+neighbour is an index map (reference.movement.move) run by mcc_resize_nearest_s8 from per-row and per-column
+source offsets; bilinear int8 runs mcc_resize_bilinear_s8 with per-row and per-column tables of source offsets
+and 1/1024 weights. All tables come from mcucompress.ir.resize.
 """
 
 from mcucompress.codegen.lower import Lowering
@@ -14,9 +15,9 @@ from mcucompress.reference import resize as rs
 
 SPECS = (
     OpSpec("RESIZE_NEAREST_NEIGHBOR", attrs.ResizeAttrs, mv.move, CHANNELS_PASSTHROUGH, ("RESIZE_NEAREST_NEIGHBOR",),
-           check=cr.check_resize_nearest_neighbor, shares_quant=True, lowering=Lowering._lower_index_copy,
-           c_functions=("mcc_index_copy_s8",)),
+           check=cr.check_resize_nearest_neighbor, shares_quant=True, lowering=Lowering._lower_resize,
+           c_functions=("mcc_resize_nearest_s8",)),
     OpSpec("RESIZE_BILINEAR", attrs.ResizeAttrs, rs.bilinear, CHANNELS_PASSTHROUGH, ("RESIZE_BILINEAR",),
-           check=cr.check_resize_bilinear, shares_quant=True, lowering=Lowering._lower_resize_bilinear,
+           check=cr.check_resize_bilinear, shares_quant=True, lowering=Lowering._lower_resize,
            c_functions=("mcc_resize_bilinear_s8",)),
 )

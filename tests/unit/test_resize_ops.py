@@ -296,9 +296,9 @@ def test_onnx_resize_that_does_not_map_is_one_line(mode, match, tmp_path):
     from tests.unit.test_onnx_import import Net, export
 
     if mode == "bicubic":
-        fn = lambda m, x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)  # noqa: E731
+        fn = lambda m, x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
     else:
-        fn = lambda m, x: F.interpolate(x, scale_factor=1.3, mode="bilinear", align_corners=False)  # noqa: E731
+        fn = lambda m, x: F.interpolate(x, scale_factor=1.3, mode="bilinear", align_corners=False)
     path = export(tmp_path, Net(fn), (1, 2, 10, 10))
     with pytest.raises(UnsupportedOpError, match=match) as err:
         load_model(path)
