@@ -140,22 +140,11 @@ def test_constraints_refuse_a_bilinear_upscale_tflite_reads_past_the_input():
 def test_float_graph_quantized_by_ptq_bit_exact_with_tflm(kind):
     """conv -> resize -> conv in float32, quantized by our PTQ: the resize shares its input's quantization."""
     rng = np.random.default_rng(2200 + KINDS.index(kind))
-    for k, (size, align, half) in enumerate([((10, 7), False, False), ((3, 9), True, False), ((8, 8), False, True)]):
-        g = Graph(name="chain")
-        shapes = {"x": (1, 5, 4, 3), "a": (1, 5, 4, 4), "r": (1, *size, 4), "y": (1, *size, 2)}
-        for n, s in shapes.items():
-            g.add_tensor(Tensor(n, s, "float32"))
-        for n, s in (("w1", (4, 3, 3, 3)), ("w2", (2, 1, 1, 4))):
-            g.add_tensor(Tensor(n, s, "float32", data=rng.standard_normal(s).astype(np.float32) * 0.4))
-        for n, c in (("b1", 4), ("b2", 2)):
-            g.add_tensor(Tensor(n, (c,), "float32", data=rng.standard_normal(c).astype(np.float32) * 0.1))
-        g.ops = [Op("CONV_2D", ["x", "w1", "b1"], ["a"], irops.Conv2DAttrs(pad_top=1, pad_bottom=1, pad_left=1,
-                                                                            pad_right=1, activation="RELU"), "c1"),
-                 Op(kind, ["a"], ["r"], irops.ResizeAttrs(size, align, half or (kind != "RESIZE_BILINEAR" and k == 1)),
-                    "resize"),
-                 Op("CONV_2D", ["r", "w2", "b2"], ["y"], irops.Conv2DAttrs(), "c2")]
-        g.inputs, g.outputs = ["x"], ["y"]
-        verify(g)
+    flags = [((10, 7), False, False), ((3, 9), True, False), ((8, 8), False, True)]
+    if kind == "RESIZE_NEAREST_NEIGHBOR":
+        flags.append(((7, 11), True, True))  # both flags: TFLite's nearest neighbour takes them together
+    for size, align, half in flags:
+        g = _float_chain(kind, rng, size, align, half)
         cal = (rng.standard_normal((16, 5, 4, 3)) * 2).astype(np.float32)
         qg = mcucompress.quantize(g, cal)
         constraints.check_graph(qg)
@@ -163,6 +152,63 @@ def test_float_graph_quantized_by_ptq_bit_exact_with_tflm(kind):
         tflm = _tflm(tflite_writer.to_bytes(qg))
         for x in rng.integers(-128, 128, (3, 1, 5, 4, 3), dtype=np.int8):
             np.testing.assert_array_equal(executor.run(qg, [x])[0], tflm(x))
+
+
+def _float_chain(kind: str, rng, size, align: bool, half: bool) -> Graph:
+    """Float conv (3x3, RELU) -> resize -> conv (1x1) on a 1x5x4x3 input."""
+    g = Graph(name="chain")
+    shapes = {"x": (1, 5, 4, 3), "a": (1, 5, 4, 4), "r": (1, *size, 4), "y": (1, *size, 2)}
+    for n, s in shapes.items():
+        g.add_tensor(Tensor(n, s, "float32"))
+    for n, s in (("w1", (4, 3, 3, 3)), ("w2", (2, 1, 1, 4))):
+        g.add_tensor(Tensor(n, s, "float32", data=rng.standard_normal(s).astype(np.float32) * 0.4))
+    for n, c in (("b1", 4), ("b2", 2)):
+        g.add_tensor(Tensor(n, (c,), "float32", data=rng.standard_normal(c).astype(np.float32) * 0.1))
+    same = irops.Conv2DAttrs(pad_top=1, pad_bottom=1, pad_left=1, pad_right=1, activation="RELU")
+    g.ops = [Op("CONV_2D", ["x", "w1", "b1"], ["a"], same, "c1"),
+             Op(kind, ["a"], ["r"], irops.ResizeAttrs(size, align, half), "resize"),
+             Op("CONV_2D", ["r", "w2", "b2"], ["y"], irops.Conv2DAttrs(), "c2")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    verify(g)
+    return g
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_channels_prune_across_a_resize(kind):
+    """Channel c of the resize's input is its output's channel c: pruning conv1's channels slices conv2's inputs,
+    and the pruned graph computes what the dense one computes with those channels zeroed."""
+    import copy
+
+    from mcucompress.prune import channels
+
+    rng = np.random.default_rng(2400 + KINDS.index(kind))
+    g = _float_chain(kind, rng, (9, 7), False, True)
+    ch = channels.analyse(g)
+    (root,) = ch.prunable()
+    keep = np.array([0, 2])
+    zeroed = copy.deepcopy(g)
+    for n in ("w1", "b1"):
+        zeroed.t(n).data[[1, 3]] = 0
+    pruned = copy.deepcopy(g)
+    channels.apply(pruned, channels.analyse(pruned), {root: keep})
+    verify(pruned)
+    assert pruned.t("r").shape == (1, 9, 7, 2)
+    x = rng.standard_normal((1, 5, 4, 3)).astype(np.float32)
+    np.testing.assert_allclose(executor.run(pruned, [x])[0], executor.run(zeroed, [x])[0], rtol=1e-5, atol=1e-6)
+
+
+def test_tflite_resize_with_a_size_computed_at_run_time_is_refused(tmp_path):
+    """The size operand as a second model input: one line naming the op and the operand."""
+    g = _fixed("RESIZE_BILINEAR", (1, 3, 3, 2), (6, 6), dtype="float32")
+    low = tflite_writer._lower(g)
+    op = low.operators[0]
+    size = op.inputs[1]
+    low.tensors[size].data = None  # the size becomes a run-time tensor: an input of the model
+    path = tmp_path / "dyn.tflite"
+    path.write_bytes(tflite_writer._serialize(low))
+    with pytest.raises(UnsupportedOpError, match=r"RESIZE_BILINEAR\) has a non-constant size") as err:
+        tflite_import.load(path)
+    assert "\n" not in str(err.value)
 
 
 # ---------------------------------------------------------------- ONNX import (PyTorch exports) vs onnxruntime
