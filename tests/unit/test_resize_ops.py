@@ -351,6 +351,36 @@ def test_onnx_resize_that_does_not_map_is_one_line(mode, match, tmp_path):
     assert "\n" not in str(err.value) and "Resize" in str(err.value)
 
 
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_onnx_qdq_model_with_a_resize_within_two_lsb_of_onnxruntime(mode, tmp_path):
+    """onnxruntime's quantize_static (QDQ) around conv -> F.interpolate -> conv -> linear imports as int8, TFLM's
+    constraints hold (the resize shares its input's quantization), outputs within 2 LSB of onnxruntime."""
+    pytest.importorskip("onnxruntime.quantization")
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from mcucompress.frontend import load_model
+    from tests.unit.test_onnx_qdq import lsb_diffs, quantized
+
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 1), nn.Linear(4 * 16 * 16, 10)
+
+        def forward(self, x):
+            extra = {} if mode == "nearest" else {"align_corners": False}
+            y = F.interpolate(torch.relu(self.a(x)), scale_factor=2, mode=mode, **extra)
+            return self.fc(torch.relu(self.b(y)).flatten(1))
+
+    path = quantized(tmp_path, Up(), mode)
+    g = load_model(path)
+    verify(g)
+    assert [op.kind for op in g.ops][:3] == ["CONV_2D", KINDS[mode == "bilinear"], "CONV_2D"]
+    diffs, _ = lsb_diffs(path, g)
+    assert diffs.max() <= 2, np.bincount(diffs)
+
+
 # ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
 
 
