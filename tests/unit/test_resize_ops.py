@@ -92,6 +92,16 @@ def test_resize_round_trips_through_tflite(kind, tmp_path):
         assert back.ops[0].attrs == g.ops[0].attrs
 
 
+def test_resize_attrs_survive_ir_serialization(tmp_path):
+    from mcucompress.ir import serialize
+    from tests.resize_chain import resize_chain
+
+    g = resize_chain()
+    serialize.save(g, tmp_path / "g.json")
+    back = serialize.load(tmp_path / "g.json")
+    assert [op.attrs for op in back.ops] == [op.attrs for op in g.ops]
+
+
 def _fixed(kind: str, shape, size, align: bool = False, half: bool = False, dtype: str = "int8") -> Graph:
     return graph(kind, np.random.default_rng(0), dtype, shape, irops.ResizeAttrs(size, align, half))
 
@@ -214,12 +224,12 @@ def test_tflite_resize_with_a_size_computed_at_run_time_is_refused(tmp_path):
 # ---------------------------------------------------------------- ONNX import (PyTorch exports) vs onnxruntime
 
 
-def _onnx(tmp_path, fn, shape, expected_attrs, name="m"):
+def _onnx(tmp_path, fn, shape, expected_attrs, name="m", opset=13):
     pytest.importorskip("torch")
     pytest.importorskip("onnxruntime")
     from tests.unit.test_onnx_import import Net, compare, export, kinds
 
-    g = compare(export(tmp_path, Net(fn), shape, name=name), shape, rtol=1e-4)
+    g = compare(export(tmp_path, Net(fn), shape, name=name, opset=opset), shape, rtol=1e-4)
     resizes = [op for op in g.ops if op.kind.startswith("RESIZE")]
     assert [(op.kind, op.attrs) for op in resizes] == expected_attrs, kinds(g)
     return g
@@ -241,12 +251,14 @@ ONNX_CASES = {  # name: (fn(F, x), input NCHW shape, expected (kind, attrs))
 }
 
 
+@pytest.mark.parametrize("opset", [11, 13, 17])
 @pytest.mark.parametrize("name", sorted(ONNX_CASES))
-def test_onnx_resize_from_torch_within_1e4_of_onnxruntime(name, tmp_path):
+def test_onnx_resize_from_torch_within_1e4_of_onnxruntime(name, opset, tmp_path):
+    """Opset 11 exports sizes beside an empty scales input, 13+ leave the unused one out."""
     import torch.nn.functional as F
 
     fn, shape, expected = ONNX_CASES[name]
-    _onnx(tmp_path, lambda m, x: fn(F, x), shape, [expected])
+    _onnx(tmp_path, lambda m, x: fn(F, x), shape, [expected], opset=opset)
 
 
 def _resize_model(tmp_path, in_shape, out_hw, scales=None, **attrs):
