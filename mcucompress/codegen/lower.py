@@ -383,6 +383,9 @@ class Lowering:
         for what, size, out_size, stride in (("rows", h, a.size[0], w * c), ("cols", w, a.size[1], c)):
             if op.kind == "RESIZE_BILINEAR":
                 lo, hi, frac = resize.bilinear_int_tables(size, int(out_size), a.align_corners, a.half_pixel_centers)
+                # Two equal source rows (columns) weigh 1024 together whatever frac says: weight 0 is the same
+                # sum and takes the kernel's cheaper path (the edges of half-pixel upscales).
+                frac = np.where(lo == hi, 0, frac)
                 values = np.stack([lo * stride, hi * stride, frac], axis=1).reshape(-1)
             else:
                 values = resize.nearest_sources(size, int(out_size), a.align_corners, a.half_pixel_centers) * stride
