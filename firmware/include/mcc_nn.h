@@ -152,6 +152,24 @@ typedef struct {
 mcc_status mcc_index_copy_s8(int32_t num_outputs, const mcc_index_map *const *maps, const int8_t *in,
                              int8_t *const *outs);
 
+/**
+ * RESIZE_BILINEAR int8 (TFLite's integer interpolation), NHWC, any batch. rows: 3 entries per output row (offset
+ * in elements of the first and second source rows within one image, weight of the second in 1/1024, in
+ * [-512, 1024)); cols: 3 per output column (offsets of the source columns, x * depth, and the weight). Input and
+ * output share one quantization and must not overlap. MCC_ARG_ERROR on a NULL pointer or mismatched dims.
+ */
+mcc_status mcc_resize_bilinear_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *rows,
+                                  const int32_t *cols, const mcc_dims *out_dims, int8_t *out);
+
+/**
+ * RESIZE_NEAREST_NEIGHBOR int8, NHWC, any batch: output row y copies source row offset rows[y] (elements, within
+ * one image: input row * width * depth), output column x source column offset cols[x] (input column * depth).
+ * Any quantization (shared by input and output); input and output must not overlap. MCC_ARG_ERROR on a NULL
+ * pointer or mismatched dims.
+ */
+mcc_status mcc_resize_nearest_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *rows,
+                                 const int32_t *cols, const mcc_dims *out_dims, int8_t *out);
+
 /** Copy `size` bytes (a RESHAPE between two caller-owned buffers). */
 mcc_status mcc_copy_s8(const int8_t *in, int8_t *out, int32_t size);
 

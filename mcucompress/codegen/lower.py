@@ -14,7 +14,7 @@ from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, Kerne
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
-from mcucompress.ir import Graph, Op
+from mcucompress.ir import Graph, Op, resize
 from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
@@ -379,6 +379,30 @@ class Lowering:
         sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.ones(len(op.inputs), np.int64))
         return self._concat_call(index, op, sizes, outer, inner, -128, 127)
 
+    def _lower_resize(self, index: int, op: Op) -> KernelCall:
+        """RESIZE_BILINEAR int8: per-row and per-column (first offset, second offset, weight) tables in flash;
+        RESIZE_NEAREST_NEIGHBOR: per-row and per-column source offsets (the reference's index map)."""
+        g = self.graph
+        x, out = g.t(op.inputs[0]), g.t(op.outputs[0])
+        if x.dtype != "int8":
+            raise UnsupportedOpError(f"op {index} ({op.kind}) is {x.dtype}; the C kernels take int8")
+        a, (_, h, w, c) = op.attrs, x.shape
+        tables = []
+        for what, size, out_size, stride in (("rows", h, a.size[0], w * c), ("cols", w, a.size[1], c)):
+            if op.kind == "RESIZE_BILINEAR":
+                lo, hi, frac = resize.bilinear_int_tables(size, int(out_size), a.align_corners, a.half_pixel_centers)
+                # Two equal source rows (columns) weigh 1024 together whatever frac says: weight 0 is the same
+                # sum and takes the kernel's cheaper path (the edges of half-pixel upscales).
+                frac = np.where(lo == hi, 0, frac)
+                values = np.stack([lo * stride, hi * stride, frac], axis=1).reshape(-1)
+            else:
+                values = resize.nearest_sources(size, int(out_size), a.align_corners, a.half_pixel_centers) * stride
+            tables.append(CArray(self.sym(index, what), "int32_t", values.astype(np.int64)))
+        statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), tables[0].name, tables[1].name, f"&{statics[1].name}",
+                self.ptr(op.outputs[0])]
+        function = "mcc_resize_bilinear_s8" if op.kind == "RESIZE_BILINEAR" else "mcc_resize_nearest_s8"
+        return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=tables)
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])

@@ -23,7 +23,7 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_typed
+from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_resize, tflite_typed
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -318,6 +318,8 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
         else _attrs(path, graph, index, kind, op, ins, outs)
+    if kind in tflite_resize.KINDS:
+        attrs, ins = tflite_resize.attrs(path, graph, index, kind, op, ins, outs), ins[:1]  # size is in the attrs
     if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
         ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
     if kind in tflite_typed.KINDS:  # int32 / bool ops: their constant operands, or folded into a constant

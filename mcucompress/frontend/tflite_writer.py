@@ -73,6 +73,8 @@ TYPE_VERSIONS = {
     "REDUCE_MIN": {"int8": 2},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
+    "RESIZE_BILINEAR": {"int8": 2},
+    "RESIZE_NEAREST_NEIGHBOR": {"int8": 2},
 }
 
 
@@ -311,6 +313,13 @@ def _broadcast_to(low: _Lowering, op: Op):
     return _with_const(low, op, ("shape", list(low.graph.t(op.outputs[0]).shape))), None, {}
 
 
+def _resize(low: _Lowering, op: Op):
+    a = op.attrs
+    table = "ResizeBilinearOptions" if op.kind == "RESIZE_BILINEAR" else "ResizeNearestNeighborOptions"
+    ins = _with_const(low, op, ("size", [int(v) for v in a.size]))
+    return ins, table, {"AlignCorners": bool(a.align_corners), "HalfPixelCenters": bool(a.half_pixel_centers)}
+
+
 def _gather(low: _Lowering, op: Op):
     a = op.attrs
     ins = _with_const(low, op, ("indices", np.asarray(a.indices, np.int32).reshape(tuple(a.indices_shape))))
@@ -366,6 +375,8 @@ LOWERINGS = {
     "REVERSE_V2": _reverse,
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
+    "RESIZE_NEAREST_NEIGHBOR": _resize,
+    "RESIZE_BILINEAR": _resize,
 }
 
 
@@ -475,6 +486,8 @@ def _version(graph: Graph, op: Op) -> int:
         return 3
     if op.kind == "BROADCAST_TO":
         return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
+    if op.kind in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR") and op.attrs.half_pixel_centers:
+        return max(version, 3)
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3

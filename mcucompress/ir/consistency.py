@@ -16,6 +16,7 @@ import numpy as np
 
 from mcucompress.errors import GraphError
 from mcucompress.ir import consistency_typed as typed
+from mcucompress.ir import resize
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
@@ -335,3 +336,15 @@ def check_runtime_inputs(graph: Graph) -> None:
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "
                              f"the model's input; {FIX}")
 
+
+
+def _resize(where: str, op: Op, ins, out):
+    """RESIZE_*: NHWC in, (N, size, C) out; flags TFLite accepts."""
+    try:
+        return resize.check_attrs(op.kind, op.attrs, ins[0].shape)
+    except (ValueError, TypeError) as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
+ARITY.update({k: (1, 1) for k in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")})
+SHAPE_RULES.update({k: _resize for k in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")})

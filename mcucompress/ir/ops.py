@@ -199,3 +199,12 @@ class ArgMinMaxAttrs:
     """ARG_MAX, ARG_MIN: the (constant) axis reduced to the index of its largest / smallest value."""
 
     axis: int = -1
+# -- resize (mcucompress.ir.resize holds the coordinate arithmetic) -------------------------------------------
+@dataclass
+class ResizeAttrs:
+    """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR of an NHWC tensor to `size` (height, width), TFLite's flags
+    (align_corners and half_pixel_centers may not both be set for RESIZE_BILINEAR)."""
+
+    size: tuple[int, ...] = ()
+    align_corners: bool = False
+    half_pixel_centers: bool = False

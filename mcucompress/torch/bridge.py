@@ -324,6 +324,28 @@ _FORWARD.update({
 })
 
 
+def _resize(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR: the reference's per-axis tables (ir/resize.py) as gathers."""
+    from mcucompress.ir import resize
+
+    x, a = xs[0], op.attrs
+    (h, w), (oh, ow), flags = x.shape[1:3], a.size, (a.align_corners, a.half_pixel_centers)
+
+    def idx(v):
+        return torch.as_tensor(np.asarray(v), dtype=torch.long, device=x.device)
+
+    if op.kind == "RESIZE_NEAREST_NEIGHBOR":
+        return x[:, idx(resize.nearest_sources(h, oh, *flags))][:, :, idx(resize.nearest_sources(w, ow, *flags))]
+    y0, y1, fy = resize.bilinear_float_tables(h, oh, *flags)
+    x0, x1, fx = resize.bilinear_float_tables(w, ow, *flags)
+    fy = torch.as_tensor(fy, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    fx = torch.as_tensor(fx, dtype=x.dtype, device=x.device).view(1, 1, -1, 1)
+    rows = x[:, idx(y0)] * (1 - fy) + x[:, idx(y1)] * fy
+    return rows[:, :, idx(x0)] * (1 - fx) + rows[:, :, idx(x1)] * fx
+
+
+_FORWARD.update({"RESIZE_NEAREST_NEIGHBOR": _resize, "RESIZE_BILINEAR": _resize})
+
 def from_graph(graph: Graph, input_layout: str = "NHWC") -> GraphModule:
     """A trainable module computing `graph` (float32)."""
     return GraphModule(graph, input_layout)

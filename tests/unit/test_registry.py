@@ -42,6 +42,7 @@ IR_KINDS |= MOVEMENT
 TYPED = {"ARG_MAX", "ARG_MIN", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "SELECT_V2",
          "ZEROS_LIKE", "FILL"}  # int32 / bool tensors
 IR_KINDS |= TYPED
+IR_KINDS |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
 
 
 def test_every_ir_kind_has_a_complete_spec():
