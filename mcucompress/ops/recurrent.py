@@ -1,0 +1,17 @@
+"""Registry entries of the recurrent ops: UNIDIRECTIONAL_SEQUENCE_LSTM and SVDF.
+
+Both read and rewrite variable state tensors that persist across invocations (the generated C keeps them in
+static buffers outside the arena, zeroed at init and by <prefix>_reset_state()). Channels may not be
+pruned across them. The quantizer does not quantize them (import them already int8).
+"""
+
+from mcucompress.ir import constraints_recurrent as c
+from mcucompress.ir import ops as attrs
+from mcucompress.ir.registry import CHANNELS_BLOCK, OpSpec
+from mcucompress.reference import recurrent as ref
+
+SPECS = (
+    OpSpec("UNIDIRECTIONAL_SEQUENCE_LSTM", attrs.LstmAttrs, ref.lstm, CHANNELS_BLOCK,
+           ("UNIDIRECTIONAL_SEQUENCE_LSTM",), check=c.check_lstm),
+    OpSpec("SVDF", attrs.SvdfAttrs, ref.svdf, CHANNELS_BLOCK, ("SVDF",), check=c.check_svdf),
+)

@@ -1,0 +1,175 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM and SVDF: random single-op models bit-exact with TFLM over consecutive invokes.
+
+Each case builds a one-op IR graph with random sizes and quantizations (state tensors are TFLite variable
+tensors), writes it with the TFLite writer and invokes TFLM several times in a row: the state carries over,
+so the reference executor (with a persistent state dict) and the host C (with its static state buffers)
+must equal TFLM on every invoke, and again after a state reset. Float32 graphs are compared with LiteRT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.errors import GraphError, UnsupportedOpError
+from mcucompress.frontend import tflite, tflite_writer
+from mcucompress.ir import Graph, Op, QuantParams, Tensor
+from mcucompress.ir import ops as irops
+from mcucompress.ir.verify import verify
+from mcucompress.reference import executor
+
+CONFIGS = 12
+INVOKES = 3  # consecutive invokes compared (the state carries over)
+
+
+def q(scale: float, zp: int = 0) -> QuantParams:
+    return QuantParams(np.array([scale], np.float32), np.array([zp]))
+
+
+def log_uniform(rng, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _const(g: Graph, name: str, data: np.ndarray, qp: QuantParams | None) -> str:
+    g.add_tensor(Tensor(name, data.shape, str(data.dtype), qp, data))
+    return name
+
+
+def lstm_graph(rng: np.random.Generator, quantized: bool, time_major: bool | None = None) -> Graph:
+    """A random single-op LSTM (batch, time, input size, units, scales, clip, batch- or time-major)."""
+    b, t, n_in, units = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 6), rng.integers(1, 20),
+                                          rng.integers(1, 24)))
+    time_major = bool(rng.integers(0, 2)) if time_major is None else time_major
+    g = Graph(name="lstm")
+    x_shape = (t, b, n_in) if time_major else (b, t, n_in)
+    y_shape = (t, b, units) if time_major else (b, t, units)
+    clip = float(np.float32(rng.choice([0.0, log_uniform(rng, 0.5, 8.0)])))
+    if quantized:
+        qx = q(log_uniform(rng, 0.005, 0.1), int(rng.integers(-128, 128)))
+        qh = q(log_uniform(rng, 0.004, 0.02), int(rng.integers(-40, 40)))
+        qc = q(2.0 ** -int(rng.integers(9, 16)))
+        g.add_tensor(Tensor("x", x_shape, "int8", qx))
+        g.add_tensor(Tensor("h", (b, units), "int8", qh, variable=True))
+        g.add_tensor(Tensor("c", (b, units), "int16", qc, variable=True))
+        g.add_tensor(Tensor("y", y_shape, "int8", qh))
+    else:
+        g.add_tensor(Tensor("x", x_shape, "float32"))
+        g.add_tensor(Tensor("h", (b, units), "float32", variable=True))
+        g.add_tensor(Tensor("c", (b, units), "float32", variable=True))
+        g.add_tensor(Tensor("y", y_shape, "float32"))
+    ins = ["x"]
+    for kind, depth in (("wi", n_in), ("wr", units)):
+        for gate in "ifco":
+            if quantized:
+                w = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+                ins.append(_const(g, f"{kind}_{gate}", w, q(log_uniform(rng, 0.002, 0.05))))
+            else:
+                w = (rng.standard_normal((units, depth)) * 0.4).astype(np.float32)
+                ins.append(_const(g, f"{kind}_{gate}", w, None))
+    ins += ["", "", ""]
+    for gate in "ifco":
+        if quantized:
+            sb = float(np.float32(g.t(f"wi_{gate}").quant.s) * np.float32(qx.s))
+            bias = rng.integers(-int(2.0 / sb) - 1, int(2.0 / sb) + 1, units).astype(np.int32)
+            ins.append(_const(g, f"b_{gate}", bias, q(sb)))
+        else:
+            ins.append(_const(g, f"b_{gate}", (rng.standard_normal(units) * 0.5).astype(np.float32), None))
+    ins += ["", "", "h", "c", "", "", "", ""]
+    g.ops = [Op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, ["y"], irops.LstmAttrs("TANH", clip, 0.0, time_major), "lstm")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    verify(g)
+    return g
+
+
+def svdf_graph(rng: np.random.Generator, quantized: bool, state_dtype: str = "int16") -> Graph:
+    """A random single-op SVDF (batch, input size, units, rank, memory, scales, activation)."""
+    b, n_in, units, rank, memory = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 24), rng.integers(1, 12),
+                                                     rng.integers(1, 4), rng.integers(1, 10)))
+    filters = units * rank
+    activation = str(rng.choice(["NONE", "RELU"]))
+    g = Graph(name="svdf")
+    if quantized:
+        qx, qo = q(log_uniform(rng, 0.005, 0.1), int(rng.integers(-128, 128))), q(log_uniform(rng, 0.01, 0.2),
+                                                                                  int(rng.integers(-128, 128)))
+        if state_dtype == "int16":
+            qs, qt = q(log_uniform(rng, 1e-4, 2e-3)), q(log_uniform(rng, 1e-5, 1e-4))
+            wt = rng.integers(-32767, 32768, (filters, memory)).astype(np.int16)
+        else:
+            qs, qt = q(log_uniform(rng, 0.01, 0.1), int(rng.integers(-20, 20))), q(log_uniform(rng, 0.002, 0.02))
+            wt = rng.integers(-127, 128, (filters, memory)).astype(np.int8)
+        g.add_tensor(Tensor("x", (b, n_in), "int8", qx))
+        _const(g, "wf", rng.integers(-127, 128, (filters, n_in)).astype(np.int8), q(log_uniform(rng, 0.002, 0.05)))
+        _const(g, "wt", wt, qt)
+        sb = float(np.float32(qs.s) * np.float32(qt.s))
+        _const(g, "bias", rng.integers(-int(1 / sb), int(1 / sb) + 1, units).astype(np.int32), q(sb))
+        g.add_tensor(Tensor("state", (b, filters * memory), state_dtype, qs, variable=True))
+        g.add_tensor(Tensor("y", (b, units), "int8", qo))
+    else:
+        g.add_tensor(Tensor("x", (b, n_in), "float32"))
+        _const(g, "wf", (rng.standard_normal((filters, n_in)) * 0.3).astype(np.float32), None)
+        _const(g, "wt", (rng.standard_normal((filters, memory)) * 0.3).astype(np.float32), None)
+        _const(g, "bias", (rng.standard_normal(units) * 0.3).astype(np.float32), None)
+        g.add_tensor(Tensor("state", (b, filters * memory), "float32", variable=True))
+        g.add_tensor(Tensor("y", (b, units), "float32"))
+    g.ops = [Op("SVDF", ["x", "wf", "wt", "bias", "state"], ["y"], irops.SvdfAttrs(rank, activation), "svdf")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    verify(g)
+    return g
+
+
+def random_inputs(g: Graph, rng: np.random.Generator, n: int = INVOKES) -> list[np.ndarray]:
+    t = g.t(g.inputs[0])
+    if t.dtype == "float32":
+        return [rng.standard_normal(t.shape).astype(np.float32) for _ in range(n)]
+    return [rng.integers(-128, 128, t.shape).astype(np.int8) for _ in range(n)]
+
+
+def tflm_outputs(g: Graph, xs: list[np.ndarray]) -> list[np.ndarray]:
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(tflite_writer.to_bytes(g), arena_size=1 << 20)
+    outs = []
+    for x in xs:
+        interp.set_input(x, 0)
+        interp.invoke()
+        outs.append(interp.get_output(0).copy())
+    return outs
+
+
+def litert_outputs(g: Graph, xs: list[np.ndarray]) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g))
+    interp.allocate_tensors()
+    outs = []
+    for x in xs:
+        interp.set_tensor(interp.get_input_details()[0]["index"], x)
+        interp.invoke()
+        outs.append(interp.get_tensor(interp.get_output_details()[0]["index"]).copy())
+    return outs
+
+
+def reference_outputs(g: Graph, xs: list[np.ndarray]) -> list[np.ndarray]:
+    state = executor.initial_state(g)
+    return [executor.run(g, [x], state=state)[0] for x in xs]
+
+
+def random_graph(kind: str, seed: int) -> tuple[Graph, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    if kind == "lstm":
+        return lstm_graph(rng, True), rng
+    if kind == "svdf16":
+        return svdf_graph(rng, True, "int16"), rng
+    return svdf_graph(rng, True, "int8"), rng
+
+
+KINDS = ("lstm", "svdf16", "svdf8")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(CONFIGS))
+def test_int8_reference_matches_tflm(kind, seed):
+    g, rng = random_graph(kind, 1000 * KINDS.index(kind) + seed)
+    xs = random_inputs(g, rng)
+    for ours, theirs in zip(reference_outputs(g, xs), tflm_outputs(g, xs), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
