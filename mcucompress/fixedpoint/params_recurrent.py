@@ -78,7 +78,7 @@ def lstm_params(graph: Graph, op: Op) -> LstmParams:
     clip = float(F32(op.attrs.cell_clip))
     qclip = int(min(max(clip / cs, -32768.0), 32767.0)) if clip > 0 else 0  # static_cast<int16_t> truncates
     return LstmParams(-x.zp, -h.zp, tuple(gates), fm, fsh, inm, insh, om, osh, h.zp,
-                      int(round(math.log2(cs))), qclip)
+                      round(math.log2(cs)), qclip)
 
 
 @dataclass

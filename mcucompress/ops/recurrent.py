@@ -5,6 +5,7 @@ static buffers outside the arena, zeroed at init and by <prefix>_reset_state()).
 pruned across them. The quantizer does not quantize them (import them already int8).
 """
 
+from mcucompress.codegen import lower_recurrent as low
 from mcucompress.ir import constraints_recurrent as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, OpSpec
@@ -12,6 +13,8 @@ from mcucompress.reference import recurrent as ref
 
 SPECS = (
     OpSpec("UNIDIRECTIONAL_SEQUENCE_LSTM", attrs.LstmAttrs, ref.lstm, CHANNELS_BLOCK,
-           ("UNIDIRECTIONAL_SEQUENCE_LSTM",), check=c.check_lstm),
-    OpSpec("SVDF", attrs.SvdfAttrs, ref.svdf, CHANNELS_BLOCK, ("SVDF",), check=c.check_svdf),
+           ("UNIDIRECTIONAL_SEQUENCE_LSTM",), check=c.check_lstm, lowering=low.lower_lstm,
+           c_functions=("mcc_lstm_s8",), scratch=low.lstm_scratch),
+    OpSpec("SVDF", attrs.SvdfAttrs, ref.svdf, CHANNELS_BLOCK, ("SVDF",), check=c.check_svdf, lowering=low.lower_svdf,
+           c_functions=("mcc_svdf_s8",)),
 )

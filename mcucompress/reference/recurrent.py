@@ -13,12 +13,6 @@ import numpy as np
 
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier, wrap_int32
 from mcucompress.fixedpoint.params_recurrent import (
-    LSTM_BIASES,
-    LSTM_CELL_STATE,
-    LSTM_HIDDEN_STATE,
-    LSTM_INPUT_WEIGHTS,
-    LSTM_RECURRENT_WEIGHTS,
-    SVDF_STATE,
     lstm_params,
     svdf_params,
 )

@@ -173,3 +173,91 @@ def test_int8_reference_matches_tflm(kind, seed):
     xs = random_inputs(g, rng)
     for ours, theirs in zip(reference_outputs(g, xs), tflm_outputs(g, xs), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ("lstm", "svdf"))
+@pytest.mark.parametrize("seed", range(CONFIGS // 2))
+def test_float_reference_matches_litert(kind, seed):
+    rng = np.random.default_rng(5000 + seed)
+    g = lstm_graph(rng, False) if kind == "lstm" else svdf_graph(rng, False)
+    xs = random_inputs(g, rng)
+    for ours, theirs in zip(reference_outputs(g, xs), litert_outputs(g, xs), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ("lstm", "svdf"))
+def test_float_reference_matches_tflm(kind):
+    rng = np.random.default_rng(6000)
+    g = lstm_graph(rng, False) if kind == "lstm" else svdf_graph(rng, False)
+    xs = random_inputs(g, rng)
+    for ours, theirs in zip(reference_outputs(g, xs), tflm_outputs(g, xs), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tflite_round_trip(kind, tmp_path):
+    """Import of the written file gives the same graph: state variables, operands, attrs and results."""
+    g, rng = random_graph(kind, 7000 + KINDS.index(kind))
+    path = tmp_path / "m.tflite"
+    tflite_writer.write(g, path)
+    back = tflite.load(path)
+    op = back.ops[0]
+    assert op.kind == g.ops[0].kind and op.attrs == g.ops[0].attrs
+    assert [bool(n) for n in op.inputs] == [bool(n) for n in g.ops[0].inputs]
+    assert sorted(n for n, t in back.tensors.items() if t.variable) == sorted(n for n, t in g.tensors.items()
+                                                                              if t.variable)
+    xs = random_inputs(g, rng)
+    for a, b in zip(reference_outputs(g, xs), reference_outputs(back, xs), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_variants_refused(tmp_path):
+    """Peephole / projection / layer norm and a cell activation other than TANH: one line naming the op."""
+    g = lstm_graph(np.random.default_rng(1), True)
+    g.add_tensor(Tensor("peep", (g.t("y").shape[-1],), "int16", q(0.01), np.zeros(g.t("y").shape[-1], np.int16)))
+    g.ops[0].inputs[9] = "peep"
+    with pytest.raises(UnsupportedOpError, match="peephole"):
+        verify(g)
+    g.ops[0].inputs[9] = ""
+    g.ops[0].attrs.cell_activation = "RELU"
+    with pytest.raises(UnsupportedOpError, match="only TANH"):
+        verify(g)
+
+
+def test_state_must_be_variable():
+    g = svdf_graph(np.random.default_rng(2), True)
+    g.t("state").variable = False
+    g.inputs.append("state")
+    with pytest.raises(GraphError, match="variable"):
+        verify(g)
+
+
+def test_int8_lstm_rules():
+    """The cell state must have a power-of-two scale, the output the hidden state's quantization."""
+    g = lstm_graph(np.random.default_rng(3), True)
+    g.t("c").quant = q(0.0003)
+    with pytest.raises(UnsupportedOpError, match="power-of-two"):
+        verify(g)
+    g = lstm_graph(np.random.default_rng(3), True)
+    g.t("y").quant = q(0.5, 3)
+    with pytest.raises(UnsupportedOpError, match="hidden state's scale"):
+        verify(g)
+
+
+def host_outputs(g: Graph, xs: list[np.ndarray], tmp_path) -> np.ndarray:
+    """The generated C on the host: one runner process invokes once per sample, so the state carries over."""
+    from mcucompress.codegen.project import compile_graph, write_project
+    from mcucompress.harness.host import build_runner, run_runner
+
+    project = write_project(compile_graph(g, g.name), tmp_path / "project")
+    runner = build_runner(project, g.name)
+    return run_runner(runner, np.stack(xs), (1, *g.t(g.outputs[0]).shape))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(CONFIGS // 3))
+def test_int8_host_c_matches_tflm(kind, seed, tmp_path):
+    g, rng = random_graph(kind, 1000 * KINDS.index(kind) + seed)
+    xs = random_inputs(g, rng)
+    theirs = tflm_outputs(g, xs)
+    np.testing.assert_array_equal(host_outputs(g, xs, tmp_path), np.stack(theirs))
