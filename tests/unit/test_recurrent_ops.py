@@ -261,3 +261,22 @@ def test_int8_host_c_matches_tflm(kind, seed, tmp_path):
     xs = random_inputs(g, rng)
     theirs = tflm_outputs(g, xs)
     np.testing.assert_array_equal(host_outputs(g, xs, tmp_path), np.stack(theirs))
+
+
+def test_int8_lstm_bit_exact_on_qemu():
+    """An int8 LSTM on the Cortex-M4 of mps2-an386 (QEMU): four consecutive invokes equal TFLM's."""
+    import shutil
+
+    from mcucompress.driver import run_graph_on_board
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    rng = np.random.default_rng(8000)
+    for _ in range(100):  # batch 1: the harness feeds one sample per invoke
+        g = lstm_graph(rng, True, time_major=False)
+        if g.t("x").shape[0] == 1 and g.t("x").shape[1] > 1 and g.t("y").shape[-1] > 4:
+            break
+    xs = random_inputs(g, rng, 4)
+    report, outputs = run_graph_on_board(g, np.stack(xs), "mps2-an386")
+    assert report["bit_exact"] and report["mismatches"] == 0
+    np.testing.assert_array_equal(outputs.reshape(4, -1), np.stack(tflm_outputs(g, xs)).reshape(4, -1))
