@@ -77,3 +77,12 @@ def check_svdf(graph: Graph, op: Op) -> None:
     if b.quant is None or abs(float(b.quant.s) - expected) >= 1e-5:
         raise UnsupportedOpError(f"{_where(op)}: bias '{b.name}' scale must be state scale x time weights scale "
                                  f"({expected:g})")
+
+
+def refuse_quantizing(graph: Graph) -> None:
+    """Our post-training quantizer does not quantize recurrent ops (their state and TFLM's fixed internal
+    scales need a calibration of their own): one line naming the op."""
+    for op in graph.ops:
+        if op.kind in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF") and graph.t(op.outputs[0]).dtype == "float32":
+            raise UnsupportedOpError(f"{_where(op)}: quantizing recurrent ops is not supported; convert the model to "
+                                     "int8 with the TFLite converter and compile that")

@@ -7,12 +7,14 @@ from tqdm import tqdm
 
 from mcucompress.errors import DataError
 from mcucompress.ir import Graph
+from mcucompress.ir.constraints_recurrent import refuse_quantizing
 from mcucompress.quantize.observers import make_observer
 from mcucompress.reference import executor
 
 
 def calibrate(graph: Graph, x: np.ndarray, method: str = "minmax", batch: int = 32, progress: bool = False) -> dict:
     """tensor name -> (lo, hi) float range, for every float activation (inputs included)."""
+    refuse_quantizing(graph)  # recurrent ops: not calibrated (their state spans samples)
     if len(x) == 0:
         raise DataError("calibration data has no samples; give at least one in 'x'")
     if not np.all(np.isfinite(x)):

@@ -19,6 +19,7 @@ import numpy as np
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.consistency import BROADCAST_BINARY
+from mcucompress.ir.constraints_recurrent import refuse_quantizing
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
 
@@ -81,6 +82,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
 
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
+    refuse_quantizing(graph)
     q = copy.deepcopy(graph)
     fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
     groups = _shared_groups(q, fixed)

@@ -280,3 +280,54 @@ def test_int8_lstm_bit_exact_on_qemu():
     report, outputs = run_graph_on_board(g, np.stack(xs), "mps2-an386")
     assert report["bit_exact"] and report["mismatches"] == 0
     np.testing.assert_array_equal(outputs.reshape(4, -1), np.stack(tflm_outputs(g, xs)).reshape(4, -1))
+
+
+@pytest.mark.parametrize("kind", ("lstm", "svdf"))
+def test_quantizing_a_float_recurrent_model_is_refused(kind):
+    import mcucompress
+
+    rng = np.random.default_rng(9)
+    g = lstm_graph(rng, False) if kind == "lstm" else svdf_graph(rng, False)
+    with pytest.raises(UnsupportedOpError, match="quantizing recurrent ops is not supported") as e:
+        mcucompress.quantize(g, np.concatenate(random_inputs(g, rng, 4)))
+    assert "\n" not in str(e.value)
+
+
+def test_reset_state_in_c_starts_a_new_sequence(tmp_path):
+    """C: invoke x0, invoke x1, <prefix>_reset_state(), invoke x0 again: the third output is the first one,
+    and the second is TFLM's second invoke."""
+    import subprocess
+
+    from mcucompress.codegen.project import compile_graph, write_project
+    from mcucompress.harness.host import HOST_CFLAGS, find_host_cc
+
+    g, rng = random_graph("lstm", 4)
+    xs = random_inputs(g, rng, 2)
+    project = write_project(compile_graph(g, "seq"), tmp_path / "project")
+    n_in, n_out = g.t("x").size, g.t("y").size
+    values = ", ".join(str(int(v)) for v in np.concatenate([x.reshape(-1) for x in xs]))
+    (tmp_path / "main.c").write_text(f"""
+#include <stdio.h>
+#include "seq_model.h"
+static const int8_t xs[{2 * n_in}] = {{{values}}};
+int main(void)
+{{
+    int8_t y[3][{n_out}];
+    int i, k;
+    if (seq_invoke(xs, y[0]) != MCC_OK || seq_invoke(xs + {n_in}, y[1]) != MCC_OK) return 1;
+    seq_reset_state();
+    if (seq_invoke(xs, y[2]) != MCC_OK) return 1;
+    for (k = 0; k < 3; k++) for (i = 0; i < {n_out}; i++) printf("%d\\n", y[k][i]);
+    return 0;
+}}
+""")
+    sources = [str(p) for p in sorted(project.glob("*.c"))] + [str(p) for p in sorted((project / "mcc").rglob("*.c"))]
+    exe = tmp_path / "seq"
+    subprocess.run([find_host_cc(), *HOST_CFLAGS, f"-I{project}", f"-I{project / 'mcc' / 'include'}",
+                    str(tmp_path / "main.c"), *sources, "-o", str(exe)], check=True)
+    ys = np.array(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split(), int)
+    ys = ys.reshape(3, -1)
+    theirs = tflm_outputs(g, xs)
+    np.testing.assert_array_equal(ys[0], theirs[0].reshape(-1))
+    np.testing.assert_array_equal(ys[1], theirs[1].reshape(-1))
+    np.testing.assert_array_equal(ys[2], ys[0])
