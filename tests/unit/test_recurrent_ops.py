@@ -331,3 +331,24 @@ int main(void)
     np.testing.assert_array_equal(ys[0], theirs[0].reshape(-1))
     np.testing.assert_array_equal(ys[1], theirs[1].reshape(-1))
     np.testing.assert_array_equal(ys[2], ys[0])
+
+
+def test_ir_serialization_keeps_state_tensors(tmp_path):
+    from mcucompress.ir import serialize
+
+    g, _ = random_graph("svdf16", 11)
+    serialize.save(g, tmp_path / "g.json")
+    back = serialize.load(tmp_path / "g.json")
+    assert back.t("state").variable and not back.t("x").variable and back.ops[0].attrs == g.ops[0].attrs
+    verify(back)
+
+
+def test_layer_macs():
+    from mcucompress.analysis import op_cost
+
+    g, _ = random_graph("lstm", 5)
+    (d0, d1, n_in), units = g.t("x").shape, g.t("y").shape[-1]  # batch x time in either order
+    assert op_cost(g, g.ops[0]).macs == 4 * d0 * d1 * units * (n_in + units)
+    g, _ = random_graph("svdf16", 5)
+    (b, n_in), (filters, memory) = g.t("x").shape, g.t("wt").shape
+    assert op_cost(g, g.ops[0]).macs == b * filters * (n_in + memory)
