@@ -216,7 +216,7 @@ mcc_status mcc_lstm_s8(const mcc_context *ctx, const mcc_lstm_params *p, const i
                        const int8_t *input_weights, const int8_t *recurrent_weights, const int32_t *bias,
                        int8_t *hidden_state, int16_t *cell_state, int8_t *output);
 
-/** Scratch bytes mcc_lstm_s8 needs: three int16 gate rows. */
+/** Scratch bytes mcc_lstm_s8 needs: three int16 gate rows, the step's input and hidden rows as int16. */
 int32_t mcc_lstm_s8_get_buffer_size(const mcc_lstm_params *p);
 
 /**

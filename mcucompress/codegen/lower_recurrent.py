@@ -62,8 +62,8 @@ def _state_symbol(low, name: str) -> str:
 
 
 def lstm_scratch(graph: Graph, op: Op) -> int:
-    """mcc_lstm_s8_get_buffer_size: three int16 gate rows."""
-    return 3 * graph.t(op.outputs[0]).shape[-1] * 2
+    """mcc_lstm_s8_get_buffer_size: three int16 gate rows and the step's input and hidden rows as int16."""
+    return (4 * graph.t(op.outputs[0]).shape[-1] + graph.t(op.inputs[0]).shape[2]) * 2
 
 
 def _quant(m: int, s: int) -> str:

@@ -293,15 +293,17 @@ def test_quantizing_a_float_recurrent_model_is_refused(kind):
     assert "\n" not in str(e.value)
 
 
-def test_reset_state_in_c_starts_a_new_sequence(tmp_path):
+@pytest.mark.parametrize("dsp", [False, True], ids=["c", "dsp_emulated"])
+def test_reset_state_in_c_starts_a_new_sequence(dsp, tmp_path):
     """C: invoke x0, invoke x1, <prefix>_reset_state(), invoke x0 again: the third output is the first one,
-    and the second is TFLM's second invoke."""
+    and the first two are TFLM's two invokes; also with the DSP path (emulated on the host)."""
     import subprocess
 
     from mcucompress.codegen.project import compile_graph, write_project
     from mcucompress.harness.host import HOST_CFLAGS, find_host_cc
 
     g, rng = random_graph("lstm", 4)
+    assert g.t("x").shape[2] % 4 and g.t("y").shape[2] > 4  # the DSP loop and its tail both run
     xs = random_inputs(g, rng, 2)
     project = write_project(compile_graph(g, "seq"), tmp_path / "project")
     n_in, n_out = g.t("x").size, g.t("y").size
@@ -323,7 +325,7 @@ int main(void)
 """)
     sources = [str(p) for p in sorted(project.glob("*.c"))] + [str(p) for p in sorted((project / "mcc").rglob("*.c"))]
     exe = tmp_path / "seq"
-    subprocess.run([find_host_cc(), *HOST_CFLAGS, f"-I{project}", f"-I{project / 'mcc' / 'include'}",
+    subprocess.run([find_host_cc(), *HOST_CFLAGS, *(["-DMCC_EMULATE_DSP"] if dsp else []), f"-I{project}", f"-I{project / 'mcc' / 'include'}",
                     str(tmp_path / "main.c"), *sources, "-o", str(exe)], check=True)
     ys = np.array(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split(), int)
     ys = ys.reshape(3, -1)
