@@ -34,7 +34,7 @@ def check_lstm(graph: Graph, op: Op) -> None:
     """UNIDIRECTIONAL_SEQUENCE_LSTM int8 (TFLM's integer kernel): int8 input, batch-major or time-major.
     All four gates with int8 weights per tensor (zero point 0) and int32 biases; no peephole, projection, layer norm.
     Hidden state: int8 variable tensor [batch, units]; the output has its scale and zero point (it is a copy).
-    Cell state: int16 variable tensor, zero point 0, scale a power of two; cell gate activation TANH.
+    Cell state: int16 variable tensor, zero point 0, scale a power of two (at most 8); cell gate activation TANH.
     """
     x, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     h, c = graph.t(op.inputs[LSTM_HIDDEN_STATE]), graph.t(op.inputs[LSTM_CELL_STATE])
@@ -50,8 +50,9 @@ def check_lstm(graph: Graph, op: Op) -> None:
         raise UnsupportedOpError(f"{_where(op)}: output '{out.name}' must have the hidden state's scale and zero point "
                                  "(TFLM copies the hidden state to the output); re-quantize the model")
     power = math.log2(float(np.float32(c.quant.s))) if c.quant is not None and c.quant.s > 0 else 0.5
-    if c.quant is None or c.quant.zp != 0 or power != round(power):
-        raise UnsupportedOpError(f"{_where(op)}: cell state '{c.name}' must have zero point 0 and a power-of-two scale")
+    if c.quant is None or c.quant.zp != 0 or power != round(power) or power > 3:
+        raise UnsupportedOpError(f"{_where(op)}: cell state '{c.name}' must have zero point 0 and a power-of-two scale "
+                                 "of at most 8 (TFLM's int16 tanh overflows beyond)")
 
 
 def check_svdf(graph: Graph, op: Op) -> None:
