@@ -279,6 +279,9 @@ def test_int8_lstm_bit_exact_on_qemu():
     xs = random_inputs(g, rng, 4)
     report, outputs = run_graph_on_board(g, np.stack(xs), "mps2-an386")
     assert report["bit_exact"] and report["mismatches"] == 0
+    state_bytes = sum(g.t(n).nbytes for n in ("h", "c"))
+    ram = report["memory"]["breakdown"]["ram"]  # the state is its own part of the RAM, not the arena's
+    assert state_bytes <= ram["state"] <= state_bytes + 8 and ram["arena"] == report["memory"]["arena_bytes"]
     np.testing.assert_array_equal(outputs.reshape(4, -1), np.stack(tflm_outputs(g, xs)).reshape(4, -1))
 
 
