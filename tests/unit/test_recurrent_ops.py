@@ -357,3 +357,15 @@ def test_layer_macs():
     g, _ = random_graph("svdf16", 5)
     (b, n_in), (filters, memory) = g.t("x").shape, g.t("wt").shape
     assert op_cost(g, g.ops[0]).macs == b * filters * (n_in + memory)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(2))
+def test_int8_host_c_dsp_path_matches_tflm(kind, seed, tmp_path, monkeypatch):
+    """The DSP paths (SMLAD gate products, SVDF int16 time products), emulated on the host."""
+    from mcucompress.harness import host
+
+    monkeypatch.setattr(host, "HOST_CFLAGS", [*host.HOST_CFLAGS, "-DMCC_EMULATE_DSP"])
+    g, rng = random_graph(kind, 1000 * KINDS.index(kind) + 100 + seed)
+    xs = random_inputs(g, rng)
+    np.testing.assert_array_equal(host_outputs(g, xs, tmp_path), np.stack(tflm_outputs(g, xs)))
