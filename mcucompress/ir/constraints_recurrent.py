@@ -81,9 +81,12 @@ def check_svdf(graph: Graph, op: Op) -> None:
 
 
 def refuse_quantizing(graph: Graph) -> None:
-    """Our post-training quantizer does not quantize recurrent ops (their state and TFLM's fixed internal
-    scales need a calibration of their own): one line naming the op."""
+    """What our post-training quantizer does not quantize: SVDF, and the time-major LSTM (calibration
+    samples are stacked along the first axis, which is time there): one line naming the op."""
     for op in graph.ops:
-        if op.kind in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF") and graph.t(op.outputs[0]).dtype == "float32":
-            raise UnsupportedOpError(f"{_where(op)}: quantizing recurrent ops is not supported; convert the model to "
+        if graph.t(op.outputs[0]).dtype != "float32":
+            continue
+        if op.kind == "SVDF" or (op.kind == "UNIDIRECTIONAL_SEQUENCE_LSTM" and op.attrs.time_major):
+            what = "SVDF" if op.kind == "SVDF" else "time-major LSTMs"
+            raise UnsupportedOpError(f"{_where(op)}: quantizing {what} is not supported; convert the model to "
                                      "int8 with the TFLite converter and compile that")

@@ -1,8 +1,9 @@
 """Registry entries of the recurrent ops: UNIDIRECTIONAL_SEQUENCE_LSTM and SVDF.
 
 Both read and rewrite variable state tensors that persist across invocations (the generated C keeps them in
-static buffers outside the arena, zeroed at init and by <prefix>_reset_state()). Channels may not be
-pruned across them. The quantizer does not quantize them (import them already int8).
+static buffers outside the arena, reset before the first invoke and by <prefix>_reset_state()). Channels may
+not be pruned across them. Our PTQ quantizes a float batch-major LSTM (mcucompress/quantize/recurrent.py),
+not SVDF: import those already int8.
 """
 
 from mcucompress.codegen import lower_recurrent as low

@@ -22,6 +22,7 @@ from mcucompress.ir.consistency import BROADCAST_BINARY
 from mcucompress.ir.constraints_recurrent import refuse_quantizing
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
+from mcucompress.quantize import recurrent
 
 BIAS_LIMIT = float(2**30)  # largest |int32 bias| we emit before raising a weight scale
 
@@ -109,6 +110,8 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     for index, op in enumerate(q.ops):
         if spec(op.kind).weight_axis is not None:
             _quantize_weighted(q, op, per_channel, per_channel_fc)
+        elif op.kind == recurrent.KIND:
+            recurrent.quantize_lstm(q, op, ranges)
         elif any(n and q.t(n).is_const and q.t(n).dtype == "float32" for n in op.inputs):
             _quantize_const_operands(q, op, index)
     if bias_correction_data is not None:

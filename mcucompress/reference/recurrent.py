@@ -12,10 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier, wrap_int32
-from mcucompress.fixedpoint.params_recurrent import (
-    lstm_params,
-    svdf_params,
-)
+from mcucompress.fixedpoint.params_recurrent import LSTM_CELL_STATE, LSTM_HIDDEN_STATE, lstm_params, svdf_params
 from mcucompress.ir import Graph, Op
 
 # TFLite's 256-entry table of sigmoid(i / 24) in unsigned 0.16 fixed point, shared by its int16 sigmoid and
@@ -126,8 +123,9 @@ def _sigmoid_f32(v: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-v.astype(np.float64)))).astype(np.float32)
 
 
-def lstm_f32(x, wi, wr, b, h, c, attrs) -> np.ndarray:
-    """Float32 LSTM (no peephole, projection or layer norm); h and c [B,S] are updated in place."""
+def lstm_f32(x, wi, wr, b, h, c, attrs, cell_peak: list | None = None) -> np.ndarray:
+    """Float32 LSTM (no peephole, projection or layer norm); h and c [B,S] are updated in place.
+    cell_peak: a one-element list raised to the largest |cell state| of any step (calibration)."""
     xs = _time_steps(x.astype(np.float32), attrs.time_major)
     hs, cs = h.reshape(xs.shape[1], -1), c.reshape(xs.shape[1], -1)
     ys = np.empty(xs.shape[:2] + (hs.shape[1],), np.float32)
@@ -138,6 +136,8 @@ def lstm_f32(x, wi, wr, b, h, c, attrs) -> np.ndarray:
         if attrs.cell_clip > 0:
             new_c = np.clip(new_c, -attrs.cell_clip, attrs.cell_clip)
         cs[...] = new_c
+        if cell_peak is not None and cs.size:
+            cell_peak[0] = max(cell_peak[0], float(np.abs(cs).max()))
         hs[...] = o * np.tanh(cs)
         ys[t] = hs
     return _time_steps(ys, attrs.time_major)
@@ -146,6 +146,12 @@ def lstm_f32(x, wi, wr, b, h, c, attrs) -> np.ndarray:
 def lstm(graph: Graph, op: Op, xs: list) -> np.ndarray:
     """Registry entry: xs are the present operands in TFLite order (input, 4 + 4 weights, 4 biases, h, c)."""
     x, wi, wr, b, h, c = xs[0], xs[1:5], xs[5:9], xs[9:13], xs[13], xs[14]
+    rows, units = x.shape[1] if op.attrs.time_major else x.shape[0], graph.t(op.outputs[0]).shape[-1]
+    if h.size != rows * units:  # samples stacked beyond the model's batch (calibration): each from the reset state
+        from mcucompress.reference.executor import state_reset_value
+
+        h, c = (np.full((rows, units), state_reset_value(graph.t(op.inputs[i])), graph.t(op.inputs[i]).dtype)
+                for i in (LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
     if graph.t(op.outputs[0]).dtype == "int8":
         return lstm_s8(x, wi, wr, b, h, c, lstm_params(graph, op), op.attrs.time_major)
     return lstm_f32(x, wi, wr, b, h, c, op.attrs)
