@@ -105,8 +105,10 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
 
 
 def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory)."""
-    outs = [executor.run(graph, [xi[None]])[0][0] for xi in x]
+    """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory).
+    A recurrent model's state carries from one sample to the next, as on the target (one invoke per sample)."""
+    state = executor.initial_state(graph)
+    outs = [executor.run(graph, [xi[None]], state=state)[0][0] for xi in x]
     return np.stack(outs)
 
 

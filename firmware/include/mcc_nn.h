@@ -239,6 +239,31 @@ mcc_status mcc_fill(const void *value, int32_t elem_bytes, int32_t count, void *
 
 /** ZEROS_LIKE: `bytes` zero bytes. */
 mcc_status mcc_zeros(int32_t bytes, void *out);
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM int8 (TFLM's integer LSTM), all time steps of all batch rows.
+ * @param ctx               scratch of mcc_lstm_s8_get_buffer_size(p) bytes, 2-byte aligned
+ * @param input_weights     [4][units][input_size] int8, gates input, forget, cell, output
+ * @param recurrent_weights [4][units][units] int8, same gate order
+ * @param bias              [4][units] int32
+ * @param hidden_state      [batches][units] int8, read and updated (persists between invokes)
+ * @param cell_state        [batches][units] int16, read and updated (persists between invokes)
+ * @param output            [time][batch][units] or [batch][time][units] as p->time_major; may not overlap input
+ */
+mcc_status mcc_lstm_s8(const mcc_context *ctx, const mcc_lstm_params *p, const int8_t *input,
+                       const int8_t *input_weights, const int8_t *recurrent_weights, const int32_t *bias,
+                       int8_t *hidden_state, int16_t *cell_state, int8_t *output);
+
+/** Scratch bytes mcc_lstm_s8 needs: three int16 gate rows, the step's input and hidden rows as int16. */
+int32_t mcc_lstm_s8_get_buffer_size(const mcc_lstm_params *p);
+
+/**
+ * SVDF int8 (TFLM's integer SVDF, no fused activation).
+ * @param time_weights [filters][memory], int16 (p->state_bits 16) or int8
+ * @param bias         [filters / rank] int32
+ * @param state        [batches][filters][memory] of the time weights' type, read and updated (persists)
+ */
+mcc_status mcc_svdf_s8(const mcc_svdf_params *p, const int8_t *input, const int8_t *feature_weights,
+                       const void *time_weights, const int32_t *bias, void *state, int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -201,6 +201,32 @@ typedef struct {
 typedef struct {
     mcc_dims cond, x, y, out;
 } mcc_select_dims;
+/** UNIDIRECTIONAL_SEQUENCE_LSTM int8 (TFLM's integer LSTM). Gates in TFLite's order: input, forget, cell, output. */
+typedef struct {
+    int32_t batches, time_steps, input_size, units; /**< >= 1 */
+    int32_t time_major;            /**< 1: input [time][batch][features]; 0: [batch][time][features] */
+    int32_t input_offset;          /**< -input zero point, in [-127, 128] */
+    int32_t hidden_offset;         /**< -hidden state zero point, in [-127, 128] */
+    mcc_quant input_quant[4];      /**< input x input weights (+ bias) -> int16 Q3.12, per gate */
+    mcc_quant recurrent_quant[4];  /**< hidden state x recurrent weights -> int16 Q3.12, per gate */
+    mcc_quant forget_quant;        /**< forget gate (Q0.15) x cell state -> cell state */
+    mcc_quant input_gate_quant;    /**< input gate x cell gate (Q0.15 each) -> cell state */
+    mcc_quant output_quant;        /**< tanh(cell) x output gate (Q0.15 each) -> hidden state */
+    int32_t output_zero_point;     /**< the hidden state's (= the output's), in [-128, 127] */
+    int32_t cell_scale_power;      /**< cell state scale = 2^cell_scale_power, in [-15, 3] */
+    int32_t cell_clip;             /**< |cell state| bound in cell units, in [0, 32767]; 0: no clip */
+} mcc_lstm_params;
+
+/** SVDF int8 (TFLM's integer SVDF). */
+typedef struct {
+    int32_t batches, input_size, filters, memory, rank; /**< >= 1; filters = units x rank */
+    int32_t input_offset;          /**< -input zero point, in [-127, 128] */
+    int32_t state_zero_point;      /**< 0 for an int16 state */
+    int32_t output_zero_point;     /**< in [-128, 127] */
+    mcc_quant feature_quant;       /**< input x feature weights -> state */
+    mcc_quant time_quant;          /**< state x time weights (+ bias) -> output */
+    int32_t state_bits;            /**< 16: int16 state and time weights; 8: int8 */
+} mcc_svdf_params;
 
 #ifdef __cplusplus
 }

@@ -399,8 +399,8 @@ class Lowering:
                 values = resize.nearest_sources(size, int(out_size), a.align_corners, a.half_pixel_centers) * stride
             tables.append(CArray(self.sym(index, what), "int32_t", values.astype(np.int64)))
         statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), tables[0].name, tables[1].name, f"&{statics[1].name}",
-                self.ptr(op.outputs[0])]
+        args = [StructArg(statics[0]), self.tensor(op.inputs[0]), ArrayArg(tables[0]), ArrayArg(tables[1]),
+                StructArg(statics[1]), self.tensor(op.outputs[0])]
         function = "mcc_resize_bilinear_s8" if op.kind == "RESIZE_BILINEAR" else "mcc_resize_nearest_s8"
         return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=tables)
 

@@ -22,6 +22,7 @@ from mcucompress.codegen import kernel_sources, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
+from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
 from mcucompress.errors import McuError, UnsupportedOpError
@@ -181,6 +182,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "output_offset": plan.tensors[graph.outputs[0]].offset,
         "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
+        "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
     }
     return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash,
                          output["dtype"])

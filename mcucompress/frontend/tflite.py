@@ -23,7 +23,7 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_resize, tflite_typed
+from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_recurrent, tflite_resize, tflite_typed
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -212,7 +212,8 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool, dequantize_hyb
             arr = np.frombuffer(data, dtype=np.float16 if dtype == "float16" else dtype).reshape(shape)
             if dtype == "float16":
                 arr, dtype = arr.astype(np.float32), "float32"
-        graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), arr))
+        variable = bool(t.IsVariable())  # recurrent state: TFLM resets it at init whatever the buffer holds
+        graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), None if variable else arr, variable))
         if t.ShapeSignatureLength() and (t.ShapeSignatureAsNumpy() < 0).any():
             dynamic.add(name)
     graph.inputs = _tensor_names(path, names, sg.InputsAsNumpy() if sg.InputsLength() else [], "the model's inputs")
@@ -317,6 +318,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
+        else tflite_recurrent.attrs(path, graph, index, kind, op, ins, outs) if kind in tflite_recurrent.KINDS \
         else _attrs(path, graph, index, kind, op, ins, outs)
     if kind in tflite_resize.KINDS:
         attrs, ins = tflite_resize.attrs(path, graph, index, kind, op, ins, outs), ins[:1]  # size is in the attrs

@@ -71,6 +71,7 @@ TYPE_VERSIONS = {
     "SUM": {"int8": 2},
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
+    "SVDF": {"int8": 3},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
     "RESIZE_BILINEAR": {"int8": 2},
@@ -326,6 +327,18 @@ def _gather(low: _Lowering, op: Op):
     return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
 
 
+def _lstm(low: _Lowering, op: Op):
+    a = op.attrs
+    fields = {"FusedActivationFunction": 4 if a.cell_activation == "TANH" else 0, "CellClip": a.cell_clip,
+              "ProjClip": a.proj_clip, "TimeMajor": a.time_major}
+    return [low.ref(n) for n in op.inputs], "UnidirectionalSequenceLSTMOptions", fields
+
+
+def _svdf(low: _Lowering, op: Op):
+    return [low.ref(n) for n in op.inputs], "SVDFOptions", {"Rank": op.attrs.rank,
+                                                            "FusedActivationFunction": _activation(op)}
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -377,6 +390,8 @@ LOWERINGS = {
     "GATHER": _gather,
     "RESIZE_NEAREST_NEIGHBOR": _resize,
     "RESIZE_BILINEAR": _resize,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    "SVDF": _svdf,
 }
 
 
@@ -578,6 +593,8 @@ def _tensor(b: flatbuffers.Builder, t: Tensor, buffer: int) -> int:
     tflite.TensorAddName(b, name)
     if quant is not None:
         tflite.TensorAddQuantization(b, quant)
+    if t.variable:
+        tflite.TensorAddIsVariable(b, True)
     return tflite.TensorEnd(b)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from mcucompress.errors import GraphError
 from mcucompress.ir import consistency_typed as typed
 from mcucompress.ir import resize
+from mcucompress.ir import consistency_recurrent
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
@@ -36,6 +37,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
     **typed.TYPED_ARITY,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24), "SVDF": (1, 5),  # optional operands "": their rules count
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
@@ -322,6 +324,7 @@ SHAPE_RULES = {
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
     **{k: typed.shape for k in typed.TYPED_KINDS},
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": consistency_recurrent.lstm_shape, "SVDF": consistency_recurrent.svdf_shape,
 }
 
 

@@ -93,6 +93,25 @@ class LeakyReluAttrs:
     alpha: float = 0.2
 
 
+@dataclass
+class LstmAttrs:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the cell gate's activation (TFLM runs TANH only), clips (0: none) and
+    whether the input is [time, batch, features] (time_major) or [batch, time, features]."""
+
+    cell_activation: str = "TANH"
+    cell_clip: float = 0.0
+    proj_clip: float = 0.0
+    time_major: bool = False
+
+
+@dataclass
+class SvdfAttrs:
+    """SVDF: filters per unit (rank) and the fused activation (float only: TFLM's int8 kernel applies none)."""
+
+    rank: int = 1
+    activation: str = "NONE"
+
+
 
 @dataclass(eq=False)
 class Op:

@@ -20,8 +20,10 @@ from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.consistency import BROADCAST_BINARY
 from mcucompress.ir.consistency_typed import ALL_OPERANDS
+from mcucompress.ir.constraints_recurrent import refuse_quantizing
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
+from mcucompress.quantize import recurrent
 
 BIAS_LIMIT = float(2**30)  # largest |int32 bias| we emit before raising a weight scale
 
@@ -83,6 +85,7 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
 
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
     error that quantization causes on them (see bias_correction.py)."""
+    refuse_quantizing(graph)
     q = copy.deepcopy(graph)
     _fold_zeros_like(q)
     fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
@@ -110,6 +113,8 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     for index, op in enumerate(q.ops):
         if spec(op.kind).weight_axis is not None:
             _quantize_weighted(q, op, per_channel, per_channel_fc)
+        elif op.kind == recurrent.KIND:
+            recurrent.quantize_lstm(q, op, ranges)
         elif any(n and q.t(n).is_const and q.t(n).dtype == "float32" for n in op.inputs):
             _quantize_const_operands(q, op, index)
     if bias_correction_data is not None:
