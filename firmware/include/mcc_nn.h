@@ -202,6 +202,18 @@ mcc_status mcc_reduce_max_s8(const mcc_dims *in_dims, int32_t axis_mask, const i
 /** REDUCE_MIN, as mcc_reduce_max_s8 with the smallest value. */
 mcc_status mcc_reduce_min_s8(const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in, int8_t *out);
 
+/**
+ * BATCH_MATMUL int8 (TFLM's reference batch_matmul.h, per-tensor quantization): for every output batch, the
+ * lhs matrix times the rhs matrix, both as stored or transposed (adj_x, adj_y), batch axes broadcast.
+ * @param ctx scratch of mcc_batch_matmul_s8_get_buffer_size() bytes, 4-byte aligned
+ * @param out [out_batch..., rows, cols]
+ */
+mcc_status mcc_batch_matmul_s8(const mcc_context *ctx, const mcc_batch_matmul_params *p, const int8_t *lhs,
+                               const int8_t *rhs, int8_t *out);
+
+/** Scratch of mcc_batch_matmul_s8: the transposed operands (int8) and one widened lhs row (int16). */
+int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@ from mcucompress.ir import Graph, Op
 from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
+from mcucompress.reference import batch_matmul as bmm
 
 
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -371,6 +372,27 @@ class Lowering:
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
+    def _lower_batch_matmul(self, index: int, op: Op) -> KernelCall:
+        """BATCH_MATMUL: the geometry and integer parameters of reference/batch_matmul.py; constant operands
+        become flash arrays."""
+        g = self.graph
+        geo = bmm.geometry(g.t(op.inputs[0]).shape, g.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+        p = bmm.batch_matmul_params(g, op)
+
+        def triple(values) -> str:
+            return "{" + ", ".join(map(str, values)) + "}"
+
+        params = CStatic("mcc_batch_matmul_params", self.sym(index, "params"), [
+            *[(k, str(v)) for k, v in vars(p).items()], ("rows", str(geo.rows)), ("cols", str(geo.cols)),
+            ("depth", str(geo.depth)), ("adj_x", str(int(op.attrs.adj_x))), ("adj_y", str(int(op.attrs.adj_y))),
+            ("out_batch", triple(geo.out_batch)), ("lhs_stride", triple(geo.lhs_strides)),
+            ("rhs_stride", triple(geo.rhs_strides)),
+        ])
+        ctx = self.scratch_ctx(index)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{ctx.name}", f"&{params.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
@@ -447,6 +469,14 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
     in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
     return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
                                 getattr(a, "depth_multiplier", 1))
+
+
+def batch_matmul_scratch(graph: Graph, op: Op) -> int:
+    """mcc_batch_matmul_s8: one widened lhs row (from four columns on), the rhs transposed unless adj_y, the lhs
+    transposed when adj_x (mcc_batch_matmul_s8_get_buffer_size)."""
+    g = bmm.geometry(graph.t(op.inputs[0]).shape, graph.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+    row = ((g.depth + 3) & ~3) * 2 if g.cols >= 4 else 0
+    return row + (0 if op.attrs.adj_y else g.cols * g.depth) + (g.rows * g.depth if op.attrs.adj_x else 0)
 
 
 def scratch_size(graph: Graph, op: Op) -> int:

@@ -365,6 +365,14 @@ def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, .
         if o is not None and o.KeepNumDims():
             return (*x[:-1], n)
         return (math.prod(x) // k, n)
+    if kind == "BATCH_MATMUL" and len(ins) > 1 and ins[1]:
+        from mcucompress.reference.batch_matmul import output_shape
+
+        o = _options(op, tflite.BatchMatMulOptions)
+        try:
+            return output_shape(x, t[ins[1]].shape, bool(o and o.AdjX()), bool(o and o.AdjY()))
+        except ValueError:
+            return None  # the verifier names the op whose shapes do not multiply
     if kind in SAME_SHAPE:
         return x
     if kind in BROADCAST_BINARY and len(ins) > 1 and ins[1]:
@@ -500,6 +508,9 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         o = _options(op, tflite.L2NormOptions)
         if o is not None and _activation(path, index, kind, o.FusedActivationFunction()) != "NONE":
             raise UnsupportedOpError(f"{path}: op {index} (L2_NORMALIZATION) has a fused activation; TFLM supports none")
+    if kind == "BATCH_MATMUL":
+        o = _options(op, tflite.BatchMatMulOptions)
+        return irops.BatchMatMulAttrs(bool(o.AdjX()), bool(o.AdjY())) if o else irops.BatchMatMulAttrs()
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))

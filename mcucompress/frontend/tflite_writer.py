@@ -71,6 +71,7 @@ TYPE_VERSIONS = {
     "SUM": {"int8": 2},
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
+    "BATCH_MATMUL": {"int8": 2, "int16": 3},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
 }
@@ -317,6 +318,11 @@ def _gather(low: _Lowering, op: Op):
     return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
 
 
+def _batch_matmul(low: _Lowering, op: Op):
+    fields = {"AdjX": op.attrs.adj_x, "AdjY": op.attrs.adj_y}
+    return [low.ref(n) for n in op.inputs], "BatchMatMulOptions", fields
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -366,6 +372,7 @@ LOWERINGS = {
     "REVERSE_V2": _reverse,
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
+    "BATCH_MATMUL": _batch_matmul,
 }
 
 

@@ -33,8 +33,10 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
+    "BATCH_MATMUL": (2, 2),
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
+TWO_OPERANDS = (*BROADCAST_BINARY, "BATCH_MATMUL")  # either operand may be the activation
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
 
 
@@ -101,7 +103,7 @@ def check_op(graph: Graph, op: Op) -> None:
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
+    if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -310,12 +312,22 @@ def _pack(where: str, op: Op, ins, out):
     return (*shape[:axis], len(ins), *shape[axis:])
 
 
+def _batch_matmul(where: str, op: Op, ins, out):
+    from mcucompress.reference.batch_matmul import output_shape  # the rule the executor and the C kernel follow
+
+    try:
+        return output_shape(ins[0].shape, ins[1].shape, op.attrs.adj_x, op.attrs.adj_y)
+    except ValueError as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
     "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
+    "BATCH_MATMUL": _batch_matmul,
 }
 
 
@@ -323,7 +335,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK") else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "

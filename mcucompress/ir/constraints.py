@@ -206,6 +206,20 @@ def check_fully_connected(graph: Graph, op: Op) -> None:
                                  f"{list(out.shape)}; give [units, depth] weights")
 
 
+def check_batch_matmul(graph: Graph, op: Op) -> None:
+    """BATCH_MATMUL int8: both operands int8 (activations or constants), each operand and the output quantized
+    per tensor (one scale and zero point each); ranks 2 to 5, batch axes broadcast (TFLM's reference kernel)."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        t = graph.t(name)
+        if t.dtype != "int8" or t.quant is None or t.quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be int8 quantized per tensor (one scale "
+                                     "and zero point); TFLM's int8 BATCH_MATMUL has no per-channel quantization")
+    for name in op.inputs[:2]:
+        rank = len(graph.t(name).shape)
+        if not 2 <= rank <= 5:
+            raise UnsupportedOpError(f"{_where(op)}: operand '{name}' has rank {rank}; TFLM takes ranks 2 to 5")
+
+
 def problem(graph: Graph, op: Op) -> str | None:
     """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
     if not registry.is_kind(op.kind):

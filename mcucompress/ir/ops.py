@@ -192,3 +192,12 @@ class GatherAttrs:
     indices: tuple[int, ...] = ()
     indices_shape: tuple[int, ...] = ()
     axis: int = 0
+
+
+# -- matrix products of two tensors ---------------------------------------------------------------------
+@dataclass
+class BatchMatMulAttrs:
+    """BATCH_MATMUL: adj_x / adj_y transpose the last two axes of the lhs / rhs before multiplying."""
+
+    adj_x: bool = False
+    adj_y: bool = False
