@@ -33,6 +33,9 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     elif op.kind == "FULLY_CONNECTED":
         w = graph.t(op.inputs[1])
         macs = out.size * w.shape[1]
+    elif op.kind == "BATCH_MATMUL":
+        lhs = graph.t(op.inputs[0])
+        macs = out.size * lhs.shape[-2 if op.attrs.adj_x else -1]
     return OpCost(int(macs), int(params), int(nbytes))
 
 

@@ -278,3 +278,23 @@ def test_attention_block_bit_exact_on_qemu(tmp_path):
     result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run.json").read_text())["bit_exact"] is True
+
+
+# ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
+
+
+@pytest.mark.parametrize("seed", [2, 5, 11, 14], ids=lambda s: f"bmm{s}")  # constant rhs (the bridge has no SLICE)
+def test_torch_bridge_matches_reference(seed):
+    pytest.importorskip("torch")
+    from tests.unit.test_torch_bridge import check_same
+
+    g = case_graph(seed, "float32")
+    check_same(g, np.random.default_rng(seed).normal(0, 2, g.t(g.inputs[0]).shape).astype(np.float32))
+
+
+def test_torch_bridge_attention_block():
+    pytest.importorskip("torch")
+    from tests.unit.test_torch_bridge import check_same
+
+    g = attention_graph()
+    check_same(g, np.random.default_rng(3).normal(0, 1, (1, 6, 8)).astype(np.float32))

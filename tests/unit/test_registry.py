@@ -39,6 +39,7 @@ IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
 MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
             "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
 IR_KINDS |= MOVEMENT
+IR_KINDS |= {"BATCH_MATMUL"}  # matrix product of two tensors (attention)
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -75,7 +76,8 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
                                                 "PRELU"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
+                                                "BATCH_MATMUL"} | MOVEMENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 

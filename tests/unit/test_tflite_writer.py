@@ -201,6 +201,7 @@ def zoo() -> Graph:
         ("su", (1, 1, 1, 32), q(1 / 16)),
         ("mn", (1, 1, 1, 32), q(1 / 128)),
         ("fl", (1, 32), q(1 / 128)),
+        ("bm", (1, 32), q(1 / 128)),
         ("fc", (1, 10), q(0.05)),
         ("sm", (1, 10), q(1 / 256, -128)),
         ("qz", (1, 10), q(1 / 128)),
@@ -215,6 +216,7 @@ def zoo() -> Graph:
     const("fw", (10, 32), "int8", np.array([0.01], np.float32), None, 127)
     const("fb", (10,), "int32", np.array([0.01 / 128], np.float32), None, 200)
     const("alpha", (32,), "int8", np.array([0.01], np.float32), None, 127)
+    const("bmw", (32, 32), "int8", np.array([0.002], np.float32), None, 127)  # BATCH_MATMUL's constant rhs
     for name in ("lo", "hi", "mid"):  # MAXIMUM/MINIMUM operands share their output's quantization
         const(name, (1, 1, 1, 32), "int8", np.array([1 / 128], np.float32), None, 100)
     same3 = {"pad_top": 1, "pad_bottom": 1, "pad_left": 1, "pad_right": 1}
@@ -261,7 +263,8 @@ def zoo() -> Graph:
         Op("SUM", ["rmn"], ["su"], irops.MeanAttrs((1,), keep_dims=True)),
         Op("MEAN", ["su"], ["mn"], irops.MeanAttrs((1, 2), keep_dims=True)),
         Op("RESHAPE", ["mn"], ["fl"]),
-        Op("FULLY_CONNECTED", ["fl", "fw", "fb"], ["fc"], irops.FullyConnectedAttrs("RELU")),
+        Op("BATCH_MATMUL", ["fl", "bmw"], ["bm"], irops.BatchMatMulAttrs(adj_y=True)),
+        Op("FULLY_CONNECTED", ["bm", "fw", "fb"], ["fc"], irops.FullyConnectedAttrs("RELU")),
         Op("SOFTMAX", ["fc"], ["sm"], irops.SoftmaxAttrs(0.5)),
         Op("QUANTIZE", ["sm"], ["qz"]),
         Op("DEQUANTIZE", ["qz"], ["y"]),
