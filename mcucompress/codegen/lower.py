@@ -373,26 +373,36 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
     def _lower_batch_matmul(self, index: int, op: Op) -> KernelCall:
-        """BATCH_MATMUL: the geometry and integer parameters of reference/batch_matmul.py; constant operands
-        become flash arrays."""
+        """BATCH_MATMUL: the geometry and integer parameters of reference/batch_matmul.py. A constant operand
+        becomes a flash array, stored already in the layout the kernel multiplies (rhs N x K, lhs M x K), so the
+        kernel transposes only activations."""
         g = self.graph
         geo = bmm.geometry(g.t(op.inputs[0]).shape, g.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
         p = bmm.batch_matmul_params(g, op)
+        adj_x, adj_y = _batch_matmul_layout(g, op)
 
         def triple(values) -> str:
             return "{" + ", ".join(map(str, values)) + "}"
 
         params = CStatic("mcc_batch_matmul_params", self.sym(index, "params"), [
             *[(k, str(v)) for k, v in vars(p).items()], ("rows", str(geo.rows)), ("cols", str(geo.cols)),
-            ("depth", str(geo.depth)), ("adj_x", str(int(op.attrs.adj_x))), ("adj_y", str(int(op.attrs.adj_y))),
+            ("depth", str(geo.depth)), ("adj_x", str(int(adj_x))), ("adj_y", str(int(adj_y))),
             ("out_batch", triple(geo.out_batch)), ("lhs_stride", triple(geo.lhs_strides)),
             ("rhs_stride", triple(geo.rhs_strides)),
         ])
         ctx = self.scratch_ctx(index)
-        ptrs, arrays = self._binary_inputs(index, op)
+        ptrs, arrays = [], []
+        for k, (name, stored, wanted) in enumerate(zip(op.inputs, (op.attrs.adj_x, op.attrs.adj_y), (adj_x, adj_y))):
+            t = g.t(name)
+            if t.is_const:
+                data = np.swapaxes(t.data, -1, -2) if stored != wanted else t.data
+                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", np.ascontiguousarray(data).reshape(-1),
+                                     t.name + (" (transposed)" if stored != wanted else "")))
+                ptrs.append(arrays[-1].name)
+            else:
+                ptrs.append(self.ptr(name))
         args = [f"&{ctx.name}", f"&{params.name}", *ptrs, self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
-
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
@@ -471,13 +481,20 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
                                 getattr(a, "depth_multiplier", 1))
 
 
+def _batch_matmul_layout(graph: Graph, op: Op) -> tuple[bool, bool]:
+    """The (adj_x, adj_y) the C kernel sees: a constant operand is stored pre-transposed into the layout the
+    kernel multiplies without a copy (lhs not adjoint, rhs adjoint)."""
+    lhs_const, rhs_const = (graph.t(n).is_const for n in op.inputs[:2])
+    return (op.attrs.adj_x and not lhs_const), (op.attrs.adj_y or rhs_const)
+
+
 def batch_matmul_scratch(graph: Graph, op: Op) -> int:
     """mcc_batch_matmul_s8: one widened lhs row (from four columns on), the rhs transposed unless adj_y, the lhs
-    transposed when adj_x (mcc_batch_matmul_s8_get_buffer_size)."""
+    transposed when adj_x, as the kernel sees them (mcc_batch_matmul_s8_get_buffer_size)."""
     g = bmm.geometry(graph.t(op.inputs[0]).shape, graph.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+    adj_x, adj_y = _batch_matmul_layout(graph, op)
     row = ((g.depth + 3) & ~3) * 2 if g.cols >= 4 else 0
-    return row + (0 if op.attrs.adj_y else g.cols * g.depth) + (g.rows * g.depth if op.attrs.adj_x else 0)
-
+    return row + (0 if adj_y else g.cols * g.depth) + (g.rows * g.depth if adj_x else 0)
 
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""

@@ -134,6 +134,27 @@ def test_batch_matmul_int8_bit_exact_with_tflm_and_host_c(seed, tmp_path):
     assert len(np.unique(host)) > 2  # not saturated to one or two values
 
 
+@pytest.mark.parametrize("adj_x", [False, True])
+def test_batch_matmul_constant_lhs(adj_x, tmp_path):
+    """A constant lhs times an activation rhs (the C lowering stores a constant adj_x lhs pre-transposed)."""
+    rng = np.random.default_rng(7200 + adj_x)
+    lhs_shape, rhs_shape = ((3, 7, 5) if adj_x else (3, 5, 7)), (2, 1, 7, 6)
+    ql, qr = rand_q(rng, 1e-2, 0.5), rand_q(rng, 1e-2, 0.5)
+    g = Graph(name="bmm_const_lhs")
+    x = _add(g, "x", (1, int(np.prod(rhs_shape))), qr)
+    lhs = _add(g, "lhs", lhs_shape, ql, rng.integers(-128, 128, lhs_shape).astype(np.int8))
+    rhs = _add(g, "rhs", rhs_shape, qr)
+    out = _add(g, "out", output_shape(lhs_shape, rhs_shape, adj_x, False), q(1.0))
+    g.ops = [Op("RESHAPE", [x], [rhs], name="reshape_0"),
+             Op("BATCH_MATMUL", [lhs, rhs], [out], irops.BatchMatMulAttrs(adj_x, False), name="batch_matmul_1")]
+    g.inputs, g.outputs = [x], [out]
+    _fit_output_quant(g, rng)
+    constraints.check_graph(g)
+    assert_matches_tflm(g, rng)
+    xs = rng.integers(-128, 128, (3,) + g.t(x).shape[1:], dtype=np.int8)
+    assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
+
+
 def test_batch_matmul_cases_cover_the_parameter_space():
     """The random cases above hold every adj pair, constant and activation rhs, broadcast batch axes, ranks 2 to 5."""
     seen = set()
