@@ -328,7 +328,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "GELU"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -508,6 +508,12 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         o = _options(op, tflite.L2NormOptions)
         if o is not None and _activation(path, index, kind, o.FusedActivationFunction()) != "NONE":
             raise UnsupportedOpError(f"{path}: op {index} (L2_NORMALIZATION) has a fused activation; TFLM supports none")
+    if kind == "DIV":
+        o = _options(op, tflite.DivOptions)
+        return irops.ElementwiseAttrs(_activation(path, index, kind, o.FusedActivationFunction()) if o else "NONE")
+    if kind == "GELU":
+        o = _options(op, tflite.GeluOptions)
+        return irops.GeluAttrs(bool(o.Approximate()) if o else False)
     if kind == "BATCH_MATMUL":
         o = _options(op, tflite.BatchMatMulOptions)
         return irops.BatchMatMulAttrs(bool(o.AdjX()), bool(o.AdjY())) if o else irops.BatchMatMulAttrs()

@@ -72,6 +72,7 @@ TYPE_VERSIONS = {
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
     "BATCH_MATMUL": {"int8": 2, "int16": 3},
+    "GELU": {"int8": 2, "uint8": 2},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
 }
@@ -323,6 +324,10 @@ def _batch_matmul(low: _Lowering, op: Op):
     return [low.ref(n) for n in op.inputs], "BatchMatMulOptions", fields
 
 
+def _gelu(low: _Lowering, op: Op):
+    return [low.ref(op.inputs[0])], "GeluOptions", {"Approximate": op.attrs.approximate}
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -373,6 +378,8 @@ LOWERINGS = {
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
     "BATCH_MATMUL": _batch_matmul,
+    "GELU": _gelu,
+    "DIV": _elementwise,
 }
 
 

@@ -220,6 +220,16 @@ def check_batch_matmul(graph: Graph, op: Op) -> None:
             raise UnsupportedOpError(f"{_where(op)}: operand '{name}' has rank {rank}; TFLM takes ranks 2 to 5")
 
 
+def check_gelu(graph: Graph, op: Op) -> None:
+    """GELU: float32 only; TFLM has no GELU kernel, so an int8 model with one does not run on TFLM."""
+    raise UnsupportedOpError(f"{_where(op)}: TFLM has no GELU kernel; keep this part of the model in float32")
+
+
+def check_div(graph: Graph, op: Op) -> None:
+    """DIV by an activation: float32 only here (int8 DIV is not implemented yet); DIV by a constant imports as MUL."""
+    raise UnsupportedOpError(f"{_where(op)}: int8 DIV is not supported; keep the division in float32")
+
+
 def problem(graph: Graph, op: Op) -> str | None:
     """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
     if not registry.is_kind(op.kind):

@@ -201,3 +201,10 @@ class BatchMatMulAttrs:
 
     adj_x: bool = False
     adj_y: bool = False
+
+
+@dataclass
+class GeluAttrs:
+    """GELU: the exact erf form, or the tanh approximation."""
+
+    approximate: bool = False

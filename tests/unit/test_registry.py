@@ -39,7 +39,7 @@ IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
 MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
             "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
 IR_KINDS |= MOVEMENT
-IR_KINDS |= {"BATCH_MATMUL"}  # matrix product of two tensors (attention)
+IR_KINDS |= {"BATCH_MATMUL", "GELU", "DIV"}  # transformer blocks: matrix product of two tensors, GELU, division
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -60,7 +60,7 @@ def test_every_ir_kind_has_a_complete_spec():
         if s.weight_axis is not None:
             assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) and s.scratch, s.kind
     # float output, or no int8 kernel in TFLM: reference only
-    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG"}
+    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG", "GELU", "DIV"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         specs[0].kind = "X"
 
@@ -75,7 +75,7 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
-                                                "PRELU"}
+                                                "PRELU", "DIV"}
     assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
                                                 "BATCH_MATMUL"} | MOVEMENT
     with pytest.raises(ValueError, match="channel rule"):

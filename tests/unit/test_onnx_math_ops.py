@@ -1,0 +1,122 @@
+"""ONNX import of what PyTorch exports from transformer blocks, against onnxruntime (float32, 1e-4): MatMul of two
+activations (BATCH_MATMUL, k.transpose as adj_y), Pow 2 and 0.5, Div by an activation (DIV), GELU (torch's erf
+form fused into one GELU, and the opset-20 Gelu node, exact and tanh). GELU float32 against LiteRT; int8 GELU and
+int8 DIV are refused in one line (TFLM has no GELU kernel; int8 DIV is not implemented).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.frontend import tflite_writer
+from mcucompress.ir import constraints
+from mcucompress.reference import executor
+from tests.unit.test_reference_ops import graph, q
+from tests.unit.test_reference_ops import tflm as tflm_run
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+from torch import nn  # noqa: E402
+
+from tests.unit.test_onnx_import import Net, compare, export, kinds  # noqa: E402
+
+
+def load_model_bytes(data: bytes, tmp_path):
+    from mcucompress.frontend import load_model
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    return load_model(path)
+
+
+def case(tmp_path, fn, shape, opset: int = 13, **mods):
+    return compare(export(tmp_path, Net(fn, **mods), shape, opset=opset), shape, rtol=1e-4)
+
+
+def test_matmul_of_two_activations_is_batch_matmul(tmp_path):
+    """q k^T (torch's transpose of k becomes adj_y, no TRANSPOSE), softmax, times v; constant 2-D weights stay
+    FULLY_CONNECTED."""
+    def attention(m, x):
+        q, k, v = m.q(x), m.k(x), m.v(x)
+        return torch.softmax(q @ k.transpose(-2, -1) / 2.0, dim=-1) @ v
+
+    g = case(tmp_path, attention, (1, 6, 8), q=nn.Linear(8, 8), k=nn.Linear(8, 8), v=nn.Linear(8, 8))
+    assert kinds(g).count("FULLY_CONNECTED") == 3 and kinds(g).count("BATCH_MATMUL") == 2
+    assert "TRANSPOSE" not in kinds(g)
+    first = next(op for op in g.ops if op.kind == "BATCH_MATMUL")
+    assert first.attrs.adj_y and not first.attrs.adj_x
+
+
+def test_matmul_broadcast_and_adj_x(tmp_path):
+    """A rank-4 head split times a rank-3 activation (batch broadcast), and x^T x (adj_x)."""
+    g = case(tmp_path, lambda m, x: (x.transpose(-2, -1) @ x).unsqueeze(0) @ x.transpose(-2, -1).unsqueeze(1),
+             (2, 5, 4))
+    assert kinds(g).count("BATCH_MATMUL") == 2
+    assert any(op.attrs.adj_x for op in g.ops if op.kind == "BATCH_MATMUL")
+
+
+def test_matmul_by_constant_3d_tensor(tmp_path):
+    w = torch.randn(2, 4, 3)
+    g = case(tmp_path, lambda m, x: x @ w, (2, 5, 4))
+    assert kinds(g) == ["BATCH_MATMUL"]
+
+
+def test_pow_square_and_square_root(tmp_path):
+    g = case(tmp_path, lambda m, x: x ** 2 + (x.abs() + 0.5) ** 0.5, (1, 3, 4, 5))
+    assert {"MUL", "SQRT"} <= set(kinds(g)) and "POW" not in kinds(g)
+
+
+def test_div_by_activation(tmp_path):
+    g = case(tmp_path, lambda m, x: x / (x.abs() + 1.0) + x / 4.0, (1, 6, 7))
+    assert "DIV" in kinds(g)
+
+
+@pytest.mark.parametrize("opset,approximate", [(13, "none"), (20, "none"), (20, "tanh")])
+def test_gelu_imports_as_one_op(tmp_path, opset, approximate):
+    g = case(tmp_path, lambda m, x: m.act(m.fc(x)), (1, 4, 8), opset=opset, fc=nn.Linear(8, 8),
+             act=nn.GELU(approximate=approximate))
+    assert kinds(g) == ["FULLY_CONNECTED", "GELU"]
+    assert g.ops[-1].attrs.approximate == (approximate == "tanh")
+
+
+def test_gelu_written_by_hand_fuses_too(tmp_path):
+    """The brief's form x * 0.5 * (1 + erf(x / sqrt 2)): the halving applies to x first."""
+    g = case(tmp_path, lambda m, x: x * 0.5 * (1.0 + torch.erf(x / 1.4142135623730951)), (1, 3, 10))
+    assert kinds(g) == ["GELU"]
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_float_matches_litert_and_round_trips(approximate, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from mcucompress.ir import ops as irops
+
+    g = graph("GELU", [((1, 5, 40), None, None)], ((1, 5, 40), None), irops.GeluAttrs(approximate))
+    back = load_model_bytes(tflite_writer.to_bytes(g), tmp_path)
+    assert back.ops[0].kind == "GELU" and back.ops[0].attrs == g.ops[0].attrs
+    x = (np.random.default_rng(approximate).standard_normal((1, 5, 40)) * 4).astype(np.float32)
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    np.testing.assert_allclose(executor.run(g, [x])[0], interp.get_tensor(interp.get_output_details()[0]["index"]),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_div_float_matches_tflm_and_litert():
+    g = graph("DIV", [((1, 4, 6), None, None), ((6,), None, np.linspace(0.5, 3, 6).astype(np.float32))],
+              ((1, 4, 6), None))
+    x = np.random.default_rng(0).standard_normal((1, 4, 6)).astype(np.float32)
+    np.testing.assert_array_equal(executor.run(g, [x])[0], tflm_run(g)(x))
+
+
+@pytest.mark.parametrize("kind", ["GELU", "DIV"])
+def test_int8_gelu_and_div_are_refused_in_one_line(kind):
+    ins = [((1, 8), q(0.05), None)] + ([((8,), q(0.05), np.ones(8, np.int8))] if kind == "DIV" else [])
+    g = graph(kind, ins, ((1, 8), q(0.05)))
+    with pytest.raises(UnsupportedOpError, match=kind) as err:
+        constraints.check_graph(g)
+    assert "\n" not in str(err.value)
