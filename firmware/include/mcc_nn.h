@@ -214,6 +214,10 @@ mcc_status mcc_batch_matmul_s8(const mcc_context *ctx, const mcc_batch_matmul_pa
 /** Scratch of mcc_batch_matmul_s8: the transposed operands (int8) and one widened lhs row (int16). */
 int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p);
 
+/** DIV int8 with 4-D broadcasting (TFLM's reference div.h); out may alias an input of the output's shape. */
+mcc_status mcc_div_s8(const mcc_div_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -201,6 +201,16 @@ typedef struct {
     int32_t rhs_stride[3];
 } mcc_batch_matmul_params;
 
+/** DIV: out = zp_out + (in1 + offset1) / (in2 + offset2) in TFLite's fixed point (reciprocal, then requantize). */
+typedef struct {
+    int32_t input1_offset; /**< -zero point of the dividend */
+    int32_t input2_offset; /**< -zero point of the divisor */
+    int32_t output_offset; /**< output zero point */
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t act_min, act_max;
+} mcc_div_params;
+
 #ifdef __cplusplus
 }
 #endif

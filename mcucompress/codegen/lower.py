@@ -19,6 +19,7 @@ from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 from mcucompress.reference import batch_matmul as bmm
+from mcucompress.reference import div as div_ref
 
 
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -403,6 +404,14 @@ class Lowering:
                 ptrs.append(self.ptr(name))
         args = [f"&{ctx.name}", f"&{params.name}", *ptrs, self.ptr(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
+    def _lower_div(self, index: int, op: Op) -> KernelCall:
+        p = div_ref.div_params(self.graph, op)
+        params = CStatic("mcc_div_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_div_s8", args, statics=[params, bcast], arrays=arrays)
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])

@@ -226,8 +226,12 @@ def check_gelu(graph: Graph, op: Op) -> None:
 
 
 def check_div(graph: Graph, op: Op) -> None:
-    """DIV by an activation: float32 only here (int8 DIV is not implemented yet); DIV by a constant imports as MUL."""
-    raise UnsupportedOpError(f"{_where(op)}: int8 DIV is not supported; keep the division in float32")
+    """DIV int8: per-tensor quantization; a divisor equal to its zero point (division by zero, undefined in TFLM)
+    gives the bound of the fused activation range on the dividend's side."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor (one scale and "
+                                     "zero point)")
 
 
 def problem(graph: Graph, op: Op) -> str | None:

@@ -200,6 +200,7 @@ def zoo() -> Graph:
         ("rmn", (1, 1, 1, 32), q(16 / 256, 127)),
         ("su", (1, 1, 1, 32), q(1 / 16)),
         ("mn", (1, 1, 1, 32), q(1 / 128)),
+        ("dv", (1, 1, 1, 32), q(1 / 64)),
         ("fl", (1, 32), q(1 / 128)),
         ("bm", (1, 32), q(1 / 128)),
         ("fc", (1, 10), q(0.05)),
@@ -217,6 +218,8 @@ def zoo() -> Graph:
     const("fb", (10,), "int32", np.array([0.01 / 128], np.float32), None, 200)
     const("alpha", (32,), "int8", np.array([0.01], np.float32), None, 127)
     const("bmw", (32, 32), "int8", np.array([0.002], np.float32), None, 127)  # BATCH_MATMUL's constant rhs
+    divisor = rng.integers(20, 120, (1, 1, 1, 32)) * rng.choice([-1, 1], (1, 1, 1, 32))  # never 0 (its zero point)
+    g.add_tensor(Tensor("dvd", (1, 1, 1, 32), "int8", q(1 / 64), divisor.astype(np.int8)))
     for name in ("lo", "hi", "mid"):  # MAXIMUM/MINIMUM operands share their output's quantization
         const(name, (1, 1, 1, 32), "int8", np.array([1 / 128], np.float32), None, 100)
     same3 = {"pad_top": 1, "pad_bottom": 1, "pad_left": 1, "pad_right": 1}
@@ -262,7 +265,8 @@ def zoo() -> Graph:
         Op("REDUCE_MIN", ["rmx"], ["rmn"], irops.MeanAttrs((2,), keep_dims=True)),
         Op("SUM", ["rmn"], ["su"], irops.MeanAttrs((1,), keep_dims=True)),
         Op("MEAN", ["su"], ["mn"], irops.MeanAttrs((1, 2), keep_dims=True)),
-        Op("RESHAPE", ["mn"], ["fl"]),
+        Op("DIV", ["mn", "dvd"], ["dv"], irops.ElementwiseAttrs()),
+        Op("RESHAPE", ["dv"], ["fl"]),
         Op("BATCH_MATMUL", ["fl", "bmw"], ["bm"], irops.BatchMatMulAttrs(adj_y=True)),
         Op("FULLY_CONNECTED", ["bm", "fw", "fb"], ["fc"], irops.FullyConnectedAttrs("RELU")),
         Op("SOFTMAX", ["fc"], ["sm"], irops.SoftmaxAttrs(0.5)),
@@ -273,7 +277,7 @@ def zoo() -> Graph:
     return with_importer_op_names(g)
 
 
-FLOAT_ONLY = {"SQRT", "EXP", "NEG", "GELU", "DIV"}  # no int8 kernel (TFLM's, or ours for DIV): float_zoo() holds them
+FLOAT_ONLY = {"SQRT", "EXP", "NEG", "GELU"}  # TFLM has no int8 kernel: float_zoo() holds them (GELU: not TFLM)
 
 
 def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
@@ -305,7 +309,7 @@ def float_zoo() -> Graph:
 
 def test_float_only_kinds_load_and_run_in_tflm_and_litert(tmp_path):
     graph = float_zoo()
-    assert {op.kind for op in graph.ops} == FLOAT_ONLY - {"GELU"}
+    assert {op.kind for op in graph.ops} == FLOAT_ONLY - {"GELU"} | {"DIV"}  # DIV: float too
     written, reloaded = write_and_reload(graph, tmp_path)
     assert_graphs_equal(graph, reloaded)
     x = random_input(graph, np.random.default_rng(3))
