@@ -245,7 +245,7 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
     def _lower_lookup(self, index: int, op: Op) -> KernelCall:
-        """ELU, RSQRT: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
+        """ELU, RSQRT, GELU: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
         arithmetic) as a table in flash; the kernel looks values up."""
         values = pm.TABLES[op.kind](self.graph, op).astype(np.int64)
         table = CArray(self.sym(index, "table"), "int8_t", values, f"{op.kind} of -128..127")

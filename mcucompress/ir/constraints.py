@@ -221,8 +221,11 @@ def check_batch_matmul(graph: Graph, op: Op) -> None:
 
 
 def check_gelu(graph: Graph, op: Op) -> None:
-    """GELU: float32 only; TFLM has no GELU kernel, so an int8 model with one does not run on TFLM."""
-    raise UnsupportedOpError(f"{_where(op)}: TFLM has no GELU kernel; keep this part of the model in float32")
+    """GELU int8: TFLite's 256-entry table of the float function, bit-exact with LiteRT; TFLM has no GELU kernel,
+    so TFLM itself does not run such a model (our C code and LiteRT do). Per-tensor quantization."""
+    for name in (op.inputs[0], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor")
 
 
 def check_div(graph: Graph, op: Op) -> None:

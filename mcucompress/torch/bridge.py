@@ -309,6 +309,8 @@ _FORWARD = {
     "EXP": _unary(lambda x, op: torch.exp(x)),
     "LOG_SOFTMAX": _unary(lambda x, op: torch.log_softmax(x, dim=-1)),
     "BATCH_MATMUL": _batch_matmul,
+    "DIV": lambda m, op, xs: _act(xs[0].float() / xs[1].float(), op.attrs.activation),
+    "GELU": _unary(lambda x, op: F.gelu(x, approximate="tanh" if op.attrs.approximate else "none")),
     "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
                                                              min=1e-6)),
 }

@@ -113,8 +113,63 @@ def test_div_float_matches_tflm_and_litert():
     np.testing.assert_array_equal(executor.run(g, [x])[0], tflm_run(g)(x))
 
 
-def test_int8_gelu_is_refused_in_one_line():
-    g = graph("GELU", [((1, 8), q(0.05), None)], ((1, 8), q(0.05)))
-    with pytest.raises(UnsupportedOpError, match="GELU") as err:
-        constraints.check_graph(g)
-    assert "\n" not in str(err.value)
+def _litert(g, x):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
+@pytest.mark.parametrize("seed", range(8), ids=lambda s: f"gelu{s}")
+def test_gelu_int8_bit_exact_with_litert_and_host_c(seed, tmp_path):
+    """Every int8 input value through LiteRT's table (TFLM has no GELU kernel), and the host C lookup."""
+    from mcucompress.ir import ops as irops
+    from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+    from tests.unit.test_reference_ops import rand_q
+
+    rng = np.random.default_rng(9000 + seed)
+    qin = q(float(rand_q(rng, 0.01, 0.2).s), int(rng.integers(-40, 41)))  # negative and positive inputs
+    qout = q(float(qin.s * np.exp(rng.uniform(-0.5, 0.5))), int(rng.integers(-128, -20)))
+    g = graph("GELU", [((1, 256), qin, None)], ((1, 256), qout), irops.GeluAttrs(seed % 2 == 1))
+    constraints.check_graph(g)
+    x = (np.arange(256) - 128).astype(np.int8).reshape(1, 256)
+    ours = executor.run(g, [x])[0]
+    np.testing.assert_array_equal(ours, _litert(g, x))
+    assert len(np.unique(ours)) > 16
+    xs = rng.integers(-128, 128, (3, 256), dtype=np.int8)
+    assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
+
+
+def test_gelu_quantized_by_ptq_bit_exact_with_litert():
+    import mcucompress
+    from mcucompress.ir import ops as irops
+
+    rng = np.random.default_rng(9100)
+    w = (rng.standard_normal((16, 8)) / 3).astype(np.float32)
+    g = graph("FULLY_CONNECTED", [((1, 4, 8), None, None), ((16, 8), None, w)], ((1, 4, 16), None),
+              irops.FullyConnectedAttrs("NONE", True))
+    from mcucompress.ir import Op, Tensor
+
+    g.add_tensor(Tensor("y", (1, 4, 16), "float32"))
+    g.ops.append(Op("GELU", ["out"], ["y"], irops.GeluAttrs(), name="gelu_1"))
+    g.outputs = ["y"]
+    qg = mcucompress.quantize(g, (rng.standard_normal((16, 1, 4, 8)) * 2).astype(np.float32)[:, 0])
+    constraints.check_graph(qg)
+    for x in rng.integers(-128, 128, (4, 1, 4, 8), dtype=np.int8):
+        np.testing.assert_array_equal(executor.run(qg, [x])[0], _litert(qg, x))
+
+
+@pytest.mark.parametrize("kind", ["GELU", "DIV"])
+def test_torch_bridge_matches_reference(kind):
+    from mcucompress.ir import ops as irops
+    from tests.unit.test_torch_bridge import check_same
+
+    if kind == "GELU":
+        g = graph("GELU", [((1, 3, 5), None, None)], ((1, 3, 5), None), irops.GeluAttrs(True))
+    else:
+        g = graph("DIV", [((1, 3, 5), None, None), ((5,), None, np.linspace(0.5, 2, 5).astype(np.float32))],
+                  ((1, 3, 5), None), irops.ElementwiseAttrs("RELU"))
+    check_same(g, np.random.default_rng(1).normal(0, 2, (1, 3, 5)).astype(np.float32))

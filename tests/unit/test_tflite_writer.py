@@ -277,7 +277,7 @@ def zoo() -> Graph:
     return with_importer_op_names(g)
 
 
-FLOAT_ONLY = {"SQRT", "EXP", "NEG", "GELU"}  # TFLM has no int8 kernel: float_zoo() holds them (GELU: not TFLM)
+FLOAT_ONLY = {"SQRT", "EXP", "NEG", "GELU"}  # no int8 kernel in TFLM (GELU: none at all; see test_onnx_math_ops)
 
 
 def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
