@@ -9,10 +9,9 @@ from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
+from mcucompress.reference import div, math_ops
 from mcucompress.reference import elementwise as elem
 from mcucompress.reference import executor as ref
-from mcucompress.reference import div
-from mcucompress.reference import math_ops
 
 SPECS = (
     OpSpec("ADD", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("ADD",), lowering=Lowering._lower_add,

@@ -197,7 +197,7 @@ def test_batch_matmul_tflite_round_trip(tmp_path):
         tflite_writer.write(g, path)
         back = load_model(path)
         (op,) = [o for o in back.ops if o.kind == "BATCH_MATMUL"]
-        assert op.attrs == [o for o in g.ops if o.kind == "BATCH_MATMUL"][0].attrs
+        assert op.attrs == next(o for o in g.ops if o.kind == "BATCH_MATMUL").attrs
         x = np.random.default_rng(seed).integers(-128, 128, g.t(g.inputs[0]).shape, dtype=np.int8)
         np.testing.assert_array_equal(executor.run(back, [x])[0], executor.run(g, [x])[0])
 
@@ -224,7 +224,7 @@ def test_batch_matmul_quantized_by_ptq(const_rhs):
 
 def test_batch_matmul_rejects_per_channel_operand():
     g = case_graph(2)  # a constant rhs
-    rhs = g.t([o for o in g.ops if o.kind == "BATCH_MATMUL"][0].inputs[1])
+    rhs = g.t(next(o for o in g.ops if o.kind == "BATCH_MATMUL").inputs[1])
     n = rhs.shape[-1]
     rhs.quant = QuantParams(np.full(n, 0.1, np.float32), np.zeros(n, np.int64), len(rhs.shape) - 1)
     with pytest.raises(UnsupportedOpError, match="BATCH_MATMUL.*per tensor"):

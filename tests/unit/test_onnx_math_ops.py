@@ -1,7 +1,8 @@
 """ONNX import of what PyTorch exports from transformer blocks, against onnxruntime (float32, 1e-4): MatMul of two
 activations (BATCH_MATMUL, k.transpose as adj_y), Pow 2 and 0.5, Div by an activation (DIV), GELU (torch's erf
-form fused into one GELU, and the opset-20 Gelu node, exact and tanh). GELU float32 against LiteRT; int8 GELU is
-refused in one line (TFLM has no GELU kernel). int8 DIV: tests/unit/test_div.py.
+form fused into one GELU, and the opset-20 Gelu node, exact and tanh). GELU float32 against LiteRT; int8 GELU
+bit-exact with LiteRT's table (TFLM has no GELU kernel) and host C; the PyTorch bridge's GELU and DIV.
+int8 DIV: tests/unit/test_div.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcucompress.errors import UnsupportedOpError
 from mcucompress.frontend import tflite_writer
 from mcucompress.ir import constraints
 from mcucompress.reference import executor
@@ -19,9 +19,9 @@ from tests.unit.test_reference_ops import tflm as tflm_run
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
-from torch import nn  # noqa: E402
+from torch import nn
 
-from tests.unit.test_onnx_import import Net, compare, export, kinds  # noqa: E402
+from tests.unit.test_onnx_import import Net, compare, export, kinds
 
 
 def load_model_bytes(data: bytes, tmp_path):
