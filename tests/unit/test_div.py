@@ -97,3 +97,32 @@ def test_div_quantized_by_ptq():
     assert (d.data != d.quant.zp).all()
     for x in rng.integers(-128, 128, (4,) + shape[1:], dtype=np.int8):
         np.testing.assert_array_equal(executor.run(qg, [x[None]])[0], run(x[None]))
+
+
+def test_div_and_gelu_on_qemu(tmp_path):
+    """GELU (int8 table) -> DIV by an activation -> DIV by a constant on the default board (Cortex-M4 in QEMU): the
+    firmware equals the reference (no TFLM here: it has no GELU kernel)."""
+    import json
+    import shutil
+
+    from tests.unit.test_cli_errors import mcc
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    rng = np.random.default_rng(8200)
+    g = Graph(name="gelu_div")
+    s = (1, 4, 32)
+    for name, qp in (("x", q(0.05, -10)), ("ge", q(0.03, -100)), ("d1", q(0.2, 5)), ("y", q(0.1, 3))):
+        g.add_tensor(Tensor(name, s, "int8", qp))
+    divisor = rng.integers(10, 120, (32,)) * rng.choice([-1, 1], 32)  # never its zero point 0
+    g.add_tensor(Tensor("dc", (32,), "int8", q(0.02), divisor.astype(np.int8)))
+    g.ops = [Op("GELU", ["x"], ["ge"], irops.GeluAttrs(), name="gelu_0"),
+             Op("DIV", ["x", "ge"], ["d1"], irops.ElementwiseAttrs(), name="div_1"),
+             Op("DIV", ["d1", "dc"], ["y"], irops.ElementwiseAttrs(), name="div_2")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    constraints.check_graph(g)
+    model = tmp_path / "gelu_div.tflite"
+    tflite_writer.write(g, model)
+    result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "run.json").read_text())["bit_exact"] is True

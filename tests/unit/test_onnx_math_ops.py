@@ -173,3 +173,16 @@ def test_torch_bridge_matches_reference(kind):
         g = graph("DIV", [((1, 3, 5), None, None), ((5,), None, np.linspace(0.5, 2, 5).astype(np.float32))],
                   ((1, 3, 5), None), irops.ElementwiseAttrs("RELU"))
     check_same(g, np.random.default_rng(1).normal(0, 2, (1, 3, 5)).astype(np.float32))
+
+
+def test_multi_head_attention_as_torch_writes_it(tmp_path):
+    """Heads split by reshape and transpose (rank 4), q k^T scaled, softmax, times v, heads merged, GELU, Linear."""
+    t, d, h = 6, 8, 2
+
+    def mha(m, x):
+        q, k, v = (p(x).reshape(1, t, h, d // h).transpose(1, 2) for p in (m.q, m.k, m.v))
+        a = torch.softmax(q @ k.transpose(-2, -1) * (d // h) ** -0.5, dim=-1)
+        return m.o(nn.functional.gelu((a @ v).transpose(1, 2).reshape(1, t, d)))
+
+    g = case(tmp_path, mha, (1, t, d), q=nn.Linear(d, d), k=nn.Linear(d, d), v=nn.Linear(d, d), o=nn.Linear(d, d))
+    assert kinds(g).count("BATCH_MATMUL") == 2 and "GELU" in kinds(g)
