@@ -186,3 +186,31 @@ def test_multi_head_attention_as_torch_writes_it(tmp_path):
 
     g = case(tmp_path, mha, (1, t, d), q=nn.Linear(d, d), k=nn.Linear(d, d), v=nn.Linear(d, d), o=nn.Linear(d, d))
     assert kinds(g).count("BATCH_MATMUL") == 2 and "GELU" in kinds(g)
+
+
+def test_multi_head_attention_quantized_bit_exact_with_tflm_and_host_c(tmp_path):
+    """The torch multi-head attention (no GELU, which TFLM lacks) imported, quantized by our PTQ: bit-exact with TFLM
+    and in host C."""
+    import mcucompress
+    from mcucompress.frontend import load_model
+    from tests.conftest import TflmSession
+    from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+
+    t, d, h = 6, 8, 2
+
+    def mha(m, x):
+        q, k, v = (p(x).reshape(1, t, h, d // h).transpose(1, 2) for p in (m.q, m.k, m.v))
+        a = torch.softmax(q @ k.transpose(-2, -1) * (d // h) ** -0.5, dim=-1)
+        return m.o((a @ v).transpose(1, 2).reshape(1, t, d))
+
+    path = export(tmp_path, Net(mha, q=nn.Linear(d, d), k=nn.Linear(d, d), v=nn.Linear(d, d), o=nn.Linear(d, d)),
+                  (1, t, d))
+    g = load_model(path)
+    rng = np.random.default_rng(9200)
+    qg = mcucompress.quantize(g, rng.standard_normal((32, t, d)).astype(np.float32))
+    constraints.check_graph(qg)
+    run = TflmSession(tflite_writer.to_bytes(qg))
+    xs = rng.integers(-128, 128, (4, t, d), dtype=np.int8)
+    for x in xs:
+        np.testing.assert_array_equal(executor.run(qg, [x[None]])[0], run(x[None]))
+    assert_same(host_outputs(qg, xs, tmp_path), reference_outputs(qg, xs))
