@@ -207,8 +207,8 @@ def check_fully_connected(graph: Graph, op: Op) -> None:
 
 
 def check_batch_matmul(graph: Graph, op: Op) -> None:
-    """BATCH_MATMUL int8: both operands int8 (activations or constants), each operand and the output quantized
-    per tensor (one scale and zero point each); ranks 2 to 5, batch axes broadcast (TFLM's reference kernel)."""
+    """BATCH_MATMUL int8: both operands int8 (activations or constants), quantized per tensor like the output.
+    Operands of rank 2 to 5 whose batch axes broadcast (a size-1 axis repeats)."""
     for name in (*op.inputs[:2], op.outputs[0]):
         t = graph.t(name)
         if t.dtype != "int8" or t.quant is None or t.quant.scale.size != 1:
@@ -221,16 +221,16 @@ def check_batch_matmul(graph: Graph, op: Op) -> None:
 
 
 def check_gelu(graph: Graph, op: Op) -> None:
-    """GELU int8: TFLite's 256-entry table of the float function, bit-exact with LiteRT; TFLM has no GELU kernel,
-    so TFLM itself does not run such a model (our C code and LiteRT do). Per-tensor quantization."""
+    """GELU int8: TFLite's 256-entry table of the float function (per-tensor quantization), bit-exact with LiteRT.
+    TFLM has no GELU kernel: TFLM cannot run such a model (our C code and LiteRT do)."""
     for name in (op.inputs[0], op.outputs[0]):
         if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
             raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor")
 
 
 def check_div(graph: Graph, op: Op) -> None:
-    """DIV int8: per-tensor quantization; a divisor equal to its zero point (division by zero, undefined in TFLM)
-    gives the bound of the fused activation range on the dividend's side."""
+    """DIV int8: inputs and output quantized per tensor.
+    Division by zero (a divisor at its zero point; undefined in TFLM) gives the output bound of the dividend's sign."""
     for name in (*op.inputs[:2], op.outputs[0]):
         if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
             raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor (one scale and "
