@@ -11,6 +11,7 @@
  * Without enough scratch a plain strided loop computes the same values.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
@@ -32,16 +33,63 @@ int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p)
     return fc_bytes(p) + rhs_t + lhs_t;
 }
 
-/** dst[j][i] = src[i][j] for an r x c matrix src. */
-static void transpose_s8(const int8_t *src, int32_t r, int32_t c, int8_t *dst)
+/** dst[j][i] = src[i][j] for the rows i of [i0, r) and every column of an r x c matrix src. */
+static void transpose_rows_s8(const int8_t *src, int32_t i0, int32_t r, int32_t c, int8_t *dst)
 {
     int32_t i, j;
-    for (i = 0; i < r; i++) {
+    for (i = i0; i < r; i++) {
         for (j = 0; j < c; j++) {
             dst[j * r + i] = src[i * c + j];
         }
     }
 }
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/**
+ * dst[j][i] = src[i][j] for an r x c matrix src: blocks of 4 x 4 bytes as four word loads, a byte transpose in
+ * registers and four word stores (about 1.5 instructions per byte on Cortex-M4, against 5 byte by byte).
+ */
+static void transpose_s8(const int8_t *src, int32_t r, int32_t c, int8_t *dst)
+{
+    const int32_t r4 = r & ~3, c4 = c & ~3;
+    int32_t i, j;
+    for (i = 0; i < r4; i += 4) {
+        const int8_t *s = src + i * c;
+        for (j = 0; j < c4; j += 4) {
+            uint32_t a0, a1, a2, a3, t0, t1, t2, t3, w;
+            memcpy(&a0, s + j, 4); /* byte k: column j + k of row i */
+            memcpy(&a1, s + c + j, 4);
+            memcpy(&a2, s + 2 * c + j, 4);
+            memcpy(&a3, s + 3 * c + j, 4);
+            t0 = (a0 & 0x00FF00FFu) | ((a1 << 8) & 0xFF00FF00u); /* rows 0, 1 of columns 0 and 2 */
+            t1 = ((a0 >> 8) & 0x00FF00FFu) | (a1 & 0xFF00FF00u); /* rows 0, 1 of columns 1 and 3 */
+            t2 = (a2 & 0x00FF00FFu) | ((a3 << 8) & 0xFF00FF00u);
+            t3 = ((a2 >> 8) & 0x00FF00FFu) | (a3 & 0xFF00FF00u);
+            w = (t0 & 0xFFFFu) | (t2 << 16);
+            memcpy(dst + j * r + i, &w, 4);
+            w = (t1 & 0xFFFFu) | (t3 << 16);
+            memcpy(dst + (j + 1) * r + i, &w, 4);
+            w = (t0 >> 16) | (t2 & 0xFFFF0000u);
+            memcpy(dst + (j + 2) * r + i, &w, 4);
+            w = (t1 >> 16) | (t3 & 0xFFFF0000u);
+            memcpy(dst + (j + 3) * r + i, &w, 4);
+        }
+        for (; j < c; j++) { /* the last columns, byte by byte */
+            dst[j * r + i] = s[j];
+            dst[j * r + i + 1] = s[c + j];
+            dst[j * r + i + 2] = s[2 * c + j];
+            dst[j * r + i + 3] = s[3 * c + j];
+        }
+    }
+    transpose_rows_s8(src, r4, r, c, dst);
+}
+#else
+/** dst[j][i] = src[i][j] for an r x c matrix src (byte by byte: the word path assumes little-endian words). */
+static void transpose_s8(const int8_t *src, int32_t r, int32_t c, int8_t *dst)
+{
+    transpose_rows_s8(src, 0, r, c, dst);
+}
+#endif
 
 /** One output matrix without scratch: strided reads of both operands in their stored layout. */
 static void matmul_strided(const mcc_batch_matmul_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out)
