@@ -35,7 +35,8 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
     "BATCH_MATMUL": (2, 2), "DIV": (2, 2),
 }
-BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")  # two activation-or-constant operands
+# two activation-or-constant operands
+BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
 TWO_OPERANDS = (*BROADCAST_BINARY, "BATCH_MATMUL")  # either operand may be the activation
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
 

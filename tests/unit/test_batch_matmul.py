@@ -246,7 +246,8 @@ def attention_graph(tokens: int = 6, dim: int = 8) -> Graph:
         _add(g, f"w{name}", (d, d), None, (rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32))
         _add(g, f"b{name}", (d,), None, (rng.standard_normal(d) * 0.1).astype(np.float32))
         _add(g, name, (1, t, d), None)
-        ops.append(Op("FULLY_CONNECTED", ["x", f"w{name}", f"b{name}"], [name], irops.FullyConnectedAttrs("NONE", True)))
+        ops.append(Op("FULLY_CONNECTED", ["x", f"w{name}", f"b{name}"], [name],
+                      irops.FullyConnectedAttrs("NONE", True)))
     for name, shape in (("scores", (1, t, t)), ("scaled", (1, t, t)), ("attn", (1, t, t)), ("out", (1, t, d))):
         _add(g, name, shape, None)
     _add(g, "scale", (1,), None, np.array([1 / np.sqrt(d)], np.float32))
