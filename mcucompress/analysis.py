@@ -38,6 +38,9 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     elif op.kind == "SVDF":  # feature product + time product per filter and batch row
         wf, wt = graph.t(op.inputs[1]), graph.t(op.inputs[2])
         macs = graph.t(op.inputs[0]).shape[0] * wf.shape[0] * (wf.shape[1] + wt.shape[1])
+    elif op.kind == "BATCH_MATMUL":
+        lhs = graph.t(op.inputs[0])
+        macs = out.size * lhs.shape[-2 if op.attrs.adj_x else -1]
     return OpCost(int(macs), int(params), int(nbytes))
 
 

@@ -264,6 +264,21 @@ int32_t mcc_lstm_s8_get_buffer_size(const mcc_lstm_params *p);
  */
 mcc_status mcc_svdf_s8(const mcc_svdf_params *p, const int8_t *input, const int8_t *feature_weights,
                        const void *time_weights, const int32_t *bias, void *state, int8_t *output);
+/**
+ * BATCH_MATMUL int8 (TFLM's reference batch_matmul.h, per-tensor quantization): for every output batch, the
+ * lhs matrix times the rhs matrix, both as stored or transposed (adj_x, adj_y), batch axes broadcast.
+ * @param ctx scratch of mcc_batch_matmul_s8_get_buffer_size() bytes, 4-byte aligned
+ * @param out [out_batch..., rows, cols]
+ */
+mcc_status mcc_batch_matmul_s8(const mcc_context *ctx, const mcc_batch_matmul_params *p, const int8_t *lhs,
+                               const int8_t *rhs, int8_t *out);
+
+/** Scratch of mcc_batch_matmul_s8: the transposed operands (int8) and one widened lhs row (int16). */
+int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p);
+
+/** DIV int8 with 4-D broadcasting (TFLM's reference div.h); out may alias an input of the output's shape. */
+mcc_status mcc_div_s8(const mcc_div_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
 
 #ifdef __cplusplus
 }

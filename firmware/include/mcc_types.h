@@ -227,6 +227,30 @@ typedef struct {
     mcc_quant time_quant;          /**< state x time weights (+ bias) -> output */
     int32_t state_bits;            /**< 16: int16 state and time weights; 8: int8 */
 } mcc_svdf_params;
+/** BATCH_MATMUL: out = zp_out + MultiplyByQuantizedMultiplier(sum (lhs + lhs_offset) * (rhs + rhs_offset)). */
+typedef struct {
+    int32_t lhs_offset;      /**< -lhs zero point, in [-127, 128] */
+    int32_t rhs_offset;      /**< -rhs zero point, in [-127, 128] */
+    int32_t output_offset;   /**< output zero point */
+    int32_t multiplier;      /**< lhs scale x rhs scale / output scale as (multiplier, shift) */
+    int32_t shift;
+    int32_t rows, cols, depth; /**< M, N, K: each output matrix is M x N, summed over K */
+    int32_t adj_x;           /**< 1: each lhs matrix is stored K x M (transposed) */
+    int32_t adj_y;           /**< 1: each rhs matrix is stored N x K (transposed) */
+    int32_t out_batch[3];    /**< output batch extents (left-padded with 1) */
+    int32_t lhs_stride[3];   /**< elements between lhs matrices along each batch axis; 0 repeats (broadcast) */
+    int32_t rhs_stride[3];
+} mcc_batch_matmul_params;
+
+/** DIV: out = zp_out + (in1 + offset1) / (in2 + offset2) in TFLite's fixed point (reciprocal, then requantize). */
+typedef struct {
+    int32_t input1_offset; /**< -zero point of the dividend */
+    int32_t input2_offset; /**< -zero point of the divisor */
+    int32_t output_offset; /**< output zero point */
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t act_min, act_max;
+} mcc_div_params;
 
 #ifdef __cplusplus
 }

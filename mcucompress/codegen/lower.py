@@ -18,6 +18,8 @@ from mcucompress.ir import Graph, Op, resize
 from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
+from mcucompress.reference import batch_matmul as bmm
+from mcucompress.reference import div as div_ref
 
 C_TYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
 
@@ -258,7 +260,7 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
     def _lower_lookup(self, index: int, op: Op) -> KernelCall:
-        """ELU, RSQRT: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
+        """ELU, RSQRT, GELU: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
         arithmetic) as a table in flash; the kernel looks values up."""
         values = pm.TABLES[op.kind](self.graph, op).astype(np.int64)
         table = CArray(self.sym(index, "table"), "int8_t", values, f"{op.kind} of -128..127")
@@ -403,6 +405,46 @@ class Lowering:
                 StructArg(statics[1]), self.tensor(op.outputs[0])]
         function = "mcc_resize_bilinear_s8" if op.kind == "RESIZE_BILINEAR" else "mcc_resize_nearest_s8"
         return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=tables)
+    def _lower_batch_matmul(self, index: int, op: Op) -> KernelCall:
+        """BATCH_MATMUL: the geometry and integer parameters of reference/batch_matmul.py. A constant operand
+        becomes a flash array, stored already in the layout the kernel multiplies (rhs N x K, lhs M x K), so the
+        kernel transposes only activations."""
+        g = self.graph
+        geo = bmm.geometry(g.t(op.inputs[0]).shape, g.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+        p = bmm.batch_matmul_params(g, op)
+        adj_x, adj_y = _batch_matmul_layout(g, op)
+
+        def triple(values) -> str:
+            return "{" + ", ".join(map(str, values)) + "}"
+
+        params = CStatic("mcc_batch_matmul_params", self.sym(index, "params"), [
+            *[(k, str(v)) for k, v in vars(p).items()], ("rows", str(geo.rows)), ("cols", str(geo.cols)),
+            ("depth", str(geo.depth)), ("adj_x", str(int(adj_x))), ("adj_y", str(int(adj_y))),
+            ("out_batch", triple(geo.out_batch)), ("lhs_stride", triple(geo.lhs_strides)),
+            ("rhs_stride", triple(geo.rhs_strides)),
+        ])
+        ctx = self.scratch_ctx(index)
+        ptrs, arrays = [], []
+        for k, (name, stored, wanted) in enumerate(zip(op.inputs, (op.attrs.adj_x, op.attrs.adj_y), (adj_x, adj_y))):
+            t = g.t(name)
+            if t.is_const:
+                data = np.swapaxes(t.data, -1, -2) if stored != wanted else t.data
+                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", np.ascontiguousarray(data).reshape(-1),
+                                     t.name + (" (transposed)" if stored != wanted else "")))
+                ptrs.append(ArrayArg(arrays[-1]))
+            else:
+                ptrs.append(self.tensor(name))
+        args = [StructArg(ctx), StructArg(params), *ptrs, self.tensor(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
+
+    def _lower_div(self, index: int, op: Op) -> KernelCall:
+        p = div_ref.div_params(self.graph, op)
+        params = CStatic("mcc_div_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_div_s8", args, statics=[params, bcast], arrays=arrays)
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
@@ -480,6 +522,21 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
     return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
                                 getattr(a, "depth_multiplier", 1))
 
+
+def _batch_matmul_layout(graph: Graph, op: Op) -> tuple[bool, bool]:
+    """The (adj_x, adj_y) the C kernel sees: a constant operand is stored pre-transposed into the layout the
+    kernel multiplies without a copy (lhs not adjoint, rhs adjoint)."""
+    lhs_const, rhs_const = (graph.t(n).is_const for n in op.inputs[:2])
+    return (op.attrs.adj_x and not lhs_const), (op.attrs.adj_y or rhs_const)
+
+
+def batch_matmul_scratch(graph: Graph, op: Op) -> int:
+    """mcc_batch_matmul_s8: one widened lhs row (from four columns on), the rhs transposed unless adj_y, the lhs
+    transposed when adj_x, as the kernel sees them (mcc_batch_matmul_s8_get_buffer_size)."""
+    g = bmm.geometry(graph.t(op.inputs[0]).shape, graph.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+    adj_x, adj_y = _batch_matmul_layout(graph, op)
+    row = ((g.depth + 3) & ~3) * 2 if g.cols >= 4 else 0
+    return row + (0 if adj_y else g.cols * g.depth) + (g.rows * g.depth if adj_x else 0)
 
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""

@@ -337,7 +337,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "GELU"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -374,6 +374,14 @@ def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, .
         if o is not None and o.KeepNumDims():
             return (*x[:-1], n)
         return (math.prod(x) // k, n)
+    if kind == "BATCH_MATMUL" and len(ins) > 1 and ins[1]:
+        from mcucompress.reference.batch_matmul import output_shape
+
+        o = _options(op, tflite.BatchMatMulOptions)
+        try:
+            return output_shape(x, t[ins[1]].shape, bool(o and o.AdjX()), bool(o and o.AdjY()))
+        except ValueError:
+            return None  # the verifier names the op whose shapes do not multiply
     if kind in SAME_SHAPE:
         return x
     if kind in BROADCAST_BINARY and len(ins) > 1 and ins[1]:
@@ -509,6 +517,15 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         o = _options(op, tflite.L2NormOptions)
         if o is not None and _activation(path, index, kind, o.FusedActivationFunction()) != "NONE":
             raise UnsupportedOpError(f"{path}: op {index} (L2_NORMALIZATION) has a fused activation; TFLM supports none")
+    if kind == "DIV":
+        o = _options(op, tflite.DivOptions)
+        return irops.ElementwiseAttrs(_activation(path, index, kind, o.FusedActivationFunction()) if o else "NONE")
+    if kind == "GELU":
+        o = _options(op, tflite.GeluOptions)
+        return irops.GeluAttrs(bool(o.Approximate()) if o else False)
+    if kind == "BATCH_MATMUL":
+        o = _options(op, tflite.BatchMatMulOptions)
+        return irops.BatchMatMulAttrs(bool(o.AdjX()), bool(o.AdjY())) if o else irops.BatchMatMulAttrs()
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))

@@ -72,6 +72,8 @@ TYPE_VERSIONS = {
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
     "SVDF": {"int8": 3},
+    "BATCH_MATMUL": {"int8": 2, "int16": 3},
+    "GELU": {"int8": 2, "uint8": 2},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
     "RESIZE_BILINEAR": {"int8": 2},
@@ -337,6 +339,13 @@ def _lstm(low: _Lowering, op: Op):
 def _svdf(low: _Lowering, op: Op):
     return [low.ref(n) for n in op.inputs], "SVDFOptions", {"Rank": op.attrs.rank,
                                                             "FusedActivationFunction": _activation(op)}
+def _batch_matmul(low: _Lowering, op: Op):
+    fields = {"AdjX": op.attrs.adj_x, "AdjY": op.attrs.adj_y}
+    return [low.ref(n) for n in op.inputs], "BatchMatMulOptions", fields
+
+
+def _gelu(low: _Lowering, op: Op):
+    return [low.ref(op.inputs[0])], "GeluOptions", {"Approximate": op.attrs.approximate}
 
 
 LOWERINGS = {
@@ -392,6 +401,9 @@ LOWERINGS = {
     "RESIZE_BILINEAR": _resize,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
     "SVDF": _svdf,
+    "BATCH_MATMUL": _batch_matmul,
+    "GELU": _gelu,
+    "DIV": _elementwise,
 }
 
 

@@ -15,9 +15,8 @@ import math
 import numpy as np
 
 from mcucompress.errors import GraphError
+from mcucompress.ir import consistency_recurrent, resize
 from mcucompress.ir import consistency_typed as typed
-from mcucompress.ir import resize
-from mcucompress.ir import consistency_recurrent
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
@@ -28,7 +27,7 @@ FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
               "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
-              "LOG_SOFTMAX", "NEG"}
+              "LOG_SOFTMAX", "NEG", "GELU"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
@@ -38,8 +37,11 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
     **typed.TYPED_ARITY,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24), "SVDF": (1, 5),  # optional operands "": their rules count
+    "BATCH_MATMUL": (2, 2), "DIV": (2, 2),
 }
-BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
+# two activation-or-constant operands
+BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
+TWO_OPERANDS = (*BROADCAST_BINARY, "BATCH_MATMUL")  # either operand may be the activation
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
 
 
@@ -108,7 +110,7 @@ def _check_dtypes(where: str, op: Op, ins, out) -> None:
     if op.kind in typed.TYPED_KINDS:  # int32 / bool tensors
         return typed.check_dtypes(where, op, ins, out)
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
+    if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -317,6 +319,15 @@ def _pack(where: str, op: Op, ins, out):
     return (*shape[:axis], len(ins), *shape[axis:])
 
 
+def _batch_matmul(where: str, op: Op, ins, out):
+    from mcucompress.reference.batch_matmul import output_shape  # the rule the executor and the C kernel follow
+
+    try:
+        return output_shape(ins[0].shape, ins[1].shape, op.attrs.adj_x, op.attrs.adj_y)
+    except ValueError as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
@@ -325,6 +336,7 @@ SHAPE_RULES = {
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
     **{k: typed.shape for k in typed.TYPED_KINDS},
     "UNIDIRECTIONAL_SEQUENCE_LSTM": consistency_recurrent.lstm_shape, "SVDF": consistency_recurrent.svdf_shape,
+    "BATCH_MATMUL": _batch_matmul,
 }
 
 
@@ -332,7 +344,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK", *typed.ALL_OPERANDS) \
+        runtime = op.inputs if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", *typed.ALL_OPERANDS) \
             else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):

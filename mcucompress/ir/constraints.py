@@ -250,6 +250,35 @@ def check_fill(graph: Graph, op: Op) -> None:
     int8: the value and the output share one scale and zero point (TFLM copies the raw value)."""
     if _int8_input(graph, op):
         _same_quant(graph, op, op.inputs[0], "TFLM's FILL copies the int8 value without rescaling")
+def check_batch_matmul(graph: Graph, op: Op) -> None:
+    """BATCH_MATMUL int8: both operands int8 (activations or constants), quantized per tensor like the output.
+    Operands of rank 2 to 5 whose batch axes broadcast (a size-1 axis repeats)."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        t = graph.t(name)
+        if t.dtype != "int8" or t.quant is None or t.quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be int8 quantized per tensor (one scale "
+                                     "and zero point); TFLM's int8 BATCH_MATMUL has no per-channel quantization")
+    for name in op.inputs[:2]:
+        rank = len(graph.t(name).shape)
+        if not 2 <= rank <= 5:
+            raise UnsupportedOpError(f"{_where(op)}: operand '{name}' has rank {rank}; TFLM takes ranks 2 to 5")
+
+
+def check_gelu(graph: Graph, op: Op) -> None:
+    """GELU int8: TFLite's 256-entry table of the float function (per-tensor quantization), bit-exact with LiteRT.
+    TFLM has no GELU kernel: TFLM cannot run such a model (our C code and LiteRT do)."""
+    for name in (op.inputs[0], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor")
+
+
+def check_div(graph: Graph, op: Op) -> None:
+    """DIV int8: inputs and output quantized per tensor.
+    Division by zero (a divisor at its zero point; undefined in TFLM) gives the output bound of the dividend's sign."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor (one scale and "
+                                     "zero point)")
 
 
 def problem(graph: Graph, op: Op) -> str | None:

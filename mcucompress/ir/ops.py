@@ -227,3 +227,19 @@ class ResizeAttrs:
     size: tuple[int, ...] = ()
     align_corners: bool = False
     half_pixel_centers: bool = False
+
+
+# -- matrix products of two tensors ---------------------------------------------------------------------
+@dataclass
+class BatchMatMulAttrs:
+    """BATCH_MATMUL: adj_x / adj_y transpose the last two axes of the lhs / rhs before multiplying."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+
+
+@dataclass
+class GeluAttrs:
+    """GELU: the exact erf form, or the tanh approximation."""
+
+    approximate: bool = False

@@ -258,6 +258,22 @@ def _unary(fn):
     return lambda m, op, xs: fn(xs[0], op)
 
 
+def _batch_matmul(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """Samples as a leading axis in front of each operand's IR shape (constants have none); ranks aligned so
+    that torch.matmul broadcasts the IR's batch axes only."""
+    shapes = [tuple(m.graph.t(n).shape) for n in op.inputs[:2]]
+    rank = max(len(s) for s in shapes)
+    ops = []
+    for x, shape, name in zip(xs, shapes, op.inputs):
+        padded = (1,) * (rank - len(shape)) + shape
+        if m.graph.t(name).is_const:
+            ops.append(x.float().reshape(padded))
+        else:
+            ops.append(x.float().reshape((-1, *padded)))
+    a, b = (t.transpose(-1, -2) if adj else t for t, adj in zip(ops, (op.attrs.adj_x, op.attrs.adj_y)))
+    return torch.matmul(a, b).reshape((-1,) + tuple(_out_shape(m, op)[1:]))
+
+
 _FORWARD = {
     "CONV_2D": _weighted,
     "DEPTHWISE_CONV_2D": _weighted,
@@ -292,6 +308,9 @@ _FORWARD = {
     "RSQRT": _unary(lambda x, op: torch.rsqrt(x)),
     "EXP": _unary(lambda x, op: torch.exp(x)),
     "LOG_SOFTMAX": _unary(lambda x, op: torch.log_softmax(x, dim=-1)),
+    "BATCH_MATMUL": _batch_matmul,
+    "DIV": lambda m, op, xs: _act(xs[0].float() / xs[1].float(), op.attrs.activation),
+    "GELU": _unary(lambda x, op: F.gelu(x, approximate="tanh" if op.attrs.approximate else "none")),
     "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
                                                              min=1e-6)),
 }

@@ -45,6 +45,7 @@ IR_KINDS |= TYPED
 IR_KINDS |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
 RECURRENT = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}  # state in variable tensors (tests/unit/test_recurrent_ops.py)
 IR_KINDS |= RECURRENT
+IR_KINDS |= {"BATCH_MATMUL", "GELU", "DIV"}  # transformer blocks: matrix product of two tensors, GELU, division
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -80,9 +81,9 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
-                                                "PRELU"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT \
-        | TYPED | RECURRENT
+                                                "PRELU", "DIV"}
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
+                                                "BATCH_MATMUL"} | MOVEMENT | TYPED | RECURRENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
