@@ -318,7 +318,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
         else _attrs(path, graph, index, kind, op, ins, outs)
-    if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
+    if kind in ("RESHAPE", "PAD", "CUMSUM", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
         ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
     new = Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}")
     if kind in tflite_movement.KINDS and tflite_movement.fold(graph, new):
@@ -328,7 +328,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "LOG", "CUMSUM", "ADD_N"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -443,7 +443,7 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         if o.WeightsFormat() != 0:
             raise UnsupportedOpError(f"{path}: op {index} (FULLY_CONNECTED) uses shuffled weights; re-convert with default weights")
         return irops.FullyConnectedAttrs(_activation(path, index, kind, o.FusedActivationFunction()), bool(o.KeepNumDims()))
-    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"):
         o = _required_options(path, index, kind, op, tflite.Pool2DOptions)
         _, in_h, in_w, _ = _dims(path, index, kind, t[ins[0]], 4, "input")
         _, out_h, out_w, _ = _dims(path, index, kind, t[outs[0]], 4, "output")
@@ -503,7 +503,21 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))
+    if kind == "CUMSUM":
+        return _cumsum_attrs(path, graph, index, op, ins)
     return irops.NoAttrs()
+
+
+def _cumsum_attrs(path: Path, graph: Graph, index: int, op, ins: list[str]) -> irops.CumsumAttrs:
+    axis = graph.tensors[ins[1]].data if len(ins) > 1 and ins[1] else None
+    if axis is None:
+        raise UnsupportedOpError(f"{path}: op {index} (CUMSUM) has a non-constant axis; only a constant axis is supported")
+    if axis.size != 1 or axis.dtype.kind not in "iu":
+        raise ModelFileError(f"{path}: op {index} (CUMSUM) has an axis operand of {axis.dtype} {list(axis.shape)}; "
+                             "the file is corrupt; re-export the model")
+    o = _options(op, tflite.CumsumOptions)
+    return irops.CumsumAttrs(int(axis.reshape(-1)[0]), bool(o.Exclusive()) if o else False,
+                             bool(o.Reverse()) if o else False)
 
 
 def _fold_dequantized_constants(graph: Graph) -> None:

@@ -73,6 +73,14 @@ TYPE_VERSIONS = {
     "REDUCE_MIN": {"int8": 2},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
+    "TILE": {"int8": 2},  # LiteRT's reference resolver registers TILE up to version 2
+    "GATHER_ND": {"int8": 2},
+    "SPACE_TO_BATCH_ND": {"int8": 2},
+    "BATCH_TO_SPACE_ND": {"int8": 2},
+    "CUMSUM": {},
+    "ADD_N": {},
+    "L2_POOL_2D": {},
+    "LOG": {},
 }
 
 
@@ -317,6 +325,32 @@ def _gather(low: _Lowering, op: Op):
     return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
 
 
+def _tile(low: _Lowering, op: Op):
+    return _with_const(low, op, ("multiples", list(op.attrs.multiples))), None, {}
+
+
+def _gather_nd(low: _Lowering, op: Op):
+    a = op.attrs
+    return _with_const(low, op, ("indices", np.asarray(a.indices, np.int32).reshape(tuple(a.indices_shape)))), None, {}
+
+
+def _space_batch(low: _Lowering, op: Op):
+    a = op.attrs
+    what = "paddings" if op.kind == "SPACE_TO_BATCH_ND" else "crops"
+    return _with_const(low, op, ("block_shape", list(a.block_shape)), (what, [list(p) for p in a.paddings])), None, {}
+
+
+def _cumsum(low: _Lowering, op: Op):
+    a = op.attrs
+    return (_with_const(low, op, ("axis", [a.axis])), "CumsumOptions",
+            {"Exclusive": bool(a.exclusive), "Reverse": bool(a.reverse)})
+
+
+def _l2_pool(low: _Lowering, op: Op):
+    inputs, _, fields = _pool(low, op)
+    return inputs, "Pool2DOptions", fields
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -366,6 +400,14 @@ LOWERINGS = {
     "REVERSE_V2": _reverse,
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
+    "TILE": _tile,
+    "GATHER_ND": _gather_nd,
+    "SPACE_TO_BATCH_ND": _space_batch,
+    "BATCH_TO_SPACE_ND": _space_batch,
+    "CUMSUM": _cumsum,
+    "ADD_N": _plain,
+    "L2_POOL_2D": _l2_pool,
+    "LOG": _plain,
 }
 
 

@@ -25,7 +25,7 @@ FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
               "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
-              "LOG_SOFTMAX", "NEG"}
+              "LOG_SOFTMAX", "NEG", "LOG"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
@@ -33,6 +33,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
+    "ADD_N": (2, 64), "CUMSUM": (1, 1), "L2_POOL_2D": (1, 1),
 }
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
 NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
@@ -101,7 +102,7 @@ def check_op(graph: Graph, op: Op) -> None:
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
+    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK", "ADD_N"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -310,12 +311,26 @@ def _pack(where: str, op: Op, ins, out):
     return (*shape[:axis], len(ins), *shape[axis:])
 
 
+def _add_n(where: str, op: Op, ins, out):
+    if any(t.shape != ins[0].shape for t in ins):
+        raise GraphError(f"{where}: inputs {[list(t.shape) for t in ins]} must share one shape; {FIX}")
+    return ins[0].shape
+
+
+def _cumsum(where: str, op: Op, ins, out):
+    rank = len(ins[0].shape)
+    if not -rank <= op.attrs.axis < rank:
+        raise GraphError(f"{where}: axis {op.attrs.axis} is not an axis of input shape {list(ins[0].shape)}; {FIX}")
+    return ins[0].shape
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
     "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
+    "ADD_N": _add_n, "CUMSUM": _cumsum, "L2_POOL_2D": _pool,
 }
 
 
@@ -323,7 +338,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK", "ADD_N") else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "

@@ -37,8 +37,10 @@ IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
              "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP",
              "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}  # issue 10, element-wise ops
 MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
-            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
+            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER", "TILE", "GATHER_ND", "SPACE_TO_BATCH_ND",
+            "BATCH_TO_SPACE_ND"}
 IR_KINDS |= MOVEMENT
+IR_KINDS |= {"ADD_N", "CUMSUM", "L2_POOL_2D", "LOG"}
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -59,7 +61,7 @@ def test_every_ir_kind_has_a_complete_spec():
         if s.weight_axis is not None:
             assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) and s.scratch, s.kind
     # float output, or no int8 kernel in TFLM: reference only
-    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG"}
+    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG", "L2_POOL_2D", "LOG"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         specs[0].kind = "X"
 
@@ -74,8 +76,9 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
-                                                "PRELU"}
-    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX"} | MOVEMENT
+                                                "PRELU", "ADD_N"}
+    assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
+                                                "CUMSUM"} | MOVEMENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
@@ -126,7 +129,7 @@ def single_input_graph(kind: str) -> Graph:
 
 SINGLE_INPUT = ["MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "RESHAPE", "RELU6", "RELU", "LEAKY_RELU", "HARD_SWISH",
                 "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU", "REDUCE_MAX", "REDUCE_MIN", "SUM",
-                "L2_NORMALIZATION", "LOG_SOFTMAX"]
+                "L2_NORMALIZATION", "LOG_SOFTMAX", "CUMSUM"]
 
 
 @pytest.mark.parametrize("kind", SINGLE_INPUT)

@@ -1,0 +1,273 @@
+"""TILE, GATHER_ND, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, ADD_N, CUMSUM, L2_POOL_2D and LOG: random single-op
+models, bit-exact with TFLM (TILE: LiteRT's reference kernels, TFLM has no TILE) in the reference executor and in
+host-compiled C (ASan/UBSan), float32 against TFLM and LiteRT; TFLite export and re-import; int8 refusals.
+
+TFLM's SPACE_TO_BATCH_ND pads with an uninitialised byte (its Prepare never sets the pad value): its copied
+elements are compared bit for bit, and the whole output against LiteRT, which pads with the zero point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.frontend import tflite as tflite_import
+from mcucompress.frontend import tflite_writer
+from mcucompress.ir import Graph, constraints
+from mcucompress.ir import ops as irops
+from mcucompress.ir.index_maps import index_maps
+from mcucompress.ir.verify import verify
+from mcucompress.reference import executor
+from tests.misc_cases import KINDS, graph as move_graph
+from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+from tests.unit.test_reference_ops import graph, q, rand_q, tflm
+
+CONFIGS = 12
+
+
+def cases(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("seed", range(CONFIGS), ids=lambda s: f"{name}{s}")
+
+
+def _x(g: Graph, rng, n: int | None = None) -> np.ndarray:
+    shape = g.t(g.inputs[0]).shape if n is None else (n,) + g.t(g.inputs[0]).shape[1:]
+    if g.t(g.inputs[0]).dtype == "int8":
+        return rng.integers(-128, 128, shape, dtype=np.int8)
+    return (rng.standard_normal(shape) * 4).astype(np.float32)
+
+
+def litert(g: Graph, x: np.ndarray, resolver: str = "BUILTIN_REF") -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_content=tflite_writer.to_bytes(g),
+                         experimental_op_resolver_type=getattr(OpResolverType, resolver))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"]).copy()
+
+
+def assert_close(ours: np.ndarray, ref: np.ndarray, rtol: float = 1e-5) -> None:
+    assert ours.dtype == ref.dtype and ours.shape == ref.shape, (ours.dtype, ref.dtype, ours.shape, ref.shape)
+    if ref.dtype == np.float32:
+        np.testing.assert_allclose(ours, ref, rtol=rtol, atol=1e-30)
+    else:
+        np.testing.assert_array_equal(ours, ref)
+
+
+def assert_host(g: Graph, rng, tmp_path) -> None:
+    """Three samples through the host runner (a whole tensor each when its batch is not 1)."""
+    shape = g.t(g.inputs[0]).shape
+    xs = _x(g, rng, 3) if shape[0] == 1 else np.stack([_x(g, rng) for _ in range(3)])
+    assert_same(host_outputs(g, xs, tmp_path), reference_outputs(g, xs))
+
+
+# ---------------------------------------------------------------- index maps: TILE, GATHER_ND, S2B, B2S
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_movement_matches_oracle(kind, dtype, tmp_path):
+    """12 random configurations per kind and dtype; int8 ones also in host C."""
+    rng = np.random.default_rng(7100 + 10 * KINDS.index(kind) + (dtype == "float32"))
+    for i in range(CONFIGS):
+        g = move_graph(kind, rng, dtype)
+        verify(g)
+        x = _x(g, rng)
+        ours = executor.run(g, [x])[0]
+        if kind == "TILE":  # TFLM has no TILE
+            np.testing.assert_array_equal(ours, litert(g, x))
+        elif kind == "SPACE_TO_BATCH_ND":
+            copied = index_maps(kind, g.ops[0].attrs, g.t("in0").shape, [None])[0] >= 0
+            np.testing.assert_array_equal(ours[copied], tflm(g)(x)[copied])
+            np.testing.assert_array_equal(ours, litert(g, x))
+        else:
+            assert_close(ours, tflm(g)(x), rtol=0)
+        if dtype == "int8":
+            assert_host(g, rng, tmp_path / str(i))
+
+
+def test_space_to_batch_pads_with_the_zero_point():
+    g = move_graph("SPACE_TO_BATCH_ND", np.random.default_rng(1), "int8")
+    g.ops[0].attrs = irops.SpaceBatchAttrs((2, 2), ((1, 1), (1, 1)))
+    g.t("in0").shape = (1, 2, 2, 1)
+    g.t("out0").shape = (4, 2, 2, 1)
+    y = executor.run(g, [np.full((1, 2, 2, 1), 7, np.int8)])[0]
+    assert sorted(np.unique(y).tolist()) == sorted({7, g.t("out0").quant.zp})
+    assert (y == 7).sum() == 4
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_movement_round_trips_through_tflite(kind, tmp_path):
+    rng = np.random.default_rng(7200 + KINDS.index(kind))
+    for i in range(4):
+        g = move_graph(kind, rng)
+        path = tmp_path / f"{kind}{i}.tflite"
+        tflite_writer.write(g, path)
+        back = tflite_import.load(path)
+        assert [op.kind for op in back.ops] == [kind]
+        assert back.ops[0].attrs == g.ops[0].attrs
+        x = _x(g, rng)
+        np.testing.assert_array_equal(executor.run(g, [x])[0], executor.run(back, [x])[0])
+
+
+@pytest.mark.parametrize("kind,attrs,shape", [
+    ("TILE", irops.TileAttrs((1, 0)), (1, 3)),
+    ("TILE", irops.TileAttrs((2,)), (1, 3)),
+    ("GATHER_ND", irops.GatherNdAttrs((0, 3), (1, 2)), (1, 3)),
+    ("GATHER_ND", irops.GatherNdAttrs((0, 0, 0), (1, 3)), (1, 3)),
+    ("SPACE_TO_BATCH_ND", irops.SpaceBatchAttrs((2, 2), ((0, 0), (0, 1))), (1, 3, 3, 1)),
+    ("BATCH_TO_SPACE_ND", irops.SpaceBatchAttrs((2, 2), ((0, 0), (0, 0))), (2, 3, 3, 1)),
+    ("BATCH_TO_SPACE_ND", irops.SpaceBatchAttrs((2,), ((4, 2),)), (2, 3, 1)),
+])
+def test_verifier_rejects_out_of_range_attributes(kind, attrs, shape):
+    from mcucompress.errors import GraphError
+    from mcucompress.ir import Op
+
+    g = move_graph("TILE", np.random.default_rng(0))
+    g.t("in0").shape = shape
+    g.t("out0").shape = shape
+    g.ops = [Op(kind, ["in0"], ["out0"], attrs, "bad")]
+    with pytest.raises(GraphError) as err:
+        verify(g)
+    assert "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------- ADD_N
+
+
+def add_n_graph(rng, seed: int, dtype: str = "int8") -> Graph:
+    """2 to 5 inputs of one shape: the first runs, the others are constants (the C entry takes one input)."""
+    shape = (1,) + tuple(int(d) for d in rng.integers(1, 7, int(rng.integers(1, 4))))
+    n = 2 + seed % 4
+    qin = rand_q(rng, 1e-3, 1.0) if dtype == "int8" else None
+    qout = q(float(qin.s) * float(np.exp(rng.uniform(-1, 2.5))), int(rng.integers(-128, 128))) if qin else None
+    def data():
+        return rng.integers(-128, 128, shape).astype(np.int8) if qin else rng.standard_normal(shape).astype(np.float32)
+    ins = [(shape, qin, None)] + [(shape, qin, data()) for _ in range(n - 1)]
+    return graph("ADD_N", ins, (shape, qout))
+
+
+@cases("add_n")
+def test_add_n_int8(seed, tmp_path):
+    rng = np.random.default_rng(7300 + seed)
+    g = add_n_graph(rng, seed)
+    constraints.check_graph(g)
+    run = tflm(g)
+    for x in (_x(g, rng), _x(g, rng)):
+        assert_close(executor.run(g, [x])[0], run(x))
+    assert_host(g, rng, tmp_path)
+
+
+def test_add_n_float():
+    rng = np.random.default_rng(7350)
+    for seed in range(CONFIGS):
+        g = add_n_graph(rng, seed, "float32")
+        x = _x(g, rng)
+        ours = executor.run(g, [x])[0]
+        assert_close(ours, tflm(g)(x), rtol=2.5e-7)
+        assert_close(ours, litert(g, x))
+
+
+def test_add_n_rejects_mixed_input_quantization():
+    shape = (1, 4)
+    g = graph("ADD_N", [(shape, q(0.05, 1), None), (shape, q(0.05, 2), np.zeros(shape, np.int8))], (shape, q(0.1)))
+    with pytest.raises(UnsupportedOpError, match="one quantization for every input"):
+        constraints.check_graph(g)
+
+
+# ---------------------------------------------------------------- CUMSUM
+
+
+def cumsum_graph(rng, seed: int, dtype: str = "int8") -> Graph:
+    shape = (1,) + tuple(int(d) for d in rng.integers(1, 7, int(rng.integers(1, 4))))
+    axis = int(rng.integers(0, len(shape)))
+    axis = axis - len(shape) if seed % 3 == 2 else axis
+    attrs = irops.CumsumAttrs(axis, bool(seed & 1), bool(seed & 2))
+    qin = rand_q(rng, 1e-3, 1.0) if dtype == "int8" else None
+    qout = q(float(qin.s) * float(np.exp(rng.uniform(-1, 3))), int(rng.integers(-128, 128))) if qin else None
+    return graph("CUMSUM", [(shape, qin, None)], (shape, qout), attrs)
+
+
+@cases("cumsum")
+def test_cumsum_int8(seed, tmp_path):
+    """Every (exclusive, reverse) pair three times, negative axes too."""
+    rng = np.random.default_rng(7400 + seed)
+    g = cumsum_graph(rng, seed)
+    constraints.check_graph(g)
+    run = tflm(g)
+    for x in (_x(g, rng), _x(g, rng)):
+        assert_close(executor.run(g, [x])[0], run(x))
+    assert_host(g, rng, tmp_path)
+
+
+def test_cumsum_float():
+    rng = np.random.default_rng(7450)
+    for seed in range(CONFIGS):
+        g = cumsum_graph(rng, seed, "float32")
+        x = _x(g, rng)
+        ours = executor.run(g, [x])[0]
+        assert_close(ours, tflm(g)(x), rtol=2.5e-7)
+        assert_close(ours, litert(g, x))
+
+
+@pytest.mark.parametrize("kind", ["ADD_N", "CUMSUM"])
+def test_accumulate_round_trips_through_tflite(kind, tmp_path):
+    rng = np.random.default_rng(7460)
+    for seed in range(4):
+        g = add_n_graph(rng, seed) if kind == "ADD_N" else cumsum_graph(rng, seed)
+        path = tmp_path / f"{kind}{seed}.tflite"
+        tflite_writer.write(g, path)
+        back = tflite_import.load(path)
+        assert [op.kind for op in back.ops] == [kind] and back.ops[0].attrs == g.ops[0].attrs
+        x = _x(g, rng)
+        np.testing.assert_array_equal(executor.run(g, [x])[0], executor.run(back, [x])[0])
+
+
+# ---------------------------------------------------------------- L2_POOL_2D and LOG (float32 only in TFLM)
+
+
+def l2_pool_graph(rng) -> Graph:
+    from mcucompress.frontend.tflite import _same_or_valid_pads
+
+    n, h, w, c = 1, int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    fh, fw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+    sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    same = bool(rng.integers(0, 2))
+    oh, ow = (-(-h // sh), -(-w // sw)) if same else ((h - fh) // sh + 1, (w - fw) // sw + 1)
+    padding = 0 if same else 1  # tflite.Padding.SAME / VALID
+    (pt, pb), (pl, pr) = (_same_or_valid_pads(padding, h, oh, fh, sh, 1), _same_or_valid_pads(padding, w, ow, fw, sw, 1))
+    act = str(rng.choice(["NONE", "RELU6", "RELU_N1_TO_1"]))
+    attrs = irops.Pool2DAttrs(fh, fw, sh, sw, pt, pb, pl, pr, act)
+    return graph("L2_POOL_2D", [((n, h, w, c), None, None)], ((n, oh, ow, c), None), attrs)
+
+
+def test_l2_pool_float():
+    rng = np.random.default_rng(7500)
+    for _ in range(CONFIGS):
+        g = l2_pool_graph(rng)
+        verify(g)
+        x = _x(g, rng)
+        ours = executor.run(g, [x])[0]
+        assert_close(ours, tflm(g)(x), rtol=2.5e-7)
+        assert_close(ours, litert(g, x))
+
+
+def test_log_float():
+    rng = np.random.default_rng(7600)
+    for _ in range(CONFIGS):
+        shape = (1,) + tuple(int(d) for d in rng.integers(1, 7, int(rng.integers(1, 4))))
+        g = graph("LOG", [(shape, None, None)], (shape, None))
+        x = np.abs(_x(g, rng)) + np.float32(1e-3)
+        ours = executor.run(g, [x])[0]
+        assert_close(ours, tflm(g)(x), rtol=2.5e-7)
+        assert_close(ours, litert(g, x))
+
+
+@pytest.mark.parametrize("kind", ["L2_POOL_2D", "LOG"])
+def test_float_only_refuses_int8(kind):
+    attrs = irops.Pool2DAttrs(2, 2, 2, 2) if kind == "L2_POOL_2D" else None
+    g = graph(kind, [((1, 4, 4, 2), q(0.05), None)], ((1, 2, 2, 2) if attrs else (1, 4, 4, 2), q(0.05)), attrs)
+    with pytest.raises(UnsupportedOpError, match=f"no int8 {kind}"):
+        constraints.check_graph(g)
