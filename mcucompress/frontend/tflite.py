@@ -238,9 +238,17 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool, dequantize_hyb
                                  f"not supported; {SUPPORTED_OPS_HINT}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
+    _fold_dilated_convolutions(graph)
     _check_hybrid(path, graph, dequantize_hybrid)
     graph.remove_unused_tensors()
     return graph
+
+
+def _fold_dilated_convolutions(graph: Graph) -> None:
+    """SPACE_TO_BATCH_ND -> CONV -> BATCH_TO_SPACE_ND, the TF converter's dilated convolution, as one convolution."""
+    from mcucompress.passes import apply, dilated_conv
+
+    apply(graph, [dilated_conv.rewrite])
 
 
 def _remove_dead_ops(graph: Graph) -> None:

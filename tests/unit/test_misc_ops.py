@@ -271,3 +271,99 @@ def test_float_only_refuses_int8(kind):
     g = graph(kind, [((1, 4, 4, 2), q(0.05), None)], ((1, 2, 2, 2) if attrs else (1, 4, 4, 2), q(0.05)), attrs)
     with pytest.raises(UnsupportedOpError, match=f"no int8 {kind}"):
         constraints.check_graph(g)
+
+
+# ---------------------------------------------------------------- the TF converter's dilated convolution
+
+
+def dilated_pattern(rng, depthwise: bool, dtype: str = "int8") -> tuple[Graph, tuple[int, int, int, int]]:
+    """SPACE_TO_BATCH_ND -> CONV_2D/DEPTHWISE_CONV_2D (VALID) -> BATCH_TO_SPACE_ND as the TF converter writes a
+    dilated convolution, with random block, pads and the converter's alignment padding (cropped after); and the
+    pads of the equivalent dilated convolution."""
+    from mcucompress.ir import Op, QuantParams, Tensor
+
+    int8 = dtype == "int8"
+    dh, dw = (int(d) for d in rng.integers(1, 4, 2))
+    kh, kw = (int(k) for k in rng.integers(1, 4, 2))
+    h, w, cin = int(rng.integers(3, 10)), int(rng.integers(3, 10)), int(rng.integers(1, 5))
+    mult = int(rng.integers(1, 3)) if depthwise else 1
+    cout = cin * mult if depthwise else int(rng.integers(1, 6))
+    pads, s2b, crops = [], [], []
+    for size, d, k in ((h, dh, kh), (w, dw, kw)):
+        while True:
+            before, after = (int(p) for p in rng.integers(0, (k - 1) * d + 2, 2))
+            extra = (-(size + before + after)) % d + d * int(rng.integers(0, 2))
+            crop_before = int(rng.integers(0, min(before, 1) + 1)) if rng.random() < 0.3 else 0
+            if (size + before + after + extra) // d >= k:
+                break
+        pads += [before - crop_before, after]
+        s2b.append((before, after + extra))
+        crops.append((crop_before, extra))
+    g = Graph(name="dilated")
+    qx = QuantParams(np.array([0.04], np.float32), np.array([int(rng.integers(-20, 20))])) if int8 else None
+    qy = QuantParams(np.array([0.1], np.float32), np.array([int(rng.integers(-20, 20))])) if int8 else None
+    hp, wp = h + sum(s2b[0]), w + sum(s2b[1])
+    ph, pw = hp // dh - kh + 1, wp // dw - kw + 1
+    oh, ow = ph * dh - sum(crops[0]), pw * dw - sum(crops[1])
+    dt = "int8" if int8 else "float32"
+    for name, shape, qq in (("x", (1, h, w, cin), qx), ("s", (dh * dw, hp // dh, wp // dw, cin), qx),
+                            ("c", (dh * dw, ph, pw, cout), qy), ("y", (1, oh, ow, cout), qy)):
+        g.add_tensor(Tensor(name, shape, dt, qq))
+    wshape = (1, kh, kw, cout) if depthwise else (cout, kh, kw, cin)
+    if int8:
+        ws = rng.uniform(0.005, 0.02, cout).astype(np.float32)
+        g.add_tensor(Tensor("w", wshape, "int8", QuantParams(ws, np.zeros(cout), 3 if depthwise else 0),
+                            rng.integers(-127, 128, wshape).astype(np.int8)))
+        g.add_tensor(Tensor("b", (cout,), "int32", QuantParams(ws * np.float32(0.04), np.zeros(cout), 0),
+                            rng.integers(-500, 500, cout).astype(np.int32)))
+    else:
+        g.add_tensor(Tensor("w", wshape, "float32", None, rng.standard_normal(wshape).astype(np.float32)))
+        g.add_tensor(Tensor("b", (cout,), "float32", None, rng.standard_normal(cout).astype(np.float32)))
+    act = str(rng.choice(["NONE", "RELU"]))
+    conv = irops.DepthwiseConv2DAttrs(activation=act, depth_multiplier=mult) if depthwise else \
+        irops.Conv2DAttrs(activation=act)
+    g.ops = [Op("SPACE_TO_BATCH_ND", ["x"], ["s"], irops.SpaceBatchAttrs((dh, dw), tuple(s2b)), "s2b"),
+             Op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", ["s", "w", "b"], ["c"], conv, "conv"),
+             Op("BATCH_TO_SPACE_ND", ["c"], ["y"], irops.SpaceBatchAttrs((dh, dw), tuple(crops)), "b2s")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g, tuple(pads)
+
+
+def _unpadded(pads, shape_x, shape_y, kernel, dilation) -> np.ndarray:
+    """Output positions whose window reads no padding (where TFLM's uninitialised padding cannot matter)."""
+    masks = []
+    for axis in range(2):
+        rows = np.arange(shape_y[1 + axis])[:, None] - pads[2 * axis] + np.arange(kernel[axis]) * dilation[axis]
+        masks.append(((rows >= 0) & (rows < shape_x[1 + axis])).all(axis=1))
+    return masks[0][:, None] & masks[1][None, :]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("depthwise", [False, True], ids=["conv", "depthwise"])
+def test_dilated_convolution_pattern_folds_exactly(depthwise, dtype, tmp_path):
+    """12 random patterns: import folds them into one dilated convolution whose reference (and host C, int8)
+    equal LiteRT's reference kernels on the unfolded model everywhere and TFLM's wherever no padding is read."""
+    rng = np.random.default_rng(7700 + depthwise + 2 * (dtype == "float32"))
+    for i in range(CONFIGS):
+        g, pads = dilated_pattern(rng, depthwise, dtype)
+        verify(g)
+        path = tmp_path / f"pattern{i}.tflite"
+        tflite_writer.write(g, path)
+        folded = tflite_import.load(path)
+        assert [op.kind for op in folded.ops] == [g.ops[1].kind], [op.kind for op in folded.ops]
+        a = folded.ops[0].attrs
+        assert (a.dilation_h, a.dilation_w) == tuple(g.ops[0].attrs.block_shape)
+        assert (a.pad_top, a.pad_bottom, a.pad_left, a.pad_right) == pads
+        x = _x(g, rng)
+        ours, unfolded = executor.run(folded, [x])[0], executor.run(g, [x])[0]
+        assert_close(ours, unfolded, rtol=0 if dtype == "int8" else 1e-5)  # float: sums in another order
+        assert_close(ours, litert(g, x), rtol=1e-5)
+        w = g.t("w").shape
+        mask = _unpadded(pads, g.t("x").shape, g.t("y").shape, w[1:3], (a.dilation_h, a.dilation_w))
+        theirs = tflm(g)(x)
+        if dtype == "int8":
+            np.testing.assert_array_equal(ours[0][mask], theirs[0][mask])
+            if i < 4:
+                assert_host(folded, rng, tmp_path / str(i))
+        else:
+            np.testing.assert_allclose(ours[0][mask], theirs[0][mask], rtol=1e-5, atol=1e-6)
