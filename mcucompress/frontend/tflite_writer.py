@@ -631,10 +631,12 @@ def _operator(b: flatbuffers.Builder, o: _Operator, opcode_index: int) -> int:
 
 
 def _options_table(b: flatbuffers.Builder, table: str, fields: dict) -> int:
-    """Build e.g. Conv2DOptions with the schema package's Conv2DOptionsStart/Add<Field>/End functions."""
+    """Build e.g. Conv2DOptions with the schema package's Conv2DOptionsStart/Add<Field>/End functions; a list
+    value (SqueezeOptions' SqueezeDims) is an int32 vector, made before the table starts."""
+    vectors = {name: _int32_vector(b, v) for name, v in fields.items() if isinstance(v, (list, tuple))}
     getattr(tflite, f"{table}Start")(b)
     for name, value in fields.items():
-        getattr(tflite, f"{table}Add{name}")(b, value)
+        getattr(tflite, f"{table}Add{name}")(b, vectors.get(name, value))
     return getattr(tflite, f"{table}End")(b)
 
 
