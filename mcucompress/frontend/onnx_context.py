@@ -33,7 +33,7 @@ def converter(*op_types: str):
 
 
 def supported_onnx_ops() -> list[str]:
-    from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
+    from mcucompress.frontend import onnx_ops, onnx_ops_misc, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
 
     return sorted(set(CONVERTERS) | {"Constant", "QuantizeLinear", "DequantizeLinear"})
 

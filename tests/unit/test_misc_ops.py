@@ -452,3 +452,73 @@ def test_conv1d_imports_and_matches(spelling, dtype, tmp_path, monkeypatch):
         else:
             assert_close(ours, litert(g, x), sums=True)
             assert_close(ours, tflm(g)(x), sums=True)
+
+
+# ---------------------------------------------------------------- ONNX import (PyTorch or hand-built) vs onnxruntime
+
+
+def _onnx_model(tmp_path, nodes, shape, out_shape, inits=(), name="m"):
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], list(inits))
+    path = tmp_path / f"{name}.onnx"
+    import onnx
+
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_onnx_tile_cumsum_log_from_pytorch(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    path = export(tmp_path, Net(lambda m, x: torch.log(torch.cumsum(x.repeat(1, 2, 1, 3), dim=3).abs() + 1)), (1, 3, 4, 5))
+    g = compare(path, (1, 3, 4, 5))
+    assert {"TILE", "CUMSUM", "LOG"} <= set(kinds(g))
+    path = export(tmp_path, Net(lambda m, x: torch.flip(torch.cumsum(torch.flip(x, [1]), 1), [1])), (1, 6, 5),
+                  name="rev")
+    compare(path, (1, 6, 5), nchw_input=False)
+
+
+@pytest.mark.parametrize("case", ["gather_nd", "sum", "lp_pool", "cumsum_flags"])
+def test_onnx_hand_built(case, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from onnx import helper, numpy_helper
+
+    from tests.unit.test_onnx_import import compare, kinds
+
+    if case == "gather_nd":
+        ind = numpy_helper.from_array(np.array([[[0, 2], [1, 0]], [[1, 3], [0, -1]]], np.int64), "ind")
+        path = _onnx_model(tmp_path, [helper.make_node("GatherND", ["x", "ind"], ["y"])], (2, 4, 5), (2, 2, 5), [ind])
+        assert kinds(compare(path, (2, 4, 5), nchw_input=False)) == ["GATHER_ND"]
+    elif case == "sum":
+        c = numpy_helper.from_array(np.linspace(-1, 1, 60, dtype=np.float32).reshape(1, 3, 4, 5), "c")
+        nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Sum", ["x", "r", "c"], ["y"])]
+        assert kinds(compare(_onnx_model(tmp_path, nodes, (1, 3, 4, 5), (1, 3, 4, 5), [c]), (1, 3, 4, 5))) == \
+            ["RELU", "ADD_N"]
+    elif case == "lp_pool":
+        node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 3], strides=[2, 1], p=2)
+        assert kinds(compare(_onnx_model(tmp_path, [node], (1, 3, 6, 7), (1, 3, 3, 5)), (1, 3, 6, 7))) == \
+            ["L2_POOL_2D", "MUL"]
+    else:
+        axis = numpy_helper.from_array(np.array(-1, np.int64), "axis")
+        node = helper.make_node("CumSum", ["x", "axis"], ["y"], exclusive=1, reverse=1)
+        assert kinds(compare(_onnx_model(tmp_path, [node], (1, 3, 4, 5), (1, 3, 4, 5), [axis]), (1, 3, 4, 5))) == \
+            ["CUMSUM"]
+
+
+def test_onnx_lp_pool_refuses_padding(tmp_path):
+    from onnx import helper
+
+    node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], p=2)
+    with pytest.raises(UnsupportedOpError, match="padded LpPool"):
+        tflite_import_model(_onnx_model(tmp_path, [node], (1, 2, 5, 5), (1, 2, 5, 5)))
+
+
+def tflite_import_model(path):
+    from mcucompress.frontend import load_model
+
+    return load_model(path)
