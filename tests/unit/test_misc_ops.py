@@ -522,3 +522,34 @@ def tflite_import_model(path):
     from mcucompress.frontend import load_model
 
     return load_model(path)
+
+
+# ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "ADD_N", "CUMSUM", "L2_POOL_2D", "LOG"])
+def test_torch_bridge_matches_reference(kind):
+    """Four float graphs per kind, each run as one sample and as a batch of three (sample by sample in ours)."""
+    pytest.importorskip("torch")
+    import torch
+
+    from mcucompress.torch.bridge import GraphModule
+    from tests.unit.test_torch_bridge import check_same
+
+    rng = np.random.default_rng(7900)
+    for seed in range(4):
+        g = move_graph(kind, rng, "float32") if kind in KINDS else None
+        g = {"ADD_N": lambda: add_n_graph(rng, seed, "float32"), "CUMSUM": lambda: cumsum_graph(rng, seed, "float32"),
+             "L2_POOL_2D": lambda: l2_pool_graph(rng),
+             "LOG": lambda: graph("LOG", [((1, 3, 5), None, None)], ((1, 3, 5), None))}.get(kind, lambda: g)()
+        verify(g)
+        x = _x(g, rng)
+        if kind == "LOG":
+            x = np.abs(x) + np.float32(0.1)
+        check_same(g, x)
+        if g.t(g.inputs[0]).shape[0] == 1:
+            xs = np.concatenate([x, x[:, ::-1].copy() if x.ndim > 1 else x, -x if kind != "LOG" else x * 2])
+            with torch.no_grad():
+                y = GraphModule(g)(torch.from_numpy(xs)).numpy()
+            ref = np.concatenate([executor.run(g, [s[None]])[0] for s in xs])
+            np.testing.assert_allclose(y, ref, rtol=0, atol=1e-5 * max(1.0, float(np.abs(ref).max())))
