@@ -79,7 +79,8 @@ def check_reverse(graph: Graph, op: Op) -> None:
 check_batch_to_space_nd = _same_quant_check("BATCH_TO_SPACE_ND", "rank 3 or 4 (NHC, NHWC), constant block shape and "
                                             "crops")
 check_space_to_batch_nd = _same_quant_check("SPACE_TO_BATCH_ND", "rank 3 or 4 (NHC, NHWC), constant block shape and "
-                                            "paddings (padding is the zero point)")
+                                            "paddings; padding is the zero point, as in LiteRT (TFLM leaves its "
+                                            "pad value uninitialised)")
 
 
 def check_tile(graph: Graph, op: Op) -> None:

@@ -553,3 +553,58 @@ def test_torch_bridge_matches_reference(kind):
                 y = GraphModule(g)(torch.from_numpy(xs)).numpy()
             ref = np.concatenate([executor.run(g, [s[None]])[0] for s in xs])
             np.testing.assert_allclose(y, ref, rtol=0, atol=1e-5 * max(1.0, float(np.abs(ref).max())))
+
+
+# ---------------------------------------------------------------- the new int8 kernels on QEMU
+
+
+def chain_graph(with_tile: bool = True) -> Graph:
+    """SPACE_TO_BATCH_ND -> BATCH_TO_SPACE_ND (cropping) -> GATHER_ND -> ADD_N -> CUMSUM -> TILE, int8."""
+    from mcucompress.ir import Op, QuantParams, Tensor
+
+    rng = np.random.default_rng(8000)
+    g = Graph(name="misc_chain")
+    a, b = q(0.05, 3), q(0.2, -5)
+    for name, shape, qq in [("x", (1, 6, 6, 4), a), ("sb", (4, 3, 3, 4), a), ("bs", (1, 6, 4, 4), a),
+                            ("gn", (1, 6, 4, 4), a), ("an", (1, 6, 4, 4), a), ("cs", (1, 6, 4, 4), b),
+                            ("tl", (1, 6, 8, 4), b)]:
+        g.add_tensor(Tensor(name, shape, "int8", qq))
+    g.add_tensor(Tensor("c", (1, 6, 4, 4), "int8", QuantParams(a.scale, a.zero_point),
+                        rng.integers(-128, 128, (1, 6, 4, 4)).astype(np.int8)))
+    g.ops = [Op("SPACE_TO_BATCH_ND", ["x"], ["sb"], irops.SpaceBatchAttrs((2, 2), ((0, 0), (0, 0)))),
+             Op("BATCH_TO_SPACE_ND", ["sb"], ["bs"], irops.SpaceBatchAttrs((2, 2), ((0, 0), (1, 1)))),
+             Op("GATHER_ND", ["bs"], ["gn"], irops.GatherNdAttrs((0,), (1, 1))),
+             Op("ADD_N", ["gn", "c", "bs"], ["an"]),
+             Op("CUMSUM", ["an"], ["cs"], irops.CumsumAttrs(2, True, False)),
+             Op("TILE", ["cs"], ["tl"], irops.TileAttrs((1, 1, 2, 1)))]
+    if not with_tile:
+        g.ops = g.ops[:-1]
+    for i, op in enumerate(g.ops):
+        op.name = f"{op.kind.lower()}_{i}"
+    g.inputs, g.outputs = ["x"], ["tl" if with_tile else "cs"]
+    return g
+
+
+def test_new_kernels_bit_exact_on_qemu(tmp_path):
+    """The chain but TILE through TFLM equals the reference (TILE: LiteRT, above); the whole chain on the default
+    board (Cortex-M4, mps2-an386 in QEMU) is bit-exact with the reference."""
+    import json
+    import shutil
+
+    from tests.unit.test_cli_errors import mcc
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    rng = np.random.default_rng(8100)
+    prefix = chain_graph(with_tile=False)
+    run = tflm(prefix)
+    for _ in range(3):
+        x = _x(prefix, rng)
+        np.testing.assert_array_equal(executor.run(prefix, [x])[0], run(x))
+    g = chain_graph()
+    model = tmp_path / "misc_chain.tflite"
+    tflite_writer.write(g, model)
+    result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert report["bit_exact"] is True
