@@ -19,7 +19,8 @@ from mcucompress.ir import ops as irops
 from mcucompress.ir.index_maps import index_maps
 from mcucompress.ir.verify import verify
 from mcucompress.reference import executor
-from tests.misc_cases import KINDS, graph as move_graph
+from tests.misc_cases import KINDS
+from tests.misc_cases import graph as move_graph
 from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
 from tests.unit.test_reference_ops import graph, q, rand_q, tflm
 
@@ -527,6 +528,19 @@ def tflite_import_model(path):
 # ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
 
 
+def bridge_graph(kind: str, rng, seed: int) -> Graph:
+    """A float single-op graph of `kind` for the bridge test."""
+    if kind in KINDS:
+        return move_graph(kind, rng, "float32")
+    if kind == "ADD_N":
+        return add_n_graph(rng, seed, "float32")
+    if kind == "CUMSUM":
+        return cumsum_graph(rng, seed, "float32")
+    if kind == "L2_POOL_2D":
+        return l2_pool_graph(rng)
+    return graph("LOG", [((1, 3, 5), None, None)], ((1, 3, 5), None))
+
+
 @pytest.mark.parametrize("kind", [*KINDS, "ADD_N", "CUMSUM", "L2_POOL_2D", "LOG"])
 def test_torch_bridge_matches_reference(kind):
     """Four float graphs per kind, each run as one sample and as a batch of three (sample by sample in ours)."""
@@ -538,10 +552,7 @@ def test_torch_bridge_matches_reference(kind):
 
     rng = np.random.default_rng(7900)
     for seed in range(4):
-        g = move_graph(kind, rng, "float32") if kind in KINDS else None
-        g = {"ADD_N": lambda: add_n_graph(rng, seed, "float32"), "CUMSUM": lambda: cumsum_graph(rng, seed, "float32"),
-             "L2_POOL_2D": lambda: l2_pool_graph(rng),
-             "LOG": lambda: graph("LOG", [((1, 3, 5), None, None)], ((1, 3, 5), None))}.get(kind, lambda: g)()
+        g = bridge_graph(kind, rng, seed)
         verify(g)
         x = _x(g, rng)
         if kind == "LOG":
@@ -608,3 +619,68 @@ def test_new_kernels_bit_exact_on_qemu(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["bit_exact"] is True
+
+
+# ---------------------------------------------------------------- PTQ, serialization, verifier shape rules
+
+
+@pytest.mark.parametrize("kind", ["ADD_N", "CUMSUM", "GATHER_ND", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND"])
+def test_quantized_by_ptq_matches_tflm(kind, tmp_path):
+    """A float graph quantized by our PTQ (ADD_N's inputs share one quantization, CUMSUM's output its own range)
+    runs bit-exact in TFLM (SPACE_TO_BATCH_ND: where it copies) and in host C."""
+    import mcucompress
+
+    rng = np.random.default_rng(8200)
+    g = {"ADD_N": lambda: graph("ADD_N", [((1, 4, 5), None, None), ((1, 4, 5), None,
+                                                                     rng.uniform(-3, 3, (1, 4, 5)).astype(np.float32))],
+                                ((1, 4, 5), None)),
+         "CUMSUM": lambda: cumsum_graph(rng, 1, "float32")}.get(kind, lambda: move_graph(kind, rng, "float32"))()
+    shape = g.t(g.inputs[0]).shape
+    cal = (rng.standard_normal((16,) + shape[1:]) * 2).astype(np.float32) if shape[0] == 1 else \
+        (rng.standard_normal(shape) * 2).astype(np.float32)
+    qg = mcucompress.quantize(g, cal)
+    constraints.check_graph(qg)
+    assert qg.ops[0].kind == kind
+    if kind == "ADD_N":
+        assert qg.t(qg.ops[0].inputs[0]).quant == qg.t(qg.ops[0].inputs[1]).quant
+    run = tflm(qg)
+    for _ in range(3):
+        x = _x(qg, rng)
+        ours, theirs = executor.run(qg, [x])[0], run(x)
+        if kind == "SPACE_TO_BATCH_ND":
+            copied = index_maps(kind, qg.ops[0].attrs, shape, [None])[0] >= 0
+            ours, theirs = ours[copied], theirs[copied]
+        np.testing.assert_array_equal(ours, theirs)
+    assert_host(qg, rng, tmp_path)
+
+
+def test_new_attrs_survive_serialization(tmp_path):
+    from mcucompress.ir import serialize
+
+    rng = np.random.default_rng(8300)
+    for g in [move_graph(k, rng) for k in KINDS] + [cumsum_graph(rng, 3), add_n_graph(rng, 2)]:
+        serialize.save(g, tmp_path / "g.json")
+        back = serialize.load(tmp_path / "g.json")
+        assert back.ops[0].attrs == g.ops[0].attrs, g.ops[0].kind
+
+
+@pytest.mark.parametrize("name", ["add_n_shapes", "add_n_dtype", "cumsum_axis", "cumsum_out", "l2_pool_out",
+                                  "log_out"])
+def test_verifier_rejects_inconsistent_shapes(name):
+    from mcucompress.errors import GraphError
+
+    qq = q(0.05)
+    g = {
+        "add_n_shapes": lambda: graph("ADD_N", [((1, 4), qq, None), ((1, 3), qq, np.ones((1, 3), np.int8))],
+                                      ((1, 4), qq)),
+        "add_n_dtype": lambda: graph("ADD_N", [((1, 4), qq, None), ((1, 4), None, np.ones((1, 4), np.float32))],
+                                     ((1, 4), qq)),
+        "cumsum_axis": lambda: graph("CUMSUM", [((1, 4), qq, None)], ((1, 4), qq), irops.CumsumAttrs(2)),
+        "cumsum_out": lambda: graph("CUMSUM", [((1, 4), qq, None)], ((1, 5), qq), irops.CumsumAttrs(1)),
+        "l2_pool_out": lambda: graph("L2_POOL_2D", [((1, 4, 4, 2), None, None)], ((1, 3, 3, 2), None),
+                                     irops.Pool2DAttrs(2, 2, 2, 2)),
+        "log_out": lambda: graph("LOG", [((1, 4), None, None)], ((1, 5), None)),
+    }[name]()
+    with pytest.raises(GraphError) as err:
+        verify(g)
+    assert "\n" not in str(err.value)
