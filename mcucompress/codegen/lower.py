@@ -10,7 +10,7 @@ import numpy as np
 
 from mcucompress.analysis import op_cost
 from mcucompress.codegen import sparse
-from mcucompress.codegen.records import CArray, CStatic, KernelCall
+from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
@@ -57,6 +57,17 @@ class Lowering:
         base = "output" if loc.home == "output" else f"({self.prefix}_arena + {loc.offset})"
         return base
 
+    def tensor(self, name: str) -> TensorArg:
+        return TensorArg(name, self.ptr(name))
+
+    def operand(self, index: int, k: int, name: str) -> tuple[TensorArg | ArrayArg, list[CArray]]:
+        """Input `name` of an op as an argument: its pointer, or a flash array when it is a constant."""
+        t = self.graph.t(name)
+        if not t.is_const:
+            return self.tensor(name), []
+        arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
+        return ArrayArg(arr), [arr]
+
     def sym(self, index: int, what: str) -> str:
         return f"{self.prefix}_op{index}_{what}"
 
@@ -101,11 +112,15 @@ class Lowering:
                         [("multiplier", mult.name), ("shift", shift.name)])
         statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
                    self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
-        s = [st.name for st in statics]
-        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
-                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        call = KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
+        call = KernelCall(index, op.name, op.kind, function, self._weighted_args(op, statics, weights, bias),
+                          statics=statics, arrays=[weights, bias, mult, shift])
         return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
+
+    def _weighted_args(self, op: Op, statics: list[CStatic], weights: CArray, bias: CArray) -> list:
+        """(ctx, params, quant, in_dims, in, filter_dims, filter, bias, out_dims, out) of the weighted kernels."""
+        ctx, params, quant, in_dims, filter_dims, out_dims = map(StructArg, statics)
+        return [ctx, params, quant, in_dims, self.tensor(op.inputs[0]), filter_dims, ArrayArg(weights),
+                ArrayArg(bias), out_dims, self.tensor(op.outputs[0])]
 
     def _lower_conv_2d(self, index: int, op: Op) -> KernelCall:
         return self._lower_conv(index, op, _conv_function(self.graph, op))
@@ -133,10 +148,8 @@ class Lowering:
         statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", (batches, 1, 1, depth)),
                    self.dims_static(index, "filter_dims", (units, 1, 1, depth)),
                    self.dims_static(index, "out_dims", (batches, 1, 1, units))]
-        s = [st.name for st in statics]
-        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
-                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8", args, statics=statics,
+        call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8",
+                          self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
         return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
 
@@ -150,8 +163,8 @@ class Lowering:
             ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
         ])
         statics = [params, self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = [f"&{statics[0].name}", f"&{statics[1].name}", self.ptr(op.inputs[0]), f"&{statics[2].name}",
-                self.ptr(op.outputs[0])]
+        args = [StructArg(statics[0]), StructArg(statics[1]), self.tensor(op.inputs[0]), StructArg(statics[2]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=statics)
 
     def _lower_average_pool_2d(self, index: int, op: Op) -> KernelCall:
@@ -166,17 +179,13 @@ class Lowering:
         fields = [(name, "{" + ", ".join(map(str, s)) + "}") for name, s in zip(("in1", "in2", "out"), shapes)]
         return CStatic("mcc_broadcast_dims", self.sym(index, "bcast"), fields)
 
-    def _binary_inputs(self, index: int, op: Op) -> tuple[list[str], list[CArray]]:
-        """Pointers of both operands; constant operands become flash arrays."""
+    def _binary_inputs(self, index: int, op: Op) -> tuple[list, list[CArray]]:
+        """Both operands as arguments; constant operands become flash arrays."""
         ptrs, arrays = [], []
         for k, name in enumerate(op.inputs[:2]):
-            t = self.graph.t(name)
-            if t.is_const:
-                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
-                arrays.append(arr)
-                ptrs.append(arr.name)
-            else:
-                ptrs.append(self.ptr(name))
+            arg, arrs = self.operand(index, k, name)
+            ptrs.append(arg)
+            arrays += arrs
         return ptrs, arrays
 
     def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
@@ -184,7 +193,7 @@ class Lowering:
         params = CStatic("mcc_add_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
 
     def _lower_sub(self, index: int, op: Op) -> KernelCall:
@@ -195,14 +204,14 @@ class Lowering:
         params = CStatic("mcc_mul_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mul_s8", args, statics=[params, bcast], arrays=arrays)
 
     def _lower_maximum_minimum(self, index: int, op: Op) -> KernelCall:
         (function,) = spec(op.kind).c_functions
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
 
     def _lower_squared_difference(self, index: int, op: Op) -> KernelCall:
@@ -211,7 +220,7 @@ class Lowering:
                          [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_squared_difference_s8", args, statics=[params, bcast],
                           arrays=arrays)
 
@@ -220,7 +229,7 @@ class Lowering:
         params = CStatic("mcc_prelu_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_prelu_s8", args, statics=[params, bcast], arrays=arrays)
 
     def _lower_softmax(self, index: int, op: Op) -> KernelCall:
@@ -228,7 +237,8 @@ class Lowering:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
         params = CStatic("mcc_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_softmax_s8", args, statics=[params])
 
     def _lower_unary(self, index: int, op: Op) -> KernelCall:
@@ -239,7 +249,8 @@ class Lowering:
                                      "the C kernels take int8 (models must have int8 inputs and outputs)")
         p = make_params(self.graph, op)
         params = CStatic(ctype, self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(self.graph.t(op.outputs[0]).size), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
     def _lower_lookup(self, index: int, op: Op) -> KernelCall:
@@ -247,7 +258,8 @@ class Lowering:
         arithmetic) as a table in flash; the kernel looks values up."""
         values = pm.TABLES[op.kind](self.graph, op).astype(np.int64)
         table = CArray(self.sym(index, "table"), "int8_t", values, f"{op.kind} of -128..127")
-        args = [table.name, str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [ArrayArg(table), IntArg(self.graph.t(op.outputs[0]).size), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_lookup_s8", args, arrays=[table])
 
     def _axis_mask(self, op: Op) -> int:
@@ -258,7 +270,8 @@ class Lowering:
     def _lower_l2_normalization(self, index: int, op: Op) -> KernelCall:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
-        args = [str(x.quant.zp), str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [IntArg(x.quant.zp), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_l2_normalization_s8", args)
 
     def _lower_log_softmax(self, index: int, op: Op) -> KernelCall:
@@ -266,7 +279,8 @@ class Lowering:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
         params = CStatic("mcc_log_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_log_softmax_s8", args, statics=[params])
 
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
@@ -276,13 +290,13 @@ class Lowering:
         mask = self._axis_mask(op)
         params = CStatic("mcc_mean_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         dims = self.dims_static(index, "in_dims", x.shape)
-        args = [f"&{params.name}", f"&{dims.name}", str(mask), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(dims), IntArg(mask), self.tensor(op.inputs[0]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mean_s8", args, statics=[params, dims])
 
     def _lower_reduce_max_min(self, index: int, op: Op) -> KernelCall:
         (function,) = spec(op.kind).c_functions
         dims = self.dims_static(index, "in_dims", self.graph.t(op.inputs[0]).shape)
-        args = [f"&{dims.name}", str(self._axis_mask(op)), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(dims), IntArg(self._axis_mask(op)), self.tensor(op.inputs[0]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[dims])
 
     def _lower_reshape(self, index: int, op: Op) -> KernelCall:
@@ -290,7 +304,7 @@ class Lowering:
             return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
         size = self.graph.t(op.outputs[0]).nbytes
         return KernelCall(index, op.name, op.kind, "mcc_copy_s8",
-                          [self.ptr(op.inputs[0]), self.ptr(op.outputs[0]), str(size)])
+                          [self.tensor(op.inputs[0]), self.tensor(op.outputs[0]), IntArg(size)])
 
     def _lower_pad(self, index: int, op: Op) -> KernelCall:
         g = self.graph
@@ -299,8 +313,8 @@ class Lowering:
         before = CArray(self.sym(index, "before"), "int32_t", np.array([b for b, _ in pads], np.int64))
         after = CArray(self.sym(index, "after"), "int32_t", np.array([a for _, a in pads], np.int64))
         statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), before.name, after.name, str(out.quant.zp),
-                f"&{statics[1].name}", self.ptr(op.outputs[0])]
+        args = [StructArg(statics[0]), self.tensor(op.inputs[0]), ArrayArg(before), ArrayArg(after),
+                IntArg(out.quant.zp), StructArg(statics[1]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_pad_s8", args, statics=statics, arrays=[before, after])
 
     def _lower_concatenation(self, index: int, op: Op) -> KernelCall:
@@ -310,19 +324,19 @@ class Lowering:
         outer = int(np.prod(out.shape[:axis], dtype=np.int64))
         inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
         sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.array([g.t(n).shape[axis] for n in op.inputs], np.int64))
-        arrays = [sizes]
-        ptrs = []
-        for k, name in enumerate(op.inputs):
-            t = g.t(name)
-            if t.is_const:
-                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
-                arrays.append(arr)
-                ptrs.append(arr.name)
-            else:
-                ptrs.append(self.ptr(name))
         lo, hi = fp.activation_range(op.attrs.activation, out)
+        return self._concat_call(index, op, sizes, outer, inner, lo, hi)
+
+    def _concat_call(self, index: int, op: Op, sizes: CArray, outer: int, inner: int, lo: int, hi: int) -> KernelCall:
+        """mcc_concat_s8 over the op's inputs (constants as flash arrays), listed in a local pointer table."""
+        arrays, ptrs = [sizes], []
+        for k, name in enumerate(op.inputs):
+            arg, arrs = self.operand(index, k, name)
+            ptrs.append(arg.c())
+            arrays += arrs
         local = self.sym(index, "inputs")
-        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), str(lo), str(hi), self.ptr(op.outputs[0])]
+        args = [IntArg(len(op.inputs)), LocalArg(local), ArrayArg(sizes), IntArg(outer), IntArg(inner), IntArg(lo),
+                IntArg(hi), self.tensor(op.outputs[0])]
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
@@ -347,7 +361,7 @@ class Lowering:
         maps_local, outs_local = self.sym(index, "maps"), self.sym(index, "outs")
         pre = [f"const mcc_index_map *const {maps_local}[{len(maps)}] = {{{', '.join('&' + s.name for s in statics)}}};",
                f"int8_t *const {outs_local}[{len(maps)}] = {{{', '.join(self.ptr(n) for n in op.outputs)}}};"]
-        args = [str(len(maps)), maps_local, self.ptr(op.inputs[0]), outs_local]
+        args = [IntArg(len(maps)), LocalArg(maps_local), self.tensor(op.inputs[0]), LocalArg(outs_local)]
         return KernelCall(index, op.name, op.kind, "mcc_index_copy_s8", args, statics=statics, arrays=arrays, pre=pre)
 
     def _lower_pack(self, index: int, op: Op) -> KernelCall:
@@ -358,18 +372,7 @@ class Lowering:
         outer = int(np.prod(out.shape[:axis], dtype=np.int64))
         inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
         sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.ones(len(op.inputs), np.int64))
-        arrays, ptrs = [sizes], []
-        for k, name in enumerate(op.inputs):
-            t = g.t(name)
-            if t.is_const:
-                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name))
-                ptrs.append(arrays[-1].name)
-            else:
-                ptrs.append(self.ptr(name))
-        local = self.sym(index, "inputs")
-        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), "-128", "127", self.ptr(op.outputs[0])]
-        pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
-        return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
+        return self._concat_call(index, op, sizes, outer, inner, -128, 127)
 
 
 def _conv_function(graph: Graph, op: Op) -> str:

@@ -124,7 +124,7 @@ def memory_breakdown(map_file: str | Path, objects: dict[str, str], sections: li
         if in_flash:
             flash[part] += size
             if part == "kernels":
-                stem = Path(file).stem.split("_", 1)[-1]  # 009_mcc_convolve_s8 -> mcc_convolve_s8
+                stem = Path(file).stem  # mcc_convolve_s8
                 kernels[stem] = kernels.get(stem, 0) + size
         if in_ram:
             ram[part] += size
