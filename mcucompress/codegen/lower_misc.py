@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from mcucompress.codegen.records import CArray, CStatic, KernelCall
+from mcucompress.codegen.records import CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint.params_misc import accumulate_params
 from mcucompress.ir import Op
@@ -37,8 +37,8 @@ def lower_space_to_batch(low, index: int, op: Op) -> KernelCall:
         ("pad_left", str(pads[1][0])), ("fill", str(out.quant.zp if out.quant is not None else 0))])
     statics = [params, low.dims_static(index, "in_dims", nhwc(x.shape)),
                low.dims_static(index, "out_dims", nhwc(out.shape))]
-    args = [f"&{statics[0].name}", f"&{statics[1].name}", low.ptr(op.inputs[0]), f"&{statics[2].name}",
-            low.ptr(op.outputs[0])]
+    args = [StructArg(statics[0]), StructArg(statics[1]), low.tensor(op.inputs[0]), StructArg(statics[2]),
+            low.tensor(op.outputs[0])]
     return KernelCall(index, op.name, op.kind, "mcc_space_to_batch_s8", args, statics=statics)
 
 
@@ -62,7 +62,8 @@ def lower_add_n(low, index: int, op: Op) -> KernelCall:
     params = _accumulate_static(low, index, op)
     local = low.sym(index, "inputs")
     pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
-    args = [f"&{params.name}", str(len(ptrs)), local, str(g.t(op.outputs[0]).size), low.ptr(op.outputs[0])]
+    args = [StructArg(params), IntArg(len(ptrs)), LocalArg(local), IntArg(g.t(op.outputs[0]).size),
+            low.tensor(op.outputs[0])]
     return KernelCall(index, op.name, op.kind, "mcc_add_n_s8", args, statics=[params], arrays=arrays, pre=pre)
 
 
@@ -73,6 +74,6 @@ def lower_cumsum(low, index: int, op: Op) -> KernelCall:
     axis = a.axis % len(shape)
     outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
     params = _accumulate_static(low, index, op)
-    args = [f"&{params.name}", str(outer), str(shape[axis]), str(inner), str(int(a.exclusive)), str(int(a.reverse)),
-            low.ptr(op.inputs[0]), low.ptr(op.outputs[0])]
+    args = [StructArg(params), IntArg(outer), IntArg(shape[axis]), IntArg(inner), IntArg(int(a.exclusive)),
+            IntArg(int(a.reverse)), low.tensor(op.inputs[0]), low.tensor(op.outputs[0])]
     return KernelCall(index, op.name, op.kind, "mcc_cumsum_s8", args, statics=[params])
