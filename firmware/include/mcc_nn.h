@@ -279,6 +279,27 @@ int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p);
 /** DIV int8 with 4-D broadcasting (TFLM's reference div.h); out may alias an input of the output's shape. */
 mcc_status mcc_div_s8(const mcc_div_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
                       int8_t *out);
+/**
+ * SPACE_TO_BATCH_ND of NHWC int8 (rank 3 as NH1C): output batch (sh * block_w + sw) * N + n, position (oh, ow)
+ * copies input (n, oh * block_h + sh - pad_top, ow * block_w + sw - pad_left) or, in the padding, p->fill.
+ * out_dims->n must be N * block_h * block_w; out must not overlap in. MCC_ARG_ERROR on bad arguments.
+ */
+mcc_status mcc_space_to_batch_s8(const mcc_space_to_batch_params *p, const mcc_dims *in_dims, const int8_t *in,
+                                 const mcc_dims *out_dims, int8_t *out);
+
+/**
+ * ADD_N: out[i] = requantized sum over the inputs of in[k][i] (TFLM's arithmetic, see mcc_accumulate_params);
+ * every input shares one quantization. out may alias input 0.
+ */
+mcc_status mcc_add_n_s8(const mcc_accumulate_params *p, int32_t num_inputs, const int8_t *const *inputs,
+                        int32_t size, int8_t *out);
+
+/**
+ * CUMSUM along the middle axis of [outer, depth, inner]: running sums (exclusive: without the element itself;
+ * reverse: from the end), each requantized as ADD_N's. out may alias in.
+ */
+mcc_status mcc_cumsum_s8(const mcc_accumulate_params *p, int32_t outer, int32_t depth, int32_t inner,
+                         int32_t exclusive, int32_t reverse, const int8_t *in, int8_t *out);
 
 #ifdef __cplusplus
 }

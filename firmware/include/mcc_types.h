@@ -251,6 +251,27 @@ typedef struct {
     int32_t output_shift;
     int32_t act_min, act_max;
 } mcc_div_params;
+/** SPACE_TO_BATCH_ND: block and leading paddings of the two spatial axes (rank 3: block_w 1, pad_left 0). */
+typedef struct {
+    int32_t block_h, block_w;   /**< >= 1 */
+    int32_t pad_top, pad_left;  /**< >= 0 */
+    int32_t fill;               /**< the padding value: the output zero point, in [-128, 127] */
+} mcc_space_to_batch_params;
+
+/**
+ * ADD_N and CUMSUM int8 (TFLM): each term (x - zp_in) << left_shift is scaled by the input multiplier, the sum
+ * (which, as in TFLM, starts from the scaled -zp_in) by the output multiplier, plus zp_out, clamped.
+ */
+typedef struct {
+    int32_t input_offset;       /**< -zp_in, in [-127, 128] */
+    int32_t left_shift;         /**< 20 */
+    int32_t input_multiplier;   /**< in [0, 2^31) */
+    int32_t input_shift;        /**< in [-31, 0] */
+    int32_t output_multiplier;  /**< in [0, 2^31) */
+    int32_t output_shift;       /**< in [-31, 0] */
+    int32_t output_offset;      /**< zp_out */
+    int32_t act_min, act_max;
+} mcc_accumulate_params;
 
 #ifdef __cplusplus
 }

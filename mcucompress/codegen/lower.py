@@ -15,7 +15,7 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
 from mcucompress.ir import Graph, Op, resize
-from mcucompress.ir.index_maps import axis_tables, index_maps
+from mcucompress.ir.index_maps import index_maps, separable
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
 from mcucompress.reference import batch_matmul as bmm
@@ -356,7 +356,7 @@ class Lowering:
         statics, arrays = [], []
         for k, m in enumerate(maps):
             m = m.reshape([d for d in m.shape if d != 1] or [1])  # size-1 axes cost loop levels, add nothing
-            tables = axis_tables(m)
+            m, tables = separable(m)  # GATHER(_ND) over several index axes: those axes merged into one
             last = tables[-1]
             contiguous = int(bool(np.array_equal(last, last[0] + np.arange(last.size))))
             offsets = CArray(self.sym(index, f"offsets{k}"), "int32_t", np.concatenate(tables).astype(np.int64))

@@ -127,6 +127,7 @@ def load(path: str | Path) -> Graph:
     from mcucompress.frontend import (  # noqa: F401  (register the converters)
         onnx_ops,
         onnx_ops_math,
+        onnx_ops_misc,
         onnx_ops_movement,
         onnx_ops_resize,
         onnx_ops_tensor,

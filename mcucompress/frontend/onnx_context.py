@@ -36,6 +36,7 @@ def supported_onnx_ops() -> list[str]:
     from mcucompress.frontend import (  # noqa: F401  (register the converters)
         onnx_ops,
         onnx_ops_math,
+        onnx_ops_misc,
         onnx_ops_movement,
         onnx_ops_resize,
         onnx_ops_tensor,

@@ -239,9 +239,17 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool, dequantize_hyb
                                  f"not supported; {SUPPORTED_OPS_HINT}")
     _fold_dequantized_constants(graph)
     _remove_dead_ops(graph)
+    _fold_dilated_convolutions(graph)
     _check_hybrid(path, graph, dequantize_hybrid)
     graph.remove_unused_tensors()
     return graph
+
+
+def _fold_dilated_convolutions(graph: Graph) -> None:
+    """SPACE_TO_BATCH_ND -> CONV -> BATCH_TO_SPACE_ND, the TF converter's dilated convolution, as one convolution."""
+    from mcucompress.passes import apply, dilated_conv
+
+    apply(graph, [dilated_conv.rewrite])
 
 
 def _remove_dead_ops(graph: Graph) -> None:
@@ -322,7 +330,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
         else _attrs(path, graph, index, kind, op, ins, outs)
     if kind in tflite_resize.KINDS:
         attrs, ins = tflite_resize.attrs(path, graph, index, kind, op, ins, outs), ins[:1]  # size is in the attrs
-    if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
+    if kind in ("RESHAPE", "PAD", "CUMSUM", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
         ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
     if kind in tflite_typed.KINDS:  # int32 / bool ops: their constant operands, or folded into a constant
         converted = tflite_typed.convert(path, graph, index, kind, ins, outs)
@@ -337,7 +345,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "GELU"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "GELU", "LOG", "CUMSUM", "ADD_N"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -460,7 +468,7 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         if o.WeightsFormat() != 0:
             raise UnsupportedOpError(f"{path}: op {index} (FULLY_CONNECTED) uses shuffled weights; re-convert with default weights")
         return irops.FullyConnectedAttrs(_activation(path, index, kind, o.FusedActivationFunction()), bool(o.KeepNumDims()))
-    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"):
         o = _required_options(path, index, kind, op, tflite.Pool2DOptions)
         _, in_h, in_w, _ = _dims(path, index, kind, t[ins[0]], 4, "input")
         _, out_h, out_w, _ = _dims(path, index, kind, t[outs[0]], 4, "output")
@@ -529,7 +537,21 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))
+    if kind == "CUMSUM":
+        return _cumsum_attrs(path, graph, index, op, ins)
     return irops.NoAttrs()
+
+
+def _cumsum_attrs(path: Path, graph: Graph, index: int, op, ins: list[str]) -> irops.CumsumAttrs:
+    axis = graph.tensors[ins[1]].data if len(ins) > 1 and ins[1] else None
+    if axis is None:
+        raise UnsupportedOpError(f"{path}: op {index} (CUMSUM) has a non-constant axis; only a constant axis is supported")
+    if axis.size != 1 or axis.dtype.kind not in "iu":
+        raise ModelFileError(f"{path}: op {index} (CUMSUM) has an axis operand of {axis.dtype} {list(axis.shape)}; "
+                             "the file is corrupt; re-export the model")
+    o = _options(op, tflite.CumsumOptions)
+    return irops.CumsumAttrs(int(axis.reshape(-1)[0]), bool(o.Exclusive()) if o else False,
+                             bool(o.Reverse()) if o else False)
 
 
 def _fold_dequantized_constants(graph: Graph) -> None:

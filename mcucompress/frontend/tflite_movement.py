@@ -1,7 +1,7 @@
 """TFLite import of the data-movement ops: their constant operands and options become IR attributes.
 
 TRANSPOSE, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, SPACE_TO_DEPTH, DEPTH_TO_SPACE, MIRROR_PAD,
-REVERSE_V2, BROADCAST_TO and GATHER. Operands that are not constants (a run-time perm, begin, indices) are
+REVERSE_V2, BROADCAST_TO, GATHER, TILE, GATHER_ND, SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND. Operands that are not constants (a run-time perm, begin, indices) are
 refused with one line; malformed ones are a corrupt file. The verifier then checks ranges and shapes.
 """
 
@@ -17,7 +17,8 @@ from mcucompress.ir import Graph
 from mcucompress.ir import ops as irops
 
 KINDS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
-         "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER")
+         "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER", "TILE", "GATHER_ND", "SPACE_TO_BATCH_ND",
+         "BATCH_TO_SPACE_ND")
 MAX_OPERAND = 64  # entries of a perm/begin/size/indices operand: anything longer is not a model of ours
 
 
@@ -126,7 +127,24 @@ def attrs(path: Path, graph: Graph, index: int, builtin: str, op, ins: list[str]
         if not -rank <= axis < rank:
             raise ModelFileError(f"{path}: op {index} (GATHER) has axis {axis} for a rank-{rank} input; the file is corrupt")
         return irops.GatherAttrs(tuple(indices), tuple(int(d) for d in graph.tensors[ins[1]].shape), axis % rank)
+    if kind in ("TILE", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"):
+        return _more_attrs(path, graph, index, kind, ins, rank)
     raise ValueError(kind)
+
+
+def _more_attrs(path: Path, graph: Graph, index: int, kind: str, ins: list[str], rank: int):
+    if kind == "TILE":
+        return irops.TileAttrs(tuple(_const(path, graph, index, kind, ins, 1, "multiples")))
+    if kind == "GATHER_ND":
+        indices = _const(path, graph, index, kind, ins, 1, "indices", limit=1 << 16)
+        return irops.GatherNdAttrs(tuple(indices), tuple(int(d) for d in graph.tensors[ins[1]].shape))
+    block = _const(path, graph, index, kind, ins, 1, "block_shape")
+    what = "paddings" if kind == "SPACE_TO_BATCH_ND" else "crops"
+    pads = _const(path, graph, index, kind, ins, 2, what)
+    if len(pads) != 2 * len(block):
+        raise ModelFileError(f"{path}: op {index} ({kind}) has {len(pads)} {what} for {len(block)} block sizes; "
+                             "the file is corrupt")
+    return irops.SpaceBatchAttrs(tuple(block), tuple((pads[2 * i], pads[2 * i + 1]) for i in range(len(block))))
 
 
 def fold(graph: Graph, op) -> bool:

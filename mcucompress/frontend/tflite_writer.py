@@ -78,6 +78,14 @@ TYPE_VERSIONS = {
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
     "RESIZE_BILINEAR": {"int8": 2},
     "RESIZE_NEAREST_NEIGHBOR": {"int8": 2},
+    "TILE": {"int8": 2},  # LiteRT's reference resolver registers TILE up to version 2
+    "GATHER_ND": {"int8": 2},
+    "SPACE_TO_BATCH_ND": {"int8": 2},
+    "BATCH_TO_SPACE_ND": {"int8": 2},
+    "CUMSUM": {},
+    "ADD_N": {},
+    "L2_POOL_2D": {},
+    "LOG": {},
 }
 
 
@@ -346,6 +354,30 @@ def _batch_matmul(low: _Lowering, op: Op):
 
 def _gelu(low: _Lowering, op: Op):
     return [low.ref(op.inputs[0])], "GeluOptions", {"Approximate": op.attrs.approximate}
+def _tile(low: _Lowering, op: Op):
+    return _with_const(low, op, ("multiples", list(op.attrs.multiples))), None, {}
+
+
+def _gather_nd(low: _Lowering, op: Op):
+    a = op.attrs
+    return _with_const(low, op, ("indices", np.asarray(a.indices, np.int32).reshape(tuple(a.indices_shape)))), None, {}
+
+
+def _space_batch(low: _Lowering, op: Op):
+    a = op.attrs
+    what = "paddings" if op.kind == "SPACE_TO_BATCH_ND" else "crops"
+    return _with_const(low, op, ("block_shape", list(a.block_shape)), (what, [list(p) for p in a.paddings])), None, {}
+
+
+def _cumsum(low: _Lowering, op: Op):
+    a = op.attrs
+    return (_with_const(low, op, ("axis", [a.axis])), "CumsumOptions",
+            {"Exclusive": bool(a.exclusive), "Reverse": bool(a.reverse)})
+
+
+def _l2_pool(low: _Lowering, op: Op):
+    inputs, _, fields = _pool(low, op)
+    return inputs, "Pool2DOptions", fields
 
 
 LOWERINGS = {
@@ -404,6 +436,14 @@ LOWERINGS = {
     "BATCH_MATMUL": _batch_matmul,
     "GELU": _gelu,
     "DIV": _elementwise,
+    "TILE": _tile,
+    "GATHER_ND": _gather_nd,
+    "SPACE_TO_BATCH_ND": _space_batch,
+    "BATCH_TO_SPACE_ND": _space_batch,
+    "CUMSUM": _cumsum,
+    "ADD_N": _plain,
+    "L2_POOL_2D": _l2_pool,
+    "LOG": _plain,
 }
 
 
@@ -652,10 +692,12 @@ def _operator(b: flatbuffers.Builder, o: _Operator, opcode_index: int) -> int:
 
 
 def _options_table(b: flatbuffers.Builder, table: str, fields: dict) -> int:
-    """Build e.g. Conv2DOptions with the schema package's Conv2DOptionsStart/Add<Field>/End functions."""
+    """Build e.g. Conv2DOptions with the schema package's Conv2DOptionsStart/Add<Field>/End functions; a list
+    value (SqueezeOptions' SqueezeDims) is an int32 vector, made before the table starts."""
+    vectors = {name: _int32_vector(b, v) for name, v in fields.items() if isinstance(v, (list, tuple))}
     getattr(tflite, f"{table}Start")(b)
     for name, value in fields.items():
-        getattr(tflite, f"{table}Add{name}")(b, value)
+        getattr(tflite, f"{table}Add{name}")(b, vectors.get(name, value))
     return getattr(tflite, f"{table}End")(b)
 
 

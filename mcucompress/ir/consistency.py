@@ -27,7 +27,7 @@ FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
               "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
-              "LOG_SOFTMAX", "NEG", "GELU"}
+              "LOG_SOFTMAX", "NEG", "GELU", "LOG"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
@@ -38,6 +38,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     **typed.TYPED_ARITY,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24), "SVDF": (1, 5),  # optional operands "": their rules count
     "BATCH_MATMUL": (2, 2), "DIV": (2, 2),
+    "ADD_N": (2, 64), "CUMSUM": (1, 1), "L2_POOL_2D": (1, 1),
 }
 # two activation-or-constant operands
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
@@ -110,7 +111,7 @@ def _check_dtypes(where: str, op: Op, ins, out) -> None:
     if op.kind in typed.TYPED_KINDS:  # int32 / bool tensors
         return typed.check_dtypes(where, op, ins, out)
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK"):
+    if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", "ADD_N"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
@@ -328,6 +329,19 @@ def _batch_matmul(where: str, op: Op, ins, out):
         raise GraphError(f"{where}: {exc}; {FIX}") from None
 
 
+def _add_n(where: str, op: Op, ins, out):
+    if any(t.shape != ins[0].shape for t in ins):
+        raise GraphError(f"{where}: inputs {[list(t.shape) for t in ins]} must share one shape; {FIX}")
+    return ins[0].shape
+
+
+def _cumsum(where: str, op: Op, ins, out):
+    rank = len(ins[0].shape)
+    if not -rank <= op.attrs.axis < rank:
+        raise GraphError(f"{where}: axis {op.attrs.axis} is not an axis of input shape {list(ins[0].shape)}; {FIX}")
+    return ins[0].shape
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
@@ -337,6 +351,7 @@ SHAPE_RULES = {
     **{k: typed.shape for k in typed.TYPED_KINDS},
     "UNIDIRECTIONAL_SEQUENCE_LSTM": consistency_recurrent.lstm_shape, "SVDF": consistency_recurrent.svdf_shape,
     "BATCH_MATMUL": _batch_matmul,
+    "ADD_N": _add_n, "CUMSUM": _cumsum, "L2_POOL_2D": _pool,
 }
 
 
@@ -344,7 +359,7 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", *typed.ALL_OPERANDS) \
+        runtime = op.inputs if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", "ADD_N", *typed.ALL_OPERANDS) \
             else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):

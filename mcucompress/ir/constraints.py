@@ -128,7 +128,7 @@ def check_log_softmax(graph: Graph, op: Op) -> None:
 
 
 def check_float_only(graph: Graph, op: Op) -> None:
-    """SQRT, EXP, NEG: float32 only (TFLM has no int8 kernel for them); an int8 model with one does not run on TFLM."""
+    """SQRT, EXP, NEG, LOG: float32 only (TFLM has no int8 kernel for them); an int8 model with one does not run on TFLM."""
     raise UnsupportedOpError(f"{_where(op)}: TFLM has no int8 {op.kind} kernel; keep this part of the model in float32")
 
 

@@ -74,3 +74,23 @@ def check_reverse(graph: Graph, op: Op) -> None:
     if axes and axes != list(range(axes[0], axes[-1] + 1)):
         raise UnsupportedOpError(f"{_where(op)}: axes {axes} are not consecutive; TFLM reverses consecutive axes only")
     _same_quant_all(graph, op)
+
+
+check_batch_to_space_nd = _same_quant_check("BATCH_TO_SPACE_ND", "rank 3 or 4 (NHC, NHWC), constant block shape and "
+                                            "crops")
+check_space_to_batch_nd = _same_quant_check("SPACE_TO_BATCH_ND", "rank 3 or 4 (NHC, NHWC), constant block shape and "
+                                            "paddings; padding is the zero point, as in LiteRT (TFLM leaves its "
+                                            "pad value uninitialised)")
+
+
+def check_tile(graph: Graph, op: Op) -> None:
+    """TILE int8: constant multiples; TFLM has no TILE kernel (checked against LiteRT's); input and output share scale and zero point."""
+    _same_quant_all(graph, op)
+
+
+def check_gather_nd(graph: Graph, op: Op) -> None:
+    """GATHER_ND int8: constant int32 indices in range, at most 5 coordinates per index; input and output share scale and zero point."""
+    if op.attrs.indices_shape and op.attrs.indices_shape[-1] > 5:
+        raise UnsupportedOpError(f"{_where(op)}: indices of {op.attrs.indices_shape[-1]} coordinates; TFLM's GATHER_ND "
+                                 "takes at most 5")
+    _same_quant_all(graph, op)

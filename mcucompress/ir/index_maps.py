@@ -1,7 +1,8 @@
 """Where each output element of a data-movement op comes from: one integer index map per output.
 
 TRANSPOSE, SLICE, STRIDED_SLICE, SPLIT(_V), UNPACK, SPACE_TO_DEPTH, DEPTH_TO_SPACE, MIRROR_PAD, REVERSE_V2,
-BROADCAST_TO and GATHER only move values. Applying the op to `arange(input size)` gives, for every output
+BROADCAST_TO, GATHER, TILE, GATHER_ND, SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND only move values (SPACE_TO_BATCH_ND
+also pads: -1 in its map). Applying the op to `arange(input size)` gives, for every output
 element, the flat index of the input element it copies; that one function is the verifier's shape rule, the
 reference executor (`x.flat[map]`) and the source of the C kernel's per-axis offset tables, so the three
 cannot disagree. Attributes out of range raise ValueError (the verifier turns it into a GraphError).
@@ -16,7 +17,9 @@ import numpy as np
 from mcucompress.ir import resize as rz
 
 MOVEMENT_KINDS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
-                  "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER")
+                  "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER", "TILE", "GATHER_ND", "SPACE_TO_BATCH_ND",
+                  "BATCH_TO_SPACE_ND")
+PADDED = ("SPACE_TO_BATCH_ND",)  # maps hold -1 where the output is padding (the zero point, or 0.0)
 MULTI_OUTPUT = ("SPLIT", "UNPACK")
 
 
@@ -135,7 +138,72 @@ def index_maps(kind: str, attrs, in_shape: tuple[int, ...], out_shapes: list[tup
         rows = rz.nearest_sources(in_shape[1], int(a.size[0]), a.align_corners, a.half_pixel_centers)
         cols = rz.nearest_sources(in_shape[2], int(a.size[1]), a.align_corners, a.half_pixel_centers)
         return [idx[:, rows][:, :, cols]]
+    if kind in ("TILE", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"):
+        return [_more_maps(kind, a, idx)]
     raise ValueError(f"{kind} is not a data-movement op")
+
+
+def _more_maps(kind: str, a, idx: np.ndarray) -> np.ndarray:
+    """TILE, GATHER_ND, SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND (TFLite's semantics, TFLM's limits)."""
+    shape, rank = idx.shape, idx.ndim
+    if kind == "TILE":
+        mult = [int(m) for m in a.multiples]
+        if len(mult) != rank or any(m < 1 for m in mult):
+            raise ValueError(f"multiples {mult} must be {rank} positive counts")
+        if math.prod(shape) * math.prod(mult) > 1 << 24:
+            raise ValueError(f"tiling {list(shape)} by {mult} is too large")
+        return np.tile(idx, mult)
+    if kind == "GATHER_ND":
+        ishape = tuple(int(d) for d in a.indices_shape)
+        ind = np.asarray(a.indices, np.int64)
+        if len(ishape) < 1 or ind.size != math.prod(ishape) or not 1 <= ishape[-1] <= rank:
+            raise ValueError(f"indices of shape {list(ishape)} ({ind.size} values) must end in an axis of 1 .. "
+                             f"{rank} coordinates")
+        ind = ind.reshape(ishape)
+        k = ishape[-1]
+        if ((ind < 0) | (ind >= np.array(shape[:k]))).any():
+            raise ValueError(f"indices {ind.reshape(-1).tolist()[:8]} fall outside the input's shape {list(shape)}")
+        return idx[tuple(ind[..., i] for i in range(k))]
+    spatial = [int(b) for b in a.block_shape]
+    pads = [(int(p), int(q)) for p, q in a.paddings]
+    if rank not in (3, 4) or len(spatial) != rank - 2 or len(pads) != rank - 2 or min(spatial) < 1:
+        raise ValueError(f"needs a rank-3 or 4 input with one block size and (before, after) pair per spatial "
+                         f"axis (rank {rank}, block {spatial}, paddings {pads})")
+    if min(min(p) for p in pads) < 0:
+        raise ValueError(f"paddings {pads} must be non-negative")
+    x = idx if rank == 4 else idx[:, :, None, :]  # TFLite's NHC as NH1C
+    bh, bw = spatial[0], spatial[1] if rank == 4 else 1
+    (pt, pb), (pl, pr) = pads[0], pads[1] if rank == 4 else (0, 0)
+    if kind == "SPACE_TO_BATCH_ND":
+        n, h, w, c = x.shape
+        hp, wp = h + pt + pb, w + pl + pr
+        if hp % bh or wp % bw:
+            raise ValueError(f"padded height {hp} and width {wp} must be multiples of the block {spatial}")
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=-1)
+        y = x.reshape(n, hp // bh, bh, wp // bw, bw, c).transpose(2, 4, 0, 1, 3, 5)
+        y = y.reshape(bh * bw * n, hp // bh, wp // bw, c)
+    else:
+        b, h, w, c = x.shape
+        if b % (bh * bw):
+            raise ValueError(f"batch {b} must be a multiple of the block {spatial}")
+        n = b // (bh * bw)
+        if pt + pb >= h * bh or pl + pr >= w * bw:
+            raise ValueError(f"crops {pads} leave nothing of {h * bh} x {w * bw}")
+        y = x.reshape(bh, bw, n, h, w, c).transpose(2, 3, 0, 4, 1, 5).reshape(n, h * bh, w * bw, c)
+        y = y[:, pt:h * bh - pb, pl:w * bw - pr, :]
+    return y if rank == 4 else y[:, :, 0, :]
+
+
+def separable(m: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The map with leading axes merged until it is a sum of per-axis offsets, and its tables (a GATHER or
+    GATHER_ND over several index axes reads arbitrary rows: those axes become one)."""
+    while True:
+        try:
+            return m, axis_tables(m)
+        except ValueError:
+            if m.ndim < 2:
+                raise
+            m = m.reshape((m.shape[0] * m.shape[1],) + m.shape[2:])
 
 
 def axis_tables(m: np.ndarray) -> list[np.ndarray]:

@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6")
-TUPLE_FIELDS = {"axes", "perm", "begin", "size", "end", "strides", "sizes", "indices", "indices_shape"}  # JSON lists
+TUPLE_FIELDS = {"axes", "perm", "begin", "size", "end", "strides", "sizes", "indices", "indices_shape",
+                "multiples", "block_shape"}  # JSON lists
 
 
 @dataclass
@@ -243,3 +244,37 @@ class GeluAttrs:
     """GELU: the exact erf form, or the tanh approximation."""
 
     approximate: bool = False
+
+
+# -- TILE, GATHER_ND, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND (index maps too), CUMSUM ------------------------------
+@dataclass
+class TileAttrs:
+    """TILE: how many copies of the input along each axis."""
+
+    multiples: tuple[int, ...] = ()
+
+
+@dataclass
+class GatherNdAttrs:
+    """GATHER_ND with constant indices (flattened, of shape `indices_shape`; its last axis indexes the input)."""
+
+    indices: tuple[int, ...] = ()
+    indices_shape: tuple[int, ...] = ()
+
+
+@dataclass
+class SpaceBatchAttrs:
+    """SPACE_TO_BATCH_ND (`paddings`: (before, after) per spatial axis) and BATCH_TO_SPACE_ND (`paddings` are
+    its crops); one or two spatial axes (a rank-3 input has one)."""
+
+    block_shape: tuple[int, ...] = (2, 2)
+    paddings: tuple[tuple[int, int], ...] = field(default_factory=lambda: ((0, 0), (0, 0)))
+
+
+@dataclass
+class CumsumAttrs:
+    """CUMSUM along `axis`; exclusive leaves each element out of its own sum, reverse sums from the end."""
+
+    axis: int = 0
+    exclusive: bool = False
+    reverse: bool = False

@@ -1,6 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
 ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), and the float32-only
-SQRT, EXP, NEG. L2_NORMALIZATION and LOG_SOFTMAX
+SQRT, EXP, NEG, LOG. L2_NORMALIZATION and LOG_SOFTMAX
 normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
@@ -16,7 +16,7 @@ from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, CHANNE
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
 from mcucompress.reference import gelu as gelu_ref
-from mcucompress.reference import math_ops
+from mcucompress.reference import math_ops, misc_ops
 
 _UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "in_place": True}
 
@@ -49,6 +49,7 @@ SPECS = (
     OpSpec("SQRT", attrs.NoAttrs, math_ops.sqrt, CHANNELS_PASSTHROUGH, ("SQRT",), check=c.check_float_only),
     OpSpec("EXP", attrs.NoAttrs, math_ops.exp, CHANNELS_PASSTHROUGH, ("EXP",), check=c.check_float_only),
     OpSpec("NEG", attrs.NoAttrs, math_ops.neg, CHANNELS_PASSTHROUGH, ("NEG",), check=c.check_float_only),
+    OpSpec("LOG", attrs.NoAttrs, misc_ops.log, CHANNELS_PASSTHROUGH, ("LOG",), check=c.check_float_only),
     # PRELU's one activation input shares channels with its output; pruning slices a per-channel alpha with them.
     OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_TIED, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),

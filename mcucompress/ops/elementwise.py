@@ -1,4 +1,5 @@
-"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV.
+"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, and
+of ADD_N and CUMSUM (sums requantized as TFLM's ADD_N/CUMSUM do; ADD_N's inputs share one quantization).
 
 Their kernels read element i of both operands before writing element i, so the output may overwrite
 input 0; every activation operand shares channel indices with the output (a residual group). MAXIMUM
@@ -6,10 +7,12 @@ and MINIMUM compare raw int8 values, so their inputs and output share one quanti
 """
 
 from mcucompress.codegen.lower import Lowering
+from mcucompress.codegen.lower_misc import lower_add_n, lower_cumsum
 from mcucompress.ir import constraints as c
+from mcucompress.ir import constraints_misc as cmisc
 from mcucompress.ir import ops as attrs
-from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
-from mcucompress.reference import div, math_ops
+from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_TIED, OpSpec
+from mcucompress.reference import div, math_ops, misc_ops
 from mcucompress.reference import elementwise as elem
 from mcucompress.reference import executor as ref
 
@@ -28,4 +31,8 @@ SPECS = (
            check=c.check_squared_difference, lowering=Lowering._lower_squared_difference, c_functions=("mcc_squared_difference_s8",), in_place=True),
     OpSpec("DIV", attrs.ElementwiseAttrs, div.div, CHANNELS_TIED, ("DIV",), check=c.check_div,
            lowering=Lowering._lower_div, c_functions=("mcc_div_s8",), in_place=True),
+    OpSpec("ADD_N", attrs.NoAttrs, misc_ops.add_n, CHANNELS_TIED, ("ADD_N",), check=cmisc.check_add_n,
+           shares_quant=True, lowering=lower_add_n, c_functions=("mcc_add_n_s8",), in_place=True),
+    OpSpec("CUMSUM", attrs.CumsumAttrs, misc_ops.cumsum, CHANNELS_BLOCK, ("CUMSUM",), check=cmisc.check_cumsum,
+           lowering=lower_cumsum, c_functions=("mcc_cumsum_s8",), in_place=True),
 )

@@ -14,6 +14,7 @@ from mcucompress.passes import (
     activation_fusion,
     batchnorm_folding,
     constant_folding,
+    dilated_conv,
     hard_swish,
     identity_removal,
     reshape_chain,
@@ -26,6 +27,7 @@ DEFAULT_PASSES: list[Rewrite] = [
     identity_removal.rewrite,
     reshape_chain.rewrite,
     batchnorm_folding.rewrite,
+    dilated_conv.rewrite,
     hard_swish.rewrite,
     activation_fusion.rewrite,
 ]

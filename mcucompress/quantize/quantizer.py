@@ -144,10 +144,10 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 
 
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
-    """Constant float operands of the broadcasting binary ops, CONCATENATION, PRELU (alpha) and BATCH_MATMUL (per
-    tensor, as TFLM's int8 BATCH_MATMUL takes it) become int8: with their own range,
-    or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
-    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU", "BATCH_MATMUL", *ALL_OPERANDS):
+    """Constant float operands of the broadcasting binary ops, CONCATENATION, PRELU (alpha), ADD_N and BATCH_MATMUL
+    (per tensor, as TFLM's int8 BATCH_MATMUL takes it) become int8: with their own range, or the output's
+    quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM, ADD_N; values outside clamp)."""
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU", "ADD_N", "BATCH_MATMUL", *ALL_OPERANDS):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)

@@ -274,6 +274,43 @@ def _batch_matmul(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
     return torch.matmul(a, b).reshape((-1,) + tuple(_out_shape(m, op)[1:]))
 
 
+def _index_map(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """TILE, GATHER_ND, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND: the op's index map (mcucompress.ir.index_maps) per
+    sample; a padded map's -1 reads an appended zero."""
+    from mcucompress.ir.index_maps import PADDED, index_maps
+
+    in_shape = m.graph.t(op.inputs[0]).shape
+    idx = index_maps(op.kind, op.attrs, in_shape, [_out_shape(m, op)])[0]
+    flat = xs[0].reshape(-1, int(np.prod(in_shape)))
+    if op.kind in PADDED:
+        flat = F.pad(flat, (0, 1))
+    y = flat[:, torch.as_tensor(idx.reshape(-1).astype(np.int64), device=flat.device)]
+    return y.reshape((-1,) + tuple(idx.shape[1:]))
+
+
+def _cumsum(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    a, x = op.attrs, xs[0]
+    axis = a.axis % x.dim()
+    if a.reverse:
+        x = torch.flip(x, [axis])
+    y = torch.cumsum(x, dim=axis)
+    if a.exclusive:
+        y = y - x
+    return torch.flip(y, [axis]) if a.reverse else y
+
+
+def _l2_pool(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """sqrt of the mean square over the window's taps inside the input (padding never counts)."""
+    a, x = op.attrs, xs[0]
+    _, oh, ow, _ = _out_shape(m, op)
+    pads = _window_pads(x.shape[1:3], (oh, ow), (a.filter_h, a.filter_w), (a.stride_h, a.stride_w), (1, 1),
+                        a.pad_top, a.pad_left)
+    k, s = (a.filter_h, a.filter_w), (a.stride_h, a.stride_w)
+    ones = torch.ones((1, 1) + tuple(x.shape[1:3]), dtype=x.dtype, device=x.device)
+    y = F.avg_pool2d(F.pad((x * x).permute(0, 3, 1, 2), pads), k, s) / F.avg_pool2d(F.pad(ones, pads), k, s)
+    return _act(torch.sqrt(y[:, :, :oh, :ow]).permute(0, 2, 3, 1), a.activation)
+
+
 _FORWARD = {
     "CONV_2D": _weighted,
     "DEPTHWISE_CONV_2D": _weighted,
@@ -313,6 +350,11 @@ _FORWARD = {
     "GELU": _unary(lambda x, op: F.gelu(x, approximate="tanh" if op.attrs.approximate else "none")),
     "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
                                                              min=1e-6)),
+    **{k: _index_map for k in ("TILE", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")},
+    "ADD_N": lambda m, op, xs: torch.stack([x.float() for x in torch.broadcast_tensors(*xs)]).sum(0),
+    "CUMSUM": _cumsum,
+    "L2_POOL_2D": _l2_pool,
+    "LOG": _unary(lambda x, op: torch.log(x)),
 }
 
 

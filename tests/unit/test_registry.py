@@ -37,7 +37,8 @@ IR_KINDS |= {"MAXIMUM", "MINIMUM", "ABS", "PRELU", "SQUARED_DIFFERENCE", "ELU",
              "REDUCE_MAX", "REDUCE_MIN", "SUM", "RSQRT", "SQRT", "EXP",
              "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}  # issue 10, element-wise ops
 MOVEMENT = {"TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "PACK", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
-            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER"}
+            "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER", "TILE", "GATHER_ND", "SPACE_TO_BATCH_ND",
+            "BATCH_TO_SPACE_ND"}
 IR_KINDS |= MOVEMENT
 TYPED = {"ARG_MAX", "ARG_MIN", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "SELECT_V2",
          "ZEROS_LIKE", "FILL"}  # int32 / bool tensors
@@ -46,6 +47,7 @@ IR_KINDS |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
 RECURRENT = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}  # state in variable tensors (tests/unit/test_recurrent_ops.py)
 IR_KINDS |= RECURRENT
 IR_KINDS |= {"BATCH_MATMUL", "GELU", "DIV"}  # transformer blocks: matrix product of two tensors, GELU, division
+IR_KINDS |= {"ADD_N", "CUMSUM", "L2_POOL_2D", "LOG"}
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -66,7 +68,7 @@ def test_every_ir_kind_has_a_complete_spec():
         if s.weight_axis is not None:
             assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) and s.scratch, s.kind
     # float output, or no int8 kernel in TFLM: reference only
-    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG"}
+    assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG", "L2_POOL_2D", "LOG"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         specs[0].kind = "X"
 
@@ -81,9 +83,9 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_PRODUCER] == {"CONV_2D", "FULLY_CONNECTED"}
     assert by_rule[registry.CHANNELS_DEPTHWISE] == {"DEPTHWISE_CONV_2D"}
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
-                                                "PRELU", "DIV"}
+                                                "PRELU", "DIV", "ADD_N"}
     assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
-                                                "BATCH_MATMUL"} | MOVEMENT | TYPED | RECURRENT
+                                                "BATCH_MATMUL", "CUMSUM"} | MOVEMENT | TYPED | RECURRENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 
@@ -134,7 +136,7 @@ def single_input_graph(kind: str) -> Graph:
 
 SINGLE_INPUT = ["MAX_POOL_2D", "AVERAGE_POOL_2D", "PAD", "RESHAPE", "RELU6", "RELU", "LEAKY_RELU", "HARD_SWISH",
                 "MEAN", "LOGISTIC", "TANH", "SOFTMAX", "ABS", "ELU", "REDUCE_MAX", "REDUCE_MIN", "SUM",
-                "L2_NORMALIZATION", "LOG_SOFTMAX"]
+                "L2_NORMALIZATION", "LOG_SOFTMAX", "CUMSUM"]
 
 
 @pytest.mark.parametrize("kind", SINGLE_INPUT)

@@ -172,7 +172,8 @@ def zoo() -> Graph:
                                  ("mv_pk", (1, 8, 8, 2, 2)), ("mv_u0", (1, 8, 8, 2)), ("mv_u1", (1, 8, 8, 2)),
                                  ("mv_cc", (1, 8, 8, 4)), ("mv_sd", (1, 4, 4, 16)), ("mv_ds", (1, 8, 8, 4)),
                                  ("mv_mp", (1, 10, 10, 4)), ("mv_x2", (1, 8, 8, 4)), ("rz_n", (1, 5, 3, 4)),
-                                 ("rz_b", (1, 8, 8, 4))]],
+                                 ("rz_b", (1, 8, 8, 4)), ("mv_sb", (4, 4, 4, 4)), ("mv_bs", (1, 8, 8, 4)),
+                                 ("mv_gn", (1, 8, 8, 4))]],
         ("xp", (1, 10, 10, 4), a),
         ("c", (1, 8, 8, 8), q(0.05, -128)),
         ("d", (1, 8, 8, 16), a),
@@ -240,7 +241,10 @@ def zoo() -> Graph:
         Op("SLICE", ["mv_mp"], ["mv_x2"], irops.SliceAttrs((0, 1, 1, 0), (1, 8, 8, 4))),
         Op("RESIZE_NEAREST_NEIGHBOR", ["mv_x2"], ["rz_n"], irops.ResizeAttrs((5, 3), half_pixel_centers=True)),
         Op("RESIZE_BILINEAR", ["rz_n"], ["rz_b"], irops.ResizeAttrs((8, 8), align_corners=True)),
-        Op("PAD", ["rz_b"], ["xp"], irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)))),
+        Op("SPACE_TO_BATCH_ND", ["rz_b"], ["mv_sb"], irops.SpaceBatchAttrs((2, 2), ((0, 0), (0, 0)))),
+        Op("BATCH_TO_SPACE_ND", ["mv_sb"], ["mv_bs"], irops.SpaceBatchAttrs((2, 2), ((0, 0), (0, 0)))),
+        Op("GATHER_ND", ["mv_bs"], ["mv_gn"], irops.GatherNdAttrs((0,), (1, 1))),
+        Op("PAD", ["mv_gn"], ["xp"], irops.PadAttrs(((0, 0), (1, 1), (1, 1), (0, 0)))),
         Op("CONV_2D", ["xp", "cw", "cb"], ["c"], irops.Conv2DAttrs(activation="RELU")),
         Op("DEPTHWISE_CONV_2D", ["c", "dw", "db"], ["d"], irops.DepthwiseConv2DAttrs(**same3, depth_multiplier=2)),
         Op("MAX_POOL_2D", ["d"], ["m"], irops.Pool2DAttrs(2, 2, 2, 2)),
@@ -280,7 +284,9 @@ def zoo() -> Graph:
     return with_importer_op_names(g)
 
 
-FLOAT_ONLY = {"SQRT", "EXP", "NEG", "GELU"}  # no int8 kernel in TFLM (GELU: none at all; see test_onnx_math_ops)
+FLOAT_ONLY = {"SQRT", "EXP", "NEG", "LOG", "L2_POOL_2D", "GELU"}  # no int8 kernel in TFLM (GELU: none at all)
+# No TFLM kernel (TILE), no LiteRT int8 kernel (ADD_N, CUMSUM): test_misc_ops checks them against the other
+NOT_IN_TFLM = {"TILE", "ADD_N", "CUMSUM"}
 # State in variable tensors; LiteRT's int8 LSTM also wants the converter's intermediate tensors, which TFLM
 # ignores: tests/unit/test_recurrent_ops.py writes, reloads and runs them (TFLM int8, LiteRT float).
 RECURRENT = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}
@@ -290,7 +296,7 @@ def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
     graph = zoo()
     from tests.unit.test_compare_select_ops import TYPED_KINDS  # typed_zoo() holds the int32 / bool ops
 
-    assert {op.kind for op in graph.ops} == set(registry.kinds()) - FLOAT_ONLY - TYPED_KINDS - RECURRENT
+    assert {op.kind for op in graph.ops} == set(registry.kinds()) - FLOAT_ONLY - TYPED_KINDS - RECURRENT - NOT_IN_TFLM
     written, reloaded = write_and_reload(graph, tmp_path)
     assert_graphs_equal(graph, reloaded)
     tflm, rng = TflmSession(written), np.random.default_rng(1)
@@ -304,13 +310,15 @@ def test_every_op_kind_loads_and_runs_in_tflm_and_litert(tmp_path):
 
 
 def float_zoo() -> Graph:
-    """The float32-only kinds TFLM runs in one float graph: DIV(NEG(SQRT(EXP(x))), EXP(x)) (GELU, which TFLM
-    lacks, is checked against LiteRT in test_onnx_math_ops.py)."""
+    """The float32-only kinds TFLM runs in one float graph: DIV(NEG(LOG(L2_POOL_2D(SQRT(EXP(x))))), L2_POOL_2D(..))
+    (GELU, which TFLM lacks, is checked against LiteRT in test_onnx_math_ops.py)."""
     g = Graph(name="float_zoo")
-    for name in ("x", "e", "s", "n", "y"):
-        g.add_tensor(Tensor(name, (1, 4, 6), "float32"))
-    g.ops = [Op("EXP", ["x"], ["e"]), Op("SQRT", ["e"], ["s"]), Op("NEG", ["s"], ["n"]),
-             Op("DIV", ["n", "e"], ["y"], irops.ElementwiseAttrs())]
+    for name in ("x", "e", "s"):
+        g.add_tensor(Tensor(name, (1, 4, 6, 2), "float32"))
+    for name in ("p", "lg", "n", "y"):
+        g.add_tensor(Tensor(name, (1, 2, 3, 2), "float32"))
+    g.ops = [Op("EXP", ["x"], ["e"]), Op("SQRT", ["e"], ["s"]), Op("L2_POOL_2D", ["s"], ["p"], irops.Pool2DAttrs(2, 2, 2, 2)),
+             Op("LOG", ["p"], ["lg"]), Op("NEG", ["lg"], ["n"]), Op("DIV", ["n", "p"], ["y"], irops.ElementwiseAttrs())]
     g.inputs, g.outputs = ["x"], ["y"]
     return with_importer_op_names(g)
 
