@@ -371,6 +371,31 @@ class Lowering:
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
+    def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
+        """mcc_transpose_conv_s8 takes CONV_2D's records; pad_h/pad_w are TFLite's top/left padding."""
+        g = self.graph
+        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+        p, a = fp.conv_params(g, op), op.attrs
+        mult = CArray(self.sym(index, "multiplier"), "int32_t", p.multipliers.astype(np.int64))
+        shift = CArray(self.sym(index, "shift"), "int32_t", p.shifts.astype(np.int64))
+        weights = CArray(self.sym(index, "weights"), "int8_t", w.data.reshape(-1), f"{w.name} {list(w.shape)}")
+        bias = CArray(self.sym(index, "bias"), "int32_t", p.bias.astype(np.int64))
+        params = CStatic("mcc_conv_params", self.sym(index, "params"), [
+            ("input_offset", str(p.input_offset)), ("output_offset", str(p.output_offset)),
+            ("stride_h", str(a.stride_h)), ("stride_w", str(a.stride_w)),
+            ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)), ("dilation_h", "1"), ("dilation_w", "1"),
+            ("depth_multiplier", "1"), ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+        ])
+        quant = CStatic("mcc_per_channel_quant", self.sym(index, "quant"),
+                        [("multiplier", mult.name), ("shift", shift.name)])
+        statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
+                   self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
+        s = [st.name for st in statics]
+        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
+                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_transpose_conv_s8", args, statics=statics,
+                          arrays=[weights, bias, mult, shift])
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])

@@ -18,6 +18,7 @@ import numpy as np
 import tflite
 
 from mcucompress.errors import GraphError
+from mcucompress.frontend import tflite_transpose_conv
 from mcucompress.frontend.tflite import _same_or_valid_pads
 from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.ir.verify import verify
@@ -317,6 +318,11 @@ def _gather(low: _Lowering, op: Op):
     return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
 
 
+def _transpose_conv(low: _Lowering, op: Op):
+    inputs, table, fields = tflite_transpose_conv.writer_operands(low, op)
+    return inputs, table, {**fields, "FusedActivationFunction": _activation(op)}
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -366,6 +372,7 @@ LOWERINGS = {
     "REVERSE_V2": _reverse,
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
+    "TRANSPOSE_CONV": _transpose_conv,
 }
 
 
@@ -454,6 +461,8 @@ def _version(graph: Graph, op: Op) -> int:
         return 3
     if op.kind == "BROADCAST_TO":
         return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
+    if op.kind == "TRANSPOSE_CONV":
+        return tflite_transpose_conv.version(graph, op)
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3

@@ -206,6 +206,19 @@ def check_fully_connected(graph: Graph, op: Op) -> None:
                                  f"{list(out.shape)}; give [units, depth] weights")
 
 
+def check_transpose_conv(graph: Graph, op: Op) -> None:
+    """TRANSPOSE_CONV int8: int8 input; constant int8 weights [out, kh, kw, in] with zero point 0.
+    Weights quantized per tensor or per output channel (axis 0).
+    Bias (optional): constant int32, one value per output channel.
+    The weights' input channels equal the input's.
+    """
+    _weighted(graph, op, 0, symmetric=True)
+    w, x = graph.t(op.inputs[1]), graph.t(op.inputs[0])
+    if w.shape[-1] != x.shape[-1]:
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' take {w.shape[-1]} input channels, the input has "
+                                 f"{x.shape[-1]}; give weights [out, kh, kw, {x.shape[-1]}]")
+
+
 def problem(graph: Graph, op: Op) -> str | None:
     """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
     if not registry.is_kind(op.kind):

