@@ -125,6 +125,7 @@ def load(path: str | Path) -> Graph:
     path = Path(path)
     _onnx(path)  # a clear error, not an ImportError, when the onnx package is missing
     from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
+    from mcucompress.frontend import onnx_ops_transpose_conv  # noqa: F401
     from mcucompress.frontend.onnx_context import Importer
     from mcucompress.frontend.onnx_qdq import make_qdq
     from mcucompress.passes import run_default_passes

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 import tflite
 
+from mcucompress.errors import GraphError, UnsupportedOpError
 from mcucompress.frontend import tflite_writer
 from mcucompress.frontend.tflite_transpose_conv import tflm_pad
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints
 from mcucompress.ir import ops as irops
+from mcucompress.ir.verify import verify
 from mcucompress.reference import executor
 from tests.unit.test_elementwise_ops import assert_host_matches_reference, assert_matches_litert, assert_ptq_matches_tflm
 from tests.unit.test_reference_ops import assert_matches_tflm, tflm
@@ -115,3 +117,99 @@ def test_transpose_conv_float():
         assert_matches_litert(g, rng, atol=1e-5)
         x = (rng.standard_normal(g.t("x").shape) * 4).astype(np.float32)
         np.testing.assert_allclose(executor.run(g, [x])[0], tflm(g)(x), rtol=1e-5, atol=1e-5)
+
+
+def test_transpose_conv_quantized_by_ptq():
+    """Float graphs quantized by our PTQ: weights per channel on axis 0, bias int32 at input x weight scale,
+    bit-exact with TFLM."""
+    for seed in range(6):
+        rng = np.random.default_rng(9500 + seed)
+        c = config(rng, seed)
+        qg = assert_ptq_matches_tflm(tconv_graph(c, rng, "float32"), rng)
+        w = qg.t("w")
+        assert w.dtype == "int8" and w.quant.scale.size == c["w"][0]
+        assert w.quant.axis == (0 if c["w"][0] > 1 else None)
+        if c["bias"]:
+            b = qg.t("b")
+            assert b.dtype == "int32"
+            np.testing.assert_allclose(b.quant.scale, np.float32(qg.t("x").quant.s) * w.quant.scale, rtol=1e-6)
+
+
+def test_tflite_import_round_trip(tmp_path):
+    """The files the writer makes import back to the same op: operand order, pads from TFLM's rule, attrs."""
+    from mcucompress.frontend import load_model
+
+    for seed in range(8):
+        rng = np.random.default_rng(9600 + seed)
+        g = tconv_graph(config(rng, seed), rng)
+        path = tmp_path / f"t{seed}.tflite"
+        tflite_writer.write(g, path)
+        back = load_model(path)
+        (op,) = back.ops
+        assert op.kind == "TRANSPOSE_CONV" and op.attrs == g.ops[0].attrs
+        assert [back.t(n).shape for n in op.inputs] == [g.t(n).shape for n in g.ops[0].inputs]
+        x = rng.integers(-128, 128, g.t("x").shape, dtype=np.int8)
+        np.testing.assert_array_equal(executor.run(back, [x])[0], executor.run(g, [x])[0])
+
+
+def test_pads_tflite_cannot_express_raise():
+    """Output 7 from 4 rows, kernel 3, stride 2: TFLM's rule gives top pad 0 (VALID) or 1 (SAME), never 2."""
+    rng = np.random.default_rng(9700)
+    c = {"x": (1, 4, 4, 2), "w": (3, 3, 3, 2), "out": (1, 7, 9, 3), "bias": True, "per_channel": True,
+         "attrs": irops.TransposeConvAttrs(2, 2, 2, 0, 0, 0)}
+    g = tconv_graph(c, rng)
+    verify(g)
+    with pytest.raises(GraphError, match="neither TFLite SAME nor VALID"):
+        tflite_writer.to_bytes(g)
+
+
+def test_constraints_reject_asymmetric_weights():
+    rng = np.random.default_rng(9800)
+    g = tconv_graph(config(rng, 1), rng)
+    g.t("w").quant.zero_point[:] = 3
+    with pytest.raises(UnsupportedOpError, match="symmetric"):
+        constraints.check_graph(g)
+
+
+def test_verifier_rejects_wrong_output_shape():
+    rng = np.random.default_rng(9900)
+    g = tconv_graph(config(rng, 1), rng)
+    t = g.t("y")
+    t.shape = (t.shape[0], t.shape[1] + 1, *t.shape[2:])
+    with pytest.raises(GraphError):
+        verify(g)
+
+
+# ---------------------------------------------------------------- ONNX ConvTranspose from PyTorch
+
+
+@pytest.mark.parametrize("stride,padding,output_padding,kernel,bias", [
+    (1, 0, 0, 3, True), (2, 1, 1, 3, True), (2, 0, 0, 2, False), (3, 1, 2, 4, True), (2, 2, 0, 5, True),
+    (1, 2, 0, 5, False),
+])
+def test_onnx_conv_transpose(tmp_path, stride, padding, output_padding, kernel, bias):
+    """torch.nn.ConvTranspose2d exported to ONNX, imported: within 1e-4 of onnxruntime in float."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from torch import nn
+
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    m = nn.ConvTranspose2d(3, 5, kernel, stride=stride, padding=padding, output_padding=output_padding, bias=bias)
+    g = compare(export(tmp_path, Net(lambda mods, x: mods.t(x), t=m), (1, 3, 5, 4)), (1, 3, 5, 4), rtol=1e-4)
+    assert kinds(g) == ["TRANSPOSE_CONV"]
+
+
+def test_onnx_decoder_chain_fuses_relu(tmp_path):
+    """Conv -> ConvTranspose -> ReLU: the ReLU fuses into TRANSPOSE_CONV; float within 1e-4 of onnxruntime."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    import torch
+    from torch import nn
+
+    from tests.unit.test_onnx_import import Net, compare, export, kinds
+
+    net = Net(lambda m, x: torch.relu(m.t(m.c(x))), c=nn.Conv2d(2, 4, 3, stride=2, padding=1),
+              t=nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))
+    g = compare(export(tmp_path, net, (1, 2, 8, 8)), (1, 2, 8, 8), rtol=1e-4)
+    assert kinds(g) == ["CONV_2D", "TRANSPOSE_CONV"] and g.ops[1].attrs.activation == "RELU"
