@@ -213,3 +213,20 @@ def test_onnx_decoder_chain_fuses_relu(tmp_path):
               t=nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1))
     g = compare(export(tmp_path, net, (1, 2, 8, 8)), (1, 2, 8, 8), rtol=1e-4)
     assert kinds(g) == ["CONV_2D", "TRANSPOSE_CONV"] and g.ops[1].attrs.activation == "RELU"
+
+
+# ---------------------------------------------------------------- the PyTorch bridge (finetune, QAT)
+
+
+def test_torch_bridge_matches_reference():
+    """GraphModule's forward equals the float reference (taller outputs, pads, bias or none, activations); the
+    weights and bias are trainable parameters."""
+    pytest.importorskip("torch")
+    from mcucompress.torch.bridge import GraphModule
+    from tests.unit.test_torch_bridge import check_same
+
+    for seed in range(8):
+        rng = np.random.default_rng(9950 + seed)
+        g = tconv_graph(config(rng, seed), rng, "float32")
+        check_same(g, rng.normal(0, 2, g.t("x").shape).astype(np.float32))
+        assert len(list(GraphModule(g).parameters())) == 1 + len(g.ops[0].inputs[2:])
