@@ -372,7 +372,7 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
     def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
-        """mcc_transpose_conv_s8 takes CONV_2D's records; pad_h/pad_w are TFLite's top/left padding."""
+        """mcc_transpose_conv_s8 takes CONV_2D's records (pad_h/pad_w: TFLite's top/left padding)."""
         g = self.graph
         x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
         p, a = fp.conv_params(g, op), op.attrs
@@ -472,6 +472,11 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
     in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
     return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
                                 getattr(a, "depth_multiplier", 1))
+
+
+def transpose_conv_scratch(graph: Graph, op: Op) -> int:
+    """mcc_transpose_conv_s8: its requantization table, 16 bytes per output channel (it gathers: no accumulators)."""
+    return 16 * graph.t(op.inputs[1]).shape[0]
 
 
 def scratch_size(graph: Graph, op: Op) -> int:

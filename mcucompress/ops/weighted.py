@@ -1,7 +1,7 @@
 """Registry entries of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV.
 
 Their weights (input 1) are quantized symmetrically per output channel along `weight_axis`, their bias
-(input 2) is int32 at input scale x weight scale; the kernels of the first three need scratch (im2col, an int16 row).
+(input 2) is int32 at input scale x weight scale; their kernels need scratch (im2col, an int16 row, a requantization table).
 CONV_2D and FULLY_CONNECTED with N:M sparse weights may run the sparse kernels (codegen/sparse.py).
 """
 
@@ -13,6 +13,7 @@ from mcucompress.codegen.lower import (
     depthwise_writes_over_input,
     fully_connected_scratch,
     fully_connected_scratch_over_input,
+    transpose_conv_scratch,
 )
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
@@ -39,6 +40,7 @@ SPECS = (
     # has its own rule.
     OpSpec("TRANSPOSE_CONV", attrs.TransposeConvAttrs, transpose_conv.transpose_conv, CHANNELS_BLOCK,
            ("TRANSPOSE_CONV",), check=c.check_transpose_conv, weight_axis=0,
-           lowering=Lowering._lower_transpose_conv, c_functions=("mcc_transpose_conv_s8",)),
+           lowering=Lowering._lower_transpose_conv, c_functions=("mcc_transpose_conv_s8",),
+           scratch=transpose_conv_scratch),
 )
 
