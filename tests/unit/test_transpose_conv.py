@@ -19,7 +19,11 @@ from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints
 from mcucompress.ir import ops as irops
 from mcucompress.ir.verify import verify
 from mcucompress.reference import executor
-from tests.unit.test_elementwise_ops import assert_host_matches_reference, assert_matches_litert, assert_ptq_matches_tflm
+from tests.unit.test_elementwise_ops import (
+    assert_host_matches_reference,
+    assert_matches_litert,
+    assert_ptq_matches_tflm,
+)
 from tests.unit.test_reference_ops import assert_matches_tflm, tflm
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.onnx.export
