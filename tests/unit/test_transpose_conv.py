@@ -8,6 +8,8 @@ import of the TFLite files we write, and PyTorch's ConvTranspose2d exported to O
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pytest
 import tflite
@@ -234,3 +236,91 @@ def test_torch_bridge_matches_reference():
         g = tconv_graph(config(rng, seed), rng, "float32")
         check_same(g, rng.normal(0, 2, g.t("x").shape).astype(np.float32))
         assert len(list(GraphModule(g).parameters())) == 1 + len(g.ops[0].inputs[2:])
+
+
+# ---------------------------------------------------------------- the C kernel called directly
+
+
+class _Dims(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in ("n", "h", "w", "c")]
+
+
+class _ConvParams(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in ("input_offset", "output_offset", "stride_h", "stride_w", "pad_h",
+                                               "pad_w", "dilation_h", "dilation_w", "depth_multiplier", "act_min",
+                                               "act_max")]
+
+
+class _Quant(ctypes.Structure):
+    _fields_ = [("multiplier", ctypes.POINTER(ctypes.c_int32)), ("shift", ctypes.POINTER(ctypes.c_int32))]
+
+
+class _Context(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("size", ctypes.c_int32)]
+
+
+@pytest.fixture(scope="module")
+def kernel_libs(tmp_path_factory):
+    """mcc_transpose_conv_s8.c alone as a shared library, portable and with the emulated DSP path."""
+    import shutil
+    import subprocess
+
+    from mcucompress.assets import asset_dir
+
+    if shutil.which("gcc") is None:
+        pytest.skip("host gcc is absent")
+    fw, tmp, libs = asset_dir("firmware"), tmp_path_factory.mktemp("tconv_kernel"), {}
+    for name, defines in (("c", []), ("dsp", ["-DMCC_EMULATE_DSP"])):
+        out = tmp / f"libtconv_{name}.so"
+        subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion", "-fPIC",
+                        "-shared", f"-I{fw / 'include'}", *defines,
+                        str(fw / "kernels" / "conv" / "mcc_transpose_conv_s8.c"), "-o", str(out)], check=True)
+        libs[name] = ctypes.CDLL(str(out))
+    return libs
+
+
+def _call_kernel(lib, g: Graph, x: np.ndarray, table: bool) -> np.ndarray:
+    from mcucompress.fixedpoint import params as fp
+
+    op = g.ops[0]
+    p, a = fp.conv_params(g, op), op.attrs
+    w, out_shape = g.t("w"), g.t("y").shape
+    mult = np.ascontiguousarray(p.multipliers, np.int32)
+    shift = np.ascontiguousarray(p.shifts, np.int32)
+    bias = np.ascontiguousarray(p.bias, np.int32)
+    i32 = ctypes.POINTER(ctypes.c_int32)
+    params = _ConvParams(p.input_offset, p.output_offset, a.stride_h, a.stride_w, a.pad_top, a.pad_left, 1, 1, 1,
+                         p.act_min, p.act_max)
+    quant = _Quant(mult.ctypes.data_as(i32), shift.ctypes.data_as(i32))
+    scratch = np.zeros(16 * w.shape[0] // 4 + 1, np.int32)
+    ctx = _Context(scratch.ctypes.data if table else None, scratch.nbytes if table else 0)
+    xs, ws = np.ascontiguousarray(x, np.int8), np.ascontiguousarray(w.data, np.int8)
+    y = np.zeros(out_shape, np.int8)
+    ptr = ctypes.c_void_p
+    status = lib.mcc_transpose_conv_s8(ctypes.byref(ctx), ctypes.byref(params), ctypes.byref(quant),
+                                       ctypes.byref(_Dims(*x.shape)), ptr(xs.ctypes.data), ctypes.byref(_Dims(*w.shape)),
+                                       ptr(ws.ctypes.data), ptr(bias.ctypes.data if g.ops[0].inputs[2:] else None),
+                                       ctypes.byref(_Dims(*out_shape)), ptr(y.ctypes.data))
+    assert status == 0
+    return y
+
+
+@pytest.mark.parametrize("variant", ["c", "dsp"])
+def test_kernel_direct_calls(kernel_libs, variant):
+    """Without the requantization table (generic TFLite code) and with it, batches of 2, and kernels with more
+    taps than the kernel's tap list holds (25: its tap-by-tap fallback): equal to the reference executor."""
+    for seed in range(12):
+        rng = np.random.default_rng(9990 + seed)
+        c = config(rng, seed)
+        if seed % 3 == 0:  # 6x6 .. 8x7 taps at stride 1: 36 to 56 taps per output pixel
+            k = (int(rng.integers(6, 9)), int(rng.integers(6, 8)))
+            c["x"] = (1, int(rng.integers(6, 9)), int(rng.integers(6, 9)), c["x"][3])
+            c["w"] = (c["w"][0], *k, c["w"][3])
+            c["attrs"] = irops.TransposeConvAttrs(1, 1, 0, 0, 0, 0, c["attrs"].activation)
+            c["out"] = (1, c["x"][1] + k[0] - 1, c["x"][2] + k[1] - 1, c["w"][0])
+        g = tconv_graph(c, rng)
+        x = rng.integers(-128, 128, (2, *c["x"][1:]), dtype=np.int8)
+        g.t("x").shape, g.t("y").shape = x.shape, (2, *c["out"][1:])
+        ref = executor.run(g, [x])[0]
+        for table in (False, True):
+            np.testing.assert_array_equal(_call_kernel(kernel_libs[variant], g, x, table), ref)
