@@ -124,8 +124,12 @@ def load(path: str | Path) -> Graph:
     """Import `path` (an .onnx model) as a float32 graph, or an int8 graph for a QDQ model."""
     path = Path(path)
     _onnx(path)  # a clear error, not an ImportError, when the onnx package is missing
-    from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
-    from mcucompress.frontend import onnx_ops_transpose_conv  # noqa: F401
+    from mcucompress.frontend import (  # noqa: F401  (register the converters)
+        onnx_ops,
+        onnx_ops_movement,
+        onnx_ops_tensor,
+        onnx_ops_transpose_conv,
+    )
     from mcucompress.frontend.onnx_context import Importer
     from mcucompress.frontend.onnx_qdq import make_qdq
     from mcucompress.passes import run_default_passes
