@@ -20,7 +20,7 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     out = graph.t(op.outputs[0])
     consts = [graph.t(n) for n in op.inputs if n and graph.t(n).is_const]
     # Shape operands (RESHAPE targets, MEAN axes, PAD paddings) are not parameters.
-    weights = [t for t in consts if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or t.dtype != "int32"]
+    weights = [t for t in consts if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV") or t.dtype != "int32"]
     params = sum(t.size for t in weights)
     nbytes = sum(t.nbytes for t in weights)
     macs = 0
@@ -41,6 +41,9 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     elif op.kind == "BATCH_MATMUL":
         lhs = graph.t(op.inputs[0])
         macs = out.size * lhs.shape[-2 if op.attrs.adj_x else -1]
+    elif op.kind == "TRANSPOSE_CONV":  # every input value meets every weight of its channel (TFLM's scatter)
+        w = graph.t(op.inputs[1])
+        macs = graph.t(op.inputs[0]).size * w.shape[0] * w.shape[1] * w.shape[2]
     return OpCost(int(macs), int(params), int(nbytes))
 
 

@@ -59,6 +59,18 @@ int32_t mcc_depthwise_conv_s8_get_buffer_size(const mcc_conv_params *p, const mc
                                               const mcc_dims *filter_dims, const mcc_dims *out_dims);
 
 /**
+ * TRANSPOSE_CONV: output pixel (oy, ox) gathers input pixel (iy, ix) through tap (oy + pad_h - iy * stride_h,
+ * ox + pad_w - ix * stride_w) of filter [C_out, KH, KW, C_in] (TFLM's scatter, gathered); dilation and
+ * depth_multiplier of p unused.
+ * @param ctx scratch of mcc_transpose_conv_s8_get_buffer_size() bytes (16 per output channel: the requantization
+ *            table), 4-byte aligned; NULL or smaller takes a slower path that needs none
+ */
+mcc_status mcc_transpose_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                 const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out);
+int32_t mcc_transpose_conv_s8_get_buffer_size(const mcc_dims *filter_dims);
+
+/**
  * FULLY_CONNECTED: out[b][o] = requant(sum_i (in[b][i] + input_offset) * (filter[o][i] + filter_offset) + bias[o]).
  * @param in_dims     n = batches, c = input depth (h = w = 1)
  * @param filter_dims n = output depth, c = input depth

@@ -445,6 +445,29 @@ class Lowering:
         args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_div_s8", args, statics=[params, bcast], arrays=arrays)
 
+    def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
+        """mcc_transpose_conv_s8 takes CONV_2D's records (pad_h/pad_w: TFLite's top/left padding)."""
+        g = self.graph
+        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+        p, a = fp.conv_params(g, op), op.attrs
+        mult = CArray(self.sym(index, "multiplier"), "int32_t", p.multipliers.astype(np.int64))
+        shift = CArray(self.sym(index, "shift"), "int32_t", p.shifts.astype(np.int64))
+        weights = CArray(self.sym(index, "weights"), "int8_t", w.data.reshape(-1), f"{w.name} {list(w.shape)}")
+        bias = CArray(self.sym(index, "bias"), "int32_t", p.bias.astype(np.int64))
+        params = CStatic("mcc_conv_params", self.sym(index, "params"), [
+            ("input_offset", str(p.input_offset)), ("output_offset", str(p.output_offset)),
+            ("stride_h", str(a.stride_h)), ("stride_w", str(a.stride_w)),
+            ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)), ("dilation_h", "1"), ("dilation_w", "1"),
+            ("depth_multiplier", "1"), ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+        ])
+        quant = CStatic("mcc_per_channel_quant", self.sym(index, "quant"),
+                        [("multiplier", mult.name), ("shift", shift.name)])
+        statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
+                   self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = self._weighted_args(op, statics, weights, bias)
+        return KernelCall(index, op.name, op.kind, "mcc_transpose_conv_s8", args, statics=statics,
+                          arrays=[weights, bias, mult, shift])
+
 
 def _conv_function(graph: Graph, op: Op) -> str:
     a, w = op.attrs, graph.t(op.inputs[1])
@@ -537,6 +560,12 @@ def batch_matmul_scratch(graph: Graph, op: Op) -> int:
     adj_x, adj_y = _batch_matmul_layout(graph, op)
     row = ((g.depth + 3) & ~3) * 2 if g.cols >= 4 else 0
     return row + (0 if adj_y else g.cols * g.depth) + (g.rows * g.depth if adj_x else 0)
+
+
+def transpose_conv_scratch(graph: Graph, op: Op) -> int:
+    """mcc_transpose_conv_s8: its requantization table, 16 bytes per output channel (it gathers: no accumulators)."""
+    return 16 * graph.t(op.inputs[1]).shape[0]
+
 
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""

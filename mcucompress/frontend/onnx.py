@@ -131,6 +131,7 @@ def load(path: str | Path) -> Graph:
         onnx_ops_movement,
         onnx_ops_resize,
         onnx_ops_tensor,
+        onnx_ops_transpose_conv,
         onnx_ops_typed,
     )
     from mcucompress.frontend.onnx_context import Importer

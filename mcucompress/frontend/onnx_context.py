@@ -40,6 +40,7 @@ def supported_onnx_ops() -> list[str]:
         onnx_ops_movement,
         onnx_ops_resize,
         onnx_ops_tensor,
+        onnx_ops_transpose_conv,
         onnx_ops_typed,
     )
 

@@ -23,7 +23,14 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_recurrent, tflite_resize, tflite_typed
+from mcucompress.frontend import (
+    tflite_const_eval,
+    tflite_movement,
+    tflite_recurrent,
+    tflite_resize,
+    tflite_transpose_conv,
+    tflite_typed,
+)
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -33,7 +40,7 @@ TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 
 BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CAST", "GATHER", "SLICE", "REDUCE_PROD"}
-WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")  # input 1 holds the axes
 NEEDS_OPTIONS = {"STRIDED_SLICE", "PACK", "GATHER", "REDUCE_PROD", "CONCATENATION"}  # folding reads their options
 
@@ -323,11 +330,18 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
         graph.ops.append(Op(kind, ins, outs, irops.NoAttrs(), name=f"{kind.lower()}_{index}"))
         unsupported.append(f"op {index} is {kind}")
         return
+    if kind == "TRANSPOSE_CONV":  # (output_shape, weights, input, bias) -> the IR's [input, weights, bias]
+        ins = tflite_transpose_conv.ir_inputs(path, graph, index, ins, outs)
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
-    attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
-        else tflite_recurrent.attrs(path, graph, index, kind, op, ins, outs) if kind in tflite_recurrent.KINDS \
-        else _attrs(path, graph, index, kind, op, ins, outs)
+    if kind == "TRANSPOSE_CONV":
+        attrs = tflite_transpose_conv.attrs(path, graph, index, op, ins, outs, _required_options, _activation)
+    elif kind in tflite_movement.KINDS:
+        attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs)
+    elif kind in tflite_recurrent.KINDS:
+        attrs = tflite_recurrent.attrs(path, graph, index, kind, op, ins, outs)
+    else:
+        attrs = _attrs(path, graph, index, kind, op, ins, outs)
     if kind in tflite_resize.KINDS:
         attrs, ins = tflite_resize.attrs(path, graph, index, kind, op, ins, outs), ins[:1]  # size is in the attrs
     if kind in ("RESHAPE", "PAD", "CUMSUM", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):

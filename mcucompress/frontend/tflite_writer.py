@@ -18,6 +18,7 @@ import numpy as np
 import tflite
 
 from mcucompress.errors import GraphError
+from mcucompress.frontend import tflite_transpose_conv
 from mcucompress.frontend.tflite import _same_or_valid_pads
 from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.ir.verify import verify
@@ -380,6 +381,11 @@ def _l2_pool(low: _Lowering, op: Op):
     return inputs, "Pool2DOptions", fields
 
 
+def _transpose_conv(low: _Lowering, op: Op):
+    inputs, table, fields = tflite_transpose_conv.writer_operands(low, op)
+    return inputs, table, {**fields, "FusedActivationFunction": _activation(op)}
+
+
 LOWERINGS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _conv,
@@ -444,6 +450,7 @@ LOWERINGS = {
     "ADD_N": _plain,
     "L2_POOL_2D": _l2_pool,
     "LOG": _plain,
+    "TRANSPOSE_CONV": _transpose_conv,
 }
 
 
@@ -555,6 +562,8 @@ def _version(graph: Graph, op: Op) -> int:
         return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
     if op.kind in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR") and op.attrs.half_pixel_centers:
         return max(version, 3)
+    if op.kind == "TRANSPOSE_CONV":
+        return tflite_transpose_conv.version(graph, op)
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3

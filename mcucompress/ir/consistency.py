@@ -39,6 +39,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24), "SVDF": (1, 5),  # optional operands "": their rules count
     "BATCH_MATMUL": (2, 2), "DIV": (2, 2),
     "ADD_N": (2, 64), "CUMSUM": (1, 1), "L2_POOL_2D": (1, 1),
+    "TRANSPOSE_CONV": (2, 3),
 }
 # two activation-or-constant operands
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
@@ -126,7 +127,7 @@ def _check_dtypes(where: str, op: Op, ins, out) -> None:
     for t in acts:
         if t.dtype != out.dtype:
             raise GraphError(f"{where}: input '{t.name}' is {t.dtype} but output '{out.name}' is {out.dtype}; {FIX}")
-    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
         w, b = ins[1], ins[2] if len(ins) > 2 else None
         if not w.is_const:
             raise GraphError(f"{where}: weights '{w.name}' are not constant; only constant weights are supported")
@@ -342,6 +343,31 @@ def _cumsum(where: str, op: Op, ins, out):
     return ins[0].shape
 
 
+def _transpose_conv(where: str, op: Op, ins, out):
+    """Output rows (H - 1) * stride + KH - pad_top - pad_bottom (columns alike); pad_top in [0, KH - 1],
+    pad_bottom in [1 - stride, KH - 1] (negative: extra rows beyond the scatter, as TFLite's output_shape
+    and ONNX's output_padding allow)."""
+    a = op.attrs
+    n, h, w, c = _rank(where, ins[0], 4, "input")
+    _rank(where, out, 4, "output")
+    f = _rank(where, ins[1], 4, "weights")
+    _positive(where, stride_h=a.stride_h, stride_w=a.stride_w)
+    if f[3] != c:
+        raise GraphError(f"{where}: weights {list(f)} take {f[3]} input channels, the input has {c}; {FIX}")
+    _bias(where, ins, f[0])
+    size = []
+    for axis, extent, k, s, before, after in (("h", h, f[1], a.stride_h, a.pad_top, a.pad_bottom),
+                                              ("w", w, f[2], a.stride_w, a.pad_left, a.pad_right)):
+        ok = all(isinstance(p, (int, np.integer)) for p in (before, after))
+        if not ok or not 0 <= before < k or not 1 - s <= after < k:
+            raise GraphError(f"{where}: pads {axis} ({before}, {after}) must lie in [0, {k - 1}] and "
+                             f"[{1 - s}, {k - 1}] for a {k}-tap kernel at stride {s}; {FIX}")
+        size.append((extent - 1) * s + k - before - after)
+    if min(size) < 1:
+        raise GraphError(f"{where}: pads leave an output of {size[0]}x{size[1]}; {FIX}")
+    return n, size[0], size[1], f[0]
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
@@ -352,6 +378,7 @@ SHAPE_RULES = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": consistency_recurrent.lstm_shape, "SVDF": consistency_recurrent.svdf_shape,
     "BATCH_MATMUL": _batch_matmul,
     "ADD_N": _add_n, "CUMSUM": _cumsum, "L2_POOL_2D": _pool,
+    "TRANSPOSE_CONV": _transpose_conv,
 }
 
 

@@ -279,6 +279,17 @@ def check_div(graph: Graph, op: Op) -> None:
         if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
             raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor (one scale and "
                                      "zero point)")
+def check_transpose_conv(graph: Graph, op: Op) -> None:
+    """TRANSPOSE_CONV int8: int8 input; constant int8 weights [out, kh, kw, in] with zero point 0.
+    Weights quantized per tensor or per output channel (axis 0).
+    Bias (optional): constant int32, one value per output channel.
+    The weights' input channels equal the input's.
+    """
+    _weighted(graph, op, 0, symmetric=True)
+    w, x = graph.t(op.inputs[1]), graph.t(op.inputs[0])
+    if w.shape[-1] != x.shape[-1]:
+        raise UnsupportedOpError(f"{_where(op)}: weights '{w.name}' take {w.shape[-1]} input channels, the input has "
+                                 f"{x.shape[-1]}; give weights [out, kh, kw, {x.shape[-1]}]")
 
 
 def problem(graph: Graph, op: Op) -> str | None:

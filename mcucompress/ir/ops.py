@@ -278,3 +278,19 @@ class CumsumAttrs:
     axis: int = 0
     exclusive: bool = False
     reverse: bool = False
+
+
+@dataclass
+class TransposeConvAttrs:
+    """TRANSPOSE_CONV: input pixel (y, x) adds its weighted values to output rows from y*stride_h - pad_top
+    (columns alike); the output has (H - 1) * stride_h + KH - pad_top - pad_bottom rows. pad_bottom (pad_right)
+    is negative when the output is taller than the full scatter (TFLite's output_shape, ONNX output_padding):
+    those rows get the bias only."""
+
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_bottom: int = 0
+    pad_left: int = 0
+    pad_right: int = 0
+    activation: str = "NONE"

@@ -1,7 +1,8 @@
-"""Registry entries of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, and BATCH_MATMUL.
+"""Registry entries of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, and
+BATCH_MATMUL.
 
 Their weights (input 1) are quantized symmetrically per output channel along `weight_axis`, their bias
-(input 2) is int32 at input scale x weight scale; their kernels need scratch (im2col, an int16 row).
+(input 2) is int32 at input scale x weight scale; their kernels need scratch (im2col, an int16 row, a requantization table).
 CONV_2D and FULLY_CONNECTED with N:M sparse weights may run the sparse kernels (codegen/sparse.py).
 """
 
@@ -14,12 +15,14 @@ from mcucompress.codegen.lower import (
     depthwise_writes_over_input,
     fully_connected_scratch,
     fully_connected_scratch_over_input,
+    transpose_conv_scratch,
 )
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_DEPTHWISE, CHANNELS_PRODUCER, OpSpec
 from mcucompress.reference import batch_matmul as bmm
 from mcucompress.reference import executor as ref
+from mcucompress.reference import transpose_conv
 
 SPECS = (
     OpSpec("CONV_2D", attrs.Conv2DAttrs, ref.weighted, CHANNELS_PRODUCER, ("CONV_2D",), check=c.check_conv_2d,
@@ -38,4 +41,14 @@ SPECS = (
     OpSpec("BATCH_MATMUL", attrs.BatchMatMulAttrs, bmm.batch_matmul, CHANNELS_BLOCK, ("BATCH_MATMUL",),
            check=c.check_batch_matmul, lowering=Lowering._lower_batch_matmul, c_functions=("mcc_batch_matmul_s8",),
            scratch=batch_matmul_scratch),
+    # Weights laid out like CONV_2D's ([out, kh, kw, in], per-channel axis 0), but channel pruning's producer
+    # rule does not fit: folding a removed input channel's mean into the bias is exact for a convolution (every
+    # output sees every tap), not for a strided transpose convolution (border outputs see fewer taps), and the
+    # pruner's importance and selection read conv patches. Channels are not removed across it until pruning
+    # has its own rule.
+    OpSpec("TRANSPOSE_CONV", attrs.TransposeConvAttrs, transpose_conv.transpose_conv, CHANNELS_BLOCK,
+           ("TRANSPOSE_CONV",), check=c.check_transpose_conv, weight_axis=0,
+           lowering=Lowering._lower_transpose_conv, c_functions=("mcc_transpose_conv_s8",),
+           scratch=transpose_conv_scratch),
 )
+

@@ -12,7 +12,7 @@ from mcucompress.passes.util import remove_op, sole_consumer
 
 ACTIVATION_KINDS = ("RELU", "RELU6", "RELU_N1_TO_1")
 FUSES_INTO = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "AVERAGE_POOL_2D",
-              "MAX_POOL_2D", "CONCATENATION")
+              "MAX_POOL_2D", "CONCATENATION", "TRANSPOSE_CONV")
 
 
 def rewrite(graph: Graph, op: Op) -> bool:

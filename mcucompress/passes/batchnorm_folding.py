@@ -1,5 +1,5 @@
-"""BatchNorm folding: a per-channel MUL or ADD/SUB by a constant after CONV_2D, DEPTHWISE_CONV_2D or
-FULLY_CONNECTED moves into that op's weights and bias.
+"""BatchNorm folding: a per-channel MUL or ADD/SUB by a constant after CONV_2D, DEPTHWISE_CONV_2D,
+FULLY_CONNECTED or TRANSPOSE_CONV moves into that op's weights and bias.
 
 Importers express an inference BatchNorm as MUL(scale) then ADD(shift); this rewrite folds them one at
 a time (a MatMul's bias ADD too). Float32 only, the weighted op must have no fused activation and its
@@ -14,7 +14,7 @@ import numpy as np
 from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.passes.util import channel_vector, remove_op, sole_consumer, unique_name
 
-WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")  # output channels: weight axis 0 but DW
 FOLDABLE = ("MUL", "ADD", "SUB")
 
 

@@ -3,8 +3,8 @@
 `GraphModule(graph)` runs the graph's ops in order on NHWC activations (the IR's layout, kept at the
 boundary). Convolutions go through torch with a permute to NCHW that is free for NHWC-contiguous tensors
 (torch sees them as channels-last); padding is the explicit (top, bottom, left, right) the IR stores,
-clipped exactly as the reference executor clips it. The weights and biases of CONV_2D, DEPTHWISE_CONV_2D
-and FULLY_CONNECTED are nn.Parameters kept in the IR's own layout (OHWI, 1HWC, [out, in]), so pruning
+clipped exactly as the reference executor clips it. The weights and biases of CONV_2D, DEPTHWISE_CONV_2D,
+FULLY_CONNECTED and TRANSPOSE_CONV are nn.Parameters kept in the IR's own layout (OHWI, 1HWC, [out, in]), so pruning
 masks computed on the IR apply to them unchanged; other constants are buffers.
 
 `module.to_graph()` returns the graph with the trained weights (masked weights written as exact zeros):
@@ -25,7 +25,8 @@ from torch import nn
 from mcucompress.errors import GraphError, UnsupportedOpError
 from mcucompress.ir import Graph, Op
 
-WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")  # weight_ops(): what pruning and its masks cover
+TRAINABLE = (*WEIGHTED, "TRANSPOSE_CONV")  # weights and biases that are nn.Parameters
 _ACT_RANGE = {"NONE": None, "RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 
@@ -78,7 +79,7 @@ class GraphModule(nn.Module):
         self.params = nn.ParameterDict()
         self.key: dict[str, str] = {}  # tensor name -> key in self.params or a buffer name
         taken: set[str] = set()
-        trainable = {n for op in graph.ops if op.kind in WEIGHTED for n in op.inputs[1:3] if n}
+        trainable = {n for op in graph.ops if op.kind in TRAINABLE for n in op.inputs[1:3] if n}
         for name, t in graph.tensors.items():
             if not t.is_const:
                 continue
@@ -196,6 +197,21 @@ def _weighted(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
         y = F.conv2d(xc, w.permute(3, 0, 1, 2), b, (a.stride_h, a.stride_w), 0, (a.dilation_h, a.dilation_w),
                      groups=x.shape[3])
     return _act(y[:, :, :oh, :ow].permute(0, 2, 3, 1), a.activation)
+
+
+def _transpose_conv(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """The full scatter (F.conv_transpose2d, IR weights [O, kh, kw, I] -> torch [I, O, kh, kw]), zero rows and
+    columns appended where a negative pad_bottom / pad_right asks for more, cropped from the top/left pads."""
+    x, w = xs[0], xs[1]
+    b = xs[2] if len(xs) > 2 else None
+    if m.fake_quant is not None:
+        w, b = m.fake_quant.weight(op, w, b)
+    a = op.attrs
+    _, oh, ow, _ = _out_shape(m, op)
+    y = F.conv_transpose2d(x.permute(0, 3, 1, 2), w.permute(3, 0, 1, 2), None, (a.stride_h, a.stride_w))
+    y = F.pad(y, (0, max(a.pad_left + ow - y.shape[3], 0), 0, max(a.pad_top + oh - y.shape[2], 0)))
+    y = y[:, :, a.pad_top:a.pad_top + oh, a.pad_left:a.pad_left + ow].permute(0, 2, 3, 1)
+    return _act(y + b if b is not None else y, a.activation)
 
 
 def _pool(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
@@ -355,6 +371,7 @@ _FORWARD = {
     "CUMSUM": _cumsum,
     "L2_POOL_2D": _l2_pool,
     "LOG": _unary(lambda x, op: torch.log(x)),
+    "TRANSPOSE_CONV": _transpose_conv,
 }
 
 

@@ -48,6 +48,7 @@ RECURRENT = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}  # state in variable tensor
 IR_KINDS |= RECURRENT
 IR_KINDS |= {"BATCH_MATMUL", "GELU", "DIV"}  # transformer blocks: matrix product of two tensors, GELU, division
 IR_KINDS |= {"ADD_N", "CUMSUM", "L2_POOL_2D", "LOG"}
+IR_KINDS |= {"TRANSPOSE_CONV"}
 
 
 def test_every_ir_kind_has_a_complete_spec():
@@ -65,8 +66,9 @@ def test_every_ir_kind_has_a_complete_spec():
         if s.check is not None:
             assert s.rules and s.kind in s.rules[0], (s.kind, s.rules)  # the rule says which op it is about
         assert not (s.alias and s.in_place), s.kind
-        if s.weight_axis is not None:
-            assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) and s.scratch, s.kind
+        if s.weight_axis is not None:  # TRANSPOSE_CONV: weights like CONV_2D's, but channels block (ops/weighted.py)
+            assert s.channels in (registry.CHANNELS_PRODUCER, registry.CHANNELS_DEPTHWISE) or s.kind == "TRANSPOSE_CONV"
+            assert s.scratch, s.kind
     # float output, or no int8 kernel in TFLM: reference only
     assert {s.kind for s in specs if s.lowering is None} == {"DEQUANTIZE", "SQRT", "EXP", "NEG", "L2_POOL_2D", "LOG"}
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -85,7 +87,7 @@ def test_channel_rules_are_the_documented_constants():
     assert by_rule[registry.CHANNELS_TIED] == {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
                                                 "PRELU", "DIV", "ADD_N"}
     assert by_rule[registry.CHANNELS_BLOCK] == {"SOFTMAX", "DEQUANTIZE", "L2_NORMALIZATION", "LOG_SOFTMAX",
-                                                "BATCH_MATMUL", "CUMSUM"} | MOVEMENT | TYPED | RECURRENT
+                                                "BATCH_MATMUL", "CUMSUM", "TRANSPOSE_CONV"} | MOVEMENT | TYPED | RECURRENT
     with pytest.raises(ValueError, match="channel rule"):
         registry.OpSpec("X", irops.NoAttrs, executor.reshape, "sideways")
 

@@ -178,6 +178,7 @@ def zoo() -> Graph:
         ("c", (1, 8, 8, 8), q(0.05, -128)),
         ("d", (1, 8, 8, 16), a),
         ("m", (1, 4, 4, 16), a),
+        ("tcv", (1, 4, 4, 16), a),
         ("av", (1, 4, 4, 16), a),
         ("s1", (1, 4, 4, 16), q(0.1)),
         ("s2", (1, 4, 4, 16), q(0.2)),
@@ -216,6 +217,9 @@ def zoo() -> Graph:
     const("cb", (8,), "int32", cw * np.float32(0.05), 0, 200)
     const("dw", (1, 3, 3, 16), "int8", dw, 3, 127)
     const("db", (16,), "int32", dw * np.float32(0.05), 0, 200)
+    tw = rng.uniform(0.005, 0.02, 16).astype(np.float32)
+    const("tw", (16, 3, 3, 16), "int8", tw, 0, 20)
+    const("tb", (16,), "int32", tw * np.float32(0.05), 0, 200)
     const("fw", (10, 32), "int8", np.array([0.01], np.float32), None, 127)
     const("fb", (10,), "int32", np.array([0.01 / 128], np.float32), None, 200)
     const("alpha", (32,), "int8", np.array([0.01], np.float32), None, 127)
@@ -248,7 +252,8 @@ def zoo() -> Graph:
         Op("CONV_2D", ["xp", "cw", "cb"], ["c"], irops.Conv2DAttrs(activation="RELU")),
         Op("DEPTHWISE_CONV_2D", ["c", "dw", "db"], ["d"], irops.DepthwiseConv2DAttrs(**same3, depth_multiplier=2)),
         Op("MAX_POOL_2D", ["d"], ["m"], irops.Pool2DAttrs(2, 2, 2, 2)),
-        Op("AVERAGE_POOL_2D", ["m"], ["av"], irops.Pool2DAttrs(3, 3, 1, 1, **same3)),
+        Op("TRANSPOSE_CONV", ["m", "tw", "tb"], ["tcv"], irops.TransposeConvAttrs(**same3)),
+        Op("AVERAGE_POOL_2D", ["tcv"], ["av"], irops.Pool2DAttrs(3, 3, 1, 1, **same3)),
         Op("ADD", ["m", "av"], ["s1"], irops.ElementwiseAttrs("RELU6")),
         Op("SUB", ["s1", "m"], ["s2"], irops.ElementwiseAttrs()),
         Op("MUL", ["s2", "av"], ["s3"], irops.ElementwiseAttrs()),
