@@ -65,7 +65,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_tf_converter_models import DIGITS_TEST, SEED, digits_split  # noqa: E402
+from make_tf_converter_models import DIGITS_TEST, SEED, digits_split
 
 LATENT = (2, 2, 4)
 N_LATENTS = 256
