@@ -21,6 +21,7 @@ from mcucompress.fixedpoint.arith import (
     wrap_int32,
 )
 from mcucompress.fixedpoint.gemmlowp import logistic, tanh
+from mcucompress.reference import int16
 
 F32 = np.float32
 mbqm = multiply_by_quantized_multiplier
@@ -132,6 +133,8 @@ def relu6(graph, op, xs):
 
 def quantize(graph, op, xs):
     x = xs[0]
+    if "int16" in (x.dtype, graph.t(op.outputs[0]).dtype):  # 16x8 graphs
+        return int16.quantize(graph, op, xs)
     if x.dtype == np.float32:
         return quantize_f32_to_s8(x, fp.quantize_params(graph, op))
     return requantize_s8(x, fp.requantize_params(graph, op))
