@@ -157,3 +157,27 @@ def int16_inputs(t: Tensor, rng, n: int = 2) -> list[np.ndarray]:
     if flat.size >= 2:
         flat[:2] = (-32768, 32767)
     return xs
+
+
+def int8_wrapped(graph: Graph, rng) -> Graph:
+    """The 16x8 op between QUANTIZE int8 -> int16 and QUANTIZE int16 -> int8, its other inputs made constant:
+    a model with one int8 input and an int8 output, as the C entry point takes. The int8 scales are drawn
+    between 8 and 128 times the int16 ones, so the output keeps several of the int16 result's low bits."""
+    from mcucompress.ir import QuantParams as QP
+
+    op = graph.ops[0]
+    first = op.inputs[0]
+    for name in graph.inputs[1:]:
+        t = graph.t(name)
+        t.data = rng.integers(-32768, 32768, t.shape).astype(np.int16)
+    x16, y16 = graph.t(first), graph.t("out")
+    x8 = Tensor("x8", x16.shape, "int8", QP(np.array([x16.quant.s * log_uniform(rng, 8, 128)], np.float32),
+                                           np.array([int(rng.integers(-20, 21))])))
+    y8 = Tensor("y8", y16.shape, "int8", QP(np.array([y16.quant.s * log_uniform(rng, 8, 128)], np.float32),
+                                           np.array([int(rng.integers(-20, 21))])))
+    graph.add_tensor(x8)
+    graph.add_tensor(y8)
+    graph.ops = [Op("QUANTIZE", ["x8"], [first], irops.NoAttrs(), "to_int16"), op,
+                 Op("QUANTIZE", ["out"], ["y8"], irops.NoAttrs(), "to_int8")]
+    graph.inputs, graph.outputs = ["x8"], ["y8"]
+    return graph
