@@ -35,7 +35,8 @@ def layer_report(float_graph: Graph, int8_graph: Graph, x: np.ndarray) -> list[d
         scale, zp = t.quant.s, t.quant.zp
         ref = f_vals[name].astype(np.float32)
         deq = (q_vals[name].astype(np.float32) - zp) * scale
-        lo, hi = (-128 - zp) * scale, (127 - zp) * scale
+        qmin, qmax = (-32768, 32767) if t.dtype == "int16" else (-128, 127)
+        lo, hi = (qmin - zp) * scale, (qmax - zp) * scale
         rows.append({
             "index": index,
             "op": op.name,
