@@ -11,7 +11,8 @@ import numpy as np
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir import ops as irops
 
-KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SOFTMAX")
+KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SOFTMAX",
+         "LOGISTIC", "TANH")
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
 
@@ -138,6 +139,15 @@ def softmax(rng) -> Graph:
     return _graph("SOFTMAX", tensors, ["x"], irops.SoftmaxAttrs(beta))
 
 
+def sigmoid_tanh(rng, kind: str) -> Graph:
+    """Input scales over TFLM's general path and its power-of-two ones (2^-12; TANH also 2^-11)."""
+    shape = (1,) + tuple(int(d) for d in rng.integers(1, 12, int(rng.integers(1, 3))))
+    pick = rng.random()
+    s_in = 2.0**-12 if pick < 0.2 else (2.0**-11 if pick < 0.3 else log_uniform(rng, 2e-5, 2e-3))
+    tensors = [Tensor("x", shape, "int16", q16(s_in)), Tensor("out", shape, "int16", q16(1 / 32768))]
+    return _graph(kind, tensors, ["x"], irops.NoAttrs())
+
+
 def random_graph(kind: str, rng) -> Graph:
     if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         return conv(rng, depthwise=kind == "DEPTHWISE_CONV_2D")
@@ -147,6 +157,8 @@ def random_graph(kind: str, rng) -> Graph:
         return binary(rng, kind)
     if kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
         return pool(rng, kind)
+    if kind in ("LOGISTIC", "TANH"):
+        return sigmoid_tanh(rng, kind)
     return softmax(rng)
 
 

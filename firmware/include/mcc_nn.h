@@ -239,6 +239,14 @@ mcc_status mcc_avgpool_s16(const mcc_pool_params *p, const mcc_dims *in_dims, co
 mcc_status mcc_softmax_s16(const mcc_softmax_params *p, const int16_t *exp_lut, const int16_t *recip_lut,
                            int32_t rows, int32_t depth, const int16_t *in, int16_t *out);
 
+/** LOGISTIC int16 (output scale 1/32768) with TFLite's 256-entry sigmoid table (0.16). In place allowed. */
+mcc_status mcc_logistic_s16(const mcc_logistic_params *p, const uint16_t *table, int32_t size, const int16_t *in,
+                            int16_t *out);
+
+/** TANH int16 (output scale 1/32768) with the same table. In place allowed. */
+mcc_status mcc_tanh_s16(const mcc_logistic_params *p, const uint16_t *table, int32_t size, const int16_t *in,
+                        int16_t *out);
+
 /** QUANTIZE int8 -> int16; in place allowed (out starting at in). */
 mcc_status mcc_requantize_s8_s16(const mcc_requant_params *p, int32_t size, const int8_t *in, int16_t *out);
 

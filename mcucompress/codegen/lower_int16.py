@@ -13,6 +13,7 @@ from mcucompress.codegen.records import CArray, CStatic, KernelCall
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import lut16
 from mcucompress.fixedpoint import params_int16 as p16
+from mcucompress.fixedpoint import sigmoid16
 
 CTYPES = {"int8": "int8_t", "int16": "int16_t"}
 
@@ -147,6 +148,20 @@ def softmax(low, index: int, op) -> KernelCall:
     return KernelCall(index, op.name, op.kind, "mcc_softmax_s16", args, statics=[params], arrays=tables)
 
 
+def sigmoid_tanh(low, index: int, op) -> KernelCall:
+    """LOGISTIC and TANH: TFLite's sigmoid table (512 bytes) goes to flash with the op."""
+    is_tanh = op.kind == "TANH"
+    x = low.graph.t(op.inputs[0])
+    p = sigmoid16.params(x.quant.s, is_tanh)
+    table = CArray(low.sym(index, "sigmoid"), "uint16_t", sigmoid16.TABLE, "sigmoid(i / 24), 0.16 fixed point")
+    params = CStatic("mcc_logistic_params", low.sym(index, "params"), [
+        ("input_zero_point", "0"), ("input_range_radius", "0"), ("input_multiplier", str(p.input_multiplier)),
+        ("input_left_shift", str(p.input_left_shift))])
+    args = [f"&{params.name}", table.name, str(x.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
+    function = "mcc_tanh_s16" if is_tanh else "mcc_logistic_s16"
+    return KernelCall(index, op.name, op.kind, function, args, statics=[params], arrays=[table])
+
+
 def quantize(low, index: int, op) -> KernelCall:
     """QUANTIZE int8 <-> int16."""
     g = low.graph
@@ -164,11 +179,12 @@ def quantize(low, index: int, op) -> KernelCall:
 
 LOWERINGS = {"CONV_2D": conv, "DEPTHWISE_CONV_2D": conv, "FULLY_CONNECTED": fully_connected,
              "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool, "ADD": binary, "MUL": binary, "SOFTMAX": softmax,
-             "QUANTIZE": quantize}
+             "QUANTIZE": quantize, "LOGISTIC": sigmoid_tanh, "TANH": sigmoid_tanh}
 FUNCTIONS = {"CONV_2D": ("mcc_convolve_s16",), "DEPTHWISE_CONV_2D": ("mcc_depthwise_conv_s16",),
              "FULLY_CONNECTED": ("mcc_fully_connected_s16",), "AVERAGE_POOL_2D": ("mcc_avgpool_s16",),
              "MAX_POOL_2D": ("mcc_maxpool_s16",), "ADD": ("mcc_add_s16",), "MUL": ("mcc_mul_s16",),
-             "SOFTMAX": ("mcc_softmax_s16",), "QUANTIZE": ("mcc_requantize_s8_s16", "mcc_requantize_s16_s8")}
+             "SOFTMAX": ("mcc_softmax_s16",), "QUANTIZE": ("mcc_requantize_s8_s16", "mcc_requantize_s16_s8"),
+             "LOGISTIC": ("mcc_logistic_s16",), "TANH": ("mcc_tanh_s16",)}
 
 
 def lower(low, index: int, op) -> KernelCall:

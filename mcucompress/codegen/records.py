@@ -18,7 +18,7 @@ class CArray:
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size * {"int8_t": 1, "int16_t": 2, "int64_t": 8}.get(self.ctype, 4))
+        return int(self.values.size * {"int8_t": 1, "int16_t": 2, "uint16_t": 2, "int64_t": 8}.get(self.ctype, 4))
 
     def rows(self, per_row: int = 16) -> list[str]:
         v = [str(int(x)) for x in self.values]

@@ -99,6 +99,18 @@ def check_softmax_int16(graph: Graph, op: Op) -> None:
         raise UnsupportedOpError(f"{_where(op)}: int16 output must have scale 1/32768 and zero point 0 (has {s:g})")
 
 
+def check_logistic_tanh_int16(graph: Graph, op: Op) -> None:
+    """LOGISTIC / TANH int16: int16 input with zero point 0 and scale below 32767/12288 (TFLM's table input
+    multiplier must fit 15 bits); output scale 1/32768 and zero point 0."""
+    _int16_activations(graph, op, [op.inputs[0], op.outputs[0]])
+    s_in = float(np.float32(graph.t(op.inputs[0]).quant.s))
+    if s_in * 4096.0 * 3.0 > 32767.0:
+        raise UnsupportedOpError(f"{_where(op)}: input scale {s_in:g} is too large for TFLM's int16 table (<= 2.666)")
+    s = float(np.float32(graph.t(op.outputs[0]).quant.s))
+    if abs(np.log2(s) + 15) >= 1e-3:
+        raise UnsupportedOpError(f"{_where(op)}: int16 output must have scale 1/32768 and zero point 0 (has {s:g})")
+
+
 def check_quantize_int16(graph: Graph, op: Op) -> None:
     """QUANTIZE with int16: float32, int8 or int16 to int16 (zero point 0), or int16 to int8; per-tensor output."""
     x, out = graph.t(op.inputs[0]), graph.t(op.outputs[0])
@@ -119,6 +131,7 @@ CHECKS = {
     "CONV_2D": check_conv_2d_int16, "DEPTHWISE_CONV_2D": check_depthwise_conv_2d_int16,
     "FULLY_CONNECTED": check_fully_connected_int16, "ADD": check_add_int16, "MUL": check_mul_int16,
     "MAX_POOL_2D": check_pool_int16, "AVERAGE_POOL_2D": check_pool_int16, "SOFTMAX": check_softmax_int16,
+    "LOGISTIC": check_logistic_tanh_int16, "TANH": check_logistic_tanh_int16,
     "QUANTIZE": check_quantize_int16, "RESHAPE": check_reshape_int16,
 }
 

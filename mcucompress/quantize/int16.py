@@ -3,7 +3,7 @@
 `to_16x8` turns the int8 graph the quantizer made into a mixed one. The int16 ops are the chosen ones plus
 their int16-capable consumers, so a chosen layer's output really stays 16-bit into the next layer (a lone
 int16 layer would be rounded back to int8 before anything reads it). Every activation tensor keeps its
-calibration range: its int16 scale is max|range| / 32767 (SOFTMAX outputs: TFLite's 1/32768). QUANTIZE
+calibration range: its int16 scale is max|range| / 32767 (SOFTMAX, LOGISTIC, TANH: TFLite's 1/32768). QUANTIZE
 ops convert where an int8 tensor feeds an int16 op and back; the model input and output stay int8 (what
 the C entry point takes). Int16 conv/FC biases are int64 at input scale x weight scale, from the float bias.
 
@@ -24,8 +24,8 @@ from mcucompress.ir import ops as irops
 from mcucompress.ir.registry import spec
 
 INT16_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-               "SOFTMAX", "RESHAPE")
-FIXED_INT16 = {"SOFTMAX": 1 / 32768}
+               "SOFTMAX", "LOGISTIC", "TANH", "RESHAPE")
+FIXED_INT16 = {"SOFTMAX": 1 / 32768, "LOGISTIC": 1 / 32768, "TANH": 1 / 32768}  # TFLite's int16 output scales
 WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 

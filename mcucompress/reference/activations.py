@@ -89,6 +89,8 @@ def quantize_f32_to_s8(x: np.ndarray, p: fp.AffineQuantizeParams) -> np.ndarray:
 
 
 def sigmoid_tanh(graph, op, xs):
+    if graph.t(op.outputs[0]).dtype == "int16":  # 16x8
+        return int16.sigmoid_tanh(graph, op, xs)
     is_tanh = op.kind == "TANH"
     if _int8(graph, op):
         p = (fp.tanh_params if is_tanh else fp.logistic_params)(graph, op)

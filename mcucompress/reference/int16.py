@@ -13,6 +13,7 @@ import numpy as np
 
 from mcucompress.fixedpoint import lut16
 from mcucompress.fixedpoint import params_int16 as p16
+from mcucompress.fixedpoint import sigmoid16
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier, trunc_div, wrap_int32
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_small
 from mcucompress.reference import conv, pool
@@ -146,3 +147,9 @@ def quantize(graph, op, xs) -> np.ndarray:
         y = multiply_by_quantized_multiplier(x.astype(np.int64) - p.input_zero_point, p.multiplier, p.shift)
         y = y + p.output_zero_point
     return np.clip(y, lo, hi).astype(out.dtype)
+
+
+def sigmoid_tanh(graph, op, xs) -> np.ndarray:
+    """LOGISTIC / TANH int16 -> int16 (output scale 1/32768) through TFLite's sigmoid table."""
+    is_tanh = op.kind == "TANH"
+    return sigmoid16.evaluate(xs[0], sigmoid16.params(graph.t(op.inputs[0]).quant.s, is_tanh), is_tanh)
