@@ -11,9 +11,8 @@ import numpy as np
 
 from mcucompress.codegen.records import CArray, CStatic, KernelCall
 from mcucompress.errors import UnsupportedOpError
-from mcucompress.fixedpoint import lut16
+from mcucompress.fixedpoint import lut16, sigmoid16
 from mcucompress.fixedpoint import params_int16 as p16
-from mcucompress.fixedpoint import sigmoid16
 
 CTYPES = {"int8": "int8_t", "int16": "int16_t"}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.errors import UnsupportedOpError
-from mcucompress.fixedpoint import params_int16 as p16
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.ops import Op
 

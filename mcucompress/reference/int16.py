@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcucompress.fixedpoint import lut16
+from mcucompress.fixedpoint import lut16, sigmoid16
 from mcucompress.fixedpoint import params_int16 as p16
-from mcucompress.fixedpoint import sigmoid16
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier, trunc_div, wrap_int32
 from mcucompress.fixedpoint.arith import multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_small
 from mcucompress.reference import conv, pool

@@ -100,3 +100,17 @@ def test_sweep_grid_accepts_int16(tmp_path):
     assert [c.activations for c in configs] == ["int8", "int16"]
     result = evaluate(configs[1], DIGITS_FLOAT, DIGITS_CALIBRATION, DIGITS_TEST, tmp_path)
     assert result["error"] is None and result["top1"] > 0.95
+
+
+def test_python_api_int16_layers():
+    import mcucompress
+
+    float_graph = driver.load(DIGITS_FLOAT)
+    x = input_samples(DIGITS_CALIBRATION, float_graph).x[:100]
+    g = mcucompress.quantize(float_graph, x, int16_layers=["fully_connected_6"])
+    dtypes = {op.name: g.t(op.outputs[0]).dtype for op in g.ops}
+    assert dtypes["fully_connected_6"] == dtypes["softmax_7"] == "int16" and dtypes["conv_2d_0"] == "int8"
+    whole = mcucompress.quantize(float_graph, x, activations="int16")
+    assert sum(whole.t(op.outputs[0]).dtype == "int16" for op in whole.ops) == 9
+    with pytest.raises(mcucompress.errors.QuantizationError):
+        mcucompress.quantize(float_graph, x, activations="int4")
