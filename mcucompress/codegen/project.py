@@ -122,7 +122,9 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
                                  "only single-input single-output models are supported")
     for name in graph.inputs + graph.outputs:
         if graph.t(name).dtype != "int8":
-            raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported")
+            hint = ("; quantize the float model with --activations int16 (int16 inside, int8 input and output)"
+                    if graph.t(name).dtype == "int16" else "")
+            raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported{hint}")
     plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
     calls = lower_graph(graph, plan, prefix)
     if checks:

@@ -114,3 +114,38 @@ def test_python_api_int16_layers():
     assert sum(whole.t(op.outputs[0]).dtype == "int16" for op in whole.ops) == 9
     with pytest.raises(mcucompress.errors.QuantizationError):
         mcucompress.quantize(float_graph, x, activations="int4")
+
+
+def test_converter_style_16x8_model_with_float_io(tmp_path, capsys):
+    """float -> QUANTIZE -> int16 CONV_2D -> DEQUANTIZE -> float (as TF's 16x8 converter writes it): the reference
+    board runs its int16 core on float data bit-exact with TFLM; compiling to C says in one line why not."""
+    from mcucompress.ir import Op, Tensor
+    from mcucompress.ir import ops as irops
+    from tests.int16_graphs import random_graph
+
+    g = random_graph("CONV_2D", np.random.default_rng(3))
+    x, o = g.t("x"), g.t("out")
+    g.add_tensor(Tensor("xf", x.shape, "float32"))
+    g.add_tensor(Tensor("of", o.shape, "float32"))
+    g.ops = [Op("QUANTIZE", ["xf"], ["x"], irops.NoAttrs(), "q"), *g.ops, Op("DEQUANTIZE", ["out"], ["of"], irops.NoAttrs(), "dq")]
+    g.inputs, g.outputs = ["xf"], ["of"]
+    model = tmp_path / "m.tflite"
+    tflite_writer.write(g, model)
+    data = np.random.default_rng(0).standard_normal((3,) + x.shape[1:]).astype(np.float32) * 30
+    core = driver.prepare(model)
+    assert core.t(core.inputs[0]).dtype == core.t(core.outputs[0]).dtype == "int16"
+    qx = input_samples_from(data, core)
+    tflm = TflmSession(tflite_writer.to_bytes(core))
+    for xi in qx:
+        np.testing.assert_array_equal(driver.reference_outputs(core, xi[None])[0], tflm(xi[None])[0])
+    code = main(["compile", str(model), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--activations int16" in err and len(err.strip().splitlines()) == 1
+
+
+def input_samples_from(x: np.ndarray, graph) -> np.ndarray:
+    from mcucompress.dataset import quantize_input
+
+    q = quantize_input(x, graph.t(graph.inputs[0]))
+    assert q.dtype == np.int16 and np.abs(q.astype(int)).max() > 127
+    return q
