@@ -16,7 +16,6 @@ import copy
 from mcucompress.ir import Graph
 from mcucompress.passes.util import replace_uses
 
-
 INTEGER = ("int8", "int16")  # int16: a 16x8 model (runs on the reference executor; the C code takes int8)
 
 
