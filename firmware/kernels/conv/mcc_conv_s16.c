@@ -4,7 +4,8 @@
  *        bit-exact with TFLM's reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel for int16.
  *
  * Each output value is one window sum over the taps inside the input (padding adds nothing, the input
- * zero point being 0), accumulated in 64 bits, plus the bias, requantized (mcc_s16.h). Plain C, no scratch.
+ * zero point being 0; each output pixel's window is clipped to the input once), partial sums in int32,
+ * accumulated in 64 bits, plus the bias, requantized (mcc_s16.h). Plain C, no scratch.
  */
 #include <stddef.h>
 
@@ -20,8 +21,23 @@ static int32_t bad_args(const mcc_conv_params *p, const mcc_per_channel_quant *q
            p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0 || in_dims->n != out_dims->n;
 }
 
+/** Taps [k0, k1) of a filter axis (size k, dilation d) that land inside [0, n) from input origin o. */
+static void clip_taps(int32_t o, int32_t d, int32_t k, int32_t n, int32_t *k0, int32_t *k1)
+{
+    int32_t t0 = 0, t1 = k;
+    while (t0 < k && o + t0 * d < 0) {
+        t0++;
+    }
+    while (t1 > t0 && o + (t1 - 1) * d >= n) {
+        t1--;
+    }
+    *k0 = t0;
+    *k1 = t1;
+}
+
 /**
- * CONV_2D 16x8 (see mcc_nn.h).
+ * CONV_2D 16x8 (see mcc_nn.h). Each output pixel's window is clipped to the input once; a tap's sum over
+ * the input channels runs in int32 (|sum| <= C * 2^22 < 2^31 for C < 512), taps add up in int64.
  * @param p     strides, padding, dilation, clamp in [-32768, 32767]; offsets 0 (symmetric int16)
  * @param acc32 1: int32 bias (TFLM's 32-bit accumulator), 0: int64 bias
  * @return MCC_OK or MCC_ARG_ERROR
@@ -37,32 +53,31 @@ mcc_status mcc_convolve_s16(const mcc_conv_params *p, const mcc_per_channel_quan
     }
     for (b = 0; b < out_dims->n; b++) {
         for (oy = 0; oy < out_dims->h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t ky0, ky1;
+            clip_taps(iy0, p->dilation_h, filter_dims->h, in_dims->h, &ky0, &ky1);
             for (ox = 0; ox < out_dims->w; ox++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                const int32_t ch = in_dims->c;
                 int16_t *dst = out + ((b * out_dims->h + oy) * out_dims->w + ox) * out_dims->c;
+                int32_t kx0, kx1;
+                clip_taps(ix0, p->dilation_w, filter_dims->w, in_dims->w, &kx0, &kx1);
                 for (o = 0; o < out_dims->c; o++) {
                     int64_t acc = 0;
-                    for (ky = 0; ky < filter_dims->h; ky++) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                        if (iy < 0 || iy >= in_dims->h) {
-                            continue;
-                        }
-                        for (kx = 0; kx < filter_dims->w; kx++) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                            const int16_t *x;
-                            const int8_t *w;
-                            int32_t sum = 0; /* one tap: |sum| <= C * 2^22, below 2^31 for C < 512 */
-                            if (ix < 0 || ix >= in_dims->w) {
-                                continue;
-                            }
-                            x = in + ((b * in_dims->h + iy) * in_dims->w + ix) * in_dims->c;
-                            w = filter + ((o * filter_dims->h + ky) * filter_dims->w + kx) * filter_dims->c;
-                            if (in_dims->c < 512) {
-                                for (c = 0; c < in_dims->c; c++) {
+                    for (ky = ky0; ky < ky1; ky++) {
+                        /* both pointers start at the first in-image tap: no pointer leaves its array */
+                        const int16_t *x = in + ((b * in_dims->h + iy0 + ky * p->dilation_h) * in_dims->w + ix0 +
+                                                 kx0 * p->dilation_w) * ch;
+                        const int8_t *w = filter + ((o * filter_dims->h + ky) * filter_dims->w + kx0) * ch;
+                        for (kx = kx0; kx < kx1; kx++, x += p->dilation_w * ch, w += ch) {
+                            if (ch < 512) {
+                                int32_t sum = 0;
+                                for (c = 0; c < ch; c++) {
                                     sum += x[c] * w[c];
                                 }
                                 acc += sum;
                             } else {
-                                for (c = 0; c < in_dims->c; c++) {
+                                for (c = 0; c < ch; c++) {
                                     acc += (int32_t)x[c] * w[c];
                                 }
                             }
@@ -93,25 +108,27 @@ mcc_status mcc_depthwise_conv_s16(const mcc_conv_params *p, const mcc_per_channe
     }
     for (b = 0; b < out_dims->n; b++) {
         for (oy = 0; oy < out_dims->h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t ky0, ky1;
+            clip_taps(iy0, p->dilation_h, filter_dims->h, in_dims->h, &ky0, &ky1);
             for (ox = 0; ox < out_dims->w; ox++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
                 int16_t *dst = out + ((b * out_dims->h + oy) * out_dims->w + ox) * out_dims->c;
+                int32_t kx0, kx1;
+                clip_taps(ix0, p->dilation_w, filter_dims->w, in_dims->w, &kx0, &kx1);
                 for (o = 0; o < out_dims->c; o++) {
-                    int64_t acc = 0;
-                    for (ky = 0; ky < filter_dims->h; ky++) {
-                        const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                        if (iy < 0 || iy >= in_dims->h) {
-                            continue;
+                    int64_t wide = 0;
+                    for (ky = ky0; ky < ky1; ky++) {
+                        const int16_t *x = in + ((b * in_dims->h + iy0 + ky * p->dilation_h) * in_dims->w + ix0 +
+                                                 kx0 * p->dilation_w) * in_dims->c + o / m;
+                        const int8_t *w = filter + (ky * filter_dims->w + kx0) * filter_dims->c + o;
+                        int32_t acc = 0; /* one filter row: KW products of |x * w| <= 2^22, int32 for KW < 512 */
+                        for (kx = kx0; kx < kx1; kx++, x += p->dilation_w * in_dims->c, w += filter_dims->c) {
+                            acc += *x * *w;
                         }
-                        for (kx = 0; kx < filter_dims->w; kx++) {
-                            const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                            if (ix < 0 || ix >= in_dims->w) {
-                                continue;
-                            }
-                            acc += (int32_t)in[((b * in_dims->h + iy) * in_dims->w + ix) * in_dims->c + o / m] *
-                                   filter[(ky * filter_dims->w + kx) * filter_dims->c + o];
-                        }
+                        wide += acc;
                     }
-                    dst[o] = mcc_requant_s16(acc + bias[o], 0, q->multiplier[o], q->shift[o], p->output_offset,
+                    dst[o] = mcc_requant_s16(wide + bias[o], 0, q->multiplier[o], q->shift[o], p->output_offset,
                                              p->act_min, p->act_max);
                 }
             }
