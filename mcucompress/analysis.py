@@ -33,6 +33,14 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     elif op.kind == "FULLY_CONNECTED":
         w = graph.t(op.inputs[1])
         macs = out.size * w.shape[1]
+    elif op.kind == "UNIDIRECTIONAL_SEQUENCE_LSTM":  # 4 gates x (input + recurrent) products per output value
+        macs = 4 * out.size * (graph.t(op.inputs[1]).shape[1] + out.shape[-1])
+    elif op.kind == "SVDF":  # feature product + time product per filter and batch row
+        wf, wt = graph.t(op.inputs[1]), graph.t(op.inputs[2])
+        macs = graph.t(op.inputs[0]).shape[0] * wf.shape[0] * (wf.shape[1] + wt.shape[1])
+    elif op.kind == "BATCH_MATMUL":
+        lhs = graph.t(op.inputs[0])
+        macs = out.size * lhs.shape[-2 if op.attrs.adj_x else -1]
     return OpCost(int(macs), int(params), int(nbytes))
 
 

@@ -105,8 +105,10 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
 
 
 def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory)."""
-    outs = [executor.run(graph, [xi[None]])[0][0] for xi in x]
+    """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory).
+    A recurrent model's state carries from one sample to the next, as on the target (one invoke per sample)."""
+    state = executor.initial_state(graph)
+    outs = [executor.run(graph, [xi[None]], state=state)[0][0] for xi in x]
     return np.stack(outs)
 
 
@@ -139,10 +141,24 @@ def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | P
 
 
 def top1(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
+    """Top-1 accuracy: the argmax of each sample's scores, or, for a model ending in ARG_MAX (one int32/int64
+    value per sample), that class index itself."""
     if labels is None:
         return None
-    pred = outputs.reshape(len(outputs), -1).argmax(axis=1)
+    flat = outputs.reshape(len(outputs), -1)
+    indices = flat.dtype.kind in "iu" and flat.dtype.itemsize >= 4 and flat.shape[1] == 1
+    pred = flat[:, 0] if indices else flat.argmax(axis=1)
     return float(np.mean(pred == labels))
+
+
+def output_classes(graph: Graph) -> int:
+    """How many classes the labels may index: the last output axis, or the axis an ARG_MAX/ARG_MIN reduced."""
+    name = graph.outputs[0]
+    op = graph.producer(name)
+    if op is not None and op.kind in ("ARG_MAX", "ARG_MIN"):
+        return graph.t(op.inputs[0]).shape[op.attrs.axis]
+    shape = graph.t(name).shape
+    return shape[-1] if shape else 1
 
 
 def count_mismatches(outputs: np.ndarray, expected: np.ndarray) -> int:
@@ -182,8 +198,7 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         graph = prepare(model, **quant_options)
     twin, twin_name = _float_twin(model, graph, float_model)
     inputs = _inputs(graph, data, samples, seed, quant_options.get("normalize"))
-    out_shape = graph.t(graph.outputs[0]).shape
-    check_labels(data, inputs.y, out_shape[-1] if out_shape else 1)
+    check_labels(data, inputs.y, output_classes(graph))
     twin_x = float_twin.twin_inputs(data, twin, graph, inputs.x, quant_options.get("normalize")) \
         if twin is not None else None
     details = {} if details is None else details

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mcc_compiler.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,12 +57,6 @@ static inline void mcc_write_s32(void *p, int32_t v) { memcpy(p, &v, 4); }
 
 /** Store two int16 values (element 0 = low half-word). */
 static inline void mcc_write_s16x2(int16_t *p, int32_t v) { memcpy(p, &v, 4); }
-
-#if defined(__GNUC__)
-#define MCC_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define MCC_ALWAYS_INLINE inline
-#endif
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 

@@ -152,6 +152,24 @@ typedef struct {
 mcc_status mcc_index_copy_s8(int32_t num_outputs, const mcc_index_map *const *maps, const int8_t *in,
                              int8_t *const *outs);
 
+/**
+ * RESIZE_BILINEAR int8 (TFLite's integer interpolation), NHWC, any batch. rows: 3 entries per output row (offset
+ * in elements of the first and second source rows within one image, weight of the second in 1/1024, in
+ * [-512, 1024)); cols: 3 per output column (offsets of the source columns, x * depth, and the weight). Input and
+ * output share one quantization and must not overlap. MCC_ARG_ERROR on a NULL pointer or mismatched dims.
+ */
+mcc_status mcc_resize_bilinear_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *rows,
+                                  const int32_t *cols, const mcc_dims *out_dims, int8_t *out);
+
+/**
+ * RESIZE_NEAREST_NEIGHBOR int8, NHWC, any batch: output row y copies source row offset rows[y] (elements, within
+ * one image: input row * width * depth), output column x source column offset cols[x] (input column * depth).
+ * Any quantization (shared by input and output); input and output must not overlap. MCC_ARG_ERROR on a NULL
+ * pointer or mismatched dims.
+ */
+mcc_status mcc_resize_nearest_s8(const mcc_dims *in_dims, const int8_t *in, const int32_t *rows,
+                                 const int32_t *cols, const mcc_dims *out_dims, int8_t *out);
+
 /** Copy `size` bytes (a RESHAPE between two caller-owned buffers). */
 mcc_status mcc_copy_s8(const int8_t *in, int8_t *out, int32_t size);
 
@@ -201,6 +219,66 @@ mcc_status mcc_reduce_max_s8(const mcc_dims *in_dims, int32_t axis_mask, const i
 
 /** REDUCE_MIN, as mcc_reduce_max_s8 with the smallest value. */
 mcc_status mcc_reduce_min_s8(const mcc_dims *in_dims, int32_t axis_mask, const int8_t *in, int8_t *out);
+
+/** ARG_MAX of int8 values along the middle axis of [outer, axis_size, inner]: int32 indices, ties to the lowest. */
+mcc_status mcc_arg_max_s8(int32_t outer, int32_t axis_size, int32_t inner, const int8_t *in, int32_t *out);
+
+/** ARG_MIN, as mcc_arg_max_s8 with the smallest value. */
+mcc_status mcc_arg_min_s8(int32_t outer, int32_t axis_size, int32_t inner, const int8_t *in, int32_t *out);
+
+/** EQUAL ... GREATER_EQUAL (p->op) of two broadcast int8 tensors, each rescaled to a common scale; bool bytes out. */
+mcc_status mcc_compare_s8(const mcc_compare_params *p, const mcc_broadcast_dims *d, const int8_t *in1,
+                          const int8_t *in2, uint8_t *out);
+
+/** SELECT_V2: out = cond ? x : y with 4-D broadcasting; x, y and out share one quantization. */
+mcc_status mcc_select_s8(const mcc_select_dims *d, const uint8_t *cond, const int8_t *x, const int8_t *y,
+                         int8_t *out);
+
+/** FILL: `count` copies of one `elem_bytes`-byte value (1, 2 or 4). */
+mcc_status mcc_fill(const void *value, int32_t elem_bytes, int32_t count, void *out);
+
+/** ZEROS_LIKE: `bytes` zero bytes. */
+mcc_status mcc_zeros(int32_t bytes, void *out);
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM int8 (TFLM's integer LSTM), all time steps of all batch rows.
+ * @param ctx               scratch of mcc_lstm_s8_get_buffer_size(p) bytes, 2-byte aligned
+ * @param input_weights     [4][units][input_size] int8, gates input, forget, cell, output
+ * @param recurrent_weights [4][units][units] int8, same gate order
+ * @param bias              [4][units] int32
+ * @param hidden_state      [batches][units] int8, read and updated (persists between invokes)
+ * @param cell_state        [batches][units] int16, read and updated (persists between invokes)
+ * @param output            [time][batch][units] or [batch][time][units] as p->time_major; may not overlap input
+ */
+mcc_status mcc_lstm_s8(const mcc_context *ctx, const mcc_lstm_params *p, const int8_t *input,
+                       const int8_t *input_weights, const int8_t *recurrent_weights, const int32_t *bias,
+                       int8_t *hidden_state, int16_t *cell_state, int8_t *output);
+
+/** Scratch bytes mcc_lstm_s8 needs: three int16 gate rows, the step's input and hidden rows as int16. */
+int32_t mcc_lstm_s8_get_buffer_size(const mcc_lstm_params *p);
+
+/**
+ * SVDF int8 (TFLM's integer SVDF, no fused activation).
+ * @param time_weights [filters][memory], int16 (p->state_bits 16) or int8
+ * @param bias         [filters / rank] int32
+ * @param state        [batches][filters][memory] of the time weights' type, read and updated (persists)
+ */
+mcc_status mcc_svdf_s8(const mcc_svdf_params *p, const int8_t *input, const int8_t *feature_weights,
+                       const void *time_weights, const int32_t *bias, void *state, int8_t *output);
+/**
+ * BATCH_MATMUL int8 (TFLM's reference batch_matmul.h, per-tensor quantization): for every output batch, the
+ * lhs matrix times the rhs matrix, both as stored or transposed (adj_x, adj_y), batch axes broadcast.
+ * @param ctx scratch of mcc_batch_matmul_s8_get_buffer_size() bytes, 4-byte aligned
+ * @param out [out_batch..., rows, cols]
+ */
+mcc_status mcc_batch_matmul_s8(const mcc_context *ctx, const mcc_batch_matmul_params *p, const int8_t *lhs,
+                               const int8_t *rhs, int8_t *out);
+
+/** Scratch of mcc_batch_matmul_s8: the transposed operands (int8) and one widened lhs row (int16). */
+int32_t mcc_batch_matmul_s8_get_buffer_size(const mcc_batch_matmul_params *p);
+
+/** DIV int8 with 4-D broadcasting (TFLM's reference div.h); out may alias an input of the output's shape. */
+mcc_status mcc_div_s8(const mcc_div_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
+                      int8_t *out);
 
 /* ---- 16x8: int16 activations (zero point 0), int8 weights; bit-exact with TFLM's int16 reference kernels ---- */
 

@@ -31,36 +31,6 @@
 extern "C" {
 #endif
 
-/**
- * For the kernels' hot loops: GCC's pre-register-allocation scheduler (on by default for Arm at -O2)
- * hoists loads far ahead of their use in long unrolled multiply-accumulate sequences and then spills;
- * without it the unrolled depthwise and im2col loops keep their accumulators in registers.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#define MCC_HOT_LOOP __attribute__((optimize("no-schedule-insns")))
-#else
-#define MCC_HOT_LOOP
-#endif
-#if defined(__GNUC__)
-#define MCC_NOINLINE __attribute__((noinline))
-#define MCC_UNUSED __attribute__((unused))
-#else
-#define MCC_NOINLINE
-#define MCC_UNUSED
-#endif
-
-/**
- * Hide a variable's value from the optimiser (GCC, Clang): tables read through an opaque pointer in a
- * loop are loaded where they are used instead of being hoisted out of the loop and spilled to the stack;
- * an opaque constant stays a register operand; a loop with an opaque pointer is not turned into a
- * memcpy / memset call.
- */
-#if defined(__GNUC__)
-#define MCC_OPAQUE(var) __asm__("" : "+r"(var))
-#else
-#define MCC_OPAQUE(var) ((void)0)
-#endif
-
 /** Precomputed requantization of one output channel (fast form). */
 typedef struct {
     uint32_t k_lo; /* low word of K */

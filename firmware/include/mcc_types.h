@@ -186,6 +186,72 @@ typedef struct {
     int32_t shift;
 } mcc_mean_params;
 
+/** Comparisons of mcc_compare_s8 (the order of mcucompress.fixedpoint.params_compare.COMPARE_CODES). */
+enum { MCC_CMP_EQUAL = 0, MCC_CMP_NOT_EQUAL, MCC_CMP_LESS, MCC_CMP_LESS_EQUAL, MCC_CMP_GREATER, MCC_CMP_GREATER_EQUAL };
+
+/** int8 comparison parameters (TFLM's ComparisonWithScaling): per-input offset, multiplier < 1, shift <= 0. */
+typedef struct {
+    int32_t op; /**< MCC_CMP_* */
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+} mcc_compare_params;
+
+/** Broadcast shapes of SELECT_V2: 4-D, each input dim equals the output dim or 1. */
+typedef struct {
+    mcc_dims cond, x, y, out;
+} mcc_select_dims;
+/** UNIDIRECTIONAL_SEQUENCE_LSTM int8 (TFLM's integer LSTM). Gates in TFLite's order: input, forget, cell, output. */
+typedef struct {
+    int32_t batches, time_steps, input_size, units; /**< >= 1 */
+    int32_t time_major;            /**< 1: input [time][batch][features]; 0: [batch][time][features] */
+    int32_t input_offset;          /**< -input zero point, in [-127, 128] */
+    int32_t hidden_offset;         /**< -hidden state zero point, in [-127, 128] */
+    mcc_quant input_quant[4];      /**< input x input weights (+ bias) -> int16 Q3.12, per gate */
+    mcc_quant recurrent_quant[4];  /**< hidden state x recurrent weights -> int16 Q3.12, per gate */
+    mcc_quant forget_quant;        /**< forget gate (Q0.15) x cell state -> cell state */
+    mcc_quant input_gate_quant;    /**< input gate x cell gate (Q0.15 each) -> cell state */
+    mcc_quant output_quant;        /**< tanh(cell) x output gate (Q0.15 each) -> hidden state */
+    int32_t output_zero_point;     /**< the hidden state's (= the output's), in [-128, 127] */
+    int32_t cell_scale_power;      /**< cell state scale = 2^cell_scale_power, in [-15, 3] */
+    int32_t cell_clip;             /**< |cell state| bound in cell units, in [0, 32767]; 0: no clip */
+} mcc_lstm_params;
+
+/** SVDF int8 (TFLM's integer SVDF). */
+typedef struct {
+    int32_t batches, input_size, filters, memory, rank; /**< >= 1; filters = units x rank */
+    int32_t input_offset;          /**< -input zero point, in [-127, 128] */
+    int32_t state_zero_point;      /**< 0 for an int16 state */
+    int32_t output_zero_point;     /**< in [-128, 127] */
+    mcc_quant feature_quant;       /**< input x feature weights -> state */
+    mcc_quant time_quant;          /**< state x time weights (+ bias) -> output */
+    int32_t state_bits;            /**< 16: int16 state and time weights; 8: int8 */
+} mcc_svdf_params;
+/** BATCH_MATMUL: out = zp_out + MultiplyByQuantizedMultiplier(sum (lhs + lhs_offset) * (rhs + rhs_offset)). */
+typedef struct {
+    int32_t lhs_offset;      /**< -lhs zero point, in [-127, 128] */
+    int32_t rhs_offset;      /**< -rhs zero point, in [-127, 128] */
+    int32_t output_offset;   /**< output zero point */
+    int32_t multiplier;      /**< lhs scale x rhs scale / output scale as (multiplier, shift) */
+    int32_t shift;
+    int32_t rows, cols, depth; /**< M, N, K: each output matrix is M x N, summed over K */
+    int32_t adj_x;           /**< 1: each lhs matrix is stored K x M (transposed) */
+    int32_t adj_y;           /**< 1: each rhs matrix is stored N x K (transposed) */
+    int32_t out_batch[3];    /**< output batch extents (left-padded with 1) */
+    int32_t lhs_stride[3];   /**< elements between lhs matrices along each batch axis; 0 repeats (broadcast) */
+    int32_t rhs_stride[3];
+} mcc_batch_matmul_params;
+
+/** DIV: out = zp_out + (in1 + offset1) / (in2 + offset2) in TFLite's fixed point (reciprocal, then requantize). */
+typedef struct {
+    int32_t input1_offset; /**< -zero point of the dividend */
+    int32_t input2_offset; /**< -zero point of the divisor */
+    int32_t output_offset; /**< output zero point */
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t act_min, act_max;
+} mcc_div_params;
+
 #ifdef __cplusplus
 }
 #endif

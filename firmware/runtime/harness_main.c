@@ -31,7 +31,7 @@ extern uint32_t __stack_top__;
 #define output_buf (MCC_XCAT(MCC_PREFIX, _output_buffer)(MODEL_IO_ARENA))
 #else
 static int8_t input_buf[MODEL_INPUT_SIZE] __attribute__((aligned(16)));
-static int8_t output_buf[MODEL_OUTPUT_SIZE] __attribute__((aligned(16)));
+static MODEL_OUTPUT_TYPE output_buf[MODEL_OUTPUT_SIZE] __attribute__((aligned(16)));
 #endif
 static uint64_t layer_ticks[LAYER_SLOTS];
 static uint64_t layer_start;
@@ -126,7 +126,7 @@ static void do_hello(void)
     n += 4;
     mcc_put_u32(reply + n, MODEL_INPUT_SIZE);
     n += 4;
-    mcc_put_u32(reply + n, MODEL_OUTPUT_SIZE);
+    mcc_put_u32(reply + n, MODEL_OUTPUT_BYTES); /* bytes: the host decodes them by the output's dtype */
     n += 4;
     mcc_put_u32(reply + n, MODEL_NUM_LAYERS);
     n += 4;
@@ -188,12 +188,12 @@ static void do_read_output(void)
     }
     offset = mcc_get_u32(request.payload);
     length = mcc_get_u16(request.payload + 4);
-    if (offset > MODEL_OUTPUT_SIZE || length > MODEL_OUTPUT_SIZE - offset || length > MCC_PROTO_MAX_PAYLOAD - 4u) {
+    if (offset > MODEL_OUTPUT_BYTES || length > MODEL_OUTPUT_BYTES - offset || length > MCC_PROTO_MAX_PAYLOAD - 4u) {
         error(MCC_ERR_OUT_OF_RANGE, "READ_OUTPUT beyond the output tensor or the maximum payload");
         return;
     }
     mcc_put_u32(reply, offset);
-    send_reply_with(4, output_buf + offset, length);
+    send_reply_with(4, (const uint8_t *)output_buf + offset, length);
 }
 
 static void do_read_timings(void)

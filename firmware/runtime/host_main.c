@@ -11,7 +11,7 @@
 
 /* Buffers of our own even when the I/O lives in the arena (--io arena): this exercises invoke's copy path. */
 static int8_t input_buf[MODEL_INPUT_SIZE];
-static int8_t output_buf[MODEL_OUTPUT_SIZE];
+static MODEL_OUTPUT_TYPE output_buf[MODEL_OUTPUT_SIZE]; /* written as its bytes */
 
 int main(int argc, char **argv)
 {

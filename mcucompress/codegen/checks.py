@@ -9,6 +9,7 @@ letting a kernel corrupt memory: defence in depth behind the verifier, for an in
 
 from __future__ import annotations
 
+from mcucompress.codegen.calls import parameter_names
 from mcucompress.codegen.records import KernelCall
 from mcucompress.ir import Graph
 from mcucompress.plan.memory import MemoryPlan
@@ -31,12 +32,11 @@ def _written(call: KernelCall) -> str | None:
     bcast = next((s.name for s in call.statics if s.name.endswith("_bcast")), None)
     if bcast:
         return f"(size_t){bcast}.out.n * {bcast}.out.h * {bcast}.out.w * {bcast}.out.c"
-    if call.function == "mcc_softmax_s8":
-        return f"(size_t)({call.args[1]}) * ({call.args[2]})"
-    if call.function == "mcc_copy_s8":
-        return f"(size_t)({call.args[2]})"
-    if len(call.args) == 4 and call.args[0].startswith("&") and call.args[0].endswith("_params"):
-        return f"(size_t)({call.args[1]})"  # the element-wise kernels: (params, size, in, out)
+    names = parameter_names(call)
+    if names[1:3] == ("rows", "depth"):
+        return f"(size_t){call.int_arg(1)} * {call.int_arg(2)}"  # softmax-like: rows of depth values
+    if "size" in names:
+        return f"(size_t){call.int_arg(names.index('size'))}"  # element-wise kernels and copies: `size` values
     return None
 
 
@@ -46,7 +46,7 @@ def _region(graph: Graph, plan: MemoryPlan, prefix: str, name: str) -> tuple[str
     if loc.home == "input":
         return "input", "input", f"{prefix.upper()}_INPUT_SIZE", nbytes
     if loc.home == "output":
-        return "output", "output", f"{prefix.upper()}_OUTPUT_SIZE", nbytes
+        return "output", "output", f"{prefix.upper()}_OUTPUT_BYTES", nbytes  # int32 indices: 4 bytes each
     return f"({prefix}_arena + {loc.offset})", f"{prefix}_arena", f"{prefix.upper()}_ARENA_SIZE", nbytes
 
 

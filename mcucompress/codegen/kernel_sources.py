@@ -57,6 +57,16 @@ def sources_for(functions: set[str]) -> list[str]:
     return sorted(needed)
 
 
+# A kernel file whose hot loops want GCC's pre-register-allocation scheduler off says so on a line of its own;
+# the generated build files then compile that file (only) with -fno-schedule-insns when the compiler is GCC.
+UNSCHEDULED_MARK = "/* mcc-build: -fno-schedule-insns */"
+
+
+def unscheduled(sources: list[str]) -> list[str]:
+    """The kernel files of `sources` that carry UNSCHEDULED_MARK."""
+    return [s for s in sources if UNSCHEDULED_MARK in (kernels_root() / s).read_text()]
+
+
 def headers() -> list[Path]:
     return sorted((asset_dir("firmware") / "include").glob("*.h"))
 

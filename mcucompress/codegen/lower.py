@@ -10,14 +10,18 @@ import numpy as np
 
 from mcucompress.analysis import op_cost
 from mcucompress.codegen import lower_int16, sparse
-from mcucompress.codegen.records import CArray, CStatic, KernelCall
+from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint import params_math as pm
-from mcucompress.ir import Graph, Op
+from mcucompress.ir import Graph, Op, resize
 from mcucompress.ir.index_maps import axis_tables, index_maps
 from mcucompress.ir.registry import all_specs, spec
 from mcucompress.plan.memory import MemoryPlan
+from mcucompress.reference import batch_matmul as bmm
+from mcucompress.reference import div as div_ref
+
+C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
 
 
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -51,11 +55,24 @@ class Lowering:
 
     # -- helpers -------------------------------------------------------------------------------
     def ptr(self, tensor: str, const: bool = False) -> str:
+        """The C expression of a tensor's memory, typed as its dtype (C_TYPES; arena offsets are 16-aligned)."""
         loc = self.plan.tensors[tensor]
-        if loc.home == "input":
-            return "input"
-        base = "output" if loc.home == "output" else f"({self.prefix}_arena + {loc.offset})"
-        return base
+        ctype = C_TYPES.get(self.graph.t(tensor).dtype, "int8_t")
+        if loc.home in ("input", "output"):
+            return loc.home  # the invoke parameter already has the tensor's C type
+        base = f"({self.prefix}_arena + {loc.offset})"
+        return base if ctype == "int8_t" else f"(({ctype} *){base})"
+
+    def tensor(self, name: str) -> TensorArg:
+        return TensorArg(name, self.ptr(name))
+
+    def operand(self, index: int, k: int, name: str) -> tuple[TensorArg | ArrayArg, list[CArray]]:
+        """Input `name` of an op as an argument: its pointer, or a flash array when it is a constant."""
+        t = self.graph.t(name)
+        if not t.is_const:
+            return self.tensor(name), []
+        arr = CArray(self.sym(index, f"operand{k}"), C_TYPES.get(t.dtype, "int8_t"), t.data.reshape(-1), t.name)
+        return ArrayArg(arr), [arr]
 
     def sym(self, index: int, what: str) -> str:
         return f"{self.prefix}_op{index}_{what}"
@@ -103,11 +120,15 @@ class Lowering:
                         [("multiplier", mult.name), ("shift", shift.name)])
         statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
                    self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
-        s = [st.name for st in statics]
-        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
-                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        call = KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=[weights, bias, mult, shift])
+        call = KernelCall(index, op.name, op.kind, function, self._weighted_args(op, statics, weights, bias),
+                          statics=statics, arrays=[weights, bias, mult, shift])
         return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
+
+    def _weighted_args(self, op: Op, statics: list[CStatic], weights: CArray, bias: CArray) -> list:
+        """(ctx, params, quant, in_dims, in, filter_dims, filter, bias, out_dims, out) of the weighted kernels."""
+        ctx, params, quant, in_dims, filter_dims, out_dims = map(StructArg, statics)
+        return [ctx, params, quant, in_dims, self.tensor(op.inputs[0]), filter_dims, ArrayArg(weights),
+                ArrayArg(bias), out_dims, self.tensor(op.outputs[0])]
 
     def _lower_conv_2d(self, index: int, op: Op) -> KernelCall:
         return self._lower_conv(index, op, _conv_function(self.graph, op))
@@ -135,10 +156,8 @@ class Lowering:
         statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", (batches, 1, 1, depth)),
                    self.dims_static(index, "filter_dims", (units, 1, 1, depth)),
                    self.dims_static(index, "out_dims", (batches, 1, 1, units))]
-        s = [st.name for st in statics]
-        args = [f"&{s[0]}", f"&{s[1]}", f"&{s[2]}", f"&{s[3]}", self.ptr(op.inputs[0]), f"&{s[4]}", weights.name,
-                bias.name, f"&{s[5]}", self.ptr(op.outputs[0])]
-        call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8", args, statics=statics,
+        call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8",
+                          self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
         return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
 
@@ -152,8 +171,8 @@ class Lowering:
             ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
         ])
         statics = [params, self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = [f"&{statics[0].name}", f"&{statics[1].name}", self.ptr(op.inputs[0]), f"&{statics[2].name}",
-                self.ptr(op.outputs[0])]
+        args = [StructArg(statics[0]), StructArg(statics[1]), self.tensor(op.inputs[0]), StructArg(statics[2]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=statics)
 
     def _lower_average_pool_2d(self, index: int, op: Op) -> KernelCall:
@@ -168,17 +187,13 @@ class Lowering:
         fields = [(name, "{" + ", ".join(map(str, s)) + "}") for name, s in zip(("in1", "in2", "out"), shapes)]
         return CStatic("mcc_broadcast_dims", self.sym(index, "bcast"), fields)
 
-    def _binary_inputs(self, index: int, op: Op) -> tuple[list[str], list[CArray]]:
-        """Pointers of both operands; constant operands become flash arrays."""
+    def _binary_inputs(self, index: int, op: Op) -> tuple[list, list[CArray]]:
+        """Both operands as arguments; constant operands become flash arrays."""
         ptrs, arrays = [], []
         for k, name in enumerate(op.inputs[:2]):
-            t = self.graph.t(name)
-            if t.is_const:
-                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
-                arrays.append(arr)
-                ptrs.append(arr.name)
-            else:
-                ptrs.append(self.ptr(name))
+            arg, arrs = self.operand(index, k, name)
+            ptrs.append(arg)
+            arrays += arrs
         return ptrs, arrays
 
     def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
@@ -186,7 +201,7 @@ class Lowering:
         params = CStatic("mcc_add_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
 
     def _lower_sub(self, index: int, op: Op) -> KernelCall:
@@ -197,14 +212,14 @@ class Lowering:
         params = CStatic("mcc_mul_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mul_s8", args, statics=[params, bcast], arrays=arrays)
 
     def _lower_maximum_minimum(self, index: int, op: Op) -> KernelCall:
         (function,) = spec(op.kind).c_functions
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
 
     def _lower_squared_difference(self, index: int, op: Op) -> KernelCall:
@@ -213,7 +228,7 @@ class Lowering:
                          [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_squared_difference_s8", args, statics=[params, bcast],
                           arrays=arrays)
 
@@ -222,7 +237,7 @@ class Lowering:
         params = CStatic("mcc_prelu_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [f"&{params.name}", f"&{bcast.name}", *ptrs, self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_prelu_s8", args, statics=[params, bcast], arrays=arrays)
 
     def _lower_softmax(self, index: int, op: Op) -> KernelCall:
@@ -230,7 +245,8 @@ class Lowering:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
         params = CStatic("mcc_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_softmax_s8", args, statics=[params])
 
     def _lower_unary(self, index: int, op: Op) -> KernelCall:
@@ -241,15 +257,17 @@ class Lowering:
                                      "the C kernels take int8 (models must have int8 inputs and outputs)")
         p = make_params(self.graph, op)
         params = CStatic(ctype, self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(self.graph.t(op.outputs[0]).size), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
     def _lower_lookup(self, index: int, op: Op) -> KernelCall:
-        """ELU, RSQRT: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
+        """ELU, RSQRT, GELU: the op's output for each of the 256 int8 values (pm.TABLES, the reference executor's
         arithmetic) as a table in flash; the kernel looks values up."""
         values = pm.TABLES[op.kind](self.graph, op).astype(np.int64)
         table = CArray(self.sym(index, "table"), "int8_t", values, f"{op.kind} of -128..127")
-        args = [table.name, str(self.graph.t(op.outputs[0]).size), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [ArrayArg(table), IntArg(self.graph.t(op.outputs[0]).size), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_lookup_s8", args, arrays=[table])
 
     def _axis_mask(self, op: Op) -> int:
@@ -260,7 +278,8 @@ class Lowering:
     def _lower_l2_normalization(self, index: int, op: Op) -> KernelCall:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
-        args = [str(x.quant.zp), str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [IntArg(x.quant.zp), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_l2_normalization_s8", args)
 
     def _lower_log_softmax(self, index: int, op: Op) -> KernelCall:
@@ -268,7 +287,8 @@ class Lowering:
         x = self.graph.t(op.inputs[0])
         depth = x.shape[-1]
         params = CStatic("mcc_log_softmax_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        args = [f"&{params.name}", str(x.size // depth), str(depth), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), IntArg(x.size // depth), IntArg(depth), self.tensor(op.inputs[0]),
+                self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_log_softmax_s8", args, statics=[params])
 
     def _lower_mean(self, index: int, op: Op) -> KernelCall:
@@ -278,21 +298,22 @@ class Lowering:
         mask = self._axis_mask(op)
         params = CStatic("mcc_mean_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         dims = self.dims_static(index, "in_dims", x.shape)
-        args = [f"&{params.name}", f"&{dims.name}", str(mask), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(params), StructArg(dims), IntArg(mask), self.tensor(op.inputs[0]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_mean_s8", args, statics=[params, dims])
 
     def _lower_reduce_max_min(self, index: int, op: Op) -> KernelCall:
         (function,) = spec(op.kind).c_functions
         dims = self.dims_static(index, "in_dims", self.graph.t(op.inputs[0]).shape)
-        args = [f"&{dims.name}", str(self._axis_mask(op)), self.ptr(op.inputs[0]), self.ptr(op.outputs[0])]
+        args = [StructArg(dims), IntArg(self._axis_mask(op)), self.tensor(op.inputs[0]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[dims])
 
     def _lower_reshape(self, index: int, op: Op) -> KernelCall:
         if index in self.plan.liveness.aliased_ops:
             return KernelCall(index, op.name, op.kind, "", [], note="alias: no code, no memory")
         size = self.graph.t(op.outputs[0]).nbytes
-        return KernelCall(index, op.name, op.kind, "mcc_copy_s8",
-                          [self.ptr(op.inputs[0]), self.ptr(op.outputs[0]), str(size)])
+        ptrs = [TensorArg(n, p if self.graph.t(n).dtype == "int8" else f"(int8_t *){p}")  # a byte copy of any dtype
+                for n, p in ((n, self.ptr(n)) for n in (op.inputs[0], op.outputs[0]))]
+        return KernelCall(index, op.name, op.kind, "mcc_copy_s8", [*ptrs, IntArg(size)])
 
     def _lower_pad(self, index: int, op: Op) -> KernelCall:
         g = self.graph
@@ -301,8 +322,8 @@ class Lowering:
         before = CArray(self.sym(index, "before"), "int32_t", np.array([b for b, _ in pads], np.int64))
         after = CArray(self.sym(index, "after"), "int32_t", np.array([a for _, a in pads], np.int64))
         statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = [f"&{statics[0].name}", self.ptr(op.inputs[0]), before.name, after.name, str(out.quant.zp),
-                f"&{statics[1].name}", self.ptr(op.outputs[0])]
+        args = [StructArg(statics[0]), self.tensor(op.inputs[0]), ArrayArg(before), ArrayArg(after),
+                IntArg(out.quant.zp), StructArg(statics[1]), self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, "mcc_pad_s8", args, statics=statics, arrays=[before, after])
 
     def _lower_concatenation(self, index: int, op: Op) -> KernelCall:
@@ -312,19 +333,19 @@ class Lowering:
         outer = int(np.prod(out.shape[:axis], dtype=np.int64))
         inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
         sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.array([g.t(n).shape[axis] for n in op.inputs], np.int64))
-        arrays = [sizes]
-        ptrs = []
-        for k, name in enumerate(op.inputs):
-            t = g.t(name)
-            if t.is_const:
-                arr = CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name)
-                arrays.append(arr)
-                ptrs.append(arr.name)
-            else:
-                ptrs.append(self.ptr(name))
         lo, hi = fp.activation_range(op.attrs.activation, out)
+        return self._concat_call(index, op, sizes, outer, inner, lo, hi)
+
+    def _concat_call(self, index: int, op: Op, sizes: CArray, outer: int, inner: int, lo: int, hi: int) -> KernelCall:
+        """mcc_concat_s8 over the op's inputs (constants as flash arrays), listed in a local pointer table."""
+        arrays, ptrs = [sizes], []
+        for k, name in enumerate(op.inputs):
+            arg, arrs = self.operand(index, k, name)
+            ptrs.append(arg.c())
+            arrays += arrs
         local = self.sym(index, "inputs")
-        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), str(lo), str(hi), self.ptr(op.outputs[0])]
+        args = [IntArg(len(op.inputs)), LocalArg(local), ArrayArg(sizes), IntArg(outer), IntArg(inner), IntArg(lo),
+                IntArg(hi), self.tensor(op.outputs[0])]
         pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
         return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
 
@@ -349,7 +370,7 @@ class Lowering:
         maps_local, outs_local = self.sym(index, "maps"), self.sym(index, "outs")
         pre = [f"const mcc_index_map *const {maps_local}[{len(maps)}] = {{{', '.join('&' + s.name for s in statics)}}};",
                f"int8_t *const {outs_local}[{len(maps)}] = {{{', '.join(self.ptr(n) for n in op.outputs)}}};"]
-        args = [str(len(maps)), maps_local, self.ptr(op.inputs[0]), outs_local]
+        args = [IntArg(len(maps)), LocalArg(maps_local), self.tensor(op.inputs[0]), LocalArg(outs_local)]
         return KernelCall(index, op.name, op.kind, "mcc_index_copy_s8", args, statics=statics, arrays=arrays, pre=pre)
 
     def _lower_pack(self, index: int, op: Op) -> KernelCall:
@@ -360,18 +381,71 @@ class Lowering:
         outer = int(np.prod(out.shape[:axis], dtype=np.int64))
         inner = int(np.prod(out.shape[axis + 1 :], dtype=np.int64))
         sizes = CArray(self.sym(index, "axis_sizes"), "int32_t", np.ones(len(op.inputs), np.int64))
-        arrays, ptrs = [sizes], []
-        for k, name in enumerate(op.inputs):
+        return self._concat_call(index, op, sizes, outer, inner, -128, 127)
+
+    def _lower_resize(self, index: int, op: Op) -> KernelCall:
+        """RESIZE_BILINEAR int8: per-row and per-column (first offset, second offset, weight) tables in flash;
+        RESIZE_NEAREST_NEIGHBOR: per-row and per-column source offsets (the reference's index map)."""
+        g = self.graph
+        x, out = g.t(op.inputs[0]), g.t(op.outputs[0])
+        if x.dtype != "int8":
+            raise UnsupportedOpError(f"op {index} ({op.kind}) is {x.dtype}; the C kernels take int8")
+        a, (_, h, w, c) = op.attrs, x.shape
+        tables = []
+        for what, size, out_size, stride in (("rows", h, a.size[0], w * c), ("cols", w, a.size[1], c)):
+            if op.kind == "RESIZE_BILINEAR":
+                lo, hi, frac = resize.bilinear_int_tables(size, int(out_size), a.align_corners, a.half_pixel_centers)
+                # Two equal source rows (columns) weigh 1024 together whatever frac says: weight 0 is the same
+                # sum and takes the kernel's cheaper path (the edges of half-pixel upscales).
+                frac = np.where(lo == hi, 0, frac)
+                values = np.stack([lo * stride, hi * stride, frac], axis=1).reshape(-1)
+            else:
+                values = resize.nearest_sources(size, int(out_size), a.align_corners, a.half_pixel_centers) * stride
+            tables.append(CArray(self.sym(index, what), "int32_t", values.astype(np.int64)))
+        statics = [self.dims_static(index, "in_dims", x.shape), self.dims_static(index, "out_dims", out.shape)]
+        args = [StructArg(statics[0]), self.tensor(op.inputs[0]), ArrayArg(tables[0]), ArrayArg(tables[1]),
+                StructArg(statics[1]), self.tensor(op.outputs[0])]
+        function = "mcc_resize_bilinear_s8" if op.kind == "RESIZE_BILINEAR" else "mcc_resize_nearest_s8"
+        return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=tables)
+    def _lower_batch_matmul(self, index: int, op: Op) -> KernelCall:
+        """BATCH_MATMUL: the geometry and integer parameters of reference/batch_matmul.py. A constant operand
+        becomes a flash array, stored already in the layout the kernel multiplies (rhs N x K, lhs M x K), so the
+        kernel transposes only activations."""
+        g = self.graph
+        geo = bmm.geometry(g.t(op.inputs[0]).shape, g.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+        p = bmm.batch_matmul_params(g, op)
+        adj_x, adj_y = _batch_matmul_layout(g, op)
+
+        def triple(values) -> str:
+            return "{" + ", ".join(map(str, values)) + "}"
+
+        params = CStatic("mcc_batch_matmul_params", self.sym(index, "params"), [
+            *[(k, str(v)) for k, v in vars(p).items()], ("rows", str(geo.rows)), ("cols", str(geo.cols)),
+            ("depth", str(geo.depth)), ("adj_x", str(int(adj_x))), ("adj_y", str(int(adj_y))),
+            ("out_batch", triple(geo.out_batch)), ("lhs_stride", triple(geo.lhs_strides)),
+            ("rhs_stride", triple(geo.rhs_strides)),
+        ])
+        ctx = self.scratch_ctx(index)
+        ptrs, arrays = [], []
+        for k, (name, stored, wanted) in enumerate(zip(op.inputs, (op.attrs.adj_x, op.attrs.adj_y), (adj_x, adj_y))):
             t = g.t(name)
             if t.is_const:
-                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", t.data.reshape(-1), t.name))
-                ptrs.append(arrays[-1].name)
+                data = np.swapaxes(t.data, -1, -2) if stored != wanted else t.data
+                arrays.append(CArray(self.sym(index, f"operand{k}"), "int8_t", np.ascontiguousarray(data).reshape(-1),
+                                     t.name + (" (transposed)" if stored != wanted else "")))
+                ptrs.append(ArrayArg(arrays[-1]))
             else:
-                ptrs.append(self.ptr(name))
-        local = self.sym(index, "inputs")
-        args = [str(len(op.inputs)), local, sizes.name, str(outer), str(inner), "-128", "127", self.ptr(op.outputs[0])]
-        pre = [f"const int8_t *const {local}[{len(ptrs)}] = {{{', '.join(ptrs)}}};"]
-        return KernelCall(index, op.name, op.kind, "mcc_concat_s8", args, arrays=arrays, pre=pre)
+                ptrs.append(self.tensor(name))
+        args = [StructArg(ctx), StructArg(params), *ptrs, self.tensor(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
+
+    def _lower_div(self, index: int, op: Op) -> KernelCall:
+        p = div_ref.div_params(self.graph, op)
+        params = CStatic("mcc_div_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+        bcast = self._broadcast(index, op)
+        ptrs, arrays = self._binary_inputs(index, op)
+        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, "mcc_div_s8", args, statics=[params, bcast], arrays=arrays)
 
 
 def _conv_function(graph: Graph, op: Op) -> str:
@@ -450,6 +524,21 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
     return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
                                 getattr(a, "depth_multiplier", 1))
 
+
+def _batch_matmul_layout(graph: Graph, op: Op) -> tuple[bool, bool]:
+    """The (adj_x, adj_y) the C kernel sees: a constant operand is stored pre-transposed into the layout the
+    kernel multiplies without a copy (lhs not adjoint, rhs adjoint)."""
+    lhs_const, rhs_const = (graph.t(n).is_const for n in op.inputs[:2])
+    return (op.attrs.adj_x and not lhs_const), (op.attrs.adj_y or rhs_const)
+
+
+def batch_matmul_scratch(graph: Graph, op: Op) -> int:
+    """mcc_batch_matmul_s8: one widened lhs row (from four columns on), the rhs transposed unless adj_y, the lhs
+    transposed when adj_x, as the kernel sees them (mcc_batch_matmul_s8_get_buffer_size)."""
+    g = bmm.geometry(graph.t(op.inputs[0]).shape, graph.t(op.inputs[1]).shape, op.attrs.adj_x, op.attrs.adj_y)
+    adj_x, adj_y = _batch_matmul_layout(graph, op)
+    row = ((g.depth + 3) & ~3) * 2 if g.cols >= 4 else 0
+    return row + (0 if adj_y else g.cols * g.depth) + (g.rows * g.depth if adj_x else 0)
 
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""

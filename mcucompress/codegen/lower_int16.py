@@ -2,36 +2,31 @@
 
 Called from codegen.lower.Lowering when an op's output (or a QUANTIZE's input) is int16. The parameter
 structs are the int8 ones filled from mcucompress.fixedpoint.params_int16; tensors in the arena are passed as
-int16_t pointers. The C model's input and output stay int8: int16 tensors live inside the arena only.
+int16_t pointers (Lowering.tensor types them by dtype). The C model's input and output stay int8: int16
+tensors live inside the arena only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mcucompress.codegen.records import CArray, CStatic, KernelCall
+from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import lut16, sigmoid16
 from mcucompress.fixedpoint import params_int16 as p16
-
-CTYPES = {"int8": "int8_t", "int16": "int16_t"}
-
 
 def is_int16(graph, op) -> bool:
     """The op runs a 16x8 kernel: its output is int16, or it is a QUANTIZE from int16."""
     return "int16" in (graph.t(op.outputs[0]).dtype, graph.t(op.inputs[0]).dtype)
 
 
-def ptr(low, name: str) -> str:
-    """The tensor's arena address typed for its dtype (int16 tensors are never the model's input or output)."""
-    t = low.graph.t(name)
-    expr = low.ptr(name)
-    if t.dtype == "int16":
-        if expr in ("input", "output"):
-            raise UnsupportedOpError(f"tensor '{name}' is int16 and a model {expr}; the C model's input and output "
-                                     "are int8: quantize with int8 inputs and outputs (QUANTIZE ops to and from int16)")
-        return f"(int16_t *){expr}"
-    return expr
+def ptr(low, name: str) -> TensorArg:
+    """The tensor's address, typed by its dtype (int16 tensors are never the model's input or output)."""
+    arg = low.tensor(name)
+    if low.graph.t(name).dtype == "int16" and arg.pointer in ("input", "output"):
+        raise UnsupportedOpError(f"tensor '{name}' is int16 and a model {arg.pointer}; the C model's input and output "
+                                 "are int8: quantize with int8 inputs and outputs (QUANTIZE ops to and from int16)")
+    return arg
 
 
 def _fields(p, names) -> list[tuple[str, str]]:
@@ -63,11 +58,11 @@ def conv(low, index: int, op) -> KernelCall:
                     [("multiplier", arrays[2].name), ("shift", arrays[3].name)])
     statics = [params, quant, low.dims_static(index, "in_dims", x.shape), low.dims_static(index, "filter_dims", w.shape),
                low.dims_static(index, "out_dims", out.shape)]
-    s = [st.name for st in statics]
+    s = [StructArg(st) for st in statics]
     depthwise = op.kind == "DEPTHWISE_CONV_2D"
-    acc32 = [] if depthwise else [str(int(not p.wide_bias))]
-    args = [f"&{s[0]}", f"&{s[1]}", *acc32, f"&{s[2]}", ptr(low, op.inputs[0]), f"&{s[3]}", arrays[0].name,
-            arrays[1].name, f"&{s[4]}", ptr(low, op.outputs[0])]
+    acc32 = [] if depthwise else [IntArg(int(not p.wide_bias))]
+    args = [s[0], s[1], *acc32, s[2], ptr(low, op.inputs[0]), s[3], ArrayArg(arrays[0]), ArrayArg(arrays[1]), s[4],
+            ptr(low, op.outputs[0])]
     function = "mcc_depthwise_conv_s16" if depthwise else "mcc_convolve_s16"
     return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=arrays)
 
@@ -89,9 +84,9 @@ def fully_connected(low, index: int, op) -> KernelCall:
     statics = [params, quant, low.dims_static(index, "in_dims", (batches, 1, 1, depth)),
                low.dims_static(index, "filter_dims", (units, 1, 1, depth)),
                low.dims_static(index, "out_dims", (batches, 1, 1, units))]
-    s = [st.name for st in statics]
-    args = [f"&{s[0]}", f"&{s[1]}", str(int(not p.wide_bias)), f"&{s[2]}", ptr(low, op.inputs[0]), f"&{s[3]}",
-            arrays[0].name, arrays[1].name, f"&{s[4]}", ptr(low, op.outputs[0])]
+    s = [StructArg(st) for st in statics]
+    args = [s[0], s[1], IntArg(int(not p.wide_bias)), s[2], ptr(low, op.inputs[0]), s[3], ArrayArg(arrays[0]),
+            ArrayArg(arrays[1]), s[4], ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, "mcc_fully_connected_s16", args, statics=statics, arrays=arrays)
 
 
@@ -106,7 +101,7 @@ def pool(low, index: int, op) -> KernelCall:
     ])
     statics = [params, low.dims_static(index, "in_dims", x.shape), low.dims_static(index, "out_dims", out.shape)]
     function = "mcc_avgpool_s16" if op.kind == "AVERAGE_POOL_2D" else "mcc_maxpool_s16"
-    args = [f"&{statics[0].name}", f"&{statics[1].name}", ptr(low, op.inputs[0]), f"&{statics[2].name}",
+    args = [StructArg(statics[0]), StructArg(statics[1]), ptr(low, op.inputs[0]), StructArg(statics[2]),
             ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, function, args, statics=statics)
 
@@ -126,10 +121,10 @@ def binary(low, index: int, op) -> KernelCall:
         t = low.graph.t(name)
         if t.is_const:
             arrays.append(CArray(low.sym(index, f"operand{k}"), "int16_t", t.data.reshape(-1), t.name))
-            ptrs.append(arrays[-1].name)
+            ptrs.append(ArrayArg(arrays[-1]))
         else:
             ptrs.append(ptr(low, name))
-    args = [f"&{params.name}", f"&{bcast.name}", *ptrs, ptr(low, op.outputs[0])]
+    args = [StructArg(params), StructArg(bcast), *ptrs, ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
 
 
@@ -142,7 +137,7 @@ def softmax(low, index: int, op) -> KernelCall:
               CArray(low.sym(index, "recip_lut"), "int16_t", lut16.one_over_one_plus_x_table(), "1 / (1 + x), x in [0, 1]")]
     params = CStatic("mcc_softmax_params", low.sym(index, "params"), [
         ("input_multiplier", str(p.input_multiplier)), ("input_left_shift", str(p.input_left_shift)), ("diff_min", "0")])
-    args = [f"&{params.name}", tables[0].name, tables[1].name, str(x.size // depth), str(depth),
+    args = [StructArg(params), ArrayArg(tables[0]), ArrayArg(tables[1]), IntArg(x.size // depth), IntArg(depth),
             ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, "mcc_softmax_s16", args, statics=[params], arrays=tables)
 
@@ -156,7 +151,7 @@ def sigmoid_tanh(low, index: int, op) -> KernelCall:
     params = CStatic("mcc_logistic_params", low.sym(index, "params"), [
         ("input_zero_point", "0"), ("input_range_radius", "0"), ("input_multiplier", str(p.input_multiplier)),
         ("input_left_shift", str(p.input_left_shift))])
-    args = [f"&{params.name}", table.name, str(x.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
+    args = [StructArg(params), ArrayArg(table), IntArg(x.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
     function = "mcc_tanh_s16" if is_tanh else "mcc_logistic_s16"
     return KernelCall(index, op.name, op.kind, function, args, statics=[params], arrays=[table])
 
@@ -172,7 +167,7 @@ def quantize(low, index: int, op) -> KernelCall:
                                  "int8 <-> int16 is supported")
     p = p16.requantize_params_16(g, op)
     params = CStatic("mcc_requant_params", low.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-    args = [f"&{params.name}", str(out.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
+    args = [StructArg(params), IntArg(out.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, function, args, statics=[params])
 
 

@@ -22,6 +22,7 @@ from mcucompress.codegen import kernel_sources, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
+from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
 from mcucompress.errors import McuError, UnsupportedOpError
@@ -39,6 +40,7 @@ class CompiledModel:
     plan: MemoryPlan
     weights_bytes: int
     model_hash: str
+    output_dtype: str = "int8"  # numpy dtype of the output values (int32 indices, bool bytes)
 
     def summary(self) -> dict:
         return {
@@ -75,9 +77,18 @@ def graph_hash(graph: Graph) -> str:
     return h.hexdigest()
 
 
+OUTPUT_DTYPES = ("int8", "int32", "bool")  # int32: ARG_MAX indices; bool: comparisons (one byte, 0 or 1)
+
+
 def _io(graph: Graph, name: str) -> dict:
+    """A model input's or output's facts for the templates: C type, size in values and bytes, quantization."""
+    from mcucompress.codegen.lower import C_TYPES
+
     t = graph.t(name)
-    return {"size": t.size, "dims": list(t.shape), "scale": repr(float(t.quant.s)), "zero_point": t.quant.zp}
+    quantized = t.dtype == "int8" and t.quant is not None
+    return {"size": t.size, "bytes": t.nbytes, "dtype": t.dtype, "ctype": C_TYPES[t.dtype], "dims": list(t.shape),
+            "quantized": quantized, "scale": repr(float(t.quant.s)) if quantized else "1.0",
+            "zero_point": t.quant.zp if quantized else 0}
 
 
 def input_layout_doc(graph: Graph) -> list[str]:
@@ -120,11 +131,12 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedOpError(f"model '{graph.name}' has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                                  "only single-input single-output models are supported")
-    for name in graph.inputs + graph.outputs:
-        if graph.t(name).dtype != "int8":
+    for name, allowed in [(n, ("int8",)) for n in graph.inputs] + [(n, OUTPUT_DTYPES) for n in graph.outputs]:
+        if graph.t(name).dtype not in allowed:
             hint = ("; quantize the float model with --activations int16 (int16 inside, int8 input and output)"
                     if graph.t(name).dtype == "int16" else "")
-            raise UnsupportedOpError(f"model input/output '{name}' is {graph.t(name).dtype}; only int8 is supported{hint}")
+            raise UnsupportedOpError(f"model {'input' if allowed == ('int8',) else 'output'} '{name}' is "
+                                     f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}{hint}")
     plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
     calls = lower_graph(graph, plan, prefix)
     if checks:
@@ -138,6 +150,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     sources = kernel_sources.sources_for(functions)
     weights_bytes = sum(a.nbytes for a in arrays)
     model_hash = graph_hash(graph)
+    output = _io(graph, graph.outputs[0])
     context = {
         "version": __version__,
         "model_name": graph.name,
@@ -150,27 +163,31 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "arrays": arrays,
         "statics": statics,
         "sources": sources,
+        "unscheduled": kernel_sources.unscheduled(sources),
         "arena_bytes": plan.arena_bytes,
         "scratch_bytes": plan.scratch_bytes,
         "weights_bytes": weights_bytes,
         "macs": sum(c.macs for c in calls),
         "input": _io(graph, graph.inputs[0]),
         "input_layout": input_layout_doc(graph),
-        "output": _io(graph, graph.outputs[0]),
+        "output": output,
         "check_prelude": CHECK_PRELUDE if checks else [],
         "arena_caller": caller,
         "arena_section": arena_section or "",
         "arena_align": arena_mod.ALIGN,
         "arena_decl": "" if caller else arena_mod.declaration(prefix, plan.arena_bytes, arena_section),
-        "invoke_params": "const int8_t *input, int8_t *output" + (", uint8_t *arena" if caller else ""),
+        "invoke_params": f"const int8_t *input, {output['ctype']} *output" + (", uint8_t *arena" if caller else ""),
+        "output_cast": "" if output["ctype"] == "int8_t" else f"({output['ctype']} *)",
         "invoke_args": "input, output" + (", arena" if caller else ""),
         "io_in_arena": io_in_arena,
         "input_offset": plan.tensors[graph.inputs[0]].offset,
         "output_offset": plan.tensors[graph.outputs[0]].offset,
         "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
+        "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
     }
-    return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash)
+    return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash,
+                         output["dtype"])
 
 
 def write_project(model: CompiledModel, outdir: str | Path, force: bool = False) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from mcucompress.assets import asset_dir
+from mcucompress.codegen.calls import call_lines
 
 
 def c_comment(text) -> str:
@@ -27,6 +28,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["c_comment"] = c_comment
+    env.filters["call_lines"] = call_lines
     return env
 
 

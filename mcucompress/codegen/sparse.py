@@ -300,7 +300,7 @@ def apply(lowering, index: int, op: Op, call):
 
     The weights array becomes the records and the filter argument an mcc_nm_filter; everything else
     (quantization, bias, dims, scratch context) is shared with the dense call. Records the choice on the call."""
-    from mcucompress.codegen.records import CArray, CStatic
+    from mcucompress.codegen.records import ArrayArg, CArray, CStatic, StructArg
 
     choice = choose(lowering.graph, op)
     if choice is None:
@@ -319,7 +319,7 @@ def apply(lowering, index: int, op: Op, call):
         filt = CStatic("mcc_us_filter", lowering.sym(index, "us_filter"),
                        [("stride", str(stride)), ("stream", stream.name)])
         call.arrays = [stream if a is old else a for a in call.arrays]
-        call.args = [f"&{filt.name}" if a == old.name else a for a in call.args]
+        call.args = [StructArg(filt) if a == ArrayArg(old) else a for a in call.args]
         call.statics.append(filt)
         call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
         return call
@@ -328,7 +328,7 @@ def apply(lowering, index: int, op: Op, call):
     filt = CStatic("mcc_nm_filter", lowering.sym(index, "nm_filter"),
                    [("group", str(NM_GROUPS[choice.format])), ("records", records.name)])
     call.arrays = [records if a is old else a for a in call.arrays]
-    call.args = [f"&{filt.name}" if a == old.name else a for a in call.args]
+    call.args = [StructArg(filt) if a == ArrayArg(old) else a for a in call.args]
     call.statics.append(filt)
     call.function = "mcc_convolve_nm_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_nm_s8"
     return call

@@ -121,7 +121,14 @@ def rsqrt_table(graph: Graph, op: Op) -> np.ndarray:
     return np.clip(table, -128, 127).astype(np.int8)
 
 
-TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table}  # ops the C code evaluates through mcc_lookup_s8
+def gelu_table(graph: Graph, op: Op) -> np.ndarray:
+    """GELU int8: LiteRT's table (mcucompress.reference.gelu)."""
+    from mcucompress.reference.gelu import gelu_table as table  # the reference module imports the IR
+
+    return table(graph, op)
+
+
+TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table, "GELU": gelu_table}  # ops the C code evaluates through mcc_lookup_s8
 
 
 @dataclass

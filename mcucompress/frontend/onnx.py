@@ -124,7 +124,14 @@ def load(path: str | Path) -> Graph:
     """Import `path` (an .onnx model) as a float32 graph, or an int8 graph for a QDQ model."""
     path = Path(path)
     _onnx(path)  # a clear error, not an ImportError, when the onnx package is missing
-    from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
+    from mcucompress.frontend import (  # noqa: F401  (register the converters)
+        onnx_ops,
+        onnx_ops_math,
+        onnx_ops_movement,
+        onnx_ops_resize,
+        onnx_ops_tensor,
+        onnx_ops_typed,
+    )
     from mcucompress.frontend.onnx_context import Importer
     from mcucompress.frontend.onnx_qdq import make_qdq
     from mcucompress.passes import run_default_passes
@@ -133,6 +140,7 @@ def load(path: str | Path) -> Graph:
     _check(path, model)
     _fix_input_shapes(path, model)
     model, shapes = static_shapes(path, model)
+    onnx_ops_math.fuse_erf_gelu(model)  # after shape inference: an opset < 20 has no Gelu schema
     try:
         graph = Importer(path, model, shapes, model_name(path), make_qdq(path, model)).run()
         run_default_passes(graph)

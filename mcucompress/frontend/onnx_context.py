@@ -33,7 +33,14 @@ def converter(*op_types: str):
 
 
 def supported_onnx_ops() -> list[str]:
-    from mcucompress.frontend import onnx_ops, onnx_ops_movement, onnx_ops_tensor  # noqa: F401  (register the converters)
+    from mcucompress.frontend import (  # noqa: F401  (register the converters)
+        onnx_ops,
+        onnx_ops_math,
+        onnx_ops_movement,
+        onnx_ops_resize,
+        onnx_ops_tensor,
+        onnx_ops_typed,
+    )
 
     return sorted(set(CONVERTERS) | {"Constant", "QuantizeLinear", "DequantizeLinear"})
 

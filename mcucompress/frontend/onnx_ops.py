@@ -137,8 +137,10 @@ def gemm(ctx: Importer, node) -> None:
 
 @converter("MatMul")
 def matmul(ctx: Importer, node) -> None:
-    if not ctx.is_const(node.input[1]):
-        ctx.fail(f"the second input '{node.input[1]}' is not constant; only MatMul by constant weights is supported")
+    if not ctx.is_const(node.input[1]) or len(ctx.shape(node.input[1])) != 2:
+        from mcucompress.frontend.onnx_ops_math import matmul_activations
+
+        return matmul_activations(ctx, node)  # BATCH_MATMUL
     x = ctx.act(node.input[0])
     rank = len(x.perm)
     if rank < 2 or len(ctx.shape(node.input[1])) != 2:

@@ -98,8 +98,6 @@ def binary(ctx: Importer, node) -> None:
         ctx.fail(f"broadcasting the activation to rank {len(out_shape)} is not supported")
     if node.op_type == "PRelu" and not ctx.is_const(b):
         ctx.fail("PRelu with a slope computed at run time is not supported; only a constant slope is")
-    if node.op_type == "Div" and not ctx.is_const(b):
-        ctx.fail("division by an activation is not supported; only division by a constant is")
 
     def operand(name: str, divisor: bool) -> str:
         if not ctx.is_const(name):
@@ -115,6 +113,10 @@ def binary(ctx: Importer, node) -> None:
         c = ctx.consts[name].astype(np.float32)
         return ctx.add_const(name, const_to_layout(np.float32(1) / c if divisor else c, rank, lead.perm, lead.order))
 
+    if node.op_type == "Div" and not ctx.is_const(b):  # by an activation: DIV (float32)
+        from mcucompress.frontend.onnx_ops_math import divide
+
+        return divide(ctx, node, lead, [operand(a, False), operand(b, False)])
     ins = [operand(a, False), operand(b, node.op_type == "Div")]
     y = ctx.add_act(node.output[0], lead.perm, lead.order)
     kind = BINARY[node.op_type]

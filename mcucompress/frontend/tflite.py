@@ -23,7 +23,7 @@ from mcucompress.errors import (
     ModelFileError,
     UnsupportedOpError,
 )
-from mcucompress.frontend import tflite_const_eval, tflite_movement
+from mcucompress.frontend import tflite_const_eval, tflite_movement, tflite_recurrent, tflite_resize, tflite_typed
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, registry
 from mcucompress.ir import ops as irops
 from mcucompress.ir.consistency import BROADCAST_BINARY, MAX_RANK, check_size, check_tensor
@@ -212,7 +212,8 @@ def _build(path: Path, raw: bytes, model, keep_unsupported: bool, dequantize_hyb
             arr = np.frombuffer(data, dtype=np.float16 if dtype == "float16" else dtype).reshape(shape)
             if dtype == "float16":
                 arr, dtype = arr.astype(np.float32), "float32"
-        graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), arr))
+        variable = bool(t.IsVariable())  # recurrent state: TFLM resets it at init whatever the buffer holds
+        graph.add_tensor(Tensor(name, shape, dtype, _read_quant(t), None if variable else arr, variable))
         if t.ShapeSignatureLength() and (t.ShapeSignatureAsNumpy() < 0).any():
             dynamic.add(name)
     graph.inputs = _tensor_names(path, names, sg.InputsAsNumpy() if sg.InputsLength() else [], "the model's inputs")
@@ -317,9 +318,17 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
     if not ins or not ins[0] or not outs or (kind in WEIGHTED and (len(ins) < 2 or not ins[1])):
         raise ModelFileError(f"{path}: op {index} ({kind}) lacks a required input or output; the file is corrupt")
     attrs = tflite_movement.attrs(path, graph, index, builtin, op, ins, outs) if kind in tflite_movement.KINDS \
+        else tflite_recurrent.attrs(path, graph, index, kind, op, ins, outs) if kind in tflite_recurrent.KINDS \
         else _attrs(path, graph, index, kind, op, ins, outs)
+    if kind in tflite_resize.KINDS:
+        attrs, ins = tflite_resize.attrs(path, graph, index, kind, op, ins, outs), ins[:1]  # size is in the attrs
     if kind in ("RESHAPE", "PAD", *REDUCTIONS) or (kind in tflite_movement.KINDS and kind != "PACK"):
         ins = ins[:1]  # their shape/axes/paddings/... operands are folded into the attrs
+    if kind in tflite_typed.KINDS:  # int32 / bool ops: their constant operands, or folded into a constant
+        converted = tflite_typed.convert(path, graph, index, kind, ins, outs)
+        if converted is None:
+            return
+        attrs, ins = converted
     new = Op(kind, ins, outs, attrs, name=f"{kind.lower()}_{index}")
     if kind in tflite_movement.KINDS and tflite_movement.fold(graph, new):
         return
@@ -328,7 +337,7 @@ def _import_op_kind(path: Path, graph: Graph, index: int, kind: str, op, ins: li
 
 SAME_SHAPE = {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "QUANTIZE",
               "DEQUANTIZE", "SOFTMAX", "ABS", "PRELU", "ELU", "RSQRT",
-              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG"}
+              "SQRT", "EXP", "L2_NORMALIZATION", "LOG_SOFTMAX", "NEG", "GELU"}
 
 
 def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, ...] | None:
@@ -365,6 +374,14 @@ def _inferred_shape(graph: Graph, kind: str, op, ins: list[str]) -> tuple[int, .
         if o is not None and o.KeepNumDims():
             return (*x[:-1], n)
         return (math.prod(x) // k, n)
+    if kind == "BATCH_MATMUL" and len(ins) > 1 and ins[1]:
+        from mcucompress.reference.batch_matmul import output_shape
+
+        o = _options(op, tflite.BatchMatMulOptions)
+        try:
+            return output_shape(x, t[ins[1]].shape, bool(o and o.AdjX()), bool(o and o.AdjY()))
+        except ValueError:
+            return None  # the verifier names the op whose shapes do not multiply
     if kind in SAME_SHAPE:
         return x
     if kind in BROADCAST_BINARY and len(ins) > 1 and ins[1]:
@@ -500,6 +517,15 @@ def _attrs(path: Path, graph: Graph, index: int, kind: str, op, ins: list[str], 
         o = _options(op, tflite.L2NormOptions)
         if o is not None and _activation(path, index, kind, o.FusedActivationFunction()) != "NONE":
             raise UnsupportedOpError(f"{path}: op {index} (L2_NORMALIZATION) has a fused activation; TFLM supports none")
+    if kind == "DIV":
+        o = _options(op, tflite.DivOptions)
+        return irops.ElementwiseAttrs(_activation(path, index, kind, o.FusedActivationFunction()) if o else "NONE")
+    if kind == "GELU":
+        o = _options(op, tflite.GeluOptions)
+        return irops.GeluAttrs(bool(o.Approximate()) if o else False)
+    if kind == "BATCH_MATMUL":
+        o = _options(op, tflite.BatchMatMulOptions)
+        return irops.BatchMatMulAttrs(bool(o.AdjX()), bool(o.AdjY())) if o else irops.BatchMatMulAttrs()
     if kind == "LEAKY_RELU":
         o = _required_options(path, index, kind, op, tflite.LeakyReluOptions)
         return irops.LeakyReluAttrs(float(np.float32(o.Alpha())))

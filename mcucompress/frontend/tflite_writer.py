@@ -71,8 +71,13 @@ TYPE_VERSIONS = {
     "SUM": {"int8": 2},
     "REDUCE_MAX": {"int8": 2},
     "REDUCE_MIN": {"int8": 2},
+    "SVDF": {"int8": 3},
+    "BATCH_MATMUL": {"int8": 2, "int16": 3},
+    "GELU": {"int8": 2, "uint8": 2},
     **{k: {"int8": 2} for k in ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK",
                                 "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD", "GATHER")},
+    "RESIZE_BILINEAR": {"int8": 2},
+    "RESIZE_NEAREST_NEIGHBOR": {"int8": 2},
 }
 
 
@@ -311,10 +316,36 @@ def _broadcast_to(low: _Lowering, op: Op):
     return _with_const(low, op, ("shape", list(low.graph.t(op.outputs[0]).shape))), None, {}
 
 
+def _resize(low: _Lowering, op: Op):
+    a = op.attrs
+    table = "ResizeBilinearOptions" if op.kind == "RESIZE_BILINEAR" else "ResizeNearestNeighborOptions"
+    ins = _with_const(low, op, ("size", [int(v) for v in a.size]))
+    return ins, table, {"AlignCorners": bool(a.align_corners), "HalfPixelCenters": bool(a.half_pixel_centers)}
+
+
 def _gather(low: _Lowering, op: Op):
     a = op.attrs
     ins = _with_const(low, op, ("indices", np.asarray(a.indices, np.int32).reshape(tuple(a.indices_shape))))
     return ins, "GatherOptions", {"Axis": a.axis, "BatchDims": 0}
+
+
+def _lstm(low: _Lowering, op: Op):
+    a = op.attrs
+    fields = {"FusedActivationFunction": 4 if a.cell_activation == "TANH" else 0, "CellClip": a.cell_clip,
+              "ProjClip": a.proj_clip, "TimeMajor": a.time_major}
+    return [low.ref(n) for n in op.inputs], "UnidirectionalSequenceLSTMOptions", fields
+
+
+def _svdf(low: _Lowering, op: Op):
+    return [low.ref(n) for n in op.inputs], "SVDFOptions", {"Rank": op.attrs.rank,
+                                                            "FusedActivationFunction": _activation(op)}
+def _batch_matmul(low: _Lowering, op: Op):
+    fields = {"AdjX": op.attrs.adj_x, "AdjY": op.attrs.adj_y}
+    return [low.ref(n) for n in op.inputs], "BatchMatMulOptions", fields
+
+
+def _gelu(low: _Lowering, op: Op):
+    return [low.ref(op.inputs[0])], "GeluOptions", {"Approximate": op.attrs.approximate}
 
 
 LOWERINGS = {
@@ -366,7 +397,35 @@ LOWERINGS = {
     "REVERSE_V2": _reverse,
     "BROADCAST_TO": _broadcast_to,
     "GATHER": _gather,
+    "RESIZE_NEAREST_NEIGHBOR": _resize,
+    "RESIZE_BILINEAR": _resize,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm,
+    "SVDF": _svdf,
+    "BATCH_MATMUL": _batch_matmul,
+    "GELU": _gelu,
+    "DIV": _elementwise,
 }
+
+
+# ---------------------------------------------------------------- int32 / bool ops
+
+
+def _arg_min_max(low: _Lowering, op: Op):
+    axis = low.add_const(f"{op.outputs[0]}_axis", [op.attrs.axis])
+    table = "ArgMaxOptions" if op.kind == "ARG_MAX" else "ArgMinOptions"
+    return [low.ref(op.inputs[0]), axis], table, {"OutputType": TENSOR_TYPES[low.graph.t(op.outputs[0]).dtype]}
+
+
+def _fill(low: _Lowering, op: Op):
+    dims = low.add_const(f"{op.outputs[0]}_dims", list(low.graph.t(op.outputs[0]).shape))
+    return [dims, low.ref(op.inputs[0])], None, {}
+
+
+LOWERINGS.update({"ARG_MAX": _arg_min_max, "ARG_MIN": _arg_min_max, "SELECT_V2": _plain, "ZEROS_LIKE": _plain,
+                  "FILL": _fill, **{k: _plain for k in ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER",
+                                                         "GREATER_EQUAL")}})
+TYPE_VERSIONS.update({k: {"int8": 2} for k in ("ARG_MAX", "ARG_MIN", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL",
+                                                "GREATER", "GREATER_EQUAL")})
 
 
 # ---------------------------------------------------------------- padding
@@ -454,6 +513,8 @@ def _version(graph: Graph, op: Op) -> int:
         return 3
     if op.kind == "BROADCAST_TO":
         return max(version, 2)  # version 1 is the converter's placeholder: no kernel registers it
+    if op.kind in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR") and op.attrs.half_pixel_centers:
+        return max(version, 3)
     out = graph.t(op.outputs[0])
     if op.kind == "QUANTIZE" and out.quant is not None and out.quant.per_axis:
         return 3
@@ -544,6 +605,8 @@ def _tensor(b: flatbuffers.Builder, t: Tensor, buffer: int) -> int:
     tflite.TensorAddName(b, name)
     if quant is not None:
         tflite.TensorAddQuantization(b, quant)
+    if t.variable:
+        tflite.TensorAddIsVariable(b, True)
     return tflite.TensorEnd(b)
 
 

@@ -3,6 +3,7 @@
 Every input section the linker placed is attributed to the object file it came from, and each object to
 a part of the firmware: the model's weights (the generated <prefix>_weights.c), the generated model code
 (<prefix>_model.c: its functions are "model", its constant layer parameters "tables", its arena "arena",
+its recurrent state "state",
 also in an --arena-section or, with --arena caller, the harness's buffer),
 the kernels (firmware/kernels), the measurement harness (the protocol and sample loop:
 firmware/runtime/harness_main.c, mcc_proto.c), the runtime every application needs (startup, timer, fault
@@ -19,7 +20,9 @@ from pathlib import Path
 from mcucompress import __version__
 from mcucompress.errors import McuError
 
-PARTS = ("weights", "tables", "model", "arena", "kernels", "harness", "runtime", "libc", "stack", "padding")
+PARTS = ("weights", "tables", "model", "arena", "state", "kernels", "harness", "runtime", "libc", "stack", "padding")
+# The generated code's recurrent state: <prefix>_state<k> arrays and <prefix>_state_ready (lower_recurrent.py).
+_STATE_SECTION = re.compile(r"^\.bss\..*_state(\d+|_ready)$")
 HARNESS_SOURCES = ("harness_main.c", "mcc_proto.c")
 
 _OUTPUT = re.compile(r"^(\.[\w.]+)\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)")
@@ -91,7 +94,9 @@ def part_of(file: str, section: str, objects: dict[str, str]) -> str:
     if part == "model":
         if section.startswith((".rodata", ".data")):
             return "tables"  # layer parameters, dimensions, quantization of the generated code
-        # the model's only zero-initialised data is its arena: .bss.<prefix>_arena or its --arena-section
+        if _STATE_SECTION.match(section):
+            return "state"  # recurrent state (LSTM, SVDF), static outside the arena
+        # the model's other zero-initialised data is its arena: .bss.<prefix>_arena or its --arena-section
         return "model" if section.startswith(".text") else "arena"
     if part == "harness" and section.endswith("_arena"):
         return "arena"  # compile --arena caller: the harness supplies the buffer (model_arena)
@@ -124,7 +129,7 @@ def memory_breakdown(map_file: str | Path, objects: dict[str, str], sections: li
         if in_flash:
             flash[part] += size
             if part == "kernels":
-                stem = Path(file).stem.split("_", 1)[-1]  # 009_mcc_convolve_s8 -> mcc_convolve_s8
+                stem = Path(file).stem  # mcc_convolve_s8
                 kernels[stem] = kernels.get(stem, 0) + size
         if in_ram:
             ram[part] += size

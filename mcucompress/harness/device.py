@@ -46,7 +46,7 @@ class DeviceTimeout(McuError):
 class SampleRuns:
     """What N inferences on a target produced (ticks are the target timer's; see latency_unit)."""
 
-    outputs: np.ndarray  # int8 [N, output_size]
+    outputs: np.ndarray  # int8 [N, output bytes]: the raw bytes (collect() decodes them by the output's dtype)
     ticks: np.ndarray  # int64 [N], one invoke each
     layer_ticks: np.ndarray  # int64 [N, num_layers]
     statuses: np.ndarray  # int32 [N], mcc_status of each invoke (0 = MCC_OK)
@@ -304,7 +304,7 @@ class TargetRun:
     """Outputs and measurements of N samples on one board (QEMU or hardware)."""
 
     board: str
-    outputs: np.ndarray  # int8 [N, *output_shape[1:]]
+    outputs: np.ndarray  # [N, *output_shape[1:]] of the model output's dtype (int8, int32 or bool)
     ticks: np.ndarray  # int64 [N]: target timer ticks of each invoke
     layer_ticks: np.ndarray  # int64 [N, layers]
     unit: str  # "instructions" (QEMU) or "cycles" (hardware)
@@ -354,7 +354,9 @@ def collect(model, runs: SampleRuns, output_shape, board: Board, firmware: Firmw
     check_model(runs.info, model)
     unit, per_tick = latency_unit(board.timer, board.clock_hz, emulated)
     per_sample = tuple(output_shape[1:]) if output_shape and output_shape[0] == 1 else tuple(output_shape)
-    outputs = runs.outputs.reshape((len(runs.outputs),) + per_sample)
+    # the target sends the output's bytes: int8 values, int32 indices (little-endian) or bool bytes
+    raw = np.ascontiguousarray(runs.outputs).view(np.dtype(getattr(model, "output_dtype", "int8")).newbyteorder("<"))
+    outputs = raw.astype(raw.dtype.newbyteorder("=")).reshape((len(runs.outputs),) + per_sample)
     return TargetRun(board.name, outputs, runs.ticks, runs.layer_ticks, unit, per_tick,
                      [c.kind for c in model.calls], [int(c.macs) for c in model.calls], runs.stack_used, firmware)
 

@@ -1,5 +1,8 @@
 """Build the firmware harness for a board with arm-none-eabi-gcc: generated project + firmware/ sources -> fw.elf.
 
+The model and its kernels are compiled by the project's generated Makefile (out of tree, in parallel), the
+build a user runs; the harness sources are compiled here and everything is linked with the board's script.
+
 The linker script (templates/link.ld.j2) and the board header (templates/board_config.h.j2) are rendered
 from the board's description; flash and RAM use is read from the ELF's section headers (flash = code,
 constants and .data's initial values; RAM = .data + .bss + stack). A model too big for the board is
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -177,6 +181,24 @@ def _run(cmd: list[str], what: str, folder: Path) -> None:
         raise McuError(f"firmware build failed compiling {what}: {_first_error(result.stderr)}")
 
 
+def _make_model_objects(project: Path, gcc: str, flags: list[str], out: Path, hooks: Path) -> list[Path]:
+    """Compile the generated model and its kernels with the project's own Makefile (the build users run), out of
+    tree into `out`, in parallel; the per-layer timing hooks are force-included into the model's code only."""
+    make = shutil.which("make")
+    if make is None:
+        raise McuError("make not found; install it (Debian: apt-get install make)")
+    ar = shutil.which("arm-none-eabi-ar") or "arm-none-eabi-ar"
+    quoted = " ".join(shlex.quote(f) for f in flags)
+    cmd = [make, "-s", "-C", str(project), f"-j{os.cpu_count() or 1}", f"BUILD={out}", f"CC={gcc}", f"AR={ar}",
+           f"CFLAGS={quoted}", f"WARNINGS={' '.join(MODEL_WARNINGS)}",
+           f"MODEL_CFLAGS=-include {shlex.quote(str(hooks))}", "objects"]
+    result = run_tool(cmd, env=_in_folder(out.parent))
+    if result.returncode != 0:
+        raise McuError(f"firmware build failed compiling {project.name} with its Makefile: "
+                       f"{_first_error(result.stderr or result.stdout)}")
+    return sorted(out.rglob("*.o"))
+
+
 def symbolize(elf: Path, address: int) -> str:
     """'function (file:line)' of a code address, or the bare address when addr2line cannot say."""
     tool = shutil.which("arm-none-eabi-addr2line")
@@ -220,31 +242,30 @@ def build_firmware(project: str | Path, board: Board, prefix: str, build_dir: st
     auto_stack = stack_size is None
     link_ld, _ = render_board_files(board, build, DEFAULT_STACK if auto_stack else stack_size)
 
-    base = [gcc, *board.cflags, opt, *COMMON_CFLAGS, *extra_cflags, f"-I{build}", f"-I{project}",
-            f"-I{project / 'mcc' / 'include'}", f"-I{fw / 'runtime'}", f'-DMCC_MODEL_HEADER="{prefix}_model.h"',
-            f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}"]
-    ours = [fw / s for s in RUNTIME_SOURCES + [UART_SOURCES[board.uart["kind"]]]]
-    model_c = project / f"{prefix}_model.c"
-    generated = sorted(p for p in project.glob("*.c"))
-    kernels = sorted((project / "mcc" / "kernels").rglob("*.c"))
-    objects = []
-    parts = {}  # object file name -> part of the firmware (the flash/RAM breakdown)
+    flags = [*board.cflags, opt, *COMMON_CFLAGS, *extra_cflags, f"-I{build}", f"-I{fw / 'runtime'}"]
+    if auto_stack:
+        flags.append("-fcallgraph-info=su")  # *.ci beside each object: each function's frame and calls
     obj_dir = build / "obj"
     if obj_dir.exists():
         shutil.rmtree(obj_dir)
     obj_dir.mkdir()
-    if auto_stack:
-        base.append("-fcallgraph-info=su")  # obj/*.ci: each function's frame and calls
-    jobs = [(src, OUR_WARNINGS) for src in ours] + [(src, MODEL_WARNINGS) for src in generated + kernels]
-    for index, (src, warnings) in enumerate(jobs):
-        obj = obj_dir / f"{index:03d}_{src.stem}.o"
-        hooks = ["-include", str(fw / "runtime" / "mcc_layer_hooks.h")] if src == model_c else []
-        _run([*base, *warnings, *hooks, "-c", str(src), "-o", str(obj)], src.name, build)
-        objects.append(str(obj))
-        parts[obj.name] = source_part(src, prefix, src in kernels)
+    parts = {}  # object file name -> part of the firmware (the flash/RAM breakdown)
+    objects = _make_model_objects(project, gcc, flags, obj_dir / "model", fw / "runtime" / "mcc_layer_hooks.h")
+    for obj in objects:
+        kernel = obj.relative_to(obj_dir / "model").parts[0] == "mcc"
+        parts[obj.name] = source_part(obj.with_suffix(".c"), prefix, kernel)
+    # The harness (not part of the generated project) is compiled here, held to -Werror.
+    harness = [gcc, *flags, f"-I{project}", f"-I{project / 'mcc' / 'include'}", f'-DMCC_MODEL_HEADER="{prefix}_model.h"',
+               f"-DMCC_PREFIX={prefix}", f"-DMCC_PREFIX_UPPER={prefix.upper()}", *OUR_WARNINGS]
+    for src in (fw / s for s in RUNTIME_SOURCES + [UART_SOURCES[board.uart["kind"]]]):
+        obj = obj_dir / f"{src.stem}.o"
+        _run([*harness, "-c", str(src), "-o", str(obj)], src.name, build)
+        objects.append(obj)
+        parts[obj.name] = source_part(src, prefix, False)
+    objects = [str(o) for o in objects]
 
     if auto_stack:
-        call_graph = sorted(obj_dir.glob("*.ci"))
+        call_graph = sorted(obj_dir.rglob("*.ci"))
         bound, fault = stack_bound(call_graph), fault_stack_bound(call_graph)
         stack_size = DEFAULT_STACK if bound is None else (bound + STACK_MARGIN + 7) & ~7
         fault_size = DEFAULT_FAULT_STACK if fault is None else (fault + FAULT_MARGIN + 7) & ~7

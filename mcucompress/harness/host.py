@@ -64,15 +64,16 @@ def runner_failure(returncode: int, stderr: str) -> str:
     return lines[0] if lines else exit_text(returncode)
 
 
-def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:
-    """Feed int8 samples [N, ...] through the runner; returns int8 outputs [N, *output_shape[1:]]."""
+def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...], dtype: str = "int8") -> np.ndarray:
+    """Feed int8 samples [N, ...] through the runner; returns outputs [N, *output_shape[1:]] of `dtype` (the
+    model output's: int8, int32 indices or bool, decoded from the bytes the runner writes)."""
     with tempfile.TemporaryDirectory() as tmp:
         in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
         result = subprocess.run([str(runner), str(in_path), str(out_path)], check=False, capture_output=True, text=True)
         if result.returncode != 0:
             raise McuError(f"host runner failed: {runner_failure(result.returncode, result.stderr)}")
-        out = np.fromfile(out_path, dtype=np.int8)
+        out = np.fromfile(out_path, dtype=np.dtype(dtype).newbyteorder("<"))
     per_sample = tuple(output_shape[1:]) if output_shape and output_shape[0] == 1 else tuple(output_shape)
     return out.reshape((len(inputs),) + per_sample)
 
@@ -82,4 +83,4 @@ def run_on_host(model: CompiledModel, inputs: np.ndarray, output_shape: tuple[in
     with tempfile.TemporaryDirectory() as tmp:
         project = write_project(model, Path(workdir or tmp) / "project", force=True)
         runner = build_runner(project, model.prefix)
-        return run_runner(runner, inputs, output_shape)
+        return run_runner(runner, inputs, output_shape, model.output_dtype)

@@ -141,7 +141,7 @@ class DeviceInfo:
     clock_hz: int
     arena_bytes: int
     input_size: int
-    output_size: int
+    output_size: int  # bytes (int32 indices: 4 per value); the host decodes them by the model output's dtype
     num_layers: int
     model_hash: str
     board: str

@@ -15,6 +15,8 @@ import math
 import numpy as np
 
 from mcucompress.errors import GraphError
+from mcucompress.ir import consistency_recurrent, resize
+from mcucompress.ir import consistency_typed as typed
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.index_maps import MOVEMENT_KINDS, MULTI_OUTPUT, index_maps
 from mcucompress.ir.ops import ACTIVATIONS, Op
@@ -25,7 +27,7 @@ FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
               "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
-              "LOG_SOFTMAX", "NEG"}
+              "LOG_SOFTMAX", "NEG", "GELU"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
@@ -33,8 +35,13 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "MINIMUM": (2, 2), "SQUARED_DIFFERENCE": (2, 2), "PRELU": (2, 2), "RESHAPE": (1, 1),
     "PAD": (1, 1), "CONCATENATION": (1, 64), **{k: (1, 1) for k in SAME_SHAPE},
     **{k: (1, 1) for k in MOVEMENT_KINDS}, "PACK": (1, 64),
+    **typed.TYPED_ARITY,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24), "SVDF": (1, 5),  # optional operands "": their rules count
+    "BATCH_MATMUL": (2, 2), "DIV": (2, 2),
 }
-BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")  # two activation-or-constant operands
+# two activation-or-constant operands
+BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
+TWO_OPERANDS = (*BROADCAST_BINARY, "BATCH_MATMUL")  # either operand may be the activation
 NUMERIC = {"int8", "int16", "float32"}  # dtypes the compute ops run in (int16: the 16x8 ops, constraints_int16)
 
 
@@ -100,8 +107,10 @@ def check_op(graph: Graph, op: Op) -> None:
 
 
 def _check_dtypes(where: str, op: Op, ins, out) -> None:
+    if op.kind in typed.TYPED_KINDS:  # int32 / bool tensors
+        return typed.check_dtypes(where, op, ins, out)
     acts = [t for t in ins[:1] if t is not None]
-    if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK"):
+    if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
         if out.dtype not in ("int8", "int16") or acts[0].dtype not in ("float32", "int8", "int16"):
@@ -312,12 +321,24 @@ def _pack(where: str, op: Op, ins, out):
     return (*shape[:axis], len(ins), *shape[axis:])
 
 
+def _batch_matmul(where: str, op: Op, ins, out):
+    from mcucompress.reference.batch_matmul import output_shape  # the rule the executor and the C kernel follow
+
+    try:
+        return output_shape(ins[0].shape, ins[1].shape, op.attrs.adj_x, op.attrs.adj_y)
+    except ValueError as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
 SHAPE_RULES = {
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "MEAN": _mean, "SUM": _mean,
     "REDUCE_MAX": _mean, "REDUCE_MIN": _mean, **{k: _binary for k in BROADCAST_BINARY},
     "PRELU": _prelu, "RESHAPE": _reshape, "PAD": _pad, "CONCATENATION": _concatenation, **{k: _same for k in SAME_SHAPE},
     **{k: _movement for k in MOVEMENT_KINDS}, "PACK": _pack,
+    **{k: typed.shape for k in typed.TYPED_KINDS},
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": consistency_recurrent.lstm_shape, "SVDF": consistency_recurrent.svdf_shape,
+    "BATCH_MATMUL": _batch_matmul,
 }
 
 
@@ -325,9 +346,22 @@ def check_runtime_inputs(graph: Graph) -> None:
     """Every op of an imported model reads at least one run-time tensor in its activation inputs (importers fold
     the constant ones; a weighted op or pool reading a constant where its activation goes is a corrupt file)."""
     for op in graph.ops:
-        runtime = op.inputs if op.kind in (*BROADCAST_BINARY, "CONCATENATION", "PACK") else op.inputs[:1]
+        runtime = op.inputs if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", *typed.ALL_OPERANDS) \
+            else op.inputs[:1]
         names = [n for n in runtime if n]
         if names and all(graph.t(n).is_const for n in names):
             raise GraphError(f"op '{op.name}' ({op.kind}): computes only on constants ({', '.join(names)}), not on "
                              f"the model's input; {FIX}")
 
+
+
+def _resize(where: str, op: Op, ins, out):
+    """RESIZE_*: NHWC in, (N, size, C) out; flags TFLite accepts."""
+    try:
+        return resize.check_attrs(op.kind, op.attrs, ins[0].shape)
+    except (ValueError, TypeError) as exc:
+        raise GraphError(f"{where}: {exc}; {FIX}") from None
+
+
+ARITY.update({k: (1, 1) for k in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")})
+SHAPE_RULES.update({k: _resize for k in ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")})

@@ -206,6 +206,81 @@ def check_fully_connected(graph: Graph, op: Op) -> None:
                                  f"{list(out.shape)}; give [units, depth] weights")
 
 
+def _int8_input(graph: Graph, op: Op, k: int = 0) -> bool:
+    return graph.t(op.inputs[k]).dtype == "int8"
+
+
+def check_arg_min_max(graph: Graph, op: Op) -> None:
+    """ARG_MAX / ARG_MIN: int8 or float32 input, a constant axis, int32 indices (TFLM has no int64 output).
+    Ties give the lowest index; any int8 input quantization.
+    A float32 model with int64 indices (tf.argmax's default) runs on the reference executor only."""
+    if _int8_input(graph, op) and graph.t(op.outputs[0]).dtype != "int32":
+        raise UnsupportedOpError(f"{_where(op)}: output is {graph.t(op.outputs[0]).dtype}; TFLM writes int32 "
+                                 "indices only; convert with output_type int32")
+
+
+def check_compare(graph: Graph, op: Op) -> None:
+    """EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL: int8 or float32 inputs, bool output.
+    int8 inputs may be quantized differently: TFLM rescales each by its own scale, which must be below 1.
+    The two shapes broadcast (up to rank 4 in the C kernel)."""
+    for name in op.inputs if _int8_input(graph, op) else []:
+        if not float(np.float32(graph.t(name).quant.s)) < 1.0:
+            raise UnsupportedOpError(f"{_where(op)}: input '{name}' has scale {graph.t(name).quant.s:g} >= 1; TFLM's "
+                                     "int8 comparison needs scales below 1; re-quantize the model")
+
+
+def check_select_v2(graph: Graph, op: Op) -> None:
+    """SELECT_V2: bool condition, int8 or float32 values; the three shapes broadcast (up to rank 4 in C).
+    int8: x, y and the output share one scale and zero point (TFLM copies raw values without rescaling)."""
+    for name in op.inputs[1:] if _int8_input(graph, op, 1) else []:
+        _same_quant(graph, op, name, "TFLM's SELECT_V2 copies int8 values without rescaling")
+
+
+def check_zeros_like(graph: Graph, op: Op) -> None:
+    """ZEROS_LIKE: int8, int32 or float32 (our quantizer folds it into a constant of zeros).
+    int8: output zero point 0 (TFLM writes raw zeros, which mean 0.0 only then)."""
+    out = graph.t(op.outputs[0])
+    if out.dtype == "int8" and out.quant.zp != 0:
+        raise UnsupportedOpError(f"{_where(op)}: int8 output zero point is {out.quant.zp}; TFLM writes raw zeros, "
+                                 "so give the output zero point 0")
+
+
+def check_fill(graph: Graph, op: Op) -> None:
+    """FILL: constant dims and a scalar int8, int32 or float32 value (a constant value is folded at import).
+    int8: the value and the output share one scale and zero point (TFLM copies the raw value)."""
+    if _int8_input(graph, op):
+        _same_quant(graph, op, op.inputs[0], "TFLM's FILL copies the int8 value without rescaling")
+def check_batch_matmul(graph: Graph, op: Op) -> None:
+    """BATCH_MATMUL int8: both operands int8 (activations or constants), quantized per tensor like the output.
+    Operands of rank 2 to 5 whose batch axes broadcast (a size-1 axis repeats)."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        t = graph.t(name)
+        if t.dtype != "int8" or t.quant is None or t.quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be int8 quantized per tensor (one scale "
+                                     "and zero point); TFLM's int8 BATCH_MATMUL has no per-channel quantization")
+    for name in op.inputs[:2]:
+        rank = len(graph.t(name).shape)
+        if not 2 <= rank <= 5:
+            raise UnsupportedOpError(f"{_where(op)}: operand '{name}' has rank {rank}; TFLM takes ranks 2 to 5")
+
+
+def check_gelu(graph: Graph, op: Op) -> None:
+    """GELU int8: TFLite's 256-entry table of the float function (per-tensor quantization), bit-exact with LiteRT.
+    TFLM has no GELU kernel: TFLM cannot run such a model (our C code and LiteRT do)."""
+    for name in (op.inputs[0], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor")
+
+
+def check_div(graph: Graph, op: Op) -> None:
+    """DIV int8: inputs and output quantized per tensor.
+    Division by zero (a divisor at its zero point; undefined in TFLM) gives the output bound of the dividend's sign."""
+    for name in (*op.inputs[:2], op.outputs[0]):
+        if graph.t(name).quant is None or graph.t(name).quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be quantized per tensor (one scale and "
+                                     "zero point)")
+
+
 def problem(graph: Graph, op: Op) -> str | None:
     """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
     if not registry.is_kind(op.kind):
@@ -217,7 +292,7 @@ def problem(graph: Graph, op: Op) -> str | None:
             return str(exc)
         return None
     check = registry.spec(op.kind).check
-    if check is not None and graph.t(op.outputs[0]).dtype == "int8":
+    if check is not None and graph.t(op.outputs[0]).dtype in ("int8", "int32", "int64", "bool"):
         try:
             check(graph, op)
         except UnsupportedOpError as exc:
@@ -226,7 +301,8 @@ def problem(graph: Graph, op: Op) -> str | None:
 
 
 def check_graph(graph: Graph) -> None:
-    """Run the check of every op whose output is int8; one UnsupportedOpError names every failing op."""
+    """Run the check of every op whose output is int8 (or int32 / bool from int8 inputs: ARG_MAX, comparisons);
+    one UnsupportedOpError names every failing op."""
     problems = [p for op in graph.ops if (p := problem(graph, op)) is not None]
     if problems:
         raise UnsupportedOpError("; ".join(problems))

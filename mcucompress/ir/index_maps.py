@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from mcucompress.ir import resize as rz
+
 MOVEMENT_KINDS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "UNPACK", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
                   "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "GATHER")
 MULTI_OUTPUT = ("SPLIT", "UNPACK")
@@ -128,6 +130,11 @@ def index_maps(kind: str, attrs, in_shape: tuple[int, ...], out_shapes: list[tup
             raise ValueError(f"indices {ind.tolist()[:8]} must lie in [0, {in_shape[axis]}) and fill shape "
                              f"{list(a.indices_shape)}")
         return [np.take(idx, ind.reshape(tuple(a.indices_shape)), axis=axis)]
+    if kind == "RESIZE_NEAREST_NEIGHBOR":  # each output pixel copies one input pixel (ir/resize.py says which)
+        rz.check_attrs(kind, a, in_shape)
+        rows = rz.nearest_sources(in_shape[1], int(a.size[0]), a.align_corners, a.half_pixel_centers)
+        cols = rz.nearest_sources(in_shape[2], int(a.size[1]), a.align_corners, a.half_pixel_centers)
+        return [idx[:, rows][:, :, cols]]
     raise ValueError(f"{kind} is not a data-movement op")
 
 

@@ -93,6 +93,25 @@ class LeakyReluAttrs:
     alpha: float = 0.2
 
 
+@dataclass
+class LstmAttrs:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM: the cell gate's activation (TFLM runs TANH only), clips (0: none) and
+    whether the input is [time, batch, features] (time_major) or [batch, time, features]."""
+
+    cell_activation: str = "TANH"
+    cell_clip: float = 0.0
+    proj_clip: float = 0.0
+    time_major: bool = False
+
+
+@dataclass
+class SvdfAttrs:
+    """SVDF: filters per unit (rank) and the fused activation (float only: TFLM's int8 kernel applies none)."""
+
+    rank: int = 1
+    activation: str = "NONE"
+
+
 
 @dataclass(eq=False)
 class Op:
@@ -192,3 +211,35 @@ class GatherAttrs:
     indices: tuple[int, ...] = ()
     indices_shape: tuple[int, ...] = ()
     axis: int = 0
+
+
+@dataclass
+class ArgMinMaxAttrs:
+    """ARG_MAX, ARG_MIN: the (constant) axis reduced to the index of its largest / smallest value."""
+
+    axis: int = -1
+# -- resize (mcucompress.ir.resize holds the coordinate arithmetic) -------------------------------------------
+@dataclass
+class ResizeAttrs:
+    """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR of an NHWC tensor to `size` (height, width), TFLite's flags
+    (align_corners and half_pixel_centers may not both be set for RESIZE_BILINEAR)."""
+
+    size: tuple[int, ...] = ()
+    align_corners: bool = False
+    half_pixel_centers: bool = False
+
+
+# -- matrix products of two tensors ---------------------------------------------------------------------
+@dataclass
+class BatchMatMulAttrs:
+    """BATCH_MATMUL: adj_x / adj_y transpose the last two axes of the lhs / rhs before multiplying."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+
+
+@dataclass
+class GeluAttrs:
+    """GELU: the exact erf form, or the tanh approximation."""
+
+    approximate: bool = False

@@ -32,7 +32,8 @@ CHANNELS_BLOCK = "block"  # anything else (SOFTMAX over channels, DEQUANTIZE): c
 CHANNEL_RULES = (CHANNELS_PRODUCER, CHANNELS_DEPTHWISE, CHANNELS_PASSTHROUGH, CHANNELS_TIED, CHANNELS_CONCAT,
                  CHANNELS_RESHAPE, CHANNELS_BLOCK)
 
-FAMILIES = ("weighted", "pooling", "elementwise", "activations", "movement")  # modules of mcucompress.ops
+# modules of mcucompress.ops
+FAMILIES = ("weighted", "pooling", "elementwise", "activations", "movement", "typed", "resize", "recurrent")
 
 
 @dataclass(frozen=True)

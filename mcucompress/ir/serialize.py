@@ -33,6 +33,7 @@ def graph_to_json(graph: Graph) -> dict:
                 "dtype": t.dtype,
                 "quant": t.quant.to_json() if t.quant else None,
                 "const": t.is_const,
+                **({"variable": True} if t.variable else {}),
             }
             for t in graph.tensors.values()
         ],
@@ -73,7 +74,7 @@ def load(path: str | os.PathLike) -> Graph:
     for i, td in enumerate(doc["tensors"]):
         quant = QuantParams.from_json(td["quant"]) if td["quant"] else None
         data = arrays[f"t{i}"] if td["const"] else None
-        graph.add_tensor(Tensor(td["name"], tuple(td["shape"]), td["dtype"], quant, data))
+        graph.add_tensor(Tensor(td["name"], tuple(td["shape"]), td["dtype"], quant, data, td.get("variable", False)))
     for od in doc["ops"]:
         attrs = Op.attrs_from_json(od["kind"], od["attrs"])
         graph.ops.append(Op(od["kind"], od["inputs"], od["outputs"], attrs, od["name"]))

@@ -20,6 +20,9 @@ class Tensor:
     dtype: str
     quant: QuantParams | None = None
     data: np.ndarray | None = None
+    # A TFLite "variable" tensor (recurrent state: LSTM hidden/cell state, SVDF activation state): no data, not a
+    # graph input, read and rewritten by its op, kept from one invocation to the next (zero at start/reset).
+    variable: bool = False
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(d) for d in self.shape)

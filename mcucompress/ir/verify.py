@@ -20,7 +20,7 @@ def verify(graph: Graph, allow_unsupported: bool = False) -> None:
 
     allow_unsupported: ops of unknown kinds (kept by an analysis-only import) and ops breaking TFLM's
     constraints pass; `inspect` flags them itself (constraints.problem)."""
-    available = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const}
+    available = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const or t.variable}
     for name in graph.inputs + graph.outputs:
         if name not in graph.tensors:
             raise GraphError(f"graph input/output '{name}' is not a tensor of the graph")

@@ -1,5 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, and the float32-only SQRT, EXP, NEG. L2_NORMALIZATION and LOG_SOFTMAX
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), and the float32-only
+SQRT, EXP, NEG. L2_NORMALIZATION and LOG_SOFTMAX
 normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
 The element-wise ones run in place. LOGISTIC, TANH and SOFTMAX have TFLite's fixed int8 output ranges;
@@ -14,6 +15,7 @@ from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, CHANNELS_TIED, OpSpec
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
+from mcucompress.reference import gelu as gelu_ref
 from mcucompress.reference import math_ops
 
 _UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "in_place": True}
@@ -50,4 +52,7 @@ SPECS = (
     # PRELU's one activation input shares channels with its output; pruning slices a per-channel alpha with them.
     OpSpec("PRELU", attrs.NoAttrs, math_ops.prelu, CHANNELS_TIED, ("PRELU",), check=c.check_prelu,
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),
+    # int8 through a 256-entry table (LiteRT's arithmetic; TFLM has no GELU kernel)
+    OpSpec("GELU", attrs.GeluAttrs, gelu_ref.gelu, CHANNELS_PASSTHROUGH, ("GELU",), check=c.check_gelu,
+           lowering=Lowering._lower_lookup, c_functions=("mcc_lookup_s8",), in_place=True),
 )

@@ -1,4 +1,4 @@
-"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
+"""Registry entries of the broadcasting binary ops: ADD, SUB, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV.
 
 Their kernels read element i of both operands before writing element i, so the output may overwrite
 input 0; every activation operand shares channel indices with the output (a residual group). MAXIMUM
@@ -9,9 +9,9 @@ from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_TIED, OpSpec
+from mcucompress.reference import div, math_ops
 from mcucompress.reference import elementwise as elem
 from mcucompress.reference import executor as ref
-from mcucompress.reference import math_ops
 
 SPECS = (
     OpSpec("ADD", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("ADD",), lowering=Lowering._lower_add,
@@ -26,4 +26,6 @@ SPECS = (
            shares_quant=True, lowering=Lowering._lower_maximum_minimum, c_functions=("mcc_minimum_s8",), in_place=True),
     OpSpec("SQUARED_DIFFERENCE", attrs.NoAttrs, math_ops.squared_difference, CHANNELS_TIED, ("SQUARED_DIFFERENCE",),
            check=c.check_squared_difference, lowering=Lowering._lower_squared_difference, c_functions=("mcc_squared_difference_s8",), in_place=True),
+    OpSpec("DIV", attrs.ElementwiseAttrs, div.div, CHANNELS_TIED, ("DIV",), check=c.check_div,
+           lowering=Lowering._lower_div, c_functions=("mcc_div_s8",), in_place=True),
 )

@@ -1,4 +1,4 @@
-"""Registry entries of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED.
+"""Registry entries of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, and BATCH_MATMUL.
 
 Their weights (input 1) are quantized symmetrically per output channel along `weight_axis`, their bias
 (input 2) is int32 at input scale x weight scale; their kernels need scratch (im2col, an int16 row).
@@ -7,6 +7,7 @@ CONV_2D and FULLY_CONNECTED with N:M sparse weights may run the sparse kernels (
 
 from mcucompress.codegen.lower import (
     Lowering,
+    batch_matmul_scratch,
     conv_scratch,
     conv_writes_over_input,
     depthwise_scratch,
@@ -16,7 +17,8 @@ from mcucompress.codegen.lower import (
 )
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
-from mcucompress.ir.registry import CHANNELS_DEPTHWISE, CHANNELS_PRODUCER, OpSpec
+from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_DEPTHWISE, CHANNELS_PRODUCER, OpSpec
+from mcucompress.reference import batch_matmul as bmm
 from mcucompress.reference import executor as ref
 
 SPECS = (
@@ -31,4 +33,9 @@ SPECS = (
            check=c.check_fully_connected, weight_axis=0, lowering=Lowering._lower_fully_connected,
            c_functions=("mcc_fully_connected_s8", "mcc_fully_connected_nm_s8"), scratch=fully_connected_scratch,
            scratch_over_input=fully_connected_scratch_over_input),
+    # A product of two tensors (either may be an activation), quantized per tensor: the channels of its output
+    # are the rhs columns, which no weight axis of a producer tracks, so pruning stops here.
+    OpSpec("BATCH_MATMUL", attrs.BatchMatMulAttrs, bmm.batch_matmul, CHANNELS_BLOCK, ("BATCH_MATMUL",),
+           check=c.check_batch_matmul, lowering=Lowering._lower_batch_matmul, c_functions=("mcc_batch_matmul_s8",),
+           scratch=batch_matmul_scratch),
 )

@@ -51,7 +51,8 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
     """Groups and lifetimes. in_place: ops may write over their dead input as the registry allows;
     kernel_in_place: also the ops whose registry rule is a kernel fact (convolutions), not only element-wise;
     io_in_arena: the model input and output live in the arena too (as in TFLM), not in the caller's buffers."""
-    activations = [n for n, t in graph.tensors.items() if not t.is_const]
+    # Variable (state) tensors live in static buffers outside the arena (codegen/lower_recurrent.py).
+    activations = [n for n, t in graph.tensors.items() if not t.is_const and not t.variable]
     uf = _UnionFind()
     for n in activations:
         uf.find(n)

@@ -19,8 +19,11 @@ import numpy as np
 from mcucompress.errors import QuantizationError, UnsupportedOpError
 from mcucompress.ir import Graph, Op, QuantParams, Tensor
 from mcucompress.ir.consistency import BROADCAST_BINARY
+from mcucompress.ir.consistency_typed import ALL_OPERANDS
+from mcucompress.ir.constraints_recurrent import refuse_quantizing
 from mcucompress.ir.registry import spec
 from mcucompress.ir.verify import verify
+from mcucompress.quantize import recurrent
 
 BIAS_LIMIT = float(2**30)  # largest |int32 bias| we emit before raising a weight scale
 
@@ -52,7 +55,8 @@ def _shared_groups(graph: Graph, fixed: dict[str, tuple[float, int]]) -> dict[st
         for op in graph.ops:
             if spec(op.kind).shares_quant and (op.kind == "CONCATENATION") == concatenations:
                 for n in [*op.inputs, *op.outputs[1:]]:  # SPLIT, UNPACK: every output in the group
-                    if n and not graph.t(n).is_const and find(n) not in keep_apart:
+                    if n and not graph.t(n).is_const and find(n) not in keep_apart and \
+                            graph.t(n).dtype == "float32":  # SELECT_V2's bool condition stays apart
                         parent[find(n)] = find(op.outputs[0])
 
     join(False, set())
@@ -86,7 +90,9 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     ops (names) and their consumers do (quantize/int16.py). The model's input and output stay int8."""
     if activations not in ("int8", "int16"):
         raise QuantizationError(f"activations '{activations}' is unknown; use int8 or int16")
+    refuse_quantizing(graph)
     q = copy.deepcopy(graph)
+    _fold_zeros_like(q)
     fixed = {op.outputs[0]: spec(op.kind).fixed_output for op in q.ops if spec(op.kind).fixed_output}
     groups = _shared_groups(q, fixed)
     group_range: dict[str, tuple[float, float]] = {}
@@ -112,6 +118,8 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
     for index, op in enumerate(q.ops):
         if spec(op.kind).weight_axis is not None:
             _quantize_weighted(q, op, per_channel, per_channel_fc)
+        elif op.kind == recurrent.KIND:
+            recurrent.quantize_lstm(q, op, ranges)
         elif any(n and q.t(n).is_const and q.t(n).dtype == "float32" for n in op.inputs):
             _quantize_const_operands(q, op, index)
     if bias_correction_data is not None:
@@ -145,9 +153,10 @@ def _quantize_weighted(q: Graph, op, per_channel: bool, per_channel_fc: bool) ->
 
 
 def _quantize_const_operands(q: Graph, op, index: int) -> None:
-    """Constant float operands of the broadcasting binary ops, CONCATENATION and PRELU (alpha) become int8: with their own range,
+    """Constant float operands of the broadcasting binary ops, CONCATENATION, PRELU (alpha) and BATCH_MATMUL (per
+    tensor, as TFLM's int8 BATCH_MATMUL takes it) become int8: with their own range,
     or the output's quantization where the op shares it (CONCATENATION, MAXIMUM, MINIMUM; values outside clamp)."""
-    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU"):
+    if op.kind not in (*BROADCAST_BINARY, "CONCATENATION", "PRELU", "BATCH_MATMUL", *ALL_OPERANDS):
         raise UnsupportedOpError(f"op {index} ({op.kind}) has a constant float operand that cannot be quantized")
     for n in op.inputs:
         t = q.t(n)
@@ -159,6 +168,16 @@ def _quantize_const_operands(q: Graph, op, index: int) -> None:
             scaled = np.round(t.data / t.quant.s) + t.quant.zp
             t.data = np.clip(scaled, -128, 127).astype(np.int8)
             t.dtype = "int8"
+
+
+def _fold_zeros_like(q: Graph) -> None:
+    """ZEROS_LIKE's output is known from the (static) shape alone: it becomes a constant of zeros (as the TFLite
+    converter folds it), which its consumer quantizes exactly (0.0 is always representable) instead of a fixed
+    range forced onto a shared group (SELECT_V2(c, x, ZEROS_LIKE(x)) would clip x)."""
+    for op in [op for op in q.ops if op.kind == "ZEROS_LIKE" and op.outputs[0] not in q.outputs]:
+        t = q.t(op.outputs[0])
+        t.data = np.zeros(t.shape, t.dtype)
+        q.ops.remove(op)
 
 
 def _requantize_concat_inputs(q: Graph) -> None:

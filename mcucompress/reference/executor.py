@@ -106,9 +106,24 @@ def concat_chunks(op: Op, chunks: list):
     return np.concatenate(chunks)
 
 
-def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False) -> list[np.ndarray] | dict:
-    """Execute the graph on one batch; inputs are in the model's input dtypes and shapes."""
+def state_reset_value(t) -> int:
+    """What TFLM's ResetVariableTensors writes: an int8 state its zero point (real 0), anything else 0."""
+    return t.quant.zp if t.dtype == "int8" and t.quant is not None else 0
+
+
+def initial_state(graph: Graph) -> dict[str, np.ndarray]:
+    """The graph's variable (state) tensors at reset: what TFLM and the generated C start from."""
+    return {n: np.full(t.shape, state_reset_value(t), t.dtype) for n, t in graph.tensors.items() if t.variable}
+
+
+def run(graph: Graph, inputs: list[np.ndarray], keep_all: bool = False,
+        state: dict[str, np.ndarray] | None = None) -> list[np.ndarray] | dict:
+    """Execute the graph on one batch; inputs are in the model's input dtypes and shapes.
+
+    state: the variable tensors' arrays (initial_state(graph)), updated in place, so that consecutive runs
+    continue the recurrence as consecutive TFLM invokes do; None starts from zeros and keeps nothing."""
     values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
+    values.update(state if state is not None else initial_state(graph))
     for name, x in zip(graph.inputs, inputs):
         t = graph.t(name)
         values[name] = np.asarray(x, dtype=t.dtype).reshape((-1,) + t.shape[1:]) if t.shape else np.asarray(x)

@@ -8,7 +8,7 @@ import numpy as np
 
 from mcucompress.report.page import matplotlib_figure
 
-COLORS = {"weights": "#4e79a7", "tables": "#9c755f", "model": "#f28e2b", "arena": "#e15759", "kernels": "#76b7b2",
+COLORS = {"weights": "#4e79a7", "tables": "#9c755f", "model": "#f28e2b", "arena": "#e15759", "state": "#d37295", "kernels": "#76b7b2",
           "harness": "#59a14f", "runtime": "#ff9da7", "libc": "#edc948", "stack": "#b07aa1", "padding": "#bab0ac"}
 
 

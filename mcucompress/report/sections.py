@@ -9,7 +9,8 @@ from mcucompress.report import charts
 from mcucompress.report.page import Page
 
 PART_NOTES = {"weights": "the generated weights file", "tables": "layer parameters of the generated code",
-              "model": "generated model code", "arena": "activation arena", "kernels": "firmware/kernels",
+              "model": "generated model code", "arena": "activation arena",
+              "state": "recurrent state (LSTM, SVDF)", "kernels": "firmware/kernels",
               "harness": "measurement harness: protocol, sample loop", "runtime": "startup, timer, fault handler, UART",
               "libc": "libc, libgcc", "stack": "stack", "padding": "alignment"}
 

@@ -47,8 +47,7 @@ def _measure(config: Config, model: Path, calibration: Path, data: Path, workdir
     graph = driver.prepare_graph(graph, model, calibration, method=config.calibration_method,
                                  per_tensor=config.per_tensor, activations=config.activations)
     samples = input_samples(data, graph)
-    out_shape = graph.t(graph.outputs[0]).shape
-    check_labels(data, samples.y, out_shape[-1] if out_shape else 1)
+    check_labels(data, samples.y, driver.output_classes(graph))
     metrics = {"samples": len(samples.x)}
     if config.board == "reference":
         from mcucompress.codegen.project import compile_graph

@@ -155,7 +155,7 @@ class GraphModule(nn.Module):
             y = _FORWARD[op.kind](self, op, xs)
             out = op.outputs[0]
             y = y.reshape((-1,) + tuple(g.t(out).shape[1:]))
-            if fq is not None:  # the logits too: the int8 model computes them as int8
+            if fq is not None and g.t(out).dtype == "float32":  # the logits too (int8 in the int8 model)
                 y = fq.act(out, y)
             values[out] = y
             if self.capture is not None:
@@ -258,6 +258,22 @@ def _unary(fn):
     return lambda m, op, xs: fn(xs[0], op)
 
 
+def _batch_matmul(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """Samples as a leading axis in front of each operand's IR shape (constants have none); ranks aligned so
+    that torch.matmul broadcasts the IR's batch axes only."""
+    shapes = [tuple(m.graph.t(n).shape) for n in op.inputs[:2]]
+    rank = max(len(s) for s in shapes)
+    ops = []
+    for x, shape, name in zip(xs, shapes, op.inputs):
+        padded = (1,) * (rank - len(shape)) + shape
+        if m.graph.t(name).is_const:
+            ops.append(x.float().reshape(padded))
+        else:
+            ops.append(x.float().reshape((-1, *padded)))
+    a, b = (t.transpose(-1, -2) if adj else t for t, adj in zip(ops, (op.attrs.adj_x, op.attrs.adj_y)))
+    return torch.matmul(a, b).reshape((-1,) + tuple(_out_shape(m, op)[1:]))
+
+
 _FORWARD = {
     "CONV_2D": _weighted,
     "DEPTHWISE_CONV_2D": _weighted,
@@ -292,10 +308,62 @@ _FORWARD = {
     "RSQRT": _unary(lambda x, op: torch.rsqrt(x)),
     "EXP": _unary(lambda x, op: torch.exp(x)),
     "LOG_SOFTMAX": _unary(lambda x, op: torch.log_softmax(x, dim=-1)),
+    "BATCH_MATMUL": _batch_matmul,
+    "DIV": lambda m, op, xs: _act(xs[0].float() / xs[1].float(), op.attrs.activation),
+    "GELU": _unary(lambda x, op: F.gelu(x, approximate="tanh" if op.attrs.approximate else "none")),
     "L2_NORMALIZATION": _unary(lambda x, op: x / torch.clamp(torch.linalg.vector_norm(x, dim=-1, keepdim=True),
                                                              min=1e-6)),
 }
 
+
+def _fill(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """One value per sample, repeated over the output's shape."""
+    shape = _out_shape(m, op)
+    v = xs[0].reshape(-1)
+    return v.reshape((-1,) + (1,) * (len(shape) - 1)).expand((len(v),) + tuple(shape[1:]))
+
+
+# Ops with int32 / bool tensors: the comparisons and ARG_MAX/ARG_MIN have no gradient (their outputs are
+# integers), SELECT_V2 passes gradients to the value it picks; the forward values equal the reference executor's.
+_COMPARE = {"EQUAL": torch.eq, "NOT_EQUAL": torch.ne, "LESS": torch.lt, "LESS_EQUAL": torch.le,
+            "GREATER": torch.gt, "GREATER_EQUAL": torch.ge}
+
+
+def _compare(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    return _COMPARE[op.kind](xs[0], xs[1])
+
+
+_FORWARD.update({
+    **dict.fromkeys(_COMPARE, _compare),
+    "SELECT_V2": lambda m, op, xs: torch.where(xs[0].bool(), xs[1], xs[2]),
+    "ARG_MAX": lambda m, op, xs: torch.argmax(xs[0], dim=op.attrs.axis),
+    "ARG_MIN": lambda m, op, xs: torch.argmin(xs[0], dim=op.attrs.axis),
+    "ZEROS_LIKE": lambda m, op, xs: torch.zeros_like(xs[0]),
+    "FILL": _fill,
+})
+
+
+def _resize(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
+    """RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR: the reference's per-axis tables (ir/resize.py) as gathers."""
+    from mcucompress.ir import resize
+
+    x, a = xs[0], op.attrs
+    (h, w), (oh, ow), flags = x.shape[1:3], a.size, (a.align_corners, a.half_pixel_centers)
+
+    def idx(v):
+        return torch.as_tensor(np.asarray(v), dtype=torch.long, device=x.device)
+
+    if op.kind == "RESIZE_NEAREST_NEIGHBOR":
+        return x[:, idx(resize.nearest_sources(h, oh, *flags))][:, :, idx(resize.nearest_sources(w, ow, *flags))]
+    y0, y1, fy = resize.bilinear_float_tables(h, oh, *flags)
+    x0, x1, fx = resize.bilinear_float_tables(w, ow, *flags)
+    fy = torch.as_tensor(fy, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    fx = torch.as_tensor(fx, dtype=x.dtype, device=x.device).view(1, 1, -1, 1)
+    rows = x[:, idx(y0)] * (1 - fy) + x[:, idx(y1)] * fy
+    return rows[:, :, idx(x0)] * (1 - fx) + rows[:, :, idx(x1)] * fx
+
+
+_FORWARD.update({"RESIZE_NEAREST_NEIGHBOR": _resize, "RESIZE_BILINEAR": _resize})
 
 def from_graph(graph: Graph, input_layout: str = "NHWC") -> GraphModule:
     """A trainable module computing `graph` (float32)."""

@@ -14,45 +14,45 @@ from mcucompress.harness.firmware import SHF_ALLOC, SHF_WRITE, SHT_NOBITS
 MAP = """\
 Discarded input sections
 
- .text.unused   0x00000000       0x20 /b/obj/000_harness_main.o
+ .text.unused   0x00000000       0x20 /b/obj/harness_main.o
 
 Memory Configuration
 
 Linker script and memory map
 
-LOAD /b/obj/000_harness_main.o
+LOAD /b/obj/harness_main.o
 
 .text           0x00000000      0x180
  *(.text .text.*)
- .text.main     0x00000000       0x40 /b/obj/000_harness_main.o
+ .text.main     0x00000000       0x40 /b/obj/harness_main.o
  .text.a_very_long_function_name_that_wraps
-                0x00000040       0x80 /b/obj/008_mcc_convolve_s8.o
+                0x00000040       0x80 /b/obj/mcc_convolve_s8.o
  .text          0x000000c0       0x34 /usr/lib/libc_nano.a(lib_a-memcpy.o)
  *fill*         0x000000f4        0xc 
  .rodata.m_weights_0
-                0x00000100       0x60 /b/obj/007_m_weights.o
+                0x00000100       0x60 /b/obj/m_weights.o
  .rodata.m_op0_params
-                0x00000160       0x18 /b/obj/006_m_model.o
+                0x00000160       0x18 /b/obj/m_model.o
  .text.SysTick_Handler
-                0x00000178        0x8 /b/obj/002_mcc_timer.o
+                0x00000178        0x8 /b/obj/mcc_timer.o
 
 .data           0x20000000        0x8 load address 0x00000180
- .data.counter  0x20000000        0x8 /b/obj/001_mcc_proto.o
+ .data.counter  0x20000000        0x8 /b/obj/mcc_proto.o
 
 .bss            0x20000008      0x110
- .bss.m_arena   0x20000008      0x100 /b/obj/006_m_model.o
- .bss.rx        0x20000108       0x10 /b/obj/001_mcc_proto.o
+ .bss.m_arena   0x20000008      0x100 /b/obj/m_model.o
+ .bss.rx        0x20000108       0x10 /b/obj/mcc_proto.o
 
 .stack          0x20000118      0x400
                 0x20000118                        . = ALIGN (0x8)
  *fill*         0x20000118      0x400 
 
 .debug_info     0x00000000     0x9999
- .debug_info    0x00000000     0x9999 /b/obj/000_harness_main.o
+ .debug_info    0x00000000     0x9999 /b/obj/harness_main.o
 """
 
-OBJECTS = {"000_harness_main.o": "harness", "001_mcc_proto.o": "harness", "002_mcc_timer.o": "runtime",
-           "006_m_model.o": "model", "007_m_weights.o": "weights", "008_mcc_convolve_s8.o": "kernels"}
+OBJECTS = {"harness_main.o": "harness", "mcc_proto.o": "harness", "mcc_timer.o": "runtime",
+           "m_model.o": "model", "m_weights.o": "weights", "mcc_convolve_s8.o": "kernels"}
 SECTIONS = [("", 0, 0, 0), (".text", 1, SHF_ALLOC, 0x180), (".data", 1, SHF_ALLOC | SHF_WRITE, 0x8),
             (".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0x110), (".stack", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 0x400),
             (".debug_info", 1, 0, 0x9999)]
@@ -60,7 +60,7 @@ SECTIONS = [("", 0, 0, 0), (".text", 1, SHF_ALLOC, 0x180), (".data", 1, SHF_ALLO
 
 def test_map_sections_reads_wrapped_lines_fills_and_skips_discarded():
     rows = map_sections(MAP)
-    assert (".text", ".text.a_very_long_function_name_that_wraps", "/b/obj/008_mcc_convolve_s8.o", 0x80) in rows
+    assert (".text", ".text.a_very_long_function_name_that_wraps", "/b/obj/mcc_convolve_s8.o", 0x80) in rows
     assert (".text", "*fill*", "", 0xC) in rows
     assert (".stack", "*fill*", "", 0x400) in rows
     assert not any(r[1] == ".text.unused" for r in rows)  # discarded: before the memory map
@@ -79,12 +79,12 @@ def test_parts_add_up_to_each_memory(tmp_path):
 
 def test_part_of():
     assert part_of("/usr/lib/libgcc.a(_udivsi3.o)", ".text", OBJECTS) == "libc"
-    assert part_of("/b/obj/006_m_model.o", ".bss.m_arena", OBJECTS) == "arena"
-    assert part_of("/b/obj/006_m_model.o", ".rodata.m_op0_quant", OBJECTS) == "tables"
-    assert part_of("/b/obj/006_m_model.o", ".text.m_invoke", OBJECTS) == "model"
-    assert part_of("/b/obj/006_m_model.o", ".sram2", OBJECTS) == "arena"  # compile --arena-section .sram2
-    assert part_of("/b/obj/000_harness_main.o", ".bss.model_arena", OBJECTS) == "arena"  # --arena caller
-    assert part_of("/b/obj/000_harness_main.o", ".bss.input_buf", OBJECTS) == "harness"
+    assert part_of("/b/obj/m_model.o", ".bss.m_arena", OBJECTS) == "arena"
+    assert part_of("/b/obj/m_model.o", ".rodata.m_op0_quant", OBJECTS) == "tables"
+    assert part_of("/b/obj/m_model.o", ".text.m_invoke", OBJECTS) == "model"
+    assert part_of("/b/obj/m_model.o", ".sram2", OBJECTS) == "arena"  # compile --arena-section .sram2
+    assert part_of("/b/obj/harness_main.o", ".bss.model_arena", OBJECTS) == "arena"  # --arena caller
+    assert part_of("/b/obj/harness_main.o", ".bss.input_buf", OBJECTS) == "harness"
     assert source_part(Path("/p/m_weights.c"), "m", False) == "weights"
     assert source_part(Path("/p/m_model.c"), "m", False) == "model"
     assert source_part(Path("/fw/runtime/mcc_proto.c"), "m", False) == "harness"

@@ -24,7 +24,7 @@ def host_outputs(graph, xs, tmp_path):
     compiled = compile_graph(graph, default_prefix(graph))
     project = write_project(compiled, tmp_path / "project")
     runner = build_runner(project, compiled.prefix)
-    return run_runner(runner, xs, graph.t(graph.outputs[0]).shape)
+    return run_runner(runner, xs, graph.t(graph.outputs[0]).shape, compiled.output_dtype)
 
 
 def reference_outputs(graph, xs):

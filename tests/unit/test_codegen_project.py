@@ -198,3 +198,26 @@ def test_support_code_is_compiled_once_for_both_convolutions():
     root = kernel_sources.kernels_root()
     definitions = [p for p in root.rglob("*.c") if "void mcc_mm_run(" in p.read_text()]
     assert [p.relative_to(root).as_posix() for p in definitions] == ["support/mcc_matmul.c"]
+
+
+def test_build_files_turn_off_gcc_scheduling_only_for_the_marked_kernels(tmp_path):
+    """No GCC `optimize` attribute in the kernels: the files whose loops need -fno-schedule-insns carry a mark,
+    and the generated Makefile, CMakeLists.txt and Zephyr module give the flag to those files only."""
+    from mcucompress import driver
+    from mcucompress.assets import asset_dir
+    from mcucompress.codegen.kernel_sources import UNSCHEDULED_MARK, unscheduled
+    from mcucompress.examples import DIGITS_INT8
+
+    for src in (asset_dir("firmware")).rglob("*.[ch]"):
+        assert "optimize(" not in src.read_text(), src
+    compiled = driver.compile_model(DIGITS_INT8, tmp_path / "p")
+    marked = unscheduled(compiled.sources)
+    assert "support/mcc_matmul.c" in marked and "conv/mcc_convolve_s8.c" not in marked
+    assert all(UNSCHEDULED_MARK in (asset_dir("firmware") / "kernels" / s).read_text() for s in marked)
+    make = (tmp_path / "p" / "Makefile").read_text()
+    rules = [line for line in make.splitlines() if line.endswith("OBJECT_CFLAGS = $(UNSCHEDULED_CFLAGS)")]
+    assert sorted(rules) == sorted(f"$(BUILD)/mcc/kernels/{s[:-2]}.o: OBJECT_CFLAGS = $(UNSCHEDULED_CFLAGS)"
+                                   for s in marked)
+    for cmake in ("CMakeLists.txt", "zephyr/CMakeLists.txt"):
+        text = (tmp_path / "p" / cmake).read_text()
+        assert "-fno-schedule-insns" in text and all(f"mcc/kernels/{s}\n" in text for s in marked)

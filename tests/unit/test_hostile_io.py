@@ -55,13 +55,14 @@ def test_checked_build_runs_bit_exact_under_sanitizers_and_stops_on_a_bad_extent
     text = bad["dg_model.c"]
     if dims.name.endswith("_out_dims"):
         text = text.replace(f"{dims.name} = {{\n    .n = 1,", f"{dims.name} = {{\n    .n = 4,", 1)
-    else:  # softmax: (params, rows, depth, in, out)
-        call = f"{last.function}(&{dims.name}, {last.args[1]},"
-        assert call in text
-        text = text.replace(call, f"{last.function}(&{dims.name}, 4 * {last.args[1]},", 1)
-        check = f"(size_t)({last.args[1]}) * ({last.args[2]})"  # the kernel's run-time extent, in its check too
+    else:  # softmax: (p, rows, depth, in, out), one argument per line
+        rows, depth = last.int_arg(1), last.int_arg(2)
+        argument = f"    {rows},  /* rows */"
+        assert argument in text
+        text = text.replace(argument, f"    4 * {rows},  /* rows */", 1)
+        check = f"(size_t){rows} * {depth}"  # the kernel's run-time extent, in its check too
         assert check in text
-        text = text.replace(check, f"(size_t)(4 * {last.args[1]}) * ({last.args[2]})", 1)
+        text = text.replace(check, f"(size_t)(4 * {rows}) * {depth}", 1)
     assert text != bad["dg_model.c"]
     compiled.files["dg_model.c"] = text
     project = write_project(compiled, tmp_path / "bad")

@@ -19,6 +19,9 @@
  * than DW_MAX_TAPS taps, a per-pixel path clips each output pixel's window to the input and works on
  * the int8 tensors directly. Accumulators are int32 and, as in TFLM, must not overflow.
  */
+/* mcc-build: -fno-schedule-insns */
+/* GCC's scheduler before register allocation hoists the unrolled multiply-accumulate loops' loads far ahead of
+ * their use and then spills the accumulators; the generated build files turn it off for this file. */
 #include <stddef.h>
 #include <string.h>
 
@@ -437,7 +440,7 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
 }
 
 /** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
-static MCC_HOT_LOOP MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
+static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
 {
     if (d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast) {
         if (d->lo == -128 && d->hi == 127) {

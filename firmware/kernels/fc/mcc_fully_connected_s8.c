@@ -15,6 +15,9 @@
  * does two MACs: 13 instructions per 8 MACs before loop overhead. Accumulators are int32 and, as in TFLM,
  * must not overflow.
  */
+/* mcc-build: -fno-schedule-insns */
+/* GCC's scheduler before register allocation hoists the unrolled multiply-accumulate loops' loads far ahead of
+ * their use and then spills the accumulators; the generated build files turn it off for this file. */
 #include <stddef.h>
 
 #include "mcc_dsp.h"
@@ -111,7 +114,7 @@ static MCC_ALWAYS_INLINE int8_t fc_out(const mcc_rq *rq, int32_t post, int32_t a
  * One widened batch row xw (k4 = k rounded up to 4 values, zero-padded) times all filter rows; the filter
  * tail beyond k is read as values times zero. rq: the per-tensor fast form, or NULL for the generic code.
  */
-static MCC_HOT_LOOP MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_channel_quant *q,
+static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_channel_quant *q,
                                                      const mcc_rq *rq, int32_t post, const int16_t *xw, int32_t k,
                                                      const int8_t *filter, const int32_t *bias, int32_t out_ch,
                                                      int8_t *o)

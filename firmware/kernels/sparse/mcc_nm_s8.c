@@ -24,6 +24,9 @@
  * Scratch (caller-owned): a requantization table (16 bytes per output channel), the pair table, and for
  * inputs whose depth is not a multiple of G an int8 gather buffer of one receptive field.
  */
+/* mcc-build: -fno-schedule-insns */
+/* GCC's scheduler before register allocation hoists the unrolled multiply-accumulate loops' loads far ahead of
+ * their use and then spills the accumulators; the generated build files turn it off for this file. */
 #include <stddef.h>
 
 #include "mcc_dsp.h"
@@ -188,7 +191,7 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
  * pixels (1..4) are stored at out + p * cout.
  */
 #define NM_CHANNELS_P4(name, GS, UNROLL4)                                                                     \
-    static MCC_HOT_LOOP MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
+    static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
                                                const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,     \
                                                int32_t hi, int8_t *o, int32_t n)                                \
@@ -250,7 +253,7 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
 
 /** All outputs of one input row (FULLY_CONNECTED), per-channel quant entry oc * per_channel. */
 #define NM_CHANNELS_P1(name, GS)                                                                              \
-    static MCC_HOT_LOOP MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
+    static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
                                                const mcc_per_channel_quant *q, int32_t pc, int32_t out_off,     \
                                                int32_t lo, int32_t hi, int8_t *o)                               \

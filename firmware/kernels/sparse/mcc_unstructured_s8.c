@@ -22,6 +22,9 @@
  * Scratch (caller-owned): a requantization table (16 bytes per output channel), the column buffer, and a
  * row of C_in input zero points that padded taps read (it widens to 0).
  */
+/* mcc-build: -fno-schedule-insns */
+/* GCC's scheduler before register allocation hoists the unrolled multiply-accumulate loops' loads far ahead of
+ * their use and then spills the accumulators; the generated build files turn it off for this file. */
 #include <stddef.h>
 
 #include "mcc_dsp.h"
@@ -176,19 +179,19 @@ static MCC_ALWAYS_INLINE void us_channels_p4_impl(const int8_t *s, const uint8_t
     }
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                           int8_t *o)
 {
     us_channels_p4_impl(s, cols, u, o, US_PIX, 1);
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                            int8_t *o)
 {
     us_channels_p4_impl(s, cols, u, o, US_PIX, 2);
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                          int8_t *o, int32_t n)
 {
     us_channels_p4_impl(s, cols, u, o, n, 0);
@@ -233,18 +236,18 @@ static MCC_ALWAYS_INLINE void us_row_p1_impl(const int8_t *s, const uint8_t *col
     }
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_row_p1_lean(const int8_t *s, const uint8_t *cols, const us_outs *u, int8_t *o)
+static MCC_NOINLINE void us_row_p1_lean(const int8_t *s, const uint8_t *cols, const us_outs *u, int8_t *o)
 {
     us_row_p1_impl(s, cols, u, o, 1);
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_row_p1_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_NOINLINE void us_row_p1_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                        int8_t *o)
 {
     us_row_p1_impl(s, cols, u, o, 2);
 }
 
-static MCC_HOT_LOOP MCC_NOINLINE void us_row_p1_any(const int8_t *s, const uint8_t *cols, const us_outs *u, int8_t *o)
+static MCC_NOINLINE void us_row_p1_any(const int8_t *s, const uint8_t *cols, const us_outs *u, int8_t *o)
 {
     us_row_p1_impl(s, cols, u, o, 0);
 }
@@ -283,7 +286,7 @@ static MCC_UNUSED void us_channels_c(const int8_t *s, const int16_t *cols, int32
  * The columns of a block of four output pixels (b[p], y[p], x[p]): value k of pixel p at int16 index 4 k + p,
  * input offset added; padded taps read zrow (C_in input zero points, which widen to 0).
  */
-static MCC_HOT_LOOP MCC_NOINLINE void us_cols_p4(const mcc_conv_params *cp, const mcc_dims *in_dims,
+static MCC_NOINLINE void us_cols_p4(const mcc_conv_params *cp, const mcc_dims *in_dims,
                                                  const int8_t *in, int32_t kh, int32_t kw, const int32_t *pb,
                                                  const int32_t *py, const int32_t *px, const int8_t *zrow,
                                                  int16_t *cols)

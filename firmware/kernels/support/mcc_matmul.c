@@ -4,6 +4,9 @@
  *        mcc_mm_run and its specialized pair loops, compiled once for every convolution kernel of an image
  *        (they were static in the header, so each kernel carried its own copy).
  */
+/* mcc-build: -fno-schedule-insns */
+/* GCC's scheduler before register allocation hoists the unrolled multiply-accumulate loops' loads far ahead of
+ * their use and then spills the accumulators; the generated build files turn it off for this file. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -148,7 +151,7 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_
 
 /* Each lean variant is its own function: register allocation of one does not disturb the others. */
 #define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst)                                                   \
-    static MCC_UNUSED MCC_HOT_LOOP MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
+    static MCC_UNUSED MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
                                                             int8_t *out1)                                     \
     {                                                                                                        \
         return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst);                                   \
@@ -211,7 +214,7 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
 }
 
 /** Every output channel of the pair buffer (mcc_matmul.h), the lean pair loops where they apply. */
-MCC_HOT_LOOP void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
+void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
                                                         int8_t *out1)
 {
     int32_t oc = 0;

@@ -146,7 +146,7 @@ int8_t *tiny_input_buffer(void)
 
 int8_t *tiny_output_buffer(void)
 {
-    return tiny_arena + 80;
+    return (tiny_arena + 80);
 }
 
 mcc_status tiny_invoke(const int8_t *input, int8_t *output)
@@ -165,7 +165,17 @@ mcc_status tiny_invoke(const int8_t *input, int8_t *output)
     /* 0: CONV_2D conv */
     MCC_LAYER_BEGIN(0);
     {
-        status = mcc_convolve_s8(&tiny_op0_ctx, &tiny_op0_params, &tiny_op0_quant, &tiny_op0_in_dims, (tiny_arena + 144), &tiny_op0_filter_dims, tiny_op0_weights, tiny_op0_bias, &tiny_op0_out_dims, (tiny_arena + 224));
+        status = mcc_convolve_s8(
+            &tiny_op0_ctx,  /* ctx */
+            &tiny_op0_params,  /* p */
+            &tiny_op0_quant,  /* q */
+            &tiny_op0_in_dims,  /* in_dims */
+            (tiny_arena + 144),  /* in */
+            &tiny_op0_filter_dims,  /* filter_dims */
+            tiny_op0_weights,  /* filter */
+            tiny_op0_bias,  /* bias */
+            &tiny_op0_out_dims,  /* out_dims */
+            (tiny_arena + 224));  /* out */
     }
     MCC_LAYER_END(0);
     if (status != MCC_OK) {
@@ -182,14 +192,24 @@ mcc_status tiny_invoke(const int8_t *input, int8_t *output)
     /* 2: FULLY_CONNECTED fc */
     MCC_LAYER_BEGIN(2);
     {
-        status = mcc_fully_connected_s8(&tiny_op2_ctx, &tiny_op2_params, &tiny_op2_quant, &tiny_op2_in_dims, (tiny_arena + 224), &tiny_op2_filter_dims, tiny_op2_weights, tiny_op2_bias, &tiny_op2_out_dims, (tiny_arena + 80));
+        status = mcc_fully_connected_s8(
+            &tiny_op2_ctx,  /* ctx */
+            &tiny_op2_params,  /* p */
+            &tiny_op2_quant,  /* q */
+            &tiny_op2_in_dims,  /* in_dims */
+            (tiny_arena + 224),  /* in */
+            &tiny_op2_filter_dims,  /* filter_dims */
+            tiny_op2_weights,  /* filter */
+            tiny_op2_bias,  /* bias */
+            &tiny_op2_out_dims,  /* out_dims */
+            (tiny_arena + 80));  /* out */
     }
     MCC_LAYER_END(2);
     if (status != MCC_OK) {
         return status;
     }
-    if (output != tiny_arena + 80) {
-        memcpy(output, tiny_arena + 80, TINY_OUTPUT_SIZE);
+    if ((void *)output != (void *)(tiny_arena + 80)) {
+        memcpy(output, tiny_arena + 80, TINY_OUTPUT_BYTES);
     }
     return status;
 }

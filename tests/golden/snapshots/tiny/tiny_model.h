@@ -34,12 +34,15 @@ extern "C" {
 #define TINY_OUTPUT_SIZE 5
 #define TINY_OUTPUT_RANK 2
 #define TINY_OUTPUT_DIMS { 1, 5 }
+/** C type of one output value (int8) and the output's size in bytes. */
+#define TINY_OUTPUT_TYPE int8_t
+#define TINY_OUTPUT_BYTES 5
 #define TINY_OUTPUT_SCALE 0.10000000149011612f
 #define TINY_OUTPUT_ZERO_POINT 5
 
 /**
  * Run one inference: `input` holds TINY_INPUT_SIZE int8 values (NHWC), `output` receives
- * TINY_OUTPUT_SIZE. Returns MCC_OK or the failing kernel's status.
+ * TINY_OUTPUT_SIZE int8_t values. Returns MCC_OK or the failing kernel's status.
  */
 mcc_status tiny_invoke(const int8_t *input, int8_t *output);
 
