@@ -15,6 +15,7 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import lut16, sigmoid16
 from mcucompress.fixedpoint import params_int16 as p16
 
+
 def is_int16(graph, op) -> bool:
     """The op runs a 16x8 kernel: its output is int16, or it is a QUANTIZE from int16."""
     return "int16" in (graph.t(op.outputs[0]).dtype, graph.t(op.inputs[0]).dtype)
