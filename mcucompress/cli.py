@@ -158,7 +158,7 @@ def cmd_compile(args) -> int:
 def _quant_options(args) -> dict:
     return {"calibration": args.calibration, "method": args.calibration_method, "per_tensor": args.per_tensor,
             "bias_correction": args.bias_correction, "normalize": args.normalize,
-            "progress": sys.stderr.isatty()}
+            "activations": args.activations, "int16_layers": args.int16_layers, "progress": sys.stderr.isatty()}
 
 
 def _add_quant_arguments(p) -> None:
@@ -171,6 +171,12 @@ def _add_quant_arguments(p) -> None:
     g.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel conv and FC weights")
     g.add_argument("--bias-correction", action="store_true",
                    help="fold each conv/FC layer's mean output error, measured on the calibration data, into its bias")
+    g.add_argument("--activations", default="int8", choices=["int8", "int16"],
+                   help="int16: 16x8 (int16 activations, int8 weights) wherever an op has an int16 kernel; the "
+                        "model input and output stay int8")
+    g.add_argument("--int16-layers", metavar="NAMES", default=None,
+                   help="run only these ops (comma-separated names) and their consumers in int16, or 'auto' / "
+                        "'auto:K': the K layers (default a quarter) whose int16 raises the output SQNR most")
     _add_normalize_argument(p)
 
 
@@ -192,7 +198,10 @@ def cmd_quantize(args) -> int:
         float_graph = driver.load(args.model)
         graph = driver.prepare(args.model, **_quant_options(args))
         tflite_writer.write(graph, args.output)
-        print(f"wrote {args.output} (int8, calibration: {args.calibration_method})")
+        kind = "16x8" if args.activations == "int16" else ("int8 + int16 layers" if args.int16_layers else "int8")
+        print(f"wrote {args.output} ({kind}, calibration: {args.calibration_method})")
+        if args.int16_layers and args.activations != "int16":
+            print(_int16_gain_report(args, float_graph))
         if args.layers or args.report:
             from mcucompress.dataset import input_samples
 
@@ -209,6 +218,24 @@ def cmd_quantize(args) -> int:
         if report_tmp is not None:
             report_tmp.unlink(missing_ok=True)
     return 0
+
+
+def _int16_gain_report(args, float_graph) -> str:
+    """Per candidate layer, the model output SQNR gained by running it (and its consumers) in int16."""
+    from mcucompress.dataset import input_samples
+    from mcucompress.quantize.calibrate import calibrate
+    from mcucompress.quantize.int16 import format_gains, layer_gains, resolve_layers
+    from mcucompress.quantize.quantizer import quantize_graph
+
+    x = input_samples(args.calibration, float_graph, args.normalize).x
+    ranges = calibrate(float_graph, x, args.calibration_method)
+    q8 = quantize_graph(float_graph, ranges, per_channel=not args.per_tensor)
+    chosen, rows = resolve_layers(args.int16_layers, float_graph, ranges, x[:256], q8)
+    if rows is None:
+        rows = layer_gains(float_graph, ranges, x[:256], q8)
+        for r in rows:
+            r["chosen"] = r["op"] in chosen
+    return "int16 gain per layer (model output SQNR vs float, on the calibration data):\n" + format_gains(rows)
 
 
 def cmd_finetune(args) -> int:

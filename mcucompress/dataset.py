@@ -34,6 +34,8 @@ def quantize_input(x: np.ndarray, t: Tensor, source: str | Path = "input data") 
     `source` (the data file) names the data in errors."""
     if t.dtype == "float32":
         return x.astype(np.float32)
+    if t.dtype == "int16":  # a 16x8 model's int16 input (reference executor only)
+        return _quantize_int16(x, t, source)
     if x.dtype == np.int8:
         return x
     if x.dtype.kind in "iu":
@@ -45,6 +47,17 @@ def quantize_input(x: np.ndarray, t: Tensor, source: str | Path = "input data") 
     scaled = (x.astype(np.float32) / np.float32(t.quant.s)).astype(np.float64)
     q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + t.quant.zp
     return np.clip(q, -128, 127).astype(np.int8)
+
+
+def _quantize_int16(x: np.ndarray, t: Tensor, source) -> np.ndarray:
+    """float -> int16 with the input's scale as TFLite's QUANTIZE; integers pass through when they fit int16."""
+    if x.dtype.kind in "iu":
+        if x.size and (x.min() < -32768 or x.max() > 32767):
+            raise DataError(f"{source}: integer input values outside the int16 range ([{x.min()}, {x.max()}])")
+        return x.astype(np.int16)
+    scaled = (x.astype(np.float32) / np.float32(t.quant.s)).astype(np.float64)
+    q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + t.quant.zp
+    return np.clip(q, -32768, 32767).astype(np.int16)
 
 
 def layout_names(perm: tuple[int, ...]) -> tuple[str, str]:

@@ -43,24 +43,25 @@ def load(path: str | Path, allow_unsupported: bool = False, dequantize_hybrid: b
 
 def prepare(model: str | Path, calibration: str | Path | None = None, method: str = "minmax",
             per_tensor: bool = False, progress: bool = False, bias_correction: bool = False,
-            normalize: str | None = None) -> Graph:
+            normalize: str | None = None, activations: str = "int8", int16_layers: str | None = None) -> Graph:
     """Load a model; a float model is quantized with `calibration` data (never with invented ranges), read
     in the model file's declared layout and mapped by `normalize` (normalize.py) like every data file.
 
     An int8 model with float32 I/O gives its int8 core (passes.float_io), whatever `calibration` says."""
     normalize = parse_normalize(normalize)  # a bad --normalize fails before any work
     # A hybrid model (int8 weights, float activations) is quantized fully when there is calibration data.
-    return prepare_graph(load(model, dequantize_hybrid=calibration is not None), model, calibration, method, per_tensor, progress, bias_correction, normalize)
+    return prepare_graph(load(model, dequantize_hybrid=calibration is not None), model, calibration, method, per_tensor,
+                         progress, bias_correction, normalize, activations, int16_layers)
 
 
 def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | np.ndarray | None = None,
                   method: str = "minmax", per_tensor: bool = False, progress: bool = False,
-                  bias_correction: bool = False, normalize=None) -> Graph:
+                  bias_correction: bool = False, normalize=None, activations: str = "int8",
+                  int16_layers: str | None = None) -> Graph:
     """prepare() for a graph already loaded (and perhaps pruned) from `source` (named in errors); `calibration`
     is a data file, or the float samples themselves (the Python API, the pytest plugin)."""
-    from mcucompress.quantize.api import quantize
+    from mcucompress.quantize.api import quantize, quantize_calibrated
     from mcucompress.quantize.calibrate import calibrate
-    from mcucompress.quantize.quantizer import quantize_graph
 
     if graph.is_quantized:
         return graph
@@ -71,11 +72,10 @@ def prepare_graph(graph: Graph, source: str | Path, calibration: str | Path | np
         raise McuError(f"{source}: float32 model; give --calibration DATA.npz (representative inputs 'x') to quantize it")
     if isinstance(calibration, np.ndarray):
         return quantize(graph, calibration, method, per_channel=not per_tensor, progress=progress,
-                        bias_correction=bias_correction)
+                        bias_correction=bias_correction, activations=activations, int16_layers=int16_layers)
     samples = input_samples(calibration, graph, parse_normalize(normalize))
     ranges = calibrate(graph, samples.x, method, progress=progress)
-    return quantize_graph(graph, ranges, per_channel=not per_tensor,
-                          bias_correction_data=samples.x if bias_correction else None)
+    return quantize_calibrated(graph, ranges, samples.x, not per_tensor, bias_correction, activations, int16_layers)
 
 
 def default_prefix(graph: Graph) -> str:

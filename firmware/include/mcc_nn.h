@@ -313,6 +313,57 @@ mcc_status mcc_add_n_s8(const mcc_accumulate_params *p, int32_t num_inputs, cons
 mcc_status mcc_cumsum_s8(const mcc_accumulate_params *p, int32_t outer, int32_t depth, int32_t inner,
                          int32_t exclusive, int32_t reverse, const int8_t *in, int8_t *out);
 
+/* ---- 16x8: int16 activations (zero point 0), int8 weights; bit-exact with TFLM's int16 reference kernels ---- */
+
+/** CONV_2D 16x8; bias int64 (acc32 = 0) or int32 widened to int64 (acc32 = 1: TFLM's 32-bit accumulator). */
+mcc_status mcc_convolve_s16(const mcc_conv_params *p, const mcc_per_channel_quant *q, int32_t acc32,
+                            const mcc_dims *in_dims, const int16_t *in, const mcc_dims *filter_dims,
+                            const int8_t *filter, const int64_t *bias, const mcc_dims *out_dims, int16_t *out);
+
+/** DEPTHWISE_CONV_2D 16x8; int64 bias. */
+mcc_status mcc_depthwise_conv_s16(const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                  const mcc_dims *in_dims, const int16_t *in, const mcc_dims *filter_dims,
+                                  const int8_t *filter, const int64_t *bias, const mcc_dims *out_dims, int16_t *out);
+
+/** FULLY_CONNECTED 16x8; bias as mcc_convolve_s16. */
+mcc_status mcc_fully_connected_s16(const mcc_fc_params *p, const mcc_per_channel_quant *q, int32_t acc32,
+                                   const mcc_dims *in_dims, const int16_t *in, const mcc_dims *filter_dims,
+                                   const int8_t *filter, const int64_t *bias, const mcc_dims *out_dims, int16_t *out);
+
+/** ADD int16 with 4-D broadcasting (left_shift 15). In place allowed. */
+mcc_status mcc_add_s16(const mcc_add_params *p, const mcc_broadcast_dims *d, const int16_t *in1, const int16_t *in2,
+                       int16_t *out);
+
+/** MUL int16 with 4-D broadcasting. In place allowed. */
+mcc_status mcc_mul_s16(const mcc_mul_params *p, const mcc_broadcast_dims *d, const int16_t *in1, const int16_t *in2,
+                       int16_t *out);
+
+/** MAX_POOL_2D int16. */
+mcc_status mcc_maxpool_s16(const mcc_pool_params *p, const mcc_dims *in_dims, const int16_t *in,
+                           const mcc_dims *out_dims, int16_t *out);
+
+/** AVERAGE_POOL_2D int16. */
+mcc_status mcc_avgpool_s16(const mcc_pool_params *p, const mcc_dims *in_dims, const int16_t *in,
+                           const mcc_dims *out_dims, int16_t *out);
+
+/** SOFTMAX int16 over the last axis with TFLite's exp and 1/(1+x) tables (513 entries each); out != in. */
+mcc_status mcc_softmax_s16(const mcc_softmax_params *p, const int16_t *exp_lut, const int16_t *recip_lut,
+                           int32_t rows, int32_t depth, const int16_t *in, int16_t *out);
+
+/** LOGISTIC int16 (output scale 1/32768) with TFLite's 256-entry sigmoid table (0.16). In place allowed. */
+mcc_status mcc_logistic_s16(const mcc_logistic_params *p, const uint16_t *table, int32_t size, const int16_t *in,
+                            int16_t *out);
+
+/** TANH int16 (output scale 1/32768) with the same table. In place allowed. */
+mcc_status mcc_tanh_s16(const mcc_logistic_params *p, const uint16_t *table, int32_t size, const int16_t *in,
+                        int16_t *out);
+
+/** QUANTIZE int8 -> int16; in place allowed (out starting at in). */
+mcc_status mcc_requantize_s8_s16(const mcc_requant_params *p, int32_t size, const int8_t *in, int16_t *out);
+
+/** QUANTIZE int16 -> int8; in place allowed (out starting at in). */
+mcc_status mcc_requantize_s16_s8(const mcc_requant_params *p, int32_t size, const int16_t *in, int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

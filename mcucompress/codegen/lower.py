@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
-from mcucompress.codegen import sparse
+from mcucompress.codegen import lower_int16, sparse
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -21,7 +21,7 @@ from mcucompress.plan.memory import MemoryPlan
 from mcucompress.reference import batch_matmul as bmm
 from mcucompress.reference import div as div_ref
 
-C_TYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
+C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # activation dtype -> C
 
 
 def dims4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -91,6 +91,8 @@ class Lowering:
     # -- per op ------------------------------------------------------------------------------------
     def lower(self, index: int, op: Op) -> KernelCall:
         fn = spec(op.kind).lowering
+        if lower_int16.is_int16(self.graph, op) and not spec(op.kind).alias:  # 16x8 kernels
+            fn = lower_int16.lower
         if fn is None:
             raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
         call = fn(self, index, op)
@@ -569,6 +571,8 @@ def transpose_conv_scratch(graph: Graph, op: Op) -> int:
 
 def scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""
+    if graph.t(op.outputs[0]).dtype == "int16":
+        return 0  # the 16x8 kernels need no scratch
     sparse_bytes = sparse.sparse_scratch(graph, op)  # the sparse kernel's scratch when it runs
     if sparse_bytes is not None:
         return sparse_bytes

@@ -133,8 +133,10 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
                                  "only single-input single-output models are supported")
     for name, allowed in [(n, ("int8",)) for n in graph.inputs] + [(n, OUTPUT_DTYPES) for n in graph.outputs]:
         if graph.t(name).dtype not in allowed:
+            hint = ("; quantize the float model with --activations int16 (int16 inside, int8 input and output)"
+                    if graph.t(name).dtype == "int16" else "")
             raise UnsupportedOpError(f"model {'input' if allowed == ('int8',) else 'output'} '{name}' is "
-                                     f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}")
+                                     f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}{hint}")
     plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
     calls = lower_graph(graph, plan, prefix)
     if checks:

@@ -13,13 +13,13 @@ class CArray:
     """A constant array placed in flash (weights.c); `values` is a 1-D numpy array."""
 
     name: str
-    ctype: str  # "int8_t", "int16_t" or "int32_t"
+    ctype: str  # "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t" or "int64_t"
     values: np.ndarray
     comment: str = ""
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size * {"int8_t": 1, "uint8_t": 1, "int16_t": 2}.get(self.ctype, 4))
+        return int(self.values.size * {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int64_t": 8}.get(self.ctype, 4))
 
     def rows(self, per_row: int = 16) -> list[str]:
         v = [str(int(x)) for x in self.values]

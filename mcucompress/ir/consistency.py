@@ -44,7 +44,7 @@ ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
 # two activation-or-constant operands
 BROADCAST_BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV")
 TWO_OPERANDS = (*BROADCAST_BINARY, "BATCH_MATMUL")  # either operand may be the activation
-NUMERIC = {"int8", "float32"}  # dtypes the compute ops run in (reference executor and C kernels)
+NUMERIC = {"int8", "int16", "float32"}  # dtypes the compute ops run in (int16: the 16x8 ops, constraints_int16)
 
 
 def check_size(shape, what: str, error=GraphError) -> None:
@@ -115,12 +115,13 @@ def _check_dtypes(where: str, op: Op, ins, out) -> None:
     if op.kind in (*TWO_OPERANDS, "CONCATENATION", "PACK", "ADD_N"):
         acts = [t for t in ins if t is not None]
     if op.kind == "QUANTIZE":
-        if out.dtype != "int8" or acts[0].dtype not in ("float32", "int8"):
-            raise GraphError(f"{where}: QUANTIZE takes float32 or int8 to int8, not {acts[0].dtype} to {out.dtype}; {FIX}")
+        if out.dtype not in ("int8", "int16") or acts[0].dtype not in ("float32", "int8", "int16"):
+            raise GraphError(f"{where}: QUANTIZE takes float32, int8 or int16 to int8 or int16, not {acts[0].dtype} to "
+                             f"{out.dtype}; {FIX}")
         return
     if op.kind == "DEQUANTIZE":
-        if out.dtype != "float32" or acts[0].dtype != "int8":
-            raise GraphError(f"{where}: DEQUANTIZE takes int8 to float32, not {acts[0].dtype} to {out.dtype}; {FIX}")
+        if out.dtype != "float32" or acts[0].dtype not in ("int8", "int16"):
+            raise GraphError(f"{where}: DEQUANTIZE takes int8 or int16 to float32, not {acts[0].dtype} to {out.dtype}; {FIX}")
         return
     if op.kind != "RESHAPE" and out.dtype not in NUMERIC:
         raise GraphError(f"{where}: output '{out.name}' is {out.dtype}; this op computes in int8 or float32")
@@ -131,11 +132,12 @@ def _check_dtypes(where: str, op: Op, ins, out) -> None:
         w, b = ins[1], ins[2] if len(ins) > 2 else None
         if not w.is_const:
             raise GraphError(f"{where}: weights '{w.name}' are not constant; only constant weights are supported")
-        if w.dtype != out.dtype and (out.dtype, w.dtype) != ("float32", "int8"):  # hybrid: the importer names it
+        if w.dtype != out.dtype and (out.dtype, w.dtype) not in (("float32", "int8"), ("int16", "int8")):  # hybrid, 16x8
             raise GraphError(f"{where}: weights '{w.name}' are {w.dtype} in a {out.dtype} op; {FIX}")
-        if b is not None and (not b.is_const or b.dtype != ("int32" if out.dtype == "int8" else "float32")):
+        bias_types = {"int8": ("int32",), "int16": ("int64", "int32")}.get(out.dtype, ("float32",))
+        if b is not None and (not b.is_const or b.dtype not in bias_types):
             raise GraphError(f"{where}: bias '{b.name}' must be a constant "
-                             f"{'int32' if out.dtype == 'int8' else 'float32'} tensor (it is {b.dtype}); {FIX}")
+                             f"{' or '.join(bias_types)} tensor (it is {b.dtype}); {FIX}")
 
 
 def _rank(where: str, t, rank: int, what: str) -> tuple[int, ...]:

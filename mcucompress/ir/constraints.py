@@ -13,7 +13,7 @@ import numpy as np
 
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
-from mcucompress.ir import registry
+from mcucompress.ir import constraints_int16, registry
 from mcucompress.ir.graph import Graph
 from mcucompress.ir.ops import Op
 
@@ -296,6 +296,12 @@ def problem(graph: Graph, op: Op) -> str | None:
     """Why `op` cannot be compiled as it is (one line naming it), or None when it can."""
     if not registry.is_kind(op.kind):
         return f"op '{op.name}' is {op.kind}, which is not supported"
+    if constraints_int16.runs_int16(graph, op):  # 16x8 ops have their own rules
+        try:
+            constraints_int16.check(graph, op)
+        except UnsupportedOpError as exc:
+            return str(exc)
+        return None
     check = registry.spec(op.kind).check
     if check is not None and graph.t(op.outputs[0]).dtype in ("int8", "int32", "int64", "bool"):
         try:

@@ -16,6 +16,8 @@ import copy
 from mcucompress.ir import Graph
 from mcucompress.passes.util import replace_uses
 
+INTEGER = ("int8", "int16")  # int16: a 16x8 model (runs on the reference executor; the C code takes int8)
+
 
 def _same_quant(a, b) -> bool:
     return a is not None and a.scale.size == 1 and a == b
@@ -23,7 +25,7 @@ def _same_quant(a, b) -> bool:
 
 def int8_core(graph: Graph) -> Graph | None:
     """A copy of `graph` with its float32 QUANTIZE inputs and DEQUANTIZE outputs cut off, when that makes
-    every input and output int8; None when `graph` has no such edges (a float model, or already int8)."""
+    every input and output int8 (or int16); None when `graph` has no such edges (a float model, or already int8)."""
     if graph.is_quantized:
         return None
     core = copy.deepcopy(graph)
@@ -36,7 +38,7 @@ def int8_core(graph: Graph) -> Graph | None:
             continue
         users = core.consumers(name)
         if not users or name in core.outputs or any(
-            op.kind != "QUANTIZE" or op.inputs != [name] or core.t(op.outputs[0]).dtype != "int8" for op in users
+            op.kind != "QUANTIZE" or op.inputs != [name] or core.t(op.outputs[0]).dtype not in INTEGER for op in users
         ):
             return None
         first = core.t(users[0].outputs[0])
@@ -55,7 +57,7 @@ def int8_core(graph: Graph) -> Graph | None:
             outputs.append(name)
             continue
         op = core.producer(name)
-        if op is None or op.kind != "DEQUANTIZE" or core.consumers(name) or core.t(op.inputs[0]).dtype != "int8":
+        if op is None or op.kind != "DEQUANTIZE" or core.consumers(name) or core.t(op.inputs[0]).dtype not in INTEGER:
             return None
         cut.append(op)
         outputs.append(op.inputs[0])

@@ -80,11 +80,16 @@ def quantize_weights(w: np.ndarray, axis: int | None, min_scale: np.ndarray | fl
 
 
 def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_channel: bool = True,
-                   per_channel_fc: bool = True, bias_correction_data: np.ndarray | None = None) -> Graph:
+                   per_channel_fc: bool = True, bias_correction_data: np.ndarray | None = None,
+                   activations: str = "int8", int16_layers: set[str] | None = None) -> Graph:
     """A new int8 graph; `graph` (float32) is left unchanged.
 
     bias_correction_data: float calibration samples; when given, conv/FC biases absorb the mean output
-    error that quantization causes on them (see bias_correction.py)."""
+    error that quantization causes on them (see bias_correction.py).
+    activations "int16": every op with a 16x8 variant runs with int16 activations; int16_layers: only these
+    ops (names) and their consumers do (quantize/int16.py). The model's input and output stay int8."""
+    if activations not in ("int8", "int16"):
+        raise QuantizationError(f"activations '{activations}' is unknown; use int8 or int16")
     refuse_quantizing(graph)
     q = copy.deepcopy(graph)
     _fold_zeros_like(q)
@@ -121,6 +126,10 @@ def quantize_graph(graph: Graph, ranges: dict[str, tuple[float, float]], per_cha
         from mcucompress.quantize.bias_correction import correct_biases
 
         correct_biases(graph, q, bias_correction_data)
+    if activations == "int16" or int16_layers:
+        from mcucompress.quantize.int16 import to_16x8
+
+        q = to_16x8(graph, q, ranges, None if activations == "int16" else set(int16_layers))
     verify(q)
     return q
 

@@ -35,7 +35,8 @@ def layer_report(float_graph: Graph, int8_graph: Graph, x: np.ndarray) -> list[d
         scale, zp = t.quant.s, t.quant.zp
         ref = f_vals[name].astype(np.float32)
         deq = (q_vals[name].astype(np.float32) - zp) * scale
-        lo, hi = (-128 - zp) * scale, (127 - zp) * scale
+        qmin, qmax = (-32768, 32767) if t.dtype == "int16" else (-128, 127)
+        lo, hi = (qmin - zp) * scale, (qmax - zp) * scale
         rows.append({
             "index": index,
             "op": op.name,
@@ -49,8 +50,12 @@ def layer_report(float_graph: Graph, int8_graph: Graph, x: np.ndarray) -> list[d
 
 
 def _logits(graph: Graph) -> str | None:
-    """The tensor feeding a final SOFTMAX (a saturated softmax hides most of the error)."""
+    """The tensor feeding a final SOFTMAX (a saturated softmax hides most of the error), behind any trailing
+    QUANTIZE (a 16x8 model converts its int16 output back to int8)."""
+    producers = {op.outputs[0]: op for op in graph.ops}
     last = graph.ops[-1]
+    while last.kind == "QUANTIZE" and last.inputs[0] in producers:
+        last = producers[last.inputs[0]]
     return last.inputs[0] if last.kind == "SOFTMAX" else None
 
 

@@ -21,6 +21,7 @@ from mcucompress.fixedpoint.arith import (
     wrap_int32,
 )
 from mcucompress.fixedpoint.gemmlowp import logistic, tanh
+from mcucompress.reference import int16
 
 F32 = np.float32
 mbqm = multiply_by_quantized_multiplier
@@ -88,6 +89,8 @@ def quantize_f32_to_s8(x: np.ndarray, p: fp.AffineQuantizeParams) -> np.ndarray:
 
 
 def sigmoid_tanh(graph, op, xs):
+    if graph.t(op.outputs[0]).dtype == "int16":  # 16x8
+        return int16.sigmoid_tanh(graph, op, xs)
     is_tanh = op.kind == "TANH"
     if _int8(graph, op):
         p = (fp.tanh_params if is_tanh else fp.logistic_params)(graph, op)
@@ -132,6 +135,8 @@ def relu6(graph, op, xs):
 
 def quantize(graph, op, xs):
     x = xs[0]
+    if "int16" in (x.dtype, graph.t(op.outputs[0]).dtype):  # 16x8 graphs
+        return int16.quantize(graph, op, xs)
     if x.dtype == np.float32:
         return quantize_f32_to_s8(x, fp.quantize_params(graph, op))
     return requantize_s8(x, fp.requantize_params(graph, op))

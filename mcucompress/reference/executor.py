@@ -11,12 +11,16 @@ import numpy as np
 
 from mcucompress.fixedpoint import params as fp
 from mcucompress.ir import Graph, Op
-from mcucompress.reference import conv, elementwise, pool, softmax
+from mcucompress.reference import conv, elementwise, int16, pool, softmax
 
 FLOAT_ACT_RANGE = {"NONE": (-np.inf, np.inf), "RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 def _is_int8(graph: Graph, op: Op) -> bool:
     return graph.t(op.outputs[0]).dtype == "int8"
+
+
+def _is_int16(graph: Graph, op: Op) -> bool:
+    return graph.t(op.outputs[0]).dtype == "int16"
 
 
 def _float_act(x: np.ndarray, activation: str) -> np.ndarray:
@@ -25,6 +29,8 @@ def _float_act(x: np.ndarray, activation: str) -> np.ndarray:
 
 
 def weighted(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    if _is_int16(graph, op):  # 16x8: int16 activations, int8 weights
+        return int16.weighted(graph, op, xs)
     x, w = xs[0], xs[1]
     out_shape = graph.t(op.outputs[0]).shape
     if _is_int8(graph, op):
@@ -39,6 +45,8 @@ def weighted(graph: Graph, op: Op, xs: list) -> np.ndarray:
 
 
 def pooling(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    if _is_int16(graph, op):  # 16x8: int16 activations, int8 weights
+        return int16.pooling(graph, op, xs)
     out_shape = graph.t(op.outputs[0]).shape
     if _is_int8(graph, op):
         p = fp.pool_params(graph, op)
@@ -49,6 +57,8 @@ def pooling(graph: Graph, op: Op, xs: list) -> np.ndarray:
 
 
 def binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    if _is_int16(graph, op):  # 16x8: int16 activations, int8 weights
+        return int16.binary(graph, op, xs)
     a, b = xs
     if _is_int8(graph, op):
         if op.kind == "MUL":
@@ -59,6 +69,8 @@ def binary(graph: Graph, op: Op, xs: list) -> np.ndarray:
 
 
 def softmax_op(graph: Graph, op: Op, xs: list) -> np.ndarray:
+    if _is_int16(graph, op):  # 16x8: int16 activations, int8 weights
+        return int16.softmax(graph, op, xs)
     if _is_int8(graph, op):
         return softmax.softmax_s8(xs[0], fp.softmax_params(graph, op))
     return softmax.softmax_f32(xs[0], op.attrs.beta)

@@ -45,7 +45,7 @@ def _measure(config: Config, model: Path, calibration: Path, data: Path, workdir
         x = prune_inputs(calibration, graph)  # in the model file's declared layout, as `prune` reads it
         graph = prune(graph, x, request[0], request[1], data_name=str(calibration)).graph  # prune's defaults
     graph = driver.prepare_graph(graph, model, calibration, method=config.calibration_method,
-                                 per_tensor=config.per_tensor)
+                                 per_tensor=config.per_tensor, activations=config.activations)
     samples = input_samples(data, graph)
     check_labels(data, samples.y, driver.output_classes(graph))
     metrics = {"samples": len(samples.x)}

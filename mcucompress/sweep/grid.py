@@ -90,11 +90,8 @@ def _normalize(key: str, value, where: str) -> object:
             return value
         return f"{request[0]}:{request[1]!r}"  # repr: the shortest string that reads back as this float
     if key == "activations":
-        if value == "int16":
-            raise GridError(f"{where}: activations \"int16\" is not implemented yet in mcucompress (int8 "
-                            "activations only); remove it from the grid")
-        if value != "int8":
-            raise GridError(f"{where}: activations {value!r} is unknown; the only one is \"int8\"")
+        if value not in ("int8", "int16"):
+            raise GridError(f"{where}: activations {value!r} is unknown; use \"int8\" or \"int16\" (16x8)")
         return value
     assert key == "board"
     if not isinstance(value, str):
