@@ -13,9 +13,9 @@ from mcucompress.codegen.project import CompiledModel, compile_graph, write_proj
 from mcucompress.dataset import check_labels, input_samples, random_samples
 from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
+from mcucompress.harness.state_policy import check_state
 from mcucompress.ir import Graph
 from mcucompress.ir.consistency import check_runtime_inputs
-from mcucompress.harness.state_policy import check_state
 from mcucompress.ir.constraints import check_graph
 from mcucompress.ir.verify import verify
 from mcucompress.names import c_identifier

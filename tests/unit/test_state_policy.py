@@ -115,9 +115,8 @@ def test_unknown_policy_is_refused(tmp_path):
 
 
 def test_invoke_sends_the_reset_flag_only_when_asked():
-    from tests.unit.test_protocol import FakeTarget
-
     from mcucompress.harness.device import Device
+    from tests.unit.test_protocol import FakeTarget
 
     fake = FakeTarget(input_size=4, output_size=4, layers=0)
     with Device(fake.url) as device:
