@@ -229,6 +229,8 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         data=inputs.info,
         toolchain=tools_used(board, port),
     )
+    if any(t.variable for t in graph.tensors.values()):  # a recurrent model: say how its state was handled
+        report["state"] = state
     if twin is not None:
         report["validation"] = float_twin.validate(twin, twin_name, graph, twin_x, outputs)
     return report, outputs

@@ -103,6 +103,12 @@ def test_policy_is_a_no_op_without_state(tmp_path):
     outs = [run_runner(runner, xs, (1, 8), state=state) for state in ("carry", "reset")]
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_array_equal(outs[0], np.maximum(xs, 3))
+    model = tmp_path / "relu.tflite"
+    model.write_bytes(tflite_writer.to_bytes(g))
+    assert cli.main(["run", str(model), "--board", "host", "--samples", "2", "--state", "reset",
+                     "--json", str(tmp_path / "r.json")]) == 0
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["bit_exact"] and "state" not in saved  # nothing to say about a model without state
 
 
 def test_unknown_policy_is_refused(tmp_path):
@@ -135,7 +141,10 @@ def test_cli_run_state_option(state, tmp_path, capsys):
     out, report = tmp_path / "out.npy", tmp_path / "r.json"
     assert cli.main(["run", str(model), "--board", "host", "--samples", str(SAMPLES), "--state", state,
                      "--save-outputs", str(out), "--json", str(report)]) == 0
-    assert json.loads(report.read_text())["bit_exact"]
+    saved = json.loads(report.read_text())
+    assert saved["bit_exact"] and saved["state"] == state
+    said = "state reset before every sample" if state == "reset" else "state carried from sample to sample"
+    assert said in capsys.readouterr().out
     xs = random_samples(g.t("x"), SAMPLES, 0).x  # what --samples feeds (seed 0)
     carried_differs(g, xs[:, None])
     np.testing.assert_array_equal(np.load(out).reshape(SAMPLES, -1), tflm(g, xs[:, None], state).reshape(SAMPLES, -1))
