@@ -76,7 +76,8 @@ def cmd_run(args) -> int:
         details: dict = {}
         report, outputs = driver.run(args.model, args.board, args.data, port=args.port, probe=args.probe,
                                      gdb_server=args.gdb_server, flash=not args.no_flash, samples=args.samples,
-                                     float_model=args.float_model, details=details, **_quant_options(args))
+                                     float_model=args.float_model, details=details, state=args.state,
+                                     **_quant_options(args))
         if args.save_outputs:
             _write_atomic(args.save_outputs, lambda p: _save_npy(p, outputs), reserved["out"])
         if args.json:
@@ -454,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--float-model", metavar="FLOAT.tflite", default=None,
                    help="an int8 model's float twin: validate our outputs against it (RMSE, cosine, top-1 agreement)")
     p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
+    p.add_argument("--state", choices=["carry", "reset"], default="carry",
+                   help="recurrent state (LSTM, SVDF) between samples: 'carry' (default, as TFLM: it persists from "
+                        "one sample to the next; for streaming models such as SVDF keyword spotters fed frame by "
+                        "frame) or 'reset' (reset before every sample; for datasets of independent sequences, e.g. "
+                        "a Keras LSTM classifier). No effect on a model without state")
     _add_quant_arguments(p)
     p.set_defaults(func=cmd_run)
 

@@ -13,6 +13,7 @@ from mcucompress.codegen.project import CompiledModel, compile_graph, write_proj
 from mcucompress.dataset import check_labels, input_samples, random_samples
 from mcucompress.errors import SUPPORTED_OPS_HINT, GraphError, McuError, UnsupportedOpError
 from mcucompress.frontend import load_model
+from mcucompress.harness.state_policy import check_state
 from mcucompress.ir import Graph
 from mcucompress.ir.consistency import check_runtime_inputs
 from mcucompress.ir.constraints import check_graph
@@ -104,19 +105,25 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
     return compiled
 
 
-def reference_outputs(graph: Graph, x: np.ndarray) -> np.ndarray:
+def reference_outputs(graph: Graph, x: np.ndarray, state: str = "carry") -> np.ndarray:
     """Run the reference executor sample by sample on `x` [N, ...] (batching would change nothing but memory).
-    A recurrent model's state carries from one sample to the next, as on the target (one invoke per sample)."""
-    state = executor.initial_state(graph)
-    outs = [executor.run(graph, [xi[None]], state=state)[0][0] for xi in x]
+    `state`, the per-sample state policy (harness/state_policy.py): "carry", a recurrent model's state carries
+    from one sample to the next, as on the target (one invoke per sample); "reset", every sample starts from
+    the reset state."""
+    reset = check_state(state) == "reset"
+    carried = executor.initial_state(graph)
+    outs = [executor.run(graph, [xi[None]], state=executor.initial_state(graph) if reset else carried)[0][0]
+            for xi in x]
     return np.stack(outs)
 
 
 def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | Path | None = None,
-                       details: dict | None = None, **target_options) -> tuple[dict, np.ndarray]:
+                       details: dict | None = None, state: str = "carry", **target_options) -> tuple[dict, np.ndarray]:
     """Compile an int8 `graph`, run the samples `x` on `board` ('host': the host gcc; else QEMU or a board
     behind a port) and check them against the reference executor; returns (board part of the run report, raw
-    outputs). `details` receives the CompiledModel (for the HTML report's memory plan)."""
+    outputs). `details` receives the CompiledModel (for the HTML report's memory plan). `state`: the per-sample
+    state policy of a recurrent model, "carry" (TFLM's: state persists across samples) or "reset" (before each)."""
+    check_state(state)
     from mcucompress.boards import load_board
     from mcucompress.harness.target import run_on_board, target_report
 
@@ -126,14 +133,15 @@ def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | P
     if board == "host":
         from mcucompress.harness.host import run_on_host
 
-        outputs = run_on_host(compiled, x, graph.t(graph.outputs[0]).shape, workdir=workdir)
-        mismatches = count_mismatches(outputs, reference_outputs(graph, x))
+        outputs = run_on_host(compiled, x, graph.t(graph.outputs[0]).shape, workdir=workdir, state=state)
+        mismatches = count_mismatches(outputs, reference_outputs(graph, x, state))
         return {"board": "host", "engine": "generated C compiled with the host gcc", "bit_exact": mismatches == 0,
                 "mismatches": mismatches,
                 "memory": {"weights_bytes": compiled.weights_bytes, "arena_bytes": compiled.plan.arena_bytes,
                            "scratch_bytes": compiled.plan.scratch_bytes}}, outputs
-    target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, **target_options)
-    mismatches = count_mismatches(target.outputs, reference_outputs(graph, x))
+    target = run_on_board(compiled, x, graph.t(graph.outputs[0]).shape, board, workdir=workdir, state=state,
+                          **target_options)
+    mismatches = count_mismatches(target.outputs, reference_outputs(graph, x, state))
     engine = "firmware on " + ("QEMU" if target.unit == "instructions" else "the board")
     report = {"board": target.board, "engine": engine, "bit_exact": mismatches == 0, "mismatches": mismatches,
               **target_report(target, compiled)}
@@ -169,7 +177,7 @@ def count_mismatches(outputs: np.ndarray, expected: np.ndarray) -> int:
 
 def run(model: str | Path, board: str, data: str | Path | None, port: str | None = None, probe: str | None = None,
         gdb_server: str | None = None, flash: bool = True, samples: int | None = None, seed: int = 0,
-        float_model: str | Path | None = None, details: dict | None = None,
+        float_model: str | Path | None = None, details: dict | None = None, state: str = "carry",
         **quant_options) -> tuple[dict, np.ndarray]:
     """Run `model` on every sample of `data` on `board`; returns (report, raw outputs).
 
@@ -181,7 +189,11 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
     the real board behind `port`, flashed with `probe` unless `flash` is False). An int8 run is validated
     against its float twin (float_twin.py): the float model it quantizes, or `float_model`. `details`, when
     given, receives what the HTML report needs beyond the report: graphs, float inputs, labels, the
-    CompiledModel."""
+    CompiledModel.
+
+    state: the per-sample state policy of a recurrent model (harness/state_policy.py): "carry" (TFLM's default,
+    for streaming models) or "reset" (before every sample, for independent sequences); no effect without state."""
+    check_state(state)
     target_options = {"port": port, "probe": probe, "gdb_server": gdb_server, "flash_first": flash}
     quant_options["normalize"] = parse_normalize(quant_options.get("normalize"))  # a bad spec fails first
     if samples is not None and samples < 1:
@@ -205,10 +217,10 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
     details.update(graph=graph, float_graph=twin, float_x=twin_x, labels=inputs.y)
     start = time.perf_counter()
     if board == "reference":
-        outputs = reference_outputs(graph, inputs.x)
+        outputs = reference_outputs(graph, inputs.x, state)
         report = {"board": "reference", "engine": "numpy reference executor"}
     else:
-        report, outputs = run_graph_on_board(graph, inputs.x, board, details=details, **target_options)
+        report, outputs = run_graph_on_board(graph, inputs.x, board, details=details, state=state, **target_options)
     report.update(
         samples=len(inputs.x),
         wall_seconds=round(time.perf_counter() - start, 3),
@@ -217,6 +229,8 @@ def run(model: str | Path, board: str, data: str | Path | None, port: str | None
         data=inputs.info,
         toolchain=tools_used(board, port),
     )
+    if any(t.variable for t in graph.tensors.values()):  # a recurrent model: say how its state was handled
+        report["state"] = state
     if twin is not None:
         report["validation"] = float_twin.validate(twin, twin_name, graph, twin_x, outputs)
     return report, outputs

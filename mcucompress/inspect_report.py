@@ -89,6 +89,9 @@ def run_summary(report: dict, all_layers: bool = False, slowest: int = 3) -> str
     elif data.get("layout"):
         lines[0] += f" from {data['path']} ({data['format']}, {data['layout']}" + \
             (f", --normalize {data['normalize']})" if data.get("normalize") else ")")
+    if report.get("state"):  # a recurrent model
+        lines[0] += ("; state reset before every sample" if report["state"] == "reset"
+                     else "; state carried from sample to sample")
     lat = report.get("latency")
     if lat:
         per_mac = f", {lat['per_mac']} per MAC ({report['macs']:,} MACs)" if lat.get("per_mac") else ""

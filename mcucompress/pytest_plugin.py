@@ -65,8 +65,9 @@ class McuTarget:
         self.workdir = workdir
         self._runs = 0
 
-    def run(self, model, inputs: np.ndarray, calibration: np.ndarray | None = None) -> McuRun:
-        """`model`: a .tflite/.onnx path or an IR Graph (float models need `calibration` inputs)."""
+    def run(self, model, inputs: np.ndarray, calibration: np.ndarray | None = None, state: str = "carry") -> McuRun:
+        """`model`: a .tflite/.onnx path or an IR Graph (float models need `calibration` inputs). `state`: a
+        recurrent model's per-sample state policy, "carry" (as TFLM) or "reset" (before every sample)."""
         from mcucompress.dataset import fit_samples
         from mcucompress.driver import load, prepare_graph, run_graph_on_board
 
@@ -79,7 +80,8 @@ class McuTarget:
                         graph.input_perm()).x
         self._runs += 1
         report, outputs = run_graph_on_board(graph, x, self.board, workdir=self.workdir / f"run{self._runs}",
-                                             port=self.port, probe=self.probe, gdb_server=self.gdb_server)
+                                             port=self.port, probe=self.probe, gdb_server=self.gdb_server,
+                                             state=state)
         return McuRun(outputs, {**report, "samples": len(x)})
 
 

@@ -1,6 +1,7 @@
 /*
  * Firmware harness main loop: receives protocol frames (mcc_proto.h) over the UART and runs the
- * generated model. Commands: HELLO (-> INFO), SET_INPUT (in chunks), INVOKE (status and ticks),
+ * generated model. Commands: HELLO (-> INFO), SET_INPUT (in chunks), INVOKE (status and ticks; its optional
+ * flags byte MCC_INVOKE_RESET_STATE resets the recurrent state first, outside the timed span),
  * READ_OUTPUT, READ_TIMINGS, READ_LAYER_TIMINGS. Built by mcucompress/harness/firmware.py with
  * -DMCC_MODEL_HEADER='"<prefix>_model.h"' -DMCC_PREFIX=<prefix> -DMCC_PREFIX_UPPER=<PREFIX>.
  * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report);
@@ -158,6 +159,13 @@ static void do_set_input(void)
 static void do_invoke(void)
 {
     uint64_t start;
+    if (request.length > 1u) {
+        error(MCC_ERR_BAD_LENGTH, "INVOKE takes at most a flags byte");
+        return;
+    }
+    if (request.length == 1u && (request.payload[0] & MCC_INVOKE_RESET_STATE) != 0u) {
+        MODEL_RESET_STATE(); /* the per-sample state policy "reset": each sample is a new sequence */
+    }
     memset(layer_ticks, 0, sizeof layer_ticks);
     mcc_timer_sync();
     start = mcc_timer_now();

@@ -1,10 +1,13 @@
 /*
  * Host runner for a generated model: reads N inputs from a file, runs each through <prefix>_invoke and
- * writes the N outputs to another file. Built by `mcucompress run --board host` with
+ * writes the N outputs to another file. A third argument, the per-sample state policy: `reset` resets a
+ * recurrent model's state before every sample (each is a new sequence); `carry` (the default) keeps it from
+ * one sample to the next, as TFLM does. Built by `mcucompress run --board host` with
  * -DMCC_MODEL_HEADER='"<prefix>_model.h"' -DMCC_PREFIX=<prefix> -DMCC_PREFIX_UPPER=<PREFIX>.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include MCC_MODEL_HEADER
 #include "mcc_model_run.h"
@@ -18,10 +21,12 @@ int main(int argc, char **argv)
     FILE *in;
     FILE *out;
     long count = 0;
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s INPUTS.bin OUTPUTS.bin\n", argv[0]);
+    int reset;
+    if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "reset") != 0 && strcmp(argv[3], "carry") != 0)) {
+        fprintf(stderr, "usage: %s INPUTS.bin OUTPUTS.bin [carry|reset]\n", argv[0]);
         return 2;
     }
+    reset = argc == 4 && strcmp(argv[3], "reset") == 0;
     in = fopen(argv[1], "rb");
     out = fopen(argv[2], "wb");
     if (in == NULL || out == NULL) {
@@ -29,7 +34,11 @@ int main(int argc, char **argv)
         return 2;
     }
     while (fread(input_buf, 1, sizeof input_buf, in) == sizeof input_buf) {
-        mcc_status status = MODEL_RUN(input_buf, output_buf);
+        mcc_status status;
+        if (reset) {
+            MODEL_RESET_STATE();
+        }
+        status = MODEL_RUN(input_buf, output_buf);
         if (status != MCC_OK) {
             fprintf(stderr, "invoke failed on sample %ld with status %d\n", count, (int)status);
             return 3;

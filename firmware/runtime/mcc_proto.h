@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define MCC_PROTO_VERSION 1u
+#define MCC_PROTO_VERSION 2u /* 2: INVOKE takes an optional flags byte */
 #define MCC_PROTO_SYNC0 0xA5u
 #define MCC_PROTO_SYNC1 0x5Au
 #define MCC_PROTO_HEADER 6u   /* sync x2, type, seq, length x2 */
@@ -24,7 +24,8 @@
 /* Requests (host -> target); the reply type is the request type | MCC_MSG_REPLY. */
 #define MCC_MSG_HELLO 0x01u              /* -> INFO */
 #define MCC_MSG_SET_INPUT 0x02u          /* offset u32, bytes -> offset u32, length u32 */
-#define MCC_MSG_INVOKE 0x03u             /* -> status i32, ticks u64, invoke count u32 */
+#define MCC_MSG_INVOKE 0x03u             /* [flags u8] -> status i32, ticks u64, invoke count u32 */
+#define MCC_INVOKE_RESET_STATE 0x01u     /* INVOKE flag: reset the model's recurrent state first */
 #define MCC_MSG_READ_OUTPUT 0x04u        /* offset u32, length u16 -> offset u32, bytes */
 #define MCC_MSG_READ_TIMINGS 0x05u       /* -> ticks u64, status i32, invoke count u32, stack used u32 */
 #define MCC_MSG_READ_LAYER_TIMINGS 0x06u /* first u16, count u16 -> first u16, count u16, ticks u64[count] */

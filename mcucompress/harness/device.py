@@ -18,6 +18,7 @@ import numpy as np
 from mcucompress.errors import McuError
 from mcucompress.harness import protocol as proto
 from mcucompress.harness.protocol import DeviceInfo, FaultInfo, Frame, FrameParser, Msg
+from mcucompress.harness.state_policy import check_state
 
 if TYPE_CHECKING:
     from mcucompress.boards import Board
@@ -237,9 +238,11 @@ class Device:
             if struct.unpack_from("<II", reply) != (offset, len(part)):
                 raise McuError(f"target acknowledged the wrong input chunk ({reply.hex(' ')})")
 
-    def invoke(self) -> tuple[int, int]:
-        """Run the model once on the input set before; returns (mcc_status, ticks)."""
-        reply = self.request(Msg.INVOKE, timeout=self.invoke_timeout)
+    def invoke(self, reset_state: bool = False) -> tuple[int, int]:
+        """Run the model once on the input set before; returns (mcc_status, ticks). `reset_state`: reset the
+        model's recurrent state first (the INVOKE flag; not in the ticks)."""
+        payload = bytes([proto.INVOKE_RESET_STATE]) if reset_state else b""
+        reply = self.request(Msg.INVOKE, payload, timeout=self.invoke_timeout)
         status, ticks, _count = struct.unpack_from("<iQI", reply)
         return status, ticks
 
@@ -273,8 +276,11 @@ class Device:
             ticks += struct.unpack_from(f"<{n}Q", reply, 4)
         return ticks
 
-    def run_samples(self, inputs: np.ndarray, layer_timings: bool = True, progress=None) -> SampleRuns:
-        """Run every sample of int8 `inputs` [N, ...]; outputs come back flat [N, output_size]."""
+    def run_samples(self, inputs: np.ndarray, layer_timings: bool = True, progress=None,
+                    state: str = "carry") -> SampleRuns:
+        """Run every sample of int8 `inputs` [N, ...]; outputs come back flat [N, output_size]. `state`: the
+        per-sample state policy (state_policy.py); "reset" resets a recurrent model's state before each sample."""
+        reset = check_state(state) == "reset"
         info = self._need_info()
         x = np.ascontiguousarray(inputs, dtype=np.int8).reshape(len(inputs), -1)
         if x.shape[1] != info.input_size:
@@ -286,7 +292,7 @@ class Device:
         statuses = np.zeros(n, np.int32)
         for i in range(n):
             self.set_input(x[i].tobytes())
-            statuses[i], ticks[i] = self.invoke()
+            statuses[i], ticks[i] = self.invoke(reset_state=reset)
             if statuses[i] != 0:
                 raise McuError(f"the model returned status {statuses[i]} on sample {i} (an argument out of "
                                "range in a kernel); check the generated project")
@@ -363,7 +369,7 @@ def collect(model, runs: SampleRuns, output_shape, board: Board, firmware: Firmw
 
 def run_on_serial(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board, url: str,
                   baudrate: int | None = None, firmware: Firmware | None = None, progress=None,
-                  emulated: bool = False) -> TargetRun:
+                  emulated: bool = False, state: str = "carry") -> TargetRun:
     """Run every sample on a board that already runs the harness for `model` (flashed by the caller).
     `emulated`: the board is a QEMU machine reached through its serial socket (ticks count instructions)."""
     from mcucompress.boards import load_board
@@ -372,5 +378,5 @@ def run_on_serial(model, inputs: np.ndarray, output_shape: tuple[int, ...], boar
     with Device(url, baudrate=baudrate or int(board.uart.get("baud", 115200))) as device:
         device.resync()
         check_model(device.hello(), model)
-        runs = device.run_samples(inputs, progress=progress)
+        runs = device.run_samples(inputs, progress=progress, state=state)
     return collect(model, runs, output_shape, board, firmware, emulated=emulated)

@@ -14,6 +14,7 @@ from mcucompress.assets import asset_dir
 from mcucompress.codegen.project import CompiledModel, write_project
 from mcucompress.errors import McuError
 from mcucompress.harness import exit_text
+from mcucompress.harness.state_policy import check_state
 from mcucompress.harness.toolrun import run_tool
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
@@ -64,13 +65,16 @@ def runner_failure(returncode: int, stderr: str) -> str:
     return lines[0] if lines else exit_text(returncode)
 
 
-def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...], dtype: str = "int8") -> np.ndarray:
+def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...], dtype: str = "int8",
+               state: str = "carry") -> np.ndarray:
     """Feed int8 samples [N, ...] through the runner; returns outputs [N, *output_shape[1:]] of `dtype` (the
-    model output's: int8, int32 indices or bool, decoded from the bytes the runner writes)."""
+    model output's: int8, int32 indices or bool, decoded from the bytes the runner writes). `state`: the
+    per-sample state policy (state_policy.py), "reset" resets a recurrent model's state before every sample."""
+    check_state(state)
     with tempfile.TemporaryDirectory() as tmp:
         in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
-        result = subprocess.run([str(runner), str(in_path), str(out_path)], check=False, capture_output=True, text=True)
+        result = subprocess.run([str(runner), str(in_path), str(out_path), state], check=False, capture_output=True, text=True)
         if result.returncode != 0:
             raise McuError(f"host runner failed: {runner_failure(result.returncode, result.stderr)}")
         out = np.fromfile(out_path, dtype=np.dtype(dtype).newbyteorder("<"))
@@ -78,9 +82,12 @@ def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...], 
     return out.reshape((len(inputs),) + per_sample)
 
 
-def run_on_host(model: CompiledModel, inputs: np.ndarray, output_shape: tuple[int, ...], workdir: Path | None = None) -> np.ndarray:
-    """Write the project to a temporary directory (or `workdir`), build it and run every sample."""
+def run_on_host(model: CompiledModel, inputs: np.ndarray, output_shape: tuple[int, ...], workdir: Path | None = None,
+                state: str = "carry") -> np.ndarray:
+    """Write the project to a temporary directory (or `workdir`), build it and run every sample (`state`: the
+    per-sample state policy, "carry" or "reset")."""
+    check_state(state)
     with tempfile.TemporaryDirectory() as tmp:
         project = write_project(model, Path(workdir or tmp) / "project", force=True)
         runner = build_runner(project, model.prefix)
-        return run_runner(runner, inputs, output_shape, model.output_dtype)
+        return run_runner(runner, inputs, output_shape, model.output_dtype, state)

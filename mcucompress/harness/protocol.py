@@ -18,8 +18,9 @@ SYNC = b"\xa5\x5a"
 HEADER = 6  # sync x2, type, seq, length x2
 OVERHEAD = 8  # header + CRC
 MAX_PAYLOAD = 1024  # firmware/runtime/mcc_proto.h MCC_PROTO_MAX_PAYLOAD; INFO reports the firmware's value
-PROTO_VERSION = 1
+PROTO_VERSION = 2  # 2: INVOKE takes an optional flags byte (INVOKE_RESET_STATE)
 REPLY = 0x80
+INVOKE_RESET_STATE = 0x01  # INVOKE flag: reset the recurrent state before running (state="reset")
 
 
 class Msg(IntEnum):

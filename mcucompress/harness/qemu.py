@@ -214,8 +214,9 @@ class QemuSession:
 
 def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board = "mps2-an386",
                 workdir: str | Path | None = None, extra_cflags: tuple[str, ...] = (), progress=None,
-                invoke_timeout: float = 300.0) -> TargetRun:
-    """Write the project of a CompiledModel, build the firmware, boot QEMU and run every sample."""
+                invoke_timeout: float = 300.0, state: str = "carry") -> TargetRun:
+    """Write the project of a CompiledModel, build the firmware, boot QEMU and run every sample (`state`: the
+    per-sample state policy, "carry" or "reset")."""
     from mcucompress.boards import check_fits
     from mcucompress.codegen.project import write_project
 
@@ -229,7 +230,7 @@ def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board:
         with QemuSession(board, firmware.elf, invoke_timeout=invoke_timeout) as device:
             device.hello()
             try:
-                runs = device.run_samples(inputs, progress=progress)
+                runs = device.run_samples(inputs, progress=progress, state=state)
             except DeviceFault as exc:
                 where = symbolize(firmware.elf, exc.fault.regs.get("pc", 0))
                 raise DeviceFault(f"{exc} in {where}", exc.fault) from None

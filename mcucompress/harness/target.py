@@ -33,8 +33,9 @@ def progress_bar(total: int, board: str):
 
 def run_on_board(compiled, inputs: np.ndarray, output_shape: tuple[int, ...], board: Board | str,
                  port: str | None = None, probe: str | None = None, gdb_server: str | None = None,
-                 flash_first: bool = True, workdir: str | Path | None = None) -> TargetRun:
-    """Build the harness for `compiled`, put it on `board` and run every int8 sample of `inputs`."""
+                 flash_first: bool = True, workdir: str | Path | None = None, state: str = "carry") -> TargetRun:
+    """Build the harness for `compiled`, put it on `board` and run every int8 sample of `inputs` (`state`: the
+    per-sample state policy, "carry" or "reset")."""
     from mcucompress.codegen.project import write_project
     from mcucompress.harness.device import run_on_serial
     from mcucompress.harness.firmware import build_firmware
@@ -54,7 +55,7 @@ def run_on_board(compiled, inputs: np.ndarray, output_shape: tuple[int, ...], bo
             if not board.qemu_machine:
                 raise McuError(f"board {board.name} is real hardware: give --port (its serial port, e.g. "
                                "/dev/ttyACM0) and a probe to flash it with")
-            return run_on_qemu(compiled, inputs, output_shape, board, workdir=workdir, progress=update)
+            return run_on_qemu(compiled, inputs, output_shape, board, workdir=workdir, progress=update, state=state)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(workdir) if workdir else Path(tmp)
             project = write_project(compiled, root / "project", force=True)
@@ -62,7 +63,7 @@ def run_on_board(compiled, inputs: np.ndarray, output_shape: tuple[int, ...], bo
             if flash_first:
                 flash(firmware.elf, board, probe, gdb_server or DEFAULT_GDB_SERVER)
             return run_on_serial(compiled, inputs, output_shape, board, port, firmware=firmware, progress=update,
-                                 emulated=board.qemu_machine is not None)
+                                 emulated=board.qemu_machine is not None, state=state)
     finally:
         close()
 

@@ -1,5 +1,6 @@
 """The int8 Keras models of issue 10's operators (tests/data/keras_{decoder,gru,attention,lstm,ops_*}_int8.tflite,
-tests/unit/test_tf_ops_models.py) on mps2-an386 in QEMU: bit-exact with TFLM on a few samples each."""
+tests/unit/test_tf_ops_models.py) on mps2-an386 in QEMU: bit-exact with TFLM on a few samples each, every sample
+an independent sequence (state policy "reset", as TFLM reset before each sample)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_tf_ops_int8_model_bit_exact_with_tflm_on_an386(name, tmp_path):
     dtype = np.dtype(out.dtype)  # ArgMax's output is int32: compare the output buffer's bytes as int32
     n_bytes = int(np.prod(out.shape)) * dtype.itemsize
     run = run_on_qemu(compile_graph(graph, default_prefix(graph)), x, (1, n_bytes), board="mps2-an386",
-                      workdir=tmp_path)
+                      workdir=tmp_path, state="reset")
     outputs = np.ascontiguousarray(run.outputs).view(dtype).reshape(N_SAMPLES, *out.shape)
     np.testing.assert_array_equal(outputs, tflm_outputs(name)[:N_SAMPLES])
     assert (run.ticks > 0).all()

@@ -96,7 +96,7 @@ class FakeTarget:
 
     def __init__(self, input_size=3000, output_size=2500, layers=300, garbage=b"", fault_on_invoke=False,
                  corrupt_first_request=False):
-        self.info = DeviceInfo(1, "systick", 256, 25_000_000, 100, input_size, output_size, layers, "f" * 64, "fake")
+        self.info = DeviceInfo(proto.PROTO_VERSION, "systick", 256, 25_000_000, 100, input_size, output_size, layers, "f" * 64, "fake")
         self.input = bytearray(input_size)
         self.garbage, self.fault_on_invoke = garbage, fault_on_invoke
         self.corrupt_first_request = corrupt_first_request

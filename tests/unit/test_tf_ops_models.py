@@ -6,7 +6,8 @@ of LiteRT.
 Inputs: the 540 test digits (8x8x1 images, or 8 rows of 8 pixels for the sequence models) and, for the untrained
 decoder, seeded random normal latents like its calibration data; quantized with the file's input scale. The
 fused LSTM keeps its state in variable tensors between invocations: TFLM and LiteRT are reset before every
-sample, so that each starts from a zero state as in Keras (and as one call of the generated C does).
+sample, so that each starts from a zero state as in Keras, and the generated C runs with the per-sample state
+policy "reset" (<prefix>_reset_state() before every sample; no effect on the models without state).
 """
 
 from __future__ import annotations
@@ -163,11 +164,12 @@ def reference_outputs(graph, x: np.ndarray) -> np.ndarray:
 
 
 def host_outputs(graph, x: np.ndarray, tmp_path) -> np.ndarray:
-    """Host C outputs in the model output's dtype (the harness writes the output buffer's bytes: ArgMax's int32)."""
+    """Host C outputs in the model output's dtype (the harness writes the output buffer's bytes: ArgMax's int32),
+    with the state reset before every sample (each digit is an independent sequence)."""
     out = graph.t(graph.outputs[0])
     dtype = np.dtype(out.dtype)
     n_bytes = int(np.prod(out.shape)) * dtype.itemsize
-    raw = run_on_host(compile_graph(graph, default_prefix(graph)), x, (1, n_bytes), workdir=tmp_path)
+    raw = run_on_host(compile_graph(graph, default_prefix(graph)), x, (1, n_bytes), workdir=tmp_path, state="reset")
     return np.ascontiguousarray(raw).view(dtype).reshape(len(x), *out.shape)
 
 

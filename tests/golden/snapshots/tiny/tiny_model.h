@@ -20,6 +20,8 @@ extern "C" {
 #define TINY_ARENA_CALLER 0
 /** 1: the input and output tensors live in the arena (compile --io arena); invoke copies only when given other buffers. */
 #define TINY_IO_IN_ARENA 1
+/** 1: the model keeps recurrent state between invokes (tiny_reset_state() exists); 0: it has none. */
+#define TINY_HAS_STATE 0
 #define TINY_SCRATCH_SIZE 136
 #define TINY_WEIGHTS_SIZE 328
 #define TINY_MACS 828
