@@ -18,7 +18,7 @@ from mcucompress.passes.util import remove_op, sole_consumer
 
 # float32 ops whose output element i depends only on input element i (one input, same shape)
 ELEMENTWISE_UNARY = frozenset({"ELU", "LOGISTIC", "TANH", "EXP", "LOG", "SQRT", "RSQRT", "NEG", "ABS", "HARD_SWISH",
-                               "RELU", "RELU6", "LEAKY_RELU", "GELU"})
+                               "RELU", "RELU6", "LEAKY_RELU"})
 
 
 def _per_tensor_int8(graph: Graph, name: str) -> bool:
