@@ -107,3 +107,18 @@ def test_tflite_writer_refuses_lookup_in_one_line():
     folded = float_island.fold(island(["ELU"], np.random.default_rng(0)))
     with pytest.raises(GraphError, match=r"internal LOOKUP table \(the folded float ops ELU\)"):
         tflite_writer.to_bytes(folded)
+
+
+@pytest.mark.parametrize("bad", ["short_table", "out_of_range", "float_output"])
+def test_verifier_rejects_a_malformed_lookup(bad):
+    folded = float_island.fold(island(["TANH"], np.random.default_rng(1)))
+    op = folded.ops[0]
+    if bad == "short_table":
+        op.attrs = irops.LookupAttrs(op.attrs.table[:255], op.attrs.chain)
+    elif bad == "out_of_range":
+        op.attrs = irops.LookupAttrs((200, *op.attrs.table[1:]), op.attrs.chain)
+    else:
+        folded.t(op.outputs[0]).dtype = "float32"
+    with pytest.raises(GraphError, match=r"\(LOOKUP\)") as err:
+        verify(folded)
+    assert "\n" not in str(err.value)
