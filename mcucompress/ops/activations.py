@@ -1,5 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), and the float32-only
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), the internal LOOKUP
+(a folded float island, passes/float_island.py), and the float32-only
 SQRT, EXP, NEG, LOG. L2_NORMALIZATION and LOG_SOFTMAX
 normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
