@@ -28,6 +28,7 @@ from mcucompress.codegen.render import render_all
 from mcucompress.errors import McuError, UnsupportedOpError
 from mcucompress.ir import Graph
 from mcucompress.ir.serialize import graph_to_json
+from mcucompress.passes import float_island
 from mcucompress.plan.memory import MemoryPlan, plan_memory
 
 
@@ -137,6 +138,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
                     if graph.t(name).dtype == "int16" else "")
             raise UnsupportedOpError(f"model {'input' if allowed == ('int8',) else 'output'} '{name}' is "
                                      f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}{hint}")
+    graph = float_island.fold(graph)  # int8 -> DEQUANTIZE -> float element-wise ops -> QUANTIZE: one int8 table
     plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
     calls = lower_graph(graph, plan, prefix)
     if checks:

@@ -128,7 +128,13 @@ def gelu_table(graph: Graph, op: Op) -> np.ndarray:
     return table(graph, op)
 
 
-TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table, "GELU": gelu_table}  # ops the C code evaluates through mcc_lookup_s8
+def lookup_table(graph: Graph, op: Op) -> np.ndarray:
+    """LOOKUP (internal, passes/float_island.py): the table it carries."""
+    return np.asarray(op.attrs.table, np.int8)
+
+
+TABLES = {"ELU": elu_table, "RSQRT": rsqrt_table, "GELU": gelu_table,  # ops the C code evaluates through mcc_lookup_s8
+          "LOOKUP": lookup_table}
 
 
 @dataclass

@@ -723,3 +723,12 @@ def _subgraph(b: flatbuffers.Builder, low: _Lowering, tensors: list[int], operat
     tflite.SubGraphAddOperators(b, operators_vec)
     tflite.SubGraphAddName(b, name)
     return tflite.SubGraphEnd(b)
+
+
+def _lookup(low: _Lowering, op: Op):
+    """LOOKUP is internal (passes/float_island.py folds a float32 island into it just before code generation)."""
+    raise GraphError(f"op '{op.name}' is an internal LOOKUP table (the folded float ops {' -> '.join(op.attrs.chain)}); "
+                     "TFLite has no such op: export the graph before compile_graph folds it")
+
+
+LOWERINGS["LOOKUP"] = _lookup

@@ -27,7 +27,7 @@ FIX = "the model file is inconsistent; re-export it"
 
 SAME_SHAPE = {"LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
               "ABS", "ELU", "RSQRT", "SQRT", "EXP", "L2_NORMALIZATION",
-              "LOG_SOFTMAX", "NEG", "GELU", "LOG"}
+              "LOG_SOFTMAX", "NEG", "GELU", "LOG", "LOOKUP"}
 ARITY = {  # kind -> (min inputs, max inputs); every op has exactly one output
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "AVERAGE_POOL_2D": (1, 1),
     "MAX_POOL_2D": (1, 1), "MEAN": (1, 1), "SUM": (1, 1), "REDUCE_MAX": (1, 1),
@@ -264,6 +264,10 @@ def _same(where: str, op: Op, ins, out):
         raise GraphError(f"{where}: alpha is {op.attrs.alpha}; {FIX}")
     if op.kind == "SOFTMAX" and not (np.isfinite(op.attrs.beta) and op.attrs.beta > 0):
         raise GraphError(f"{where}: beta is {op.attrs.beta}; it must be finite and positive; {FIX}")
+    if op.kind == "LOOKUP" and (len(op.attrs.table) != 256 or any(not -128 <= v <= 127 for v in op.attrs.table)
+                                or ins[0].dtype != "int8" or out.dtype != "int8"):
+        raise GraphError(f"{where}: LOOKUP maps int8 to int8 through 256 int8 entries (it has "
+                         f"{len(op.attrs.table)}; {ins[0].dtype} -> {out.dtype}); it is made by passes.float_island only")
     return ins[0].shape
 
 

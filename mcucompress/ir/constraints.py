@@ -317,3 +317,13 @@ def check_graph(graph: Graph) -> None:
     problems = [p for op in graph.ops if (p := problem(graph, op)) is not None]
     if problems:
         raise UnsupportedOpError("; ".join(problems))
+
+
+def check_lookup(graph: Graph, op: Op) -> None:
+    """LOOKUP (internal, never in a model file): int8 -> DEQUANTIZE -> element-wise float32 ops -> QUANTIZE -> int8.
+    Such a float island (the TF converter leaves ELU in float32) becomes one 256-entry table before code generation.
+    The table is computed with TFLM's float32 arithmetic (bit-exact with TFLM); input and output are per tensor."""
+    for name in (op.inputs[0], op.outputs[0]):
+        t = graph.t(name)
+        if t.dtype != "int8" or t.quant is None or t.quant.scale.size != 1:
+            raise UnsupportedOpError(f"{_where(op)}: tensor '{name}' must be int8 quantized per tensor")

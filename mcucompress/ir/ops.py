@@ -294,3 +294,13 @@ class TransposeConvAttrs:
     pad_left: int = 0
     pad_right: int = 0
     activation: str = "NONE"
+
+
+# -- LOOKUP: an internal kind (passes/float_island.py), never read from or written to a model file -------------
+@dataclass
+class LookupAttrs:
+    """LOOKUP: output = table[x + 128] for int8 input x; `chain` names the float32 ops the table replaces
+    (DEQUANTIZE -> chain -> QUANTIZE), for reports and error messages."""
+
+    table: tuple[int, ...] = ()
+    chain: tuple[str, ...] = ()

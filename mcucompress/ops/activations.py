@@ -1,5 +1,6 @@
 """Registry entries of the activations: LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, SOFTMAX, ABS, PRELU,
-ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), and the float32-only
+ELU, RSQRT, L2_NORMALIZATION, LOG_SOFTMAX, GELU (int8: a table, as LiteRT; TFLM has no GELU), the internal LOOKUP
+(a folded float island, passes/float_island.py), and the float32-only
 SQRT, EXP, NEG, LOG. L2_NORMALIZATION and LOG_SOFTMAX
 normalise over the channels (fixed int8 output ranges, like SOFTMAX).
 
@@ -16,6 +17,7 @@ from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_PASSTHROUGH, CHANNE
 from mcucompress.reference import activations as act
 from mcucompress.reference import executor as ref
 from mcucompress.reference import gelu as gelu_ref
+from mcucompress.reference import lookup as lookup_ref
 from mcucompress.reference import math_ops, misc_ops
 
 _UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "in_place": True}
@@ -55,5 +57,8 @@ SPECS = (
            lowering=Lowering._lower_prelu, c_functions=("mcc_prelu_s8",), in_place=True),
     # int8 through a 256-entry table (LiteRT's arithmetic; TFLM has no GELU kernel)
     OpSpec("GELU", attrs.GeluAttrs, gelu_ref.gelu, CHANNELS_PASSTHROUGH, ("GELU",), check=c.check_gelu,
+           lowering=Lowering._lower_lookup, c_functions=("mcc_lookup_s8",), in_place=True),
+    # internal (passes/float_island.py): a float32 island of element-wise ops folded into its int8 table
+    OpSpec("LOOKUP", attrs.LookupAttrs, lookup_ref.lookup, CHANNELS_PASSTHROUGH, check=c.check_lookup,
            lowering=Lowering._lower_lookup, c_functions=("mcc_lookup_s8",), in_place=True),
 )

@@ -82,10 +82,16 @@ def requantize_s8(x: np.ndarray, p: fp.RequantParams) -> np.ndarray:
 
 
 def quantize_f32_to_s8(x: np.ndarray, p: fp.AffineQuantizeParams) -> np.ndarray:
-    """TFLM's AffineQuantize: float32 division, std::round (halves away from zero), clamp."""
+    """TFLM's AffineQuantize: float32 division, std::round (halves away from zero), cast to int32, + zero point
+    (int32), clamp. The cast of NaN, +-inf or a value beyond int32 (a float island's LOG(0), RSQRT(0), EXP
+    overflow) is undefined in C++; x86, where the TFLM oracle runs, gives INT32_MIN, and adding a negative zero
+    point then wraps to a large positive value (127 after the clamp): done here the same way."""
     v = (x.astype(F32) / F32(p.scale)).astype(np.float64)  # float32 quotient, then exact rounding in float64
-    r = np.copysign(np.floor(np.abs(v) + 0.5), v)
-    return _s8(np.clip(r, -(1 << 31), (1 << 31) - 1).astype(np.int64) + p.zero_point)
+    with np.errstate(invalid="ignore"):
+        r = np.copysign(np.floor(np.abs(v) + 0.5), v)
+        wild = ~np.isfinite(r) | (r < -(1 << 31)) | (r >= (1 << 31))
+    i = np.where(wild, -(1 << 31), np.nan_to_num(r)).astype(np.int64) + p.zero_point
+    return _s8(np.asarray((i + (1 << 31)) % (1 << 32) - (1 << 31)))  # the int32 addition wraps
 
 
 def sigmoid_tanh(graph, op, xs):
