@@ -129,6 +129,7 @@ def load(path: str | Path) -> Graph:
         onnx_ops_math,
         onnx_ops_misc,
         onnx_ops_movement,
+        onnx_ops_recurrent,
         onnx_ops_resize,
         onnx_ops_tensor,
         onnx_ops_transpose_conv,

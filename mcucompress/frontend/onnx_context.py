@@ -38,6 +38,7 @@ def supported_onnx_ops() -> list[str]:
         onnx_ops_math,
         onnx_ops_misc,
         onnx_ops_movement,
+        onnx_ops_recurrent,
         onnx_ops_resize,
         onnx_ops_tensor,
         onnx_ops_transpose_conv,
