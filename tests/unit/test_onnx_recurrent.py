@@ -78,32 +78,23 @@ def test_float_import_matches_onnxruntime(case, tmp_path):
 
 # Calibration stacks samples along the input's first axis: for a sequence-first input [seq, 1, features] that is
 # time, so only seq 1 quantizes there (docs/INTEGRATION.md tells to export with batch_first=True).
-def quantized(case, tmp_path):
-    import mcucompress
-
-    path = tmp_path / "m.onnx"
-    shape = export(case, path)
-    g = onnx_import.load(path)
-    rng = np.random.default_rng(7)
-    calib = rng.standard_normal((64, *shape[1:]) if case[1] else (64 * shape[0], *shape[1:])).astype(np.float32)
-    qg = mcucompress.quantize(g, calib)
-    qx = qg.t(qg.inputs[0]).quant
-    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(SAMPLES)]
-    xq = [np.clip(np.round(x / qx.s) + qx.zp, -128, 127).astype(np.int8) for x in xs]
-    return g, qg, xs, xq
-
-
 PTQ_CASES = [c for c in CASES if c[1] or c[4] == 1]
 
 
-@pytest.mark.parametrize("case", PTQ_CASES, ids=case_id)
-def test_ptq_bit_exact_with_tflm_and_host_c(case, tmp_path):
+def assert_ptq_bit_exact(g, shape, tmp_path, label, min_sqnr=15.0):
+    """Our PTQ of float graph g; int8 reference == TFLM == host C, every sample from the zero state."""
+    import mcucompress
     from mcucompress.codegen.project import compile_graph
     from mcucompress.frontend import tflite_writer
     from mcucompress.harness.host import run_on_host
     from tests.conftest import TflmSession
 
-    g, qg, xs, xq = quantized(case, tmp_path)
+    rng = np.random.default_rng(7)
+    calib = rng.standard_normal((64 * shape[0], *shape[1:])).astype(np.float32)
+    qg = mcucompress.quantize(g, calib)
+    qx = qg.t(qg.inputs[0]).quant
+    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(SAMPLES)]
+    xq = [np.clip(np.round(x / qx.s) + qx.zp, -128, 127).astype(np.int8) for x in xs]
     ours = fresh_runs(qg, xq)
     tflm = TflmSession(tflite_writer.to_bytes(qg))
     theirs = []
@@ -120,8 +111,15 @@ def test_ptq_bit_exact_with_tflm_and_host_c(case, tmp_path):
     deq = np.stack([(o.astype(np.float64) - qy.zp) * qy.s for o in ours])
     ref = np.stack(fresh_runs(g, xs)).astype(np.float64).reshape(deq.shape)
     sqnr = 10 * np.log10(np.sum(ref**2) / max(np.sum((deq - ref) ** 2), 1e-30))
-    print(f"{case_id(case)}: SQNR {sqnr:.1f} dB")
-    assert sqnr >= 15, sqnr
+    print(f"{label}: SQNR {sqnr:.1f} dB")
+    assert sqnr >= min_sqnr, sqnr
+
+
+@pytest.mark.parametrize("case", PTQ_CASES, ids=case_id)
+def test_ptq_bit_exact_with_tflm_and_host_c(case, tmp_path):
+    path = tmp_path / "m.onnx"
+    shape = export(case, path)
+    assert_ptq_bit_exact(onnx_import.load(path), shape, tmp_path, case_id(case))
 
 
 def test_carry_differs_from_reset_for_lstm(tmp_path):
@@ -167,3 +165,63 @@ def test_unsupported_lstm_variants_refused_in_one_line(attrs, match, tmp_path):
     with pytest.raises(UnsupportedOpError, match=match) as e:
         onnx_import.load(path)
     assert "\n" not in str(e.value) and "LSTM" in str(e.value)
+
+
+def _gru_model(path, seq, n_in, hidden, before_reset, bias=True, h0=None, seed=0, batch_first=False):
+    """A hand-built ONNX GRU (torch always exports linear_before_reset=1); batch_first: the input is [1, seq, n_in]
+    and a Transpose feeds the GRU."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array((rng.standard_normal((1, 3 * hidden, n_in)) * 0.8).astype(np.float32), "W"),
+             numpy_helper.from_array((rng.standard_normal((1, 3 * hidden, hidden)) * 0.8).astype(np.float32), "R")]
+    ins = ["x", "W", "R"]
+    if bias:
+        inits.append(numpy_helper.from_array((rng.standard_normal((1, 6 * hidden)) * 0.5).astype(np.float32), "B"))
+        ins.append("B")
+    if h0 is not None:
+        inits.append(numpy_helper.from_array(np.full((1, 1, hidden), h0, np.float32), "h0"))
+        ins += ([] if bias else [""]) + ["", "h0"]
+    nodes = [helper.make_node("GRU", ins, ["Y"], hidden_size=hidden, linear_before_reset=int(before_reset))]
+    shape = (1, seq, n_in) if batch_first else (seq, 1, n_in)
+    if batch_first:
+        nodes.insert(0, helper.make_node("Transpose", ["x_in"], ["x"], perm=[1, 0, 2]))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x_in" if batch_first else "x",
+                                                                         onnx.TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, (seq, 1, 1, hidden))], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return shape
+
+
+@pytest.mark.parametrize("before_reset", [0, 1])
+@pytest.mark.parametrize("seq, n_in, hidden, bias", [(1, 3, 4, True), (5, 6, 10, True), (3, 2, 5, False)])
+def test_gru_linear_before_reset_matches_onnxruntime(before_reset, seq, n_in, hidden, bias, tmp_path):
+    path = tmp_path / "g.onnx"
+    shape = _gru_model(path, seq, n_in, hidden, before_reset, bias, seed=seq, batch_first=seq == 5)
+    g = onnx_import.load(path)
+    xs = [np.random.default_rng(i).standard_normal(shape).astype(np.float32) for i in range(SAMPLES)]
+    for ours, theirs in zip(fresh_runs(g, xs), ort_outputs_named(path, xs), strict=True):
+        np.testing.assert_allclose(ours.reshape(theirs.shape), theirs, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("before_reset", [0, 1])
+def test_gru_ptq_both_reset_orders(before_reset, tmp_path):
+    """A batch-first GRU of either linear_before_reset, int8 bit-exact."""
+    path = tmp_path / "g.onnx"
+    shape = _gru_model(path, 6, 6, 8, before_reset, seed=11, batch_first=True)
+    assert_ptq_bit_exact(onnx_import.load(path), shape, tmp_path, f"GRU lbr={before_reset}")
+
+
+def ort_outputs_named(path, xs):
+    sess = ort.InferenceSession(str(path))
+    return [sess.run(None, {sess.get_inputs()[0].name: x})[0] for x in xs]
+
+
+def test_nonzero_initial_state_refused(tmp_path):
+    path = tmp_path / "g.onnx"
+    _gru_model(path, 2, 3, 4, 1, h0=0.5)
+    with pytest.raises(UnsupportedOpError, match="initial state .* is not zero"):
+        onnx_import.load(path)
+    _gru_model(path, 2, 3, 4, 1, h0=0.0)  # constant zeros are the omitted state
+    assert onnx_import.load(path).ops
