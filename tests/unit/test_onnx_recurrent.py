@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from mcucompress.errors import UnsupportedOpError  # noqa: E402
-from mcucompress.frontend import onnx as onnx_import  # noqa: E402
-from mcucompress.reference import executor  # noqa: E402
+from mcucompress.errors import UnsupportedOpError
+from mcucompress.frontend import onnx as onnx_import
+from mcucompress.reference import executor
 
 # (kind, batch_first, input size, hidden, seq, output "y" (all steps) or "h" (last), opset)
 CASES = [
@@ -225,3 +225,30 @@ def test_nonzero_initial_state_refused(tmp_path):
         onnx_import.load(path)
     _gru_model(path, 2, 3, 4, 1, h0=0.0)  # constant zeros are the omitted state
     assert onnx_import.load(path).ops
+
+
+def test_int8_onnx_lstm_on_qemu_with_state_reset(tmp_path):
+    """A PyTorch LSTM through ONNX and our PTQ on the Cortex-M4 of mps2-an386 (QEMU) with state="reset": every
+    sample equals TFLM's run from a reset state (the ONNX semantics)."""
+    import shutil
+
+    import mcucompress
+    from mcucompress.driver import run_graph_on_board
+    from mcucompress.frontend import tflite_writer
+    from tests.conftest import TflmSession
+
+    if not shutil.which("qemu-system-arm") or not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    path = tmp_path / "m.onnx"
+    shape = export(("LSTM", True, 6, 8, 5, "y", 17), path)
+    rng = np.random.default_rng(21)
+    qg = mcucompress.quantize(onnx_import.load(path), rng.standard_normal((64, *shape[1:])).astype(np.float32))
+    xq = rng.integers(-128, 128, (3, *shape)).astype(np.int8)
+    report, outputs = run_graph_on_board(qg, xq, "mps2-an386", state="reset")
+    assert report["bit_exact"] and report["mismatches"] == 0
+    tflm = TflmSession(tflite_writer.to_bytes(qg))
+    theirs = []
+    for x in xq:
+        tflm.interp.reset()
+        theirs.append(tflm(x).reshape(-1))
+    np.testing.assert_array_equal(outputs.reshape(3, -1), np.stack(theirs))
