@@ -8,7 +8,8 @@ output, Y_h its last time step (a STRIDED_SLICE); Y_c (the cell state) is refuse
 
 GRU has no TFLite builtin: it is unrolled over its time steps into FULLY_CONNECTED / ADD / SUB / MUL /
 LOGISTIC / TANH (what TF's converter makes of an unrolled Keras GRU), honouring linear_before_reset as
-onnxruntime computes it. Every op keeps the batch axis first, so calibration batches run through it.
+onnxruntime computes it. Every op keeps the batch axis first, so calibration batches run through it; a
+sequence-first model input [seq, 1, features] becomes the IR input [1, seq, features] (same bytes) for that.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.frontend.onnx_context import Importer, converter
+from mcucompress.frontend.onnx_layout import Value
 from mcucompress.ir import Tensor
 from mcucompress.ir import ops as irops
 
@@ -67,6 +69,19 @@ def _check_common(ctx: Importer, node, n_gates: int, activations: tuple[str, ...
     return seq, n_in, hidden
 
 
+def _sequence_input(ctx: Importer, name: str) -> Value:
+    """X [seq, 1, features] as the IR's batch-major [1, seq, features]. A sequence-first model input read here
+    first becomes [1, seq, features] itself (the same bytes): samples then stack along the batch axis, as
+    calibration, datasets and the harness expect."""
+    v = ctx.act(name)
+    t = ctx.graph.t(v.name)
+    if v.plain and v.name in ctx.graph.inputs and t.shape[0] > 1 and not any(v.name in op.inputs
+                                                                             for op in ctx.graph.ops):
+        t.shape = (1, t.shape[0], *t.shape[2:])
+        ctx.values[name] = Value(v.name, SEQ_MAJOR)
+    return ctx.act_as(name, SEQ_MAJOR)
+
+
 def _bias(ctx: Importer, node, n_gates: int, hidden: int) -> np.ndarray:
     """ONNX's B [1, 2 x gates x hidden] as (Wb, Rb), each [gates, hidden]; zeros when absent."""
     if not ctx.inp(3):
@@ -93,7 +108,7 @@ def lstm(ctx: Importer, node) -> None:
     w = ctx.const(node.input[1], "W")[0].astype(np.float32).reshape(4, hidden, n_in)
     r = ctx.const(node.input[2], "R")[0].astype(np.float32).reshape(4, hidden, hidden)
     b = _bias(ctx, node, 4, hidden)
-    x = ctx.act_as(node.input[0], SEQ_MAJOR)
+    x = _sequence_input(ctx, node.input[0])
     base = x.name
     wi = [ctx.add_const(f"{base}_lstm_w_{g}", w[k]) for g, k in zip("ifco", LSTM_GATES)]
     wr = [ctx.add_const(f"{base}_lstm_r_{g}", r[k]) for g, k in zip("ifco", LSTM_GATES)]
@@ -119,7 +134,7 @@ def gru(ctx: Importer, node) -> None:
     w = ctx.const(node.input[1], "W")[0].astype(np.float32).reshape(3, hidden, n_in)  # z, r, h
     r = ctx.const(node.input[2], "R")[0].astype(np.float32).reshape(3, hidden, hidden)
     b = _bias(ctx, node, 3, hidden)
-    x = ctx.act_as(node.input[0], SEQ_MAJOR)  # [1, seq, input]
+    x = _sequence_input(ctx, node.input[0])  # [1, seq, input]
     like = ctx.graph.t(x.name)
     base = f"{x.name}_gru"
     zeros = np.zeros(hidden, np.float32)

@@ -17,9 +17,9 @@ from mcucompress.reference import executor
 # (kind, batch_first, input size, hidden, seq, output "y" (all steps) or "h" (last), opset)
 CASES = [
     ("LSTM", True, 5, 6, 4, "y", 13), ("LSTM", False, 3, 4, 1, "y", 17), ("LSTM", True, 8, 16, 8, "h", 17),
-    ("LSTM", False, 7, 12, 6, "h", 13), ("LSTM", True, 2, 9, 3, "y", 17),
+    ("LSTM", False, 7, 12, 6, "h", 13), ("LSTM", True, 2, 9, 3, "y", 17), ("LSTM", False, 4, 5, 7, "y", 17),
     ("GRU", True, 5, 6, 4, "y", 13), ("GRU", False, 3, 4, 1, "y", 17), ("GRU", True, 8, 16, 8, "h", 17),
-    ("GRU", False, 7, 12, 6, "h", 13), ("GRU", True, 2, 9, 3, "y", 17),
+    ("GRU", False, 7, 12, 6, "h", 13), ("GRU", True, 2, 9, 3, "y", 17), ("GRU", False, 4, 5, 7, "y", 17),
 ]
 SAMPLES = 4
 
@@ -56,8 +56,10 @@ def ort_outputs(path, xs):
 
 
 def fresh_runs(g, xs):
-    """The reference executor, every sample from the zero state (ONNX's semantics)."""
-    return [executor.run(g, [x], state=executor.initial_state(g))[0] for x in xs]
+    """The reference executor, every sample from the zero state (ONNX's semantics); an ONNX sample [seq, 1, n]
+    is the IR input [1, seq, n] (the same bytes)."""
+    shape = g.t(g.inputs[0]).shape
+    return [executor.run(g, [x.reshape(shape)], state=executor.initial_state(g))[0] for x in xs]
 
 
 def case_id(case):
@@ -76,9 +78,13 @@ def test_float_import_matches_onnxruntime(case, tmp_path):
         np.testing.assert_allclose(ours.reshape(theirs.shape), theirs, rtol=0, atol=1e-4)
 
 
-# Calibration stacks samples along the input's first axis: for a sequence-first input [seq, 1, features] that is
-# time, so only seq 1 quantizes there (docs/INTEGRATION.md tells to export with batch_first=True).
-PTQ_CASES = [c for c in CASES if c[1] or c[4] == 1]
+PTQ_CASES = CASES  # a sequence-first model input [seq, 1, features] becomes the IR input [1, seq, features]
+
+
+def qshape(g, shape):
+    """The IR input shape: [1, seq, features] also for a sequence-first ONNX input [seq, 1, features]."""
+    assert g.t(g.inputs[0]).shape == (1, max(shape[:2]), shape[2])
+    return g.t(g.inputs[0]).shape
 
 
 def assert_ptq_bit_exact(g, shape, tmp_path, label, min_sqnr=15.0):
@@ -90,10 +96,10 @@ def assert_ptq_bit_exact(g, shape, tmp_path, label, min_sqnr=15.0):
     from tests.conftest import TflmSession
 
     rng = np.random.default_rng(7)
-    calib = rng.standard_normal((64 * shape[0], *shape[1:])).astype(np.float32)
+    calib = rng.standard_normal((64, *qshape(g, shape)[1:])).astype(np.float32)
     qg = mcucompress.quantize(g, calib)
     qx = qg.t(qg.inputs[0]).quant
-    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(SAMPLES)]
+    xs = [rng.standard_normal(qshape(g, shape)).astype(np.float32) for _ in range(SAMPLES)]
     xq = [np.clip(np.round(x / qx.s) + qx.zp, -128, 127).astype(np.int8) for x in xs]
     ours = fresh_runs(qg, xq)
     tflm = TflmSession(tflite_writer.to_bytes(qg))
