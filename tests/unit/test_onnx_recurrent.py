@@ -14,12 +14,15 @@ from mcucompress.errors import UnsupportedOpError
 from mcucompress.frontend import onnx as onnx_import
 from mcucompress.reference import executor
 
-# (kind, batch_first, input size, hidden, seq, output "y" (all steps) or "h" (last), opset)
+# (kind, batch_first, input size, hidden, seq, output, opset); output "y": all steps, "h": the last state,
+# "cls": a classifier, softmax(Linear(y at the last step)) (torch exports a Gather)
 CASES = [
     ("LSTM", True, 5, 6, 4, "y", 13), ("LSTM", False, 3, 4, 1, "y", 17), ("LSTM", True, 8, 16, 8, "h", 17),
     ("LSTM", False, 7, 12, 6, "h", 13), ("LSTM", True, 2, 9, 3, "y", 17), ("LSTM", False, 4, 5, 7, "y", 17),
     ("GRU", True, 5, 6, 4, "y", 13), ("GRU", False, 3, 4, 1, "y", 17), ("GRU", True, 8, 16, 8, "h", 17),
     ("GRU", False, 7, 12, 6, "h", 13), ("GRU", True, 2, 9, 3, "y", 17), ("GRU", False, 4, 5, 7, "y", 17),
+    ("LSTM", True, 5, 8, 6, "cls", 17), ("LSTM", False, 6, 10, 5, "cls", 13),
+    ("GRU", True, 5, 8, 6, "cls", 13), ("GRU", False, 6, 10, 5, "cls", 17),
 ]
 SAMPLES = 4
 
@@ -28,12 +31,15 @@ class Net(torch.nn.Module):
     def __init__(self, kind, batch_first, n_in, hidden, out):
         super().__init__()
         self.rnn = getattr(torch.nn, kind)(n_in, hidden, batch_first=batch_first)
-        self.out = out
+        self.fc = torch.nn.Linear(hidden, 3)
+        self.out, self.batch_first = out, batch_first
 
     def forward(self, x):
         y, state = self.rnn(x)
         if self.out == "h":
             return (state[0] if isinstance(state, tuple) else state)[0]  # [batch, hidden]
+        if self.out == "cls":
+            return torch.softmax(self.fc(y[:, -1] if self.batch_first else y[-1]), -1)
         return y
 
 
