@@ -32,8 +32,9 @@ def converter(*op_types: str):
     return register
 
 
-def supported_onnx_ops() -> list[str]:
-    from mcucompress.frontend import (  # noqa: F401  (register the converters)
+def register_converters() -> None:
+    """Import every onnx_ops_* module: each registers its converters in CONVERTERS when imported."""
+    from mcucompress.frontend import (  # noqa: F401
         onnx_ops,
         onnx_ops_math,
         onnx_ops_misc,
@@ -45,6 +46,9 @@ def supported_onnx_ops() -> list[str]:
         onnx_ops_typed,
     )
 
+
+def supported_onnx_ops() -> list[str]:
+    register_converters()
     return sorted(set(CONVERTERS) | {"Constant", "QuantizeLinear", "DequantizeLinear"})
 
 
