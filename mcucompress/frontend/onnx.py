@@ -124,20 +124,12 @@ def load(path: str | Path) -> Graph:
     """Import `path` (an .onnx model) as a float32 graph, or an int8 graph for a QDQ model."""
     path = Path(path)
     _onnx(path)  # a clear error, not an ImportError, when the onnx package is missing
-    from mcucompress.frontend import (  # noqa: F401  (register the converters)
-        onnx_ops,
-        onnx_ops_math,
-        onnx_ops_misc,
-        onnx_ops_movement,
-        onnx_ops_resize,
-        onnx_ops_tensor,
-        onnx_ops_transpose_conv,
-        onnx_ops_typed,
-    )
-    from mcucompress.frontend.onnx_context import Importer
+    from mcucompress.frontend import onnx_ops_math
+    from mcucompress.frontend.onnx_context import Importer, register_converters
     from mcucompress.frontend.onnx_qdq import make_qdq
     from mcucompress.passes import run_default_passes
 
+    register_converters()
     model = _parse(path)
     _check(path, model)
     _fix_input_shapes(path, model)

@@ -32,18 +32,23 @@ def converter(*op_types: str):
     return register
 
 
-def supported_onnx_ops() -> list[str]:
-    from mcucompress.frontend import (  # noqa: F401  (register the converters)
+def register_converters() -> None:
+    """Import every onnx_ops_* module: each registers its converters in CONVERTERS when imported."""
+    from mcucompress.frontend import (  # noqa: F401
         onnx_ops,
         onnx_ops_math,
         onnx_ops_misc,
         onnx_ops_movement,
+        onnx_ops_recurrent,
         onnx_ops_resize,
         onnx_ops_tensor,
         onnx_ops_transpose_conv,
         onnx_ops_typed,
     )
 
+
+def supported_onnx_ops() -> list[str]:
+    register_converters()
     return sorted(set(CONVERTERS) | {"Constant", "QuantizeLinear", "DequantizeLinear"})
 
 

@@ -266,12 +266,12 @@ def test_ceil_mode_is_rejected(tmp_path):
 
 def test_cli_unsupported_op_names_it_and_where_to_look(tmp_path):
     rng = np.random.default_rng(0)
-    inits = [("W", rng.standard_normal((1, 32, 4)).astype(np.float32)),
-             ("R", rng.standard_normal((1, 32, 8)).astype(np.float32))]
-    lstm = helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="rnn", hidden_size=8)
-    path = save(tmp_path, [helper.make_node("Relu", ["x0"], ["x"]), lstm], [vi("x0", [5, 1, 4])],
-                [vi("y", [5, 1, 1, 8])], inits, name="lstm")
-    line = assert_one_line_error(mcc("inspect", path), str(path), "node 1 'rnn' is LSTM", "not supported")
+    inits = [("W", rng.standard_normal((1, 8, 4)).astype(np.float32)),
+             ("R", rng.standard_normal((1, 8, 8)).astype(np.float32))]
+    rnn = helper.make_node("RNN", ["x", "W", "R"], ["y"], name="rnn", hidden_size=8)  # LSTM and GRU import
+    path = save(tmp_path, [helper.make_node("Relu", ["x0"], ["x"]), rnn], [vi("x0", [5, 1, 4])],
+                [vi("y", [5, 1, 1, 8])], inits, name="rnn")
+    line = assert_one_line_error(mcc("inspect", path), str(path), "node 1 'rnn' is RNN", "not supported")
     assert "mcucompress ops" in line and "Gemm" not in line
     made_up = save(tmp_path, [helper.make_node("FancyOp", ["x"], ["y"], name="fancy")], [vi("x", [1, 4])],
                    [vi("y", [1, 4])], name="fancy")
