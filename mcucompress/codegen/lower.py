@@ -196,24 +196,22 @@ class Lowering:
             arrays += arrs
         return ptrs, arrays
 
-    def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
-        p = fp.add_sub_params(self.graph, op)
-        params = CStatic("mcc_add_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
+    def _binary_call(self, index: int, op: Op, ctype: str, p, function: str) -> KernelCall:
+        """(params, broadcast dims, operand 1, operand 2, out): the broadcasting binary kernels with a params struct."""
+        params = CStatic(ctype, self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
         args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
         return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
 
+    def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
+        return self._binary_call(index, op, "mcc_add_params", fp.add_sub_params(self.graph, op), function)
+
     def _lower_sub(self, index: int, op: Op) -> KernelCall:
         return self._lower_add(index, op, "mcc_sub_s8")
 
     def _lower_mul(self, index: int, op: Op) -> KernelCall:
-        p = fp.mul_params(self.graph, op)
-        params = CStatic("mcc_mul_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        bcast = self._broadcast(index, op)
-        ptrs, arrays = self._binary_inputs(index, op)
-        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_mul_s8", args, statics=[params, bcast], arrays=arrays)
+        return self._binary_call(index, op, "mcc_mul_params", fp.mul_params(self.graph, op), "mcc_mul_s8")
 
     def _lower_maximum_minimum(self, index: int, op: Op) -> KernelCall:
         (function,) = spec(op.kind).c_functions
@@ -223,22 +221,11 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, function, args, statics=[bcast], arrays=arrays)
 
     def _lower_squared_difference(self, index: int, op: Op) -> KernelCall:
-        p = pm.squared_difference_params(self.graph, op)
-        params = CStatic("mcc_squared_difference_params", self.sym(index, "params"),
-                         [(k, str(v)) for k, v in vars(p).items()])
-        bcast = self._broadcast(index, op)
-        ptrs, arrays = self._binary_inputs(index, op)
-        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_squared_difference_s8", args, statics=[params, bcast],
-                          arrays=arrays)
+        return self._binary_call(index, op, "mcc_squared_difference_params",
+                                 pm.squared_difference_params(self.graph, op), "mcc_squared_difference_s8")
 
     def _lower_prelu(self, index: int, op: Op) -> KernelCall:
-        p = pm.prelu_params(self.graph, op)
-        params = CStatic("mcc_prelu_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        bcast = self._broadcast(index, op)
-        ptrs, arrays = self._binary_inputs(index, op)
-        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_prelu_s8", args, statics=[params, bcast], arrays=arrays)
+        return self._binary_call(index, op, "mcc_prelu_params", pm.prelu_params(self.graph, op), "mcc_prelu_s8")
 
     def _lower_softmax(self, index: int, op: Op) -> KernelCall:
         p = fp.softmax_params(self.graph, op)
@@ -440,12 +427,7 @@ class Lowering:
         return KernelCall(index, op.name, op.kind, "mcc_batch_matmul_s8", args, statics=[ctx, params], arrays=arrays)
 
     def _lower_div(self, index: int, op: Op) -> KernelCall:
-        p = div_ref.div_params(self.graph, op)
-        params = CStatic("mcc_div_params", self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
-        bcast = self._broadcast(index, op)
-        ptrs, arrays = self._binary_inputs(index, op)
-        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, "mcc_div_s8", args, statics=[params, bcast], arrays=arrays)
+        return self._binary_call(index, op, "mcc_div_params", div_ref.div_params(self.graph, op), "mcc_div_s8")
 
     def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
         """mcc_transpose_conv_s8 takes CONV_2D's records (pad_h/pad_w: TFLite's top/left padding)."""
