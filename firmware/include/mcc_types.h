@@ -215,6 +215,7 @@ typedef struct {
     int32_t output_zero_point;     /**< the hidden state's (= the output's), in [-128, 127] */
     int32_t cell_scale_power;      /**< cell state scale = 2^cell_scale_power, in [-15, 3] */
     int32_t cell_clip;             /**< |cell state| bound in cell units, in [0, 32767]; 0: no clip */
+    const uint16_t *sigmoid_table; /**< TFLite's 256-entry sigmoid(i / 24), unsigned 0.16 (fixedpoint/sigmoid16.py) */
 } mcc_lstm_params;
 
 /** SVDF int8 (TFLM's integer SVDF). */

@@ -15,6 +15,7 @@ import numpy as np
 
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, KernelCall, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
+from mcucompress.fixedpoint import sigmoid16
 from mcucompress.fixedpoint.params_recurrent import (
     LSTM_BIASES,
     LSTM_CELL_STATE,
@@ -86,6 +87,7 @@ def lower_lstm(low, index: int, op: Op) -> KernelCall:
                 "recurrent weights [4][units][units]")
     bias = CArray(low.sym(index, "bias"), "int32_t",
                   np.concatenate([g.t(op.inputs[i]).data.reshape(-1) for i in LSTM_BIASES]).astype(np.int64))
+    table = CArray(low.sym(index, "sigmoid"), "uint16_t", sigmoid16.TABLE, "sigmoid(i / 24), 0.16 fixed point")
     params = CStatic("mcc_lstm_params", low.sym(index, "params"), [
         ("batches", str(batches)), ("time_steps", str(steps)), ("input_size", str(x.shape[2])),
         ("units", str(units)), ("time_major", str(int(time_major))),
@@ -96,14 +98,15 @@ def lower_lstm(low, index: int, op: Op) -> KernelCall:
         ("input_gate_quant", _quant(p.input_multiplier, p.input_shift)),
         ("output_quant", _quant(p.output_multiplier, p.output_shift)),
         ("output_zero_point", str(p.output_zero_point)), ("cell_scale_power", str(p.cell_scale_power)),
-        ("cell_clip", str(p.cell_clip)),
+        ("cell_clip", str(p.cell_clip)), ("sigmoid_table", table.name),
     ])
     ctx = low.scratch_ctx(index)
     hidden, cell = op.inputs[LSTM_HIDDEN_STATE], op.inputs[LSTM_CELL_STATE]
     args = [StructArg(ctx), StructArg(params), low.tensor(op.inputs[0]), ArrayArg(wi), ArrayArg(wr), ArrayArg(bias),
             TensorArg(hidden, _state_symbol(low, hidden)), TensorArg(cell, _state_symbol(low, cell)),
             low.tensor(op.outputs[0])]
-    return KernelCall(index, op.name, op.kind, "mcc_lstm_s8", args, statics=[ctx, params], arrays=[wi, wr, bias])
+    return KernelCall(index, op.name, op.kind, "mcc_lstm_s8", args, statics=[ctx, params],
+                      arrays=[wi, wr, bias, table])
 
 
 def lower_svdf(low, index: int, op: Op) -> KernelCall:

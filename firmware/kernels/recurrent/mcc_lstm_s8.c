@@ -19,36 +19,12 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 
-/* TFLite's table of sigmoid(i / 24) in unsigned 0.16 fixed point (its int16 sigmoid and tanh interpolate in it). */
-static const uint16_t mcc_sigmoid_table_u16[256] = {
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149,
-    40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369,
-    47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169,
-    53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
-    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370,
-    60565, 60753, 60935, 61110, 61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302,
-    62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186, 63279, 63368, 63454, 63536,
-    63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
-    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786,
-    64816, 64845, 64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079,
-    65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
-    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
-    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433,
-    65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474,
-    65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498,
-    65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
-    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522,
-    65523, 65523, 65524, 65524, 65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528,
-    65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531,
-    65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
-    65534, 65534, 65534, 65535,
-};
 
 static int32_t mcc_sat_i16(int32_t x) { return mcc_clamp_i32(x, -32768, 32767); }
 
-/* TFLite's int16 logistic of a Q3.12 value (input multiplier 3, 9-bit interpolation steps) -> Q0.15. */
-static int16_t mcc_sigmoid_q12(int32_t x)
+/* TFLite's int16 logistic of a Q3.12 value (input multiplier 3, 9-bit interpolation steps in `table`, its
+ * sigmoid(i / 24) in unsigned 0.16) -> Q0.15. */
+static int16_t mcc_sigmoid_q12(const uint16_t *table, int32_t x)
 {
     const int32_t v = x * 3;
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
@@ -57,7 +33,7 @@ static int16_t mcc_sigmoid_q12(int32_t x)
     if (step >= 255u) {
         r = 0x7FFFu << 10;
     } else {
-        const uint32_t lo = mcc_sigmoid_table_u16[step], hi = mcc_sigmoid_table_u16[step + 1u];
+        const uint32_t lo = table[step], hi = table[step + 1u];
         r = (lo << 9) + (a & 0x1FFu) * (hi - lo);
     }
     r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
@@ -65,7 +41,7 @@ static int16_t mcc_sigmoid_q12(int32_t x)
 }
 
 /* TFLite's int16 tanh of a value at scale 2^scale_power (TFLM's LSTM input scaling) -> Q0.15. */
-static int16_t mcc_tanh_pot(int32_t x, int32_t scale_power)
+static int16_t mcc_tanh_pot(const uint16_t *table, int32_t x, int32_t scale_power)
 {
     int32_t shift = 15 + scale_power - 3, mult = 3, v, r;
     uint32_t a, step;
@@ -81,7 +57,7 @@ static int16_t mcc_tanh_pot(int32_t x, int32_t scale_power)
     if (step >= 255u) {
         r = 0xFFFF << 8;
     } else {
-        const uint32_t lo = mcc_sigmoid_table_u16[step], hi = mcc_sigmoid_table_u16[step + 1u];
+        const uint32_t lo = table[step], hi = table[step + 1u];
         r = (int32_t)((lo << 8) + (a & 0xFFu) * (hi - lo));
     }
     r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
@@ -141,7 +117,7 @@ static void mcc_lstm_gate(const mcc_lstm_params *p, int32_t g, const int16_t *x,
             mcc_lstm_dot(h, wr + (size_t)j * (size_t)units, units), p->recurrent_quant[g].multiplier,
             p->recurrent_quant[g].shift));
         const int32_t s = mcc_sat_i16(a + r);
-        out[j] = g == 2 ? mcc_tanh_pot(s, -12) : mcc_sigmoid_q12(s);
+        out[j] = g == 2 ? mcc_tanh_pot(p->sigmoid_table, s, -12) : mcc_sigmoid_q12(p->sigmoid_table, s);
     }
 }
 
@@ -192,7 +168,7 @@ mcc_status mcc_lstm_s8(const mcc_context *ctx, const mcc_lstm_params *p, const i
             }
             mcc_lstm_gate(p, 3, x16, h16, input_weights, recurrent_weights, bias, out_gate);
             for (j = 0; j < units; j++) {
-                const int32_t th = mcc_tanh_pot(c[j], p->cell_scale_power);
+                const int32_t th = mcc_tanh_pot(p->sigmoid_table, c[j], p->cell_scale_power);
                 const int32_t v = mcc_multiply_by_quantized_multiplier(th * (int32_t)out_gate[j],
                                                                        p->output_quant.multiplier,
                                                                        p->output_quant.shift);
