@@ -100,6 +100,12 @@ class Lowering:
         return call
 
     def _lower_conv(self, index: int, op: Op, function: str) -> KernelCall:
+        # N:M sparse weights: the sparse kernel when it pays
+        return sparse.apply(self, index, op, self._conv_call(index, op, function))
+
+    def _conv_call(self, index: int, op: Op, function: str) -> KernelCall:
+        """The convolution kernels' records (mcc_conv_params, per-channel quantization, dims); TRANSPOSE_CONV's
+        attrs have no dilation or depth multiplier (1), its pads are TFLite's top/left padding."""
         g = self.graph
         x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
         p = fp.conv_params(g, op)
@@ -112,7 +118,7 @@ class Lowering:
             ("input_offset", str(p.input_offset)), ("output_offset", str(p.output_offset)),
             ("stride_h", str(a.stride_h)), ("stride_w", str(a.stride_w)),
             ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)),
-            ("dilation_h", str(a.dilation_h)), ("dilation_w", str(a.dilation_w)),
+            ("dilation_h", str(getattr(a, "dilation_h", 1))), ("dilation_w", str(getattr(a, "dilation_w", 1))),
             ("depth_multiplier", str(getattr(a, "depth_multiplier", 1))),
             ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
         ])
@@ -120,9 +126,8 @@ class Lowering:
                         [("multiplier", mult.name), ("shift", shift.name)])
         statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
                    self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
-        call = KernelCall(index, op.name, op.kind, function, self._weighted_args(op, statics, weights, bias),
+        return KernelCall(index, op.name, op.kind, function, self._weighted_args(op, statics, weights, bias),
                           statics=statics, arrays=[weights, bias, mult, shift])
-        return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
 
     def _weighted_args(self, op: Op, statics: list[CStatic], weights: CArray, bias: CArray) -> list:
         """(ctx, params, quant, in_dims, in, filter_dims, filter, bias, out_dims, out) of the weighted kernels."""
@@ -431,26 +436,7 @@ class Lowering:
 
     def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
         """mcc_transpose_conv_s8 takes CONV_2D's records (pad_h/pad_w: TFLite's top/left padding)."""
-        g = self.graph
-        x, w, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-        p, a = fp.conv_params(g, op), op.attrs
-        mult = CArray(self.sym(index, "multiplier"), "int32_t", p.multipliers.astype(np.int64))
-        shift = CArray(self.sym(index, "shift"), "int32_t", p.shifts.astype(np.int64))
-        weights = CArray(self.sym(index, "weights"), "int8_t", w.data.reshape(-1), f"{w.name} {list(w.shape)}")
-        bias = CArray(self.sym(index, "bias"), "int32_t", p.bias.astype(np.int64))
-        params = CStatic("mcc_conv_params", self.sym(index, "params"), [
-            ("input_offset", str(p.input_offset)), ("output_offset", str(p.output_offset)),
-            ("stride_h", str(a.stride_h)), ("stride_w", str(a.stride_w)),
-            ("pad_h", str(a.pad_top)), ("pad_w", str(a.pad_left)), ("dilation_h", "1"), ("dilation_w", "1"),
-            ("depth_multiplier", "1"), ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
-        ])
-        quant = CStatic("mcc_per_channel_quant", self.sym(index, "quant"),
-                        [("multiplier", mult.name), ("shift", shift.name)])
-        statics = [self.scratch_ctx(index), params, quant, self.dims_static(index, "in_dims", x.shape),
-                   self.dims_static(index, "filter_dims", w.shape), self.dims_static(index, "out_dims", out.shape)]
-        args = self._weighted_args(op, statics, weights, bias)
-        return KernelCall(index, op.name, op.kind, "mcc_transpose_conv_s8", args, statics=statics,
-                          arrays=[weights, bias, mult, shift])
+        return self._conv_call(index, op, "mcc_transpose_conv_s8")
 
 
 def _conv_function(graph: Graph, op: Op) -> str:

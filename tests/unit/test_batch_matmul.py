@@ -11,15 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import mcucompress
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.frontend import tflite_writer
 from mcucompress.ir import Graph, Op, QuantParams, Tensor, constraints
 from mcucompress.ir import ops as irops
 from mcucompress.reference import executor
 from mcucompress.reference.batch_matmul import output_shape
-from tests.conftest import TflmSession
 from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+from tests.unit.test_elementwise_ops import assert_ptq_matches_tflm
 from tests.unit.test_reference_ops import assert_matches_tflm, q, rand_q, tflm
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
@@ -202,22 +201,11 @@ def test_batch_matmul_tflite_round_trip(tmp_path):
         np.testing.assert_array_equal(executor.run(back, [x])[0], executor.run(g, [x])[0])
 
 
-def _ptq_bit_exact(g: Graph, rng: np.random.Generator) -> Graph:
-    shape = g.t(g.inputs[0]).shape
-    cal = (rng.standard_normal((16,) + shape[1:]) * 2).astype(np.float32)
-    qg = mcucompress.quantize(g, cal)
-    constraints.check_graph(qg)
-    run = TflmSession(tflite_writer.to_bytes(qg))
-    for x in rng.integers(-128, 128, (4,) + shape[1:], dtype=np.int8):
-        np.testing.assert_array_equal(executor.run(qg, [x[None]])[0], run(x[None]))
-    return qg
-
-
 @pytest.mark.parametrize("const_rhs", [False, True], ids=["two_activations", "constant_rhs"])
 def test_batch_matmul_quantized_by_ptq(const_rhs):
     rng = np.random.default_rng(7300)
     g = bmm_graph(rng, (1, 2, 5, 6), (2, 6, 7) if not const_rhs else (6, 7), False, False, "float32", const_rhs)
-    qg = _ptq_bit_exact(g, rng)
+    qg = assert_ptq_matches_tflm(g, rng)
     (op,) = [o for o in qg.ops if o.kind == "BATCH_MATMUL"]
     assert all(qg.t(n).dtype == "int8" and qg.t(n).quant.scale.size == 1 for n in op.inputs)
 
@@ -276,7 +264,7 @@ def test_attention_block_float_matches_litert():
 
 def test_attention_block_int8_bit_exact_with_tflm_and_host_c(tmp_path):
     rng = np.random.default_rng(7500)
-    qg = _ptq_bit_exact(attention_graph(), rng)
+    qg = assert_ptq_matches_tflm(attention_graph(), rng)
     xs = rng.integers(-128, 128, (4, 6, 8), dtype=np.int8)
     host = host_outputs(qg, xs, tmp_path)
     assert_same(host, reference_outputs(qg, xs))
@@ -294,7 +282,7 @@ def test_attention_block_bit_exact_on_qemu(tmp_path):
         pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
     rng = np.random.default_rng(7600)
     g = attention_graph(tokens=8, dim=16)
-    qg = _ptq_bit_exact(g, rng)
+    qg = assert_ptq_matches_tflm(g, rng)
     model = tmp_path / "attention.tflite"
     tflite_writer.write(qg, model)
     result = mcc("run", model, "--samples", "4", "--json", tmp_path / "run.json")
