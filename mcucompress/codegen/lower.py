@@ -90,9 +90,14 @@ class Lowering:
 
     # -- per op ------------------------------------------------------------------------------------
     def lower(self, index: int, op: Op) -> KernelCall:
-        fn = spec(op.kind).lowering
-        if lower_int16.is_int16(self.graph, op) and not spec(op.kind).alias:  # 16x8 kernels
-            fn = lower_int16.lower
+        s = spec(op.kind)
+        fn = s.lowering
+        if lower_int16.is_int16(self.graph, op) and not s.alias:  # 16x8 kernels
+            fn = s.int16_lowering
+            if fn is None:
+                kinds = sorted(k.kind for k in all_specs() if k.int16_lowering)
+                raise UnsupportedOpError(f"op {index} ({op.kind}) has no int16 C kernel; int16 kernels: "
+                                         f"{', '.join(kinds)} (and RESHAPE)")
         if fn is None:
             raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
         call = fn(self, index, op)

@@ -170,22 +170,3 @@ def quantize(low, index: int, op) -> KernelCall:
     params = CStatic("mcc_requant_params", low.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
     args = [StructArg(params), IntArg(out.size), ptr(low, op.inputs[0]), ptr(low, op.outputs[0])]
     return KernelCall(index, op.name, op.kind, function, args, statics=[params])
-
-
-LOWERINGS = {"CONV_2D": conv, "DEPTHWISE_CONV_2D": conv, "FULLY_CONNECTED": fully_connected,
-             "AVERAGE_POOL_2D": pool, "MAX_POOL_2D": pool, "ADD": binary, "MUL": binary, "SOFTMAX": softmax,
-             "QUANTIZE": quantize, "LOGISTIC": sigmoid_tanh, "TANH": sigmoid_tanh}
-FUNCTIONS = {"CONV_2D": ("mcc_convolve_s16",), "DEPTHWISE_CONV_2D": ("mcc_depthwise_conv_s16",),
-             "FULLY_CONNECTED": ("mcc_fully_connected_s16",), "AVERAGE_POOL_2D": ("mcc_avgpool_s16",),
-             "MAX_POOL_2D": ("mcc_maxpool_s16",), "ADD": ("mcc_add_s16",), "MUL": ("mcc_mul_s16",),
-             "SOFTMAX": ("mcc_softmax_s16",), "QUANTIZE": ("mcc_requantize_s8_s16", "mcc_requantize_s16_s8"),
-             "LOGISTIC": ("mcc_logistic_s16",), "TANH": ("mcc_tanh_s16",)}
-
-
-def lower(low, index: int, op) -> KernelCall:
-    """The op's 16x8 kernel call; UnsupportedOpError naming the op for a kind with no int16 C kernel."""
-    fn = LOWERINGS.get(op.kind)
-    if fn is None:
-        raise UnsupportedOpError(f"op {index} ({op.kind}) has no int16 C kernel; int16 kernels: "
-                                 f"{', '.join(sorted(LOWERINGS))} (and RESHAPE)")
-    return fn(low, index, op)

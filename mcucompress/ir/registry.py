@@ -54,6 +54,7 @@ class OpSpec:
     fixed_output: tuple[float, int] | None = None  # int8 output (scale, zero point) fixed by TFLite
     weight_axis: int | None = None  # axis of the weights' per-channel quantization (input 1)
     lowering: Callable | None = None  # None: reference executor only (no int8 C kernel)
+    int16_lowering: Callable | None = None  # the 16x8 variant's (int16 activations) lowering; None: no int16 kernel
     c_functions: tuple[str, ...] = ()  # C kernels the lowering may call
     scratch: Callable | None = None
     # True: the C kernel reads element i of input 0 before writing element i of the output (same shape); or

@@ -10,6 +10,7 @@ the channels, so pruning may not remove channels across it. PRELU's alpha is a c
 broadcasts against the input (per channel, usually), sliced with the channels when pruning removes some.
 """
 
+from mcucompress.codegen import lower_int16
 from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
@@ -24,9 +25,10 @@ _UNARY = {"channels": CHANNELS_PASSTHROUGH, "lowering": Lowering._lower_unary, "
 
 SPECS = (
     OpSpec("LOGISTIC", attrs.NoAttrs, act.sigmoid_tanh, tflite_names=("LOGISTIC",), check=c.check_logistic,
-           fixed_output=(1 / 256, -128), c_functions=("mcc_logistic_s8",), **_UNARY),
+           fixed_output=(1 / 256, -128), c_functions=("mcc_logistic_s8",), **_UNARY,
+           int16_lowering=lower_int16.sigmoid_tanh),
     OpSpec("TANH", attrs.NoAttrs, act.sigmoid_tanh, tflite_names=("TANH",), check=c.check_tanh,
-           fixed_output=(1 / 128, 0), c_functions=("mcc_tanh_s8",), **_UNARY),
+           fixed_output=(1 / 128, 0), c_functions=("mcc_tanh_s8",), **_UNARY, int16_lowering=lower_int16.sigmoid_tanh),
     OpSpec("RELU", attrs.NoAttrs, act.relu, tflite_names=("RELU",), c_functions=("mcc_requantize_s8",), **_UNARY),
     OpSpec("RELU6", attrs.NoAttrs, act.relu6, tflite_names=("RELU6",), check=c.check_relu6, shares_quant=True,
            c_functions=("mcc_relu6_s8",), **_UNARY),
@@ -35,7 +37,8 @@ SPECS = (
     OpSpec("HARD_SWISH", attrs.NoAttrs, act.hard_swish, tflite_names=("HARD_SWISH",), check=c.check_hard_swish,
            c_functions=("mcc_hard_swish_s8",), **_UNARY),
     OpSpec("SOFTMAX", attrs.SoftmaxAttrs, ref.softmax_op, CHANNELS_BLOCK, ("SOFTMAX",), check=c.check_softmax,
-           fixed_output=(1 / 256, -128), lowering=Lowering._lower_softmax, c_functions=("mcc_softmax_s8",)),
+           fixed_output=(1 / 256, -128), lowering=Lowering._lower_softmax, c_functions=("mcc_softmax_s8",),
+           int16_lowering=lower_int16.softmax),
     OpSpec("ABS", attrs.NoAttrs, math_ops.abs_op, tflite_names=("ABS",), c_functions=("mcc_abs_s8",), **_UNARY),
     OpSpec("ELU", attrs.NoAttrs, math_ops.elu, tflite_names=("ELU",), c_functions=("mcc_lookup_s8",),
            **{**_UNARY, "lowering": Lowering._lower_lookup}),

@@ -10,6 +10,7 @@ PACK runs as a CONCATENATION;
 SPACE_TO_BATCH_ND, whose map also pads, has its own kernel (mcc_space_to_batch_s8). Channels may not be pruned across them (they may move the channel axis).
 """
 
+from mcucompress.codegen import lower_int16
 from mcucompress.codegen.lower import Lowering
 from mcucompress.codegen.lower_misc import lower_space_to_batch
 from mcucompress.ir import constraints as c
@@ -32,7 +33,8 @@ SPECS = (
            check=c.check_concatenation, shares_quant=True, lowering=Lowering._lower_concatenation,
            c_functions=("mcc_concat_s8",)),
     OpSpec("QUANTIZE", attrs.NoAttrs, act.quantize, CHANNELS_PASSTHROUGH, ("QUANTIZE",), check=c.check_quantize,
-           lowering=Lowering._lower_unary, c_functions=("mcc_requantize_s8",), in_place=True),
+           lowering=Lowering._lower_unary, c_functions=("mcc_requantize_s8",), in_place=True,
+           int16_lowering=lower_int16.quantize),
     OpSpec("DEQUANTIZE", attrs.NoAttrs, act.dequantize, CHANNELS_BLOCK, ("DEQUANTIZE",)),
     OpSpec("TRANSPOSE", attrs.TransposeAttrs, tflite_names=("TRANSPOSE",), check=cm.check_transpose, **_MOVE),
     OpSpec("SLICE", attrs.SliceAttrs, tflite_names=("SLICE",), check=cm.check_slice, **_MOVE),

@@ -6,6 +6,7 @@ SUM rescale. The reductions' channel rule holds when they reduce spatial axes on
 checks on the axes.
 """
 
+from mcucompress.codegen import lower_int16
 from mcucompress.codegen.lower import Lowering
 from mcucompress.ir import constraints as c
 from mcucompress.ir import constraints_misc as cmisc
@@ -17,10 +18,10 @@ from mcucompress.reference import misc_ops, reduce
 SPECS = (
     OpSpec("AVERAGE_POOL_2D", attrs.Pool2DAttrs, ref.pooling, CHANNELS_PASSTHROUGH, ("AVERAGE_POOL_2D",),
            check=c.check_pool, shares_quant=True, lowering=Lowering._lower_average_pool_2d,
-           c_functions=("mcc_avgpool_s8",)),
+           c_functions=("mcc_avgpool_s8",), int16_lowering=lower_int16.pool),
     OpSpec("MAX_POOL_2D", attrs.Pool2DAttrs, ref.pooling, CHANNELS_PASSTHROUGH, ("MAX_POOL_2D",),
            check=c.check_pool, shares_quant=True, lowering=Lowering._lower_max_pool_2d,
-           c_functions=("mcc_maxpool_s8",)),
+           c_functions=("mcc_maxpool_s8",), int16_lowering=lower_int16.pool),
     OpSpec("MEAN", attrs.MeanAttrs, reduce.mean, CHANNELS_PASSTHROUGH, ("MEAN",), lowering=Lowering._lower_mean,
            c_functions=("mcc_mean_s8",)),
     OpSpec("SUM", attrs.MeanAttrs, reduce.reduce_sum, CHANNELS_PASSTHROUGH, ("SUM",), lowering=Lowering._lower_mean,

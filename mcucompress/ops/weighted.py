@@ -6,6 +6,7 @@ Their weights (input 1) are quantized symmetrically per output channel along `we
 CONV_2D and FULLY_CONNECTED with N:M sparse weights may run the sparse kernels (codegen/sparse.py).
 """
 
+from mcucompress.codegen import lower_int16
 from mcucompress.codegen.lower import (
     Lowering,
     batch_matmul_scratch,
@@ -27,15 +28,15 @@ from mcucompress.reference import transpose_conv
 SPECS = (
     OpSpec("CONV_2D", attrs.Conv2DAttrs, ref.weighted, CHANNELS_PRODUCER, ("CONV_2D",), check=c.check_conv_2d,
            weight_axis=0, lowering=Lowering._lower_conv_2d, c_functions=("mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_convolve_nm_s8"),
-           scratch=conv_scratch, in_place=conv_writes_over_input),
+           scratch=conv_scratch, in_place=conv_writes_over_input, int16_lowering=lower_int16.conv),
     OpSpec("DEPTHWISE_CONV_2D", attrs.DepthwiseConv2DAttrs, ref.weighted, CHANNELS_DEPTHWISE, ("DEPTHWISE_CONV_2D",),
            check=c.check_depthwise_conv_2d, weight_axis=3, lowering=Lowering._lower_depthwise_conv_2d,
            c_functions=("mcc_depthwise_conv_s8",), scratch=depthwise_scratch,
-           in_place=depthwise_writes_over_input),
+           in_place=depthwise_writes_over_input, int16_lowering=lower_int16.conv),
     OpSpec("FULLY_CONNECTED", attrs.FullyConnectedAttrs, ref.weighted, CHANNELS_PRODUCER, ("FULLY_CONNECTED",),
            check=c.check_fully_connected, weight_axis=0, lowering=Lowering._lower_fully_connected,
            c_functions=("mcc_fully_connected_s8", "mcc_fully_connected_nm_s8"), scratch=fully_connected_scratch,
-           scratch_over_input=fully_connected_scratch_over_input),
+           scratch_over_input=fully_connected_scratch_over_input, int16_lowering=lower_int16.fully_connected),
     # A product of two tensors (either may be an activation), quantized per tensor: the channels of its output
     # are the rhs columns, which no weight axis of a producer tracks, so pruning stops here.
     OpSpec("BATCH_MATMUL", attrs.BatchMatMulAttrs, bmm.batch_matmul, CHANNELS_BLOCK, ("BATCH_MATMUL",),
