@@ -1,14 +1,17 @@
 """Training-time compression figures (issue 12): ResNet-8 (MLPerf Tiny, float, input 0..255) on CIFAR-10.
 
-Four fine-tuning runs with the same data, epochs and seed (mcucompress.torch.train.finetune, the code of
-`mcucompress finetune`): dense (the baseline B), channels removing 50% of the MACs (one-shot, then
-fine-tuned), unstructured 80% (gradual, Zhu & Gupta), and QAT (int8 out). Float outputs are quantized with
+Four fine-tuning runs with the same data, epochs, seed and loss (mcucompress.torch.train.finetune, the code
+of `mcucompress finetune`; labels plus, with --distill, soft targets of the original model): dense (the
+baseline B), channels removing 50% of the MACs (one-shot, then fine-tuned), unstructured 80% (gradual, Zhu &
+Gupta), and QAT (int8 out), which starts from the dense run's fine-tuned float model and trains
+--qat-epochs more, so it compares with our post-training int8 of that same float model. Float outputs are quantized with
 our post-training quantizer (500 training images, min/max). Each int8 model is measured on the first 2,000
 CIFAR-10 test images with the generated C (host gcc; bit-exact with the reference executor, checked here on
 the first 64), checked bit-exact TFLM vs our C on 64 images, and run on mps2-an386 in QEMU for executed
 instructions (4 images, bit-exact with the reference executor). Runs resume from their checkpoints.
 
     python bench/finetune.py [--epochs 2] [--max-train 5000] [--seed 0] [--workdir /work/data/finetune/bench]
+        [--distill 0.5] [--threads 1 --runs dense,qat]   # two processes of one thread train faster than one of two
 
 Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
 to_npz.py into the work folder).
@@ -34,8 +37,9 @@ RUNS = {
     "dense": {},
     "channels50": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot"},
     "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual"},
-    "qat": {"qat": True},
+    "qat": {"qat": True},  # from the dense run's fine-tuned float model (Jacob et al.: QAT after float training)
 }
+QAT_FROM = "dense"
 
 
 def data_files(workdir: Path) -> tuple[Path, Path]:
@@ -87,6 +91,10 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3, help="relative to each tensor's RMS")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--distill", type=float, default=0.0, help="distillation weight toward the original model")
+    ap.add_argument("--qat-epochs", type=int, default=3)
+    ap.add_argument("--qat-lr", type=float, default=1e-3, help="relative, as --lr")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--workdir", default="/work/data/finetune/bench")
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of " + ",".join(RUNS))
@@ -98,6 +106,8 @@ def main() -> int:
         return 2
     import torch
 
+    if a.threads:
+        torch.set_num_threads(a.threads)
     import mcucompress
     from mcucompress.torch.bridge import GraphModule
     from mcucompress.torch.train import FinetuneConfig, finetune
@@ -111,18 +121,26 @@ def main() -> int:
     calib = calib_all[np.random.default_rng(a.seed).permutation(len(calib_all))[:500]].astype(np.float32)
     del calib_all
     results: dict = {"model": MODEL.name, "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
-                     "batch_size": a.batch_size, "runs": {}}
+                     "batch_size": a.batch_size, "distill": a.distill, "qat_epochs": a.qat_epochs,
+                     "qat_lr": a.qat_lr, "runs": {}}
     original = mcucompress.load(MODEL)
     if not a.no_original:
         results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
                                                   workdir, a.board)
         print(json.dumps({"original_ptq": results["runs"]["original_ptq"]}), flush=True)
     for name in a.runs.split(","):
-        cfg = FinetuneConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed,
-                             max_train=a.max_train or None, augment=True, **RUNS[name])
+        qat = RUNS[name].get("qat", False)
+        cfg = FinetuneConfig(epochs=a.qat_epochs if qat else a.epochs, batch_size=a.batch_size,
+                             lr=a.qat_lr if qat else a.lr, seed=a.seed, max_train=a.max_train or None, augment=True,
+                             distill=a.distill, **RUNS[name])
+        source = workdir / f"{QAT_FROM}.tflite" if qat else MODEL
+        if not source.exists():
+            print(f"bench/finetune.py: run '{name}' starts from {source}, which is absent: run {QAT_FROM} first",
+                  file=sys.stderr)
+            return 2
         out = workdir / f"{name}.tflite"
         start = time.perf_counter()
-        report = finetune(MODEL, train, out, cfg, checkpoint_dir=workdir / f"{name}.ckpt", progress=False)
+        report = finetune(source, train, out, cfg, checkpoint_dir=workdir / f"{name}.ckpt", progress=False)
         graph = mcucompress.load(out)
         entry = {"wall_seconds": round(time.perf_counter() - start, 1),
                  "seconds_per_epoch": [h["seconds"] for h in report["history"]],

@@ -250,7 +250,7 @@ def cmd_finetune(args) -> int:
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
                          val_split=args.val_split, augment=args.augment, max_train=args.max_train,
-                         normalize=args.normalize)
+                         distill=args.distill, temperature=args.temperature, normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
     kind = "int8 (QAT)" if args.qat else "float32"
     top1 = f", validation top-1 {report['val_top1']:.4f}" if report.get("val_top1") is not None else ""
@@ -428,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fraction of weights (unstructured) or of MACs (channels) to remove")
     p.add_argument("--schedule", choices=["oneshot", "gradual", "iterative"], default="oneshot")
     p.add_argument("--augment", action="store_true", help="random flips and shifts of image inputs")
+    p.add_argument("--distill", type=float, default=0.0, metavar="ALPHA",
+                   help="weight in [0, 1] of a distillation loss toward MODEL's own predictions (its soft targets "
+                        "at --temperature); helps pruned and QAT runs keep the dense model's accuracy")
+    p.add_argument("--temperature", type=float, default=4.0, help="distillation temperature (default: %(default)s)")
     p.add_argument("--max-train", type=int, default=None, metavar="N", help="use only the first N training samples")
     p.add_argument("--checkpoint-dir", default=None, help="per-epoch checkpoints (default: OUT.tflite.ckpt); "
                    "running the same command again resumes after the last finished epoch")

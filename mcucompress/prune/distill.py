@@ -5,7 +5,7 @@ The dense and pruned graphs become PyTorch modules through mcucompress.torch.bri
 zero (each weighted op's zeros are its fixed mask); removed channels are already gone from the graph. The
 loss is the mean squared error of the logits plus that of every activation both models still share in
 shape (the residual stream when channels were not removed there), each relative to the dense activation's
-mean square; inputs are flipped and shifted at random (the dense model is rerun on the same batch, so no
+mean square; inputs are flipped and shifted at random, each on its own (the dense model is rerun on the same batch, so no
 labels are used). Adam with a cosine learning rate relative to each tensor's scale; the weights are written
 back into the pruned graph.
 """
@@ -32,26 +32,13 @@ def available() -> bool:
     return True
 
 
-def _augment(torch, x, gen):
-    """Random horizontal flip and a shift of up to 1/8 of the image (zero padded), NHWC."""
-    n, h, w, _ = x.shape
-    flip = torch.rand(n, generator=gen) < 0.5
-    x = torch.where(flip[:, None, None, None], x.flip(2), x)
-    ph, pw = max(h // 8, 0), max(w // 8, 0)
-    if ph == 0 and pw == 0:
-        return x
-    padded = torch.nn.functional.pad(x, (0, 0, pw, pw, ph, ph))
-    dy = int(torch.randint(0, 2 * ph + 1, (1,), generator=gen))
-    dx = int(torch.randint(0, 2 * pw + 1, (1,), generator=gen))
-    return padded[:, dy:dy + h, dx:dx + w, :]
-
-
 def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batch: int = BATCH, lr: float = LR,
             augment: bool = True) -> None:
     """Train `pruned`'s weights and biases in place toward `dense`'s outputs on samples x (float inputs)."""
     import torch
 
     from mcucompress.prune.recovery import ensure_bias
+    from mcucompress.torch.augment import flip_shift
     from mcucompress.torch.bridge import GraphModule
 
     torch.manual_seed(SEED)
@@ -80,7 +67,7 @@ def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batc
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for _ in range(steps):
         idx = torch.randint(0, len(xs), (min(batch, len(xs)),), generator=gen)
-        xb = _augment(torch, xs[idx], gen) if image else xs[idx]
+        xb = flip_shift(xs[idx], gen) if image else xs[idx]
         teacher.capture, student.capture = {}, {}
         with torch.no_grad():
             t_out = teacher(xb, logits=True)

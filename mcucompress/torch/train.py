@@ -32,6 +32,7 @@ from mcucompress.dataset import check_labels, fit_samples
 from mcucompress.errors import DataError, McuError
 from mcucompress.fileio import write_atomic
 from mcucompress.ir import Graph
+from mcucompress.torch.augment import flip_shift
 from mcucompress.torch.bridge import GraphModule
 
 
@@ -50,7 +51,9 @@ class FinetuneConfig:
     rounds: int = 3  # iterative schedule
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
-    augment: bool = False  # random horizontal flips and 4-pixel shifts (images)
+    augment: bool = False  # random horizontal flips and 4-pixel shifts per image
+    distill: float = 0.0  # weight of the distillation loss toward the input model's logits (0: labels only)
+    temperature: float = 4.0  # of that distillation (Hinton et al.)
     normalize: str | None = None  # --normalize of the data (mcucompress.normalize)
 
 
@@ -80,18 +83,6 @@ def load_training_data(path, graph: Graph, loss: str, name: str = "training data
     return x, None
 
 
-def _augment(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """NHWC images: random horizontal flip and a random shift of up to 4 pixels (zero fill)."""
-    if xb.dim() != 4:
-        return xb
-    n, h, w, _ = xb.shape
-    flip = torch.rand(n, generator=gen) < 0.5
-    xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
-    pad = F.pad(xb.permute(0, 3, 1, 2), (4, 4, 4, 4))
-    dy, dx = torch.randint(0, 9, (2,), generator=gen).tolist()
-    return pad[:, :, dy:dy + h, dx:dx + w].permute(0, 2, 3, 1).contiguous()
-
-
 def evaluate(module: GraphModule, x: np.ndarray, y: np.ndarray | None, loss: str, batch: int = 256) -> dict:
     """Validation loss and top-1 (fake-quantized when QAT is on)."""
     module.eval()
@@ -109,6 +100,15 @@ def evaluate(module: GraphModule, x: np.ndarray, y: np.ndarray | None, loss: str
                 total += float(F.mse_loss(out.reshape(len(xb), -1), xb.reshape(len(xb), -1), reduction="sum"))
     n = max(len(x), 1)
     return {"loss": total / n, "top1": correct / n if loss == "ce" else None}
+
+
+def distillation_loss(logits: torch.Tensor, teacher: GraphModule, xb: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Hinton et al.'s soft-target loss: KL(teacher || student) at `temperature`, scaled by T^2 so its
+    gradients keep the size of the cross-entropy's. The teacher is the model as it came in (unpruned, float),
+    so a pruned or quantized student is pulled toward what the dense model predicts on the same image."""
+    with torch.no_grad():
+        target = F.softmax(teacher(xb, logits=True) / temperature, dim=1)
+    return F.kl_div(F.log_softmax(logits / temperature, dim=1), target, reduction="batchmean") * temperature ** 2
 
 
 def relative_lr_groups(module: torch.nn.Module, lr: float) -> list[dict]:
@@ -172,6 +172,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
 
     torch.manual_seed(cfg.seed)
     module = GraphModule(graph)
+    teacher = GraphModule(graph).eval() if cfg.distill > 0 and cfg.loss == "ce" else None  # before any pruning
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     calib = x[np.random.default_rng(cfg.seed + 1).permutation(len(x))[:512]]
@@ -223,10 +224,14 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
             idx = perm[i:i + cfg.batch_size]
             xb = xt[idx]
             if cfg.augment:
-                xb = _augment(xb, gen)
+                xb = flip_shift(xb, gen)
             opt.zero_grad()
             if cfg.loss == "ce":
-                loss = F.cross_entropy(module(xb, logits=True), yt[idx])
+                logits = module(xb, logits=True)
+                loss = F.cross_entropy(logits, yt[idx])
+                if teacher is not None:
+                    loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, teacher, xb,
+                                                                                       cfg.temperature)
             else:
                 loss = F.mse_loss(module(xb).reshape(len(xb), -1), xb.reshape(len(xb), -1))
             loss.backward()
@@ -291,5 +296,11 @@ def _check_config(cfg: FinetuneConfig) -> None:
         raise McuError(f"--loss {cfg.loss}: use ce (labels) or mse (reconstruct the input)")
     if not (0 <= cfg.val_split < 1):
         raise McuError(f"--val-split {cfg.val_split}: give a fraction in [0, 1)")
+    if not 0 <= cfg.distill <= 1:
+        raise McuError(f"--distill {cfg.distill}: give the distillation loss weight in [0, 1]")
+    if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
+        raise McuError(f"--temperature {cfg.temperature}: give a positive temperature, e.g. 4")
+    if cfg.distill > 0 and cfg.loss != "ce":
+        raise McuError("--distill needs --loss ce (it matches the teacher's class probabilities)")
     if cfg.prune is None and cfg.sparsity is not None:
         raise McuError("--sparsity needs --prune METHOD")
