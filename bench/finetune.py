@@ -51,6 +51,25 @@ def data_files(workdir: Path) -> tuple[Path, Path]:
     return train, test
 
 
+def validation_split(train: Path, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """The samples finetune held back for validation (the same seeded split)."""
+    from mcucompress.torch.train import split_indices
+
+    d = np.load(train)
+    _, val = split_indices(len(d["y"]), cfg, val_file=False)
+    return d["x"][val].astype(np.float32), d["y"][val]
+
+
+def int8_top1(graph, x, y) -> float:
+    """Top-1 of an int8 graph in the reference executor (bit-exact with our C, which measure() checks)."""
+    from mcucompress.dataset import quantize_input
+    from mcucompress.reference import executor
+
+    xq = quantize_input(x, graph.t(graph.inputs[0]))
+    out = np.concatenate([executor.run(graph, [xq[i:i + 500]])[0] for i in range(0, len(xq), 500)])
+    return float(np.mean(out.reshape(len(xq), -1).argmax(1) == np.asarray(y).reshape(-1)))
+
+
 def measure(graph, x_test, y_test, name: str, workdir: Path, board: str) -> dict:
     from mcucompress.codegen.project import compile_graph, write_project
     from mcucompress.dataset import quantize_input
@@ -148,6 +167,9 @@ def main() -> int:
                  "val_top1": report.get("val_top1")}
         if graph.is_quantized:
             q = graph
+            # QAT's promise: the exported int8 model scores what the fake-quantized one did, on the same samples
+            entry["fake_quant_val_top1"] = entry.pop("val_top1")
+            entry["int8_val_top1"] = int8_top1(q, *validation_split(train, cfg))
         else:
             module = GraphModule(graph).eval()
             with torch.no_grad():

@@ -70,8 +70,12 @@ def quantize_weights(w: np.ndarray, axis: int | None, min_scale: np.ndarray | fl
         amax = np.array([np.abs(w).max()], np.float64)
     else:
         amax = np.abs(np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)).max(axis=1).astype(np.float64)
-    scale = np.maximum(amax / 127.0, np.max(min_scale) if axis is None else min_scale)
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    # An all-zero channel (pruned, or dead) computes bias only, so its scale is free: it takes the median of the
+    # live channels' so its requantization multiplier stays in the kernels' fast range (a bias-limited scale
+    # of ~1e-8 gave a shift below -31 and made a pruned digits depthwise layer 3x slower on the M4).
+    live = amax[amax > 0]
+    amax = np.where(amax > 0, amax, np.median(live) if live.size else 127.0)
+    scale = np.maximum(amax / 127.0, np.max(min_scale) if axis is None else min_scale).astype(np.float32)
     shape = [1] * w.ndim
     if axis is not None:
         shape[axis] = -1

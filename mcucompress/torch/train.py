@@ -123,6 +123,20 @@ def relative_lr_groups(module: torch.nn.Module, lr: float) -> list[dict]:
     return groups
 
 
+def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(training indices, validation indices or None) into the N samples of the training file: a seeded subset
+    of max_train samples (files are often sorted by class), then val_split of it held back unless a validation
+    file is given. Benchmarks use it to score the exported model on the very samples validation saw."""
+    idx = np.arange(n)
+    if cfg.max_train and cfg.max_train < n:
+        idx = np.sort(np.random.default_rng(cfg.seed + 2).permutation(n)[:cfg.max_train])
+    if val_file or not (cfg.val_split > 0 and len(idx) >= 10):
+        return idx, None
+    perm = np.random.default_rng(cfg.seed).permutation(len(idx))
+    n_val = max(1, round(cfg.val_split * len(idx)))
+    return idx[np.sort(perm[n_val:])], idx[perm[:n_val]]
+
+
 # -- checkpoints -----------------------------------------------------------------------------------------
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
     h = hashlib.sha256(Path(model_path).read_bytes())
@@ -153,19 +167,14 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
         raise McuError(f"{model_path}: finetune takes a float32 model (train in float, then --qat or quantize); "
                        "this one is int8")
     x, y = load_training_data(data_path, graph, cfg.loss, normalize=cfg.normalize)
-    if cfg.max_train and cfg.max_train < len(x):  # a seeded random subset: files are often sorted by class
-        pick = np.sort(np.random.default_rng(cfg.seed + 2).permutation(len(x))[:cfg.max_train])
-        x, y = x[pick], (y[pick] if y is not None else None)
+    train_idx, val_idx = split_indices(len(x), cfg, val_path is not None)
     if val_path is not None:
         xv, yv = load_training_data(val_path, graph, cfg.loss, "validation data", cfg.normalize)
-    elif cfg.val_split > 0 and len(x) >= 10:
-        perm = np.random.default_rng(cfg.seed).permutation(len(x))
-        n_val = max(1, round(cfg.val_split * len(x)))
-        xv, yv = x[perm[:n_val]], (y[perm[:n_val]] if y is not None else None)
-        keep = np.sort(perm[n_val:])
-        x, y = x[keep], (y[keep] if y is not None else None)
+    elif val_idx is not None:
+        xv, yv = x[val_idx], (y[val_idx] if y is not None else None)
     else:
         xv = yv = None
+    x, y = x[train_idx], (y[train_idx] if y is not None else None)
     out_path = Path(out_path)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out_path.with_name(out_path.name + ".ckpt")
     fingerprint = _fingerprint(model_path, data_path, cfg, val_path)

@@ -165,30 +165,51 @@ def int8_top1(graph, x, y):
 
 
 def test_digits_figures(digits, tmp_path):
-    """Same data, epochs and seed for every run; int8 top-1 on the 540 test digits (reference executor,
-    bit-exact with our C and TFLM). Thresholds sit just under what was measured when written (see the asserts)."""
+    """Issue 12's figures on the digits CNN, in seconds: the same data, epochs and seed for every run; int8 top-1
+    on the 540 test digits (reference executor, bit-exact with our C and TFLM); B = the dense model fine-tuned.
+    Instructions: executed on mps2-an386 in QEMU (two digits each), bit-exact with the reference there."""
+    from mcucompress.driver import run_graph_on_board
+
     d, x, _, x_test, y_test = digits
     calib = x[:200]
 
-    def run(name, **kw):
-        cfg = FinetuneConfig(epochs=6, batch_size=32, lr=1e-2, seed=0, **kw)
-        finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / f"{name}.tflite", cfg, progress=False, log=lambda m: None)
+    def run(name, source=DIGITS_FLOAT, epochs=20, lr=1e-2, **kw):
+        cfg = FinetuneConfig(epochs=epochs, batch_size=32, lr=lr, seed=0, **kw)
+        finetune(source, d / "train.npz", tmp_path / f"{name}.tflite", cfg, progress=False, log=lambda m: None)
         return mcucompress.load(tmp_path / f"{name}.tflite")
 
     dense = run("dense")
-    b = int8_top1(mcucompress.quantize(dense, calib), x_test, y_test)
+    dense_q = mcucompress.quantize(dense, calib)
+    b = int8_top1(dense_q, x_test, y_test)
+    assert b >= 0.97  # measured 0.978 (the bundled model: 0.978)
+
     channels = run("channels", prune="channels", sparsity=0.5)
+    channels_q = mcucompress.quantize(channels, calib)
     assert graph_macs(channels) <= 0.5 * graph_macs(dense) + 1
-    assert int8_top1(mcucompress.quantize(channels, calib), x_test, y_test) >= b - 0.03
+    assert int8_top1(channels_q, x_test, y_test) >= b - 0.015  # measured 0.974
+
     unstructured = run("unstructured", prune="unstructured", sparsity=0.8, schedule="gradual")
     weights = [op.inputs[1] for op in unstructured.ops if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
     zeros = sum(int((unstructured.t(w).data == 0).sum()) for w in weights[1:])  # the first layer stays dense
     assert zeros >= 0.79 * sum(unstructured.t(w).size for w in weights[1:])
-    # 80% of this 3k-weight CNN is harsh: measured 0.881 against B 0.98 after 6 epochs
-    assert int8_top1(mcucompress.quantize(unstructured, calib), x_test, y_test) >= b - 0.12
-    qat = run("qat", qat=True)
+    unstructured_q = mcucompress.quantize(unstructured, calib)
+    assert int8_top1(unstructured_q, x_test, y_test) >= b - 0.01  # measured 0.972
+
+    qat = run("qat", source=tmp_path / "dense.tflite", epochs=3, lr=3e-3, qat=True)  # QAT after float training
     assert qat.is_quantized
-    assert int8_top1(qat, x_test, y_test) >= b - 0.01
+    assert int8_top1(qat, x_test, y_test) >= max(b, b - 0.003)  # our PTQ of the same float model is B itself
+
+    xq = quantize_input(x_test[:2], dense_q.t(dense_q.inputs[0]))
+    runs = {name: run_graph_on_board(g, xq, "mps2-an386", workdir=tmp_path / name)[0]
+            for name, g in (("dense", dense_q), ("channels", channels_q), ("unstructured", unstructured_q))}
+    assert all(r["bit_exact"] for r in runs.values())
+    instructions = {name: r["latency"]["median"] for name, r in runs.items()}
+    weight_bytes = {name: r["memory"]["weights_bytes"] for name, r in runs.items()}
+    assert instructions["channels"] <= 0.55 * instructions["dense"], instructions
+    assert instructions["unstructured"] < instructions["dense"], instructions
+    # ResNet-8's goal is 0.45x; on this 3k-weight CNN the dense first conv, the depthwise layer (no sparse kernel)
+    # and the int32 biases are 40% of the bytes, so 80% zeros give about 0.6x here
+    assert weight_bytes["unstructured"] <= 0.65 * weight_bytes["dense"], weight_bytes
 
 
 def test_cli_qat_output_compiles_and_runs(digits, tmp_path, capsys):
