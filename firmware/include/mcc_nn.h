@@ -91,13 +91,14 @@ mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, con
 mcc_status mcc_maxpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,
                           const mcc_dims *out_dims, int8_t *out);
 
-/** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed. */
-mcc_status mcc_add_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
-                      int8_t *out);
+/** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed.
+ *  ctx: a scratch of 2 KB (two rescale tables) speeds up large layers; buf NULL runs without. */
+mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                      const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /** SUB, as mcc_add_s8 with in1 - in2. */
-mcc_status mcc_sub_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
-                      int8_t *out);
+mcc_status mcc_sub_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                      const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /** MUL with 4-D broadcasting. In place allowed. */
 mcc_status mcc_mul_s8(const mcc_mul_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,

@@ -206,16 +206,18 @@ class Lowering:
             arrays += arrs
         return ptrs, arrays
 
-    def _binary_call(self, index: int, op: Op, ctype: str, p, function: str) -> KernelCall:
-        """(params, broadcast dims, operand 1, operand 2, out): the broadcasting binary kernels with a params struct."""
+    def _binary_call(self, index: int, op: Op, ctype: str, p, function: str, ctx: bool = False) -> KernelCall:
+        """([ctx,] params, broadcast dims, operand 1, operand 2, out): the broadcasting binary kernels with a params
+        struct (ADD and SUB take a scratch context first)."""
         params = CStatic(ctype, self.sym(index, "params"), [(k, str(v)) for k, v in vars(p).items()])
         bcast = self._broadcast(index, op)
         ptrs, arrays = self._binary_inputs(index, op)
-        args = [StructArg(params), StructArg(bcast), *ptrs, self.tensor(op.outputs[0])]
-        return KernelCall(index, op.name, op.kind, function, args, statics=[params, bcast], arrays=arrays)
+        statics = ([self.scratch_ctx(index)] if ctx else []) + [params, bcast]
+        args = [*map(StructArg, statics), *ptrs, self.tensor(op.outputs[0])]
+        return KernelCall(index, op.name, op.kind, function, args, statics=statics, arrays=arrays)
 
     def _lower_add(self, index: int, op: Op, function: str = "mcc_add_s8") -> KernelCall:
-        return self._binary_call(index, op, "mcc_add_params", fp.add_sub_params(self.graph, op), function)
+        return self._binary_call(index, op, "mcc_add_params", fp.add_sub_params(self.graph, op), function, ctx=True)
 
     def _lower_sub(self, index: int, op: Op) -> KernelCall:
         return self._lower_add(index, op, "mcc_sub_s8")
@@ -497,6 +499,26 @@ def conv_scratch(graph: Graph, op: Op) -> int:
     requantization entry per output channel."""
     cout, kh, kw, cin = graph.t(op.inputs[1]).shape
     return 2 * kh * kw * cin * 2 + 16 * cout
+
+
+ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES: two int32 tables of the rescaled input values
+ADDSUB_TABLE_MIN = 256  # outputs from which filling the tables (~6k instructions) pays (~27 saved per value)
+
+
+def addsub_scratch(graph: Graph, op: Op) -> int:
+    """mcc_add_s8 / mcc_sub_s8: the rescale tables of mcc_addsub.h for an int8 layer of at least ADDSUB_TABLE_MIN
+    outputs whose rescales take the fast forms (the C dispatch's test; otherwise the tables would go unused)."""
+    out = graph.t(op.outputs[0])
+    if out.dtype != "int8" or out.size < ADDSUB_TABLE_MIN:
+        return 0
+    p = fp.add_sub_params(graph, op)
+
+    def input_fast(m: int, shift: int) -> bool:
+        return m == 0 or (m > 0 and -31 <= shift <= 0)
+
+    output_fast = p.output_multiplier == 0 or (p.output_multiplier > 0 and -31 <= p.output_shift <= -1)
+    fast = input_fast(p.input1_multiplier, p.input1_shift) and input_fast(p.input2_multiplier, p.input2_shift)
+    return ADDSUB_TABLE_BYTES if fast and output_fast and 0 <= p.left_shift <= 22 else 0
 
 
 def fully_connected_scratch_over_input(graph: Graph, op: Op) -> bool:

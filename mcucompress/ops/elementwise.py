@@ -7,7 +7,7 @@ and MINIMUM compare raw int8 values, so their inputs and output share one quanti
 """
 
 from mcucompress.codegen import lower_int16
-from mcucompress.codegen.lower import Lowering
+from mcucompress.codegen.lower import Lowering, addsub_scratch
 from mcucompress.codegen.lower_misc import lower_add_n, lower_cumsum
 from mcucompress.ir import constraints as c
 from mcucompress.ir import constraints_misc as cmisc
@@ -19,9 +19,9 @@ from mcucompress.reference import executor as ref
 
 SPECS = (
     OpSpec("ADD", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("ADD",), lowering=Lowering._lower_add,
-           c_functions=("mcc_add_s8",), in_place=True, int16_lowering=lower_int16.binary),
+           c_functions=("mcc_add_s8",), in_place=True, int16_lowering=lower_int16.binary, scratch=addsub_scratch),
     OpSpec("SUB", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("SUB",), lowering=Lowering._lower_sub,
-           c_functions=("mcc_sub_s8",), in_place=True),
+           c_functions=("mcc_sub_s8",), in_place=True, scratch=addsub_scratch),
     OpSpec("MUL", attrs.ElementwiseAttrs, ref.binary, CHANNELS_TIED, ("MUL",), lowering=Lowering._lower_mul,
            c_functions=("mcc_mul_s8",), in_place=True, int16_lowering=lower_int16.binary),
     OpSpec("MAXIMUM", attrs.NoAttrs, elem.maximum_minimum, CHANNELS_TIED, ("MAXIMUM",), check=c.check_maximum_minimum,

@@ -36,7 +36,9 @@ from mcucompress.prune.recovery import LayerPlan
 from mcucompress.prune.runner import activations
 
 SELECT_SUBSET = 256  # calibration samples for the consumers' Hessians in reconstruction-aware selection
-ROUND_TO = 2  # kept channels per group: a multiple of this (the 2-output-channel matmul core; see bench/prune.py)
+ROUND_TO = 4  # kept channels per group: a multiple of this. The conv kernels gather and multiply input channels four
+# at a time (other depths take scalar paths): ResNet-8 with 50% of its MACs removed runs in 0.61x the dense
+# instructions on mps2-an386 with multiples of 2 (0.464x MACs), 0.565x with multiples of 4 (0.461x MACs)
 
 
 @dataclass

@@ -597,7 +597,13 @@ def binary_call(rng, kind: str) -> Call:
                        ap.input2_multiplier, ap.input2_shift, ap.output_offset, ap.output_multiplier, ap.output_shift,
                        ap.act_min, ap.act_max)
     bd = BroadcastDims(dims(s1), dims(s2), dims(so))
-    return Call(f"mcc_{kind.lower()}_s8", [cp, bd, In(a), In(b), Out()], want, f"{s1} {kind} {s2} -> {so} {activation}")
+    if kind == "MUL":
+        return Call("mcc_mul_s8", [cp, bd, In(a), In(b), Out()], want, f"{s1} {kind} {s2} -> {so} {activation}")
+    # ADD/SUB: half the cases with the scratch of the table path (mcc_addsub.h), half without
+    tables = bool(rng.random() < 0.5)
+    ctx = Ctx(2 * 256 * 4) if tables else None
+    return Call(f"mcc_{kind.lower()}_s8", [ctx, cp, bd, In(a), In(b), Out()], want,
+                f"{s1} {kind} {s2} -> {so} {activation}{' (tables)' if tables else ''}")
 
 
 @pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
@@ -605,10 +611,12 @@ def test_binary_elementwise(lib, kind):
     calls = [binary_call(rng_for("binary" + kind, case), kind) for case in range(CASES)]
     check_host(lib, calls)
     for call in calls:  # in place: out aliases in1 where shapes allow
-        a = call.args[2].values
+        k = len(call.args) - 3  # operand 1's position (after the ctx of ADD/SUB)
+        a = call.args[k].values
         if a.shape == call.want.shape:
             buf = a.copy()
-            status, got = run_host(lib, Call(call.fn, [*call.args[:2], In(buf), call.args[3], Out()], call.want), out=buf)
+            status, got = run_host(lib, Call(call.fn, [*call.args[:k], In(buf), call.args[k + 1], Out()], call.want),
+                                   out=buf)
             assert status == 0 and np.array_equal(got, call.want), "in place: " + call.label
 
 
@@ -617,7 +625,7 @@ def test_broadcast_shape_errors(lib):
     x = np.zeros((1, 2, 3, 4), np.int8)
     for d2 in [(1, 2, 2, 4), (1, 2, 3, 0)]:
         bd = BroadcastDims(Dims(1, 2, 3, 4), Dims(*d2), Dims(1, 2, 3, 4))
-        assert run_host(lib, Call("mcc_add_s8", [cp, bd, In(x), In(x), Out()], x))[0] == -1
+        assert run_host(lib, Call("mcc_add_s8", [None, cp, bd, In(x), In(x), Out()], x))[0] == -1
 
 
 # ----------------------------------------------------------------------------- SOFTMAX

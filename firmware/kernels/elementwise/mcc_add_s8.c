@@ -19,6 +19,7 @@ static void add_run_fast(const void *params, const int8_t *in1, int32_t s1, cons
 
 /**
  * ADD int8 (see mcc_nn.h): out = in1 + in2 with 4-D broadcasting; out may alias an input of the output's shape.
+ * @param ctx scratch: MCC_ADDSUB_TABLE_BYTES for the table path (mcc_addsub.h), or buf NULL
  * @param p   left_shift in [0, 22] (20 from TFLM's Prepare), input offsets in [-127, 128], input and output
  *            multipliers in [0, 2^31) with shifts in [-31, 0], output_offset in [-128, 127],
  *            -128 <= act_min <= act_max <= 127
@@ -28,8 +29,8 @@ static void add_run_fast(const void *params, const int8_t *in1, int32_t s1, cons
  * @param out output
  * @return MCC_OK or MCC_ARG_ERROR
  */
-mcc_status mcc_add_s8(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
-                      int8_t *out)
+mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                      const int8_t *in1, const int8_t *in2, int8_t *out)
 {
-    return mcc_addsub_s8(p, d, in1, in2, out, add_run, add_run_fast);
+    return mcc_addsub_s8(ctx, p, d, in1, in2, out, add_run, add_run_fast, 1);
 }
