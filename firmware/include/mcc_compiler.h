@@ -13,6 +13,12 @@
 #define MCC_ALWAYS_INLINE inline __attribute__((always_inline))
 /** Keep a cold or shared function out of line (code size, one copy). */
 #define MCC_NOINLINE __attribute__((noinline))
+/**
+ * A cold path: setup that runs once per call (requantization-table fills, tap tables), scratch sizing.
+ * GCC and Clang optimize such a function for size and lay it out away from the hot code (not the
+ * `optimize` attribute: see below).
+ */
+#define MCC_COLD __attribute__((cold))
 /** A static helper that one build configuration (DSP or portable) leaves unused. */
 #define MCC_UNUSED __attribute__((unused))
 /**
@@ -24,6 +30,7 @@
 #else
 #define MCC_ALWAYS_INLINE inline
 #define MCC_NOINLINE
+#define MCC_COLD
 #define MCC_UNUSED
 #define MCC_OPAQUE(var) ((void)0)
 #endif

@@ -20,6 +20,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
 #include "mcc_nn.h"
+#include "mcc_variants.h"
 
 /** Bytes of the two im2col columns. */
 static int32_t columns_bytes(const mcc_dims *in_dims, const mcc_dims *filter_dims)
@@ -106,7 +107,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     const int32_t kx_hi = mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
     int16_t *tail = buf + 2 * k4 + slot * kt;
     int32_t j = 0, ky, kx, i;
-    if ((ch & 3) == 0) { /* every tap starts a group: whole groups at once */
+    if (MCC_IM2COL_GROUPED && (ch & 3) == 0) { /* every tap starts a group: whole groups at once */
         const int32_t row_len = kw * ch;
         for (ky = 0; ky < kh; ky++, j += row_len) {
             const int32_t iy = iy0 + ky * p->dilation_h;
@@ -129,7 +130,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
         }
         return;
     }
-    if (k <= GATHER_MAX) {
+    if (MCC_IM2COL_GATHER && k <= GATHER_MAX) {
         int8_t g[GATHER_MAX];
         const int8_t zp = (int8_t)(-offset);
         for (ky = 0; ky < kh; ky++) {

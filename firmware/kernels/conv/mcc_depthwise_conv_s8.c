@@ -29,6 +29,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
+#include "mcc_variants.h"
 
 /** Requantize one accumulator to int8. */
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo, int32_t hi)
@@ -442,20 +443,22 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
 /** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
 static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
 {
-    if (d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast) {
-        if (d->lo == -128 && d->hi == 127) {
-            dw_group_batch_impl(d, g, 1, -128, 127);
-        } else {
-            dw_group_batch_impl(d, g, 1, d->lo, d->hi);
-        }
+    /* the unrolled 3x3 variants only where the build carries them (mcc_variants.h) */
+    const int32_t is_3x3 = d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast;
+    const int32_t full = d->lo == -128 && d->hi == 127;
+    if (MCC_DW_3X3 && is_3x3 && full) {
+        dw_group_batch_impl(d, g, 1, -128, 127);
+    } else if (MCC_DW_3X3_CLAMPED && is_3x3 && !full) {
+        dw_group_batch_impl(d, g, 1, d->lo, d->hi);
     } else {
         dw_group_batch_impl(d, g, 0, d->lo, d->hi);
     }
 }
 
-/** Tap table, bias and requantization of the group at channel c. */
-static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant *q, const int8_t *filter,
-                          const int32_t *bias, int32_t ch, int32_t taps, int32_t c, dw_group *g)
+/** Tap table, bias and requantization of the group at channel c (once per group: built for size). */
+static MCC_COLD MCC_NOINLINE void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                                const int8_t *filter, const int32_t *bias, int32_t ch, int32_t taps,
+                                                int32_t c, dw_group *g)
 {
     static const int8_t lane[4] = {0, 2, 1, 3};
     int32_t i, t;

@@ -1,0 +1,35 @@
+/**
+ * @file mcc_variants.h
+ * @brief Internal header: which specialized kernel variants the build carries (code size).
+ *
+ * Each switch below guards a variant that a kernel takes only for some parameters (a constant K of the
+ * matrix product, a 3x3 filter, a channel count that is a multiple of 4). This default carries them all;
+ * a project written by `mcucompress compile` replaces this file with one that keeps only the variants its
+ * layers can take (mcucompress/codegen/variants.py), so the image carries no code it never runs.
+ *
+ * A variant switched off costs speed, never correctness: its caller then runs the general code, which
+ * gives the same bits. The general code itself is never switched off.
+ *
+ * Not part of the public API: included by the kernel sources only.
+ */
+#ifndef MCC_VARIANTS_H
+#define MCC_VARIANTS_H
+
+/* mcc_mm_run (kernels/support/mcc_matmul.c): the lean pair loops, for output channels with a fast
+ * requantization table, a bias and the full int8 clamp range. */
+#define MCC_MM_LEAN_K8 1      /* K = 8 (a 1x1 convolution after an 8-channel layer) */
+#define MCC_MM_LEAN_K16 1     /* K = 16 */
+#define MCC_MM_LEAN_K27 1     /* K = 27 (3x3 over RGB) */
+#define MCC_MM_LEAN_SIMPLE 1  /* K a multiple of 16, other than 16 */
+#define MCC_MM_LEAN_ANY 1     /* any other K */
+#define MCC_MM_LEAN_PACKED 1  /* a channel whose shift cannot fold the output offset (both forms of K) */
+
+/* mcc_convolve_s8's im2col (the value-by-value fill is the general code). */
+#define MCC_IM2COL_GROUPED 1  /* C_in a multiple of 4: whole groups of four at once */
+#define MCC_IM2COL_GATHER 1   /* KH * KW * C_in <= 256: gathered to int8 first */
+
+/* mcc_depthwise_conv_s8's band path (any filter is the general code). */
+#define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
+#define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
+
+#endif /* MCC_VARIANTS_H */
