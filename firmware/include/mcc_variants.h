@@ -8,7 +8,9 @@
  * layers can take (mcucompress/codegen/variants.py), so the image carries no code it never runs.
  *
  * A variant switched off costs speed, never correctness: its caller then runs the general code, which
- * gives the same bits. The general code itself is never switched off.
+ * gives the same bits. The general paths at the end (the kernels' code for a missing or small scratch
+ * buffer) are switched off only where every layer is given its scratch; a call that would need a path the
+ * build left out returns MCC_NO_BUFFER, never a wrong result.
  *
  * Not part of the public API: included by the kernel sources only.
  */
@@ -23,6 +25,8 @@
 #define MCC_MM_LEAN_SIMPLE 1  /* K a multiple of 16, other than 16 */
 #define MCC_MM_LEAN_ANY 1     /* any other K */
 #define MCC_MM_LEAN_PACKED 1  /* a channel whose shift cannot fold the output offset (both forms of K) */
+/* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
+#define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 
 /* mcc_convolve_s8's im2col (the value-by-value fill is the general code). */
 #define MCC_IM2COL_GROUPED 1  /* C_in a multiple of 4: whole groups of four at once */
@@ -31,5 +35,10 @@
 /* mcc_depthwise_conv_s8's band path (any filter is the general code). */
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
+
+/* General paths for calls without (enough) scratch: off, such a call returns MCC_NO_BUFFER. */
+#define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
+#define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
+#define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 
 #endif /* MCC_VARIANTS_H */

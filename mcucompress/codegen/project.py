@@ -190,7 +190,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
     }
     files = render_all(context, prefix)
-    files[VARIANTS_HEADER] = variants_header(calls)  # replaces firmware/include's (which carries every variant)
+    files[VARIANTS_HEADER] = variants_header(calls, sources)  # replaces firmware/include's (which carries every variant)
     return CompiledModel(prefix, files, sources, calls, plan, weights_bytes, model_hash, output["dtype"])
 
 

@@ -12,6 +12,8 @@ a result. Unknown records keep every variant.
 from __future__ import annotations
 
 from mcucompress import __version__
+from mcucompress.codegen.kernel_sources import file_dependencies
+from mcucompress.codegen.lower import depthwise_band_bytes
 from mcucompress.codegen.records import KernelCall
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
@@ -22,11 +24,20 @@ SWITCHES = {
     "MCC_MM_LEAN_SIMPLE": "K a multiple of 16, other than 16",
     "MCC_MM_LEAN_ANY": "any other K",
     "MCC_MM_LEAN_PACKED": "a channel whose shift cannot fold the output offset",
+    "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_DW_PER_PIXEL": "general: depthwise without its band",
+    "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
+    "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
 }
+# The general paths (a kernel's code for a call without enough scratch): the kernel file and function whose
+# calls the generated code makes with known scratch. A kernel file calling it too (BATCH_MATMUL calls the
+# fully connected kernel with its own context) keeps the path.
+GENERAL = {"MCC_DW_PER_PIXEL": "conv/mcc_depthwise_conv_s8.c", "MCC_1X1_NO_SCRATCH": "conv/mcc_convolve_1x1_s8.c",
+           "MCC_FC_PLAIN": "fc/mcc_fully_connected_s8.c"}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 GATHER_MAX = 256  # mcc_convolve_s8.c
@@ -37,10 +48,7 @@ def _fields(call: KernelCall, ctype: str, suffix: str = "") -> dict[str, int] | 
     """The integer fields of the call's static of C type `ctype` (name ending in `suffix`), or None."""
     for s in call.statics:
         if s.ctype == ctype and s.name.endswith(suffix):
-            try:
-                return {k: int(v) for k, v in s.fields}
-            except ValueError:
-                return None
+            return {k: int(v) for k, v in s.fields if v.lstrip("-").isdigit()}
     return None
 
 
@@ -63,48 +71,79 @@ def _mm_variant(k: int, mult, shift) -> str | None:
     return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
 
 
+def _fully_connected(call: KernelCall) -> set[str] | None:
+    """mcc_fully_connected_s8 takes its plain path (DSP builds) for < 4 outputs or without the widened row."""
+    ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
+    if ctx is None or fdims is None or "size" not in ctx:
+        return None
+    return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else set()
+
+
+def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str] | None:
+    """The band path's 3x3 unrolling, or the per-pixel path (no band: mcc_depthwise_conv_s8_get_buffer_size)."""
+    ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
+    in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
+    if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
+        return None
+    band = depthwise_band_bytes(in_dims["w"], out_dims["w"], fdims["h"], fdims["w"], params["stride_w"],
+                                params["pad_w"], params["dilation_h"], params["dilation_w"],
+                                params["depth_multiplier"])
+    if band == 0 or ctx["size"] < band:
+        return {"MCC_DW_PER_PIXEL"}
+    if fdims["h"] == 3 and fdims["w"] == 3 and params["dilation_w"] == 1 and fdims["c"] >= 4:
+        return {"MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED"}
+    return set()
+
+
 def _used(call: KernelCall) -> set[str] | None:
     """The switches `call` can take; None when its records are not understood (keep everything)."""
+    if call.function == "mcc_fully_connected_s8":
+        return _fully_connected(call)
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")
     fdims = _fields(call, "mcc_dims", "filter_dims")
+    ctx = _fields(call, "mcc_context")
     mult, shift = _array(call, "_multiplier"), _array(call, "_shift")
-    if params is None or fdims is None or mult is None or shift is None:
+    if params is None or fdims is None or ctx is None or "size" not in ctx or mult is None or shift is None:
         return None
     full = params["act_min"] == -128 and params["act_max"] == 127
-    kh, kw, cin = fdims["h"], fdims["w"], fdims["c"]
     if call.function == "mcc_depthwise_conv_s8":
-        if kh == 3 and kw == 3 and params["dilation_w"] == 1 and cin >= 4:
-            return {"MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED"}
-        return set()
+        return _depthwise(call, params, full)
+    kh, kw, cout, cin = fdims["h"], fdims["w"], fdims["n"], fdims["c"]
     k = kh * kw * cin
     used = set()
+    if call.function == "mcc_convolve_1x1_s8" and ctx["size"] < 4 * cin + 16 * cout:
+        return {"MCC_1X1_NO_SCRATCH"}  # mcc_convolve_1x1_s8_get_buffer_size: no pairs, no lean loops
     if call.function == "mcc_convolve_s8":
         if cin % 4 == 0:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:
             used.add("MCC_IM2COL_GATHER")
     variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
-    if variant:
-        used.add(variant)
+    used.add(variant or "MCC_MM_GENERAL_PAIRS")
     return used
 
 
-def used_variants(calls: list[KernelCall]) -> set[str]:
-    """The switches of SWITCHES some call can take (all of them if a call's records are not understood)."""
+def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> set[str]:
+    """The switches of SWITCHES some call can take (all of them if a call's records are not understood);
+    `sources`: the model's kernel files, whose calls into a kernel with a general path keep that path."""
     used: set[str] = set()
     for call in calls:
         u = _used(call)
         if u is None:
             return set(SWITCHES)
         used |= u
+    deps = file_dependencies()
+    for switch, kernel in GENERAL.items():
+        if sources is None or any(kernel in deps.get(s, ()) for s in sources):
+            used.add(switch)
     return used
 
 
-def variants_header(calls: list[KernelCall]) -> str:
+def variants_header(calls: list[KernelCall], sources: list[str]) -> str:
     """mcc_variants.h for a project: 1 for the variants its layers can take, 0 for the others."""
-    used = used_variants(calls)
+    used = used_variants(calls, sources)
     lines = [
         f"/* Generated by mcucompress {__version__}: the kernel variants this model's layers can take",
         " * (mcucompress/codegen/variants.py; firmware/include/mcc_variants.h carries them all). A variant",

@@ -11,10 +11,11 @@ import pytest
 
 from mcucompress.assets import asset_dir
 from mcucompress.codegen.project import compile_graph, write_project
-from mcucompress.codegen.variants import SWITCHES, VARIANTS_HEADER, used_variants
+from mcucompress.codegen.variants import GENERAL, SWITCHES, VARIANTS_HEADER, used_variants
+from mcucompress.errors import McuError
 from mcucompress.harness.host import build_runner, run_runner
 from mcucompress.ir import ops as irops
-from tests.random_graphs import Builder, _weighted_op, _window_attrs, random_inputs
+from tests.random_graphs import Builder, _weighted_op, _window_attrs, add_fully_connected, random_inputs
 from tests.unit.test_codegen_host import reference_outputs
 
 DEFINE = re.compile(r"^#define (MCC_\w+)\s+([01])\b", re.MULTILINE)
@@ -27,17 +28,24 @@ def _conv(b: Builder, x: str, oc: int, k: int, activation: str = "NONE", out_qua
     return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, 1, 1, **pads, activation=activation))
 
 
-def _depthwise(b: Builder, x: str, activation: str) -> str:
+def _depthwise(b: Builder, x: str, activation: str, multiplier: int = 1) -> str:
     n, h, w, c = b.shape(x)
+    m = c * multiplier
     (oh, ow), pads = _window_attrs(b.rng, (h, w), (3, 3), (1, 1), (1, 1), True)
-    inputs, y = _weighted_op(b, x, (1, 3, 3, c), c, 9, 3, True, activation, (n, oh, ow, c), None)
-    attrs = irops.DepthwiseConv2DAttrs(1, 1, 1, 1, **pads, activation=activation, depth_multiplier=1)
+    inputs, y = _weighted_op(b, x, (1, 3, 3, m), m, 9, 3, True, activation, (n, oh, ow, m), None)
+    attrs = irops.DepthwiseConv2DAttrs(1, 1, 1, 1, **pads, activation=activation, depth_multiplier=multiplier)
     return b.op("DEPTHWISE_CONV_2D", inputs, y, attrs)
 
 
-def variant_graph(seed: int):
+def _fc(b: Builder, x: str, units: int) -> str:
+    return add_fully_connected(b, x, units=units, keep_num_dims=False, bias=True, activation="NONE")
+
+
+def variant_graph(seed: int, general: bool = False):
     """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
-    the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp."""
+    the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
+    a product with a narrower clamp (the general loop's channel pairs), a depthwise with depth multiplier 2
+    (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
     b = Builder(np.random.default_rng(seed), "variants")
     x = b.input((1, 7, 6, 3))
     x = _conv(b, x, 8, 3)  # K = 27, gathered im2col
@@ -47,6 +55,10 @@ def variant_graph(seed: int):
     x = _conv(b, x, 16, 1)  # K = 16
     x = _conv(b, x, 8, 3)  # K = 144, grouped im2col
     x = _conv(b, x, 6, 3)  # K = 72
+    if general:
+        x = _conv(b, x, 8, 3, "RELU6")
+        x = _depthwise(b, x, "NONE", multiplier=2)
+        x = _fc(b, x, 2)
     return b.finish(x)
 
 
@@ -59,30 +71,64 @@ def test_switches_are_those_of_the_default_header():
 
 def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
-    assert used_variants(compiled.calls) == set(SWITCHES) - {"MCC_MM_LEAN_PACKED"}
+    general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - {"MCC_MM_LEAN_PACKED"} - general
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
     assert header["MCC_MM_LEAN_PACKED"] == "0" and header["MCC_MM_LEAN_K27"] == "1"
+    assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
+    compiled = compile_graph(variant_graph(0, general=True), "v")
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - {"MCC_MM_LEAN_PACKED",
+                                                                                "MCC_1X1_NO_SCRATCH"}
 
 
-def test_no_conv_layers_no_variants():
+def test_a_kernel_calling_another_keeps_its_general_path():
+    """BATCH_MATMUL's kernel calls the fully connected one with its own context: the plain path stays."""
+    calls = compile_graph(variant_graph(0), "v").calls
+    assert "MCC_FC_PLAIN" not in used_variants(calls, ["conv/mcc_convolve_s8.c"])
+    assert "MCC_FC_PLAIN" in used_variants(calls, ["fc/mcc_batch_matmul_s8.c", "fc/mcc_fully_connected_s8.c"])
+    assert used_variants(calls) >= set(GENERAL)  # sources unknown: every general path
+
+
+def test_a_fully_connected_layer_with_scratch_needs_no_variant():
     b = Builder(np.random.default_rng(1), "fc")
     x = b.input((1, 1, 1, 8))
-    assert used_variants(compile_graph(b.finish(x), "fc").calls) == set()
+    compiled = compile_graph(b.finish(_fc(b, x, 4)), "fc")
+    assert used_variants(compiled.calls, compiled.sources) == set()
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_same_bits_with_every_or_no_variant(seed, tmp_path):
-    """The generated header, every variant and none: the host C gives the reference executor's bits."""
-    graph = variant_graph(seed)
+def _with(header: str, value: str, names) -> str:
+    return DEFINE.sub(lambda m: f"#define {m.group(1)} {value if m.group(1) in names else m.group(2)}", header)
+
+
+def _host(compiled, graph, xs, project, header):
+    project = write_project(compiled, project)
+    (project / VARIANTS_HEADER).write_text(header)
+    return run_runner(build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape,
+                      compiled.output_dtype)
+
+
+@pytest.mark.parametrize("seed,general", [(0, False), (1, True)])
+def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
+    """The generated header, every variant and none (the general paths as generated): the host C gives the
+    reference executor's bits."""
+    graph = variant_graph(seed, general)
     rng = np.random.default_rng(seed)
     xs = np.stack([random_inputs(graph, rng)[0] for _ in range(3)])
-    expected = reference_outputs(graph, xs)
+    expected = reference_outputs(graph, xs).reshape(len(xs), -1)
     compiled = compile_graph(graph, "v")
     generated = compiled.files[VARIANTS_HEADER]
-    for on in (None, "1", "0"):
-        text = generated if on is None else DEFINE.sub(lambda m: f"#define {m.group(1)} {on}", generated)
-        project = write_project(compiled, tmp_path / f"p{on}")
-        (project / VARIANTS_HEADER).write_text(text)
-        out = run_runner(build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape,
-                         compiled.output_dtype)
-        np.testing.assert_array_equal(out.reshape(len(xs), -1), expected.reshape(len(xs), -1), err_msg=f"{on}")
+    variants = set(SWITCHES) - set(GENERAL)
+    for name, header in [("generated", generated), ("every", _with(generated, "1", SWITCHES)),
+                         ("none", _with(generated, "0", variants))]:
+        out = _host(compiled, graph, xs, tmp_path / name, header)
+        np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
+
+
+def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
+    """A build without the path a call needs returns MCC_NO_BUFFER from invoke (never a wrong result)."""
+    graph = variant_graph(1, general=True)
+    xs = np.stack([random_inputs(graph, np.random.default_rng(1))[0]])
+    compiled = compile_graph(graph, "v")
+    header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
+    with pytest.raises(McuError, match="status -2"):
+        _host(compiled, graph, xs, tmp_path / "p", header)

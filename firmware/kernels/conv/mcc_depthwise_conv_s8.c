@@ -550,7 +550,8 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
  * @param bias        [C_in * depth_multiplier] int32, or NULL
  * @param out_dims    [N, OH, OW, C_in * depth_multiplier]
  * @param out         output tensor, NHWC
- * @return MCC_OK or MCC_ARG_ERROR
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NO_BUFFER when the scratch is missing or small and the build left
+ *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -566,8 +567,10 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
         dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf);
-    } else {
+    } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
+    } else {
+        return MCC_NO_BUFFER; /* the build left the per-pixel path out (mcc_variants.h) */
     }
     return MCC_OK;
 }

@@ -177,7 +177,7 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
     const int8_t *w0 = m->filter + oc * k;
     const int32_t *bias = m->bias;
     int32_t t;
-    if (out1 != NULL) {
+    if (MCC_MM_GENERAL_PAIRS && out1 != NULL) { /* else the channel-by-channel loop below does both slots */
         for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
             const int8_t *w1 = w0 + k;
             int32_t acc[4];
