@@ -28,7 +28,7 @@
 /* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
 #define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 
-/* mcc_convolve_s8's im2col (the value-by-value fill is the general code). */
+/* mcc_convolve_s8's im2col (the value-by-value fill, MCC_IM2COL_VALUES below, is the general code). */
 #define MCC_IM2COL_GROUPED 1  /* C_in a multiple of 4: whole groups of four at once */
 #define MCC_IM2COL_GATHER 1   /* KH * KW * C_in <= 256: gathered to int8 first */
 
@@ -36,9 +36,14 @@
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
 
-/* General paths for calls without (enough) scratch: off, such a call returns MCC_NO_BUFFER. */
+/* mcc_avgpool_s8 with the DSP extension (without it the loop is its main path) */
+#define MCC_AVGPOOL_WIDE 1    /* windows of more than 256 taps, four channels at a time */
+
+/* General paths for calls without (enough) scratch, or buffers on the stack: off, such a call returns
+ * MCC_NO_BUFFER. */
 #define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
 #define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
+#define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
 
 #endif /* MCC_VARIANTS_H */

@@ -29,15 +29,17 @@ SWITCHES = {
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_DW_PER_PIXEL": "general: depthwise without its band",
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
+    "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
 }
 # The general paths (a kernel's code for a call without enough scratch): the kernel file and function whose
 # calls the generated code makes with known scratch. A kernel file calling it too (BATCH_MATMUL calls the
 # fully connected kernel with its own context) keeps the path.
 GENERAL = {"MCC_DW_PER_PIXEL": "conv/mcc_depthwise_conv_s8.c", "MCC_1X1_NO_SCRATCH": "conv/mcc_convolve_1x1_s8.c",
-           "MCC_FC_PLAIN": "fc/mcc_fully_connected_s8.c"}
+           "MCC_FC_PLAIN": "fc/mcc_fully_connected_s8.c", "MCC_IM2COL_VALUES": "conv/mcc_convolve_s8.c"}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 GATHER_MAX = 256  # mcc_convolve_s8.c
@@ -99,6 +101,11 @@ def _used(call: KernelCall) -> set[str] | None:
     """The switches `call` can take; None when its records are not understood (keep everything)."""
     if call.function == "mcc_fully_connected_s8":
         return _fully_connected(call)
+    if call.function == "mcc_avgpool_s8":
+        pool = _fields(call, "mcc_pool_params")
+        if pool is None or "filter_h" not in pool or "filter_w" not in pool:
+            return None
+        return {"MCC_AVGPOOL_WIDE"} if pool["filter_h"] * pool["filter_w"] > 256 else set()
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")
@@ -120,6 +127,8 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:
             used.add("MCC_IM2COL_GATHER")
+        else:
+            used.add("MCC_IM2COL_VALUES")
     variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
     used.add(variant or "MCC_MM_GENERAL_PAIRS")
     return used

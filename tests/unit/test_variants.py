@@ -44,7 +44,8 @@ def _fc(b: Builder, x: str, units: int) -> str:
 def variant_graph(seed: int, general: bool = False):
     """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
     the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
-    a product with a narrower clamp (the general loop's channel pairs), a depthwise with depth multiplier 2
+    a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
+    general loop's channel pairs), a depthwise with depth multiplier 2
     (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
     b = Builder(np.random.default_rng(seed), "variants")
     x = b.input((1, 7, 6, 3))
@@ -56,6 +57,7 @@ def variant_graph(seed: int, general: bool = False):
     x = _conv(b, x, 8, 3)  # K = 144, grouped im2col
     x = _conv(b, x, 6, 3)  # K = 72
     if general:
+        x = _conv(b, x, 4, 7)  # K = 294 over 6 channels: the value-by-value im2col
         x = _conv(b, x, 8, 3, "RELU6")
         x = _depthwise(b, x, "NONE", multiplier=2)
         x = _fc(b, x, 2)
@@ -72,13 +74,22 @@ def test_switches_are_those_of_the_default_header():
 def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
-    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - {"MCC_MM_LEAN_PACKED"} - general
+    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE"}
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
     assert header["MCC_MM_LEAN_PACKED"] == "0" and header["MCC_MM_LEAN_K27"] == "1"
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
     compiled = compile_graph(variant_graph(0, general=True), "v")
-    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - {"MCC_MM_LEAN_PACKED",
-                                                                                "MCC_1X1_NO_SCRATCH"}
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"}
+
+
+@pytest.mark.parametrize("window,wide", [(16, False), (17, True)])
+def test_average_pooling_windows_beyond_256_taps(window, wide):
+    b = Builder(np.random.default_rng(2), "pool")
+    x = b.input((1, window, window, 8))  # one window over the whole input
+    y = b.op("AVERAGE_POOL_2D", [x], b.like(x, (1, 1, 1, 8)), irops.Pool2DAttrs(window, window, 1, 1))
+    compiled = compile_graph(b.finish(y), "pool")
+    assert ("MCC_AVGPOOL_WIDE" in used_variants(compiled.calls, compiled.sources)) == wide
 
 
 def test_a_kernel_calling_another_keeps_its_general_path():
@@ -109,8 +120,8 @@ def _host(compiled, graph, xs, project, header):
 
 @pytest.mark.parametrize("seed,general", [(0, False), (1, True)])
 def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
-    """The generated header, every variant and none (the general paths as generated): the host C gives the
-    reference executor's bits."""
+    """The generated header, every variant, and none but the general paths: the host C gives the reference
+    executor's bits."""
     graph = variant_graph(seed, general)
     rng = np.random.default_rng(seed)
     xs = np.stack([random_inputs(graph, rng)[0] for _ in range(3)])
@@ -119,7 +130,7 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
     generated = compiled.files[VARIANTS_HEADER]
     variants = set(SWITCHES) - set(GENERAL)
     for name, header in [("generated", generated), ("every", _with(generated, "1", SWITCHES)),
-                         ("none", _with(generated, "0", variants))]:
+                         ("none", _with(_with(generated, "0", variants), "1", GENERAL))]:
         out = _host(compiled, graph, xs, tmp_path / name, header)
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
 

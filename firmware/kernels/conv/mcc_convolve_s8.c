@@ -156,7 +156,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
         }
         return;
     }
-    { /* very large receptive fields with few channels: value by value, the last < 4 values to the tail */
+    if (MCC_IM2COL_VALUES) { /* large receptive fields with few channels: value by value, last < 4 to the tail */
         int16_t *dst1 = buf + 4 * slot; /* where value j goes */
         for (ky = 0; ky < kh; ky++) {
             const int32_t iy = iy0 + ky * p->dilation_h;
@@ -179,6 +179,13 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
 }
 
 /** Next output position in (batch, y, x) order. */
+/** 1 when the build carries an im2col fill for this call (mcc_variants.h; the value-by-value one fits any). */
+static int32_t im2col_built(const mcc_dims *in_dims, const mcc_dims *filter_dims)
+{
+    const int32_t ch = in_dims->c, k = filter_dims->h * filter_dims->w * ch;
+    return MCC_IM2COL_VALUES || (MCC_IM2COL_GROUPED && (ch & 3) == 0) || (MCC_IM2COL_GATHER && k <= GATHER_MAX);
+}
+
 static inline void advance(const mcc_dims *out_dims, int32_t *b, int32_t *oy, int32_t *ox)
 {
     if (++*ox == out_dims->w) {
@@ -221,7 +228,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
         return MCC_ARG_ERROR;
     }
     cols = columns_bytes(in_dims, filter_dims);
-    if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < cols || !im2col_built(in_dims, filter_dims)) {
         return MCC_NO_BUFFER;
     }
     buf = (int16_t *)ctx->buf;

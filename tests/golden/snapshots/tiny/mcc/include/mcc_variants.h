@@ -15,8 +15,10 @@
 #define MCC_IM2COL_GATHER    1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
 #define MCC_DW_3X3           0  /* depthwise 3x3, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED   0  /* depthwise 3x3, a narrower clamp */
+#define MCC_AVGPOOL_WIDE     0  /* average pooling windows of more than 256 taps (DSP) */
 #define MCC_DW_PER_PIXEL     0  /* general: depthwise without its band */
 #define MCC_1X1_NO_SCRATCH   0  /* general: 1x1 convolution without its scratch */
 #define MCC_FC_PLAIN         0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
+#define MCC_IM2COL_VALUES    0  /* general: mcc_convolve_s8's value-by-value im2col */
 
 #endif /* MCC_VARIANTS_H */
