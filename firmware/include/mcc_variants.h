@@ -8,9 +8,10 @@
  * layers can take (mcucompress/codegen/variants.py), so the image carries no code it never runs.
  *
  * A variant switched off costs speed, never correctness: its caller then runs the general code, which
- * gives the same bits. The general paths at the end (the kernels' code for a missing or small scratch
- * buffer) are switched off only where every layer is given its scratch; a call that would need a path the
- * build left out returns MCC_NO_BUFFER, never a wrong result.
+ * gives the same bits. The general paths at the end (the code for calls without enough scratch, for a
+ * large im2col, for ADD/SUB rescales without a precomputed form) are switched off only where no layer of the
+ * model takes them; a call that would need a path the build left out returns MCC_NOT_BUILT, never a wrong
+ * result.
  *
  * Not part of the public API: included by the kernel sources only.
  */
@@ -39,11 +40,16 @@
 /* mcc_avgpool_s8 with the DSP extension (without it the loop is its main path) */
 #define MCC_AVGPOOL_WIDE 1    /* windows of more than 256 taps, four channels at a time */
 
-/* General paths for calls without (enough) scratch, or buffers on the stack: off, such a call returns
- * MCC_NO_BUFFER. */
+/* ADD and SUB (mcc_addsub.h): the precomputed loops (else the generic TFLite arithmetic) */
+#define MCC_ADDSUB_FAST 1     /* both or neither input shift 0 */
+#define MCC_ADDSUB_FAST_Z1 1  /* only input 1's shift 0 */
+#define MCC_ADDSUB_FAST_Z2 1  /* only input 2's shift 0 */
+
+/* General paths: off, a call that needs one returns MCC_NOT_BUILT. */
 #define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
 #define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 #define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
+#define MCC_ADDSUB_GENERIC 1  /* ADD/SUB's generic TFLite arithmetic: rescales without a precomputed form */
 
 #endif /* MCC_VARIANTS_H */

@@ -30,16 +30,23 @@ SWITCHES = {
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
+    "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
+    "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
+    "MCC_ADDSUB_FAST_Z2": "ADD/SUB precomputed, only input 2's shift 0",
     "MCC_DW_PER_PIXEL": "general: depthwise without its band",
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
-# The general paths (a kernel's code for a call without enough scratch): the kernel file and function whose
-# calls the generated code makes with known scratch. A kernel file calling it too (BATCH_MATMUL calls the
-# fully connected kernel with its own context) keeps the path.
-GENERAL = {"MCC_DW_PER_PIXEL": "conv/mcc_depthwise_conv_s8.c", "MCC_1X1_NO_SCRATCH": "conv/mcc_convolve_1x1_s8.c",
-           "MCC_FC_PLAIN": "fc/mcc_fully_connected_s8.c", "MCC_IM2COL_VALUES": "conv/mcc_convolve_s8.c"}
+# The general paths (a kernel's code for calls the generated code never makes: without enough scratch, a
+# large im2col, ADD/SUB rescales without a fast form) and the kernel files that take them. A kernel file
+# calling into one of those (BATCH_MATMUL calls the fully connected kernel with its own context) keeps it.
+GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
+           "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
+           "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
+           "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 GATHER_MAX = 256  # mcc_convolve_s8.c
@@ -64,13 +71,34 @@ def _array(call: KernelCall, suffix: str):
 def _mm_variant(k: int, mult, shift) -> str | None:
     """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None."""
     pairs = list(zip((int(m) for m in mult), (int(s) for s in shift)))
-    if not all(m == 0 or (m > 0 and -31 <= s <= -1) for m, s in pairs):
+    if not all(_rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
     if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
         return "MCC_MM_LEAN_PACKED"
     if k in (8, 16, 27):
         return f"MCC_MM_LEAN_K{k}"
     return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
+
+
+def _rq_fast(m: int, s: int) -> bool:
+    """mcc_rq_fast of mcc_requant.h."""
+    return m == 0 or (m > 0 and -31 <= s <= -1)
+
+
+def _add_sub(call: KernelCall) -> set[str] | None:
+    """The precomputed loop mcc_addsub_s8 takes for these rescales, if any (mcc_addsub.h)."""
+    p = _fields(call, "mcc_add_params")
+    if p is None:
+        return None
+    s1, s2 = p["input1_shift"], p["input2_shift"]
+    fast = (all(_rq_fast(m, s) or (m > 0 and s == 0) for m, s in ((p["input1_multiplier"], s1),
+                                                                    (p["input2_multiplier"], s2)))
+            and _rq_fast(p["output_multiplier"], p["output_shift"]) and 0 <= p["left_shift"] <= 22)
+    if not fast:
+        return {"MCC_ADDSUB_GENERIC"}
+    if s1 == 0 and s2 != 0:
+        return {"MCC_ADDSUB_FAST_Z1"}
+    return {"MCC_ADDSUB_FAST_Z2"} if s2 == 0 and s1 != 0 else {"MCC_ADDSUB_FAST"}
 
 
 def _fully_connected(call: KernelCall) -> set[str] | None:
@@ -101,6 +129,8 @@ def _used(call: KernelCall) -> set[str] | None:
     """The switches `call` can take; None when its records are not understood (keep everything)."""
     if call.function == "mcc_fully_connected_s8":
         return _fully_connected(call)
+    if call.function in ("mcc_add_s8", "mcc_sub_s8"):
+        return _add_sub(call)
     if call.function == "mcc_avgpool_s8":
         pool = _fields(call, "mcc_pool_params")
         if pool is None or "filter_h" not in pool or "filter_w" not in pool:
@@ -144,8 +174,8 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
             return set(SWITCHES)
         used |= u
     deps = file_dependencies()
-    for switch, kernel in GENERAL.items():
-        if sources is None or any(kernel in deps.get(s, ()) for s in sources):
+    for switch, kernels in GENERAL.items():
+        if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):
             used.add(switch)
     return used
 

@@ -11,11 +11,12 @@ import pytest
 
 from mcucompress.assets import asset_dir
 from mcucompress.codegen.project import compile_graph, write_project
+from mcucompress.codegen.records import CStatic, KernelCall
 from mcucompress.codegen.variants import GENERAL, SWITCHES, VARIANTS_HEADER, used_variants
 from mcucompress.errors import McuError
 from mcucompress.harness.host import build_runner, run_runner
 from mcucompress.ir import ops as irops
-from tests.random_graphs import Builder, _weighted_op, _window_attrs, add_fully_connected, random_inputs
+from tests.random_graphs import Builder, _weighted_op, _window_attrs, add_binary, add_fully_connected, random_inputs
 from tests.unit.test_codegen_host import reference_outputs
 
 DEFINE = re.compile(r"^#define (MCC_\w+)\s+([01])\b", re.MULTILINE)
@@ -57,8 +58,9 @@ def variant_graph(seed: int, general: bool = False):
     x = _conv(b, x, 8, 3)  # K = 144, grouped im2col
     x = _conv(b, x, 6, 3)  # K = 72
     if general:
+        x = add_binary(b, "ADD", x, x)  # ADD/SUB: one of the precomputed loops or the generic arithmetic
         x = _conv(b, x, 4, 7)  # K = 294 over 6 channels: the value-by-value im2col
-        x = _conv(b, x, 8, 3, "RELU6")
+        x = _conv(b, x, 8, 3, "RELU6", out_quant=(0.1, 0))  # clamp [0, 60]: not the lean loops
         x = _depthwise(b, x, "NONE", multiplier=2)
         x = _fc(b, x, 2)
     return b.finish(x)
@@ -75,12 +77,34 @@ def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
     unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE"}
-    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general
+    addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
     assert header["MCC_MM_LEAN_PACKED"] == "0" and header["MCC_MM_LEAN_K27"] == "1"
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
     compiled = compile_graph(variant_graph(0, general=True), "v")
-    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"}
+    used = used_variants(compiled.calls, compiled.sources)
+    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"} - addsub
+    assert len(used & addsub) == 1
+
+
+def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20) -> KernelCall:
+    fields = {"left_shift": 20, "input1_offset": 1, "input1_multiplier": m1, "input1_shift": s1,
+              "input2_offset": 2, "input2_multiplier": m2, "input2_shift": s2, "output_offset": 0,
+              "output_multiplier": mo, "output_shift": so, "act_min": -128, "act_max": 127}
+    params = CStatic("mcc_add_params", "m_op0_params", [(k, str(v)) for k, v in fields.items()])
+    return KernelCall(0, "add", "ADD", "mcc_add_s8", [], statics=[params])
+
+
+@pytest.mark.parametrize("s1,s2,mo,switch", [(0, -2, 1 << 30, "MCC_ADDSUB_FAST_Z1"),
+                                             (-2, 0, 1 << 30, "MCC_ADDSUB_FAST_Z2"),
+                                             (0, 0, 1 << 30, "MCC_ADDSUB_FAST"),
+                                             (-1, -3, 1 << 30, "MCC_ADDSUB_FAST"),
+                                             (-1, -3, -5, "MCC_ADDSUB_GENERIC")])
+def test_add_and_sub_take_the_loop_of_their_input_shifts(s1, s2, mo, switch):
+    """mcc_addsub.h: a precomputed loop per zero input shift, the generic arithmetic for a rescale without a
+    fast form (here a negative output multiplier)."""
+    assert used_variants([_add_call(1 << 30, s1, 1 << 29, s2, mo)], []) == {switch}
 
 
 @pytest.mark.parametrize("window,wide", [(16, False), (17, True)])
@@ -136,10 +160,10 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
 
 
 def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
-    """A build without the path a call needs returns MCC_NO_BUFFER from invoke (never a wrong result)."""
+    """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
     graph = variant_graph(1, general=True)
     xs = np.stack([random_inputs(graph, np.random.default_rng(1))[0]])
     compiled = compile_graph(graph, "v")
     header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
-    with pytest.raises(McuError, match="status -2"):
+    with pytest.raises(McuError, match="status -4"):
         _host(compiled, graph, xs, tmp_path / "p", header)

@@ -168,7 +168,7 @@ static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out] with (OH - 1) * stride_h < H and (OW - 1) * stride_w < W
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR, or MCC_NO_BUFFER when the scratch is missing or small and the build left
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
  *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
@@ -189,7 +189,7 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
         return MCC_OK;
     }
     if (!MCC_1X1_NO_SCRATCH) {
-        return MCC_NO_BUFFER; /* the build left the path without scratch out (mcc_variants.h) */
+        return MCC_NOT_BUILT; /* the build left the path without scratch out (mcc_variants.h) */
     }
     k = in_dims->c;
     out_ch = out_dims->c;

@@ -550,7 +550,7 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
  * @param bias        [C_in * depth_multiplier] int32, or NULL
  * @param out_dims    [N, OH, OW, C_in * depth_multiplier]
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR, or MCC_NO_BUFFER when the scratch is missing or small and the build left
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
  *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
@@ -570,7 +570,7 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     } else {
-        return MCC_NO_BUFFER; /* the build left the per-pixel path out (mcc_variants.h) */
+        return MCC_NOT_BUILT; /* the build left the per-pixel path out (mcc_variants.h) */
     }
     return MCC_OK;
 }

@@ -209,7 +209,7 @@ static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_ch
  * @param bias        [output depth] int32, or NULL
  * @param out_dims    n = batches, c = output depth
  * @param out         output [batches, output depth]
- * @return MCC_OK, MCC_ARG_ERROR, or MCC_NO_BUFFER when the scratch is missing or small and the build left
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
  *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
@@ -245,7 +245,7 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
         return MCC_OK;
     }
     if (!MCC_FC_PLAIN) {
-        return MCC_NO_BUFFER; /* the build left the plain path out (mcc_variants.h) */
+        return MCC_NOT_BUILT; /* the build left the plain path out (mcc_variants.h) */
     }
 #else
     (void)ctx;

@@ -16,9 +16,13 @@
 #define MCC_DW_3X3           0  /* depthwise 3x3, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED   0  /* depthwise 3x3, a narrower clamp */
 #define MCC_AVGPOOL_WIDE     0  /* average pooling windows of more than 256 taps (DSP) */
+#define MCC_ADDSUB_FAST      0  /* ADD/SUB precomputed, both or neither input shift 0 */
+#define MCC_ADDSUB_FAST_Z1   0  /* ADD/SUB precomputed, only input 1's shift 0 */
+#define MCC_ADDSUB_FAST_Z2   0  /* ADD/SUB precomputed, only input 2's shift 0 */
 #define MCC_DW_PER_PIXEL     0  /* general: depthwise without its band */
 #define MCC_1X1_NO_SCRATCH   0  /* general: 1x1 convolution without its scratch */
 #define MCC_FC_PLAIN         0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
 #define MCC_IM2COL_VALUES    0  /* general: mcc_convolve_s8's value-by-value im2col */
+#define MCC_ADDSUB_GENERIC   0  /* general: ADD/SUB rescales without a precomputed form */
 
 #endif /* MCC_VARIANTS_H */
