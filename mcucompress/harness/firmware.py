@@ -61,10 +61,15 @@ class Firmware:
     sections: dict[str, int] = field(default_factory=dict)
     breakdown: dict = field(default_factory=dict)  # harness/breakdown.py: bytes per part of the firmware
 
+    @property
+    def code_bytes(self) -> int:
+        """Flash other than the weights (issue 15's code-size measure): code, tables, .data initial values."""
+        return self.flash_bytes - self.breakdown.get("flash", {}).get("weights", 0)
+
     def memory(self) -> dict:
-        return {"flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes, "stack_bytes": self.stack_bytes,
-                "flash_size": self.board.flash_size, "ram_size": self.board.ram_size, "sections": dict(self.sections),
-                "breakdown": self.breakdown}
+        return {"flash_bytes": self.flash_bytes, "code_bytes": self.code_bytes, "ram_bytes": self.ram_bytes,
+                "stack_bytes": self.stack_bytes, "flash_size": self.board.flash_size, "ram_size": self.board.ram_size,
+                "sections": dict(self.sections), "breakdown": self.breakdown}
 
 
 def find_arm_gcc() -> str:
