@@ -37,6 +37,9 @@
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
 
+/* mcc_fully_connected_s8 with the DSP extension (else its plain path, MCC_FC_PLAIN below) */
+#define MCC_FC_WIDENED 1      /* four or more outputs and the scratch for the widened input row */
+
 /* mcc_avgpool_s8 with the DSP extension (without it the loop is its main path) */
 #define MCC_AVGPOOL_WIDE 1    /* windows of more than 256 taps, four channels at a time */
 

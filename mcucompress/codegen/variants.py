@@ -29,6 +29,7 @@ SWITCHES = {
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
     "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
@@ -47,6 +48,8 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
+# Variants a kernel file calling into another keeps too (its calls are not the generated code's).
+CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 GATHER_MAX = 256  # mcc_convolve_s8.c
@@ -106,7 +109,7 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
     if ctx is None or fdims is None or "size" not in ctx:
         return None
-    return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else set()
+    return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
 def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str] | None:
@@ -174,7 +177,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
             return set(SWITCHES)
         used |= u
     deps = file_dependencies()
-    for switch, kernels in GENERAL.items():
+    for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):
             used.add(switch)
     return used

@@ -76,7 +76,7 @@ def test_switches_are_those_of_the_default_header():
 def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
-    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE"}
+    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE", "MCC_FC_WIDENED"}
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
@@ -120,15 +120,16 @@ def test_a_kernel_calling_another_keeps_its_general_path():
     """BATCH_MATMUL's kernel calls the fully connected one with its own context: the plain path stays."""
     calls = compile_graph(variant_graph(0), "v").calls
     assert "MCC_FC_PLAIN" not in used_variants(calls, ["conv/mcc_convolve_s8.c"])
-    assert "MCC_FC_PLAIN" in used_variants(calls, ["fc/mcc_batch_matmul_s8.c", "fc/mcc_fully_connected_s8.c"])
+    called = used_variants(calls, ["fc/mcc_batch_matmul_s8.c", "fc/mcc_fully_connected_s8.c"])
+    assert {"MCC_FC_PLAIN", "MCC_FC_WIDENED"} <= called
     assert used_variants(calls) >= set(GENERAL)  # sources unknown: every general path
 
 
-def test_a_fully_connected_layer_with_scratch_needs_no_variant():
+def test_a_fully_connected_layer_with_four_outputs_takes_the_widened_row():
     b = Builder(np.random.default_rng(1), "fc")
     x = b.input((1, 1, 1, 8))
     compiled = compile_graph(b.finish(_fc(b, x, 4)), "fc")
-    assert used_variants(compiled.calls, compiled.sources) == set()
+    assert used_variants(compiled.calls, compiled.sources) == {"MCC_FC_WIDENED"}
 
 
 def _with(header: str, value: str, names) -> str:

@@ -226,8 +226,8 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     out_ch = out_dims->c;
     batches = out_dims->n;
 #if defined(MCC_DSP)
-    /* widening the input pays off from four filter rows on, with SMLAD */
-    if (out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&
+    /* widening the input pays off from four filter rows on, with SMLAD (where the build carries it) */
+    if (MCC_FC_WIDENED && out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_fully_connected_s8_get_buffer_size(in_dims)) {
         mcc_rq rq;
         const mcc_rq *fast = NULL;
