@@ -6,7 +6,9 @@ takes it. Here the same choices are made from the layer records the lowering wro
 dims and quantization arrays), and the generated header switches off the variants no layer takes. A
 variant switched off only costs speed: the kernel then runs its general code, which gives the same bits
 (firmware/include/mcc_variants.h), so a choice made here that differs from the kernel's can never change
-a result. Unknown records keep every variant.
+a result. The GENERAL paths (calls without enough scratch, ...) are switched off where no layer takes them;
+a call needing one anyway is refused with MCC_NOT_BUILT, never answered wrongly. Unknown records keep every
+switch.
 """
 
 from __future__ import annotations
@@ -172,7 +174,10 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
     `sources`: the model's kernel files, whose calls into a kernel with a general path keep that path."""
     used: set[str] = set()
     for call in calls:
-        u = _used(call)
+        try:
+            u = _used(call)
+        except KeyError:  # a params field that is not a plain integer: keep everything
+            u = None
         if u is None:
             return set(SWITCHES)
         used |= u

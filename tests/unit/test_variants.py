@@ -168,3 +168,9 @@ def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
     header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
     with pytest.raises(McuError, match="status -4"):
         _host(compiled, graph, xs, tmp_path / "p", header)
+
+
+def test_records_not_understood_keep_every_switch():
+    call = _add_call(1 << 30, 0, 1 << 29, -2)
+    call.statics[0].fields[0] = ("left_shift", "MCC_SHIFT")  # not a plain integer
+    assert used_variants([call], []) == set(SWITCHES)
