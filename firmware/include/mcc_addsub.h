@@ -196,8 +196,7 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
         return MCC_ARG_ERROR;
     }
     if (mcc_addsub_in_fast(p->input1_multiplier, p->input1_shift) && mcc_addsub_in_fast(p->input2_multiplier, p->input2_shift) &&
-        mcc_rq_fast(p->output_multiplier, p->output_shift) && p->left_shift >= 0 && p->left_shift <= 22 &&
-        mcc_addsub_fast_built(p)) {
+        mcc_rq_fast(p->output_multiplier, p->output_shift) && p->left_shift >= 0 && p->left_shift <= 22) {
         mcc_addsub_fast f;
         const int32_t fold = mcc_rq_foldable(p->output_multiplier, p->output_shift);
         f.p = p;
@@ -206,7 +205,7 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
         mcc_rq_init(&f.in2, p->input2_multiplier, p->input2_shift == 0 ? -1 : p->input2_shift, 0);
         mcc_rq_init(&f.out, p->output_multiplier, p->output_shift, fold ? p->output_offset : 0);
         f.post = fold ? 0 : p->output_offset;
-        if (ctx != NULL && ctx->buf != NULL && ctx->size >= MCC_ADDSUB_TABLE_BYTES) {
+        if (MCC_ADDSUB_TABLE && ctx != NULL && ctx->buf != NULL && ctx->size >= MCC_ADDSUB_TABLE_BYTES) {
             int32_t *tables = (int32_t *)ctx->buf;
             mcc_addsub_tables t;
             mcc_addsub_fill(tables, &f.in1, p->input1_offset, p->left_shift, p->input1_shift == 0, 1);
@@ -218,7 +217,9 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
             t.hi = p->act_max;
             return mcc_broadcast_apply(d, in1, in2, out, mcc_addsub_table_run, &t);
         }
-        return mcc_broadcast_apply(d, in1, in2, out, run_fast, &f);
+        if (mcc_addsub_fast_built(p)) {
+            return mcc_broadcast_apply(d, in1, in2, out, run_fast, &f);
+        }
     }
     if (!MCC_ADDSUB_GENERIC) {
         return MCC_NOT_BUILT; /* the build left the generic arithmetic out (mcc_variants.h) */

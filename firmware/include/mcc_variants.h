@@ -43,7 +43,8 @@
 /* mcc_avgpool_s8 with the DSP extension (without it the loop is its main path) */
 #define MCC_AVGPOOL_WIDE 1    /* windows of more than 256 taps, four channels at a time */
 
-/* ADD and SUB (mcc_addsub.h): the precomputed loops (else the generic TFLite arithmetic) */
+/* ADD and SUB (mcc_addsub.h): the tables and the precomputed loops (else the generic TFLite arithmetic) */
+#define MCC_ADDSUB_TABLE 1    /* rescale tables in the scratch (layers the lowering gives it) */
 #define MCC_ADDSUB_FAST 1     /* both or neither input shift 0 */
 #define MCC_ADDSUB_FAST_Z1 1  /* only input 1's shift 0 */
 #define MCC_ADDSUB_FAST_Z2 1  /* only input 2's shift 0 */

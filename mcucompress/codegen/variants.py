@@ -33,6 +33,7 @@ SWITCHES = {
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
+    "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
     "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
     "MCC_ADDSUB_FAST_Z2": "ADD/SUB precomputed, only input 2's shift 0",
@@ -55,6 +56,7 @@ CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 GATHER_MAX = 256  # mcc_convolve_s8.c
+ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
@@ -91,7 +93,7 @@ def _rq_fast(m: int, s: int) -> bool:
 
 
 def _add_sub(call: KernelCall) -> set[str] | None:
-    """The precomputed loop mcc_addsub_s8 takes for these rescales, if any (mcc_addsub.h)."""
+    """The path mcc_addsub_s8 takes for these rescales and this scratch (mcc_addsub.h)."""
     p = _fields(call, "mcc_add_params")
     if p is None:
         return None
@@ -101,6 +103,9 @@ def _add_sub(call: KernelCall) -> set[str] | None:
             and _rq_fast(p["output_multiplier"], p["output_shift"]) and 0 <= p["left_shift"] <= 22)
     if not fast:
         return {"MCC_ADDSUB_GENERIC"}
+    ctx = _fields(call, "mcc_context")
+    if ctx is not None and ctx.get("size", 0) >= ADDSUB_TABLE_BYTES:
+        return {"MCC_ADDSUB_TABLE"}
     if s1 == 0 and s2 != 0:
         return {"MCC_ADDSUB_FAST_Z1"}
     return {"MCC_ADDSUB_FAST_Z2"} if s2 == 0 and s1 != 0 else {"MCC_ADDSUB_FAST"}

@@ -88,12 +88,13 @@ def test_layers_switch_on_the_variants_they_take():
     assert len(used & addsub) == 1
 
 
-def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20) -> KernelCall:
+def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20, scratch: int = 0) -> KernelCall:
     fields = {"left_shift": 20, "input1_offset": 1, "input1_multiplier": m1, "input1_shift": s1,
               "input2_offset": 2, "input2_multiplier": m2, "input2_shift": s2, "output_offset": 0,
               "output_multiplier": mo, "output_shift": so, "act_min": -128, "act_max": 127}
     params = CStatic("mcc_add_params", "m_op0_params", [(k, str(v)) for k, v in fields.items()])
-    return KernelCall(0, "add", "ADD", "mcc_add_s8", [], statics=[params])
+    ctx = CStatic("mcc_context", "m_op0_ctx", [("buf", "m_arena + 0" if scratch else "0"), ("size", str(scratch))])
+    return KernelCall(0, "add", "ADD", "mcc_add_s8", [], statics=[ctx, params])
 
 
 @pytest.mark.parametrize("s1,s2,mo,switch", [(0, -2, 1 << 30, "MCC_ADDSUB_FAST_Z1"),
@@ -105,6 +106,8 @@ def test_add_and_sub_take_the_loop_of_their_input_shifts(s1, s2, mo, switch):
     """mcc_addsub.h: a precomputed loop per zero input shift, the generic arithmetic for a rescale without a
     fast form (here a negative output multiplier)."""
     assert used_variants([_add_call(1 << 30, s1, 1 << 29, s2, mo)], []) == {switch}
+    table = used_variants([_add_call(1 << 30, s1, 1 << 29, s2, mo, scratch=2048)], [])
+    assert table == ({switch} if switch == "MCC_ADDSUB_GENERIC" else {"MCC_ADDSUB_TABLE"})  # the tables' scratch
 
 
 @pytest.mark.parametrize("window,wide", [(16, False), (17, True)])
@@ -172,5 +175,5 @@ def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
 
 def test_records_not_understood_keep_every_switch():
     call = _add_call(1 << 30, 0, 1 << 29, -2)
-    call.statics[0].fields[0] = ("left_shift", "MCC_SHIFT")  # not a plain integer
+    call.statics[1].fields[0] = ("left_shift", "MCC_SHIFT")  # not a plain integer
     assert used_variants([call], []) == set(SWITCHES)
