@@ -55,6 +55,13 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
+# The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
+# carry a share of the model's MACs: below PAYS_MAC_SHARE they take the loop for any K (K % 16 = 0: the
+# "simple" one), a few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B
+# for 8,160 of 17.45M instructions).
+K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
+              "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
+PAYS_MAC_SHARE = 0.02
 GATHER_MAX = 256  # mcc_convolve_s8.c
 ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
@@ -178,6 +185,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
     """The switches of SWITCHES some call can take (all of them if a call's records are not understood);
     `sources`: the model's kernel files, whose calls into a kernel with a general path keep that path."""
     used: set[str] = set()
+    macs: dict[str, int] = {}  # MACs of the layers taking each K-constant loop
     for call in calls:
         try:
             u = _used(call)
@@ -186,6 +194,13 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
         if u is None:
             return set(SWITCHES)
         used |= u
+        for switch in u & set(K_CONSTANT):
+            macs[switch] = macs.get(switch, 0) + call.macs
+    total = sum(c.macs for c in calls)
+    for switch, fallback in K_CONSTANT.items():
+        if switch in used and macs[switch] < PAYS_MAC_SHARE * total:
+            used.discard(switch)  # its layers take the loop for any K instead
+            used.add(fallback)
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):

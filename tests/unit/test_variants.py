@@ -177,3 +177,13 @@ def test_records_not_understood_keep_every_switch():
     call = _add_call(1 << 30, 0, 1 << 29, -2)
     call.statics[1].fields[0] = ("left_shift", "MCC_SHIFT")  # not a plain integer
     assert used_variants([call], []) == set(SWITCHES)
+
+
+def test_a_k_constant_loop_only_where_its_layers_carry_the_macs():
+    """A K = 16 layer with under 2% of the MACs takes the loop for any multiple of 16 instead."""
+    for big, k16 in ((128, False), (8, True)):
+        b = Builder(np.random.default_rng(3), "pays")
+        x = _conv(b, b.input((1, 7, 6, 16)), 16, 1)  # K = 16
+        compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays")  # K = 144
+        used = used_variants(compiled.calls, compiled.sources)
+        assert ("MCC_MM_LEAN_K16" in used) == k16 and "MCC_MM_LEAN_SIMPLE" in used
