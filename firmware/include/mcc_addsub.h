@@ -17,6 +17,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
+#include "mcc_variants.h"
 
 /** out[i] = in1[i * s1] + sign * in2[i * s2], n values (sign is +1 for ADD, -1 for SUB). */
 static MCC_ALWAYS_INLINE void mcc_addsub_run(const void *params, const int8_t *in1, int32_t s1, const int8_t *in2,
@@ -81,13 +82,20 @@ static MCC_ALWAYS_INLINE void mcc_addsub_run_fast(const void *params, const int8
 {
     const mcc_addsub_fast *f = (const mcc_addsub_fast *)params;
     const int32_t z1 = f->p->input1_shift == 0, z2 = f->p->input2_shift == 0;
-    if (z1 && !z2) {
+    if (MCC_ADDSUB_FAST_Z1 && z1 && !z2) {
         mcc_addsub_fast_impl(f, in1, s1, in2, s2, out, n, 1, 0, sign);
-    } else if (z2 && !z1) {
+    } else if (MCC_ADDSUB_FAST_Z2 && z2 && !z1) {
         mcc_addsub_fast_impl(f, in1, s1, in2, s2, out, n, 0, 1, sign);
-    } else {
+    } else if (MCC_ADDSUB_FAST) {
         mcc_addsub_fast_impl(f, in1, s1, in2, s2, out, n, z1, z2, sign);
     }
+}
+
+/** 1 when the build carries a precomputed loop for these input shifts (mcc_variants.h). */
+static MCC_ALWAYS_INLINE int32_t mcc_addsub_fast_built(const mcc_add_params *p)
+{
+    const int32_t z1 = p->input1_shift == 0, z2 = p->input2_shift == 0;
+    return (MCC_ADDSUB_FAST_Z1 && z1 && !z2) || (MCC_ADDSUB_FAST_Z2 && z2 && !z1) || MCC_ADDSUB_FAST;
 }
 
 /** 1 when an input rescale (multiplier, shift) takes the fast forms. */
@@ -197,7 +205,7 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
         mcc_rq_init(&f.in2, p->input2_multiplier, p->input2_shift == 0 ? -1 : p->input2_shift, 0);
         mcc_rq_init(&f.out, p->output_multiplier, p->output_shift, fold ? p->output_offset : 0);
         f.post = fold ? 0 : p->output_offset;
-        if (ctx != NULL && ctx->buf != NULL && ctx->size >= MCC_ADDSUB_TABLE_BYTES) {
+        if (MCC_ADDSUB_TABLE && ctx != NULL && ctx->buf != NULL && ctx->size >= MCC_ADDSUB_TABLE_BYTES) {
             int32_t *tables = (int32_t *)ctx->buf;
             mcc_addsub_tables t;
             mcc_addsub_fill(tables, &f.in1, p->input1_offset, p->left_shift, p->input1_shift == 0, 1);
@@ -209,7 +217,12 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
             t.hi = p->act_max;
             return mcc_broadcast_apply(d, in1, in2, out, mcc_addsub_table_run, &t);
         }
-        return mcc_broadcast_apply(d, in1, in2, out, run_fast, &f);
+        if (mcc_addsub_fast_built(p)) {
+            return mcc_broadcast_apply(d, in1, in2, out, run_fast, &f);
+        }
+    }
+    if (!MCC_ADDSUB_GENERIC) {
+        return MCC_NOT_BUILT; /* the build left the generic arithmetic out (mcc_variants.h) */
     }
     return mcc_broadcast_apply(d, in1, in2, out, run, p);
 }

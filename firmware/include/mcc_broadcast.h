@@ -23,54 +23,40 @@ extern "C" {
 typedef void (*mcc_run_fn)(const void *params, const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2,
                            int8_t *out, int32_t n);
 
+/** The runs of a broadcast: ext[0] x ext[1] x ext[2] runs of run_len outputs, input strides sa/sb between
+ * runs and s1/s2 (1, or 0 for a broadcast input) within one. */
+typedef struct {
+    int32_t ext[3], sa[3], sb[3];
+    int32_t run_len, s1, s2;
+} mcc_broadcast_plan;
+
+/**
+ * Fill `plan` for the shapes d. Defined once, in kernels/support/mcc_broadcast.c, for every binary kernel
+ * of an image (it was inline here, so each kernel, and ADD's two paths, carried its own copy).
+ * @return MCC_OK, or MCC_ARG_ERROR when a dimension is neither the output's nor 1
+ */
+mcc_status mcc_broadcast_plan_of(const mcc_broadcast_dims *d, mcc_broadcast_plan *plan);
+
 /**
  * Apply `run` over the broadcast shapes d (each input dimension equals the output's or is 1, all >= 1).
+ * Inline, so `run` is a direct call (the firmware's stack bound admits no function pointers).
  * @return MCC_OK, or MCC_ARG_ERROR when the shapes do not broadcast
  */
 static inline mcc_status mcc_broadcast_apply(const mcc_broadcast_dims *d, const int8_t *in1, const int8_t *in2,
                                              int8_t *out, mcc_run_fn run, const void *params)
 {
-    const int32_t o[4] = {d->out.n, d->out.h, d->out.w, d->out.c};
-    const int32_t a[4] = {d->in1.n, d->in1.h, d->in1.w, d->in1.c};
-    const int32_t b[4] = {d->in2.n, d->in2.h, d->in2.w, d->in2.c};
-    int32_t ext[3] = {1, 1, 1}, sa[3] = {0, 0, 0}, sb[3] = {0, 0, 0};
-    int32_t a_mode = -1, b_mode = -1; /* over the run: -1 undecided, 0 broadcast, 1 full */
-    int32_t run_len = 1, k = 4, j, i0, i1, i2, pa = 1, pb = 1;
-    for (j = 0; j < 4; j++) {
-        if (o[j] < 1 || (a[j] != o[j] && a[j] != 1) || (b[j] != o[j] && b[j] != 1)) {
-            return MCC_ARG_ERROR;
-        }
+    mcc_broadcast_plan b;
+    int32_t i0, i1, i2;
+    if (mcc_broadcast_plan_of(d, &b) != MCC_OK) {
+        return MCC_ARG_ERROR;
     }
-    while (k > 0) {
-        const int32_t i = k - 1;
-        if (o[i] != 1) {
-            const int32_t am = a[i] == o[i], bm = b[i] == o[i];
-            if ((a_mode != -1 && am != a_mode) || (b_mode != -1 && bm != b_mode)) {
-                break;
-            }
-            a_mode = am;
-            b_mode = bm;
-        }
-        run_len *= o[i];
-        pa *= a[i];
-        pb *= b[i];
-        k--;
-    }
-    /* strides of the outer dimensions 0..k-1 (k <= 3: the last dimension always joins the run) */
-    for (j = k - 1; j >= 0; j--) {
-        ext[j] = o[j];
-        sa[j] = a[j] == 1 ? 0 : pa;
-        sb[j] = b[j] == 1 ? 0 : pb;
-        pa *= a[j];
-        pb *= b[j];
-    }
-    for (i0 = 0; i0 < ext[0]; i0++) {
-        for (i1 = 0; i1 < ext[1]; i1++) {
-            for (i2 = 0; i2 < ext[2]; i2++) {
-                const int32_t oa = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                const int32_t ob = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                const int32_t oo = ((i0 * ext[1] + i1) * ext[2] + i2) * run_len;
-                run(params, in1 + oa, a_mode == 0 ? 0 : 1, in2 + ob, b_mode == 0 ? 0 : 1, out + oo, run_len);
+    for (i0 = 0; i0 < b.ext[0]; i0++) {
+        for (i1 = 0; i1 < b.ext[1]; i1++) {
+            for (i2 = 0; i2 < b.ext[2]; i2++) {
+                const int32_t oa = i0 * b.sa[0] + i1 * b.sa[1] + i2 * b.sa[2];
+                const int32_t ob = i0 * b.sb[0] + i1 * b.sb[1] + i2 * b.sb[2];
+                const int32_t oo = ((i0 * b.ext[1] + i1) * b.ext[2] + i2) * b.run_len;
+                run(params, in1 + oa, b.s1, in2 + ob, b.s2, out + oo, b.run_len);
             }
         }
     }

@@ -52,31 +52,10 @@ static inline int32_t mcc_mm_table_bytes(int32_t cout) { return cout * (int32_t)
 /**
  * Fill m's requantization: the fast table in `table` (cout entries, 4-byte aligned) when every channel
  * has a fast form, else the generic code. `table` may be NULL (generic code). Every table entry includes
- * the output offset: folded into K where the shift allows, else packed into its shift word.
+ * the output offset: folded into K where the shift allows, else packed into its shift word. Runs once per
+ * call: defined in kernels/support/mcc_matmul.c, built for size (MCC_COLD).
  */
-static inline void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offset, mcc_rq *table)
-{
-    int32_t oc, fast = table != NULL;
-    m->mult = q->multiplier;
-    m->shift = q->shift;
-    m->out_offset = out_offset;
-    for (oc = 0; oc < m->cout && fast; oc++) {
-        fast = mcc_rq_fast(q->multiplier[oc], q->shift[oc]);
-    }
-    m->rq = NULL;
-    m->packed = 0;
-    if (fast) {
-        for (oc = 0; oc < m->cout; oc++) {
-            const int32_t fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
-            mcc_rq_init(&table[oc], q->multiplier[oc], q->shift[oc], fold ? out_offset : 0);
-            if (!fold) {
-                mcc_rq_pack_post(&table[oc], out_offset);
-                m->packed = 1;
-            }
-        }
-        m->rq = table;
-    }
-}
+void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offset, mcc_rq *table);
 
 /**
  * Every output channel of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1. Defined once

@@ -19,7 +19,8 @@ typedef enum {
     MCC_OK = 0,          /**< success */
     MCC_ARG_ERROR = -1,  /**< an argument is out of its documented range */
     MCC_NO_BUFFER = -2,  /**< the scratch buffer in the context is missing or too small */
-    MCC_BOUNDS_ERROR = -3 /**< a debug build's (compile --checks) bounds assertion failed: nothing was written */
+    MCC_BOUNDS_ERROR = -3, /**< a debug build's (compile --checks) bounds assertion failed: nothing was written */
+    MCC_NOT_BUILT = -4     /**< the call needs a kernel path this build left out (mcc_variants.h) */
 } mcc_status;
 
 /** Scratch memory handed to a kernel; size in bytes from the kernel's *_get_buffer_size(). */

@@ -102,7 +102,7 @@ static void error(uint8_t code, const char *text)
 /* A length-prefixed string, cut to what fits in `room` bytes (and 255). */
 static uint32_t put_string(uint8_t *p, const char *s, uint32_t room)
 {
-    uint32_t n = (uint32_t)strlen(s);
+    uint32_t n = mcc_proto_text_length(s);
     if (n > 255u) {
         n = 255u;
     }

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "mcc_compiler.h"
 #include "mcc_uart.h"
 
 static uint8_t rx_buf[MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD];
@@ -78,12 +79,24 @@ void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t hea
     send_bytes(crc_bytes, 2);
 }
 
+/* Not strlen: newlib's word-at-a-time version is ~220 bytes of flash for a few short messages (the opaque
+ * pointer keeps GCC from turning the loop back into a strlen call). */
+uint32_t mcc_proto_text_length(const char *text)
+{
+    const char *end = text;
+    while (*end != '\0') {
+        end++;
+        MCC_OPAQUE(end);
+    }
+    return (uint32_t)(end - text);
+}
+
 void mcc_proto_send_error(uint8_t seq, uint8_t code, uint8_t type, const char *text)
 {
     uint8_t head[2];
     head[0] = code;
     head[1] = type;
-    mcc_proto_send(MCC_MSG_ERROR, seq, head, 2, (const uint8_t *)text, (uint32_t)strlen(text));
+    mcc_proto_send(MCC_MSG_ERROR, seq, head, 2, (const uint8_t *)text, mcc_proto_text_length(text));
 }
 
 /* Drop the first byte of a bad frame and everything up to the next possible sync byte. */

@@ -65,6 +65,9 @@ void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t hea
 /** Send an ERROR frame: code, the offending frame's type, a short text. */
 void mcc_proto_send_error(uint8_t seq, uint8_t code, uint8_t type, const char *text);
 
+/** strlen of a message text (the harness links no strlen). */
+uint32_t mcc_proto_text_length(const char *text);
+
 /** Little-endian helpers. */
 void mcc_put_u16(uint8_t *p, uint32_t v);
 void mcc_put_u32(uint8_t *p, uint32_t v);

@@ -2,7 +2,7 @@
 files those files call into (support code such as kernels/support/mcc_matmul.c), so only those are shipped.
 
 The dependency map is read from the sources themselves: every function with external linkage defined in
-firmware/kernels, and every file that calls it.
+firmware/kernels, and every file that calls it (itself or through a firmware/include header it includes).
 """
 
 from __future__ import annotations
@@ -29,14 +29,34 @@ def function_files() -> dict[str, str]:
     return table
 
 
+_INCLUDE = re.compile(r'^#include "(mcc_\w+\.h)"', re.MULTILINE)
+# A prototype's or definition's head in a header ("mcc_status mcc_add_s8(", "static inline int32_t mcc_x("): not a call.
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+_HEAD = re.compile(r"\b(?:mcc_status|void|u?int(?:8|16|32|64)_t|mcc_\w+_t)\s*\*?\s*mcc_\w+\s*\(")
+
+
+def _text_with_headers(text: str, seen: set[str]) -> str:
+    """`text` and, transitively, the calls in the firmware/include headers it includes (their inline code:
+    ADD's and SUB's mcc_addsub.h calls the broadcasting loop of kernels/support); prototypes and comments
+    are no calls."""
+    parts = [text]
+    for header in _INCLUDE.findall(text):
+        path = asset_dir("firmware") / "include" / header
+        if header not in seen and path.is_file():
+            seen.add(header)
+            code = _COMMENT.sub("", path.read_text())  # "scratch of mcc_x_get_buffer_size() bytes"
+            parts.append(_HEAD.sub("", _text_with_headers(code, seen)))
+    return "\n".join(parts)
+
+
 @lru_cache(maxsize=1)
 def file_dependencies() -> dict[str, frozenset[str]]:
-    """Kernel file -> the other kernel files whose functions it calls."""
+    """Kernel file -> the other kernel files whose functions it (or a header it includes) calls."""
     table = function_files()
     deps = {}
     for path in sorted(kernels_root().rglob("*.c")):
         name = path.relative_to(kernels_root()).as_posix()
-        calls = set(_CALL.findall(path.read_text()))
+        calls = set(_CALL.findall(_text_with_headers(path.read_text(), set())))
         deps[name] = frozenset(table[f] for f in calls if f in table and table[f] != name)
     return deps
 

@@ -25,6 +25,7 @@ from mcucompress.codegen.lower import lower_graph, scratch_sizes
 from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
+from mcucompress.codegen.variants import VARIANTS_HEADER, variants_header
 from mcucompress.errors import McuError, UnsupportedOpError
 from mcucompress.ir import Graph
 from mcucompress.ir.serialize import graph_to_json
@@ -188,8 +189,9 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
         "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
     }
-    return CompiledModel(prefix, render_all(context, prefix), sources, calls, plan, weights_bytes, model_hash,
-                         output["dtype"])
+    files = render_all(context, prefix)
+    files[VARIANTS_HEADER] = variants_header(calls, sources)  # replaces firmware/include's (which carries every variant)
+    return CompiledModel(prefix, files, sources, calls, plan, weights_bytes, model_hash, output["dtype"])
 
 
 def write_project(model: CompiledModel, outdir: str | Path, force: bool = False) -> Path:
@@ -210,9 +212,10 @@ def write_project(model: CompiledModel, outdir: str | Path, force: bool = False)
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_text(text)
         include = tmp / "mcc" / "include"
-        include.mkdir(parents=True)
+        include.mkdir(parents=True, exist_ok=True)
         for header in kernel_sources.headers():
-            shutil.copyfile(header, include / header.name)
+            if f"mcc/include/{header.name}" not in model.files:  # the model's own mcc_variants.h stays
+                shutil.copyfile(header, include / header.name)
         for src in model.sources:
             dst = tmp / "mcc" / "kernels" / src
             dst.parent.mkdir(parents=True, exist_ok=True)

@@ -108,6 +108,7 @@ def test_a_real_firmware_breakdown_matches_its_elf(tmp_path, options):
     b = fw.breakdown
     assert sum(b["flash"].values()) == fw.flash_bytes and sum(b["ram"].values()) == fw.ram_bytes
     assert b["flash"]["weights"] == compiled.weights_bytes
+    assert fw.memory()["code_bytes"] == fw.flash_bytes - compiled.weights_bytes  # issue 15's code-size measure
     assert b["ram"]["arena"] == compiled.plan.arena_bytes and b["ram"]["stack"] == fw.stack_bytes
     assert b["flash"]["kernels"] == sum(b["kernels"].values()) > 0
     assert set(b["kernels"]) == {f.removesuffix(".c").split("/")[-1] for f in compiled.sources if f.endswith(".c")}

@@ -266,6 +266,7 @@ def kernel_libs(tmp_path_factory):
     import subprocess
 
     from mcucompress.assets import asset_dir
+    from mcucompress.codegen.kernel_sources import sources_for
 
     if shutil.which("gcc") is None:
         pytest.skip("host gcc is absent")
@@ -274,7 +275,8 @@ def kernel_libs(tmp_path_factory):
         out = tmp / f"libtconv_{name}.so"
         subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion", "-fPIC",
                         "-shared", f"-I{fw / 'include'}", *defines,
-                        str(fw / "kernels" / "conv" / "mcc_transpose_conv_s8.c"), "-o", str(out)], check=True)
+                        *(str(fw / "kernels" / s) for s in sources_for({"mcc_transpose_conv_s8"})), "-o", str(out)],
+                       check=True)
         libs[name] = ctypes.CDLL(str(out))
     return libs
 

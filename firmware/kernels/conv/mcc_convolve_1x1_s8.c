@@ -21,6 +21,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
 #include "mcc_nn.h"
+#include "mcc_variants.h"
 
 /** acc[0..3] += (w0.x0, w0.x1, w1.x0, w1.x1) over k values. */
 static void dot_2x2_s8(const int8_t *w0, const int8_t *w1, const int8_t *x0, const int8_t *x1, int32_t k,
@@ -167,7 +168,8 @@ static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out] with (OH - 1) * stride_h < H and (OW - 1) * stride_w < W
  * @param out         output tensor, NHWC
- * @return MCC_OK or MCC_ARG_ERROR
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
+ *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -185,6 +187,9 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
         conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
         return MCC_OK;
+    }
+    if (!MCC_1X1_NO_SCRATCH) {
+        return MCC_NOT_BUILT; /* the build left the path without scratch out (mcc_variants.h) */
     }
     k = in_dims->c;
     out_ch = out_dims->c;

@@ -20,6 +20,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
 #include "mcc_nn.h"
+#include "mcc_variants.h"
 
 /** Bytes of the two im2col columns. */
 static int32_t columns_bytes(const mcc_dims *in_dims, const mcc_dims *filter_dims)
@@ -106,7 +107,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     const int32_t kx_hi = mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
     int16_t *tail = buf + 2 * k4 + slot * kt;
     int32_t j = 0, ky, kx, i;
-    if ((ch & 3) == 0) { /* every tap starts a group: whole groups at once */
+    if (MCC_IM2COL_GROUPED && (ch & 3) == 0) { /* every tap starts a group: whole groups at once */
         const int32_t row_len = kw * ch;
         for (ky = 0; ky < kh; ky++, j += row_len) {
             const int32_t iy = iy0 + ky * p->dilation_h;
@@ -129,7 +130,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
         }
         return;
     }
-    if (k <= GATHER_MAX) {
+    if (MCC_IM2COL_GATHER && k <= GATHER_MAX) {
         int8_t g[GATHER_MAX];
         const int8_t zp = (int8_t)(-offset);
         for (ky = 0; ky < kh; ky++) {
@@ -155,7 +156,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
         }
         return;
     }
-    { /* very large receptive fields with few channels: value by value, the last < 4 values to the tail */
+    if (MCC_IM2COL_VALUES) { /* large receptive fields with few channels: value by value, last < 4 to the tail */
         int16_t *dst1 = buf + 4 * slot; /* where value j goes */
         for (ky = 0; ky < kh; ky++) {
             const int32_t iy = iy0 + ky * p->dilation_h;
@@ -178,6 +179,13 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
 }
 
 /** Next output position in (batch, y, x) order. */
+/** 1 when the build carries an im2col fill for this call (mcc_variants.h; the value-by-value one fits any). */
+static int32_t im2col_built(const mcc_dims *in_dims, const mcc_dims *filter_dims)
+{
+    const int32_t ch = in_dims->c, k = filter_dims->h * filter_dims->w * ch;
+    return MCC_IM2COL_VALUES || (MCC_IM2COL_GROUPED && (ch & 3) == 0) || (MCC_IM2COL_GATHER && k <= GATHER_MAX);
+}
+
 static inline void advance(const mcc_dims *out_dims, int32_t *b, int32_t *oy, int32_t *ox)
 {
     if (++*ox == out_dims->w) {
@@ -204,7 +212,8 @@ static inline void advance(const mcc_dims *out_dims, int32_t *b, int32_t *oy, in
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out]
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR or MCC_NO_BUFFER
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the build left out the im2col fill this
+ *         call needs (mcc_variants.h)
  */
 mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                            const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -222,6 +231,9 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     cols = columns_bytes(in_dims, filter_dims);
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
         return MCC_NO_BUFFER;
+    }
+    if (!im2col_built(in_dims, filter_dims)) {
+        return MCC_NOT_BUILT;
     }
     buf = (int16_t *)ctx->buf;
     out_ch = out_dims->c;

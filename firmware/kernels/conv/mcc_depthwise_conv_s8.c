@@ -29,6 +29,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
+#include "mcc_variants.h"
 
 /** Requantize one accumulator to int8. */
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo, int32_t hi)
@@ -442,18 +443,20 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
 /** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
 static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
 {
-    if (d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast) {
-        if (d->lo == -128 && d->hi == 127) {
-            dw_group_batch_impl(d, g, 1, -128, 127);
-        } else {
-            dw_group_batch_impl(d, g, 1, d->lo, d->hi);
-        }
+    /* the unrolled 3x3 variants only where the build carries them (mcc_variants.h) */
+    const int32_t is_3x3 = d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast;
+    const int32_t full = d->lo == -128 && d->hi == 127;
+    if (MCC_DW_3X3 && is_3x3 && full) {
+        dw_group_batch_impl(d, g, 1, -128, 127);
+    } else if (MCC_DW_3X3_CLAMPED && is_3x3 && !full) {
+        dw_group_batch_impl(d, g, 1, d->lo, d->hi);
     } else {
         dw_group_batch_impl(d, g, 0, d->lo, d->hi);
     }
 }
 
-/** Tap table, bias and requantization of the group at channel c. */
+/** Tap table, bias and requantization of the group at channel c (once per group of four channels, not per
+ * call: not MCC_COLD, which cost kws 10,000 instructions per depthwise layer on a Cortex-M4). */
 static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant *q, const int8_t *filter,
                           const int32_t *bias, int32_t ch, int32_t taps, int32_t c, dw_group *g)
 {
@@ -547,7 +550,8 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
  * @param bias        [C_in * depth_multiplier] int32, or NULL
  * @param out_dims    [N, OH, OW, C_in * depth_multiplier]
  * @param out         output tensor, NHWC
- * @return MCC_OK or MCC_ARG_ERROR
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
+ *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -563,8 +567,10 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
         dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf);
-    } else {
+    } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
+    } else {
+        return MCC_NOT_BUILT; /* the build left the per-pixel path out (mcc_variants.h) */
     }
     return MCC_OK;
 }

@@ -27,7 +27,8 @@ static void add_run_fast(const void *params, const int8_t *in1, int32_t s1, cons
  * @param in1 first input
  * @param in2 second input
  * @param out output
- * @return MCC_OK or MCC_ARG_ERROR
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when these rescales need the generic arithmetic the build
+ *         left out (mcc_variants.h)
  */
 mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
                       const int8_t *in1, const int8_t *in2, int8_t *out)

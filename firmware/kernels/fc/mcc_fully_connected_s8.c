@@ -24,6 +24,7 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
+#include "mcc_variants.h"
 
 /** acc[0..1] += sum (x + in_off) * (w0|w1 + f_off) over k values. */
 static void dot_2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t k, int32_t in_off, int32_t f_off,
@@ -208,7 +209,8 @@ static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_ch
  * @param bias        [output depth] int32, or NULL
  * @param out_dims    n = batches, c = output depth
  * @param out         output [batches, output depth]
- * @return MCC_OK or MCC_ARG_ERROR
+ * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
+ *         out the path without it (mcc_variants.h)
  */
 mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
                                   const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -224,8 +226,8 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     out_ch = out_dims->c;
     batches = out_dims->n;
 #if defined(MCC_DSP)
-    /* widening the input pays off from four filter rows on, with SMLAD */
-    if (out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&
+    /* widening the input pays off from four filter rows on, with SMLAD (where the build carries it) */
+    if (MCC_FC_WIDENED && out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_fully_connected_s8_get_buffer_size(in_dims)) {
         mcc_rq rq;
         const mcc_rq *fast = NULL;
@@ -241,6 +243,9 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
             fc_row_widened(p, q, fast, post, (const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch);
         }
         return MCC_OK;
+    }
+    if (!MCC_FC_PLAIN) {
+        return MCC_NOT_BUILT; /* the build left the plain path out (mcc_variants.h) */
     }
 #else
     (void)ctx;

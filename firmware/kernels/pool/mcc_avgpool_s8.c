@@ -12,9 +12,18 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
+#include "mcc_variants.h"
 
-/** TFLM's rounded division of a window sum by its tap count. */
-static inline int8_t average(int32_t sum, int32_t count, int32_t lo, int32_t hi)
+/* The four-channel int32 loop: every window without the DSP extension; with it, only windows of > 256 taps,
+ * where the build carries them (mcc_variants.h; else the channel-by-channel loop sums them). */
+#if !defined(MCC_DSP) || MCC_AVGPOOL_WIDE
+#define FOUR_CHANNELS 1
+#else
+#define FOUR_CHANNELS 0
+#endif
+
+/** TFLM's rounded division of a window sum by its tap count (once per output, out of line: code size). */
+static MCC_NOINLINE int8_t average(int32_t sum, int32_t count, int32_t lo, int32_t hi)
 {
     const int32_t half = count / 2;
     const int32_t avg = sum > 0 ? (sum + half) / count : (sum - half) / count;
@@ -78,7 +87,7 @@ mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, con
                     }
                 }
 #endif
-                for (; c + 4 <= ch; c += 4) {
+                for (; FOUR_CHANNELS && c + 4 <= ch; c += 4) {
                     const int8_t *row = win + c;
                     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                     for (r = 0; r < rows; r++, row += row_step) {

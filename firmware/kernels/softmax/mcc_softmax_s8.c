@@ -43,28 +43,36 @@ mcc_status mcc_softmax_s8(const mcc_softmax_params *p, int32_t rows, int32_t dep
     }
     for (r = 0; r < rows; r++, in += depth, out += depth) {
         const int32_t mult = p->input_multiplier, ls = p->input_left_shift, diff_min = p->diff_min;
-        int32_t max_in = -128, sum = 0, num_bits_over_unit, shifted_scale, exponent;
+        int32_t max_in = -128, sum = 0, num_bits_over_unit = 0, shifted_scale = 0, exponent = 0, pass;
         for (c = 0; c < depth; c++) {
             max_in = mcc_max_i32(max_in, in[c]);
         }
-        for (c = 0; c < depth; c++) {
-            const int32_t diff = in[c] - max_in;
-            if (diff >= diff_min) {
-                sum += mcc_rounding_divide_by_pot(exp_of_diff(diff, mult, ls), ACCUMULATION_INTEGER_BITS);
+        /* pass 0 sums the exponentials, pass 1 scales them: one inlined exp_of_diff (code size) */
+        for (pass = 0; pass < 2; pass++) {
+            if (pass == 1) {
+                shifted_scale = mcc_get_reciprocal(sum, ACCUMULATION_INTEGER_BITS, &num_bits_over_unit);
+                exponent = num_bits_over_unit + 31 - 8;
             }
-        }
-        shifted_scale = mcc_get_reciprocal(sum, ACCUMULATION_INTEGER_BITS, &num_bits_over_unit);
-        exponent = num_bits_over_unit + 31 - 8;
-        for (c = 0; c < depth; c++) {
-            const int32_t diff = in[c] - max_in;
-            int32_t v = -128;
-            if (diff >= diff_min) {
-                const int32_t scaled = mcc_sat_rounding_doubling_high_mul(shifted_scale, exp_of_diff(diff, mult, ls));
-                /* scaled >= 0; a shift beyond 31 (sums >= 2^30) leaves 0, as the int64 reference does */
-                const int32_t unsat = exponent > 31 ? 0 : mcc_rounding_divide_by_pot(scaled, exponent);
-                v = mcc_clamp_i32(unsat - 128, -128, 127);
+            for (c = 0; c < depth; c++) {
+                const int32_t diff = in[c] - max_in;
+                int32_t v = -128;
+                if (diff >= diff_min) {
+                    const int32_t e = exp_of_diff(diff, mult, ls);
+                    if (pass == 0) {
+                        sum += mcc_rounding_divide_by_pot(e, ACCUMULATION_INTEGER_BITS);
+                        continue;
+                    }
+                    {
+                        const int32_t scaled = mcc_sat_rounding_doubling_high_mul(shifted_scale, e);
+                        /* scaled >= 0; a shift beyond 31 (sums >= 2^30) leaves 0, as the int64 reference does */
+                        const int32_t unsat = exponent > 31 ? 0 : mcc_rounding_divide_by_pot(scaled, exponent);
+                        v = mcc_clamp_i32(unsat - 128, -128, 127);
+                    }
+                }
+                if (pass == 1) {
+                    out[c] = (int8_t)v;
+                }
             }
-            out[c] = (int8_t)v;
         }
     }
     return MCC_OK;

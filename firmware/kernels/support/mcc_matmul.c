@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mcc_matmul.h"
+#include "mcc_variants.h"
 
 #if defined(MCC_DSP)
 /** One group of four values at filter byte offset `wo` and column int16 offset 8 * `g`: eight SMLAD. */
@@ -176,7 +177,7 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
     const int8_t *w0 = m->filter + oc * k;
     const int32_t *bias = m->bias;
     int32_t t;
-    if (out1 != NULL) {
+    if (MCC_MM_GENERAL_PAIRS && out1 != NULL) { /* else the channel-by-channel loop below does both slots */
         for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
             const int8_t *w1 = w0 + k;
             int32_t acc[4];
@@ -213,28 +214,77 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
     }
 }
 
-/** Every output channel of the pair buffer (mcc_matmul.h), the lean pair loops where they apply. */
-void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0,
-                                                        int8_t *out1)
+/**
+ * Fill m's requantization: the fast table in `table` (cout entries, 4-byte aligned) when every channel
+ * has a fast form, else the generic code. `table` may be NULL (generic code). Every table entry includes
+ * the output offset: folded into K where the shift allows, else packed into its shift word. Once per call:
+ * built for size.
+ */
+MCC_COLD void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offset, mcc_rq *table)
+{
+    int32_t oc, fast = table != NULL;
+    m->mult = q->multiplier;
+    m->shift = q->shift;
+    m->out_offset = out_offset;
+    for (oc = 0; oc < m->cout && fast; oc++) {
+        fast = mcc_rq_fast(q->multiplier[oc], q->shift[oc]);
+    }
+    m->rq = NULL;
+    m->packed = 0;
+    if (fast) {
+        for (oc = 0; oc < m->cout; oc++) {
+            const int32_t fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
+            mcc_rq_init(&table[oc], q->multiplier[oc], q->shift[oc], fold ? out_offset : 0);
+            if (!fold) {
+                mcc_rq_pack_post(&table[oc], out_offset);
+                m->packed = 1;
+            }
+        }
+        m->rq = table;
+    }
+}
+
+/** Every output channel of the pair buffer (mcc_matmul.h), the lean pair loops where they apply and the build
+ * carries them (mcc_variants.h: a variant left out falls through to the next that applies, or the general loop). */
+void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
 {
     int32_t oc = 0;
     if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
-        const int32_t simple = (m->k & 15) == 0;
+        const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
+        (void)simple;                             /* unused when the build carries neither variant that asks */
         if (m->packed) {
+#if MCC_MM_LEAN_PACKED
             oc = simple ? mcc_mm_lean_packed_simple(m, buf, out0, out1) : mcc_mm_lean_packed(m, buf, out0, out1);
-        } else if (m->k == 8) { /* 1x1 after an 8-channel first layer */
-            oc = mcc_mm_lean_k8(m, buf, out0, out1);
-        } else if (m->k == 16) {
-            oc = mcc_mm_lean_k16(m, buf, out0, out1);
-        } else if (m->k == 27) { /* 3x3 over RGB */
-            oc = mcc_mm_lean_k27(m, buf, out0, out1);
-        } else {
-            oc = simple ? mcc_mm_lean_simple(m, buf, out0, out1) : mcc_mm_lean_any(m, buf, out0, out1);
+#endif
         }
+#if MCC_MM_LEAN_K8
+        else if (m->k == 8) { /* 1x1 after an 8-channel first layer */
+            oc = mcc_mm_lean_k8(m, buf, out0, out1);
+        }
+#endif
+#if MCC_MM_LEAN_K16
+        else if (m->k == 16) {
+            oc = mcc_mm_lean_k16(m, buf, out0, out1);
+        }
+#endif
+#if MCC_MM_LEAN_K27
+        else if (m->k == 27) { /* 3x3 over RGB */
+            oc = mcc_mm_lean_k27(m, buf, out0, out1);
+        }
+#endif
+#if MCC_MM_LEAN_SIMPLE
+        else if (simple) {
+            oc = mcc_mm_lean_simple(m, buf, out0, out1);
+        }
+#endif
+#if MCC_MM_LEAN_ANY
+        else {
+            oc = mcc_mm_lean_any(m, buf, out0, out1);
+        }
+#endif
         if (oc == m->cout) {
             return;
         }
     }
     mcc_mm_run_impl(m, buf, out0, out1, oc);
 }
-

@@ -1,0 +1,224 @@
+"""Which specialized kernel variants a model's layers can take: the project's mcc/include/mcc_variants.h.
+
+The kernels pick a variant at run time from their parameters (mcc_mm_run's lean loops for some K, the
+depthwise 3x3 unrolling, the im2col fills); compiled in, every variant costs flash whether or not a layer
+takes it. Here the same choices are made from the layer records the lowering wrote (the kernels' params,
+dims and quantization arrays), and the generated header switches off the variants no layer takes. A
+variant switched off only costs speed: the kernel then runs its general code, which gives the same bits
+(firmware/include/mcc_variants.h), so a choice made here that differs from the kernel's can never change
+a result. The GENERAL paths (calls without enough scratch, ...) are switched off where no layer takes them;
+a call needing one anyway is refused with MCC_NOT_BUILT, never answered wrongly. Unknown records keep every
+switch.
+"""
+
+from __future__ import annotations
+
+from mcucompress import __version__
+from mcucompress.codegen.kernel_sources import file_dependencies
+from mcucompress.codegen.lower import depthwise_band_bytes
+from mcucompress.codegen.records import KernelCall
+
+# Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
+SWITCHES = {
+    "MCC_MM_LEAN_K8": "K = 8",
+    "MCC_MM_LEAN_K16": "K = 16",
+    "MCC_MM_LEAN_K27": "K = 27 (3x3 over RGB)",
+    "MCC_MM_LEAN_SIMPLE": "K a multiple of 16, other than 16",
+    "MCC_MM_LEAN_ANY": "any other K",
+    "MCC_MM_LEAN_PACKED": "a channel whose shift cannot fold the output offset",
+    "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
+    "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
+    "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
+    "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
+    "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
+    "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
+    "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
+    "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
+    "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
+    "MCC_ADDSUB_FAST_Z2": "ADD/SUB precomputed, only input 2's shift 0",
+    "MCC_DW_PER_PIXEL": "general: depthwise without its band",
+    "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
+    "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
+    "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
+}
+# The general paths (a kernel's code for calls the generated code never makes: without enough scratch, a
+# large im2col, ADD/SUB rescales without a fast form) and the kernel files that take them. A kernel file
+# calling into one of those (BATCH_MATMUL calls the fully connected kernel with its own context) keeps it.
+GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
+           "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
+           "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
+           "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
+# Variants a kernel file calling into another keeps too (its calls are not the generated code's).
+CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
+VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
+MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
+# The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
+# carry a share of the model's MACs: below PAYS_MAC_SHARE they take the loop for any K (K % 16 = 0: the
+# "simple" one), a few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B
+# for 8,160 of 17.45M instructions).
+K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
+              "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
+PAYS_MAC_SHARE = 0.02
+GATHER_MAX = 256  # mcc_convolve_s8.c
+ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
+MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
+
+
+def _fields(call: KernelCall, ctype: str, suffix: str = "") -> dict[str, int] | None:
+    """The integer fields of the call's static of C type `ctype` (name ending in `suffix`), or None."""
+    for s in call.statics:
+        if s.ctype == ctype and s.name.endswith(suffix):
+            return {k: int(v) for k, v in s.fields if v.lstrip("-").isdigit()}
+    return None
+
+
+def _array(call: KernelCall, suffix: str):
+    for a in call.arrays:
+        if a.name.endswith(suffix):
+            return a.values
+    return None
+
+
+def _mm_variant(k: int, mult, shift) -> str | None:
+    """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None."""
+    pairs = list(zip((int(m) for m in mult), (int(s) for s in shift)))
+    if not all(_rq_fast(m, s) for m, s in pairs):
+        return None  # no fast table: the general loop
+    if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
+        return "MCC_MM_LEAN_PACKED"
+    if k in (8, 16, 27):
+        return f"MCC_MM_LEAN_K{k}"
+    return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
+
+
+def _rq_fast(m: int, s: int) -> bool:
+    """mcc_rq_fast of mcc_requant.h."""
+    return m == 0 or (m > 0 and -31 <= s <= -1)
+
+
+def _add_sub(call: KernelCall) -> set[str] | None:
+    """The path mcc_addsub_s8 takes for these rescales and this scratch (mcc_addsub.h)."""
+    p = _fields(call, "mcc_add_params")
+    if p is None:
+        return None
+    s1, s2 = p["input1_shift"], p["input2_shift"]
+    fast = (all(_rq_fast(m, s) or (m > 0 and s == 0) for m, s in ((p["input1_multiplier"], s1),
+                                                                    (p["input2_multiplier"], s2)))
+            and _rq_fast(p["output_multiplier"], p["output_shift"]) and 0 <= p["left_shift"] <= 22)
+    if not fast:
+        return {"MCC_ADDSUB_GENERIC"}
+    ctx = _fields(call, "mcc_context")
+    if ctx is not None and ctx.get("size", 0) >= ADDSUB_TABLE_BYTES:
+        return {"MCC_ADDSUB_TABLE"}
+    if s1 == 0 and s2 != 0:
+        return {"MCC_ADDSUB_FAST_Z1"}
+    return {"MCC_ADDSUB_FAST_Z2"} if s2 == 0 and s1 != 0 else {"MCC_ADDSUB_FAST"}
+
+
+def _fully_connected(call: KernelCall) -> set[str] | None:
+    """mcc_fully_connected_s8 takes its plain path (DSP builds) for < 4 outputs or without the widened row."""
+    ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
+    if ctx is None or fdims is None or "size" not in ctx:
+        return None
+    return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
+
+
+def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str] | None:
+    """The band path's 3x3 unrolling, or the per-pixel path (no band: mcc_depthwise_conv_s8_get_buffer_size)."""
+    ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
+    in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
+    if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
+        return None
+    band = depthwise_band_bytes(in_dims["w"], out_dims["w"], fdims["h"], fdims["w"], params["stride_w"],
+                                params["pad_w"], params["dilation_h"], params["dilation_w"],
+                                params["depth_multiplier"])
+    if band == 0 or ctx["size"] < band:
+        return {"MCC_DW_PER_PIXEL"}
+    if fdims["h"] == 3 and fdims["w"] == 3 and params["dilation_w"] == 1 and fdims["c"] >= 4:
+        return {"MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED"}
+    return set()
+
+
+def _used(call: KernelCall) -> set[str] | None:
+    """The switches `call` can take; None when its records are not understood (keep everything)."""
+    if call.function == "mcc_fully_connected_s8":
+        return _fully_connected(call)
+    if call.function in ("mcc_add_s8", "mcc_sub_s8"):
+        return _add_sub(call)
+    if call.function == "mcc_avgpool_s8":
+        pool = _fields(call, "mcc_pool_params")
+        if pool is None or "filter_h" not in pool or "filter_w" not in pool:
+            return None
+        return {"MCC_AVGPOOL_WIDE"} if pool["filter_h"] * pool["filter_w"] > 256 else set()
+    if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
+        return set()
+    params = _fields(call, "mcc_conv_params")
+    fdims = _fields(call, "mcc_dims", "filter_dims")
+    ctx = _fields(call, "mcc_context")
+    mult, shift = _array(call, "_multiplier"), _array(call, "_shift")
+    if params is None or fdims is None or ctx is None or "size" not in ctx or mult is None or shift is None:
+        return None
+    full = params["act_min"] == -128 and params["act_max"] == 127
+    if call.function == "mcc_depthwise_conv_s8":
+        return _depthwise(call, params, full)
+    kh, kw, cout, cin = fdims["h"], fdims["w"], fdims["n"], fdims["c"]
+    k = kh * kw * cin
+    used = set()
+    if call.function == "mcc_convolve_1x1_s8" and ctx["size"] < 4 * cin + 16 * cout:
+        return {"MCC_1X1_NO_SCRATCH"}  # mcc_convolve_1x1_s8_get_buffer_size: no pairs, no lean loops
+    if call.function == "mcc_convolve_s8":
+        if cin % 4 == 0:
+            used.add("MCC_IM2COL_GROUPED")
+        elif k <= GATHER_MAX:
+            used.add("MCC_IM2COL_GATHER")
+        else:
+            used.add("MCC_IM2COL_VALUES")
+    variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
+    used.add(variant or "MCC_MM_GENERAL_PAIRS")
+    return used
+
+
+def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> set[str]:
+    """The switches of SWITCHES some call can take (all of them if a call's records are not understood);
+    `sources`: the model's kernel files, whose calls into a kernel with a general path keep that path."""
+    used: set[str] = set()
+    macs: dict[str, int] = {}  # MACs of the layers taking each K-constant loop
+    for call in calls:
+        try:
+            u = _used(call)
+        except KeyError:  # a params field that is not a plain integer: keep everything
+            u = None
+        if u is None:
+            return set(SWITCHES)
+        used |= u
+        for switch in u & set(K_CONSTANT):
+            macs[switch] = macs.get(switch, 0) + call.macs
+    total = sum(c.macs for c in calls)
+    for switch, fallback in K_CONSTANT.items():
+        if switch in used and macs[switch] < PAYS_MAC_SHARE * total:
+            used.discard(switch)  # its layers take the loop for any K instead
+            used.add(fallback)
+    deps = file_dependencies()
+    for switch, kernels in {**GENERAL, **CALLED}.items():
+        if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):
+            used.add(switch)
+    return used
+
+
+def variants_header(calls: list[KernelCall], sources: list[str]) -> str:
+    """mcc_variants.h for a project: 1 for the variants its layers can take, 0 for the others."""
+    used = used_variants(calls, sources)
+    lines = [
+        f"/* Generated by mcucompress {__version__}: the kernel variants this model's layers can take",
+        " * (mcucompress/codegen/variants.py; firmware/include/mcc_variants.h carries them all). A variant",
+        " * switched off costs speed, never correctness: its kernel runs the general code instead. */",
+        "#ifndef MCC_VARIANTS_H",
+        "#define MCC_VARIANTS_H",
+        "",
+    ]
+    width = max(map(len, SWITCHES))
+    lines += [f"#define {name:<{width}} {int(name in used)}  /* {what} */" for name, what in SWITCHES.items()]
+    return "\n".join(lines + ["", "#endif /* MCC_VARIANTS_H */", ""])

@@ -1,0 +1,189 @@
+"""Per-model kernel variants (codegen/variants.py, the project's mcc/include/mcc_variants.h): the switches
+match firmware/include/mcc_variants.h, the layers that take a variant switch it on, and a model gives the
+same bits whichever variants the build carries (a variant left out falls back to the general code)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from mcucompress.assets import asset_dir
+from mcucompress.codegen.project import compile_graph, write_project
+from mcucompress.codegen.records import CStatic, KernelCall
+from mcucompress.codegen.variants import GENERAL, SWITCHES, VARIANTS_HEADER, used_variants
+from mcucompress.errors import McuError
+from mcucompress.harness.host import build_runner, run_runner
+from mcucompress.ir import ops as irops
+from tests.random_graphs import Builder, _weighted_op, _window_attrs, add_binary, add_fully_connected, random_inputs
+from tests.unit.test_codegen_host import reference_outputs
+
+DEFINE = re.compile(r"^#define (MCC_\w+)\s+([01])\b", re.MULTILINE)
+
+
+def _conv(b: Builder, x: str, oc: int, k: int, activation: str = "NONE", out_quant=None) -> str:
+    n, h, w, c = b.shape(x)
+    (oh, ow), pads = _window_attrs(b.rng, (h, w), (k, k), (1, 1), (1, 1), True)
+    inputs, y = _weighted_op(b, x, (oc, k, k, c), oc, k * k * c, 0, True, activation, (n, oh, ow, oc), out_quant)
+    return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, 1, 1, **pads, activation=activation))
+
+
+def _depthwise(b: Builder, x: str, activation: str, multiplier: int = 1) -> str:
+    n, h, w, c = b.shape(x)
+    m = c * multiplier
+    (oh, ow), pads = _window_attrs(b.rng, (h, w), (3, 3), (1, 1), (1, 1), True)
+    inputs, y = _weighted_op(b, x, (1, 3, 3, m), m, 9, 3, True, activation, (n, oh, ow, m), None)
+    attrs = irops.DepthwiseConv2DAttrs(1, 1, 1, 1, **pads, activation=activation, depth_multiplier=multiplier)
+    return b.op("DEPTHWISE_CONV_2D", inputs, y, attrs)
+
+
+def _fc(b: Builder, x: str, units: int) -> str:
+    return add_fully_connected(b, x, units=units, keep_num_dims=False, bias=True, activation="NONE")
+
+
+def variant_graph(seed: int, general: bool = False):
+    """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
+    the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
+    a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
+    general loop's channel pairs), a depthwise with depth multiplier 2
+    (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
+    b = Builder(np.random.default_rng(seed), "variants")
+    x = b.input((1, 7, 6, 3))
+    x = _conv(b, x, 8, 3)  # K = 27, gathered im2col
+    x = _conv(b, x, 16, 1)  # K = 8
+    x = _depthwise(b, x, "NONE")
+    x = _depthwise(b, x, "RELU6")
+    x = _conv(b, x, 16, 1)  # K = 16
+    x = _conv(b, x, 8, 3)  # K = 144, grouped im2col
+    x = _conv(b, x, 6, 3)  # K = 72
+    if general:
+        x = add_binary(b, "ADD", x, x)  # ADD/SUB: one of the precomputed loops or the generic arithmetic
+        x = _conv(b, x, 4, 7)  # K = 294 over 6 channels: the value-by-value im2col
+        x = _conv(b, x, 8, 3, "RELU6", out_quant=(0.1, 0))  # clamp [0, 60]: not the lean loops
+        x = _depthwise(b, x, "NONE", multiplier=2)
+        x = _fc(b, x, 2)
+    return b.finish(x)
+
+
+def test_switches_are_those_of_the_default_header():
+    text = (asset_dir("firmware") / "include" / "mcc_variants.h").read_text()
+    defaults = dict(DEFINE.findall(text))
+    assert list(defaults) == list(SWITCHES)
+    assert set(defaults.values()) == {"1"}  # the kernels' own build carries every variant
+
+
+def test_layers_switch_on_the_variants_they_take():
+    compiled = compile_graph(variant_graph(0), "v")
+    general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
+    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE", "MCC_FC_WIDENED"}
+    addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
+    assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
+    header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
+    assert header["MCC_MM_LEAN_PACKED"] == "0" and header["MCC_MM_LEAN_K27"] == "1"
+    assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
+    compiled = compile_graph(variant_graph(0, general=True), "v")
+    used = used_variants(compiled.calls, compiled.sources)
+    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"} - addsub
+    assert len(used & addsub) == 1
+
+
+def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20, scratch: int = 0) -> KernelCall:
+    fields = {"left_shift": 20, "input1_offset": 1, "input1_multiplier": m1, "input1_shift": s1,
+              "input2_offset": 2, "input2_multiplier": m2, "input2_shift": s2, "output_offset": 0,
+              "output_multiplier": mo, "output_shift": so, "act_min": -128, "act_max": 127}
+    params = CStatic("mcc_add_params", "m_op0_params", [(k, str(v)) for k, v in fields.items()])
+    ctx = CStatic("mcc_context", "m_op0_ctx", [("buf", "m_arena + 0" if scratch else "0"), ("size", str(scratch))])
+    return KernelCall(0, "add", "ADD", "mcc_add_s8", [], statics=[ctx, params])
+
+
+@pytest.mark.parametrize("s1,s2,mo,switch", [(0, -2, 1 << 30, "MCC_ADDSUB_FAST_Z1"),
+                                             (-2, 0, 1 << 30, "MCC_ADDSUB_FAST_Z2"),
+                                             (0, 0, 1 << 30, "MCC_ADDSUB_FAST"),
+                                             (-1, -3, 1 << 30, "MCC_ADDSUB_FAST"),
+                                             (-1, -3, -5, "MCC_ADDSUB_GENERIC")])
+def test_add_and_sub_take_the_loop_of_their_input_shifts(s1, s2, mo, switch):
+    """mcc_addsub.h: a precomputed loop per zero input shift, the generic arithmetic for a rescale without a
+    fast form (here a negative output multiplier)."""
+    assert used_variants([_add_call(1 << 30, s1, 1 << 29, s2, mo)], []) == {switch}
+    table = used_variants([_add_call(1 << 30, s1, 1 << 29, s2, mo, scratch=2048)], [])
+    assert table == ({switch} if switch == "MCC_ADDSUB_GENERIC" else {"MCC_ADDSUB_TABLE"})  # the tables' scratch
+
+
+@pytest.mark.parametrize("window,wide", [(16, False), (17, True)])
+def test_average_pooling_windows_beyond_256_taps(window, wide):
+    b = Builder(np.random.default_rng(2), "pool")
+    x = b.input((1, window, window, 8))  # one window over the whole input
+    y = b.op("AVERAGE_POOL_2D", [x], b.like(x, (1, 1, 1, 8)), irops.Pool2DAttrs(window, window, 1, 1))
+    compiled = compile_graph(b.finish(y), "pool")
+    assert ("MCC_AVGPOOL_WIDE" in used_variants(compiled.calls, compiled.sources)) == wide
+
+
+def test_a_kernel_calling_another_keeps_its_general_path():
+    """BATCH_MATMUL's kernel calls the fully connected one with its own context: the plain path stays."""
+    calls = compile_graph(variant_graph(0), "v").calls
+    assert "MCC_FC_PLAIN" not in used_variants(calls, ["conv/mcc_convolve_s8.c"])
+    called = used_variants(calls, ["fc/mcc_batch_matmul_s8.c", "fc/mcc_fully_connected_s8.c"])
+    assert {"MCC_FC_PLAIN", "MCC_FC_WIDENED"} <= called
+    assert used_variants(calls) >= set(GENERAL)  # sources unknown: every general path
+
+
+def test_a_fully_connected_layer_with_four_outputs_takes_the_widened_row():
+    b = Builder(np.random.default_rng(1), "fc")
+    x = b.input((1, 1, 1, 8))
+    compiled = compile_graph(b.finish(_fc(b, x, 4)), "fc")
+    assert used_variants(compiled.calls, compiled.sources) == {"MCC_FC_WIDENED"}
+
+
+def _with(header: str, value: str, names) -> str:
+    return DEFINE.sub(lambda m: f"#define {m.group(1)} {value if m.group(1) in names else m.group(2)}", header)
+
+
+def _host(compiled, graph, xs, project, header):
+    project = write_project(compiled, project)
+    (project / VARIANTS_HEADER).write_text(header)
+    return run_runner(build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape,
+                      compiled.output_dtype)
+
+
+@pytest.mark.parametrize("seed,general", [(0, False), (1, True)])
+def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
+    """The generated header, every variant, and none but the general paths: the host C gives the reference
+    executor's bits."""
+    graph = variant_graph(seed, general)
+    rng = np.random.default_rng(seed)
+    xs = np.stack([random_inputs(graph, rng)[0] for _ in range(3)])
+    expected = reference_outputs(graph, xs).reshape(len(xs), -1)
+    compiled = compile_graph(graph, "v")
+    generated = compiled.files[VARIANTS_HEADER]
+    variants = set(SWITCHES) - set(GENERAL)
+    for name, header in [("generated", generated), ("every", _with(generated, "1", SWITCHES)),
+                         ("none", _with(_with(generated, "0", variants), "1", GENERAL))]:
+        out = _host(compiled, graph, xs, tmp_path / name, header)
+        np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
+
+
+def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
+    """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
+    graph = variant_graph(1, general=True)
+    xs = np.stack([random_inputs(graph, np.random.default_rng(1))[0]])
+    compiled = compile_graph(graph, "v")
+    header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
+    with pytest.raises(McuError, match="status -4"):
+        _host(compiled, graph, xs, tmp_path / "p", header)
+
+
+def test_records_not_understood_keep_every_switch():
+    call = _add_call(1 << 30, 0, 1 << 29, -2)
+    call.statics[1].fields[0] = ("left_shift", "MCC_SHIFT")  # not a plain integer
+    assert used_variants([call], []) == set(SWITCHES)
+
+
+def test_a_k_constant_loop_only_where_its_layers_carry_the_macs():
+    """A K = 16 layer with under 2% of the MACs takes the loop for any multiple of 16 instead."""
+    for big, k16 in ((128, False), (8, True)):
+        b = Builder(np.random.default_rng(3), "pays")
+        x = _conv(b, b.input((1, 7, 6, 16)), 16, 1)  # K = 16
+        compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays")  # K = 144
+        used = used_variants(compiled.calls, compiled.sources)
+        assert ("MCC_MM_LEAN_K16" in used) == k16 and "MCC_MM_LEAN_SIMPLE" in used
