@@ -3,7 +3,7 @@
 Four fine-tuning runs with the same data, epochs, seed and loss (mcucompress.torch.train.finetune, the code
 of `mcucompress finetune`; labels plus, with --distill, soft targets of the original model): dense (the
 baseline B), channels removing 50% of the MACs (one-shot, then fine-tuned), unstructured 80% (gradual, Zhu &
-Gupta), and QAT (int8 out), which starts from the dense run's fine-tuned float model and trains
+Gupta; ERK per-layer ratios, or the RMS-normalized global threshold in unstructured80global), and QAT (int8 out), which starts from the dense run's fine-tuned float model and trains
 --qat-epochs more, so it compares with our post-training int8 of that same float model. Float outputs are quantized with
 our post-training quantizer (500 training images, min/max). Each int8 model is measured on the first 2,000
 CIFAR-10 test images with the generated C (host gcc; bit-exact with the reference executor, checked here on
@@ -36,7 +36,8 @@ TO_NPZ = SHARED / "data" / "cifar10" / "to_npz.py"
 RUNS = {
     "dense": {},
     "channels50": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot"},
-    "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual"},
+    "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual", "allocation": "erk"},
+    "unstructured80global": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual"},
     "qat": {"qat": True},  # from the dense run's fine-tuned float model (Jacob et al.: QAT after float training)
 }
 QAT_FROM = "dense"

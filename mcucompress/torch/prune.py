@@ -29,6 +29,7 @@ from mcucompress.torch.bridge import GraphModule
 
 METHODS = ("unstructured", "2:4", "1:4", "channels")
 SCHEDULES = ("oneshot", "gradual", "iterative")
+ALLOCATIONS = ("global", "uniform", "erk")  # unstructured: one RMS-normalized threshold, equal ratios, or ERK
 
 
 class TrainPruneError(McuError):
@@ -71,8 +72,8 @@ class Pruner:
             raise TrainPruneError("--prune channels removes channels once, then fine-tunes; use --schedule oneshot")
         if schedule in ("gradual", "iterative") and not total_steps:
             raise TrainPruneError(f"--schedule {schedule} needs total_steps (the training length in steps)")
-        if allocation not in ("global", "uniform"):
-            raise TrainPruneError(f"unknown allocation '{allocation}'; use global or uniform")
+        if allocation not in ALLOCATIONS:
+            raise TrainPruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
         self.method, self.sparsity, self.schedule = method, float(sparsity), schedule
         self.total_steps = int(total_steps or 0)
         self.begin = int(begin_step)
@@ -184,7 +185,12 @@ class Pruner:
             n_, m_ = nm.PATTERNS[self.method]
             keeps = [nm.nm_mask(m, n_, m_) for m in mats]
         else:
-            ratios = masks.global_ratios(mats, sparsity) if self.allocation == "global" else [sparsity] * len(mats)
+            if self.allocation == "global":
+                ratios = masks.global_ratios(mats, sparsity)
+            elif self.allocation == "erk":
+                ratios = masks.erk_ratios([tuple(self.targets[n][0].shape) for n in names], sparsity)
+            else:
+                ratios = [sparsity] * len(mats)
             keeps = [masks.magnitude_mask(m, r) for m, r in zip(mats, ratios)]
         for name, keep in zip(names, keeps):
             p, view = self.targets[name]

@@ -48,6 +48,7 @@ class FinetuneConfig:
     prune: str | None = None  # unstructured, 2:4, 1:4, channels
     sparsity: float | None = None
     schedule: str = "oneshot"
+    allocation: str = "global"  # unstructured ratios per layer: global (RMS-normalized threshold), uniform, erk
     rounds: int = 3  # iterative schedule
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
@@ -189,6 +190,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     if cfg.prune:
         pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
                         schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
+                        allocation=cfg.allocation,
                         frequency=max(1, steps_per_epoch // 8))
         module = pruner.model
         for note in pruner.notes:

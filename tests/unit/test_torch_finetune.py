@@ -288,3 +288,20 @@ def test_distillation_pulls_toward_the_input_model(digits, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--distill 1.5" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "bad.tflite").exists()
+
+
+def test_erk_allocation_keeps_small_layers_denser(digits):
+    """ERK: overall sparsity as asked, the small layers (first conv excepted: it stays dense) denser than the large."""
+    from mcucompress.prune.masks import erk_ratios
+
+    shapes = [(16, 3, 3, 16), (32, 3, 3, 16), (64, 3, 3, 64), (64, 1, 1, 32), (10, 64)]
+    ratios = erk_ratios(shapes, 0.8)
+    sizes = np.array([np.prod(s) for s in shapes])
+    assert float(np.dot(ratios, sizes) / sizes.sum()) == pytest.approx(0.8)
+    assert ratios[2] > ratios[1] > ratios[0] and ratios[4] < ratios[2] and max(ratios) < 1
+    _, x, y, _, _ = digits
+    module = GraphModule(mcucompress.load(DIGITS_FLOAT))
+    pruner = Pruner(module, method="unstructured", sparsity=0.6, allocation="erk")
+    assert pruner.sparsity_now() == pytest.approx(0.6, abs=0.01)
+    with pytest.raises(TrainPruneError, match="allocation 'dense'"):
+        Pruner(GraphModule(mcucompress.load(DIGITS_FLOAT)), method="unstructured", sparsity=0.5, allocation="dense")
