@@ -3,9 +3,10 @@
 Four fine-tuning runs with the same data, epochs, seed and loss (mcucompress.torch.train.finetune, the code
 of `mcucompress finetune`; labels plus, with --distill, soft targets of the original model): dense (the
 baseline B), channels removing 50% of the MACs (one-shot, then fine-tuned), unstructured 80% (gradual, Zhu &
-Gupta; ERK per-layer ratios, or the RMS-normalized global threshold in unstructured80global), and QAT (int8 out), which starts from the dense run's fine-tuned float model and trains
---qat-epochs more, so it compares with our post-training int8 of that same float model. Float outputs are quantized with
-our post-training quantizer (500 training images, min/max). Each int8 model is measured on the first 2,000
+Gupta, ERK per-layer ratios; unstructured80global: the RMS-normalized global threshold), and QAT (int8 out),
+which starts from the dense run's fine-tuned float model and trains --qat-epochs more, so it compares with
+our post-training int8 of that same float model. Float outputs are quantized with our post-training
+quantizer (500 training images, min/max). Each int8 model is measured on the first 2,000
 CIFAR-10 test images with the generated C (host gcc; bit-exact with the reference executor, checked here on
 the first 64), checked bit-exact TFLM vs our C on 64 images, and run on mps2-an386 in QEMU for executed
 instructions (4 images, bit-exact with the reference executor). Runs resume from their checkpoints.

@@ -5,9 +5,9 @@ The dense and pruned graphs become PyTorch modules through mcucompress.torch.bri
 zero (each weighted op's zeros are its fixed mask); removed channels are already gone from the graph. The
 loss is the mean squared error of the logits plus that of every activation both models still share in
 shape (the residual stream when channels were not removed there), each relative to the dense activation's
-mean square; inputs are flipped and shifted at random, each on its own (the dense model is rerun on the same batch, so no
-labels are used). Adam with a cosine learning rate relative to each tensor's scale; the weights are written
-back into the pruned graph.
+mean square; inputs are flipped and shifted at random, each on its own (the dense model is rerun on the
+same batch, so no labels are used). Adam with a cosine learning rate relative to each tensor's scale; the
+weights are written back into the pruned graph.
 """
 
 from __future__ import annotations
