@@ -7,6 +7,8 @@
  * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report);
  * -DMCC_TEST_HANG makes it spin forever (tests of the host's invoke timeout).
  * The stack is painted at boot; READ_TIMINGS reports its high-water mark.
+ * The protocol's receive and reply buffers live in arena bytes outside the input and output when the model
+ * leaves enough free between invokes (<prefix>_IO_SPARE_SIZE): no RAM of their own.
  */
 #include <stdint.h>
 #include <string.h>
@@ -41,7 +43,16 @@ static int32_t last_status;
 static uint32_t invoke_count;
 static mcc_frame request;
 #define REPLY_MAX 128u /* INFO is the longest built reply; outputs and layer timings are sent in place */
+#if MODEL_IO_IN_ARENA && MODEL_IO_SPARE_SIZE >= MCC_PROTO_RX_BYTES + REPLY_MAX
+/* An invoke overwrites these buffers: after its request was read (and bytes behind it dropped), before its
+ * reply is built. The fault report uses neither. */
+#define BUFFERS_IN_ARENA 1
+static uint8_t *reply;
+#else
+#define BUFFERS_IN_ARENA 0
 static uint8_t reply[REPLY_MAX];
+static uint8_t rx_storage[MCC_PROTO_RX_BYTES];
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the protocol sends layer ticks (uint64) in place: little-endian targets only"
@@ -166,6 +177,9 @@ static void do_invoke(void)
     if (request.length == 1u && (request.payload[0] & MCC_INVOKE_RESET_STATE) != 0u) {
         MODEL_RESET_STATE(); /* the per-sample state policy "reset": each sample is a new sequence */
     }
+#if BUFFERS_IN_ARENA
+    mcc_proto_drop_rest(&request); /* the run reuses the receive buffer */
+#endif
     memset(layer_ticks, 0, sizeof layer_ticks);
     mcc_timer_sync();
     start = mcc_timer_now();
@@ -234,6 +248,13 @@ static void do_read_layer_timings(void)
 
 int main(void)
 {
+#if BUFFERS_IN_ARENA
+    uint8_t *const spare = (uint8_t *)input_buf - MODEL_INPUT_OFFSET + MODEL_IO_SPARE_OFFSET;
+    mcc_proto_init(spare);
+    reply = spare + MCC_PROTO_RX_BYTES;
+#else
+    mcc_proto_init(rx_storage);
+#endif
     paint_stack();
     mcc_uart_init();
     mcc_timer_init();

@@ -1,6 +1,7 @@
 /*
  * Frame encoder and resynchronising frame receiver of the harness protocol (format in mcc_proto.h).
- * Received bytes are buffered so that after a bad frame the hunt for sync bytes restarts inside it.
+ * Received bytes are buffered so that after a bad frame the hunt for sync bytes restarts inside it; the
+ * buffer is the caller's, so the harness can lend arena bytes the model leaves free between invokes.
  */
 #include "mcc_proto.h"
 
@@ -9,8 +10,14 @@
 #include "mcc_compiler.h"
 #include "mcc_uart.h"
 
-static uint8_t rx_buf[MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD];
+static uint8_t *rx_buf; /* MCC_PROTO_RX_BYTES, the caller's (mcc_proto_init) */
 static uint32_t rx_len;
+
+void mcc_proto_init(uint8_t *rx_buffer)
+{
+    rx_buf = rx_buffer;
+    rx_len = 0;
+}
 
 uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length)
 {
@@ -115,6 +122,11 @@ void mcc_proto_consume(const mcc_frame *frame)
     uint32_t size = MCC_PROTO_OVERHEAD + frame->length;
     rx_len -= size;
     memmove(rx_buf, rx_buf + size, rx_len);
+}
+
+void mcc_proto_drop_rest(const mcc_frame *frame)
+{
+    rx_len = MCC_PROTO_OVERHEAD + frame->length;
 }
 
 void mcc_proto_receive(mcc_frame *frame)

@@ -20,6 +20,7 @@
 #ifndef MCC_PROTO_MAX_PAYLOAD
 #define MCC_PROTO_MAX_PAYLOAD 512u /* the receive buffer; larger tensors go in chunks */
 #endif
+#define MCC_PROTO_RX_BYTES (MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD) /* the receive buffer's size */
 
 /* Requests (host -> target); the reply type is the request type | MCC_MSG_REPLY. */
 #define MCC_MSG_HELLO 0x01u              /* -> INFO */
@@ -51,12 +52,19 @@ typedef struct {
 /** CRC-16/CCITT-FALSE, continuing from `crc` (start with 0xFFFF). */
 uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length);
 
+/** Lend the receiver its buffer, MCC_PROTO_RX_BYTES bytes, before the first mcc_proto_receive(). */
+void mcc_proto_init(uint8_t *rx_buffer);
+
 /** Block until a frame with a good CRC arrives; bad frames are answered with ERROR and skipped. The frame's
  *  payload stays in the receive buffer (no copy) until mcc_proto_consume(). */
 void mcc_proto_receive(mcc_frame *frame);
 
 /** Drop the frame mcc_proto_receive() returned from the receive buffer. */
 void mcc_proto_consume(const mcc_frame *frame);
+
+/** Forget bytes buffered behind `frame` (only a resync leaves any), before the receive buffer is lent out:
+ *  the host sends nothing while it waits for this frame's reply, so they can only be stale or garbage. */
+void mcc_proto_drop_rest(const mcc_frame *frame);
 
 /** Send a frame whose payload is `head` followed by `body` (either may be empty). */
 void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t head_length, const uint8_t *body,

@@ -49,3 +49,18 @@ def move_arena_statics(calls: list[KernelCall], prefix: str) -> None:
         fields = [", ".join(f".{name} = {value}" for name, value in s.fields) for s in local]
         call.pre[:0] = [f"const {s.ctype} {s.name} = {{ {f} }};" for s, f in zip(local, fields)]
         call.statics = keep
+
+
+def io_spare(arena_bytes: int, io: list[tuple[int, int]], align: int = 4) -> tuple[int, int]:
+    """(offset, size) of the largest `align`-aligned run of arena bytes outside the (offset, size) ranges in
+    `io` (the model input and output planned into the arena): between invokes nothing else in the arena holds
+    data, so a caller may keep buffers of its own there while it does not invoke (the firmware harness keeps
+    its receive and reply buffers there). (0, 0) when there is none."""
+    best = (0, 0)
+    start = 0
+    for lo, size in sorted(io) + [(arena_bytes, 0)]:
+        begin = -(-start // align) * align
+        if lo - begin > best[1]:
+            best = (begin, lo - begin)
+        start = max(start, lo + size)
+    return best
