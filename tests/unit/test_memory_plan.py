@@ -142,3 +142,55 @@ def test_fully_connected_scratch_shares_its_dead_input_and_stays_bit_exact(tmp_p
     expected = reference_outputs(g, x)
     out = run_on_host(compiled, x, g.t(g.outputs[0]).shape, workdir=tmp_path)
     np.testing.assert_array_equal(out.reshape(expected.shape), expected)
+
+
+def _fc_chain3() -> Graph:
+    """x [1, 96] -> FC 96->16 -> FC 16->16 -> FC 16->8 (ad01's shape in small): the second FC's scratch (32 B)
+    outgrows its 16 B input, made while the first FC's widened 192 B input is live."""
+    rng = np.random.default_rng(5)
+    g = Graph(name="fcs3")
+    g.add_tensor(Tensor("x", (1, 96), "int8", q(0.05, 3)))
+    sizes = [("h1", 96, 16), ("h2", 16, 16), ("y", 16, 8)]
+    src = "x"
+    for i, (name, k, n) in enumerate(sizes):
+        g.add_tensor(Tensor(f"w{i}", (n, k), "int8", q(0.01), rng.integers(-127, 128, (n, k))))
+        g.add_tensor(Tensor(f"b{i}", (n,), "int32", q(0.0005), rng.integers(-300, 300, n)))
+        g.add_tensor(Tensor(name, (1, n), "int8", q(0.2, -4 + i)))
+        g.ops.append(Op("FULLY_CONNECTED", [src, f"w{i}", f"b{i}"], [name], irops.FullyConnectedAttrs(), f"fc{i}"))
+        src = name
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+def test_scratch_sharing_is_chosen_per_op(tmp_path):
+    """The first FC's scratch shares its dead input (192 B in one buffer); the second's is kept apart, since
+    widening h1 to 32 B beside that buffer would cost 16 B more than a scratch of its own: 192 + 16 B, not
+    192 + 32 B. The host C stays bit-exact with the reference executor."""
+    from mcucompress.codegen.lower import scratch_sizes
+    from mcucompress.codegen.project import compile_graph
+    from mcucompress.driver import reference_outputs
+    from mcucompress.harness.host import run_on_host
+
+    g = _fc_chain3()
+    sizes = scratch_sizes(g)
+    assert sizes[0] == 192 and sizes[1] == 32
+    plan = plan_memory(g, sizes, io_in_arena=True)
+    plan.planner.check()
+    assert plan.scratch[0] == plan.tensors["x"].offset and plan.scratch[1] != plan.tensors["h1"].offset
+    assert plan.arena_bytes == 192 + 16
+    compiled = compile_graph(g, "fcs3")
+    assert compiled.plan.arena_bytes == 208
+    x = np.random.default_rng(8).integers(-128, 128, (5, 96)).astype(np.int8)
+    expected = reference_outputs(g, x)
+    out = run_on_host(compiled, x, g.t("y").shape, workdir=tmp_path)
+    np.testing.assert_array_equal(out.reshape(expected.shape), expected)
+
+
+def test_io_spare_is_the_largest_aligned_gap_outside_the_input_and_output():
+    from mcucompress.codegen.arena import io_spare
+
+    assert io_spare(1408, [(0, 640), (0, 640)]) == (640, 768)  # ad01: input and output at the same offset
+    assert io_spare(100, [(10, 20), (50, 10)]) == (60, 40)
+    assert io_spare(64, [(3, 5), (40, 3)]) == (8, 32)  # starts aligned to 4 bytes
+    assert io_spare(100, [(0, 100), (0, 100)]) == (0, 0)
+    assert io_spare(96, [(32, 32), (40, 8)]) == (0, 32)  # the output inside the input's range
