@@ -44,14 +44,21 @@ static uint32_t invoke_count;
 static mcc_frame request;
 #define REPLY_MAX 128u /* INFO is the longest built reply; outputs and layer timings are sent in place */
 #if MODEL_IO_IN_ARENA && MODEL_IO_SPARE_SIZE >= MCC_PROTO_RX_BYTES + REPLY_MAX
-/* An invoke overwrites these buffers: after its request was read (and bytes behind it dropped), before its
- * reply is built. The fault report uses neither. */
-#define BUFFERS_IN_ARENA 1
-static uint8_t *reply;
+/* An invoke overwrites these buffers: after its request was read, before its reply is built. Bytes buffered
+ * behind the INVOKE frame (only a resync leaves any) are overwritten too; they can only be garbage, since the
+ * host sends nothing while it waits for the reply, and the receiver treats them as such. The fault report
+ * uses neither buffer. */
+#if MODEL_ARENA_CALLER
+#define ARENA_BASE model_arena
 #else
-#define BUFFERS_IN_ARENA 0
+extern int8_t MCC_XCAT(MCC_PREFIX, _arena)[]; /* the generated model's static arena */
+#define ARENA_BASE MCC_XCAT(MCC_PREFIX, _arena)
+#endif
+#define reply ((uint8_t *)ARENA_BASE + MODEL_IO_SPARE_OFFSET)
+#define rx_buf (reply + REPLY_MAX)
+#else
 static uint8_t reply[REPLY_MAX];
-static uint8_t rx_storage[MCC_PROTO_RX_BYTES];
+static uint8_t rx_buf[MCC_PROTO_RX_BYTES];
 #endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -177,9 +184,6 @@ static void do_invoke(void)
     if (request.length == 1u && (request.payload[0] & MCC_INVOKE_RESET_STATE) != 0u) {
         MODEL_RESET_STATE(); /* the per-sample state policy "reset": each sample is a new sequence */
     }
-#if BUFFERS_IN_ARENA
-    mcc_proto_drop_rest(&request); /* the run reuses the receive buffer */
-#endif
     memset(layer_ticks, 0, sizeof layer_ticks);
     mcc_timer_sync();
     start = mcc_timer_now();
@@ -248,13 +252,7 @@ static void do_read_layer_timings(void)
 
 int main(void)
 {
-#if BUFFERS_IN_ARENA
-    uint8_t *const spare = (uint8_t *)input_buf - MODEL_INPUT_OFFSET + MODEL_IO_SPARE_OFFSET;
-    mcc_proto_init(spare);
-    reply = spare + MCC_PROTO_RX_BYTES;
-#else
-    mcc_proto_init(rx_storage);
-#endif
+    mcc_proto_init(rx_buf);
     paint_stack();
     mcc_uart_init();
     mcc_timer_init();

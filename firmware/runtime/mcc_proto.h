@@ -62,10 +62,6 @@ void mcc_proto_receive(mcc_frame *frame);
 /** Drop the frame mcc_proto_receive() returned from the receive buffer. */
 void mcc_proto_consume(const mcc_frame *frame);
 
-/** Forget bytes buffered behind `frame` (only a resync leaves any), before the receive buffer is lent out:
- *  the host sends nothing while it waits for this frame's reply, so they can only be stale or garbage. */
-void mcc_proto_drop_rest(const mcc_frame *frame);
-
 /** Send a frame whose payload is `head` followed by `body` (either may be empty). */
 void mcc_proto_send(uint8_t type, uint8_t seq, const uint8_t *head, uint32_t head_length, const uint8_t *body,
                     uint32_t body_length);

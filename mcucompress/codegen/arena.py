@@ -37,7 +37,8 @@ def check_options(mode: str, section: str | None, io: str = "arena") -> None:
 def declaration(prefix: str, arena_bytes: int, section: str | None) -> str:
     """The static arena's C declaration (without the trailing semicolon)."""
     attributes = f'section("{section}"), aligned({ALIGN})' if section else f"aligned({ALIGN})"
-    return f"static int8_t {prefix}_arena[{arena_bytes if arena_bytes > 0 else 16}] __attribute__(({attributes}))"
+    # not static: the firmware harness keeps its protocol buffers in the arena's spare bytes (<PREFIX>_IO_SPARE_*)
+    return f"int8_t {prefix}_arena[{arena_bytes if arena_bytes > 0 else 16}] __attribute__(({attributes}))"
 
 
 def move_arena_statics(calls: list[KernelCall], prefix: str) -> None:
