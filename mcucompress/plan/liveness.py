@@ -95,15 +95,18 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
                 uf.union(src, dst)
                 shift[dst] = shift.get(src, 0)
         elif in_place and kernel_in_place and lag_rule is not None:
-            # the output starts `lag` bytes before the input: only for an input alone in its buffer (no other
-            # tensor's place in it to move) that dies here, and an output no other buffer holds yet
+            # the output starts `lag` bytes before the input: the input's buffer (every tensor in it dead after
+            # this op) moves up by `lag` in the joint buffer, the output (in no buffer yet) takes its start
             src_root, dst_root = uf.find(src), uf.find(dst)
-            if (members(src_root) == {src} and members(dst_root) == {dst} and not homes(src_root)
-                    and not homes(dst_root) and last_consumer[src] == i and src not in graph.outputs):
+            src_group = members(src_root)
+            if (members(dst_root) == {dst} and not homes(src_root) and not homes(dst_root)
+                    and max(last_consumer[n] for n in src_group) == i and not src_group & set(graph.outputs)):
                 lag = lag_rule(graph, op)
                 if lag > 0:
                     uf.union(src, dst)
-                    shift[src], shift[dst] = lag, 0
+                    for n in src_group:
+                        shift[n] = shift.get(n, 0) + lag
+                    shift[dst] = 0
 
     groups: dict[str, Group] = {}
     for n in activations:

@@ -194,3 +194,69 @@ def test_io_spare_is_the_largest_aligned_gap_outside_the_input_and_output():
     assert io_spare(64, [(3, 5), (40, 3)]) == (8, 32)  # starts aligned to 4 bytes
     assert io_spare(100, [(0, 100), (0, 100)]) == (0, 0)
     assert io_spare(96, [(32, 32), (40, 8)]) == (0, 32)  # the output inside the input's range
+
+
+def _same_conv_chain(h: int, w: int, c: int, kh: int, kw: int, pad_top: int, pad_left: int, seed: int) -> Graph:
+    """x -> CONV_2D -> CONV_2D -> y, both stride 1 with C -> C channels and the input's shape ("same" padding,
+    split as given): each convolution's input dies at it, so each may write over it."""
+    rng = np.random.default_rng(seed)
+    g = Graph(name="lag")
+    g.add_tensor(Tensor("x", (1, h, w, c), "int8", q(0.05, 3)))
+    src = "x"
+    for i, name in enumerate(("a", "y")):
+        g.add_tensor(Tensor(f"w{i}", (c, kh, kw, c), "int8", q(0.02), rng.integers(-127, 128, (c, kh, kw, c))))
+        g.add_tensor(Tensor(f"b{i}", (c,), "int32", q(0.001), rng.integers(-300, 300, c)))
+        g.add_tensor(Tensor(name, (1, h, w, c), "int8", q(0.1, i - 2)))
+        attrs = irops.Conv2DAttrs(pad_top=pad_top, pad_bottom=kh - 1 - pad_top, pad_left=pad_left,
+                                  pad_right=kw - 1 - pad_left, activation="RELU" if i == 0 else "NONE")
+        g.ops.append(Op("CONV_2D", [src, f"w{i}", f"b{i}"], [name], attrs, f"conv{i}"))
+        src = name
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+@pytest.mark.parametrize("h,w,c,kh,kw,pad_top,pad_left", [
+    (6, 7, 8, 3, 3, 1, 1),  # grouped im2col (C a multiple of 4)
+    (5, 9, 3, 3, 3, 1, 1),  # gathered im2col
+    (7, 5, 6, 5, 5, 2, 2),
+    (6, 6, 4, 3, 1, 2, 0),  # all the padding on top
+    (4, 8, 5, 1, 3, 0, 1),
+])
+def test_convolutions_write_over_their_input_a_lag_before_it_bit_exact(tmp_path, h, w, c, kh, kw, pad_top, pad_left):
+    """A same-shape stride-1 convolution (mcc_convolve_s8) writes its output (pad_top * W + pad_left) * C bytes,
+    rounded up to 16, before its dying input: one buffer of the input's size plus that lag. Host C (with the
+    --checks bounds asserts) equals the reference executor bit for bit."""
+    from mcucompress.codegen.conv_lag import conv_output_lag
+    from mcucompress.codegen.project import compile_graph
+    from mcucompress.driver import reference_outputs
+    from mcucompress.harness.host import run_on_host
+
+    g = _same_conv_chain(h, w, c, kh, kw, pad_top, pad_left, seed=h * w + c)
+    lag = -(-(pad_top * w + pad_left) * c // 16) * 16
+    assert conv_output_lag(g, g.ops[1]) == lag
+    x = np.random.default_rng(c).integers(-128, 128, (4, 1, h, w, c)).astype(np.int8)
+    expected = reference_outputs(g, x)
+    for checks in (False, True):
+        compiled = compile_graph(g, "lag", checks=checks)
+        plan = compiled.plan
+        if lag:
+            assert plan.tensors["a"].offset == plan.tensors["y"].offset + lag  # y starts `lag` before a
+            assert plan.liveness.shift["a"] == lag
+        out = run_on_host(compiled, x, g.t("y").shape, workdir=tmp_path / f"c{checks}")
+        np.testing.assert_array_equal(out.reshape(expected.shape), expected)
+
+
+def test_no_lag_where_the_kernel_order_does_not_allow_it():
+    from mcucompress.codegen.conv_lag import conv_output_lag
+
+    g = _same_conv_chain(6, 6, 8, 3, 3, 1, 1, seed=1)
+    g.ops[1].attrs.stride_h = 2
+    assert conv_output_lag(g, g.ops[1]) == 0  # stride 2 (and not the input's shape)
+    g = _same_conv_chain(6, 6, 8, 3, 3, 1, 1, seed=1)
+    g.ops[1].attrs.dilation_w = 2
+    assert conv_output_lag(g, g.ops[1]) == 0
+    g = _same_conv_chain(6, 6, 8, 1, 1, 0, 0, seed=1)
+    assert conv_output_lag(g, g.ops[1]) == 0  # 1x1: mcc_convolve_1x1_s8, which writes in place at lag 0
+    g = _same_conv_chain(6, 6, 8, 3, 3, 1, 1, seed=1)
+    plan = plan_memory(g, {}, io_in_arena=False)
+    assert "x" not in plan.liveness.shift  # the model input in the caller's buffer is never written over
