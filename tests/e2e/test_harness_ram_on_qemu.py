@@ -1,7 +1,7 @@
-"""The harness's protocol buffers inside the model's arena, on QEMU (mps2-an386).
+"""The harness's protocol receive buffer inside the model's arena, on QEMU (mps2-an386).
 
 When the arena has room outside the input and output (<prefix>_IO_SPARE_SIZE), the firmware receives frames
-and builds replies there instead of in RAM of its own; every invoke overwrites them. This checks that samples
+there instead of in RAM of its own; every invoke overwrites it. This checks that samples
 stay bit-exact, that the target still resynchronises after garbage between invokes, that the fault report
 (whose stack overlays the bottom of .bss) still arrives, and that the harness keeps no receive buffer.
 """
@@ -23,7 +23,7 @@ from tests.e2e.helpers import needs_arm_toolchain_and_qemu
 from tests.graphs import q
 
 pytestmark = needs_arm_toolchain_and_qemu
-RX_AND_REPLY = 8 + 512 + 128  # mcc_proto.h MCC_PROTO_RX_BYTES + harness_main.c REPLY_MAX
+RX_BYTES = 8 + 512  # mcc_proto.h MCC_PROTO_RX_BYTES
 
 
 def wide_hidden() -> Graph:
@@ -62,9 +62,9 @@ def built(tmp_path_factory):
 
 def test_buffers_in_the_arena_stay_bit_exact_and_resync(built):
     graph, model, firmware = built
-    assert spare_bytes(model) >= RX_AND_REPLY
+    assert spare_bytes(model) >= RX_BYTES
     ram = firmware.breakdown["ram"]
-    assert ram["harness"] < 256  # ticks and counters only: no receive or reply buffer of its own
+    assert ram["harness"] < 256  # the reply buffer, ticks and counters: no receive buffer of its own
     x = np.random.default_rng(4).integers(-128, 128, (3, 1, 24)).astype(np.int8)
     expected = reference_outputs(graph, x).reshape(3, -1)
     with QemuSession("mps2-an386", firmware.elf, timeout=2) as device:
