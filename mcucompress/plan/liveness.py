@@ -1,7 +1,9 @@
 """Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place ops (element-wise
-ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py).
+ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py; same-shape stride-1
+convolutions whose output starts a few rows before their input: codegen/conv_lag.py).
 
-Which ops alias and which may write over their input is the op registry's `alias` and `in_place`.
+Which ops alias and which may write over their input is the op registry's `alias`, `in_place` and
+`in_place_lag`; a tensor's place inside its group's buffer is Liveness.shift.
 
 Tensors that must share memory are grouped (union-find); a group is one buffer. Groups holding a
 model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes (unless
