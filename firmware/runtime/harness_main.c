@@ -7,6 +7,8 @@
  * -DMCC_TEST_FAULT makes INVOKE execute an undefined instruction (tests of the fault report);
  * -DMCC_TEST_HANG makes it spin forever (tests of the host's invoke timeout).
  * The stack is painted at boot; READ_TIMINGS reports its high-water mark.
+ * The protocol's receive buffer lives in arena bytes outside the input and output when the model leaves
+ * enough free between invokes (<prefix>_IO_SPARE_SIZE): no RAM of its own.
  */
 #include <stdint.h>
 #include <string.h>
@@ -42,6 +44,20 @@ static uint32_t invoke_count;
 static mcc_frame request;
 #define REPLY_MAX 128u /* INFO is the longest built reply; outputs and layer timings are sent in place */
 static uint8_t reply[REPLY_MAX];
+#if MODEL_IO_IN_ARENA && MODEL_IO_SPARE_SIZE >= MCC_PROTO_RX_BYTES
+/* An invoke overwrites the receive buffer after its request was read. Bytes buffered behind the INVOKE frame
+ * (only a resync leaves any) are overwritten too; they can only be garbage, since the host sends nothing
+ * while it waits for the reply, and the receiver treats them as such. The fault report does not use it. */
+#if MODEL_ARENA_CALLER
+#define ARENA_BASE model_arena
+#else
+extern int8_t MCC_XCAT(MCC_PREFIX, _arena)[]; /* the generated model's static arena */
+#define ARENA_BASE MCC_XCAT(MCC_PREFIX, _arena)
+#endif
+#define rx_buf ((uint8_t *)ARENA_BASE + MODEL_IO_SPARE_OFFSET)
+#else
+static uint8_t rx_buf[MCC_PROTO_RX_BYTES];
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the protocol sends layer ticks (uint64) in place: little-endian targets only"
@@ -234,6 +250,7 @@ static void do_read_layer_timings(void)
 
 int main(void)
 {
+    mcc_proto_init(rx_buf);
     paint_stack();
     mcc_uart_init();
     mcc_timer_init();

@@ -18,6 +18,8 @@
 #define MODEL_ARENA_CALLER MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_CALLER)
 #define MODEL_ARENA_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _ARENA_SIZE)
 #define MODEL_IO_IN_ARENA MCC_XCAT(MCC_PREFIX_UPPER, _IO_IN_ARENA)
+#define MODEL_IO_SPARE_OFFSET MCC_XCAT(MCC_PREFIX_UPPER, _IO_SPARE_OFFSET) /* arena bytes free between invokes */
+#define MODEL_IO_SPARE_SIZE MCC_XCAT(MCC_PREFIX_UPPER, _IO_SPARE_SIZE)
 #define MODEL_HAS_STATE MCC_XCAT(MCC_PREFIX_UPPER, _HAS_STATE)
 
 /* MODEL_RESET_STATE(): start a new sequence (the per-sample state policy "reset"); nothing for a model without state. */

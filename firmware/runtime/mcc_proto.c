@@ -1,6 +1,7 @@
 /*
  * Frame encoder and resynchronising frame receiver of the harness protocol (format in mcc_proto.h).
- * Received bytes are buffered so that after a bad frame the hunt for sync bytes restarts inside it.
+ * Received bytes are buffered so that after a bad frame the hunt for sync bytes restarts inside it; the
+ * buffer is the caller's, so the harness can lend arena bytes the model leaves free between invokes.
  */
 #include "mcc_proto.h"
 
@@ -9,8 +10,13 @@
 #include "mcc_compiler.h"
 #include "mcc_uart.h"
 
-static uint8_t rx_buf[MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD];
+static uint8_t *rx_buf; /* MCC_PROTO_RX_BYTES, the caller's (mcc_proto_init) */
 static uint32_t rx_len;
+
+void mcc_proto_init(uint8_t *rx_buffer)
+{
+    rx_buf = rx_buffer;
+}
 
 uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length)
 {
@@ -100,13 +106,13 @@ void mcc_proto_send_error(uint8_t seq, uint8_t code, uint8_t type, const char *t
 }
 
 /* Drop the first byte of a bad frame and everything up to the next possible sync byte. */
-static void resync(void)
+static void resync(uint8_t *buf)
 {
     uint32_t skip = 1;
-    while (skip < rx_len && rx_buf[skip] != MCC_PROTO_SYNC0) {
+    while (skip < rx_len && buf[skip] != MCC_PROTO_SYNC0) {
         skip++;
     }
-    memmove(rx_buf, rx_buf + skip, rx_len - skip);
+    memmove(buf, buf + skip, rx_len - skip);
     rx_len -= skip;
 }
 
@@ -119,37 +125,38 @@ void mcc_proto_consume(const mcc_frame *frame)
 
 void mcc_proto_receive(mcc_frame *frame)
 {
+    uint8_t *const buf = rx_buf; /* once: the pointer is not reloaded around each call */
     for (;;) {
         /* Hunt for the sync bytes in what is buffered. */
-        if (rx_len >= 1u && rx_buf[0] != MCC_PROTO_SYNC0) {
-            resync();
+        if (rx_len >= 1u && buf[0] != MCC_PROTO_SYNC0) {
+            resync(buf);
             continue;
         }
-        if (rx_len >= 2u && rx_buf[1] != MCC_PROTO_SYNC1) {
-            resync();
+        if (rx_len >= 2u && buf[1] != MCC_PROTO_SYNC1) {
+            resync(buf);
             continue;
         }
         if (rx_len >= MCC_PROTO_HEADER) {
-            uint32_t length = mcc_get_u16(rx_buf + 4);
+            uint32_t length = mcc_get_u16(buf + 4);
             if (length > MCC_PROTO_MAX_PAYLOAD) {
-                mcc_proto_send_error(rx_buf[3], MCC_ERR_TOO_LONG, rx_buf[2], "frame longer than the maximum payload");
-                resync();
+                mcc_proto_send_error(buf[3], MCC_ERR_TOO_LONG, buf[2], "frame longer than the maximum payload");
+                resync(buf);
                 continue;
             }
             if (rx_len >= MCC_PROTO_OVERHEAD + length) {
-                uint16_t crc = mcc_crc16(0xFFFFu, rx_buf + 2, MCC_PROTO_HEADER - 2 + length);
-                if (crc != (uint16_t)mcc_get_u16(rx_buf + MCC_PROTO_HEADER + length)) {
-                    mcc_proto_send_error(rx_buf[3], MCC_ERR_BAD_CRC, rx_buf[2], "bad CRC");
-                    resync();
+                uint16_t crc = mcc_crc16(0xFFFFu, buf + 2, MCC_PROTO_HEADER - 2 + length);
+                if (crc != (uint16_t)mcc_get_u16(buf + MCC_PROTO_HEADER + length)) {
+                    mcc_proto_send_error(buf[3], MCC_ERR_BAD_CRC, buf[2], "bad CRC");
+                    resync(buf);
                     continue;
                 }
-                frame->type = rx_buf[2];
-                frame->seq = rx_buf[3];
+                frame->type = buf[2];
+                frame->seq = buf[3];
                 frame->length = (uint16_t)length;
-                frame->payload = rx_buf + MCC_PROTO_HEADER;
+                frame->payload = buf + MCC_PROTO_HEADER;
                 return;
             }
         }
-        rx_buf[rx_len++] = mcc_uart_getc();
+        buf[rx_len++] = mcc_uart_getc();
     }
 }

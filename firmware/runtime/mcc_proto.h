@@ -20,6 +20,7 @@
 #ifndef MCC_PROTO_MAX_PAYLOAD
 #define MCC_PROTO_MAX_PAYLOAD 512u /* the receive buffer; larger tensors go in chunks */
 #endif
+#define MCC_PROTO_RX_BYTES (MCC_PROTO_OVERHEAD + MCC_PROTO_MAX_PAYLOAD) /* the receive buffer's size */
 
 /* Requests (host -> target); the reply type is the request type | MCC_MSG_REPLY. */
 #define MCC_MSG_HELLO 0x01u              /* -> INFO */
@@ -50,6 +51,9 @@ typedef struct {
 
 /** CRC-16/CCITT-FALSE, continuing from `crc` (start with 0xFFFF). */
 uint16_t mcc_crc16(uint16_t crc, const uint8_t *data, uint32_t length);
+
+/** Lend the receiver its buffer, MCC_PROTO_RX_BYTES bytes, before the first mcc_proto_receive(). */
+void mcc_proto_init(uint8_t *rx_buffer);
 
 /** Block until a frame with a good CRC arrives; bad frames are answered with ERROR and skipped. The frame's
  *  payload stays in the receive buffer (no copy) until mcc_proto_consume(). */

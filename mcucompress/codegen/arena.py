@@ -37,7 +37,8 @@ def check_options(mode: str, section: str | None, io: str = "arena") -> None:
 def declaration(prefix: str, arena_bytes: int, section: str | None) -> str:
     """The static arena's C declaration (without the trailing semicolon)."""
     attributes = f'section("{section}"), aligned({ALIGN})' if section else f"aligned({ALIGN})"
-    return f"static int8_t {prefix}_arena[{arena_bytes if arena_bytes > 0 else 16}] __attribute__(({attributes}))"
+    # not static: the firmware harness keeps its receive buffer in the arena's spare bytes (<PREFIX>_IO_SPARE_*)
+    return f"int8_t {prefix}_arena[{arena_bytes if arena_bytes > 0 else 16}] __attribute__(({attributes}))"
 
 
 def move_arena_statics(calls: list[KernelCall], prefix: str) -> None:
@@ -49,3 +50,18 @@ def move_arena_statics(calls: list[KernelCall], prefix: str) -> None:
         fields = [", ".join(f".{name} = {value}" for name, value in s.fields) for s in local]
         call.pre[:0] = [f"const {s.ctype} {s.name} = {{ {f} }};" for s, f in zip(local, fields)]
         call.statics = keep
+
+
+def io_spare(arena_bytes: int, io: list[tuple[int, int]], align: int = 4) -> tuple[int, int]:
+    """(offset, size) of the largest `align`-aligned run of arena bytes outside the (offset, size) ranges in
+    `io` (the model input and output planned into the arena): between invokes nothing else in the arena holds
+    data, so a caller may keep buffers of its own there while it does not invoke (the firmware harness keeps
+    its protocol receive buffer there). (0, 0) when there is none."""
+    best = (0, 0)
+    start = 0
+    for lo, size in sorted(io) + [(arena_bytes, 0)]:
+        begin = -(-start // align) * align
+        if lo - begin > best[1]:
+            best = (begin, lo - begin)
+        start = max(start, lo + size)
+    return best

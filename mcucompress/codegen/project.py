@@ -185,6 +185,9 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "io_in_arena": io_in_arena,
         "input_offset": plan.tensors[graph.inputs[0]].offset,
         "output_offset": plan.tensors[graph.outputs[0]].offset,
+        "io_spare": arena_mod.io_spare(plan.arena_bytes, [
+            (plan.tensors[n].offset, graph.t(n).nbytes) for n in (graph.inputs[0], graph.outputs[0])])
+        if io_in_arena else (0, 0),
         "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
         "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena

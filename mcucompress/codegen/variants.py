@@ -208,6 +208,23 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
     return used
 
 
+def gather_max(calls: list[KernelCall]) -> int:
+    """The largest receptive field (KH * KW * C_in, rounded up to 4) mcc_convolve_s8 gathers on the stack for
+    these calls (C_in not a multiple of 4, at most GATHER_MAX): the size of its gather buffer, which is on the
+    deepest stack path of most models (GATHER_MAX when a call's records are not understood)."""
+    largest = 4
+    for call in calls:
+        if call.function != "mcc_convolve_s8":
+            continue
+        fdims = _fields(call, "mcc_dims", "filter_dims")
+        if fdims is None or not {"h", "w", "c"} <= set(fdims):
+            return GATHER_MAX
+        k = fdims["h"] * fdims["w"] * fdims["c"]
+        if fdims["c"] % 4 and k <= GATHER_MAX:
+            largest = max(largest, (k + 3) & ~3)
+    return largest
+
+
 def variants_header(calls: list[KernelCall], sources: list[str]) -> str:
     """mcc_variants.h for a project: 1 for the variants its layers can take, 0 for the others."""
     used = used_variants(calls, sources)
@@ -221,4 +238,6 @@ def variants_header(calls: list[KernelCall], sources: list[str]) -> str:
     ]
     width = max(map(len, SWITCHES))
     lines += [f"#define {name:<{width}} {int(name in used)}  /* {what} */" for name, what in SWITCHES.items()]
+    if "MCC_IM2COL_GATHER" in used:
+        lines.append(f"#define {'MCC_IM2COL_GATHER_MAX':<{width}} {gather_max(calls)}  /* its stack buffer, int8 values */")
     return "\n".join(lines + ["", "#endif /* MCC_VARIANTS_H */", ""])

@@ -18,6 +18,7 @@ from mcucompress.codegen.lower import (
     fully_connected_scratch_over_input,
     transpose_conv_scratch,
 )
+from mcucompress.codegen.conv_lag import conv_output_lag
 from mcucompress.ir import constraints as c
 from mcucompress.ir import ops as attrs
 from mcucompress.ir.registry import CHANNELS_BLOCK, CHANNELS_DEPTHWISE, CHANNELS_PRODUCER, OpSpec
@@ -28,7 +29,8 @@ from mcucompress.reference import transpose_conv
 SPECS = (
     OpSpec("CONV_2D", attrs.Conv2DAttrs, ref.weighted, CHANNELS_PRODUCER, ("CONV_2D",), check=c.check_conv_2d,
            weight_axis=0, lowering=Lowering._lower_conv_2d, c_functions=("mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_convolve_nm_s8"),
-           scratch=conv_scratch, in_place=conv_writes_over_input, int16_lowering=lower_int16.conv),
+           scratch=conv_scratch, in_place=conv_writes_over_input, int16_lowering=lower_int16.conv,
+           in_place_lag=conv_output_lag),
     OpSpec("DEPTHWISE_CONV_2D", attrs.DepthwiseConv2DAttrs, ref.weighted, CHANNELS_DEPTHWISE, ("DEPTHWISE_CONV_2D",),
            check=c.check_depthwise_conv_2d, weight_axis=3, lowering=Lowering._lower_depthwise_conv_2d,
            c_functions=("mcc_depthwise_conv_s8",), scratch=depthwise_scratch,

@@ -34,11 +34,16 @@ class GreedyPlanner:
         self.buffers.append(buf)
         return buf
 
-    def plan(self) -> int:
-        """Assign offsets; returns the arena size in bytes."""
+    def plan(self, by_area: bool = False) -> int:
+        """Assign offsets; returns the arena size in bytes. by_area: place the buffers in order of size x
+        lifetime instead of size (a long-lived buffer first keeps short ones from splitting its gap)."""
         placed: list[Buffer] = []
         # Ties broken by first use then name so that the plan (and the generated C) is deterministic.
-        for buf in sorted(self.buffers, key=lambda b: (-b.size, b.first_use, b.name)):
+        def key(b: Buffer):
+            weight = b.size * (b.last_use - b.first_use + 1) if by_area else b.size
+            return (-weight, -b.size, b.first_use, b.name)
+
+        for buf in sorted(self.buffers, key=key):
             if buf.size == 0:
                 buf.offset = 0
                 continue

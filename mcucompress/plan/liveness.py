@@ -1,7 +1,9 @@
 """Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place ops (element-wise
-ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py).
+ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py; same-shape stride-1
+convolutions whose output starts a few rows before their input: codegen/conv_lag.py).
 
-Which ops alias and which may write over their input is the op registry's `alias` and `in_place`.
+Which ops alias and which may write over their input is the op registry's `alias`, `in_place` and
+`in_place_lag`; a tensor's place inside its group's buffer is Liveness.shift.
 
 Tensors that must share memory are grouped (union-find); a group is one buffer. Groups holding a
 model input or output live in the caller's buffers, not in the arena, so they cost no arena bytes (unless
@@ -30,6 +32,9 @@ class Liveness:
     groups: list[Group]
     group_of: dict[str, int] = field(default_factory=dict)
     aliased_ops: set[int] = field(default_factory=set)  # op indices that need no code (pure aliases)
+    # bytes from its group's start to a tensor's (0 when absent): a convolution writing over its dying input
+    # starts its output that far before the input (OpSpec.in_place_lag, codegen/conv_lag.py)
+    shift: dict[str, int] = field(default_factory=dict)
 
 
 class _UnionFind:
@@ -74,26 +79,43 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
                 last_consumer[n] = max(last_consumer[n], i)
 
     aliased = set()
+    shift: dict[str, int] = {}
     for i, op in enumerate(graph.ops):
         src, dst = op.inputs[0] if op.inputs else "", op.outputs[0]
         if src not in last_consumer:
             continue
+        lag_rule = spec(op.kind).in_place_lag
         if spec(op.kind).alias:
             if len(homes(uf.find(src)) | homes(uf.find(dst))) <= 1:
                 uf.union(src, dst)
+                shift[dst] = shift.get(src, 0)
                 aliased.add(i)
         elif in_place and spec(op.kind).in_place and _can_write_over(graph, op, src, dst, kernel_in_place):
             src_root = uf.find(src)
             group_last = max(last_consumer[n] for n in members(src_root))
             if not homes(src_root) and not homes(uf.find(dst)) and group_last == i:
                 uf.union(src, dst)
+                shift[dst] = shift.get(src, 0)
+        elif in_place and kernel_in_place and lag_rule is not None:
+            # the output starts `lag` bytes before the input: the input's buffer (every tensor in it dead after
+            # this op) moves up by `lag` in the joint buffer, the output (in no buffer yet) takes its start
+            src_root, dst_root = uf.find(src), uf.find(dst)
+            src_group = members(src_root)
+            if (members(dst_root) == {dst} and not homes(src_root) and not homes(dst_root)
+                    and max(last_consumer[n] for n in src_group) == i and not src_group & set(graph.outputs)):
+                lag = lag_rule(graph, op)
+                if lag > 0:
+                    uf.union(src, dst)
+                    for n in src_group:
+                        shift[n] = shift.get(n, 0) + lag
+                    shift[dst] = 0
 
     groups: dict[str, Group] = {}
     for n in activations:
         root = uf.find(n)
         g = groups.setdefault(root, Group([], 0, 1 << 30, -1))
         g.tensors.append(n)
-        g.size = max(g.size, graph.t(n).nbytes)
+        g.size = max(g.size, shift.get(n, 0) + graph.t(n).nbytes)
     end = len(graph.ops) - 1
     for i, op in enumerate(graph.ops):
         for n in list(op.inputs) + list(op.outputs):
@@ -109,7 +131,7 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
             g.last_use = end
     ordered = sorted(groups.values(), key=lambda g: (g.first_use, g.tensors[0]))
     group_of = {n: i for i, g in enumerate(ordered) for n in g.tensors}
-    return Liveness(ordered, group_of, aliased)
+    return Liveness(ordered, group_of, aliased, {n: d for n, d in shift.items() if d})
 
 
 def _can_write_over(graph: Graph, op, src: str, dst: str, kernel_in_place: bool) -> bool:

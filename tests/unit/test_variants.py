@@ -187,3 +187,20 @@ def test_a_k_constant_loop_only_where_its_layers_carry_the_macs():
         compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays")  # K = 144
         used = used_variants(compiled.calls, compiled.sources)
         assert ("MCC_MM_LEAN_K16" in used) == k16 and "MCC_MM_LEAN_SIMPLE" in used
+
+
+def test_the_gather_buffer_is_sized_to_the_largest_gathered_field():
+    """mcc_convolve_s8's stack buffer holds the largest KH * KW * C_in gathered (C_in not a multiple of 4),
+    rounded up to four: 27 -> 28; a 7x7 over 6 channels (294 > 256) is filled value by value instead."""
+    from mcucompress.codegen.variants import GATHER_MAX, gather_max
+
+    for general in (False, True):
+        compiled = compile_graph(variant_graph(0, general), "v")
+        assert gather_max(compiled.calls) == 28
+        assert "#define MCC_IM2COL_GATHER_MAX 28" in compiled.files[VARIANTS_HEADER]
+    b = Builder(np.random.default_rng(2), "g6")
+    compiled = compile_graph(b.finish(_conv(b, _conv(b, b.input((1, 7, 6, 3)), 6, 3), 8, 3)), "g6")  # 27, 54
+    assert gather_max(compiled.calls) == 56
+    call = compiled.calls[0]
+    call.statics = [s for s in call.statics if not s.name.endswith("filter_dims")]  # records not understood
+    assert gather_max(compiled.calls) == GATHER_MAX

@@ -47,8 +47,13 @@ static const int8_t next_delta[4] = {2, -1, 2, 5}; /* groups stored (x0, x2, x1,
 static const int8_t next_delta[4] = {1, 1, 1, 5};
 #endif
 
-/** Largest receptive field (KH * KW * C_in) gathered as int8 on the stack first when C_in is not a multiple of 4. */
+/** Largest receptive field (KH * KW * C_in) gathered as int8 on the stack first when C_in is not a multiple of 4:
+ *  a generated project's mcc_variants.h sizes it to its own layers (the buffer is on the deepest stack path). */
+#ifdef MCC_IM2COL_GATHER_MAX
+#define GATHER_MAX MCC_IM2COL_GATHER_MAX
+#else
 #define GATHER_MAX 256
+#endif
 
 /** Zero (padded taps) in groups: n values from position j (both multiples of 4) of slot `slot`. */
 static MCC_ALWAYS_INLINE void zero_groups(int16_t *buf, int32_t slot, int32_t j, int32_t n)

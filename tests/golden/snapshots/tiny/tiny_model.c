@@ -29,7 +29,7 @@ extern const int32_t tiny_op2_multiplier[1];
 extern const int32_t tiny_op2_shift[1];
 
 /* Activation arena: 260 bytes, statically planned (see compile --plan). */
-static int8_t tiny_arena[260] __attribute__((aligned(16)));
+int8_t tiny_arena[260] __attribute__((aligned(16)));
 
 static const mcc_context tiny_op0_ctx = {
     .buf = tiny_arena + 0,

@@ -20,6 +20,10 @@ extern "C" {
 #define TINY_ARENA_CALLER 0
 /** 1: the input and output tensors live in the arena (compile --io arena); invoke copies only when given other buffers. */
 #define TINY_IO_IN_ARENA 1
+/** With the input and output in the arena: arena bytes outside both that hold nothing between invokes
+ *  (offset, size), where an application may keep buffers while it does not invoke. */
+#define TINY_IO_SPARE_OFFSET 0
+#define TINY_IO_SPARE_SIZE 80
 /** 1: the model keeps recurrent state between invokes (tiny_reset_state() exists); 0: it has none. */
 #define TINY_HAS_STATE 0
 #define TINY_SCRATCH_SIZE 136

@@ -26,5 +26,6 @@
 #define MCC_FC_PLAIN         0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
 #define MCC_IM2COL_VALUES    0  /* general: mcc_convolve_s8's value-by-value im2col */
 #define MCC_ADDSUB_GENERIC   0  /* general: ADD/SUB rescales without a precomputed form */
+#define MCC_IM2COL_GATHER_MAX 20  /* its stack buffer, int8 values */
 
 #endif /* MCC_VARIANTS_H */
