@@ -25,6 +25,7 @@ from mcucompress.codegen.lower import lower_graph, scratch_sizes
 from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
+from mcucompress.codegen.shared_statics import share_statics
 from mcucompress.codegen.variants import VARIANTS_HEADER, variants_header
 from mcucompress.errors import McuError, UnsupportedOpError
 from mcucompress.ir import Graph
@@ -148,7 +149,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     if caller:
         arena_mod.move_arena_statics(calls, prefix)
     arrays: list[CArray] = [a for c in calls for a in c.arrays]
-    statics = [s for c in calls for s in c.statics]
+    statics = share_statics(calls)  # equal parameter structs defined once
     functions = {c.function for c in calls if c.function}
     sources = kernel_sources.sources_for(functions)
     weights_bytes = sum(a.nbytes for a in arrays)
