@@ -26,11 +26,13 @@ SWITCHES = {
     "MCC_MM_LEAN_SIMPLE": "K a multiple of 16, other than 16",
     "MCC_MM_LEAN_ANY": "any other K",
     "MCC_MM_LEAN_PACKED": "a channel whose shift cannot fold the output offset",
+    "MCC_MM_LEAN_PACKED_SIMPLE": "the same, K a multiple of 16",
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
@@ -88,7 +90,7 @@ def _mm_variant(k: int, mult, shift) -> str | None:
     if not all(_rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
     if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
-        return "MCC_MM_LEAN_PACKED"
+        return "MCC_MM_LEAN_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_PACKED"
     if k in (8, 16, 27):
         return f"MCC_MM_LEAN_K{k}"
     return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
@@ -153,6 +155,11 @@ def _used(call: KernelCall) -> set[str] | None:
         if pool is None or "filter_h" not in pool or "filter_w" not in pool:
             return None
         return {"MCC_AVGPOOL_WIDE"} if pool["filter_h"] * pool["filter_w"] > 256 else set()
+    if call.function == "mcc_convolve_us_s8":
+        conv = _fields(call, "mcc_conv_params")
+        if conv is None or "act_min" not in conv or "act_max" not in conv:
+            return None
+        return set() if (conv["act_min"], conv["act_max"]) == (-128, 127) else {"MCC_US_CLAMPED"}
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")

@@ -32,6 +32,7 @@
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_sparse.h"
+#include "mcc_variants.h"
 
 #define US_PIX 4     /* output pixels (or FC rows) per block */
 #define US_STRIDE4 8 /* column bytes per filter index for a block */
@@ -185,7 +186,7 @@ static MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *col
     us_channels_p4_impl(s, cols, u, o, US_PIX, 1);
 }
 
-static MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_UNUSED MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                            int8_t *o)
 {
     us_channels_p4_impl(s, cols, u, o, US_PIX, 2);
@@ -378,9 +379,13 @@ static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, con
 #if defined(MCC_DSP)
         if (n == US_PIX && lean == 1) {
             us_channels_p4_lean(stream, (const uint8_t *)cols, u, out + pix * cout);
-        } else if (n == US_PIX && lean == 2) {
+        }
+#if MCC_US_CLAMPED
+        else if (n == US_PIX && lean == 2) {
             us_channels_p4_clamp(stream, (const uint8_t *)cols, u, out + pix * cout);
-        } else {
+        }
+#endif
+        else {
             us_channels_p4_any(stream, (const uint8_t *)cols, u, out + pix * cout, n);
         }
 #else

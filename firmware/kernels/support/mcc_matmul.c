@@ -252,9 +252,16 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
     if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
         const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
         (void)simple;                             /* unused when the build carries neither variant that asks */
-        if (m->packed) {
+        if (m->packed) { /* the loop for any K also takes K % 16 = 0 when the build has not the simple one */
+#if MCC_MM_LEAN_PACKED_SIMPLE
+            if (simple) {
+                oc = mcc_mm_lean_packed_simple(m, buf, out0, out1);
+            }
+#endif
 #if MCC_MM_LEAN_PACKED
-            oc = simple ? mcc_mm_lean_packed_simple(m, buf, out0, out1) : mcc_mm_lean_packed(m, buf, out0, out1);
+            if (oc == 0) {
+                oc = mcc_mm_lean_packed(m, buf, out0, out1);
+            }
 #endif
         }
 #if MCC_MM_LEAN_K8
