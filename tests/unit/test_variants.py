@@ -76,7 +76,8 @@ def test_switches_are_those_of_the_default_header():
 def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
-    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE", "MCC_FC_WIDENED"}
+    unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
+              "MCC_FC_WIDENED"}
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
@@ -187,3 +188,20 @@ def test_a_k_constant_loop_only_where_its_layers_carry_the_macs():
         compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays")  # K = 144
         used = used_variants(compiled.calls, compiled.sources)
         assert ("MCC_MM_LEAN_K16" in used) == k16 and "MCC_MM_LEAN_SIMPLE" in used
+
+
+def test_packed_loop_by_k_form():
+    """A channel whose shift cannot fold the output offset takes the packed loop of its K's form."""
+    from mcucompress.codegen.variants import _mm_variant
+
+    mult, shift = [1 << 30, 1 << 30], [-5, -25]
+    assert _mm_variant(64, mult, shift) == "MCC_MM_LEAN_PACKED_SIMPLE"
+    assert _mm_variant(27, mult, shift) == "MCC_MM_LEAN_PACKED"
+    assert _mm_variant(64, mult, [-5, -5]) == "MCC_MM_LEAN_SIMPLE"
+
+
+@pytest.mark.parametrize("lo,hi,switch", [(-128, 127, False), (0, 127, True), (-128, 100, True)])
+def test_unstructured_clamped_loop_only_for_a_narrower_clamp(lo, hi, switch):
+    params = CStatic("mcc_conv_params", "m_op0_params", [("act_min", str(lo)), ("act_max", str(hi))])
+    call = KernelCall(0, "conv", "CONV_2D", "mcc_convolve_us_s8", [], statics=[params])
+    assert ("MCC_US_CLAMPED" in used_variants([call], [])) == switch
