@@ -18,7 +18,7 @@ import numpy as np
 
 from mcucompress import __version__
 from mcucompress.codegen import arena as arena_mod
-from mcucompress.codegen import kernel_sources, sparse
+from mcucompress.codegen import kernel_sources, layer_table, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
@@ -188,7 +188,8 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "output_offset": plan.tensors[graph.outputs[0]].offset,
         "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
-        "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
+        "states": state_buffers(graph, prefix),
+        "layer_loop": layer_table.plan(calls, prefix, caller),  # invoke as a loop over per-kernel argument tables  # recurrent state: static arrays outside the arena
     }
     files = render_all(context, prefix)
     files[VARIANTS_HEADER] = variants_header(calls, sources)  # replaces firmware/include's (which carries every variant)
