@@ -55,6 +55,7 @@
 
 /* General paths: off, a call that needs one returns MCC_NOT_BUILT. */
 #define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
+#define MCC_DW_BAND_ANY 1     /* its band loop for any filter: not 3x3, C % 4 != 0, or a slow channel */
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
 #define MCC_FC_PLAIN 1        /* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
 #define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */

@@ -40,6 +40,7 @@ SWITCHES = {
     "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
     "MCC_ADDSUB_FAST_Z2": "ADD/SUB precomputed, only input 2's shift 0",
     "MCC_DW_PER_PIXEL": "general: depthwise without its band",
+    "MCC_DW_BAND_ANY": "general: depthwise band loop for any filter (not 3x3, C % 4, slow channels)",
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
@@ -49,6 +50,7 @@ SWITCHES = {
 # large im2col, ADD/SUB rescales without a fast form) and the kernel files that take them. A kernel file
 # calling into one of those (BATCH_MATMUL calls the fully connected kernel with its own context) keeps it.
 GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
+           "MCC_DW_BAND_ANY": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
@@ -128,8 +130,9 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
-def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str] | None:
-    """The band path's 3x3 unrolling, or the per-pixel path (no band: mcc_depthwise_conv_s8_get_buffer_size)."""
+def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift) -> set[str] | None:
+    """The band path's 3x3 unrolling and/or its loop for any filter, or the per-pixel path (no band:
+    mcc_depthwise_conv_s8_get_buffer_size)."""
     ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
     in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
     if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
@@ -139,9 +142,14 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str]
                                 params["depth_multiplier"])
     if band == 0 or ctx["size"] < band:
         return {"MCC_DW_PER_PIXEL"}
+    used = set()
     if fdims["h"] == 3 and fdims["w"] == 3 and params["dilation_w"] == 1 and fdims["c"] >= 4:
-        return {"MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED"}
-    return set()
+        used.add("MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED")
+    # dw_group_batch: a group of four channels that are all fast and foldable takes the 3x3 loop, any
+    # other group (and any other filter) the band loop for any filter
+    every_group_3x3 = (used and fdims["c"] % 4 == 0
+                       and all(_rq_fast(int(m), int(s)) and (m == 0 or s >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift)))
+    return used if every_group_3x3 else used | {"MCC_DW_BAND_ANY"}
 
 
 def _used(call: KernelCall) -> set[str] | None:
@@ -170,7 +178,7 @@ def _used(call: KernelCall) -> set[str] | None:
         return None
     full = params["act_min"] == -128 and params["act_max"] == 127
     if call.function == "mcc_depthwise_conv_s8":
-        return _depthwise(call, params, full)
+        return _depthwise(call, params, full, mult, shift)
     kh, kw, cout, cin = fdims["h"], fdims["w"], fdims["n"], fdims["c"]
     k = kh * kw * cin
     used = set()

@@ -46,7 +46,8 @@ def variant_graph(seed: int, general: bool = False):
     """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
     the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
     a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
-    general loop's channel pairs), a depthwise with depth multiplier 2
+    general loop's channel pairs), a depthwise over 6 channels (the band loop for any filter), a depthwise
+    with depth multiplier 2
     (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
     b = Builder(np.random.default_rng(seed), "variants")
     x = b.input((1, 7, 6, 3))
@@ -61,6 +62,8 @@ def variant_graph(seed: int, general: bool = False):
         x = add_binary(b, "ADD", x, x)  # ADD/SUB: one of the precomputed loops or the generic arithmetic
         x = _conv(b, x, 4, 7)  # K = 294 over 6 channels: the value-by-value im2col
         x = _conv(b, x, 8, 3, "RELU6", out_quant=(0.1, 0))  # clamp [0, 60]: not the lean loops
+        x = _conv(b, x, 6, 1)
+        x = _depthwise(b, x, "NONE")  # 6 channels: a group of two takes the band loop for any filter
         x = _depthwise(b, x, "NONE", multiplier=2)
         x = _fc(b, x, 2)
     return b.finish(x)
@@ -164,12 +167,13 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
 
 
-def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
+@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY"])
+def test_a_general_path_left_out_is_refused_not_wrong(path, tmp_path):
     """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
     graph = variant_graph(1, general=True)
     xs = np.stack([random_inputs(graph, np.random.default_rng(1))[0]])
     compiled = compile_graph(graph, "v")
-    header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
+    header = _with(compiled.files[VARIANTS_HEADER], "0", {path})
     with pytest.raises(McuError, match="status -4"):
         _host(compiled, graph, xs, tmp_path / "p", header)
 

@@ -440,8 +440,9 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
     }
 }
 
-/** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
-static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
+/** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies; 1 when the group
+ * needed the loop for any filter and the build left it out (mcc_variants.h), else 0. */
+static MCC_NOINLINE int32_t dw_group_batch(const dw_ctx *d, const dw_group *g)
 {
     /* the unrolled 3x3 variants only where the build carries them (mcc_variants.h) */
     const int32_t is_3x3 = d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast;
@@ -450,9 +451,12 @@ static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
         dw_group_batch_impl(d, g, 1, -128, 127);
     } else if (MCC_DW_3X3_CLAMPED && is_3x3 && !full) {
         dw_group_batch_impl(d, g, 1, d->lo, d->hi);
-    } else {
+    } else if (MCC_DW_BAND_ANY) {
         dw_group_batch_impl(d, g, 0, d->lo, d->hi);
+    } else {
+        return 1;
     }
+    return 0;
 }
 
 /** Tap table, bias and requantization of the group at channel c (once per group of four channels, not per
@@ -493,8 +497,9 @@ static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant 
     }
 }
 
-/** Depth multiplier 1 through the band (scratch `band` of mcc_depthwise_conv_s8_get_buffer_size() bytes). */
-static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+/** Depth multiplier 1 through the band (scratch `band` of mcc_depthwise_conv_s8_get_buffer_size() bytes);
+ * 0, or 1 when a group needed the loop for any filter and the build left it out. */
+static int32_t dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                       const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                       const mcc_dims *out_dims, int8_t *out, int16_t *band)
 {
@@ -502,7 +507,7 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
     dw_band_dims bd;
     dw_group g;
     dw_ctx d;
-    int32_t c, b;
+    int32_t c, b, not_built = 0;
     dw_band_dims_of(p, in_dims, filter_dims, out_dims, &bd);
     d.band = band;
     d.row_len = bd.width * 4;
@@ -531,9 +536,10 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
         for (b = 0; b < out_dims->n; b++) {
             d.in = in + b * in_dims->h * in_dims->w * ch + c;
             d.out = out + b * out_dims->h * out_dims->w * ch + c;
-            dw_group_batch(&d, &g);
+            not_built |= dw_group_batch(&d, &g);
         }
     }
+    return not_built;
 }
 
 /**
@@ -551,7 +557,8 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
  * @param out_dims    [N, OH, OW, C_in * depth_multiplier]
  * @param out         output tensor, NHWC
  * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
- *         out the path without it (mcc_variants.h)
+ *         out the path without it, or a group needs the band loop for any filter and the build left it out
+ *         (mcc_variants.h)
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -566,7 +573,9 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     }
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
-        dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf);
+        if (dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf)) {
+            return MCC_NOT_BUILT; /* the build left the band loop for any filter out (mcc_variants.h) */
+        }
     } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     } else {

@@ -24,6 +24,7 @@
 #define MCC_ADDSUB_FAST_Z1        0  /* ADD/SUB precomputed, only input 1's shift 0 */
 #define MCC_ADDSUB_FAST_Z2        0  /* ADD/SUB precomputed, only input 2's shift 0 */
 #define MCC_DW_PER_PIXEL          0  /* general: depthwise without its band */
+#define MCC_DW_BAND_ANY           0  /* general: depthwise band loop for any filter (not 3x3, C % 4, slow channels) */
 #define MCC_1X1_NO_SCRATCH        0  /* general: 1x1 convolution without its scratch */
 #define MCC_FC_PLAIN              0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
 #define MCC_IM2COL_VALUES         0  /* general: mcc_convolve_s8's value-by-value im2col */
