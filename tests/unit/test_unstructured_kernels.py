@@ -9,12 +9,13 @@ the edge cases of the format (all-zero rows, one non-zero at the last index, gap
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
 
 from mcucompress.codegen import sparse, unstructured
-from mcucompress.codegen.project import compile_graph
+from mcucompress.codegen.project import compile_graph, write_project
 from mcucompress.driver import default_prefix, reference_outputs
 from mcucompress.reference import executor
 from tests import sparse_graphs
@@ -167,3 +168,29 @@ def test_resnet8_unstructured_on_qemu():
     assert chosen.count(US) == 2, chosen
     assert rep["memory"]["weights_bytes"] <= 0.75 * dense["memory"]["weights_bytes"]
     assert rep["latency"]["median"] <= dense["latency"]["median"]
+
+
+def test_clamped_blocks_without_their_loop_same_bits(tmp_path):
+    """A build whose mcc_variants.h leaves out the clamped 4-pixel loop (MCC_US_CLAMPED 0) runs a ReLU layer's
+    blocks through the any-block loop: the same bits as with it (emulated DSP path on the host)."""
+    from mcucompress.codegen.variants import VARIANTS_HEADER
+    from mcucompress.harness import host
+
+    graph = sparse_graphs.unstructured(conv_graph(np.random.default_rng(5), 6, 8, [7, 12], 1, 1, 1, True), 0.8)
+    xs = np.stack([random_inputs(graph, np.random.default_rng(s))[0][0] for s in range(3)])
+    want = reference_outputs(graph, xs).reshape(len(xs), -1)
+    compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=US)
+    assert any(c.function == "mcc_convolve_us_s8" for c in compiled.calls)
+    generated = compiled.files[VARIANTS_HEADER]
+    assert "#define MCC_US_CLAMPED" in generated and " 1  /* unstructured" in generated  # the RELU layer (C_out 7)
+    saved = list(host.HOST_CFLAGS)
+    host.HOST_CFLAGS[:] = saved + ["-DMCC_EMULATE_DSP"]
+    try:
+        for on in (1, 0):
+            project = write_project(compiled, tmp_path / f"p{on}")
+            header = project / VARIANTS_HEADER
+            header.write_text(re.sub(r"(#define MCC_US_CLAMPED\s+)1", rf"\g<1>{on}", header.read_text()))
+            got = host.run_runner(host.build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape)
+            np.testing.assert_array_equal(got.reshape(len(xs), -1), want, err_msg=f"MCC_US_CLAMPED {on}")
+    finally:
+        host.HOST_CFLAGS[:] = saved
