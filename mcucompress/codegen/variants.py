@@ -44,6 +44,7 @@ SWITCHES = {
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
     "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
 # The general paths (a kernel's code for calls the generated code never makes: without enough scratch, a
@@ -54,6 +55,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
@@ -167,7 +169,14 @@ def _used(call: KernelCall) -> set[str] | None:
         conv = _fields(call, "mcc_conv_params")
         if conv is None or "act_min" not in conv or "act_max" not in conv:
             return None
-        return set() if (conv["act_min"], conv["act_max"]) == (-128, 127) else {"MCC_US_CLAMPED"}
+        used = set() if (conv["act_min"], conv["act_max"]) == (-128, 127) else {"MCC_US_CLAMPED"}
+        # mcc_convolve_us_s8 (DSP): the 4-pixel loops need the fast table (every channel), a bias and 4 pixels
+        mult, shift, out_dims = _array(call, "_multiplier"), _array(call, "_shift"), _fields(call, "mcc_dims", "out_dims")
+        if mult is None or shift is None or out_dims is None:
+            return None
+        lean = (all(_rq_fast(int(m), int(s)) for m, s in zip(mult, shift)) and _array(call, "_bias") is not None
+                and out_dims["n"] * out_dims["h"] * out_dims["w"] >= 4)
+        return used if lean else used | {"MCC_US_ANY"}
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")

@@ -172,7 +172,7 @@ def test_resnet8_unstructured_on_qemu():
 
 def test_clamped_blocks_without_their_loop_same_bits(tmp_path):
     """A build whose mcc_variants.h leaves out the clamped 4-pixel loop (MCC_US_CLAMPED 0) runs a ReLU layer's
-    blocks through the any-block loop: the same bits as with it (emulated DSP path on the host)."""
+    blocks through the any-block loop (MCC_US_ANY 1): the same bits as with it (emulated DSP path on the host)."""
     from mcucompress.codegen.variants import VARIANTS_HEADER
     from mcucompress.harness import host
 
@@ -189,8 +189,39 @@ def test_clamped_blocks_without_their_loop_same_bits(tmp_path):
         for on in (1, 0):
             project = write_project(compiled, tmp_path / f"p{on}")
             header = project / VARIANTS_HEADER
-            header.write_text(re.sub(r"(#define MCC_US_CLAMPED\s+)1", rf"\g<1>{on}", header.read_text()))
+            text = re.sub(r"(#define MCC_US_CLAMPED\s+)1", rf"\g<1>{on}", header.read_text())
+            header.write_text(re.sub(r"(#define MCC_US_ANY\s+)0", r"\g<1>1", text))  # its fallback
             got = host.run_runner(host.build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape)
             np.testing.assert_array_equal(got.reshape(len(xs), -1), want, err_msg=f"MCC_US_CLAMPED {on}")
+    finally:
+        host.HOST_CFLAGS[:] = saved
+
+
+def test_any_block_loop_left_out_is_refused_not_wrong(tmp_path):
+    """A layer of fewer than 4 output pixels needs the loop for any block (MCC_US_ANY, a general path): the
+    generated header keeps it (same bits), a build without it returns MCC_NOT_BUILT from invoke."""
+    from mcucompress.codegen.variants import VARIANTS_HEADER
+    from mcucompress.errors import McuError
+    from mcucompress.harness import host
+
+    graph = sparse_graphs.unstructured(conv_graph(np.random.default_rng(6), 3, 8, [12], 3, 1, 1, False), 0.8)
+    xs = np.stack([random_inputs(graph, np.random.default_rng(s))[0][0] for s in range(2)])
+    want = reference_outputs(graph, xs).reshape(len(xs), -1)
+    compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=US)
+    assert re.search(r"#define MCC_US_ANY\s+1", compiled.files[VARIANTS_HEADER])  # one output pixel
+    saved = list(host.HOST_CFLAGS)
+    host.HOST_CFLAGS[:] = saved + ["-DMCC_EMULATE_DSP"]
+    try:
+        for on in (1, 0):
+            project = write_project(compiled, tmp_path / f"p{on}")
+            header = project / VARIANTS_HEADER
+            header.write_text(re.sub(r"(#define MCC_US_ANY\s+)1", rf"\g<1>{on}", header.read_text()))
+            run = lambda: host.run_runner(host.build_runner(project, compiled.prefix), xs,  # noqa: E731
+                                          graph.t(graph.outputs[0]).shape)
+            if on:
+                np.testing.assert_array_equal(run().reshape(len(xs), -1), want)
+            else:
+                with pytest.raises(McuError, match="status -4"):
+                    run()
     finally:
         host.HOST_CFLAGS[:] = saved

@@ -88,7 +88,7 @@ def test_layers_switch_on_the_variants_they_take():
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
     compiled = compile_graph(variant_graph(0, general=True), "v")
     used = used_variants(compiled.calls, compiled.sources)
-    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"} - addsub
+    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH", "MCC_US_ANY"} - addsub  # no sparse layer
     assert len(used & addsub) == 1
 
 
@@ -204,8 +204,24 @@ def test_packed_loop_by_k_form():
     assert _mm_variant(64, mult, [-5, -5]) == "MCC_MM_LEAN_SIMPLE"
 
 
+def _us_call(lo=-128, hi=127, pixels=(1, 3, 3), shift=-8, bias=True) -> KernelCall:
+    """A mcc_convolve_us_s8 call's records: clamp, output pixels, one channel's requantization, bias or not."""
+    from mcucompress.codegen.records import CArray
+
+    params = CStatic("mcc_conv_params", "m_op0_params", [("act_min", str(lo)), ("act_max", str(hi))])
+    dims = CStatic("mcc_dims", "m_op0_out_dims", [(k, str(v)) for k, v in zip("nhwc", (*pixels, 1))])
+    arrays = [CArray("m_op0_multiplier", "int32_t", np.array([1 << 30])), CArray("m_op0_shift", "int32_t", np.array([shift]))]
+    arrays += [CArray("m_op0_bias", "int32_t", np.array([0]))] if bias else []
+    return KernelCall(0, "conv", "CONV_2D", "mcc_convolve_us_s8", [], statics=[params, dims], arrays=arrays)
+
+
 @pytest.mark.parametrize("lo,hi,switch", [(-128, 127, False), (0, 127, True), (-128, 100, True)])
 def test_unstructured_clamped_loop_only_for_a_narrower_clamp(lo, hi, switch):
-    params = CStatic("mcc_conv_params", "m_op0_params", [("act_min", str(lo)), ("act_max", str(hi))])
-    call = KernelCall(0, "conv", "CONV_2D", "mcc_convolve_us_s8", [], statics=[params])
-    assert ("MCC_US_CLAMPED" in used_variants([call], [])) == switch
+    used = used_variants([_us_call(lo, hi)], [])
+    assert ("MCC_US_CLAMPED" in used) == switch and "MCC_US_ANY" not in used
+
+
+@pytest.mark.parametrize("kw", [dict(pixels=(1, 1, 3)), dict(shift=0), dict(bias=False)])
+def test_unstructured_any_block_loop_where_the_4_pixel_loops_cannot(kw):
+    """Fewer than 4 output pixels, a channel without the fast requantization, no bias."""
+    assert "MCC_US_ANY" in used_variants([_us_call(**kw)], [])
