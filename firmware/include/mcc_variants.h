@@ -62,6 +62,7 @@
 
 /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 #define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
+#define MCC_MM_GENERAL 1      /* mcc_mm_run's general loop: odd C_out or pixel count, no lean loop (MCC_MM_* above) */
 #define MCC_US_ANY 1          /* mcc_convolve_us_s8's loop for any block (DSP): a slow channel, no bias, < 4 pixels */
 #define MCC_ADDSUB_GENERIC 1  /* ADD/SUB's generic TFLite arithmetic: rescales without a precomputed form */
 

@@ -44,6 +44,7 @@ SWITCHES = {
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_MM_GENERAL": "general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop)",
     "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
     "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
@@ -55,6 +56,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_MM_GENERAL": (),  # mcc_mm_run: the generated code's convolutions only (the lowering's records)
            "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
@@ -202,6 +204,11 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_VALUES")
     variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
     used.add(variant or "MCC_MM_GENERAL_PAIRS")
+    out_dims = _fields(call, "mcc_dims", "out_dims")
+    if out_dims is None:
+        return None
+    if variant is None or cout % 2 or out_dims["n"] * out_dims["h"] * out_dims["w"] % 2:
+        used.add("MCC_MM_GENERAL")  # a channel or a pixel left to mcc_mm_run's general loop (mcc_mm_built)
     return used
 
 

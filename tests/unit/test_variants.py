@@ -167,7 +167,7 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
 
 
-@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY"])
+@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY", "MCC_MM_GENERAL"])
 def test_a_general_path_left_out_is_refused_not_wrong(path, tmp_path):
     """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
     graph = variant_graph(1, general=True)

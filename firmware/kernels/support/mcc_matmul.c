@@ -293,5 +293,25 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
             return;
         }
     }
+#if MCC_MM_GENERAL
     mcc_mm_run_impl(m, buf, out0, out1, oc);
+#endif
+}
+
+/** 1 when mcc_mm_run over `total` output pixels (in pairs) needs no code the build left out: the general loop
+ * is built, or a lean loop takes every channel of every pair (callers refuse the call with MCC_NOT_BUILT). */
+MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
+{
+    const int32_t simple = (m->k & 15) == 0;
+    if (MCC_MM_GENERAL) {
+        return 1;
+    }
+    if (total % 2 != 0 || m->cout % 2 != 0 || m->rq == NULL || m->bias == NULL || m->lo != -128 || m->hi != 127) {
+        return 0;
+    }
+    if (m->packed) {
+        return MCC_MM_LEAN_PACKED || (MCC_MM_LEAN_PACKED_SIMPLE && simple);
+    }
+    return (MCC_MM_LEAN_K8 && m->k == 8) || (MCC_MM_LEAN_K16 && m->k == 16) || (MCC_MM_LEAN_K27 && m->k == 27) ||
+           (MCC_MM_LEAN_SIMPLE && simple) || MCC_MM_LEAN_ANY;
 }
