@@ -64,12 +64,13 @@ CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 # The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
-# carry a share of the model's MACs: below PAYS_MAC_SHARE they take the loop for any K (K % 16 = 0: the
-# "simple" one), a few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B
-# for 8,160 of 17.45M instructions).
+# carry a share of the model's MACs: below it they take the loop for any K (K % 16 = 0: the "simple" one), a
+# few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B for 8,160 of 17.45M
+# instructions). K = 16 falls back to the simple loop, ~8% slower on its layers (vww's, 3.9% of the MACs:
+# 576 B for 23,040 of 10.6M instructions), the others to the loop for any K, much slower: their shares differ.
 K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
               "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
-PAYS_MAC_SHARE = 0.02
+PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_K27": 0.02}
 GATHER_MAX = 256  # mcc_convolve_s8.c
 ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
@@ -229,7 +230,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
             macs[switch] = macs.get(switch, 0) + call.macs
     total = sum(c.macs for c in calls)
     for switch, fallback in K_CONSTANT.items():
-        if switch in used and macs[switch] < PAYS_MAC_SHARE * total:
+        if switch in used and macs[switch] < PAYS_MAC_SHARE[switch] * total:
             used.discard(switch)  # its layers take the loop for any K instead
             used.add(fallback)
     deps = file_dependencies()
