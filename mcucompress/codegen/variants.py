@@ -71,6 +71,9 @@ MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose p
 K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
               "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
 PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_K27": 0.02}
+# A model needing the packed loop for K % 16 = 0 anyway runs its other K % 16 = 0 layers through it too, one ADD
+# more an output (vww: 2 packed layers, 3 others with its K = 16 one: 556 B for 61,200 of 10.6M instructions).
+SIMPLE_BY_PACKED = True
 GATHER_MAX = 256  # mcc_convolve_s8.c
 ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
@@ -233,6 +236,8 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
         if switch in used and macs[switch] < PAYS_MAC_SHARE[switch] * total:
             used.discard(switch)  # its layers take the loop for any K instead
             used.add(fallback)
+    if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_SIMPLE", "MCC_MM_LEAN_PACKED_SIMPLE"} <= used:
+        used.discard("MCC_MM_LEAN_SIMPLE")  # mcc_mm_run: the packed loop takes those layers
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):

@@ -161,7 +161,9 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
     compiled = compile_graph(graph, "v")
     generated = compiled.files[VARIANTS_HEADER]
     variants = set(SWITCHES) - set(GENERAL)
+    packed_for_simple = _with(_with(generated, "0", {"MCC_MM_LEAN_SIMPLE"}), "1", {"MCC_MM_LEAN_PACKED_SIMPLE"})
     for name, header in [("generated", generated), ("every", _with(generated, "1", SWITCHES)),
+                         ("packed loop for K % 16 = 0", packed_for_simple),
                          ("none", _with(_with(generated, "0", variants), "1", GENERAL))]:
         out = _host(compiled, graph, xs, tmp_path / name, header)
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
@@ -225,3 +227,4 @@ def test_unstructured_clamped_loop_only_for_a_narrower_clamp(lo, hi, switch):
 def test_unstructured_any_block_loop_where_the_4_pixel_loops_cannot(kw):
     """Fewer than 4 output pixels, a channel without the fast requantization, no bias."""
     assert "MCC_US_ANY" in used_variants([_us_call(**kw)], [])
+

@@ -284,6 +284,11 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
             oc = mcc_mm_lean_simple(m, buf, out0, out1);
         }
 #endif
+#if !MCC_MM_LEAN_SIMPLE && MCC_MM_LEAN_PACKED_SIMPLE
+        else if (simple) { /* the packed loop takes entries without a packed offset too (one ADD more an output) */
+            oc = mcc_mm_lean_packed_simple(m, buf, out0, out1);
+        }
+#endif
 #if MCC_MM_LEAN_ANY
         else {
             oc = mcc_mm_lean_any(m, buf, out0, out1);
@@ -313,5 +318,5 @@ MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
         return MCC_MM_LEAN_PACKED || (MCC_MM_LEAN_PACKED_SIMPLE && simple);
     }
     return (MCC_MM_LEAN_K8 && m->k == 8) || (MCC_MM_LEAN_K16 && m->k == 16) || (MCC_MM_LEAN_K27 && m->k == 27) ||
-           (MCC_MM_LEAN_SIMPLE && simple) || MCC_MM_LEAN_ANY;
+           ((MCC_MM_LEAN_SIMPLE || MCC_MM_LEAN_PACKED_SIMPLE) && simple) || MCC_MM_LEAN_ANY;
 }
