@@ -64,6 +64,13 @@ void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t out_offse
 void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1);
 
 /**
+ * 1 when mcc_mm_run over `total` output pixels taken in pairs (the last one alone when odd) runs only code
+ * the build carries (mcc_variants.h: MCC_MM_GENERAL, or a lean loop for every channel), else 0 (after
+ * mcc_mm_prepare; built for size).
+ */
+int32_t mcc_mm_built(const mcc_mm *m, int32_t total);
+
+/**
  * Widen n contiguous int8 values (column positions j .. j + n - 1, all inside the K4 groups, j a
  * multiple of 4 and n a multiple of 4) of slot `slot` with the input offset added.
  */

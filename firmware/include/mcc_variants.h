@@ -25,7 +25,8 @@
 #define MCC_MM_LEAN_K27 1     /* K = 27 (3x3 over RGB) */
 #define MCC_MM_LEAN_SIMPLE 1  /* K a multiple of 16, other than 16 */
 #define MCC_MM_LEAN_ANY 1     /* any other K */
-#define MCC_MM_LEAN_PACKED 1  /* a channel whose shift cannot fold the output offset (both forms of K) */
+#define MCC_MM_LEAN_PACKED 1  /* a channel whose shift cannot fold the output offset, any K */
+#define MCC_MM_LEAN_PACKED_SIMPLE 1 /* the same, K a multiple of 16 (else MCC_MM_LEAN_PACKED takes it) */
 /* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
 #define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 
@@ -36,6 +37,9 @@
 /* mcc_depthwise_conv_s8's band path (any filter is the general code). */
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
+
+/* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
+#define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */
 
 /* mcc_fully_connected_s8 with the DSP extension (else its plain path, MCC_FC_PLAIN below) */
 #define MCC_FC_WIDENED 1      /* four or more outputs and the scratch for the widened input row */
@@ -51,9 +55,15 @@
 
 /* General paths: off, a call that needs one returns MCC_NOT_BUILT. */
 #define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
+#define MCC_DW_BAND_ANY 1     /* its band loop for any filter: not 3x3, C % 4 != 0, or a slow channel */
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
-#define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
+#define MCC_FC_PLAIN 1        /* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
+#define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */
+
+/* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 #define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
+#define MCC_MM_GENERAL 1      /* mcc_mm_run's general loop: odd C_out or pixel count, no lean loop (MCC_MM_* above) */
+#define MCC_US_ANY 1          /* mcc_convolve_us_s8's loop for any block (DSP): a slow channel, no bias, < 4 pixels */
 #define MCC_ADDSUB_GENERIC 1  /* ADD/SUB's generic TFLite arithmetic: rescales without a precomputed form */
 
 #endif /* MCC_VARIANTS_H */

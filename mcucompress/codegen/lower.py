@@ -489,9 +489,11 @@ def depthwise_writes_over_input(graph: Graph, op: Op) -> bool:
     channels and writes a group's channels only. Within a group it widens every input row into the band
     before writing any output row whose pixels lie at or past that row's position (pad_h <= (KH-1) *
     dilation_h, stride >= 1) and never reads an input row again once its band slot is reused: the output
-    may start at the input."""
+    may start at the input. With dilation_h > 1 the taps skip rows: input row r can be first needed by an output
+    row below r, already written over it, so those layers never run in place."""
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    return depthwise_scratch(graph, op) > 0 and x.shape[-1] == y.shape[-1] and dims4(x.shape)[0] == 1
+    return (depthwise_scratch(graph, op) > 0 and x.shape[-1] == y.shape[-1] and dims4(x.shape)[0] == 1
+            and op.attrs.dilation_h == 1)
 
 
 def conv_scratch(graph: Graph, op: Op) -> int:

@@ -18,13 +18,14 @@ import numpy as np
 
 from mcucompress import __version__
 from mcucompress.codegen import arena as arena_mod
-from mcucompress.codegen import kernel_sources, sparse
+from mcucompress.codegen import kernel_sources, layer_table, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph, scratch_sizes
 from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
+from mcucompress.codegen.shared_statics import share_statics
 from mcucompress.codegen.variants import VARIANTS_HEADER, variants_header
 from mcucompress.errors import McuError, UnsupportedOpError
 from mcucompress.ir import Graph
@@ -148,7 +149,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     if caller:
         arena_mod.move_arena_statics(calls, prefix)
     arrays: list[CArray] = [a for c in calls for a in c.arrays]
-    statics = [s for c in calls for s in c.statics]
+    statics = share_statics(calls)  # equal parameter structs defined once
     functions = {c.function for c in calls if c.function}
     sources = kernel_sources.sources_for(functions)
     weights_bytes = sum(a.nbytes for a in arrays)
@@ -190,7 +191,8 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         if io_in_arena else (0, 0),
         "arena_param": "uint8_t *arena" if caller else "void",
         "kernel_files": [f"mcc/kernels/{s}" for s in sources],
-        "states": state_buffers(graph, prefix),  # recurrent state: static arrays outside the arena
+        "states": state_buffers(graph, prefix),
+        "layer_loop": layer_table.plan(calls, prefix, caller),  # invoke as a loop over per-kernel argument tables  # recurrent state: static arrays outside the arena
     }
     files = render_all(context, prefix)
     files[VARIANTS_HEADER] = variants_header(calls, sources)  # replaces firmware/include's (which carries every variant)

@@ -33,6 +33,12 @@ class CStatic:
     ctype: str
     name: str
     fields: list[tuple[str, str]]
+    shared_with: str = ""  # an equal static defined instead of this one (codegen/shared_statics.py)
+
+    @property
+    def symbol(self) -> str:
+        """The C name the calls use: this struct's, or that of the equal one defined in its place."""
+        return self.shared_with or self.name
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class StructArg:
     static: CStatic
 
     def c(self) -> str:
-        return f"&{self.static.name}"
+        return f"&{self.static.symbol}"
 
 
 @dataclass(frozen=True)

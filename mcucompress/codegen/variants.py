@@ -26,11 +26,13 @@ SWITCHES = {
     "MCC_MM_LEAN_SIMPLE": "K a multiple of 16, other than 16",
     "MCC_MM_LEAN_ANY": "any other K",
     "MCC_MM_LEAN_PACKED": "a channel whose shift cannot fold the output offset",
+    "MCC_MM_LEAN_PACKED_SIMPLE": "the same, K a multiple of 16",
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
@@ -38,30 +40,40 @@ SWITCHES = {
     "MCC_ADDSUB_FAST_Z1": "ADD/SUB precomputed, only input 1's shift 0",
     "MCC_ADDSUB_FAST_Z2": "ADD/SUB precomputed, only input 2's shift 0",
     "MCC_DW_PER_PIXEL": "general: depthwise without its band",
+    "MCC_DW_BAND_ANY": "general: depthwise band loop for any filter (not 3x3, C % 4, slow channels)",
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_MM_GENERAL": "general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop)",
+    "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
     "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
 # The general paths (a kernel's code for calls the generated code never makes: without enough scratch, a
 # large im2col, ADD/SUB rescales without a fast form) and the kernel files that take them. A kernel file
 # calling into one of those (BATCH_MATMUL calls the fully connected kernel with its own context) keeps it.
 GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
+           "MCC_DW_BAND_ANY": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_MM_GENERAL": (),  # mcc_mm_run: the generated code's convolutions only (the lowering's records)
+           "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 # The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
-# carry a share of the model's MACs: below PAYS_MAC_SHARE they take the loop for any K (K % 16 = 0: the
-# "simple" one), a few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B
-# for 8,160 of 17.45M instructions).
+# carry a share of the model's MACs: below it they take the loop for any K (K % 16 = 0: the "simple" one), a
+# few percent slower on those layers (ResNet-8's one K = 16 layer, 1% of its MACs: 576 B for 8,160 of 17.45M
+# instructions). K = 16 falls back to the simple loop, ~8% slower on its layers (vww's, 3.9% of the MACs:
+# 576 B for 23,040 of 10.6M instructions), the others to the loop for any K, much slower: their shares differ.
 K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
               "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
-PAYS_MAC_SHARE = 0.02
+PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_K27": 0.02}
+# A model needing the packed loop for K % 16 = 0 anyway runs its other K % 16 = 0 layers through it too, one ADD
+# more an output (vww: 2 packed layers, 3 others with its K = 16 one: 556 B for 61,200 of 10.6M instructions).
+SIMPLE_BY_PACKED = True
 GATHER_MAX = 256  # mcc_convolve_s8.c
 ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
@@ -88,7 +100,7 @@ def _mm_variant(k: int, mult, shift) -> str | None:
     if not all(_rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
     if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
-        return "MCC_MM_LEAN_PACKED"
+        return "MCC_MM_LEAN_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_PACKED"
     if k in (8, 16, 27):
         return f"MCC_MM_LEAN_K{k}"
     return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
@@ -126,8 +138,9 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
-def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str] | None:
-    """The band path's 3x3 unrolling, or the per-pixel path (no band: mcc_depthwise_conv_s8_get_buffer_size)."""
+def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift) -> set[str] | None:
+    """The band path's 3x3 unrolling and/or its loop for any filter, or the per-pixel path (no band:
+    mcc_depthwise_conv_s8_get_buffer_size)."""
     ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
     in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
     if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
@@ -137,9 +150,14 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool) -> set[str]
                                 params["depth_multiplier"])
     if band == 0 or ctx["size"] < band:
         return {"MCC_DW_PER_PIXEL"}
+    used = set()
     if fdims["h"] == 3 and fdims["w"] == 3 and params["dilation_w"] == 1 and fdims["c"] >= 4:
-        return {"MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED"}
-    return set()
+        used.add("MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED")
+    # dw_group_batch: a group of four channels that are all fast and foldable takes the 3x3 loop, any
+    # other group (and any other filter) the band loop for any filter
+    every_group_3x3 = (used and fdims["c"] % 4 == 0
+                       and all(_rq_fast(int(m), int(s)) and (m == 0 or s >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift)))
+    return used if every_group_3x3 else used | {"MCC_DW_BAND_ANY"}
 
 
 def _used(call: KernelCall) -> set[str] | None:
@@ -153,6 +171,18 @@ def _used(call: KernelCall) -> set[str] | None:
         if pool is None or "filter_h" not in pool or "filter_w" not in pool:
             return None
         return {"MCC_AVGPOOL_WIDE"} if pool["filter_h"] * pool["filter_w"] > 256 else set()
+    if call.function == "mcc_convolve_us_s8":
+        conv = _fields(call, "mcc_conv_params")
+        if conv is None or "act_min" not in conv or "act_max" not in conv:
+            return None
+        used = set() if (conv["act_min"], conv["act_max"]) == (-128, 127) else {"MCC_US_CLAMPED"}
+        # mcc_convolve_us_s8 (DSP): the 4-pixel loops need the fast table (every channel), a bias and 4 pixels
+        mult, shift, out_dims = _array(call, "_multiplier"), _array(call, "_shift"), _fields(call, "mcc_dims", "out_dims")
+        if mult is None or shift is None or out_dims is None:
+            return None
+        lean = (all(_rq_fast(int(m), int(s)) for m, s in zip(mult, shift)) and _array(call, "_bias") is not None
+                and out_dims["n"] * out_dims["h"] * out_dims["w"] >= 4)
+        return used if lean else used | {"MCC_US_ANY"}
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")
@@ -163,7 +193,7 @@ def _used(call: KernelCall) -> set[str] | None:
         return None
     full = params["act_min"] == -128 and params["act_max"] == 127
     if call.function == "mcc_depthwise_conv_s8":
-        return _depthwise(call, params, full)
+        return _depthwise(call, params, full, mult, shift)
     kh, kw, cout, cin = fdims["h"], fdims["w"], fdims["n"], fdims["c"]
     k = kh * kw * cin
     used = set()
@@ -178,6 +208,11 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_VALUES")
     variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
     used.add(variant or "MCC_MM_GENERAL_PAIRS")
+    out_dims = _fields(call, "mcc_dims", "out_dims")
+    if out_dims is None:
+        return None
+    if variant is None or cout % 2 or out_dims["n"] * out_dims["h"] * out_dims["w"] % 2:
+        used.add("MCC_MM_GENERAL")  # a channel or a pixel left to mcc_mm_run's general loop (mcc_mm_built)
     return used
 
 
@@ -198,9 +233,11 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
             macs[switch] = macs.get(switch, 0) + call.macs
     total = sum(c.macs for c in calls)
     for switch, fallback in K_CONSTANT.items():
-        if switch in used and macs[switch] < PAYS_MAC_SHARE * total:
+        if switch in used and macs[switch] < PAYS_MAC_SHARE[switch] * total:
             used.discard(switch)  # its layers take the loop for any K instead
             used.add(fallback)
+    if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_SIMPLE", "MCC_MM_LEAN_PACKED_SIMPLE"} <= used:
+        used.discard("MCC_MM_LEAN_SIMPLE")  # mcc_mm_run: the packed loop takes those layers
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):

@@ -46,7 +46,8 @@ def variant_graph(seed: int, general: bool = False):
     """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
     the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
     a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
-    general loop's channel pairs), a depthwise with depth multiplier 2
+    general loop's channel pairs), a depthwise over 6 channels (the band loop for any filter), a depthwise
+    with depth multiplier 2
     (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
     b = Builder(np.random.default_rng(seed), "variants")
     x = b.input((1, 7, 6, 3))
@@ -61,6 +62,8 @@ def variant_graph(seed: int, general: bool = False):
         x = add_binary(b, "ADD", x, x)  # ADD/SUB: one of the precomputed loops or the generic arithmetic
         x = _conv(b, x, 4, 7)  # K = 294 over 6 channels: the value-by-value im2col
         x = _conv(b, x, 8, 3, "RELU6", out_quant=(0.1, 0))  # clamp [0, 60]: not the lean loops
+        x = _conv(b, x, 6, 1)
+        x = _depthwise(b, x, "NONE")  # 6 channels: a group of two takes the band loop for any filter
         x = _depthwise(b, x, "NONE", multiplier=2)
         x = _fc(b, x, 2)
     return b.finish(x)
@@ -76,7 +79,8 @@ def test_switches_are_those_of_the_default_header():
 def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v")
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
-    unused = {"MCC_MM_LEAN_PACKED", "MCC_AVGPOOL_WIDE", "MCC_FC_WIDENED"}
+    unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
+              "MCC_FC_WIDENED"}
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
@@ -84,7 +88,7 @@ def test_layers_switch_on_the_variants_they_take():
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
     compiled = compile_graph(variant_graph(0, general=True), "v")
     used = used_variants(compiled.calls, compiled.sources)
-    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH"} - addsub
+    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH", "MCC_US_ANY"} - addsub  # no sparse layer
     assert len(used & addsub) == 1
 
 
@@ -157,18 +161,21 @@ def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
     compiled = compile_graph(graph, "v")
     generated = compiled.files[VARIANTS_HEADER]
     variants = set(SWITCHES) - set(GENERAL)
+    packed_for_simple = _with(_with(generated, "0", {"MCC_MM_LEAN_SIMPLE"}), "1", {"MCC_MM_LEAN_PACKED_SIMPLE"})
     for name, header in [("generated", generated), ("every", _with(generated, "1", SWITCHES)),
+                         ("packed loop for K % 16 = 0", packed_for_simple),
                          ("none", _with(_with(generated, "0", variants), "1", GENERAL))]:
         out = _host(compiled, graph, xs, tmp_path / name, header)
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
 
 
-def test_a_general_path_left_out_is_refused_not_wrong(tmp_path):
+@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY", "MCC_MM_GENERAL"])
+def test_a_general_path_left_out_is_refused_not_wrong(path, tmp_path):
     """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
     graph = variant_graph(1, general=True)
     xs = np.stack([random_inputs(graph, np.random.default_rng(1))[0]])
     compiled = compile_graph(graph, "v")
-    header = _with(compiled.files[VARIANTS_HEADER], "0", {"MCC_DW_PER_PIXEL"})
+    header = _with(compiled.files[VARIANTS_HEADER], "0", {path})
     with pytest.raises(McuError, match="status -4"):
         _host(compiled, graph, xs, tmp_path / "p", header)
 
@@ -197,10 +204,42 @@ def test_the_gather_buffer_is_sized_to_the_largest_gathered_field():
     for general in (False, True):
         compiled = compile_graph(variant_graph(0, general), "v")
         assert gather_max(compiled.calls) == 28
-        assert "#define MCC_IM2COL_GATHER_MAX 28" in compiled.files[VARIANTS_HEADER]
+        assert re.search(r"#define MCC_IM2COL_GATHER_MAX +28 ", compiled.files[VARIANTS_HEADER])
     b = Builder(np.random.default_rng(2), "g6")
     compiled = compile_graph(b.finish(_conv(b, _conv(b, b.input((1, 7, 6, 3)), 6, 3), 8, 3)), "g6")  # 27, 54
     assert gather_max(compiled.calls) == 56
     call = compiled.calls[0]
     call.statics = [s for s in call.statics if not s.name.endswith("filter_dims")]  # records not understood
     assert gather_max(compiled.calls) == GATHER_MAX
+def test_packed_loop_by_k_form():
+    """A channel whose shift cannot fold the output offset takes the packed loop of its K's form."""
+    from mcucompress.codegen.variants import _mm_variant
+
+    mult, shift = [1 << 30, 1 << 30], [-5, -25]
+    assert _mm_variant(64, mult, shift) == "MCC_MM_LEAN_PACKED_SIMPLE"
+    assert _mm_variant(27, mult, shift) == "MCC_MM_LEAN_PACKED"
+    assert _mm_variant(64, mult, [-5, -5]) == "MCC_MM_LEAN_SIMPLE"
+
+
+def _us_call(lo=-128, hi=127, pixels=(1, 3, 3), shift=-8, bias=True) -> KernelCall:
+    """A mcc_convolve_us_s8 call's records: clamp, output pixels, one channel's requantization, bias or not."""
+    from mcucompress.codegen.records import CArray
+
+    params = CStatic("mcc_conv_params", "m_op0_params", [("act_min", str(lo)), ("act_max", str(hi))])
+    dims = CStatic("mcc_dims", "m_op0_out_dims", [(k, str(v)) for k, v in zip("nhwc", (*pixels, 1))])
+    arrays = [CArray("m_op0_multiplier", "int32_t", np.array([1 << 30])), CArray("m_op0_shift", "int32_t", np.array([shift]))]
+    arrays += [CArray("m_op0_bias", "int32_t", np.array([0]))] if bias else []
+    return KernelCall(0, "conv", "CONV_2D", "mcc_convolve_us_s8", [], statics=[params, dims], arrays=arrays)
+
+
+@pytest.mark.parametrize("lo,hi,switch", [(-128, 127, False), (0, 127, True), (-128, 100, True)])
+def test_unstructured_clamped_loop_only_for_a_narrower_clamp(lo, hi, switch):
+    used = used_variants([_us_call(lo, hi)], [])
+    assert ("MCC_US_CLAMPED" in used) == switch and "MCC_US_ANY" not in used
+
+
+@pytest.mark.parametrize("kw", [dict(pixels=(1, 1, 3)), dict(shift=0), dict(bias=False)])
+def test_unstructured_any_block_loop_where_the_4_pixel_loops_cannot(kw):
+    """Fewer than 4 output pixels, a channel without the fast requantization, no bias."""
+    assert "MCC_US_ANY" in used_variants([_us_call(**kw)], [])
+

@@ -124,10 +124,11 @@ static void fill_pixel(const int8_t *x, int32_t k, int32_t in_off, int16_t *buf,
     }
 }
 
-/** The scratch path: pixel pairs through the matrix product of mcc_matmul.h. */
-static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
-                           const int8_t *in, const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims,
-                           int8_t *out, void *scratch)
+/** The scratch path: pixel pairs through the matrix product of mcc_matmul.h (MCC_NOT_BUILT when it needs
+ * mcc_mm_run's general loop and the build left it out). */
+static mcc_status conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                 const mcc_dims *in_dims, const int8_t *in, const int8_t *filter, const int32_t *bias,
+                                 const mcc_dims *out_dims, int8_t *out, void *scratch)
 {
     const int32_t k = in_dims->c, out_ch = out_dims->c, total = out_dims->n * out_dims->h * out_dims->w;
     int16_t *buf = (int16_t *)scratch;
@@ -140,6 +141,9 @@ static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant
     m.lo = p->act_min;
     m.hi = p->act_max;
     mcc_mm_prepare(&m, q, p->output_offset, (mcc_rq *)(void *)((int8_t *)scratch + pair_bytes(in_dims)));
+    if (!mcc_mm_built(&m, total)) {
+        return MCC_NOT_BUILT;
+    }
     for (pix = 0; pix < total; pix += 2) {
         int8_t *out0 = out + pix * out_ch;
         fill_pixel(next_pixel(in, in_dims, out_dims, p->stride_h, p->stride_w, &b, &oy, &ox), k, p->input_offset,
@@ -152,6 +156,7 @@ static void conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel_quant
             mcc_mm_run(&m, buf, out0, NULL);
         }
     }
+    return MCC_OK;
 }
 
 /**
@@ -185,8 +190,7 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
         return MCC_ARG_ERROR;
     }
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
-        conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
-        return MCC_OK;
+        return conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
     }
     if (!MCC_1X1_NO_SCRATCH) {
         return MCC_NOT_BUILT; /* the build left the path without scratch out (mcc_variants.h) */

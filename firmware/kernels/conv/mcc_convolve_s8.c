@@ -254,6 +254,9 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                        : NULL);
     batch_stride = in_dims->h * in_dims->w * in_dims->c;
     total = out_dims->n * out_dims->h * out_dims->w;
+    if (!mcc_mm_built(&m, total)) {
+        return MCC_NOT_BUILT; /* the product needs mcc_mm_run's general loop, left out (mcc_variants.h) */
+    }
     for (pix = 0; pix < total; pix += 2) {
         int8_t *out0 = out + pix * out_ch;
         im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, 0);

@@ -428,6 +428,7 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
     int32_t oy, i;
     int8_t *o = d->out;
     for (i = 0; i < d->band_rows; i++) {
+        MCC_OPAQUE(i); /* a few stores: not a memset call */
         slot_row[i] = -1;
     }
     for (oy = 0; oy < d->out_h; oy++, o += d->out_w * d->ch) {
@@ -440,8 +441,9 @@ static MCC_ALWAYS_INLINE void dw_group_batch_impl(const dw_ctx *d, const dw_grou
     }
 }
 
-/** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies. */
-static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
+/** One batch of one group: the unrolled 3x3 (full range clamp or not) where it applies; 1 when the group
+ * needed the loop for any filter and the build left it out (mcc_variants.h), else 0. */
+static MCC_NOINLINE int32_t dw_group_batch(const dw_ctx *d, const dw_group *g)
 {
     /* the unrolled 3x3 variants only where the build carries them (mcc_variants.h) */
     const int32_t is_3x3 = d->kh == 3 && d->kw == 3 && d->dil_w == 1 && g->nc == 4 && g->fast;
@@ -450,9 +452,12 @@ static MCC_NOINLINE void dw_group_batch(const dw_ctx *d, const dw_group *g)
         dw_group_batch_impl(d, g, 1, -128, 127);
     } else if (MCC_DW_3X3_CLAMPED && is_3x3 && !full) {
         dw_group_batch_impl(d, g, 1, d->lo, d->hi);
-    } else {
+    } else if (MCC_DW_BAND_ANY) {
         dw_group_batch_impl(d, g, 0, d->lo, d->hi);
+    } else {
+        return 1;
     }
+    return 0;
 }
 
 /** Tap table, bias and requantization of the group at channel c (once per group of four channels, not per
@@ -484,7 +489,7 @@ static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant 
             g->w[t][2] = w[1];
             g->w[t][3] = w[3];
         }
-    } else {
+    } else if (MCC_DW_BAND_ANY) { /* a partial group takes the loop for any filter: only built with it */
         for (t = 0; t < taps; t++) {
             for (i = 0; i < 4; i++) {
                 g->w[t][i] = (int16_t)(lane[i] < g->nc ? filter[t * ch + c + lane[i]] : 0);
@@ -493,8 +498,9 @@ static void dw_group_init(const mcc_conv_params *p, const mcc_per_channel_quant 
     }
 }
 
-/** Depth multiplier 1 through the band (scratch `band` of mcc_depthwise_conv_s8_get_buffer_size() bytes). */
-static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+/** Depth multiplier 1 through the band (scratch `band` of mcc_depthwise_conv_s8_get_buffer_size() bytes);
+ * 0, or 1 when a group needed the loop for any filter and the build left it out. */
+static int32_t dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                       const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                       const mcc_dims *out_dims, int8_t *out, int16_t *band)
 {
@@ -502,7 +508,7 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
     dw_band_dims bd;
     dw_group g;
     dw_ctx d;
-    int32_t c, b;
+    int32_t c, b, not_built = 0;
     dw_band_dims_of(p, in_dims, filter_dims, out_dims, &bd);
     d.band = band;
     d.row_len = bd.width * 4;
@@ -525,15 +531,20 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
     d.lo = p->act_min;
     d.hi = p->act_max;
     /* padding columns and the zero row are never written again */
-    memset(band, 0, (size_t)((bd.rows + 1) * d.row_len) * sizeof(int16_t));
+    for (c = 0; c < (bd.rows + 1) * d.row_len; c += 4) { /* 4 int16 a column: no memset (libc's, ~160 B) */
+        MCC_OPAQUE(c);
+        mcc_write_s16x2(band + c, 0);
+        mcc_write_s16x2(band + c + 2, 0);
+    }
     for (c = 0; c < ch; c += 4) {
         dw_group_init(p, q, filter, bias, ch, taps, c, &g);
         for (b = 0; b < out_dims->n; b++) {
             d.in = in + b * in_dims->h * in_dims->w * ch + c;
             d.out = out + b * out_dims->h * out_dims->w * ch + c;
-            dw_group_batch(&d, &g);
+            not_built |= dw_group_batch(&d, &g);
         }
     }
+    return not_built;
 }
 
 /**
@@ -551,7 +562,8 @@ static void dw_banded(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
  * @param out_dims    [N, OH, OW, C_in * depth_multiplier]
  * @param out         output tensor, NHWC
  * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
- *         out the path without it (mcc_variants.h)
+ *         out the path without it, or a group needs the band loop for any filter and the build left it out
+ *         (mcc_variants.h)
  */
 mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -566,7 +578,9 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     }
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
-        dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf);
+        if (dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf)) {
+            return MCC_NOT_BUILT; /* the build left the band loop for any filter out (mcc_variants.h) */
+        }
     } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     } else {

@@ -32,6 +32,7 @@
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_sparse.h"
+#include "mcc_variants.h"
 
 #define US_PIX 4     /* output pixels (or FC rows) per block */
 #define US_STRIDE4 8 /* column bytes per filter index for a block */
@@ -185,13 +186,13 @@ static MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *col
     us_channels_p4_impl(s, cols, u, o, US_PIX, 1);
 }
 
-static MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_UNUSED MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                            int8_t *o)
 {
     us_channels_p4_impl(s, cols, u, o, US_PIX, 2);
 }
 
-static MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
+static MCC_UNUSED MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
                                                          int8_t *o, int32_t n)
 {
     us_channels_p4_impl(s, cols, u, o, n, 0);
@@ -354,7 +355,18 @@ static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, con
         zrow[s] = (int8_t)(-cp->input_offset);
     }
     for (pix = 0; pix < total; pix += US_PIX) {
-        const int32_t n = total - pix < US_PIX ? total - pix : US_PIX;
+        int32_t n = total - pix < US_PIX ? total - pix : US_PIX;
+#if defined(MCC_DSP)
+        if (n < US_PIX && total >= US_PIX) {
+            /* a partial last block computes the last four pixels again (the output never overlaps the input:
+             * the planner runs no sparse layer in place), so the 4-pixel loops take it too */
+            pix = total - US_PIX;
+            n = US_PIX;
+            b = pix / (out_h * out_w);
+            oy = pix % (out_h * out_w) / out_w;
+            ox = pix % out_w;
+        }
+#endif
         for (s = 0; s < US_PIX; s++) { /* positions of the block; missing pixels repeat the last one */
             pb[s] = b;
             py[s] = oy;
@@ -378,11 +390,17 @@ static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, con
 #if defined(MCC_DSP)
         if (n == US_PIX && lean == 1) {
             us_channels_p4_lean(stream, (const uint8_t *)cols, u, out + pix * cout);
-        } else if (n == US_PIX && lean == 2) {
+        }
+#if MCC_US_CLAMPED
+        else if (n == US_PIX && lean == 2) {
             us_channels_p4_clamp(stream, (const uint8_t *)cols, u, out + pix * cout);
-        } else {
+        }
+#endif
+#if MCC_US_ANY
+        else {
             us_channels_p4_any(stream, (const uint8_t *)cols, u, out + pix * cout, n);
         }
+#endif
 #else
         us_channels_c(stream, cols, US_PIX, u, out + pix * cout, n);
 #endif
@@ -400,7 +418,9 @@ static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, con
  * @param filter      stride 8 and the stream
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out]
- * @return MCC_OK, MCC_ARG_ERROR or MCC_NO_BUFFER
+ * @param out         output tensor, NHWC, not overlapping the input
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the call needs the loop for any block
+ *         (no fast requantization table or no bias, fewer than 4 output pixels) and the build left it out
  */
 mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                               const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -427,6 +447,12 @@ mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     u.hi = p->act_max;
     u.cout = out_dims->c;
     u.fast = mcc_rq_prepare_table((mcc_rq *)ctx->buf, q->multiplier, q->shift, u.cout, 1, p->output_offset);
+#if defined(MCC_DSP) && !MCC_US_ANY
+    if (out_dims->n * out_dims->h * out_dims->w < US_PIX || us_lean(&u) == 0 ||
+        (us_lean(&u) == 2 && !MCC_US_CLAMPED)) {
+        return MCC_NOT_BUILT; /* the build left the loop for any block out (mcc_variants.h) */
+    }
+#endif
     us_conv_core(p, in_dims, in, filter_dims->h, filter_dims->w, out_dims->n, out_dims->h, out_dims->w,
                  filter->stream, &u, ctx->buf, out);
     return MCC_OK;

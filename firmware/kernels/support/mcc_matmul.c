@@ -252,9 +252,16 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
     if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
         const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
         (void)simple;                             /* unused when the build carries neither variant that asks */
-        if (m->packed) {
+        if (m->packed) { /* the loop for any K also takes K % 16 = 0 when the build has not the simple one */
+#if MCC_MM_LEAN_PACKED_SIMPLE
+            if (simple) {
+                oc = mcc_mm_lean_packed_simple(m, buf, out0, out1);
+            }
+#endif
 #if MCC_MM_LEAN_PACKED
-            oc = simple ? mcc_mm_lean_packed_simple(m, buf, out0, out1) : mcc_mm_lean_packed(m, buf, out0, out1);
+            if (oc == 0) {
+                oc = mcc_mm_lean_packed(m, buf, out0, out1);
+            }
 #endif
         }
 #if MCC_MM_LEAN_K8
@@ -277,6 +284,11 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
             oc = mcc_mm_lean_simple(m, buf, out0, out1);
         }
 #endif
+#if !MCC_MM_LEAN_SIMPLE && MCC_MM_LEAN_PACKED_SIMPLE
+        else if (simple) { /* the packed loop takes entries without a packed offset too (one ADD more an output) */
+            oc = mcc_mm_lean_packed_simple(m, buf, out0, out1);
+        }
+#endif
 #if MCC_MM_LEAN_ANY
         else {
             oc = mcc_mm_lean_any(m, buf, out0, out1);
@@ -286,5 +298,25 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
             return;
         }
     }
+#if MCC_MM_GENERAL
     mcc_mm_run_impl(m, buf, out0, out1, oc);
+#endif
+}
+
+/** 1 when mcc_mm_run over `total` output pixels (in pairs) needs no code the build left out: the general loop
+ * is built, or a lean loop takes every channel of every pair (callers refuse the call with MCC_NOT_BUILT). */
+MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
+{
+    const int32_t simple = (m->k & 15) == 0;
+    if (MCC_MM_GENERAL) {
+        return 1;
+    }
+    if (total % 2 != 0 || m->cout % 2 != 0 || m->rq == NULL || m->bias == NULL || m->lo != -128 || m->hi != 127) {
+        return 0;
+    }
+    if (m->packed) {
+        return MCC_MM_LEAN_PACKED || (MCC_MM_LEAN_PACKED_SIMPLE && simple);
+    }
+    return (MCC_MM_LEAN_K8 && m->k == 8) || (MCC_MM_LEAN_K16 && m->k == 16) || (MCC_MM_LEAN_K27 && m->k == 27) ||
+           ((MCC_MM_LEAN_SIMPLE || MCC_MM_LEAN_PACKED_SIMPLE) && simple) || MCC_MM_LEAN_ANY;
 }

@@ -209,7 +209,7 @@ mcc_status tiny_invoke(const int8_t *input, int8_t *output)
         return status;
     }
     if ((void *)output != (void *)(tiny_arena + 80)) {
-        memcpy(output, tiny_arena + 80, TINY_OUTPUT_BYTES);
+        memmove(output, tiny_arena + 80, TINY_OUTPUT_BYTES); /* as the input: one copy routine */
     }
     return status;
 }
