@@ -94,7 +94,7 @@ def test_readme_demo_from_the_installed_package(installed, tmp_path):
     text = out.stdout
     assert re.search(r"latency \(instructions\): min [\d,]+ median [\d,]+ max [\d,]+", text)
     assert "bit-exact vs reference: True (0 mismatching outputs)" in text
-    assert re.search(r"memory: flash_bytes [\d,]+, ram_bytes [\d,]+, arena_bytes [\d,]+", text)
+    assert re.search(r"memory: flash_bytes [\d,]+, code_bytes [\d,]+, ram_bytes [\d,]+, arena_bytes [\d,]+", text)
     top1 = float(re.search(r"top-1 accuracy: ([\d.]+)", text).group(1))
     drop = float(re.search(r"loses (-?[\d.]+) points", text).group(1))
     assert top1 >= 0.95 and drop <= 0.5
