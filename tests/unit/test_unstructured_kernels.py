@@ -173,7 +173,7 @@ def test_resnet8_unstructured_on_qemu():
     assert rep["latency"]["median"] <= dense["latency"]["median"]
 
 
-def test_clamped_blocks_without_their_loop_same_bits(tmp_path):
+def test_clamped_blocks_without_their_loop_same_bits(tmp_path, monkeypatch):
     """A build whose mcc_variants.h leaves out the clamped 4-pixel loop (MCC_US_CLAMPED 0) runs a ReLU layer's
     blocks through the any-block loop (MCC_US_ANY 1): the same bits as with it (emulated DSP path on the host)."""
     from mcucompress.codegen.variants import VARIANTS_HEADER
@@ -186,21 +186,17 @@ def test_clamped_blocks_without_their_loop_same_bits(tmp_path):
     assert any(c.function == "mcc_convolve_us_s8" for c in compiled.calls)
     generated = compiled.files[VARIANTS_HEADER]
     assert "#define MCC_US_CLAMPED" in generated and " 1  /* unstructured" in generated  # the RELU layer (C_out 7)
-    saved = list(host.HOST_CFLAGS)
-    host.HOST_CFLAGS[:] = saved + ["-DMCC_EMULATE_DSP"]
-    try:
-        for on in (1, 0):
-            project = write_project(compiled, tmp_path / f"p{on}")
-            header = project / VARIANTS_HEADER
-            text = re.sub(r"(#define MCC_US_CLAMPED\s+)1", rf"\g<1>{on}", header.read_text())
-            header.write_text(re.sub(r"(#define MCC_US_ANY\s+)0", r"\g<1>1", text))  # its fallback
-            got = host.run_runner(host.build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape)
-            np.testing.assert_array_equal(got.reshape(len(xs), -1), want, err_msg=f"MCC_US_CLAMPED {on}")
-    finally:
-        host.HOST_CFLAGS[:] = saved
+    monkeypatch.setattr(host, "HOST_CFLAGS", [*host.HOST_CFLAGS, "-DMCC_EMULATE_DSP"])
+    for on in (1, 0):
+        project = write_project(compiled, tmp_path / f"p{on}")
+        header = project / VARIANTS_HEADER
+        text = re.sub(r"(#define MCC_US_CLAMPED\s+)1", rf"\g<1>{on}", header.read_text())
+        header.write_text(re.sub(r"(#define MCC_US_ANY\s+)0", r"\g<1>1", text))  # its fallback
+        got = host.run_runner(host.build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape)
+        np.testing.assert_array_equal(got.reshape(len(xs), -1), want, err_msg=f"MCC_US_CLAMPED {on}")
 
 
-def test_any_block_loop_left_out_is_refused_not_wrong(tmp_path):
+def test_any_block_loop_left_out_is_refused_not_wrong(tmp_path, monkeypatch):
     """A layer of fewer than 4 output pixels needs the loop for any block (MCC_US_ANY, a general path): the
     generated header keeps it (same bits), a build without it returns MCC_NOT_BUILT from invoke."""
     from mcucompress.codegen.variants import VARIANTS_HEADER
@@ -212,19 +208,15 @@ def test_any_block_loop_left_out_is_refused_not_wrong(tmp_path):
     want = reference_outputs(graph, xs).reshape(len(xs), -1)
     compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=US)
     assert re.search(r"#define MCC_US_ANY\s+1", compiled.files[VARIANTS_HEADER])  # one output pixel
-    saved = list(host.HOST_CFLAGS)
-    host.HOST_CFLAGS[:] = saved + ["-DMCC_EMULATE_DSP"]
-    try:
-        for on in (1, 0):
-            project = write_project(compiled, tmp_path / f"p{on}")
-            header = project / VARIANTS_HEADER
-            header.write_text(re.sub(r"(#define MCC_US_ANY\s+)1", rf"\g<1>{on}", header.read_text()))
-            run = lambda: host.run_runner(host.build_runner(project, compiled.prefix), xs,  # noqa: E731
-                                          graph.t(graph.outputs[0]).shape)
-            if on:
-                np.testing.assert_array_equal(run().reshape(len(xs), -1), want)
-            else:
-                with pytest.raises(McuError, match="status -4"):
-                    run()
-    finally:
-        host.HOST_CFLAGS[:] = saved
+    monkeypatch.setattr(host, "HOST_CFLAGS", [*host.HOST_CFLAGS, "-DMCC_EMULATE_DSP"])
+    for on in (1, 0):
+        project = write_project(compiled, tmp_path / f"p{on}")
+        header = project / VARIANTS_HEADER
+        header.write_text(re.sub(r"(#define MCC_US_ANY\s+)1", rf"\g<1>{on}", header.read_text()))
+        run = lambda: host.run_runner(host.build_runner(project, compiled.prefix), xs,  # noqa: E731
+                                      graph.t(graph.outputs[0]).shape)
+        if on:
+            np.testing.assert_array_equal(run().reshape(len(xs), -1), want)
+        else:
+            with pytest.raises(McuError, match="status -4"):
+                run()
