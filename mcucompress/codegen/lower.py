@@ -507,20 +507,26 @@ ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES: two int32 tables of 
 ADDSUB_TABLE_MIN = 256  # outputs from which filling the tables (~6k instructions) pays (~27 saved per value)
 
 
+def rq_fast(m: int, shift: int) -> bool:
+    """mcc_rq_fast of mcc_requant.h: the rescale has the one-multiply-accumulate form."""
+    return m == 0 or (m > 0 and -31 <= shift <= -1)
+
+
+def addsub_fast(p: dict[str, int]) -> bool:
+    """The test of mcc_addsub_s8 (mcc_addsub.h) for its precomputed paths, on mcc_add_params' fields: an input
+    rescale may also be a bare multiplier (shift 0)."""
+    inputs = ((p["input1_multiplier"], p["input1_shift"]), (p["input2_multiplier"], p["input2_shift"]))
+    return (all(rq_fast(m, s) or (m > 0 and s == 0) for m, s in inputs)
+            and rq_fast(p["output_multiplier"], p["output_shift"]) and 0 <= p["left_shift"] <= 22)
+
+
 def addsub_scratch(graph: Graph, op: Op) -> int:
     """mcc_add_s8 / mcc_sub_s8: the rescale tables of mcc_addsub.h for an int8 layer of at least ADDSUB_TABLE_MIN
     outputs whose rescales take the fast forms (the C dispatch's test; otherwise the tables would go unused)."""
     out = graph.t(op.outputs[0])
     if out.dtype != "int8" or out.size < ADDSUB_TABLE_MIN:
         return 0
-    p = fp.add_sub_params(graph, op)
-
-    def input_fast(m: int, shift: int) -> bool:
-        return m == 0 or (m > 0 and -31 <= shift <= 0)
-
-    output_fast = p.output_multiplier == 0 or (p.output_multiplier > 0 and -31 <= p.output_shift <= -1)
-    fast = input_fast(p.input1_multiplier, p.input1_shift) and input_fast(p.input2_multiplier, p.input2_shift)
-    return ADDSUB_TABLE_BYTES if fast and output_fast and 0 <= p.left_shift <= 22 else 0
+    return ADDSUB_TABLE_BYTES if addsub_fast(vars(fp.add_sub_params(graph, op))) else 0
 
 
 def fully_connected_scratch_over_input(graph: Graph, op: Op) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mcucompress import __version__
 from mcucompress.codegen.kernel_sources import file_dependencies
-from mcucompress.codegen.lower import depthwise_band_bytes
+from mcucompress.codegen.lower import ADDSUB_TABLE_BYTES, addsub_fast, depthwise_band_bytes, rq_fast
 from mcucompress.codegen.records import KernelCall
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
@@ -75,7 +75,6 @@ PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_
 # more an output (vww: 2 packed layers, 3 others with its K = 16 one: 556 B for 61,200 of 10.6M instructions).
 SIMPLE_BY_PACKED = True
 GATHER_MAX = 256  # mcc_convolve_s8.c
-ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES of mcc_addsub.h
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
@@ -97,7 +96,7 @@ def _array(call: KernelCall, suffix: str):
 def _mm_variant(k: int, mult, shift) -> str | None:
     """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None."""
     pairs = list(zip((int(m) for m in mult), (int(s) for s in shift)))
-    if not all(_rq_fast(m, s) for m, s in pairs):
+    if not all(rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
     if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
         return "MCC_MM_LEAN_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_PACKED"
@@ -106,21 +105,13 @@ def _mm_variant(k: int, mult, shift) -> str | None:
     return "MCC_MM_LEAN_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_ANY"
 
 
-def _rq_fast(m: int, s: int) -> bool:
-    """mcc_rq_fast of mcc_requant.h."""
-    return m == 0 or (m > 0 and -31 <= s <= -1)
-
-
 def _add_sub(call: KernelCall) -> set[str] | None:
     """The path mcc_addsub_s8 takes for these rescales and this scratch (mcc_addsub.h)."""
     p = _fields(call, "mcc_add_params")
     if p is None:
         return None
     s1, s2 = p["input1_shift"], p["input2_shift"]
-    fast = (all(_rq_fast(m, s) or (m > 0 and s == 0) for m, s in ((p["input1_multiplier"], s1),
-                                                                    (p["input2_multiplier"], s2)))
-            and _rq_fast(p["output_multiplier"], p["output_shift"]) and 0 <= p["left_shift"] <= 22)
-    if not fast:
+    if not addsub_fast(p):
         return {"MCC_ADDSUB_GENERIC"}
     ctx = _fields(call, "mcc_context")
     if ctx is not None and ctx.get("size", 0) >= ADDSUB_TABLE_BYTES:
@@ -156,7 +147,7 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
     # dw_group_batch: a group of four channels that are all fast and foldable takes the 3x3 loop, any
     # other group (and any other filter) the band loop for any filter
     every_group_3x3 = (used and fdims["c"] % 4 == 0
-                       and all(_rq_fast(int(m), int(s)) and (m == 0 or s >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift)))
+                       and all(rq_fast(int(m), int(s)) and (m == 0 or s >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift)))
     return used if every_group_3x3 else used | {"MCC_DW_BAND_ANY"}
 
 
@@ -180,7 +171,7 @@ def _used(call: KernelCall) -> set[str] | None:
         mult, shift, out_dims = _array(call, "_multiplier"), _array(call, "_shift"), _fields(call, "mcc_dims", "out_dims")
         if mult is None or shift is None or out_dims is None:
             return None
-        lean = (all(_rq_fast(int(m), int(s)) for m, s in zip(mult, shift)) and _array(call, "_bias") is not None
+        lean = (all(rq_fast(int(m), int(s)) for m, s in zip(mult, shift)) and _array(call, "_bias") is not None
                 and out_dims["n"] * out_dims["h"] * out_dims["w"] >= 4)
         return used if lean else used | {"MCC_US_ANY"}
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
