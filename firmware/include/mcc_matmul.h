@@ -12,6 +12,17 @@
  * four SXTB16, two LDRD and eight SMLAD on Cortex-M4, sixteen values per loop iteration (about 1.1
  * instructions per MAC).
  *
+ * Dual-row filters (m.dual = 1; the code generator writes them for DSP targets where they are exact). Each
+ * pair of output channels (A = 2p, B = 2p + 1) shares int16 half-words h = 256 * wB + wA: one SMLAD of a word
+ * of two such half-words with two column values adds 256 * (B's products) + (A's products), and SMLAD of the
+ * same word after SXTB16 (A's bytes, sign-extended) adds A's products alone. Their difference, shifted right
+ * by 8, is B's sum: per four values of K, two columns and two channels (16 MACs) one LDRD of filter words, two
+ * SXTB16, two LDRD and eight SMLAD, 13 instructions against 16. Exact while |B's sum| < 2^23, i.e. 255 *
+ * sum |wB| < 2^23 (columns are within [-255, 255]); the generator checks it, and that the high byte of every
+ * half-word, wB - [wA < 0], fits in int8. Pair p starts at byte p * S, S = 2K rounded up to 4 (word-aligned
+ * LDRD): group g of K4 holds the words (h0, h2) and (h1, h3) of its four values, matching the DSP column lane
+ * order, then the K - K4 tail values of A and of B as int8. An odd last channel follows as a plain int8 row.
+ *
  * Requantization uses a table of mcc_rq (16 bytes per output channel, in the kernel's scratch) built
  * once per call: with it every output costs about ten instructions (mcc_requant.h). Without a table
  * (scratch too small) or when a channel has no fast form, the generic TFLite arithmetic runs.
@@ -44,7 +55,18 @@ typedef struct {
     int32_t out_offset;            /* output zero point */
     int32_t packed;                /* 1 when some table entries carry the offset packed (mcc_rq_pack_post) */
     int32_t lo, hi;                /* output clamp */
+    int32_t dual;                  /* 1: the filter is in the dual-row layout above */
 } mcc_mm;
+
+/** Byte stride of a channel pair in the dual-row layout (2K rounded up to a word). */
+static inline int32_t mcc_mm_dual_stride(int32_t k) { return (2 * k + 3) & ~3; }
+
+/** Filter row of channel oc in the plain layout, or of the pair starting at even oc in the dual layout (an odd
+ *  last channel's plain row in both). */
+static inline const int8_t *mcc_mm_row(const mcc_mm *m, int32_t oc)
+{
+    return m->filter + (m->dual ? (oc >> 1) * mcc_mm_dual_stride(m->k) + (oc & 1) * m->k : oc * m->k);
+}
 
 /** Bytes of the requantization table for `cout` output channels. */
 static inline int32_t mcc_mm_table_bytes(int32_t cout) { return cout * (int32_t)sizeof(mcc_rq); }

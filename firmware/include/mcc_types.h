@@ -58,6 +58,8 @@ typedef struct {
     int32_t dilation_h, dilation_w;   /**< >= 1 */
     int32_t depth_multiplier;         /**< depthwise only: output channels per input channel, >= 1 */
     int32_t act_min, act_max;         /**< output clamp, -128 <= act_min <= act_max <= 127 */
+    int32_t dual_rows;                /**< CONV_2D with scratch: 1 when the filter is in the dual-row layout of
+                                           mcc_matmul.h (two output channels per int16), 0 for OHWI */
 } mcc_conv_params;
 
 /** FULLY_CONNECTED parameters (per-tensor or per-channel requantization via mcc_per_channel_quant). */
@@ -67,6 +69,8 @@ typedef struct {
     int32_t output_offset;  /**< output zero point */
     int32_t per_channel;    /**< 1: quant arrays have one entry per output, 0: one entry for all */
     int32_t act_min, act_max;
+    int32_t dual_rows;      /**< 1 when the filter is in the dual-row layout of mcc_matmul.h (needs the scratch
+                                 and filter_offset 0), 0 for [output depth, input depth] */
 } mcc_fc_params;
 
 /** AVERAGE_POOL_2D and MAX_POOL_2D parameters. */

@@ -27,6 +27,11 @@
 #define MCC_MM_LEAN_ANY 1     /* any other K */
 #define MCC_MM_LEAN_PACKED 1  /* a channel whose shift cannot fold the output offset, any K */
 #define MCC_MM_LEAN_PACKED_SIMPLE 1 /* the same, K a multiple of 16 (else MCC_MM_LEAN_PACKED takes it) */
+/* the same loops over dual-row filters (mcc_matmul.h) */
+#define MCC_MM_LEAN_DUAL_SIMPLE 1 /* K a multiple of 16 */
+#define MCC_MM_LEAN_DUAL_ANY 1 /* any other K */
+#define MCC_MM_LEAN_DUAL_PACKED 1 /* a channel whose shift cannot fold the output offset, any K */
+#define MCC_MM_LEAN_DUAL_PACKED_SIMPLE 1 /* the same, K a multiple of 16 (else MCC_MM_LEAN_DUAL_PACKED takes it) */
 /* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
 #define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 
@@ -57,12 +62,10 @@
 #define MCC_DW_PER_PIXEL 1    /* mcc_depthwise_conv_s8 without its band (or depth multiplier > 1, > 25 taps) */
 #define MCC_DW_BAND_ANY 1     /* its band loop for any filter: not 3x3, C % 4 != 0, or a slow channel */
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
-#define MCC_FC_PLAIN 1        /* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
-#define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */
-
-/* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
+#define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 #define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
 #define MCC_MM_GENERAL 1      /* mcc_mm_run's general loop: odd C_out or pixel count, no lean loop (MCC_MM_* above) */
+#define MCC_MM_DUAL 1         /* mcc_mm_run's general loop over dual-row filters */
 #define MCC_US_ANY 1          /* mcc_convolve_us_s8's loop for any block (DSP): a slow channel, no bias, < 4 pixels */
 #define MCC_ADDSUB_GENERIC 1  /* ADD/SUB's generic TFLite arithmetic: rescales without a precomputed form */
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
-from mcucompress.codegen import lower_int16, sparse
+from mcucompress.codegen import dual_rows, lower_int16, sparse
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -105,8 +105,12 @@ class Lowering:
         return call
 
     def _lower_conv(self, index: int, op: Op, function: str) -> KernelCall:
-        # N:M sparse weights: the sparse kernel when it pays
-        return sparse.apply(self, index, op, self._conv_call(index, op, function))
+        # N:M sparse weights: the sparse kernel when it pays; dense CONV_2D: dual-row filters where exact
+        call = sparse.apply(self, index, op, self._conv_call(index, op, function))
+        if op.kind != "CONV_2D":
+            return call
+        w = self.graph.t(op.inputs[1]).data
+        return dual_rows.apply(call, w.reshape(w.shape[0], -1))
 
     def _conv_call(self, index: int, op: Op, function: str) -> KernelCall:
         """The convolution kernels' records (mcc_conv_params, per-channel quantization, dims); TRANSPOSE_CONV's
@@ -169,7 +173,8 @@ class Lowering:
         call = KernelCall(index, op.name, op.kind, "mcc_fully_connected_s8",
                           self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
-        return sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
+        call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
+        return dual_rows.apply(call, w.data.reshape(units, depth), p.filter_offset) if units >= 4 else call
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
         g = self.graph

@@ -187,6 +187,11 @@ class Target:
 _TARGET = Target()
 
 
+def current_target() -> Target:
+    """The target choices are made for now (compile_graph sets it from the board)."""
+    return _TARGET
+
+
 @contextlib.contextmanager
 def target(dsp: bool = True, enabled: bool = True, force: str | None = None):
     """Within the block, choices are made for this target (compile_graph sets it from the board)."""

@@ -27,6 +27,10 @@ SWITCHES = {
     "MCC_MM_LEAN_ANY": "any other K",
     "MCC_MM_LEAN_PACKED": "a channel whose shift cannot fold the output offset",
     "MCC_MM_LEAN_PACKED_SIMPLE": "the same, K a multiple of 16",
+    "MCC_MM_LEAN_DUAL_SIMPLE": "dual-row filters, K a multiple of 16",
+    "MCC_MM_LEAN_DUAL_ANY": "dual-row filters, any other K",
+    "MCC_MM_LEAN_DUAL_PACKED": "dual-row filters, a channel whose shift cannot fold the output offset",
+    "MCC_MM_LEAN_DUAL_PACKED_SIMPLE": "the same, K a multiple of 16",
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
@@ -45,6 +49,7 @@ SWITCHES = {
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
     "MCC_MM_GENERAL": "general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop)",
+    "MCC_MM_DUAL": "general: mcc_mm_run's loop over dual-row filters",
     "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
     "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
@@ -57,6 +62,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
            "MCC_MM_GENERAL": (),  # mcc_mm_run: the generated code's convolutions only (the lowering's records)
+           "MCC_MM_DUAL": (),
            "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
@@ -93,11 +99,15 @@ def _array(call: KernelCall, suffix: str):
     return None
 
 
-def _mm_variant(k: int, mult, shift) -> str | None:
+def _mm_variant(k: int, mult, shift, dual: bool = False) -> str | None:
     """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None."""
     pairs = list(zip((int(m) for m in mult), (int(s) for s in shift)))
     if not all(rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
+    if dual:
+        if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
+            return "MCC_MM_LEAN_DUAL_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_DUAL_PACKED"
+        return "MCC_MM_LEAN_DUAL_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_DUAL_ANY"
     if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
         return "MCC_MM_LEAN_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_PACKED"
     if k in (8, 16, 27):
@@ -197,13 +207,16 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_GATHER")
         else:
             used.add("MCC_IM2COL_VALUES")
-    variant = _mm_variant(k, mult, shift) if full and _array(call, "_bias") is not None else None
-    used.add(variant or "MCC_MM_GENERAL_PAIRS")
+    dual = params.get("dual_rows", 0) == 1
+    variant = _mm_variant(k, mult, shift, dual) if full and _array(call, "_bias") is not None else None
+    used.add(variant or ("MCC_MM_DUAL" if dual else "MCC_MM_GENERAL_PAIRS"))
     out_dims = _fields(call, "mcc_dims", "out_dims")
     if out_dims is None:
         return None
     if variant is None or cout % 2 or out_dims["n"] * out_dims["h"] * out_dims["w"] % 2:
         used.add("MCC_MM_GENERAL")  # a channel or a pixel left to mcc_mm_run's general loop (mcc_mm_built)
+        if dual:
+            used.add("MCC_MM_DUAL")
     return used
 
 
@@ -229,6 +242,8 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
             used.add(fallback)
     if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_SIMPLE", "MCC_MM_LEAN_PACKED_SIMPLE"} <= used:
         used.discard("MCC_MM_LEAN_SIMPLE")  # mcc_mm_run: the packed loop takes those layers
+    if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_DUAL_SIMPLE", "MCC_MM_LEAN_DUAL_PACKED_SIMPLE"} <= used:
+        used.discard("MCC_MM_LEAN_DUAL_SIMPLE")  # likewise over dual-row filters
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcucompress.codegen import dual_rows
 from mcucompress.codegen.lower import depthwise_band_bytes
 from mcucompress.fixedpoint import arith, gemmlowp
 from mcucompress.fixedpoint import params as fp
@@ -58,9 +59,10 @@ Dims = _struct("mcc_dims", ["n", "h", "w", "c"])
 ConvParams = _struct(
     "mcc_conv_params",
     ["input_offset", "output_offset", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w",
-     "depth_multiplier", "act_min", "act_max"],
+     "depth_multiplier", "act_min", "act_max", "dual_rows"],
 )
-FcParams = _struct("mcc_fc_params", ["input_offset", "filter_offset", "output_offset", "per_channel", "act_min", "act_max"])
+FcParams = _struct("mcc_fc_params", ["input_offset", "filter_offset", "output_offset", "per_channel", "act_min", "act_max",
+                                     "dual_rows"])
 PoolParams = _struct("mcc_pool_params", ["filter_h", "filter_w", "stride_h", "stride_w", "pad_h", "pad_w", "act_min", "act_max"])
 AddParams = _struct(
     "mcc_add_params",
@@ -371,8 +373,11 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     im2col columns (no requantization table); "1x1-noscratch" runs mcc_convolve_1x1_s8 without scratch.
     "conv-rgb" is a 3x3 filter over 3 input channels (K = 27, a specialised matrix-product path);
     "1x1-lean" a 1x1 filter over 8 or 16 channels with a bias, the full clamp range and no left shift
-    (the specialised lean paths for K = 8 and K = 16).
+    (the specialised lean paths for K = 8 and K = 16). A "+dual" suffix writes the filter in the dual-row layout
+    (mcc_matmul.h; codegen/dual_rows.py), which every CONV_2D case allows (weights in [-127, 127]).
     """
+    dual = kind.endswith("+dual")
+    kind = kind.removesuffix("+dual")
     n = int(rng.integers(1, 3))
     if kind.startswith("1x1"):
         kh = kw = dh = dw = 1
@@ -432,6 +437,10 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     else:
         want = ref_conv.conv2d_s8(x, wt, p, attrs, out_shape)
     cp = ConvParams(p.input_offset, p.output_offset, sh, sw, pt, pl, dh, dw, mult, lo, hi)
+    if dual:
+        packed = dual_rows.dual_rows(wt.reshape(c_out, -1))
+        if packed is not None:  # None for a single channel or K < 4: the plain layout
+            wt, cp.dual_rows = packed, 1
     scratch = 0
     if fn == "mcc_convolve_s8":
         scratch = 2 * kh * kw * c_in * 2 + (0 if kind == "conv-cols" else 16 * c_out)
@@ -439,9 +448,9 @@ def conv_call(rng, kind: str, fn: str) -> Call:
         scratch = 2 * c_in * 2 + 16 * c_out
     elif depthwise and kind != "dw-noscratch":
         scratch = depthwise_band_bytes(w, ow, kh, kw, sw, pl, dh, dw, mult)
-    args = [Ctx(scratch) if scratch else None, cp, Quant(mults, shifts), dims(x.shape), In(x), dims(wt.shape), In(wt),
+    args = [Ctx(scratch) if scratch else None, cp, Quant(mults, shifts), dims(x.shape), In(x), dims(wshape), In(wt),
             In(bias) if has_bias else None, dims(out_shape), Out()]
-    return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape}")
+    return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows}")
 
 
 def fc_call(rng, with_scratch: bool = True) -> Call:
@@ -469,7 +478,9 @@ def fc_call(rng, with_scratch: bool = True) -> Call:
 
 CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("conv-rgb", "mcc_convolve_s8"),
               ("1x1", "mcc_convolve_1x1_s8"), ("1x1-lean", "mcc_convolve_1x1_s8"), ("1x1-noscratch", "mcc_convolve_1x1_s8"),
-              ("1x1", "mcc_convolve_s8"), ("dw", "mcc_depthwise_conv_s8"), ("dw3", "mcc_depthwise_conv_s8"),
+              ("1x1", "mcc_convolve_s8"), ("conv+dual", "mcc_convolve_s8"), ("conv-rgb+dual", "mcc_convolve_s8"),
+              ("1x1+dual", "mcc_convolve_1x1_s8"), ("1x1-lean+dual", "mcc_convolve_1x1_s8"),
+              ("dw", "mcc_depthwise_conv_s8"), ("dw3", "mcc_depthwise_conv_s8"),
               ("dw-noscratch", "mcc_depthwise_conv_s8")]
 
 

@@ -76,20 +76,30 @@ def test_switches_are_those_of_the_default_header():
     assert set(defaults.values()) == {"1"}  # the kernels' own build carries every variant
 
 
+DUAL = {n for n in SWITCHES if "_DUAL" in n}  # the loops over dual-row filters (DSP targets, codegen/dual_rows.py)
+
+
 def test_layers_switch_on_the_variants_they_take():
-    compiled = compile_graph(variant_graph(0), "v")
+    """Plain filters (a target without the DSP extension): the plain loops; with it, every product's filter is
+    dual-row where K >= 16 but for K = 27 and takes the dual loops (K = 16, 72 and 144: the loops for any K and
+    for multiples of 16)."""
+    compiled = compile_graph(variant_graph(0), "v", dsp=False)
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
     unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
-              "MCC_FC_WIDENED"}
+              "MCC_FC_WIDENED", *DUAL}
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
     assert header["MCC_MM_LEAN_PACKED"] == "0" and header["MCC_MM_LEAN_K27"] == "1"
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
-    compiled = compile_graph(variant_graph(0, general=True), "v")
+    compiled = compile_graph(variant_graph(0, general=True), "v", dsp=False)
     used = used_variants(compiled.calls, compiled.sources)
     assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH", "MCC_US_ANY"} - addsub  # no sparse layer
     assert len(used & addsub) == 1
+    dual = compile_graph(variant_graph(0), "v")
+    products = {n for n in SWITCHES if n.startswith("MCC_MM_")}
+    assert used_variants(dual.calls, dual.sources) & products == {"MCC_MM_LEAN_K27", "MCC_MM_LEAN_K8",
+                                                                  "MCC_MM_LEAN_DUAL_SIMPLE", "MCC_MM_LEAN_DUAL_ANY"}
 
 
 def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20, scratch: int = 0) -> KernelCall:
@@ -150,15 +160,15 @@ def _host(compiled, graph, xs, project, header):
                       compiled.output_dtype)
 
 
-@pytest.mark.parametrize("seed,general", [(0, False), (1, True)])
-def test_same_bits_with_every_or_no_variant(seed, general, tmp_path):
+@pytest.mark.parametrize("seed,general,dsp", [(0, False, False), (1, True, False), (0, False, True), (1, True, True)])
+def test_same_bits_with_every_or_no_variant(seed, general, dsp, tmp_path):
     """The generated header, every variant, and none but the general paths: the host C gives the reference
-    executor's bits."""
+    executor's bits, with plain filters and with dual-row ones (`dsp`)."""
     graph = variant_graph(seed, general)
     rng = np.random.default_rng(seed)
     xs = np.stack([random_inputs(graph, rng)[0] for _ in range(3)])
     expected = reference_outputs(graph, xs).reshape(len(xs), -1)
-    compiled = compile_graph(graph, "v")
+    compiled = compile_graph(graph, "v", dsp=dsp)
     generated = compiled.files[VARIANTS_HEADER]
     variants = set(SWITCHES) - set(GENERAL)
     packed_for_simple = _with(_with(generated, "0", {"MCC_MM_LEAN_SIMPLE"}), "1", {"MCC_MM_LEAN_PACKED_SIMPLE"})
@@ -191,7 +201,7 @@ def test_a_k_constant_loop_only_where_its_layers_carry_the_macs():
     for big, k16 in ((128, False), (8, True)):
         b = Builder(np.random.default_rng(3), "pays")
         x = _conv(b, b.input((1, 7, 6, 16)), 16, 1)  # K = 16
-        compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays")  # K = 144
+        compiled = compile_graph(b.finish(_conv(b, x, big, 3)), "pays", dsp=False)  # K = 144
         used = used_variants(compiled.calls, compiled.sources)
         assert ("MCC_MM_LEAN_K16" in used) == k16 and "MCC_MM_LEAN_SIMPLE" in used
 
@@ -219,6 +229,9 @@ def test_packed_loop_by_k_form():
     assert _mm_variant(64, mult, shift) == "MCC_MM_LEAN_PACKED_SIMPLE"
     assert _mm_variant(27, mult, shift) == "MCC_MM_LEAN_PACKED"
     assert _mm_variant(64, mult, [-5, -5]) == "MCC_MM_LEAN_SIMPLE"
+    assert _mm_variant(64, mult, shift, dual=True) == "MCC_MM_LEAN_DUAL_PACKED_SIMPLE"
+    assert _mm_variant(27, mult, shift, dual=True) == "MCC_MM_LEAN_DUAL_PACKED"
+    assert _mm_variant(40, mult, [-5, -5], dual=True) == "MCC_MM_LEAN_DUAL_ANY"
 
 
 def _us_call(lo=-128, hi=127, pixels=(1, 3, 3), shift=-8, bias=True) -> KernelCall:

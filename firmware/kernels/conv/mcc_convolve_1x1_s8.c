@@ -140,6 +140,7 @@ static mcc_status conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel
     m.k = k;
     m.lo = p->act_min;
     m.hi = p->act_max;
+    m.dual = p->dual_rows;
     mcc_mm_prepare(&m, q, p->output_offset, (mcc_rq *)(void *)((int8_t *)scratch + pair_bytes(in_dims)));
     if (!mcc_mm_built(&m, total)) {
         return MCC_NOT_BUILT;
@@ -173,8 +174,9 @@ static mcc_status conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out] with (OH - 1) * stride_h < H and (OW - 1) * stride_w < W
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
- *         out the path without it (mcc_variants.h)
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER for dual-row filters (p->dual_rows) without the scratch, or
+ *         MCC_NOT_BUILT when the scratch is missing or small and the build left out the path without it
+ *         (mcc_variants.h)
  */
 mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -191,6 +193,9 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
     }
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
         return conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
+    }
+    if (p->dual_rows) {
+        return MCC_NO_BUFFER; /* dual-row filters take the pair buffer's product only */
     }
     if (!MCC_1X1_NO_SCRATCH) {
         return MCC_NOT_BUILT; /* the build left the path without scratch out (mcc_variants.h) */

@@ -148,6 +148,7 @@ mcc_status mcc_batch_matmul_s8(const mcc_context *ctx, const mcc_batch_matmul_pa
     fc.per_channel = 0;
     fc.act_min = -128;
     fc.act_max = 127;
+    fc.dual_rows = 0;
     q.multiplier = &p->multiplier;
     q.shift = &p->shift;
     in_dims.n = out_dims.n = p->rows;

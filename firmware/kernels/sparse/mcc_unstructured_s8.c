@@ -506,6 +506,7 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
         cp.pad_h = cp.pad_w = 0;
         cp.act_min = p->act_min;
         cp.act_max = p->act_max;
+        cp.dual_rows = 0;
         img.n = 1;
         img.h = in_dims->n;
         img.w = 1;

@@ -34,6 +34,121 @@
     } while (0)
 #endif
 
+#if defined(MCC_DSP)
+/** One group of four values of a dual-row pair at byte offset `wo`, column int16 offset 8 * `g`: two SXTB16 and
+ *  eight SMLAD into the raw sums (r0, r1: 256 * B + A) and A's sums (l0, l1) of columns 0 and 1. */
+#define MCC_MM_DUAL_GROUP(w, c, wo, g, r0, l0, r1, l1)                                                       \
+    do {                                                                                                     \
+        int32_t h02_, h13_, xa_, xb_;                                                                        \
+        MCC_LDRD(w, wo, h02_, h13_);                                                                         \
+        {                                                                                                    \
+            const int32_t a02_ = mcc_sxtb16(h02_), a13_ = mcc_sxtb16(h13_);                                  \
+            MCC_LDRD(c, 16 * (g), xa_, xb_);                                                                 \
+            r0 = mcc_smlad(h02_, xa_, r0);                                                                   \
+            l0 = mcc_smlad(a02_, xa_, l0);                                                                   \
+            r0 = mcc_smlad(h13_, xb_, r0);                                                                   \
+            l0 = mcc_smlad(a13_, xb_, l0);                                                                   \
+            MCC_LDRD(c, 16 * (g) + 8, xa_, xb_);                                                             \
+            r1 = mcc_smlad(h02_, xa_, r1);                                                                   \
+            l1 = mcc_smlad(a02_, xa_, l1);                                                                   \
+            r1 = mcc_smlad(h13_, xb_, r1);                                                                   \
+            l1 = mcc_smlad(a13_, xb_, l1);                                                                   \
+        }                                                                                                    \
+    } while (0)
+#endif
+
+/** Channel A's and B's weights of value r of the dual-row group at w (portable decoding of h = 256 * wB + wA). */
+static MCC_ALWAYS_INLINE void mcc_mm_dual_weights(const int8_t *w, int32_t r, int32_t *wa, int32_t *wb)
+{
+    const int32_t i = 2 * (r == 1 ? 2 : r == 2 ? 1 : r); /* groups hold the half-words of values (0, 2, 1, 3) */
+    const int32_t h = (int32_t)(int16_t)(uint16_t)((uint32_t)(uint8_t)w[i] | ((uint32_t)(uint8_t)w[i + 1] << 8));
+    *wa = w[i];
+    *wb = (h - *wa) / 256;
+}
+
+/**
+ * acc[0..3] += (A . col0, A . col1, B . col0, B . col1) over the k4 grouped values of the dual-row pair at w
+ * (mcc_matmul.h; w word-aligned).
+ */
+static MCC_ALWAYS_INLINE void mcc_mm_dot_dual(const int8_t *w, const int16_t *c, int32_t k4, int32_t *acc)
+{
+    int32_t n;
+#if defined(MCC_DSP)
+    int32_t r0 = 0, l0 = 0, r1 = 0, l1 = 0;
+    if (k4 & 4) {
+        MCC_MM_DUAL_GROUP(w, c, 0, 0, r0, l0, r1, l1);
+        w += 8;
+        c += 8;
+    }
+    if (k4 & 8) {
+        MCC_MM_DUAL_GROUP(w, c, 0, 0, r0, l0, r1, l1);
+        MCC_MM_DUAL_GROUP(w, c, 8, 1, r0, l0, r1, l1);
+        w += 16;
+        c += 16;
+    }
+    for (n = k4 >> 4; n > 0; n--) { /* sixteen values per iteration */
+        MCC_MM_DUAL_GROUP(w, c, 0, 0, r0, l0, r1, l1);
+        MCC_MM_DUAL_GROUP(w, c, 8, 1, r0, l0, r1, l1);
+        MCC_MM_DUAL_GROUP(w, c, 16, 2, r0, l0, r1, l1);
+        MCC_MM_DUAL_GROUP(w, c, 24, 3, r0, l0, r1, l1);
+        w += 32;
+        c += 32;
+    }
+    acc[0] += l0;
+    acc[1] += l1;
+    /* 256 * B's sum + A's sum, minus A's sum: exact modulo 2^32, and B's sum fits in 24 bits */
+    acc[2] += (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 8;
+    acc[3] += (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 8;
+#else
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (n = k4 >> 2; n > 0; n--, w += 8, c += 8) {
+        int32_t r;
+        for (r = 0; r < 4; r++) {
+            int32_t wa, wb;
+            const int32_t x0 = c[r], x1 = c[4 + r];
+            mcc_mm_dual_weights(w, r, &wa, &wb);
+            a00 += wa * x0;
+            a01 += wa * x1;
+            a10 += wb * x0;
+            a11 += wb * x1;
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+#endif
+}
+
+/** acc[0], acc[2] += (A . c, B . c) over the k4 grouped values of the dual-row pair at w, for one column c (buf
+ *  for slot 0, buf + 4 for slot 1): the general loop's, for a pixel alone or a product without the lean loops. */
+static MCC_ALWAYS_INLINE void mcc_mm_dot_dual_1(const int8_t *w, const int16_t *c, int32_t k4, int32_t *acc)
+{
+    int32_t n;
+#if defined(MCC_DSP)
+    int32_t raw = 0, lo = 0;
+    for (n = k4 >> 2; n > 0; n--, w += 8, c += 8) {
+        const int32_t h02 = mcc_read_s32(w), h13 = mcc_read_s32(w + 4);
+        raw = mcc_smlad(h02, mcc_read_s16x2(c), raw);
+        lo = mcc_smlad(mcc_sxtb16(h02), mcc_read_s16x2(c), lo);
+        raw = mcc_smlad(h13, mcc_read_s16x2(c + 2), raw);
+        lo = mcc_smlad(mcc_sxtb16(h13), mcc_read_s16x2(c + 2), lo);
+    }
+    acc[0] += lo;
+    acc[2] += (int32_t)((uint32_t)raw - (uint32_t)lo) >> 8;
+#else
+    for (n = k4 >> 2; n > 0; n--, w += 8, c += 8) {
+        int32_t r;
+        for (r = 0; r < 4; r++) {
+            int32_t wa, wb;
+            mcc_mm_dual_weights(w, r, &wa, &wb);
+            acc[0] += wa * c[r];
+            acc[2] += wb * c[r];
+        }
+    }
+#endif
+}
+
 /** acc[0..3] += (w0 . col0, w0 . col1, w1 . col0, w1 . col1) over the k4 grouped values. */
 static MCC_ALWAYS_INLINE void mcc_mm_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c, int32_t k4,
                                              int32_t *acc)
@@ -113,23 +228,29 @@ static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t 
  * Returns the number of channels done (cout rounded down to even).
  */
 static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_t *buf, int8_t *o, int8_t *out1,
-                                                   int32_t packed, int32_t simple, int32_t kconst)
+                                                   int32_t packed, int32_t simple, int32_t kconst, int32_t dual)
 {
     const int32_t k = kconst > 0 ? kconst : m->k, k4 = simple ? k & ~15 : k & ~3, kt = simple ? 0 : k - k4;
     const int32_t d = (int32_t)(out1 - o);
+    const int32_t pair_stride = dual ? mcc_mm_dual_stride(k) : 2 * k;
+    /* tails of channels A and B: after the pair's groups (dual), or after each row's K4 values */
+    const int32_t tail_a = dual ? 2 * k4 : k4, tail_b = dual ? 2 * k4 + kt : k + k4;
     const int16_t *tail0 = buf + 2 * k4;
     const int8_t *w0 = m->filter;
     const int32_t *bias = m->bias;
     const mcc_rq *rq = m->rq, *const rq_end = m->rq + (m->cout & ~1);
     int32_t t;
-    for (; rq != rq_end; rq += 2, o += 2, w0 += 2 * k, bias += 2) {
-        const int8_t *w1 = w0 + k;
+    for (; rq != rq_end; rq += 2, o += 2, w0 += pair_stride, bias += 2) {
         int32_t acc[4];
         acc[0] = acc[1] = bias[0];
         acc[2] = acc[3] = bias[1];
-        mcc_mm_dot_2x2(w0, w1, buf, k4, acc);
+        if (dual) {
+            mcc_mm_dot_dual(w0, buf, k4, acc);
+        } else {
+            mcc_mm_dot_2x2(w0, w0 + k, buf, k4, acc);
+        }
         for (t = 0; t < kt; t++) {
-            const int32_t wa = w0[k4 + t], wb = w1[k4 + t], x0 = tail0[t], x1 = tail0[kt + t];
+            const int32_t wa = w0[tail_a + t], wb = w0[tail_b + t], x0 = tail0[t], x1 = tail0[kt + t];
             acc[0] += wa * x0;
             acc[1] += wa * x1;
             acc[2] += wb * x0;
@@ -151,19 +272,23 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_
 }
 
 /* Each lean variant is its own function: register allocation of one does not disturb the others. */
-#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst)                                                   \
+#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst, dual)                                             \
     static MCC_UNUSED MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
                                                             int8_t *out1)                                     \
     {                                                                                                        \
-        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst);                                   \
+        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst, dual);                             \
     }
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed_simple, 1, 1, 0, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed, 1, 0, 0, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_simple, 0, 1, 0, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_any, 0, 0, 0, 1)
 
 /**
  * The output channels from `oc` on of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1
@@ -177,7 +302,39 @@ static MCC_ALWAYS_INLINE void mcc_mm_run_impl(const mcc_mm *m, const int16_t *bu
     const int8_t *w0 = m->filter + oc * k;
     const int32_t *bias = m->bias;
     int32_t t;
-    if (MCC_MM_GENERAL_PAIRS && out1 != NULL) { /* else the channel-by-channel loop below does both slots */
+#if MCC_MM_DUAL
+    if (m->dual) { /* channel pairs (their rows share half-words), both slots or slot 0 alone */
+        for (; oc + 2 <= cout; oc += 2) {
+            const int8_t *w = mcc_mm_row(m, oc), *wa = w + 2 * k4, *wb = wa + kt;
+            int32_t acc[4];
+            acc[0] = acc[1] = bias != NULL ? bias[oc] : 0;
+            acc[2] = acc[3] = bias != NULL ? bias[oc + 1] : 0;
+            if (out1 != NULL) { /* one column at a time: the two-column loop is the lean loops' (code size) */
+                int32_t acc1[4];
+                acc1[0] = acc[1];
+                acc1[2] = acc[3];
+                mcc_mm_dot_dual_1(w, buf + 4, k4, acc1);
+                acc[1] = acc1[0];
+                acc[3] = acc1[2];
+                for (t = 0; t < kt; t++) {
+                    acc[1] += wa[t] * tail1[t];
+                    acc[3] += wb[t] * tail1[t];
+                }
+                out1[oc] = mcc_mm_out(m, oc, acc[1]);
+                out1[oc + 1] = mcc_mm_out(m, oc + 1, acc[3]);
+            }
+            mcc_mm_dot_dual_1(w, buf, k4, acc);
+            for (t = 0; t < kt; t++) {
+                acc[0] += wa[t] * tail0[t];
+                acc[2] += wb[t] * tail0[t];
+            }
+            out0[oc] = mcc_mm_out(m, oc, acc[0]);
+            out0[oc + 1] = mcc_mm_out(m, oc + 1, acc[2]);
+        }
+        w0 = mcc_mm_row(m, oc); /* an odd last channel: a plain row */
+    }
+#endif
+    if (MCC_MM_GENERAL_PAIRS && out1 != NULL && !m->dual) { /* else the channel-by-channel loop does both slots */
         for (; oc + 2 <= cout; oc += 2, w0 += 2 * k) {
             const int8_t *w1 = w0 + k;
             int32_t acc[4];
@@ -254,7 +411,32 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
     if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
         const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
         (void)simple;                             /* unused when the build carries neither variant that asks */
-        if (m->packed) { /* the loop for any K also takes K % 16 = 0 when the build has not the simple one */
+        if (m->dual) {
+#if MCC_MM_LEAN_DUAL_PACKED_SIMPLE
+            if (m->packed && simple) {
+                oc = mcc_mm_lean_dual_packed_simple(m, buf, out0, out1);
+            }
+#endif
+#if MCC_MM_LEAN_DUAL_PACKED
+            if (oc == 0 && m->packed) {
+                oc = mcc_mm_lean_dual_packed(m, buf, out0, out1);
+            }
+#endif
+#if MCC_MM_LEAN_DUAL_SIMPLE
+            if (oc == 0 && !m->packed && simple) {
+                oc = mcc_mm_lean_dual_simple(m, buf, out0, out1);
+            }
+#elif MCC_MM_LEAN_DUAL_PACKED_SIMPLE
+            if (oc == 0 && simple) { /* the packed loop takes entries without a packed offset too */
+                oc = mcc_mm_lean_dual_packed_simple(m, buf, out0, out1);
+            }
+#endif
+#if MCC_MM_LEAN_DUAL_ANY
+            if (oc == 0 && !m->packed) {
+                oc = mcc_mm_lean_dual_any(m, buf, out0, out1);
+            }
+#endif
+        } else if (m->packed) { /* the loop for any K also takes K % 16 = 0 when the build has not the simple one */
 #if MCC_MM_LEAN_PACKED_SIMPLE
             if (simple) {
                 oc = mcc_mm_lean_packed_simple(m, buf, out0, out1);
@@ -310,11 +492,17 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
 MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
 {
     const int32_t simple = (m->k & 15) == 0;
-    if (MCC_MM_GENERAL) {
+    if (MCC_MM_GENERAL && (MCC_MM_DUAL || !m->dual)) {
         return 1;
     }
     if (total % 2 != 0 || m->cout % 2 != 0 || m->rq == NULL || m->bias == NULL || m->lo != -128 || m->hi != 127) {
         return 0;
+    }
+    if (m->dual) {
+        if (m->packed) {
+            return MCC_MM_LEAN_DUAL_PACKED || (MCC_MM_LEAN_DUAL_PACKED_SIMPLE && simple);
+        }
+        return ((MCC_MM_LEAN_DUAL_SIMPLE || MCC_MM_LEAN_DUAL_PACKED_SIMPLE) && simple) || MCC_MM_LEAN_DUAL_ANY;
     }
     if (m->packed) {
         return MCC_MM_LEAN_PACKED || (MCC_MM_LEAN_PACKED_SIMPLE && simple);

@@ -4,33 +4,38 @@
 #ifndef MCC_VARIANTS_H
 #define MCC_VARIANTS_H
 
-#define MCC_MM_LEAN_K8            0  /* K = 8 */
-#define MCC_MM_LEAN_K16           0  /* K = 16 */
-#define MCC_MM_LEAN_K27           0  /* K = 27 (3x3 over RGB) */
-#define MCC_MM_LEAN_SIMPLE        0  /* K a multiple of 16, other than 16 */
-#define MCC_MM_LEAN_ANY           1  /* any other K */
-#define MCC_MM_LEAN_PACKED        0  /* a channel whose shift cannot fold the output offset */
-#define MCC_MM_LEAN_PACKED_SIMPLE 0  /* the same, K a multiple of 16 */
-#define MCC_MM_GENERAL_PAIRS      0  /* a product without the lean loops */
-#define MCC_IM2COL_GROUPED        0  /* mcc_convolve_s8 with C_in a multiple of 4 */
-#define MCC_IM2COL_GATHER         1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
-#define MCC_DW_3X3                0  /* depthwise 3x3, full int8 clamp range */
-#define MCC_DW_3X3_CLAMPED        0  /* depthwise 3x3, a narrower clamp */
-#define MCC_US_CLAMPED            0  /* unstructured sparse conv, a narrower clamp */
-#define MCC_FC_WIDENED            1  /* fully connected, >= 4 outputs with the widened row (DSP) */
-#define MCC_AVGPOOL_WIDE          0  /* average pooling windows of more than 256 taps (DSP) */
-#define MCC_ADDSUB_TABLE          0  /* ADD/SUB rescale tables in the scratch */
-#define MCC_ADDSUB_FAST           0  /* ADD/SUB precomputed, both or neither input shift 0 */
-#define MCC_ADDSUB_FAST_Z1        0  /* ADD/SUB precomputed, only input 1's shift 0 */
-#define MCC_ADDSUB_FAST_Z2        0  /* ADD/SUB precomputed, only input 2's shift 0 */
-#define MCC_DW_PER_PIXEL          0  /* general: depthwise without its band */
-#define MCC_DW_BAND_ANY           0  /* general: depthwise band loop for any filter (not 3x3, C % 4, slow channels) */
-#define MCC_1X1_NO_SCRATCH        0  /* general: 1x1 convolution without its scratch */
-#define MCC_FC_PLAIN              0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
-#define MCC_IM2COL_VALUES         0  /* general: mcc_convolve_s8's value-by-value im2col */
-#define MCC_MM_GENERAL            1  /* general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop) */
-#define MCC_US_ANY                0  /* general: unstructured conv blocks without the fast table, bias or 4 pixels */
-#define MCC_ADDSUB_GENERIC        0  /* general: ADD/SUB rescales without a precomputed form */
-#define MCC_IM2COL_GATHER_MAX     20  /* its stack buffer, int8 values */
+#define MCC_MM_LEAN_K8                 0  /* K = 8 */
+#define MCC_MM_LEAN_K16                0  /* K = 16 */
+#define MCC_MM_LEAN_K27                0  /* K = 27 (3x3 over RGB) */
+#define MCC_MM_LEAN_SIMPLE             0  /* K a multiple of 16, other than 16 */
+#define MCC_MM_LEAN_ANY                0  /* any other K */
+#define MCC_MM_LEAN_PACKED             0  /* a channel whose shift cannot fold the output offset */
+#define MCC_MM_LEAN_PACKED_SIMPLE      0  /* the same, K a multiple of 16 */
+#define MCC_MM_LEAN_DUAL_SIMPLE        0  /* dual-row filters, K a multiple of 16 */
+#define MCC_MM_LEAN_DUAL_ANY           1  /* dual-row filters, any other K */
+#define MCC_MM_LEAN_DUAL_PACKED        0  /* dual-row filters, a channel whose shift cannot fold the output offset */
+#define MCC_MM_LEAN_DUAL_PACKED_SIMPLE 0  /* the same, K a multiple of 16 */
+#define MCC_MM_GENERAL_PAIRS           0  /* a product without the lean loops */
+#define MCC_IM2COL_GROUPED             0  /* mcc_convolve_s8 with C_in a multiple of 4 */
+#define MCC_IM2COL_GATHER              1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
+#define MCC_DW_3X3                     0  /* depthwise 3x3, full int8 clamp range */
+#define MCC_DW_3X3_CLAMPED             0  /* depthwise 3x3, a narrower clamp */
+#define MCC_US_CLAMPED                 0  /* unstructured sparse conv, a narrower clamp */
+#define MCC_FC_WIDENED                 1  /* fully connected, >= 4 outputs with the widened row (DSP) */
+#define MCC_AVGPOOL_WIDE               0  /* average pooling windows of more than 256 taps (DSP) */
+#define MCC_ADDSUB_TABLE               0  /* ADD/SUB rescale tables in the scratch */
+#define MCC_ADDSUB_FAST                0  /* ADD/SUB precomputed, both or neither input shift 0 */
+#define MCC_ADDSUB_FAST_Z1             0  /* ADD/SUB precomputed, only input 1's shift 0 */
+#define MCC_ADDSUB_FAST_Z2             0  /* ADD/SUB precomputed, only input 2's shift 0 */
+#define MCC_DW_PER_PIXEL               0  /* general: depthwise without its band */
+#define MCC_DW_BAND_ANY                0  /* general: depthwise band loop for any filter (not 3x3, C % 4, slow channels) */
+#define MCC_1X1_NO_SCRATCH             0  /* general: 1x1 convolution without its scratch */
+#define MCC_FC_PLAIN                   0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
+#define MCC_IM2COL_VALUES              0  /* general: mcc_convolve_s8's value-by-value im2col */
+#define MCC_MM_GENERAL                 1  /* general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop) */
+#define MCC_MM_DUAL                    1  /* general: mcc_mm_run's loop over dual-row filters */
+#define MCC_US_ANY                     0  /* general: unstructured conv blocks without the fast table, bias or 4 pixels */
+#define MCC_ADDSUB_GENERIC             0  /* general: ADD/SUB rescales without a precomputed form */
+#define MCC_IM2COL_GATHER_MAX          20  /* its stack buffer, int8 values */
 
 #endif /* MCC_VARIANTS_H */

@@ -1,0 +1,69 @@
+"""The dual-row filter layout of the matrix-product kernels (firmware/include/mcc_matmul.h), written where it is exact.
+
+Two output channels A and B share each int16 half-word h = 256 * wB + wA, so one SMLAD adds 256 * (B's products)
++ (A's products) and one more, after SXTB16 of the same word, adds A's alone: B's sum is their difference shifted
+right by 8. That holds while B's sum fits in 24 bits (columns are int8 plus the input offset, within [-255, 255])
+and h fits in int16 (wB = -128 with a negative wA does not). The C kernels read the layout on every target; it
+only pays with SMLAD, so the lowering writes it for targets with the DSP extension.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcucompress.codegen.records import KernelCall
+from mcucompress.codegen.sparse import current_target
+
+COLUMN_MAX = 255  # |int8 input + input offset|
+SUM_LIMIT = 1 << 23  # |B's sum| below it: 256 * the sum is an exact int32
+GROUP_ORDER = [0, 2, 1, 3]  # a group's half-words, matching the DSP column lanes (x0, x2, x1, x3)
+FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}
+# Below K = 16 the per-pair work outweighs the saving (vww's K = 8 layer: 1.30M instructions against 1.01M with its
+# constant-K loop), as it does for K = 27, whose plain loop is fully unrolled (ResNet-8's first layer: 1.226M
+# against 1.206M). Measured on mps2-an386.
+MIN_K, PLAIN_K = 16, {27}
+
+
+def pair_stride(k: int) -> int:
+    """Bytes of one channel pair (mcc_mm_dual_stride): 2K rounded up to a word."""
+    return (2 * k + 3) & ~3
+
+
+def dual_rows(rows: np.ndarray) -> np.ndarray | None:
+    """The dual-row bytes of int8 filter rows [C_out, K], or None where the layout would not be exact."""
+    cout, k = rows.shape
+    k4, kt, pairs = k & ~3, k % 4, cout // 2
+    w = rows.astype(np.int32)
+    a, b = w[0:2 * pairs:2], w[1:2 * pairs:2]
+    if pairs == 0 or k4 == 0:
+        return None
+    if np.any(COLUMN_MAX * np.abs(b[:, :k4]).sum(axis=1) >= SUM_LIMIT):
+        return None
+    h = 256 * b[:, :k4] + a[:, :k4]
+    if np.any(h < -32768):
+        return None
+    h = h.reshape(pairs, k4 // 4, 4)[:, :, GROUP_ORDER].reshape(pairs, k4)
+    out = np.zeros((pairs, pair_stride(k)), np.int8)
+    out[:, :2 * k4] = np.ascontiguousarray(h, dtype="<i2").view(np.int8).reshape(pairs, 2 * k4)
+    out[:, 2 * k4:2 * k4 + kt] = a[:, k4:]
+    out[:, 2 * k4 + kt:2 * k4 + 2 * kt] = b[:, k4:]
+    flat = out.reshape(-1)
+    return np.concatenate([flat, rows[-1].astype(np.int8)]) if cout % 2 else flat
+
+
+def apply(call: KernelCall, rows: np.ndarray, filter_offset: int = 0) -> KernelCall:
+    """Rewrite a dense CONV_2D / FULLY_CONNECTED call to the dual-row layout when the target has the DSP extension
+    and the layout is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
+    if call.function not in FUNCTIONS or not current_target().dsp or filter_offset != 0:
+        return call
+    if rows.shape[1] < MIN_K or rows.shape[1] in PLAIN_K:
+        return call
+    packed = dual_rows(rows)
+    if packed is None:
+        return call
+    weights = next(a for a in call.arrays if a.name.endswith("_weights"))
+    weights.values = packed
+    weights.comment += " dual-row"
+    params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
+    params.fields.append(("dual_rows", "1"))
+    return call
