@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.codegen.records import KernelCall
-from mcucompress.codegen.sparse import current_target
 
 COLUMN_MAX = 255  # |int8 input + input offset|
 SUM_LIMIT = 1 << 23  # |B's sum| below it: 256 * the sum is an exact int32
@@ -51,12 +50,15 @@ def dual_rows(rows: np.ndarray) -> np.ndarray | None:
     return np.concatenate([flat, rows[-1].astype(np.int8)]) if cout % 2 else flat
 
 
-def apply(call: KernelCall, rows: np.ndarray, filter_offset: int = 0) -> KernelCall:
+def pays(k: int) -> bool:
+    """Whether the dual-row loops beat the plain ones for K = k (on a target with the DSP extension)."""
+    return k >= MIN_K and k not in PLAIN_K
+
+
+def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0) -> KernelCall:
     """Rewrite a dense CONV_2D / FULLY_CONNECTED call to the dual-row layout when the target has the DSP extension
-    and the layout is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
-    if call.function not in FUNCTIONS or not current_target().dsp or filter_offset != 0:
-        return call
-    if rows.shape[1] < MIN_K or rows.shape[1] in PLAIN_K:
+    (`dsp`), the layout pays and is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
+    if call.function not in FUNCTIONS or not dsp or filter_offset != 0 or not pays(rows.shape[1]):
         return call
     packed = dual_rows(rows)
     if packed is None:

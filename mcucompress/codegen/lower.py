@@ -110,7 +110,7 @@ class Lowering:
         if op.kind != "CONV_2D":
             return call
         w = self.graph.t(op.inputs[1]).data
-        return dual_rows.apply(call, w.reshape(w.shape[0], -1))
+        return dual_rows.apply(call, w.reshape(w.shape[0], -1), sparse.current_target().dsp)
 
     def _conv_call(self, index: int, op: Op, function: str) -> KernelCall:
         """The convolution kernels' records (mcc_conv_params, per-channel quantization, dims); TRANSPOSE_CONV's
@@ -174,7 +174,7 @@ class Lowering:
                           self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
         call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
-        return dual_rows.apply(call, w.data.reshape(units, depth), p.filter_offset) if units >= 4 else call
+        return dual_rows.apply(call, w.data.reshape(units, depth), sparse.current_target().dsp, p.filter_offset)
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
         g = self.graph
