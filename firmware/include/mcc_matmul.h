@@ -61,6 +61,16 @@ typedef struct {
 /** Byte stride of a channel pair in the dual-row layout (2K rounded up to a word). */
 static inline int32_t mcc_mm_dual_stride(int32_t k) { return (2 * k + 3) & ~3; }
 
+/** Channel A's and B's weights of value r (0..3) of the dual-row group at w: the portable decoding of the
+ *  half-word h = 256 * wB + wA (groups hold the half-words of their values in the order 0, 2, 1, 3). */
+static inline void mcc_dual_weights(const int8_t *w, int32_t r, int32_t *wa, int32_t *wb)
+{
+    const int32_t i = 2 * (r == 1 ? 2 : r == 2 ? 1 : r);
+    const int32_t h = (int32_t)(int16_t)(uint16_t)((uint32_t)(uint8_t)w[i] | ((uint32_t)(uint8_t)w[i + 1] << 8));
+    *wa = w[i];
+    *wb = (h - *wa) / 256;
+}
+
 /** Filter row of channel oc in the plain layout, or of the pair starting at even oc in the dual layout (an odd
  *  last channel's plain row in both). */
 static inline const int8_t *mcc_mm_row(const mcc_mm *m, int32_t oc)

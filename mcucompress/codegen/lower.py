@@ -174,6 +174,8 @@ class Lowering:
                           self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
         call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
+        if self.plan.scratch.get(index) is None:
+            return call  # dual-row filters take the widened row, in the scratch
         return dual_rows.apply(call, w.data.reshape(units, depth), sparse.current_target().dsp, p.filter_offset)
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:

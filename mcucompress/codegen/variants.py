@@ -38,6 +38,7 @@ SWITCHES = {
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
+    "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
@@ -134,8 +135,11 @@ def _add_sub(call: KernelCall) -> set[str] | None:
 def _fully_connected(call: KernelCall) -> set[str] | None:
     """mcc_fully_connected_s8 takes its plain path (DSP builds) for < 4 outputs or without the widened row."""
     ctx, fdims = _fields(call, "mcc_context"), _fields(call, "mcc_dims", "filter_dims")
-    if ctx is None or fdims is None or "size" not in ctx:
+    params = _fields(call, "mcc_fc_params")
+    if ctx is None or fdims is None or "size" not in ctx or params is None:
         return None
+    if params.get("dual_rows", 0) == 1:
+        return {"MCC_FC_DUAL"}  # a call without the scratch is refused (MCC_NO_BUFFER): the lowering gives it one
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 

@@ -453,11 +453,12 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows}")
 
 
-def fc_call(rng, with_scratch: bool = True) -> Call:
-    """A random FULLY_CONNECTED call, with the scratch buffer (widened input row) or without."""
+def fc_call(rng, with_scratch: bool = True, dual: bool = False) -> Call:
+    """A random FULLY_CONNECTED call, with the scratch buffer (widened input row) or without; `dual`: symmetric
+    weights in the dual-row layout (mcc_matmul.h) where it applies (at least two outputs and four inputs)."""
     batches, k, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 90)), int(rng.integers(1, 24))
     per_channel = bool(rng.random() < 0.5)
-    f_off = 0 if rng.random() < 0.6 else -random_zp(rng)
+    f_off = 0 if dual or rng.random() < 0.6 else -random_zp(rng)
     x = rng.integers(-128, 128, (batches, k)).astype(np.int8)
     wt = rng.integers(-128 if f_off else -127, 128, (n_out, k)).astype(np.int8)
     large = 0.07 if rng.random() < 0.3 else 0.0
@@ -470,10 +471,14 @@ def fc_call(rng, with_scratch: bool = True) -> Call:
     p = fp.ConvParams(-random_zp(rng), f_off, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
     want = ref_conv.fully_connected_s8(x, wt, p, (batches, n_out))
     fcp = FcParams(p.input_offset, p.filter_offset, p.output_offset, int(per_channel), lo, hi)
+    packed = dual_rows.dual_rows(wt) if dual else None
+    if packed is not None:
+        wt, fcp.dual_rows = packed, 1
     scratch = Ctx(((k + 3) & ~3) * 2) if with_scratch else None
     args = [scratch, fcp, Quant(mults, shifts), Dims(batches, 1, 1, k), In(x), Dims(n_out, 1, 1, k), In(wt),
             In(bias) if has_bias else None, Dims(batches, 1, 1, n_out), Out()]
-    return Call("mcc_fully_connected_s8", args, want, f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off}")
+    return Call("mcc_fully_connected_s8", args, want,
+                f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off} dual_rows={fcp.dual_rows}")
 
 
 CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("conv-rgb", "mcc_convolve_s8"),
@@ -492,6 +497,9 @@ def test_convolutions(lib, kind, fn):
 def test_fully_connected(lib):
     check_host(lib, [fc_call(rng_for("fc", case)) for case in range(CASES)])
     check_host(lib, [fc_call(rng_for("fc-noscratch", case), with_scratch=False) for case in range(CASES)])
+    duals = [fc_call(rng_for("fc-dual", case), dual=True) for case in range(CASES)]
+    assert sum(c.args[1].dual_rows for c in duals) >= CASES // 2  # most random shapes take the layout
+    check_host(lib, duals)
     call = fc_call(rng_for("fc", 0))
     assert lib.mcc_fully_connected_s8_get_buffer_size(ctypes.byref(call.args[3])) == call.args[0].size
 
@@ -919,7 +927,8 @@ def qemu_calls() -> list[Call]:
     calls = []
     for case in range(QEMU_CASES):
         calls += [conv_call(rng_for(fn + kind, case), kind, fn) for kind, fn in CONV_KINDS]
-        calls += [fc_call(rng_for("fc", case)), fc_call(rng_for("fc-noscratch", case), with_scratch=False)]
+        calls += [fc_call(rng_for("fc", case)), fc_call(rng_for("fc-noscratch", case), with_scratch=False),
+                  fc_call(rng_for("fc-dual", case), dual=True)]
         calls += [pool_call(rng_for("pool" + kind, case), case, kind) for kind in ("avg", "max")]
         calls += [binary_call(rng_for("binary" + kind, case), kind) for kind in ("ADD", "SUB", "MUL")]
         calls += [softmax_call(rng_for("softmax", case), case), pad_call(rng_for("pad", case)),

@@ -9,6 +9,10 @@
  * added) and two SMLAD, 21 instructions per 16 MACs on Cortex-M4. Per-tensor requantization takes
  * the precomputed form of mcc_requant.h.
  *
+ * Dual-row filters (p->dual_rows, mcc_matmul.h: two outputs per int16 half-word) take the same widened row, two
+ * pairs of outputs at a time: per four inputs one LDRD of input pairs and per pair one LDRD of filter words, two
+ * SXTB16 and four SMLAD, 15 instructions per 16 MACs. Without the DSP extension they are decoded value by value.
+ *
  * Otherwise each batch row is multiplied with two filter rows at a time (two int32 accumulators
  * share every input load). With the DSP extension four input bytes become two int16 pairs with the input
  * offset added in the same instruction (SXTAB16), filter bytes likewise with the filter offset, and SMLAD
@@ -22,6 +26,7 @@
 
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
+#include "mcc_matmul.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_variants.h"
@@ -192,6 +197,139 @@ static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_ch
         o[oc] = fc_out(rq, post, a, q->multiplier[qi], q->shift[qi], out_off, lo, hi);
     }
 }
+
+/** One dual-row group (four inputs at int16 offset 4 * `g` of the row, byte offset `wo` of each pair) for two pairs
+ *  of outputs: raw sums r0, r1 (256 * B + A) and A's sums l0, l1. */
+#define FC_DUAL_GROUP(w0, w1, xp, wo, g, r0, l0, r1, l1)                                                     \
+    do {                                                                                                     \
+        int32_t xa_, xb_, h02_, h13_;                                                                        \
+        MCC_LDRD(xp, 8 * (g), xa_, xb_);                                                                     \
+        MCC_LDRD(w0, wo, h02_, h13_);                                                                        \
+        r0 = mcc_smlad(h02_, xa_, r0);                                                                       \
+        l0 = mcc_smlad(mcc_sxtb16(h02_), xa_, l0);                                                           \
+        r0 = mcc_smlad(h13_, xb_, r0);                                                                       \
+        l0 = mcc_smlad(mcc_sxtb16(h13_), xb_, l0);                                                           \
+        MCC_LDRD(w1, wo, h02_, h13_);                                                                        \
+        r1 = mcc_smlad(h02_, xa_, r1);                                                                       \
+        l1 = mcc_smlad(mcc_sxtb16(h02_), xa_, l1);                                                           \
+        r1 = mcc_smlad(h13_, xb_, r1);                                                                       \
+        l1 = mcc_smlad(mcc_sxtb16(h13_), xb_, l1);                                                           \
+    } while (0)
+
+/**
+ * One widened batch row xw (k4 = k rounded up to 4 values, zero-padded) times dual-row filters (mcc_matmul.h):
+ * two pairs of outputs at a time (a last single pair computed twice, stored once), then an odd last output's
+ * plain row. rq: the per-tensor fast form, or NULL for the generic code.
+ */
+static MCC_NOINLINE void fc_row_dual(const mcc_fc_params *p, const mcc_per_channel_quant *q, const mcc_rq *rq,
+                                     int32_t post, const int16_t *xw, int32_t k, const int8_t *filter,
+                                     const int32_t *bias, int32_t out_ch, int8_t *o)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
+    const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k);
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int8_t *w0 = filter;
+    int32_t oc = 0, n, t;
+    for (; oc + 2 <= out_ch; oc += 4, w0 += 2 * stride) {
+        const int32_t outs = oc + 4 <= out_ch ? 4 : 2;
+        const int8_t *w1 = outs == 4 ? w0 + stride : w0, *p0 = w0, *p1 = w1;
+        const int16_t *xp = xw;
+        int32_t r0 = 0, l0 = 0, r1 = 0, l1 = 0, acc[4];
+        for (n = k4 >> 4; n > 0; n--, xp += 16, p0 += 32, p1 += 32) { /* sixteen inputs per iteration */
+            FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 8, 1, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 16, 2, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 24, 3, r0, l0, r1, l1);
+        }
+        for (n = (k4 >> 2) & 3; n > 0; n--, xp += 4, p0 += 8, p1 += 8) {
+            FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+        }
+        acc[0] = l0;
+        acc[1] = (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 8; /* exact: mcc_matmul.h */
+        acc[2] = l1;
+        acc[3] = (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 8;
+        for (t = 0; t < kt; t++) { /* tails of A then B, after each pair's groups */
+            const int32_t xv = xp[lane[t]];
+            acc[0] += xv * p0[t];
+            acc[1] += xv * p0[kt + t];
+            acc[2] += xv * p1[t];
+            acc[3] += xv * p1[kt + t];
+        }
+        if (bias != NULL) {
+            for (t = 0; t < outs; t++) {
+                acc[t] += bias[oc + t];
+            }
+        }
+        if (rq != NULL && lo == -128 && hi == 127) {
+            for (t = 0; t < outs; t++) {
+                o[oc + t] = (int8_t)mcc_ssat8(mcc_rq_apply(rq, acc[t]) + post);
+            }
+        } else if (rq != NULL) {
+            for (t = 0; t < outs; t++) {
+                o[oc + t] = mcc_rq_clamp(mcc_rq_apply(rq, acc[t]) + post, lo, hi);
+            }
+        } else {
+            for (t = 0; t < outs; t++) {
+                const int32_t qi = p->per_channel ? oc + t : 0;
+                o[oc + t] = fc_out(NULL, 0, acc[t], q->multiplier[qi], q->shift[qi], p->output_offset, lo, hi);
+            }
+        }
+    }
+    if (out_ch & 1) { /* an odd last output: a plain row */
+        const int8_t *w = filter + (out_ch >> 1) * stride;
+        const int32_t qi = p->per_channel ? out_ch - 1 : 0;
+        int32_t a = bias != NULL ? bias[out_ch - 1] : 0;
+        for (n = 0; n < k4; n += 4) {
+            int32_t xa, xb;
+            const int32_t wv = mcc_read_s8x4(w + n);
+            MCC_LDRD(xw + n, 0, xa, xb);
+            a = mcc_smlad(mcc_sxtb16(wv), xa, a);
+            a = mcc_smlad(mcc_sxtb16_ror8(wv), xb, a);
+        }
+        for (t = 0; t < kt; t++) {
+            a += xw[k4 + lane[t]] * w[k4 + t];
+        }
+        o[out_ch - 1] = fc_out(rq, post, a, q->multiplier[qi], q->shift[qi], p->output_offset, lo, hi);
+    }
+}
+#else
+/** Dual-row filters without the DSP extension: each pair's weights decoded value by value (mcc_dual_weights). */
+static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int8_t *x, int32_t k,
+                             const int8_t *filter, const int32_t *bias, int32_t out_ch, int8_t *o)
+{
+    const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k);
+    int32_t oc, i, t;
+    for (oc = 0; oc < out_ch; oc += 2) {
+        const int8_t *w = filter + (oc >> 1) * stride;
+        const int32_t pair = oc + 1 < out_ch;
+        int32_t acc[2];
+        acc[0] = bias != NULL ? bias[oc] : 0;
+        acc[1] = pair && bias != NULL ? bias[oc + 1] : 0;
+        if (pair) {
+            for (i = 0; i < k4; i++) {
+                int32_t wa, wb;
+                const int32_t xv = x[i] + p->input_offset;
+                mcc_dual_weights(w + 2 * (i & ~3), i & 3, &wa, &wb);
+                acc[0] += xv * wa;
+                acc[1] += xv * wb;
+            }
+            for (t = 0; t < kt; t++) {
+                const int32_t xv = x[k4 + t] + p->input_offset;
+                acc[0] += xv * w[2 * k4 + t];
+                acc[1] += xv * w[2 * k4 + kt + t];
+            }
+        } else { /* an odd last output: a plain row */
+            for (i = 0; i < k; i++) {
+                acc[0] += (x[i] + p->input_offset) * w[i];
+            }
+        }
+        for (i = 0; i <= pair; i++) {
+            const int32_t qi = p->per_channel ? oc + i : 0;
+            const int32_t v = mcc_multiply_by_quantized_multiplier(acc[i], q->multiplier[qi], q->shift[qi]);
+            o[oc + i] = (int8_t)mcc_clamp_i32(v + p->output_offset, p->act_min, p->act_max);
+        }
+    }
+}
 #endif /* MCC_DSP */
 
 /**
@@ -209,8 +347,9 @@ static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_ch
  * @param bias        [output depth] int32, or NULL
  * @param out_dims    n = batches, c = output depth
  * @param out         output [batches, output depth]
- * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when the scratch is missing or small and the build left
- *         out the path without it (mcc_variants.h)
+ * @return MCC_OK, MCC_ARG_ERROR (also dual_rows with a filter offset), MCC_NO_BUFFER (dual_rows with the DSP
+ *         extension and no scratch), or MCC_NOT_BUILT when the build left out the path the call needs
+ *         (mcc_variants.h)
  */
 mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
                                   const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -225,6 +364,39 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     k = in_dims->c;
     out_ch = out_dims->c;
     batches = out_dims->n;
+    if (p->dual_rows) { /* dual-row filters: symmetric weights, the widened row with the DSP extension */
+        if (p->filter_offset != 0) {
+            return MCC_ARG_ERROR;
+        }
+#if defined(MCC_DSP)
+        if (ctx == NULL || ctx->buf == NULL || ctx->size < mcc_fully_connected_s8_get_buffer_size(in_dims)) {
+            return MCC_NO_BUFFER;
+        }
+        if (!MCC_FC_DUAL) {
+            return MCC_NOT_BUILT;
+        }
+        {
+            mcc_rq rq;
+            const mcc_rq *fast = NULL;
+            int32_t post = p->output_offset;
+            if (!p->per_channel && mcc_rq_fast(q->multiplier[0], q->shift[0])) {
+                const int32_t fold = mcc_rq_foldable(q->multiplier[0], q->shift[0]);
+                mcc_rq_init(&rq, q->multiplier[0], q->shift[0], fold ? p->output_offset : 0);
+                fast = &rq;
+                post = fold ? 0 : p->output_offset;
+            }
+            for (b = 0; b < batches; b++) {
+                widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
+                fc_row_dual(p, q, fast, post, (const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch);
+            }
+        }
+#else
+        for (b = 0; b < batches; b++) {
+            fc_dual_portable(p, q, in + b * k, k, filter, bias, out_ch, out + b * out_ch);
+        }
+#endif
+        return MCC_OK;
+    }
 #if defined(MCC_DSP)
     /* widening the input pays off from four filter rows on, with SMLAD (where the build carries it) */
     if (MCC_FC_WIDENED && out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&

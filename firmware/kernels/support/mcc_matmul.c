@@ -57,15 +57,6 @@
     } while (0)
 #endif
 
-/** Channel A's and B's weights of value r of the dual-row group at w (portable decoding of h = 256 * wB + wA). */
-static MCC_ALWAYS_INLINE void mcc_mm_dual_weights(const int8_t *w, int32_t r, int32_t *wa, int32_t *wb)
-{
-    const int32_t i = 2 * (r == 1 ? 2 : r == 2 ? 1 : r); /* groups hold the half-words of values (0, 2, 1, 3) */
-    const int32_t h = (int32_t)(int16_t)(uint16_t)((uint32_t)(uint8_t)w[i] | ((uint32_t)(uint8_t)w[i + 1] << 8));
-    *wa = w[i];
-    *wb = (h - *wa) / 256;
-}
-
 /**
  * acc[0..3] += (A . col0, A . col1, B . col0, B . col1) over the k4 grouped values of the dual-row pair at w
  * (mcc_matmul.h; w word-aligned).
@@ -106,7 +97,7 @@ static MCC_ALWAYS_INLINE void mcc_mm_dot_dual(const int8_t *w, const int16_t *c,
         for (r = 0; r < 4; r++) {
             int32_t wa, wb;
             const int32_t x0 = c[r], x1 = c[4 + r];
-            mcc_mm_dual_weights(w, r, &wa, &wb);
+            mcc_dual_weights(w, r, &wa, &wb);
             a00 += wa * x0;
             a01 += wa * x1;
             a10 += wb * x0;
@@ -141,7 +132,7 @@ static MCC_ALWAYS_INLINE void mcc_mm_dot_dual_1(const int8_t *w, const int16_t *
         int32_t r;
         for (r = 0; r < 4; r++) {
             int32_t wa, wb;
-            mcc_mm_dual_weights(w, r, &wa, &wb);
+            mcc_dual_weights(w, r, &wa, &wb);
             acc[0] += wa * c[r];
             acc[2] += wb * c[r];
         }
