@@ -185,13 +185,14 @@ static inline int32_t mcc_min_s8x4(int32_t a, int32_t b)
  * MCC_LDRD(base, off, lo, hi): lo = the word at byte offset `off` from `base`, hi = the word after it.
  * `base` must be 4-byte aligned and `off` a constant multiple of 4 in [0, 1020]. On Armv7-M and later
  * (GCC or Clang) this is one LDRD, which GCC does not form by itself from two adjacent loads; MCC_STRD
- * likewise stores two words.
+ * likewise stores two words. The memory operand names the bytes from `base` on, not from base + off: its address is
+ * then `base` itself, where a pointer to base + off would make GCC keep (and spill) one more register per offset.
  */
 #if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
 #define MCC_LDRD(base, off, lo, hi)                                                                         \
     __asm__("ldrd %0, %1, [%2, #%c3]"                                                                        \
             : "=r"(lo), "=r"(hi)                                                                             \
-            : "r"(base), "n"(off), "m"(*(const uint8_t(*)[8])((const uint8_t *)(base) + (off))))
+            : "r"(base), "n"(off), "m"(*(const uint8_t(*)[(off) + 8])(const void *)(base)))
 /** MCC_STRD(base, off, lo, hi): store lo at byte offset `off` from `base` and hi after it (one STRD). */
 #define MCC_STRD(base, off, lo, hi)                                                                         \
     __asm__("strd %1, %2, [%3, #%c4]"                                                                        \
