@@ -514,11 +514,15 @@ def depthwise_writes_over_input(graph: Graph, op: Op) -> bool:
     dilation_h, stride >= 1) and never reads an input row again once its band slot is reused: the output
     may start at the input. With dilation_h > 1 the taps skip rows: input row r can be first needed by an output
     row below r, already written over it, so those layers never run in place. The planar path (3x3, dilation 1,
-    pad_left <= 2, DSP builds) walks output columns the same way: column x is written after the input columns up to
-    x * stride_w - pad_left + 2 >= x were widened."""
+    pad_left <= 2, DSP builds) walks output columns: column x is written after the input columns up to
+    x * stride_w - pad_left + 2 >= x were widened, so in place only where output pixel (y, x) lies on input pixel
+    (y, x), i.e. output width = input width (a narrower output row reaches into input columns not widened yet)."""
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    a, (_, kh, kw, _) = op.attrs, graph.t(op.inputs[1]).shape
+    planar = depthwise_planar_bytes(dims4(x.shape)[1], dims4(y.shape)[1], kh, kw, a.stride_h, a.pad_top, a.pad_left,
+                                    a.dilation_h, a.dilation_w, getattr(a, "depth_multiplier", 1))
     return (depthwise_scratch(graph, op) > 0 and x.shape[-1] == y.shape[-1] and dims4(x.shape)[0] == 1
-            and op.attrs.dilation_h == 1)
+            and op.attrs.dilation_h == 1 and (planar == 0 or dims4(x.shape)[2] == dims4(y.shape)[2]))
 
 
 def conv_scratch(graph: Graph, op: Op) -> int:
