@@ -15,8 +15,13 @@ from __future__ import annotations
 
 from mcucompress import __version__
 from mcucompress.codegen.kernel_sources import file_dependencies
-from mcucompress.codegen.lower import (ADDSUB_TABLE_BYTES, addsub_fast, depthwise_band_bytes,
-                                       depthwise_planar_bytes, rq_fast)
+from mcucompress.codegen.lower import (
+    ADDSUB_TABLE_BYTES,
+    addsub_fast,
+    depthwise_band_bytes,
+    depthwise_planar_bytes,
+    rq_fast,
+)
 from mcucompress.codegen.records import KernelCall
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
