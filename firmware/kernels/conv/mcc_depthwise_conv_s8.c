@@ -687,7 +687,7 @@ static void dw_pl_chan_init(const mcc_conv_params *p, const mcc_per_channel_quan
 
 /** Widen input column `in_col` (rows [0, in_h), row step `row_step`) of the group's `nc` channels into
  * channel-planar runs: channel i at dst + i * col_len. */
-static void dw_pl_fill(const int8_t *in_col, int32_t in_h, int32_t row_step, int32_t nc, int32_t in_off,
+static MCC_NOINLINE void dw_pl_fill(const int8_t *in_col, int32_t in_h, int32_t row_step, int32_t nc, int32_t in_off,
                        int32_t col_len, int16_t *dst)
 {
     int32_t y = 0, i;
@@ -744,12 +744,13 @@ static void dw_pl_fill(const int8_t *in_col, int32_t in_h, int32_t row_step, int
         acc = mcc_smlabt(v23_, w12_, mcc_smlad(v01_, w01_, acc));                                            \
     } while (0)
 
-/** The pairs of outputs of one output column of one channel: n / 2 pairs down from o (step o_step) from the
- * planar columns c0, c1, c2 (taps kx = 0, 1, 2) with stride_h sh (1 or 2). */
-static MCC_ALWAYS_INLINE void dw_pl_pairs(const int16_t *c0, const int16_t *c1, const int16_t *c2,
-                                          const dw_pl_chan *k, int32_t n, int32_t sh, int8_t *o, int32_t o_step)
+/** The pairs of outputs of one output column of one channel, from o up to end (step o_step), from the planar
+ * columns *c0, *c1, *c2 (taps kx = 0, 1, 2) with stride_h sh (1 or 2); the pointers are left past the pairs. */
+static MCC_ALWAYS_INLINE void dw_pl_pairs(const int16_t **c0p, const int16_t **c1p, const int16_t **c2p,
+                                          const dw_pl_chan *k, int32_t sh, int8_t **op, int8_t *end, int32_t o_step)
 {
-    int8_t *const end = o + (n >> 1) * 2 * o_step;
+    const int16_t *c0 = *c0p, *c1 = *c1p, *c2 = *c2p;
+    int8_t *o = *op;
     while (o != end) {
         const dw_pl_chan *kp = k;
         int32_t a0, a1, mult, kk, e, b;
@@ -765,31 +766,42 @@ static MCC_ALWAYS_INLINE void dw_pl_pairs(const int16_t *c0, const int16_t *c1, 
         o[o_step] = (int8_t)dw_pl_rq(a1, mult, kk, e);
         o += 2 * o_step;
     }
+    *c0p = c0;
+    *c1p = c1;
+    *c2p = c2;
+    *op = o;
 }
 
 /** One output column of the group's nc channels: n outputs each, down from o (step o_step), from the three
- * planar columns cols[kx] of stride_h sh (1 or 2). */
+ * planar columns cols[kx] of stride_h sh (1 or 2). Channel i's columns follow channel i - 1's (col_len apart):
+ * the pointers run on from one channel to the next. */
 static MCC_NOINLINE void dw_pl_columns(const int16_t *const *cols, const dw_pl_chan *k, int32_t nc, int32_t col_len,
                                        int32_t n, int32_t sh, int8_t *o, int32_t o_step)
 {
-    const int32_t last = (n - 1) * sh; /* the first tap of an odd last output */
-    int32_t i;
-    for (i = 0; i < nc; i++, k++, o++) {
-        const int16_t *c0 = cols[0] + i * col_len, *c1 = cols[1] + i * col_len, *c2 = cols[2] + i * col_len;
+    const int16_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2];
+    const int32_t span = (n >> 1) * 2 * o_step;         /* output bytes of the pairs */
+    const int32_t skip = col_len - (n >> 1) * 2 * sh;   /* int16 from past the pairs to the next channel's column */
+    const dw_pl_chan *const k_end = k + nc;
+    for (; k != k_end; k++) {
+        int8_t *const end = o + span;
         if (MCC_DW_PLANAR_S2 && sh == 2) {
-            dw_pl_pairs(c0, c1, c2, k, n, 2, o, o_step);
+            dw_pl_pairs(&c0, &c1, &c2, k, 2, &o, end, o_step);
         } else {
-            dw_pl_pairs(c0, c1, c2, k, n, 1, o, o_step);
+            dw_pl_pairs(&c0, &c1, &c2, k, 1, &o, end, o_step);
         }
-        if (n & 1) {
+        if (n & 1) { /* the last output: its taps start where the pairs stopped */
             int32_t a, mult, kk, e;
             MCC_LDRD(k, 32, e, a);
-            DW_PL_TAP1(c0 + last, k, 0, a);
-            DW_PL_TAP1(c1 + last, k, 1, a);
-            DW_PL_TAP1(c2 + last, k, 2, a);
+            DW_PL_TAP1(c0, k, 0, a);
+            DW_PL_TAP1(c1, k, 1, a);
+            DW_PL_TAP1(c2, k, 2, a);
             MCC_LDRD(k, 24, mult, kk);
-            o[(n - 1) * o_step] = (int8_t)dw_pl_rq(a, mult, kk, e);
+            o[0] = (int8_t)dw_pl_rq(a, mult, kk, e);
         }
+        c0 += skip;
+        c1 += skip;
+        c2 += skip;
+        o += 1 - span;
     }
 }
 
@@ -799,7 +811,7 @@ static void dw_planar(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
                       int8_t *out, int16_t *band)
 {
     const int32_t ch = in_dims->c, in_w = in_dims->w, col_len = dw_pl_col_len(p, in_dims, out_dims);
-    const int32_t slot_len = 4 * col_len, o_step = out_dims->w * ch;
+    const int32_t slot_len = 4 * col_len, o_step = out_dims->w * ch, step_mod = p->stride_w % 3;
     dw_pl_chan chan[4];
     int32_t c, b, i, nc, ox, kx;
     for (i = 0; i < 4 * slot_len; i += 2) { /* padding rows and the zero slot are never written again */
@@ -814,18 +826,26 @@ static void dw_planar(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
         for (b = 0; b < in_dims->n; b++) {
             const int8_t *in_b = in + b * in_dims->h * in_w * ch + c;
             int8_t *o = out + b * out_dims->h * o_step + c;
-            int32_t slot_col[3] = {-1, -1, -1};
-            for (ox = 0; ox < out_dims->w; ox++, o += ch) {
-                const int16_t *cols[3];
-                for (kx = 0; kx < 3; kx++) {
-                    const int32_t ix = ox * p->stride_w - p->pad_w + kx, slot = ix % 3;
+            /* input column ix lives in slot ix mod 3 once widened; columns are widened in increasing order */
+            int32_t ix0 = -p->pad_w, m0 = 3 - p->pad_w, filled = 0;
+            const int16_t *cols[3];
+            for (ox = 0; ox < out_dims->w; ox++, o += ch, ix0 += p->stride_w, m0 += step_mod) {
+                m0 -= m0 >= 3 ? 3 : 0;
+                kx = 0;
+                if (p->stride_w == 1 && ox > 0) { /* the window moves by one column */
+                    cols[0] = cols[1];
+                    cols[1] = cols[2];
+                    kx = 2;
+                }
+                for (; kx < 3; kx++) {
+                    const int32_t ix = ix0 + kx, slot = m0 + kx < 3 ? m0 + kx : m0 + kx - 3;
                     cols[kx] = band + 3 * slot_len; /* the zero slot */
                     if (ix >= 0 && ix < in_w) {
                         cols[kx] = band + slot * slot_len;
-                        if (slot_col[slot] != ix) { /* a column not widened yet: in order, so never read again */
+                        if (ix >= filled) { /* not widened yet: never read from the input again */
                             dw_pl_fill(in_b + ix * ch, in_dims->h, in_w * ch, nc, p->input_offset, col_len,
                                        band + slot * slot_len + p->pad_h);
-                            slot_col[slot] = ix;
+                            filled = ix + 1;
                         }
                     }
                 }
