@@ -678,10 +678,10 @@ static void dw_pl_chan_init(const mcc_conv_params *p, const mcc_per_channel_quan
     k->e = k->mult == 0 ? 1 : -q->shift[c];
     k->k = (1 << (k->e - 1)) + p->output_offset * (1 << k->e);
     k->bias2 = 2 * (bias != NULL ? bias[c] : 0);
-    for (kx = 0; kx < 3; kx++) {
-        const int32_t w0 = 2 * f[kx * ch], w1 = 2 * f[(3 + kx) * ch], w2 = 2 * f[(6 + kx) * ch];
-        k->w[kx][0] = (int32_t)(((uint32_t)w0 & 0xFFFFu) | ((uint32_t)w1 << 16));
-        k->w[kx][1] = (int32_t)(((uint32_t)w1 & 0xFFFFu) | ((uint32_t)w2 << 16));
+    for (kx = 0; kx < 3; kx++, f += ch) {
+        const int32_t w0 = 2 * f[0], w1 = 2 * f[3 * ch], w2 = 2 * f[6 * ch];
+        k->w[kx][0] = mcc_pkhbt_lsl16(w0, w1);
+        k->w[kx][1] = mcc_pkhbt_lsl16(w1, w2);
     }
 }
 
@@ -693,21 +693,28 @@ static MCC_NOINLINE void dw_pl_fill(const int8_t *in_col, int32_t in_h, int32_t 
     int32_t y = 0, i;
     if (nc == 4) {
         const int32_t off2 = (int32_t)(((uint32_t)in_off & 0xFFFFu) | ((uint32_t)in_off << 16));
-        for (; y + 2 <= in_h; y += 2, in_col += 2 * row_step, dst += 2) {
+        int16_t *d1 = dst + col_len, *d2 = dst + 2 * col_len, *d3 = dst + 3 * col_len; /* channels 1, 2, 3 */
+        const int8_t *const end = in_col + (in_h >> 1) * 2 * row_step;
+        while (in_col != end) {
             const int32_t x0 = mcc_read_s8x4(in_col), x1 = mcc_read_s8x4(in_col + row_step);
             const int32_t a0 = mcc_sxtab16(off2, x0), a1 = mcc_sxtab16(off2, x1);           /* channels 0, 2 */
             const int32_t b0 = mcc_sxtab16_ror8(off2, x0), b1 = mcc_sxtab16_ror8(off2, x1); /* channels 1, 3 */
+            in_col += 2 * row_step;
             mcc_write_s16x2(dst, mcc_pkhbt_lsl16(a0, a1));
-            mcc_write_s16x2(dst + col_len, mcc_pkhbt_lsl16(b0, b1));
-            mcc_write_s16x2(dst + 2 * col_len, mcc_pkhtb_asr16(a1, a0));
-            mcc_write_s16x2(dst + 3 * col_len, mcc_pkhtb_asr16(b1, b0));
+            dst += 2;
+            mcc_write_s16x2(d1, mcc_pkhbt_lsl16(b0, b1));
+            d1 += 2;
+            mcc_write_s16x2(d2, mcc_pkhtb_asr16(a1, a0));
+            d2 += 2;
+            mcc_write_s16x2(d3, mcc_pkhtb_asr16(b1, b0));
+            d3 += 2;
         }
-        if (y < in_h) { /* an odd last row */
+        if (in_h & 1) { /* an odd last row */
             const int32_t x0 = mcc_read_s8x4(in_col), a0 = mcc_sxtab16(off2, x0), b0 = mcc_sxtab16_ror8(off2, x0);
             dst[0] = (int16_t)a0;
-            dst[col_len] = (int16_t)b0;
-            dst[2 * col_len] = (int16_t)(a0 >> 16);
-            dst[3 * col_len] = (int16_t)(b0 >> 16);
+            d1[0] = (int16_t)b0;
+            d2[0] = (int16_t)(a0 >> 16);
+            d3[0] = (int16_t)(b0 >> 16);
         }
         return;
     }
@@ -772,24 +779,31 @@ static MCC_ALWAYS_INLINE void dw_pl_pairs(const int16_t **c0p, const int16_t **c
     *op = o;
 }
 
-/** One output column of the group's nc channels: n outputs each, down from o (step o_step), from the three
- * planar columns cols[kx] of stride_h sh (1 or 2). Channel i's columns follow channel i - 1's (col_len apart):
- * the pointers run on from one channel to the next. */
-static MCC_NOINLINE void dw_pl_columns(const int16_t *const *cols, const dw_pl_chan *k, int32_t nc, int32_t col_len,
-                                       int32_t n, int32_t sh, int8_t *o, int32_t o_step)
+/** One output column of a group of channels: what dw_pl_columns reads (set once per group, cols per column). */
+typedef struct {
+    const int16_t *cols[3];   /* the input columns of taps kx = 0, 1, 2 (the group's first channel) */
+    const dw_pl_chan *k_end;  /* past the group's channels */
+    int32_t span;             /* output bytes of the pairs of one channel */
+    int32_t skip;             /* int16 from past the pairs to the next channel's column (col_len apart) */
+    int32_t o_step;           /* output bytes from one row to the next */
+    int32_t odd;              /* the output height is odd: a last single output */
+    int32_t sh;               /* stride_h, 1 or 2 */
+} dw_pl_col;
+
+/** One output column of the group's channels k..g->k_end, down from o: the pairs, then an odd last output. The
+ * column pointers run on from one channel to the next. */
+static MCC_NOINLINE void dw_pl_columns(const dw_pl_col *g, const dw_pl_chan *k, int8_t *o)
 {
-    const int16_t *c0 = cols[0], *c1 = cols[1], *c2 = cols[2];
-    const int32_t span = (n >> 1) * 2 * o_step;         /* output bytes of the pairs */
-    const int32_t skip = col_len - (n >> 1) * 2 * sh;   /* int16 from past the pairs to the next channel's column */
-    const dw_pl_chan *const k_end = k + nc;
-    for (; k != k_end; k++) {
+    const int16_t *c0 = g->cols[0], *c1 = g->cols[1], *c2 = g->cols[2];
+    const int32_t span = g->span, skip = g->skip, o_step = g->o_step;
+    for (; k != g->k_end; k++) {
         int8_t *const end = o + span;
-        if (MCC_DW_PLANAR_S2 && sh == 2) {
+        if (MCC_DW_PLANAR_S2 && g->sh == 2) {
             dw_pl_pairs(&c0, &c1, &c2, k, 2, &o, end, o_step);
         } else {
             dw_pl_pairs(&c0, &c1, &c2, k, 1, &o, end, o_step);
         }
-        if (n & 1) { /* the last output: its taps start where the pairs stopped */
+        if (g->odd) { /* the last output: its taps start where the pairs stopped */
             int32_t a, mult, kk, e;
             MCC_LDRD(k, 32, e, a);
             DW_PL_TAP1(c0, k, 0, a);
@@ -813,22 +827,33 @@ static void dw_planar(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
     const int32_t ch = in_dims->c, in_w = in_dims->w, col_len = dw_pl_col_len(p, in_dims, out_dims);
     const int32_t slot_len = 4 * col_len, o_step = out_dims->w * ch, step_mod = p->stride_w % 3;
     dw_pl_chan chan[4];
+    dw_pl_col g;
     int32_t c, b, i, nc, ox, kx;
-    for (i = 0; i < 4 * slot_len; i += 2) { /* padding rows and the zero slot are never written again */
-        MCC_OPAQUE(i);
-        mcc_write_s16x2(band + i, 0);
+    for (i = 0; i < 4 * slot_len; i += 16) { /* padding rows and the zero slot are never written again */
+        int32_t z = 0;                          /* 16 * col_len int16: whole runs of 32 bytes */
+        MCC_OPAQUE(z);
+        MCC_STRD(band + i, 0, z, z);
+        MCC_STRD(band + i, 8, z, z);
+        MCC_STRD(band + i, 16, z, z);
+        MCC_STRD(band + i, 24, z, z);
     }
     for (c = 0; c < ch; c += 4) {
         nc = mcc_min_i32(4, ch - c);
         for (i = 0; i < nc; i++) {
             dw_pl_chan_init(p, q, filter, bias, ch, c + i, &chan[i]);
         }
+        g.k_end = chan + nc;
+        g.span = (out_dims->h >> 1) * 2 * o_step;
+        g.skip = col_len - (out_dims->h >> 1) * 2 * p->stride_h;
+        g.o_step = o_step;
+        g.odd = out_dims->h & 1;
+        g.sh = p->stride_h;
         for (b = 0; b < in_dims->n; b++) {
             const int8_t *in_b = in + b * in_dims->h * in_w * ch + c;
             int8_t *o = out + b * out_dims->h * o_step + c;
             /* input column ix lives in slot ix mod 3 once widened; columns are widened in increasing order */
             int32_t ix0 = -p->pad_w, m0 = 3 - p->pad_w, filled = 0;
-            const int16_t *cols[3];
+            const int16_t **cols = g.cols;
             for (ox = 0; ox < out_dims->w; ox++, o += ch, ix0 += p->stride_w, m0 += step_mod) {
                 m0 -= m0 >= 3 ? 3 : 0;
                 kx = 0;
@@ -849,7 +874,7 @@ static void dw_planar(const mcc_conv_params *p, const mcc_per_channel_quant *q, 
                         }
                     }
                 }
-                dw_pl_columns(cols, chan, nc, col_len, out_dims->h, p->stride_h, o, o_step);
+                dw_pl_columns(&g, chan, o);
             }
         }
     }
