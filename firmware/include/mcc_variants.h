@@ -42,6 +42,8 @@
 /* mcc_depthwise_conv_s8's band path (any filter is the general code). */
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED 1  /* 3x3 unrolled, dilation_w 1, a narrower clamp (fused ReLU) */
+#define MCC_DW_PLANAR 1       /* 3x3, dilation 1, full clamp: channel-planar columns (DSP; else MCC_DW_3X3) */
+#define MCC_DW_PLANAR_S2 1    /* the same, stride_h 2 (else the band path takes those layers) */
 
 /* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
 #define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */

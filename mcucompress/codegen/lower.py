@@ -478,6 +478,29 @@ def depthwise_band_bytes(in_w: int, out_w: int, kh: int, kw: int, stride_w: int,
     return (rows + 1) * width * 4 * 2
 
 
+def depthwise_planar_bytes(in_h: int, out_h: int, kh: int, kw: int, stride_h: int, pad_top: int, pad_left: int,
+                           dilation_h: int, dilation_w: int, depth_multiplier: int) -> int:
+    """Scratch of mcc_depthwise_conv_s8's planar path (dw_pl_bytes: three input columns and a zero one, four
+    channels each, int16 down the padded rows); 0 where its geometry (dw_pl_geometry) does not fit."""
+    if (depth_multiplier, kh, kw, dilation_h, dilation_w) != (1, 3, 3, 1, 1) or stride_h not in (1, 2) or pad_left > 2:
+        return 0
+    reads = 2 * ((out_h + 1) // 2) + 2 if stride_h == 1 else 2 * out_h + 2
+    col_len = (max(pad_top + in_h, reads) + 1) & ~1
+    return 16 * col_len * 2
+
+
+def depthwise_scratch_bytes(in_hw: tuple[int, int], out_hw: tuple[int, int], kh: int, kw: int, stride: tuple[int, int],
+                            pad_top_left: tuple[int, int], dilation: tuple[int, int], depth_multiplier: int) -> int:
+    """mcc_depthwise_conv_s8_get_buffer_size: the larger of the band and the planar columns (one plan for builds
+    with and without the DSP extension)."""
+    band = depthwise_band_bytes(in_hw[1], out_hw[1], kh, kw, stride[1], pad_top_left[1], dilation[0], dilation[1],
+                                depth_multiplier)
+    if band == 0:
+        return 0
+    return max(band, depthwise_planar_bytes(in_hw[0], out_hw[0], kh, kw, stride[0], pad_top_left[0], pad_top_left[1],
+                                            dilation[0], dilation[1], depth_multiplier))
+
+
 def _runs_dense(graph: Graph, op: Op) -> bool:
     choice = sparse.choose(graph, op)
     return choice is None or choice.format == "dense"
@@ -497,10 +520,16 @@ def depthwise_writes_over_input(graph: Graph, op: Op) -> bool:
     before writing any output row whose pixels lie at or past that row's position (pad_h <= (KH-1) *
     dilation_h, stride >= 1) and never reads an input row again once its band slot is reused: the output
     may start at the input. With dilation_h > 1 the taps skip rows: input row r can be first needed by an output
-    row below r, already written over it, so those layers never run in place."""
+    row below r, already written over it, so those layers never run in place. The planar path (3x3, dilation 1,
+    pad_left <= 2, DSP builds) walks output columns: column x is written after the input columns up to
+    x * stride_w - pad_left + 2 >= x were widened, so in place only where output pixel (y, x) lies on input pixel
+    (y, x), i.e. output width = input width (a narrower output row reaches into input columns not widened yet)."""
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    a, (_, kh, kw, _) = op.attrs, graph.t(op.inputs[1]).shape
+    planar = depthwise_planar_bytes(dims4(x.shape)[1], dims4(y.shape)[1], kh, kw, a.stride_h, a.pad_top, a.pad_left,
+                                    a.dilation_h, a.dilation_w, getattr(a, "depth_multiplier", 1))
     return (depthwise_scratch(graph, op) > 0 and x.shape[-1] == y.shape[-1] and dims4(x.shape)[0] == 1
-            and op.attrs.dilation_h == 1)
+            and op.attrs.dilation_h == 1 and (planar == 0 or dims4(x.shape)[2] == dims4(y.shape)[2]))
 
 
 def conv_scratch(graph: Graph, op: Op) -> int:
@@ -550,12 +579,13 @@ def fully_connected_scratch(graph: Graph, op: Op) -> int:
 
 
 def depthwise_scratch(graph: Graph, op: Op) -> int:
-    """mcc_depthwise_conv_s8: the input rows of one output row as int16, four channels at a time."""
+    """mcc_depthwise_conv_s8: the input rows of one output row as int16, four channels at a time (or the
+    planar path's input columns where larger)."""
     a = op.attrs
     _, kh, kw, _ = graph.t(op.inputs[1]).shape
-    in_w, out_w = dims4(graph.t(op.inputs[0]).shape)[2], dims4(graph.t(op.outputs[0]).shape)[2]
-    return depthwise_band_bytes(in_w, out_w, kh, kw, a.stride_w, a.pad_left, a.dilation_h, a.dilation_w,
-                                getattr(a, "depth_multiplier", 1))
+    in_hw, out_hw = dims4(graph.t(op.inputs[0]).shape)[1:3], dims4(graph.t(op.outputs[0]).shape)[1:3]
+    return depthwise_scratch_bytes(in_hw, out_hw, kh, kw, (a.stride_h, a.stride_w), (a.pad_top, a.pad_left),
+                                   (a.dilation_h, a.dilation_w), getattr(a, "depth_multiplier", 1))
 
 
 def _batch_matmul_layout(graph: Graph, op: Op) -> tuple[bool, bool]:

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from mcucompress import __version__
 from mcucompress.codegen.kernel_sources import file_dependencies
-from mcucompress.codegen.lower import ADDSUB_TABLE_BYTES, addsub_fast, depthwise_band_bytes, rq_fast
+from mcucompress.codegen.lower import (
+    ADDSUB_TABLE_BYTES,
+    addsub_fast,
+    depthwise_band_bytes,
+    depthwise_planar_bytes,
+    rq_fast,
+)
 from mcucompress.codegen.records import KernelCall
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
@@ -36,6 +42,8 @@ SWITCHES = {
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
+    "MCC_DW_PLANAR": "depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop)",
+    "MCC_DW_PLANAR_S2": "the same, stride_h 2",
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
@@ -83,6 +91,7 @@ PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_
 SIMPLE_BY_PACKED = True
 GATHER_MAX = 256  # mcc_convolve_s8.c
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
+PLANAR_MAX_BIAS = 1 << 29  # DW_PL_MAX_BIAS of mcc_depthwise_conv_s8.c
 
 
 def _fields(call: KernelCall, ctype: str, suffix: str = "") -> dict[str, int] | None:
@@ -155,6 +164,18 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
                                 params["depth_multiplier"])
     if band == 0 or ctx["size"] < band:
         return {"MCC_DW_PER_PIXEL"}
+    planar = depthwise_planar_bytes(in_dims["h"], out_dims["h"], fdims["h"], fdims["w"], params["stride_h"],
+                                    params["pad_h"], params["pad_w"], params["dilation_h"], params["dilation_w"],
+                                    params["depth_multiplier"])
+    bias = _array(call, "_bias")
+    # dw_pl_applies: the full clamp range, every channel's shift foldable, |bias| <= 2^29 (2 acc in int32); builds
+    # without the DSP extension run these layers through MCC_DW_3X3's loop (DW_3X3_BUILT), C % 4 ones through
+    # the band loop for any filter as well
+    if (planar and full and 0 < planar <= ctx["size"]
+            and all(rq_fast(int(m), int(s)) and (int(m) == 0 or int(s) >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift))
+            and all(abs(int(b)) <= PLANAR_MAX_BIAS for b in (bias if bias is not None else ()))):
+        used = {"MCC_DW_PLANAR", "MCC_DW_PLANAR_S2"} if params["stride_h"] == 2 else {"MCC_DW_PLANAR"}
+        return used if fdims["c"] % 4 == 0 else used | {"MCC_DW_BAND_ANY"}
     used = set()
     if fdims["h"] == 3 and fdims["w"] == 3 and params["dilation_w"] == 1 and fdims["c"] >= 4:
         used.add("MCC_DW_3X3" if full else "MCC_DW_3X3_CLAMPED")

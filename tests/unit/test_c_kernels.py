@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from mcucompress.codegen import dual_rows
-from mcucompress.codegen.lower import depthwise_band_bytes
+from mcucompress.codegen.lower import depthwise_band_bytes, depthwise_scratch_bytes
 from mcucompress.fixedpoint import arith, gemmlowp
 from mcucompress.fixedpoint import params as fp
 from mcucompress.fixedpoint.scaling import quantize_multiplier
@@ -384,10 +384,15 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     elif kind in ("dw3", "conv-rgb"):
         kh = kw = 3
         dh, dw = (int(v) for v in rng.choice([1, 1, 1, 1, 2], 2))
+    elif kind == "dw3p":
+        kh = kw = 3
+        dh = dw = 1
     else:
         kh, kw = (int(v) for v in rng.integers(1, 6, 2))
         dh, dw = (int(v) for v in rng.choice([1, 1, 1, 2, 3], 2))
     sh, sw = (int(v) for v in rng.choice([1, 1, 2, 3], 2))
+    if kind == "dw3p":  # the planar path: stride_h 1 or 2 (any stride_w), pad_left <= 2
+        sh = int(rng.choice([1, 1, 2]))
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
     if kind.startswith("1x1") or rng.random() < 0.3:
         pt = pb = pl = pr = 0
@@ -400,13 +405,15 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     depthwise = kind.startswith("dw")
     if kind == "dw3":
         c_in = int(rng.choice([4, 8, 12, 16, 32, 5, 7, 9, 19]))
+    elif kind == "dw3p":
+        c_in = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 19]))
     elif kind == "conv-rgb":
         c_in = 3
     elif kind == "1x1-lean":
         c_in = int(rng.choice([8, 16]))
     else:
         c_in = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 16, 19, 32]))
-    mult = int(rng.choice([1, 1, 1, 2, 3])) if depthwise and kind != "dw3" else 1
+    mult = int(rng.choice([1, 1, 1, 2, 3])) if depthwise and kind not in ("dw3", "dw3p") else 1
     c_out = c_in * mult if depthwise else int(rng.integers(1, 24))
     attrs = irops.DepthwiseConv2DAttrs(stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, pad_top=pt,
                                        pad_bottom=pb, pad_left=pl, pad_right=pr, depth_multiplier=mult)
@@ -431,6 +438,8 @@ def conv_call(rng, kind: str, fn: str) -> Call:
         else:
             wt[dead] = 0
     lo, hi = random_act(rng) if kind != "1x1-lean" else (-128, 127)
+    if kind == "dw3p" and rng.random() < 0.7:
+        lo, hi = -128, 127  # the planar path's clamp (a narrower one takes the band path)
     p = fp.ConvParams(-random_zp(rng), 0, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
     if depthwise:
         want = ref_conv.depthwise_conv2d_s8(x, wt, p, attrs, out_shape)
@@ -447,7 +456,9 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     elif fn == "mcc_convolve_1x1_s8" and kind != "1x1-noscratch":
         scratch = 2 * c_in * 2 + 16 * c_out
     elif depthwise and kind != "dw-noscratch":
-        scratch = depthwise_band_bytes(w, ow, kh, kw, sw, pl, dh, dw, mult)
+        scratch = depthwise_scratch_bytes((h, w), (oh, ow), kh, kw, (sh, sw), (pt, pl), (dh, dw), mult)
+        if kind == "dw3p" and rng.random() < 0.25:  # the band alone, smaller than the planar columns: the band path
+            scratch = depthwise_band_bytes(w, ow, kh, kw, sw, pl, dh, dw, mult)
     args = [Ctx(scratch) if scratch else None, cp, Quant(mults, shifts), dims(x.shape), In(x), dims(wshape), In(wt),
             In(bias) if has_bias else None, dims(out_shape), Out()]
     return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows}")
@@ -485,7 +496,7 @@ CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("c
               ("1x1", "mcc_convolve_1x1_s8"), ("1x1-lean", "mcc_convolve_1x1_s8"), ("1x1-noscratch", "mcc_convolve_1x1_s8"),
               ("1x1", "mcc_convolve_s8"), ("conv+dual", "mcc_convolve_s8"), ("conv-rgb+dual", "mcc_convolve_s8"),
               ("1x1+dual", "mcc_convolve_1x1_s8"), ("1x1-lean+dual", "mcc_convolve_1x1_s8"),
-              ("dw", "mcc_depthwise_conv_s8"), ("dw3", "mcc_depthwise_conv_s8"),
+              ("dw", "mcc_depthwise_conv_s8"), ("dw3", "mcc_depthwise_conv_s8"), ("dw3p", "mcc_depthwise_conv_s8"),
               ("dw-noscratch", "mcc_depthwise_conv_s8")]
 
 
@@ -510,11 +521,12 @@ def test_convolve_status_codes(lib):
     need = lib.mcc_convolve_s8_get_buffer_size(ctypes.byref(in_d), ctypes.byref(f_d))
     assert need == call.args[0].size
     cols = 2 * f_d.h * f_d.w * in_d.c * 2  # the columns alone are enough (generic requantization)
-    for case in range(8):  # the depthwise band: the C size agrees with the planner's (lower.py)
-        dwc = conv_call(rng_for("status-dw", case), "dw", "mcc_depthwise_conv_s8")
+    for case in range(16):  # the depthwise band or planar columns: the C size agrees with the planner's (lower.py)
+        dwc = conv_call(rng_for("status-dw", case), "dw3p" if case % 2 else "dw", "mcc_depthwise_conv_s8")
         cp, dw_in, dw_f, dw_out = dwc.args[1], dwc.args[3], dwc.args[5], dwc.args[8]
-        want = depthwise_band_bytes(dw_in.w, dw_out.w, dw_f.h, dw_f.w, cp.stride_w, cp.pad_w, cp.dilation_h,
-                                    cp.dilation_w, cp.depth_multiplier)
+        want = depthwise_scratch_bytes((dw_in.h, dw_in.w), (dw_out.h, dw_out.w), dw_f.h, dw_f.w,
+                                       (cp.stride_h, cp.stride_w), (cp.pad_h, cp.pad_w), (cp.dilation_h, cp.dilation_w),
+                                       cp.depth_multiplier)
         got = lib.mcc_depthwise_conv_s8_get_buffer_size(ctypes.byref(cp), ctypes.byref(dw_in), ctypes.byref(dw_f),
                                                         ctypes.byref(dw_out))
         assert got == want, dwc.label

@@ -29,12 +29,14 @@ def _conv(b: Builder, x: str, oc: int, k: int, activation: str = "NONE", out_qua
     return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, 1, 1, **pads, activation=activation))
 
 
-def _depthwise(b: Builder, x: str, activation: str, multiplier: int = 1) -> str:
+def _depthwise(b: Builder, x: str, activation: str, multiplier: int = 1, stride_h: int = 1,
+               dilation_h: int = 1) -> str:
     n, h, w, c = b.shape(x)
     m = c * multiplier
-    (oh, ow), pads = _window_attrs(b.rng, (h, w), (3, 3), (1, 1), (1, 1), True)
+    (oh, ow), pads = _window_attrs(b.rng, (h, w), (3, 3), (stride_h, 1), (dilation_h, 1), True)
     inputs, y = _weighted_op(b, x, (1, 3, 3, m), m, 9, 3, True, activation, (n, oh, ow, m), None)
-    attrs = irops.DepthwiseConv2DAttrs(1, 1, 1, 1, **pads, activation=activation, depth_multiplier=multiplier)
+    attrs = irops.DepthwiseConv2DAttrs(stride_h, 1, dilation_h, 1, **pads, activation=activation,
+                                       depth_multiplier=multiplier)
     return b.op("DEPTHWISE_CONV_2D", inputs, y, attrs)
 
 
@@ -44,7 +46,8 @@ def _fc(b: Builder, x: str, units: int) -> str:
 
 def variant_graph(seed: int, general: bool = False):
     """Layers taking every variant but the packed one: K = 27, 8, 16, 144 (simple) and 72 (any) products,
-    the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp. `general`: also
+    the gathered and grouped im2col fills, depthwise 3x3 with the full and a narrower clamp, planar with stride_h
+    1 and 2 (the full clamp). `general`: also
     a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
     general loop's channel pairs), a depthwise over 6 channels (the band loop for any filter), a depthwise
     with depth multiplier 2
@@ -55,6 +58,8 @@ def variant_graph(seed: int, general: bool = False):
     x = _conv(b, x, 16, 1)  # K = 8
     x = _depthwise(b, x, "NONE")
     x = _depthwise(b, x, "RELU6")
+    x = _depthwise(b, x, "NONE", stride_h=2)  # the planar path with stride_h 2 (the first depthwise: stride 1)
+    x = _depthwise(b, x, "NONE", dilation_h=2)  # full clamp, not planar: the band's unrolled 3x3
     x = _conv(b, x, 16, 1)  # K = 16
     x = _conv(b, x, 8, 3)  # K = 144, grouped im2col
     x = _conv(b, x, 6, 3)  # K = 72

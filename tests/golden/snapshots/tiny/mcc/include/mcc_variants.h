@@ -20,6 +20,8 @@
 #define MCC_IM2COL_GATHER              1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
 #define MCC_DW_3X3                     0  /* depthwise 3x3, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED             0  /* depthwise 3x3, a narrower clamp */
+#define MCC_DW_PLANAR                  0  /* depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop) */
+#define MCC_DW_PLANAR_S2               0  /* the same, stride_h 2 */
 #define MCC_US_CLAMPED                 0  /* unstructured sparse conv, a narrower clamp */
 #define MCC_FC_WIDENED                 1  /* fully connected, >= 4 outputs with the widened row (DSP) */
 #define MCC_FC_DUAL                    0  /* fully connected over dual-row filters (DSP) */
