@@ -23,6 +23,9 @@
  * LDRD): group g of K4 holds the words (h0, h2) and (h1, h3) of its four values, matching the DSP column lane
  * order, then the K - K4 tail values of A and of B as int8. An odd last channel follows as a plain int8 row.
  *
+ * Dual-row products whose accumulators the code generator bounds (small_acc) take the table in mcc_rq2's SMMLAR
+ * form, the bias doubled in it: per output SMMLAR, ADD, ASR, SSAT, its constants loaded once per channel.
+ *
  * Requantization uses a table of mcc_rq (16 bytes per output channel, in the kernel's scratch) built
  * once per call: with it every output costs about ten instructions (mcc_requant.h). Without a table
  * (scratch too small) or when a channel has no fast form, the generic TFLite arithmetic runs.
@@ -56,6 +59,9 @@ typedef struct {
     int32_t packed;                /* 1 when some table entries carry the offset packed (mcc_rq_pack_post) */
     int32_t lo, hi;                /* output clamp */
     int32_t dual;                  /* 1: the filter is in the dual-row layout above */
+    int32_t small_acc;             /* 1: every |accumulator| < 2^30 (mcc_conv_params.small_acc) */
+    int32_t rq2;                   /* 1: the table holds mcc_rq2 entries (mcc_mm_prepare: dual, small_acc, every
+                                      channel fast and foldable, a bias) */
 } mcc_mm;
 
 /** Byte stride of a channel pair in the dual-row layout (2K rounded up to a word). */

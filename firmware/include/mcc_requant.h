@@ -151,6 +151,53 @@ static MCC_ALWAYS_INLINE int32_t mcc_rq_apply_post(const mcc_rq *r, int32_t acc)
     return mcc_asr_low8(high, sh) + (sh >> 8);
 }
 
+/**
+ * The SMMLAR form of a fast channel whose shift folds the output offset (e <= MCC_RQ_MAX_FOLD_SHIFT), for
+ * accumulators known to satisfy |2 acc| < 2^31 (the code generator checks it per layer): with
+ * k = 2^(e-1) + output_offset * 2^e,
+ *
+ *     SMMLAR(2 acc, m, k) = floor((acc * m + 2^30 + k * 2^31) / 2^31),
+ *
+ * and (that - [acc < 0]) >> e is mcc_rq_apply's floor((acc * m + K - [acc < 0] * 2^31) / 2^(31 + e)) with the
+ * offset folded: SMMLAR, ADD (with ASR #31), ASR and SSAT per output, the constants loaded once per channel
+ * (mcc_rq's sum needs a fresh copy of K for each output). The entry carries the channel's bias doubled.
+ */
+typedef struct {
+    int32_t mult; /* m */
+    int32_t k;    /* 2^(e-1) + output_offset * 2^e */
+    int32_t e;    /* right shift, 1..MCC_RQ_MAX_FOLD_SHIFT (a zero multiplier takes 1) */
+    int32_t bias2; /* 2 * bias */
+} mcc_rq2;
+
+/** Fill `r` (the channel must satisfy mcc_rq_fast and mcc_rq_foldable; |bias| < 2^30). */
+static inline void mcc_rq2_init(mcc_rq2 *r, int32_t mult, int32_t shift, int32_t out_offset, int32_t bias)
+{
+    const int32_t e = mult == 0 ? 1 : -shift;
+    r->mult = mult;
+    r->k = (int32_t)(((uint32_t)1 << (e - 1)) + ((uint32_t)out_offset << e));
+    r->e = e;
+    r->bias2 = (int32_t)((uint32_t)bias << 1);
+}
+
+/** SMMLAR: acc + a * b / 2^32, rounded (the high word of acc * 2^32 + a * b + 2^31). */
+static MCC_ALWAYS_INLINE int32_t mcc_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && defined(MCC_DSP) && !defined(MCC_EMULATE_DSP)
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+#else
+    const uint64_t v = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * b) + 0x80000000u;
+    return (int32_t)(uint32_t)(v >> 32);
+#endif
+}
+
+/** Requantized value with the offset (before clamping) of acc2 = 2 acc, constants in registers. */
+static MCC_ALWAYS_INLINE int32_t mcc_rq2_apply(int32_t acc2, int32_t mult, int32_t k, int32_t e)
+{
+    return (mcc_smmlar(acc2, mult, k) + (acc2 >> 31)) >> e;
+}
+
 /** v saturated to [-128, 127] (SSAT on Cortex-M3 and later). */
 static inline int32_t mcc_ssat8(int32_t v)
 {

@@ -60,6 +60,8 @@ typedef struct {
     int32_t act_min, act_max;         /**< output clamp, -128 <= act_min <= act_max <= 127 */
     int32_t dual_rows;                /**< CONV_2D with scratch: 1 when the filter is in the dual-row layout of
                                            mcc_matmul.h (two output channels per int16), 0 for OHWI */
+    int32_t small_acc;                /**< CONV_2D: 1 when every accumulator (bias included) is below 2^30 in
+                                           magnitude (the code generator's bound): the SMMLAR requantization */
 } mcc_conv_params;
 
 /** FULLY_CONNECTED parameters (per-tensor or per-channel requantization via mcc_per_channel_quant). */

@@ -32,6 +32,8 @@
 #define MCC_MM_LEAN_DUAL_ANY 1 /* any other K */
 #define MCC_MM_LEAN_DUAL_PACKED 1 /* a channel whose shift cannot fold the output offset, any K */
 #define MCC_MM_LEAN_DUAL_PACKED_SIMPLE 1 /* the same, K a multiple of 16 (else MCC_MM_LEAN_DUAL_PACKED takes it) */
+#define MCC_MM_LEAN_DUAL_RQ2_SIMPLE 1 /* dual-row, bounded accumulators (mcc_rq2), K a multiple of 16 */
+#define MCC_MM_LEAN_DUAL_RQ2_ANY 1 /* the same, any other K */
 /* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
 #define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 

@@ -73,4 +73,14 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0)
     weights.comment += " dual-row"
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
     params.fields.append(("dual_rows", "1"))
+    bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
+    if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
+        params.fields.append(("small_acc", "1"))
     return call
+
+
+def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
+    """Whether every accumulator of these filter rows and bias stays below 2^30 in magnitude whatever the input
+    (columns within [-COLUMN_MAX, COLUMN_MAX]): the SMMLAR requantization doubles it (mcc_requant.h mcc_rq2)."""
+    bound = np.abs(bias.astype(np.int64)) + COLUMN_MAX * np.abs(rows.astype(np.int64)).sum(axis=1)
+    return bool(np.all(bound < (1 << 30)))

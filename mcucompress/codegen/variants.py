@@ -37,6 +37,8 @@ SWITCHES = {
     "MCC_MM_LEAN_DUAL_ANY": "dual-row filters, any other K",
     "MCC_MM_LEAN_DUAL_PACKED": "dual-row filters, a channel whose shift cannot fold the output offset",
     "MCC_MM_LEAN_DUAL_PACKED_SIMPLE": "the same, K a multiple of 16",
+    "MCC_MM_LEAN_DUAL_RQ2_SIMPLE": "dual-row filters, bounded accumulators (SMMLAR), K a multiple of 16",
+    "MCC_MM_LEAN_DUAL_RQ2_ANY": "the same, any other K",
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
@@ -109,11 +111,14 @@ def _array(call: KernelCall, suffix: str):
     return None
 
 
-def _mm_variant(k: int, mult, shift, dual: bool = False) -> str | None:
-    """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None."""
+def _mm_variant(k: int, mult, shift, dual: bool = False, small_acc: bool = False) -> str | None:
+    """The lean loop mcc_mm_run takes for K = k and these channels (mcc_mm_prepare's table), or None; dual-row
+    filters with bounded accumulators take the SMMLAR table (mcc_rq2) where every shift folds the offset."""
     pairs = list(zip((int(m) for m in mult), (int(s) for s in shift)))
     if not all(rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
+    if dual and small_acc and all(m == 0 or s >= -MAX_FOLD_SHIFT for m, s in pairs):
+        return "MCC_MM_LEAN_DUAL_RQ2_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_DUAL_RQ2_ANY"
     if dual:
         if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
             return "MCC_MM_LEAN_DUAL_PACKED_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_DUAL_PACKED"
@@ -233,7 +238,8 @@ def _used(call: KernelCall) -> set[str] | None:
         else:
             used.add("MCC_IM2COL_VALUES")
     dual = params.get("dual_rows", 0) == 1
-    variant = _mm_variant(k, mult, shift, dual) if full and _array(call, "_bias") is not None else None
+    variant = (_mm_variant(k, mult, shift, dual, params.get("small_acc", 0) == 1)
+               if full and _array(call, "_bias") is not None else None)
     used.add(variant or ("MCC_MM_DUAL" if dual else "MCC_MM_GENERAL_PAIRS"))
     out_dims = _fields(call, "mcc_dims", "out_dims")
     if out_dims is None:

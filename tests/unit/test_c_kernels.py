@@ -59,7 +59,7 @@ Dims = _struct("mcc_dims", ["n", "h", "w", "c"])
 ConvParams = _struct(
     "mcc_conv_params",
     ["input_offset", "output_offset", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w",
-     "depth_multiplier", "act_min", "act_max", "dual_rows"],
+     "depth_multiplier", "act_min", "act_max", "dual_rows", "small_acc"],
 )
 FcParams = _struct("mcc_fc_params", ["input_offset", "filter_offset", "output_offset", "per_channel", "act_min", "act_max",
                                      "dual_rows"])
@@ -449,6 +449,8 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     if dual:
         packed = dual_rows.dual_rows(wt.reshape(c_out, -1))
         if packed is not None:  # None for a single channel or K < 4: the plain layout
+            # bounded accumulators take the SMMLAR requantization (mcc_rq2), except dead channels' huge biases
+            cp.small_acc = int(dual_rows.small_accumulators(wt.reshape(c_out, -1), bias) and rng.random() < 0.7)
             wt, cp.dual_rows = packed, 1
     scratch = 0
     if fn == "mcc_convolve_s8":
@@ -461,7 +463,8 @@ def conv_call(rng, kind: str, fn: str) -> Call:
             scratch = depthwise_band_bytes(w, ow, kh, kw, sw, pl, dh, dw, mult)
     args = [Ctx(scratch) if scratch else None, cp, Quant(mults, shifts), dims(x.shape), In(x), dims(wshape), In(wt),
             In(bias) if has_bias else None, dims(out_shape), Out()]
-    return Call(fn, args, want, f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows}")
+    return Call(fn, args, want,
+                f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows} small_acc={cp.small_acc}")
 
 
 def fc_call(rng, with_scratch: bool = True, dual: bool = False) -> Call:

@@ -141,6 +141,7 @@ static mcc_status conv_1x1_pairs(const mcc_conv_params *p, const mcc_per_channel
     m.lo = p->act_min;
     m.hi = p->act_max;
     m.dual = p->dual_rows;
+    m.small_acc = p->small_acc;
     mcc_mm_prepare(&m, q, p->output_offset, (mcc_rq *)(void *)((int8_t *)scratch + pair_bytes(in_dims)));
     if (!mcc_mm_built(&m, total)) {
         return MCC_NOT_BUILT;

@@ -249,6 +249,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     m.lo = p->act_min;
     m.hi = p->act_max;
     m.dual = p->dual_rows;
+    m.small_acc = p->small_acc;
     mcc_mm_prepare(&m, q, p->output_offset,
                    ctx->size >= mcc_convolve_s8_get_buffer_size(in_dims, filter_dims)
                        ? (mcc_rq *)(void *)((int8_t *)ctx->buf + cols)

@@ -356,6 +356,7 @@ mcc_status mcc_transpose_conv_s8(const mcc_context *ctx, const mcc_conv_params *
     t.m.lo = p->act_min;
     t.m.hi = p->act_max;
     t.m.dual = 0;
+    t.m.small_acc = 0;
     mcc_mm_prepare(&t.m, q, p->output_offset,
                    ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_transpose_conv_s8_get_buffer_size(filter_dims)
                        ? (mcc_rq *)ctx->buf

@@ -575,6 +575,7 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
     cp.act_min = p->act_min;
     cp.act_max = p->act_max;
     cp.dual_rows = 0;
+    cp.small_acc = 0;
     row.n = 1;
     row.h = 1;
     row.w = 1;

@@ -507,6 +507,7 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
         cp.act_min = p->act_min;
         cp.act_max = p->act_max;
         cp.dual_rows = 0;
+        cp.small_acc = 0;
         img.n = 1;
         img.h = in_dims->n;
         img.w = 1;

@@ -203,11 +203,17 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_dot_1(const int8_t *w, const int16_t *c,
     return acc;
 }
 
-/** Requantized, clamped output of channel oc: fast table or generic code. */
+/** Requantized, clamped output of channel oc (acc with its bias): fast table (either form) or generic code. */
 static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t acc)
 {
-    const int32_t v = m->rq != NULL ? mcc_rq_apply_post(&m->rq[oc], acc)
-                                    : mcc_rq_generic(acc, m->mult[oc], m->shift[oc], m->out_offset);
+    int32_t v;
+    if (m->rq2) {
+        const mcc_rq2 *r = (const mcc_rq2 *)(const void *)m->rq + oc;
+        v = mcc_rq2_apply((int32_t)((uint32_t)acc << 1), r->mult, r->k, r->e);
+    } else {
+        v = m->rq != NULL ? mcc_rq_apply_post(&m->rq[oc], acc)
+                          : mcc_rq_generic(acc, m->mult[oc], m->shift[oc], m->out_offset);
+    }
     return mcc_rq_clamp(v, m->lo, m->hi);
 }
 
@@ -219,7 +225,8 @@ static MCC_ALWAYS_INLINE int8_t mcc_mm_out(const mcc_mm *m, int32_t oc, int32_t 
  * Returns the number of channels done (cout rounded down to even).
  */
 static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_t *buf, int8_t *o, int8_t *out1,
-                                                   int32_t packed, int32_t simple, int32_t kconst, int32_t dual)
+                                                   int32_t packed, int32_t simple, int32_t kconst, int32_t dual,
+                                                   int32_t rq2)
 {
     const int32_t k = kconst > 0 ? kconst : m->k, k4 = simple ? k & ~15 : k & ~3, kt = simple ? 0 : k - k4;
     const int32_t d = (int32_t)(out1 - o);
@@ -233,8 +240,8 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_
     int32_t t;
     for (; rq != rq_end; rq += 2, o += 2, w0 += pair_stride, bias += 2) {
         int32_t acc[4];
-        acc[0] = acc[1] = bias[0];
-        acc[2] = acc[3] = bias[1];
+        acc[0] = acc[1] = rq2 ? 0 : bias[0]; /* rq2: the doubled bias comes with the table entry */
+        acc[2] = acc[3] = rq2 ? 0 : bias[1];
         if (dual) {
             mcc_mm_dot_dual(w0, buf, k4, acc);
         } else {
@@ -247,7 +254,18 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_
             acc[2] += wb * x0;
             acc[3] += wb * x1;
         }
-        if (packed) {
+        if (rq2) {
+            const mcc_rq2 *r = (const mcc_rq2 *)(const void *)rq;
+            int32_t mult, kk, e, bias2; /* kk: the entry's k (K is k here) */
+            MCC_LDRD(r, 0, mult, kk);
+            MCC_LDRD(r, 8, e, bias2);
+            o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(bias2 + (int32_t)((uint32_t)acc[0] << 1), mult, kk, e));
+            o[d] = (int8_t)mcc_ssat8(mcc_rq2_apply(bias2 + (int32_t)((uint32_t)acc[1] << 1), mult, kk, e));
+            MCC_LDRD(r, 16, mult, kk);
+            MCC_LDRD(r, 24, e, bias2);
+            o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(bias2 + (int32_t)((uint32_t)acc[2] << 1), mult, kk, e));
+            o[d + 1] = (int8_t)mcc_ssat8(mcc_rq2_apply(bias2 + (int32_t)((uint32_t)acc[3] << 1), mult, kk, e));
+        } else if (packed) {
             o[0] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[0]));
             o[d] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[0], acc[1]));
             o[1] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[1], acc[2]));
@@ -263,23 +281,25 @@ static MCC_ALWAYS_INLINE int32_t mcc_mm_pairs_lean(const mcc_mm *m, const int16_
 }
 
 /* Each lean variant is its own function: register allocation of one does not disturb the others. */
-#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst, dual)                                             \
+#define MCC_MM_LEAN_VARIANT(name, packed, simple, kconst, dual, rq2)                                        \
     static MCC_UNUSED MCC_NOINLINE int32_t name(const mcc_mm *m, const int16_t *buf, int8_t *o,   \
                                                             int8_t *out1)                                     \
     {                                                                                                        \
-        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst, dual);                             \
+        return mcc_mm_pairs_lean(m, buf, o, out1, packed, simple, kconst, dual, rq2);                        \
     }
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27, 0)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed_simple, 1, 1, 0, 1)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed, 1, 0, 0, 1)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_simple, 0, 1, 0, 1)
-MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_any, 0, 0, 0, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed_simple, 1, 1, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_packed, 1, 0, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_simple, 0, 1, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_any, 0, 0, 0, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k8, 0, 0, 8, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k16, 0, 1, 16, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_k27, 0, 0, 27, 0, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed_simple, 1, 1, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_packed, 1, 0, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_simple, 0, 1, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_any, 0, 0, 0, 1, 0)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_rq2_simple, 0, 1, 0, 1, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_rq2_any, 0, 0, 0, 1, 1)
 
 /**
  * The output channels from `oc` on of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1
@@ -379,6 +399,22 @@ MCC_COLD void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t 
     }
     m->rq = NULL;
     m->packed = 0;
+    m->rq2 = 0;
+    if (fast && m->dual && m->small_acc && m->bias != NULL) { /* the SMMLAR form when every shift folds */
+        int32_t fold = 1;
+        for (oc = 0; oc < m->cout && fold; oc++) {
+            fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
+        }
+        if (fold) {
+            mcc_rq2 *t2 = (mcc_rq2 *)(void *)table;
+            for (oc = 0; oc < m->cout; oc++) {
+                mcc_rq2_init(&t2[oc], q->multiplier[oc], q->shift[oc], out_offset, m->bias[oc]);
+            }
+            m->rq = table;
+            m->rq2 = 1;
+            return;
+        }
+    }
     if (fast) {
         for (oc = 0; oc < m->cout; oc++) {
             const int32_t fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
@@ -402,7 +438,18 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
     if (out1 != NULL && m->rq != NULL && m->bias != NULL && m->lo == -128 && m->hi == 127) {
         const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
         (void)simple;                             /* unused when the build carries neither variant that asks */
-        if (m->dual) {
+        if (m->dual && m->rq2) {
+#if MCC_MM_LEAN_DUAL_RQ2_SIMPLE
+            if (simple) {
+                oc = mcc_mm_lean_dual_rq2_simple(m, buf, out0, out1);
+            }
+#endif
+#if MCC_MM_LEAN_DUAL_RQ2_ANY
+            if (oc == 0) {
+                oc = mcc_mm_lean_dual_rq2_any(m, buf, out0, out1);
+            }
+#endif
+        } else if (m->dual) {
 #if MCC_MM_LEAN_DUAL_PACKED_SIMPLE
             if (m->packed && simple) {
                 oc = mcc_mm_lean_dual_packed_simple(m, buf, out0, out1);
@@ -488,6 +535,9 @@ MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
     }
     if (total % 2 != 0 || m->cout % 2 != 0 || m->rq == NULL || m->bias == NULL || m->lo != -128 || m->hi != 127) {
         return 0;
+    }
+    if (m->dual && m->rq2) {
+        return (MCC_MM_LEAN_DUAL_RQ2_SIMPLE && simple) || MCC_MM_LEAN_DUAL_RQ2_ANY;
     }
     if (m->dual) {
         if (m->packed) {

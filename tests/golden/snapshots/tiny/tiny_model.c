@@ -48,6 +48,7 @@ static const mcc_conv_params tiny_op0_params = {
     .act_min = -128,
     .act_max = 127,
     .dual_rows = 1,
+    .small_acc = 1,
 };
 static const mcc_per_channel_quant tiny_op0_quant = {
     .multiplier = tiny_op0_multiplier,
