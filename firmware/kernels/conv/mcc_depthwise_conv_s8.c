@@ -622,19 +622,6 @@ typedef struct {
     int32_t bias2;   /* 2 * bias */
 } dw_pl_chan;
 
-/** SMMLAR: acc + a * b / 2^32, rounded (the high word of acc * 2^32 + a * b + 2^31). */
-static MCC_ALWAYS_INLINE int32_t dw_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-#if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-#else
-    const uint64_t v = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * b) + 0x80000000u;
-    return (int32_t)(uint32_t)(v >> 32);
-#endif
-}
-
 /** lo, hi = the two words at p; p += inc bytes (one post-indexed LDRD on Armv7-M; p 4-byte aligned). */
 #if defined(__GNUC__) && defined(__thumb2__) && !defined(MCC_EMULATE_DSP)
 #define DW_LDRD_POST(p, inc, lo, hi)                                                                        \
@@ -653,7 +640,7 @@ static MCC_ALWAYS_INLINE int32_t dw_smmlar(int32_t a, int32_t b, int32_t acc)
 /** Requantized, saturated output from 2 acc (see above). */
 static MCC_ALWAYS_INLINE int32_t dw_pl_rq(int32_t acc2, int32_t mult, int32_t k, int32_t e)
 {
-    return mcc_ssat8((dw_smmlar(acc2, mult, k) + (acc2 >> 31)) >> e);
+    return mcc_ssat8(mcc_rq2_apply(acc2, mult, k, e));
 }
 
 /** 1 when the planar path takes this call: its geometry, the full clamp range and every channel's

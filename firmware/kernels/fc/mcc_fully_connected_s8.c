@@ -292,6 +292,32 @@ static MCC_NOINLINE void fc_row_dual(const mcc_fc_params *p, const mcc_per_chann
         o[out_ch - 1] = fc_out(rq, post, a, q->multiplier[qi], q->shift[qi], p->output_offset, lo, hi);
     }
 }
+
+/** Every batch row widened into the scratch, then times the filter (dual-row or plain rows); per-tensor
+ *  requantization takes the fast form where it has one. */
+static void fc_rows_widened(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
+                            const int8_t *in, int32_t batches, int32_t k, const int8_t *filter, const int32_t *bias,
+                            int32_t out_ch, int8_t *out, int32_t dual)
+{
+    mcc_rq rq;
+    const mcc_rq *fast = NULL;
+    int32_t post = p->output_offset, b;
+    if (!p->per_channel && mcc_rq_fast(q->multiplier[0], q->shift[0])) {
+        const int32_t fold = mcc_rq_foldable(q->multiplier[0], q->shift[0]);
+        mcc_rq_init(&rq, q->multiplier[0], q->shift[0], fold ? p->output_offset : 0);
+        fast = &rq;
+        post = fold ? 0 : p->output_offset;
+    }
+    for (b = 0; b < batches; b++) {
+        const int16_t *xw = (const int16_t *)ctx->buf;
+        widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
+        if (MCC_FC_DUAL && dual) { /* the switches leave a path the build does not carry out of the image */
+            fc_row_dual(p, q, fast, post, xw, k, filter, bias, out_ch, out + b * out_ch);
+        } else if (MCC_FC_WIDENED) {
+            fc_row_widened(p, q, fast, post, xw, k, filter, bias, out_ch, out + b * out_ch);
+        }
+    }
+}
 #else
 /** Dual-row filters without the DSP extension: each pair's weights decoded value by value (mcc_dual_weights). */
 static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int8_t *x, int32_t k,
@@ -375,21 +401,7 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
         if (!MCC_FC_DUAL) {
             return MCC_NOT_BUILT;
         }
-        {
-            mcc_rq rq;
-            const mcc_rq *fast = NULL;
-            int32_t post = p->output_offset;
-            if (!p->per_channel && mcc_rq_fast(q->multiplier[0], q->shift[0])) {
-                const int32_t fold = mcc_rq_foldable(q->multiplier[0], q->shift[0]);
-                mcc_rq_init(&rq, q->multiplier[0], q->shift[0], fold ? p->output_offset : 0);
-                fast = &rq;
-                post = fold ? 0 : p->output_offset;
-            }
-            for (b = 0; b < batches; b++) {
-                widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
-                fc_row_dual(p, q, fast, post, (const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch);
-            }
-        }
+        fc_rows_widened(ctx, p, q, in, batches, k, filter, bias, out_ch, out, 1);
 #else
         for (b = 0; b < batches; b++) {
             fc_dual_portable(p, q, in + b * k, k, filter, bias, out_ch, out + b * out_ch);
@@ -401,19 +413,7 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     /* widening the input pays off from four filter rows on, with SMLAD (where the build carries it) */
     if (MCC_FC_WIDENED && out_ch >= 4 && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_fully_connected_s8_get_buffer_size(in_dims)) {
-        mcc_rq rq;
-        const mcc_rq *fast = NULL;
-        int32_t post = p->output_offset;
-        if (!p->per_channel && mcc_rq_fast(q->multiplier[0], q->shift[0])) {
-            const int32_t fold = mcc_rq_foldable(q->multiplier[0], q->shift[0]);
-            mcc_rq_init(&rq, q->multiplier[0], q->shift[0], fold ? p->output_offset : 0);
-            fast = &rq;
-            post = fold ? 0 : p->output_offset;
-        }
-        for (b = 0; b < batches; b++) {
-            widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
-            fc_row_widened(p, q, fast, post, (const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch);
-        }
+        fc_rows_widened(ctx, p, q, in, batches, k, filter, bias, out_ch, out, 0);
         return MCC_OK;
     }
     if (!MCC_FC_PLAIN) {
