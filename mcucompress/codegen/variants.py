@@ -275,6 +275,9 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
         used.discard("MCC_MM_LEAN_SIMPLE")  # mcc_mm_run: the packed loop takes those layers
     if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_DUAL_SIMPLE", "MCC_MM_LEAN_DUAL_PACKED_SIMPLE"} <= used:
         used.discard("MCC_MM_LEAN_DUAL_SIMPLE")  # likewise over dual-row filters
+    if SIMPLE_BY_PACKED and {"MCC_MM_LEAN_DUAL_RQ2_SIMPLE", "MCC_MM_LEAN_DUAL_PACKED_SIMPLE"} <= used:
+        # and with bounded accumulators: mcc_mm_prepare then builds the plain table (vww: 480 B of code)
+        used.discard("MCC_MM_LEAN_DUAL_RQ2_SIMPLE")
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
         if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):

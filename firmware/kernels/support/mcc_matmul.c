@@ -400,7 +400,9 @@ MCC_COLD void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t 
     m->rq = NULL;
     m->packed = 0;
     m->rq2 = 0;
-    if (fast && m->dual && m->small_acc && m->bias != NULL) { /* the SMMLAR form when every shift folds */
+    /* the SMMLAR form when every shift folds and the build carries a loop for it (mcc_variants.h) */
+    if (fast && m->dual && m->small_acc && m->bias != NULL &&
+        ((MCC_MM_LEAN_DUAL_RQ2_SIMPLE && (m->k & 15) == 0) || MCC_MM_LEAN_DUAL_RQ2_ANY)) {
         int32_t fold = 1;
         for (oc = 0; oc < m->cout && fold; oc++) {
             fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
