@@ -22,6 +22,7 @@ CPUS = {  # cpu -> (gcc -mcpu, has DWT)
     "cortex-m33": ("cortex-m33", True),
     "cortex-m55": ("cortex-m55", True),
 }
+MVE_CPUS = {"cortex-m55"}  # Armv8.1-M with Helium
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
 UARTS = ("cmsdk", "stm32-usart", "stm32-lpuart")
 TIMERS = ("systick", "dwt")
@@ -48,6 +49,11 @@ class Board:
     timer: str
     qemu_machine: str | None
     flash: dict = field(default_factory=dict)
+
+    @property
+    def mve(self) -> bool:
+        """The core has Helium (M-profile Vector Extension): its kernels take their MVE paths."""
+        return self.cpu in MVE_CPUS
 
     @property
     def cflags(self) -> list[str]:

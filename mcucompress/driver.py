@@ -98,7 +98,7 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
     graph = prepare(model, **quant_options)
     # The kernel variants (sparse formats) are chosen for the board's core; without one, for a DSP core.
     compiled = compile_graph(graph, prefix or default_prefix(graph), dsp=target.dsp if target else True, checks=checks,
-                             arena=arena, arena_section=arena_section, io=io)
+                             arena=arena, arena_section=arena_section, io=io, mve=bool(target and target.mve))
     if target:
         check_fits(target, compiled)
     write_project(compiled, outdir, force=force)
@@ -127,7 +127,9 @@ def run_graph_on_board(graph: Graph, x: np.ndarray, board: str, workdir: str | P
     from mcucompress.boards import load_board
     from mcucompress.harness.target import run_on_board, target_report
 
-    compiled = compile_graph(graph, default_prefix(graph), dsp=True if board == "host" else load_board(board).dsp)
+    target = None if board == "host" else load_board(board)
+    compiled = compile_graph(graph, default_prefix(graph), dsp=target.dsp if target else True,
+                             mve=bool(target and target.mve))
     if details is not None:
         details["compiled"] = compiled
     if board == "host":

@@ -110,7 +110,7 @@ class Lowering:
         if op.kind != "CONV_2D":
             return call
         w = self.graph.t(op.inputs[1]).data
-        return dual_rows.apply(call, w.reshape(w.shape[0], -1), sparse.current_target().dsp)
+        return dual_rows.apply(call, w.reshape(w.shape[0], -1), _dual_target())
 
     def _conv_call(self, index: int, op: Op, function: str) -> KernelCall:
         """The convolution kernels' records (mcc_conv_params, per-channel quantization, dims); TRANSPOSE_CONV's
@@ -176,7 +176,7 @@ class Lowering:
         call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
         if self.plan.scratch.get(index) is None:
             return call  # dual-row filters take the widened row, in the scratch
-        return dual_rows.apply(call, w.data.reshape(units, depth), sparse.current_target().dsp, p.filter_offset)
+        return dual_rows.apply(call, w.data.reshape(units, depth), _dual_target(), p.filter_offset)
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
         g = self.graph
@@ -451,6 +451,12 @@ class Lowering:
     def _lower_transpose_conv(self, index: int, op: Op) -> KernelCall:
         """mcc_transpose_conv_s8 takes CONV_2D's records (pad_h/pad_w: TFLite's top/left padding)."""
         return self._conv_call(index, op, "mcc_transpose_conv_s8")
+
+
+def _dual_target() -> bool:
+    """Dual-row filters pay with the DSP extension's SMLAD; Helium targets take their MVE paths on plain filters."""
+    tgt = sparse.current_target()
+    return tgt.dsp and not tgt.mve
 
 
 def _conv_function(graph: Graph, op: Op) -> str:

@@ -111,17 +111,18 @@ def input_layout_doc(graph: Graph) -> list[str]:
 
 def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
                   checks: bool = False, arena: str = "static", arena_section: str | None = None,
-                  io: str = "arena") -> CompiledModel:
+                  io: str = "arena", mve: bool = False) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
     "2:4", "1:4") to force wherever the weights allow it (benchmarks); `checks`: the debug build that asserts
     every tensor extent before each kernel (codegen/checks.py); `arena`: "static" (an array of the model,
     in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py);
     `io`: "arena" (the input and output tensors are planned into the arena, as TFLM does; the caller may
-    fill and read them in place) or "separate" (they live only in the caller's buffers)."""
+    fill and read them in place) or "separate" (they live only in the caller's buffers); `mve`: the target has
+    Helium, whose kernel paths read plain filters (no dual-row layout, codegen/dual_rows.py)."""
     arena_mod.check_options(arena, arena_section, io)
     force = sparse_kernels if isinstance(sparse_kernels, str) else None
-    with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force):
+    with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force, mve=mve):
         return _compile_graph(graph, prefix, checks, arena, arena_section, io == "arena")
 
 

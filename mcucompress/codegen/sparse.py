@@ -187,6 +187,7 @@ class Target:
     dsp: bool = True
     enabled: bool = True
     force: str | None = None  # "dense", "2:4", "1:4" or "unstructured" wherever the weights allow it (benchmarks)
+    mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
 
 
 _TARGET = Target()
@@ -198,10 +199,10 @@ def current_target() -> Target:
 
 
 @contextlib.contextmanager
-def target(dsp: bool = True, enabled: bool = True, force: str | None = None):
+def target(dsp: bool = True, enabled: bool = True, force: str | None = None, mve: bool = False):
     """Within the block, choices are made for this target (compile_graph sets it from the board)."""
     global _TARGET
-    saved, _TARGET = _TARGET, Target(dsp, enabled, force)
+    saved, _TARGET = _TARGET, Target(dsp, enabled, force, mve)
     try:
         yield
     finally:
@@ -246,7 +247,7 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
     w = graph.t(op.inputs[1])
     data = w.data
     dense_bytes = int(data.size)
-    dense = round(dense_cost(shape, tgt.dsp))
+    dense = round(dense_cost(shape, tgt.dsp and not tgt.mve))
     base = Choice("dense", sparsity(data), None, dense_bytes, dense_bytes, dense, dense, "")
     if w.dtype != "int8" or (w.quant is not None and np.any(np.asarray(w.quant.zero_point) != 0)):
         base.reason = "asymmetric or non-int8 weights"
