@@ -20,6 +20,7 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_variants.h"
 
@@ -189,6 +190,12 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
         (out_dims->w - 1) * p->stride_w >= in_dims->w) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (ctx != NULL && mcc_convolve_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
+                                           ctx->size) == MCC_OK) {
+        return MCC_OK; /* Helium: kernels/conv/mcc_convolve_mve.c */
+    }
+#endif
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
         return conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
     }

@@ -19,6 +19,7 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_variants.h"
 
@@ -233,6 +234,12 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (ctx != NULL && mcc_convolve_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
+                                           ctx->size) == MCC_OK) {
+        return MCC_OK; /* Helium: kernels/conv/mcc_convolve_mve.c */
+    }
+#endif
     cols = columns_bytes(in_dims, filter_dims);
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
         return MCC_NO_BUFFER;
