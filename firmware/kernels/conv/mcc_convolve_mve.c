@@ -21,8 +21,8 @@
 
 #include "mcc_fixedpoint.h"
 
-/** Column bytes for K values: four pixels, K rounded up to 16. */
-static int32_t columns_bytes(int32_t k) { return 4 * ((k + 15) & ~15); }
+/** Column bytes for K values: two pixels, K rounded up to 16. */
+static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
 
 /** n values from src (or n copies of `fill` when src is NULL) to positions j.. of column s. */
 static void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
@@ -31,7 +31,7 @@ static void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fil
     while (n > 0) {
         const int32_t r = j & 15, len = n < 16 - r ? n : 16 - r;
         const mve_pred16_t pr = vctp8q((uint32_t)len);
-        int8_t *dst = buf + 4 * (j - r) + 16 * s + r;
+        int8_t *dst = buf + 2 * (j - r) + 16 * s + r;
         vstrbq_p_s8(dst, src != NULL ? vldrbq_z_s8(src, pr) : f, pr);
         if (src != NULL) {
             src += len;
@@ -72,48 +72,70 @@ static void im2col(const mcc_conv_params *p, const mcc_dims *in_dims, const int8
     }
 }
 
-/** acc[c * 4 + s] += row c . column s for rows w0 (c = 0) and w1 (c = 1), over k values. */
-static MCC_ALWAYS_INLINE void dot_2x4(const int8_t *w0, const int8_t *w1, const int8_t *c, int32_t k,
-                                      int32_t *acc)
+/** One chunk of 16 values: three filter rows against the two columns (the rows loaded with predicate pr). */
+#define MCC_MVE_CHUNK(load)                                                                                   \
+    do {                                                                                                     \
+        const int8x16_t x0 = vldrbq_s8(c), x1 = vldrbq_s8(c + 16);                                          \
+        const int8x16_t wa = load(w0), wb = load(w1), wc = load(w2);                                         \
+        a0 = vmladavaq_s8(a0, wa, x0);                                                                       \
+        a1 = vmladavaq_s8(a1, wa, x1);                                                                       \
+        b0 = vmladavaq_s8(b0, wb, x0);                                                                       \
+        b1 = vmladavaq_s8(b1, wb, x1);                                                                       \
+        c0 = vmladavaq_s8(c0, wc, x0);                                                                       \
+        c1 = vmladavaq_s8(c1, wc, x1);                                                                       \
+    } while (0)
+#define MCC_MVE_LOAD(w) vldrbq_s8(w)
+#define MCC_MVE_LOAD_TAIL(w) vldrbq_z_s8(w, pr)
+
+/**
+ * The raw dot products of every filter row (cout rows of k values) with the two columns: acc0[oc] with column 0,
+ * acc1[oc] with column 1. Three rows at a time: six accumulators (VMLADAVA wants even registers, and there
+ * are seven besides the loop counter). A function of its own, so that nothing else competes for registers.
+ */
+static MCC_NOINLINE void dots(const int8_t *filter, int32_t k, int32_t cout, const int8_t *buf, int32_t *acc0,
+                              int32_t *acc1)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
-    int32_t n;
-    for (n = k >> 4; n > 0; n--) {
-        const int8x16_t wa = vldrbq_s8(w0), wb = vldrbq_s8(w1);
-        const int8x16_t x0 = vldrbq_s8(c), x1 = vldrbq_s8(c + 16), x2 = vldrbq_s8(c + 32), x3 = vldrbq_s8(c + 48);
-        a0 = vmladavaq_s8(a0, wa, x0);
-        a1 = vmladavaq_s8(a1, wa, x1);
-        a2 = vmladavaq_s8(a2, wa, x2);
-        a3 = vmladavaq_s8(a3, wa, x3);
-        b0 = vmladavaq_s8(b0, wb, x0);
-        b1 = vmladavaq_s8(b1, wb, x1);
-        b2 = vmladavaq_s8(b2, wb, x2);
-        b3 = vmladavaq_s8(b3, wb, x3);
-        w0 += 16;
-        w1 += 16;
-        c += 64;
+    const mve_pred16_t pr = vctp8q((uint32_t)(k & 15));
+    const int32_t n16 = k >> 4, tail = k & 15, step = 3 * k;
+    const int8_t *row = filter, *const end = filter + (cout - cout % 3) * k;
+    int32_t a0, a1, b0, b1, c0, c1, n;
+    for (; row != end; row += step, acc0 += 3, acc1 += 3) {
+        const int8_t *w0 = row, *w1 = row + k, *w2 = w1 + k, *c = buf;
+        a0 = a1 = b0 = b1 = c0 = c1 = 0;
+        for (n = n16; n > 0; n--) {
+            MCC_MVE_CHUNK(MCC_MVE_LOAD);
+            w0 += 16;
+            w1 += 16;
+            w2 += 16;
+            c += 32;
+        }
+        if (tail) { /* the filter rows end here: predicated loads; zeros meet the columns' unused bytes */
+            MCC_MVE_CHUNK(MCC_MVE_LOAD_TAIL);
+        }
+        acc0[0] = a0;
+        acc0[1] = b0;
+        acc0[2] = c0;
+        acc1[0] = a1;
+        acc1[1] = b1;
+        acc1[2] = c1;
     }
-    if (k & 15) { /* the filter rows end here: predicated loads; zeros meet the columns' unused bytes */
-        const mve_pred16_t pr = vctp8q((uint32_t)(k & 15));
-        const int8x16_t wa = vldrbq_z_s8(w0, pr), wb = vldrbq_z_s8(w1, pr);
-        const int8x16_t x0 = vldrbq_s8(c), x1 = vldrbq_s8(c + 16), x2 = vldrbq_s8(c + 32), x3 = vldrbq_s8(c + 48);
-        a0 = vmladavaq_s8(a0, wa, x0);
-        a1 = vmladavaq_s8(a1, wa, x1);
-        a2 = vmladavaq_s8(a2, wa, x2);
-        a3 = vmladavaq_s8(a3, wa, x3);
-        b0 = vmladavaq_s8(b0, wb, x0);
-        b1 = vmladavaq_s8(b1, wb, x1);
-        b2 = vmladavaq_s8(b2, wb, x2);
-        b3 = vmladavaq_s8(b3, wb, x3);
+    for (n = cout % 3; n > 0; n--, row += k, acc0++, acc1++) { /* the last one or two rows */
+        const int8_t *w0 = row, *w1 = row, *w2 = row, *c = buf;
+        int32_t i;
+        a0 = a1 = b0 = b1 = c0 = c1 = 0;
+        for (i = n16; i > 0; i--) {
+            MCC_MVE_CHUNK(MCC_MVE_LOAD);
+            w0 += 16;
+            w1 += 16;
+            w2 += 16;
+            c += 32;
+        }
+        if (tail) {
+            MCC_MVE_CHUNK(MCC_MVE_LOAD_TAIL);
+        }
+        acc0[0] = a0;
+        acc1[0] = a1;
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = b0;
-    acc[5] = b1;
-    acc[6] = b2;
-    acc[7] = b3;
 }
 
 /** Sum of the k values of a filter row. */
@@ -129,31 +151,17 @@ static int32_t row_sum(const int8_t *w, int32_t k)
     return sum;
 }
 
-/** Every output channel of the four columns (pixels out0 + s * cout for s < np). */
-static void columns_out(const int8_t *filter, const int32_t *start, const mcc_per_channel_quant *q, int32_t k,
-                        int32_t cout, const int8_t *buf, int32_t np, int32_t out_offset, int32_t lo, int32_t hi,
-                        int8_t *out0)
+/** The n outputs of one pixel: acc + start requantized, four channels at a time. */
+static void requant_row(const int32_t *acc, const int32_t *start, const mcc_per_channel_quant *q, int32_t n,
+                        int32_t out_offset, int32_t lo, int32_t hi, int8_t *out)
 {
-    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)cout);
-    const mve_pred16_t pr = vctp32q((uint32_t)np);
     const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
-    int32_t oc;
-    for (oc = 0; oc < cout; oc += 2) {
-        const int32_t two = oc + 1 < cout; /* an odd last channel is computed twice, stored once */
-        const int32_t oc1 = two ? oc + 1 : oc;
-        int32_t acc[8];
-        int32x4_t v;
-        acc[0] = acc[1] = acc[2] = acc[3] = start[oc];
-        acc[4] = acc[5] = acc[6] = acc[7] = start[oc1];
-        dot_2x4(filter + oc * k, filter + oc1 * k, buf, k, acc);
-        v = mcc_mve_requant_clamp(vldrwq_s32(acc), vdupq_n_s32(q->multiplier[oc]), vdupq_n_s32(q->shift[oc]),
-                                  out_offset, vlo, vhi);
-        vstrbq_scatter_offset_p_s32(out0 + oc, offsets, v, pr);
-        if (two) {
-            v = mcc_mve_requant_clamp(vldrwq_s32(acc + 4), vdupq_n_s32(q->multiplier[oc1]),
-                                      vdupq_n_s32(q->shift[oc1]), out_offset, vlo, vhi);
-            vstrbq_scatter_offset_p_s32(out0 + oc1, offsets, v, pr);
-        }
+    const int32_t *mult = q->multiplier, *shift = q->shift;
+    for (; n > 0; n -= 4, acc += 4, start += 4, mult += 4, shift += 4, out += 4) {
+        const mve_pred16_t pr = vctp32q((uint32_t)n);
+        const int32x4_t v = vaddq_s32(vldrwq_z_s32(acc, pr), vldrwq_z_s32(start, pr));
+        vstrbq_p_s32(out, mcc_mve_requant_clamp(v, vldrwq_z_s32(mult, pr), vldrwq_z_s32(shift, pr), out_offset, vlo, vhi),
+                     pr);
     }
 }
 
@@ -166,18 +174,20 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
     const int32_t cols = columns_bytes(k), batch_stride = in_dims->h * in_dims->w * in_dims->c;
     const int32_t total = out_dims->n * out_dims->h * out_dims->w;
     int8_t *buf = (int8_t *)scratch;
-    int32_t *start = (int32_t *)(void *)(buf + cols);
+    /* after the columns: the start values, then the raw sums of both pixels (room for two more each) */
+    const int32_t rows = cout + 2;
+    int32_t *start = (int32_t *)(void *)(buf + cols), *acc0 = start + cout, *acc1 = acc0 + rows;
     int32_t oc, pix, b = 0, oy = 0, ox = 0;
-    if (scratch == NULL || size < cols + 4 * cout) {
+    if (scratch == NULL || size < cols + 4 * (cout + 2 * rows)) {
         return MCC_NOT_BUILT;
     }
     for (oc = 0; oc < cout; oc++) {
         start[oc] = (bias != NULL ? bias[oc] : 0) + p->input_offset * row_sum(filter + oc * k, k);
     }
-    for (pix = 0; pix < total; pix += 4) {
-        const int32_t np = total - pix < 4 ? total - pix : 4;
+    for (pix = 0; pix < total; pix += 2) {
+        const int32_t two = pix + 1 < total;
         int32_t s;
-        for (s = 0; s < np; s++) {
+        for (s = 0; s <= two; s++) {
             im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
             if (++ox == out_dims->w) {
                 ox = 0;
@@ -187,8 +197,11 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
                 }
             }
         }
-        columns_out(filter, start, q, k, cout, buf, np, p->output_offset, p->act_min, p->act_max,
-                    out + pix * cout);
+        dots(filter, k, cout, buf, acc0, acc1);
+        requant_row(acc0, start, q, cout, p->output_offset, p->act_min, p->act_max, out + pix * cout);
+        if (two) {
+            requant_row(acc1, start, q, cout, p->output_offset, p->act_min, p->act_max, out + (pix + 1) * cout);
+        }
     }
     return MCC_OK;
 }
