@@ -24,17 +24,23 @@ pytestmark = needs_arm_toolchain_and_qemu
 BOARD = "mps3-an547"
 
 
-def _straddle(g, rng) -> None:
-    """Put the output scale of the graph's one weighted op between its channels' effective scales (per-channel
-    weights): some channels then requantize with a left shift (scale >= 1), others with a right shift."""
+def _straddle(g) -> None:
+    """Spread the per-channel weight scales of the graph's one weighted op by factors of 4 (1/4, 1, 4, ...; bias
+    scales follow) and put the output scale at the geometric mean of the channels' effective scales: some channels
+    then requantize with a left shift, others with a right shift."""
     op = g.ops[0]
-    w = g.t(op.inputs[1]).quant
+    wt = g.t(op.inputs[1])
+    w = wt.quant
     if w.scale.size < 2:
         return
-    eff = g.t(op.inputs[0]).quant.s * w.scale.astype(np.float64)
+    spread = 4.0 ** (np.arange(w.scale.size) % 3 - 1)
+    wt.quant = QuantParams((w.scale * spread).astype(np.float32), w.zero_point, w.axis)
+    if len(op.inputs) > 2 and op.inputs[2]:
+        bt = g.t(op.inputs[2])
+        bt.quant = QuantParams((bt.quant.scale * spread).astype(np.float32), bt.quant.zero_point, bt.quant.axis)
+    eff = g.t(op.inputs[0]).quant.s * wt.quant.scale.astype(np.float64)
     out = g.t(op.outputs[0])
-    mid = float(np.sqrt(eff.min() * eff.max())) if eff.max() > 1.5 * eff.min() else float(eff.min()) * 0.6
-    out.quant = QuantParams(np.array([mid], np.float32), np.array([out.quant.zp]))
+    out.quant = QuantParams(np.array([np.sqrt(eff.min() * eff.max())], np.float32), np.array([out.quant.zp]))
 
 
 def case(kind: str, seed: int):
@@ -58,7 +64,7 @@ def case(kind: str, seed: int):
             y = _conv1x1(b, x, rng)
     g = b.finish(y)
     if rng.random() < 0.6:
-        _straddle(g, rng)
+        _straddle(g)
     return g, rng
 
 
