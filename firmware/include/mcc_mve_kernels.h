@@ -1,6 +1,6 @@
 /**
  * @file mcc_mve_kernels.h
- * @brief Internal header: the Helium (MVE) paths of CONV_2D and FULLY_CONNECTED, which the
+ * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, which the
  *        kernels' entry points call first on an MVE target (mcc_mve.h: MCC_MVE). Each returns MCC_NOT_BUILT when
  *        the call does not suit it (scratch too small); the entry point then goes on with its own paths.
  *
@@ -32,6 +32,14 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
 mcc_status mcc_fully_connected_s8_mve(const mcc_fc_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                                       const int8_t *in, const int8_t *filter, const int32_t *bias,
                                       const mcc_dims *out_dims, int8_t *out);
+
+/** DEPTHWISE_CONV_2D with depth multiplier 1 (mcc_depthwise_conv_s8's contract, arguments already checked) with
+ *  `scratch` of `size` bytes for its int8 band (half of mcc_depthwise_conv_s8_get_buffer_size()); in the DSP band
+ *  path's order, so it may write over its input where that path may (kernels/conv/mcc_depthwise_conv_mve.c). */
+mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                     const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                     const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims,
+                                     int8_t *out, void *scratch, int32_t size);
 
 #endif /* MCC_MVE */
 

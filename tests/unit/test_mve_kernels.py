@@ -102,10 +102,10 @@ def check_on_m55(graphs, tmp_path) -> int:
 
 def test_mve_paths_bit_exact_on_m55(tmp_path):
     """One model per MVE path (conv, conv 1x1, depthwise, FC) on the default suite."""
-    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "fc")], tmp_path) == 6
+    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "fc")], tmp_path) == 8
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["conv", "conv1x1", "fc"])
+@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "fc"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16

@@ -27,6 +27,7 @@
 
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_variants.h"
@@ -576,6 +577,12 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (ctx != NULL && mcc_depthwise_conv_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
+                                                 ctx->size) == MCC_OK) {
+        return MCC_OK; /* Helium, depth multiplier 1: kernels/conv/mcc_depthwise_conv_mve.c */
+    }
+#endif
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
         if (dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf)) {
