@@ -24,20 +24,36 @@
 /** Column bytes for K values: two pixels, K rounded up to 16. */
 static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
 
-/** n values from src (or n copies of `fill` when src is NULL) to positions j.. of column s. */
-static void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
+/** n values from src (or n copies of `fill` when src is NULL) to positions j.. of column s: a partial first
+ *  chunk, whole chunks, a partial last chunk (the partial ones predicated). */
+static MCC_ALWAYS_INLINE void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
 {
-    const int8x16_t f = vdupq_n_s8(fill);
-    while (n > 0) {
-        const int32_t r = j & 15, len = n < 16 - r ? n : 16 - r;
+    const int32_t r = j & 15;
+    int8_t *dst = buf + 2 * (j - r) + 16 * s + r;
+    if (n <= 0) {
+        return;
+    }
+    if (r != 0 || n < 16) { /* up to the end of the first chunk */
+        const int32_t len = n < 16 - r ? n : 16 - r;
         const mve_pred16_t pr = vctp8q((uint32_t)len);
-        int8_t *dst = buf + 2 * (j - r) + 16 * s + r;
-        vstrbq_p_s8(dst, src != NULL ? vldrbq_z_s8(src, pr) : f, pr);
+        vstrbq_p_s8(dst, src != NULL ? vldrbq_z_s8(src, pr) : vdupq_n_s8(fill), pr);
+        n -= len;
+        dst += 32 - r;
         if (src != NULL) {
             src += len;
         }
-        j += len;
-        n -= len;
+    }
+    for (; n >= 16; n -= 16, dst += 32) {
+        if (src != NULL) {
+            vstrbq_s8(dst, vldrbq_s8(src));
+            src += 16;
+        } else {
+            vstrbq_s8(dst, vdupq_n_s8(fill));
+        }
+    }
+    if (n > 0) {
+        const mve_pred16_t pr = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, src != NULL ? vldrbq_z_s8(src, pr) : vdupq_n_s8(fill), pr);
     }
 }
 
@@ -49,8 +65,10 @@ static void im2col(const mcc_conv_params *p, const mcc_dims *in_dims, const int8
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w, dil_w = p->dilation_w;
     const int8_t zp = (int8_t)(-p->input_offset);
     /* taps [kx_lo, kx_hi) of a row are inside the input columns */
-    const int32_t kx_lo = ix0 >= 0 ? 0 : mcc_min_i32((-ix0 + dil_w - 1) / dil_w, kw);
-    const int32_t kx_hi = mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
+    const int32_t inside = ix0 >= 0 && ix0 + (kw - 1) * dil_w < in_w; /* the common case: no division */
+    const int32_t kx_lo = inside || ix0 >= 0 ? 0 : mcc_min_i32((-ix0 + dil_w - 1) / dil_w, kw);
+    const int32_t kx_hi =
+        inside ? kw : mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
     const int32_t row_len = kw * ch;
     int32_t ky, kx, j = 0;
     for (ky = 0; ky < kh; ky++, j += row_len) {
@@ -151,17 +169,40 @@ static int32_t row_sum(const int8_t *w, int32_t k)
     return sum;
 }
 
-/** The n outputs of one pixel: acc + start requantized, four channels at a time. */
-static void requant_row(const int32_t *acc, const int32_t *start, const mcc_per_channel_quant *q, int32_t n,
-                        int32_t out_offset, int32_t lo, int32_t hi, int8_t *out)
+/** Requantize, clamp and store four channels of a pixel. */
+#define MCC_MVE_OUT(acc, store)                                                                               \
+    store(mcc_mve_requant_clamp(vaddq_s32((acc), st), mult, shift, out_offset, vlo, vhi))
+
+/**
+ * The outputs of both pixels (the second one only when `two`): raw sums + start values requantized, four
+ * channels at a time; the channels' constants are loaded once for both pixels.
+ */
+static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *start,
+                                      const mcc_per_channel_quant *q, int32_t n, int32_t two, int32_t out_offset,
+                                      int32_t lo, int32_t hi, int8_t *out0, int8_t *out1)
 {
     const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
-    const int32_t *mult = q->multiplier, *shift = q->shift;
-    for (; n > 0; n -= 4, acc += 4, start += 4, mult += 4, shift += 4, out += 4) {
-        const mve_pred16_t pr = vctp32q((uint32_t)n);
-        const int32x4_t v = vaddq_s32(vldrwq_z_s32(acc, pr), vldrwq_z_s32(start, pr));
-        vstrbq_p_s32(out, mcc_mve_requant_clamp(v, vldrwq_z_s32(mult, pr), vldrwq_z_s32(shift, pr), out_offset, vlo, vhi),
-                     pr);
+    const int32_t *mp = q->multiplier, *sp = q->shift;
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const int32x4_t st = vldrwq_s32(start + i), mult = vldrwq_s32(mp + i), shift = vldrwq_s32(sp + i);
+#define MCC_MVE_STORE0(v) vstrbq_s32(out0 + i, v)
+#define MCC_MVE_STORE1(v) vstrbq_s32(out1 + i, v)
+        MCC_MVE_OUT(vldrwq_s32(acc0 + i), MCC_MVE_STORE0);
+        if (two) {
+            MCC_MVE_OUT(vldrwq_s32(acc1 + i), MCC_MVE_STORE1);
+        }
+    }
+    if (i < n) { /* the last n mod 4 channels */
+        const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
+        const int32x4_t st = vldrwq_z_s32(start + i, pr), mult = vldrwq_z_s32(mp + i, pr);
+        const int32x4_t shift = vldrwq_z_s32(sp + i, pr);
+#define MCC_MVE_STORE0P(v) vstrbq_p_s32(out0 + i, v, pr)
+#define MCC_MVE_STORE1P(v) vstrbq_p_s32(out1 + i, v, pr)
+        MCC_MVE_OUT(vldrwq_z_s32(acc0 + i, pr), MCC_MVE_STORE0P);
+        if (two) {
+            MCC_MVE_OUT(vldrwq_z_s32(acc1 + i, pr), MCC_MVE_STORE1P);
+        }
     }
 }
 
@@ -198,10 +239,8 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
             }
         }
         dots(filter, k, cout, buf, acc0, acc1);
-        requant_row(acc0, start, q, cout, p->output_offset, p->act_min, p->act_max, out + pix * cout);
-        if (two) {
-            requant_row(acc1, start, q, cout, p->output_offset, p->act_min, p->act_max, out + (pix + 1) * cout);
-        }
+        requant_rows(acc0, acc1, start, q, cout, two, p->output_offset, p->act_min, p->act_max, out + pix * cout,
+                     out + (pix + 1) * cout);
     }
     return MCC_OK;
 }
