@@ -114,12 +114,37 @@ static MCC_NOINLINE void dots(const int8_t *filter, int32_t k, int32_t cout, con
                               int32_t *acc1)
 {
     const mve_pred16_t pr = vctp8q((uint32_t)(k & 15));
-    const int32_t n16 = k >> 4, tail = k & 15, step = 3 * k;
-    const int8_t *row = filter, *const end = filter + (cout - cout % 3) * k;
-    int32_t a0, a1, b0, b1, c0, c1, n;
-    for (; row != end; row += step, acc0 += 3, acc1 += 3) {
+    const int32_t n16 = k >> 4, tail = k & 15;
+    const int8_t *row = filter;
+    int32_t blocks, n;
+    for (blocks = cout / 3; blocks > 0; blocks--, acc0 += 3, acc1 += 3) {
         const int8_t *w0 = row, *w1 = row + k, *w2 = w1 + k, *c = buf;
-        a0 = a1 = b0 = b1 = c0 = c1 = 0;
+#if defined(__GNUC__)
+        /* The whole chunks as a low-overhead loop with the accumulators pinned to even registers (GCC otherwise
+         * spends as many instructions moving and spilling around the loop as in it). */
+        register int32_t a0 __asm__("r0") = 0, a1 __asm__("r2") = 0, b0 __asm__("r4") = 0;
+        register int32_t b1 __asm__("r6") = 0, c0 __asm__("r8") = 0, c1 __asm__("r10") = 0;
+        __asm__ volatile("wls     lr, %[n], 1f\n"
+                         "0:\n\t"
+                         "vldrb.8 q0, [%[c]], #16\n\t"
+                         "vldrb.8 q1, [%[c]], #16\n\t"
+                         "vldrb.8 q2, [%[w0]], #16\n\t"
+                         "vmladava.s8 %[a0], q2, q0\n\t"
+                         "vmladava.s8 %[a1], q2, q1\n\t"
+                         "vldrb.8 q3, [%[w1]], #16\n\t"
+                         "vmladava.s8 %[b0], q3, q0\n\t"
+                         "vmladava.s8 %[b1], q3, q1\n\t"
+                         "vldrb.8 q2, [%[w2]], #16\n\t"
+                         "vmladava.s8 %[c0], q2, q0\n\t"
+                         "vmladava.s8 %[c1], q2, q1\n\t"
+                         "le      lr, 0b\n"
+                         "1:"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [c0] "+r"(c0), [c1] "+r"(c1),
+                           [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [c] "+r"(c)
+                         : [n] "r"(n16)
+                         : "lr", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory");
+#else
+        int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0, c0 = 0, c1 = 0;
         for (n = n16; n > 0; n--) {
             MCC_MVE_CHUNK(MCC_MVE_LOAD);
             w0 += 16;
@@ -127,6 +152,7 @@ static MCC_NOINLINE void dots(const int8_t *filter, int32_t k, int32_t cout, con
             w2 += 16;
             c += 32;
         }
+#endif
         if (tail) { /* the filter rows end here: predicated loads; zeros meet the columns' unused bytes */
             MCC_MVE_CHUNK(MCC_MVE_LOAD_TAIL);
         }
@@ -136,20 +162,20 @@ static MCC_NOINLINE void dots(const int8_t *filter, int32_t k, int32_t cout, con
         acc1[0] = a1;
         acc1[1] = b1;
         acc1[2] = c1;
+        row += 3 * k;
     }
     for (n = cout % 3; n > 0; n--, row += k, acc0++, acc1++) { /* the last one or two rows */
-        const int8_t *w0 = row, *w1 = row, *w2 = row, *c = buf;
-        int32_t i;
-        a0 = a1 = b0 = b1 = c0 = c1 = 0;
-        for (i = n16; i > 0; i--) {
-            MCC_MVE_CHUNK(MCC_MVE_LOAD);
-            w0 += 16;
-            w1 += 16;
-            w2 += 16;
-            c += 32;
+        const int8_t *w = row, *c = buf;
+        int32_t a0 = 0, a1 = 0, i;
+        for (i = n16; i > 0; i--, w += 16, c += 32) {
+            const int8x16_t wv = vldrbq_s8(w);
+            a0 = vmladavaq_s8(a0, wv, vldrbq_s8(c));
+            a1 = vmladavaq_s8(a1, wv, vldrbq_s8(c + 16));
         }
         if (tail) {
-            MCC_MVE_CHUNK(MCC_MVE_LOAD_TAIL);
+            const int8x16_t wv = vldrbq_z_s8(w, pr);
+            a0 = vmladavaq_s8(a0, wv, vldrbq_s8(c));
+            a1 = vmladavaq_s8(a1, wv, vldrbq_s8(c + 16));
         }
         acc0[0] = a0;
         acc1[0] = a1;
