@@ -29,6 +29,40 @@
 /** acc + a * b lane by lane. */
 #define DW_MLA(acc, a, b) vaddq_s32((acc), vmulq_s32((a), (b)))
 
+#if defined(__GNUC__)
+/* One tap of two pixels: band entries at e + eo and e + fo (four int8 channels each; VLDRB.S32 wants a low
+ * register) times the widened tap at byte wo of wt, loaded once for both. */
+#define DW_TAP2(e, eo, fo, wo)                                                                                \
+    "vldrw.32  %q[t1], [%[wt], #" wo "]\n\t"                                                                 \
+    "vldrb.s32 %q[t0], [%[" e "], #" eo "]\n\t"                                                              \
+    "vmul.i32  %q[t0], %q[t0], %q[t1]\n\t"                                                                   \
+    "vadd.i32  %q[a0], %q[a0], %q[t0]\n\t"                                                                   \
+    "vldrb.s32 %q[t0], [%[" e "], #" fo "]\n\t"                                                              \
+    "vmul.i32  %q[t0], %q[t0], %q[t1]\n\t"                                                                   \
+    "vadd.i32  %q[a1], %q[a1], %q[t0]\n\t"
+/* A filter row of three taps for two pixels `s` band entries apart (stride 1: "4", "8", "12"; 2: "8", "12", "16"). */
+#define DW_ROW2(e, f1, f2, f3, w1, w2, w3)                                                                    \
+    DW_TAP2(e, "0", f1, w1) DW_TAP2(e, "4", f2, w2) DW_TAP2(e, "8", f3, w3)
+/* One tap of one pixel. */
+#define DW_TAP1(e, eo, wo)                                                                                    \
+    "vldrw.32  %q[t1], [%[wt], #" wo "]\n\t"                                                                 \
+    "vldrb.s32 %q[t0], [%[" e "], #" eo "]\n\t"                                                              \
+    "vmul.i32  %q[t0], %q[t0], %q[t1]\n\t"                                                                   \
+    "vadd.i32  %q[a0], %q[a0], %q[t0]\n\t"
+#define DW_ROW1(e, w1, w2, w3) DW_TAP1(e, "0", w1) DW_TAP1(e, "4", w2) DW_TAP1(e, "8", w3)
+#define DW_3X3_ONE()                                                                                          \
+    __asm__(DW_ROW1("e0", "0", "16", "32") DW_ROW1("e1", "48", "64", "80") DW_ROW1("e2", "96", "112", "128")  \
+            : [a0] "+w"(a0), [t0] "=&w"(t0), [t1] "=&w"(t1)                                                   \
+            : [e0] "l"(e0), [e1] "l"(e1), [e2] "l"(e2), [wt] "r"(wt), "m"(*(const int8_t(*)[144])wt)           \
+            : "memory")
+#define DW_3X3_PAIR(f1, f2, f3)                                                                               \
+    __asm__(DW_ROW2("e0", f1, f2, f3, "0", "16", "32") DW_ROW2("e1", f1, f2, f3, "48", "64", "80")             \
+                DW_ROW2("e2", f1, f2, f3, "96", "112", "128")                                                 \
+            : [a0] "+w"(a0), [a1] "+w"(a1), [t0] "=&w"(t0), [t1] "=&w"(t1)                                   \
+            : [e0] "l"(e0), [e1] "l"(e1), [e2] "l"(e2), [wt] "r"(wt), "m"(*(const int8_t(*)[144])wt)           \
+            : "memory")
+#endif
+
 /** What every group shares. */
 typedef struct {
     int8_t *band;                /* rows + 1 band rows of `width` columns of four int8; the last row: zero points */
@@ -76,12 +110,16 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
 {
     const int32x4_t vlo = vdupq_n_s32(p->act_min), vhi = vdupq_n_s32(p->act_max);
     const mve_pred16_t pr = vctp32q((uint32_t)nc);
+    int32x4_t wt[9]; /* 3x3: the taps widened once per group */
     const int8_t *rows[DW_MVE_MAX_ROWS];
     int32_t slot_row[DW_MVE_MAX_ROWS];
     const int32_t ch = d->ch, kw = d->kw, step = 4 * d->stride_w, dstep = 4 * d->dil_w;
     int32_t oy, ox, ky, kx, i;
     for (i = 0; i < d->band_rows; i++) {
         slot_row[i] = -1;
+    }
+    for (i = 0; is_3x3 && i < 9; i++) {
+        wt[i] = vldrbq_s32(f + i * ch);
     }
     for (oy = 0; oy < d->out_h; oy++) {
         const int32_t iy0 = oy * d->stride_h - d->pad_h;
@@ -99,20 +137,42 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
                 rows[ky] = row;
             }
         }
-        for (ox = 0; ox < d->out_w; ox++, out += ch) {
+        ox = 0;
+#if defined(__GNUC__)
+        /* 3x3 with stride 1 or 2 (GCC): two pixels at a time in inline asm, each widened tap loaded once for both
+         * (GCC's own code spills the nine taps' addresses and the constants around every pixel) */
+        for (; is_3x3 && (step == 4 || step == 8) && ox + 2 <= d->out_w; ox += 2, out += 2 * ch) {
+            const int8_t *e0 = rows[0] + ox * step, *e1 = rows[1] + ox * step, *e2 = rows[2] + ox * step;
+            int32x4_t a0 = full, a1 = full, t0, t1;
+            if (step == 4) {
+                DW_3X3_PAIR("4", "8", "12");
+            } else {
+                DW_3X3_PAIR("8", "12", "16");
+            }
+            vstrbq_s32(out, mcc_mve_requant_clamp(a0, mult, shift, p->output_offset, vlo, vhi));
+            vstrbq_s32(out + ch, mcc_mve_requant_clamp(a1, mult, shift, p->output_offset, vlo, vhi));
+        }
+#endif
+        for (; ox < d->out_w; ox++, out += ch) {
             const int32_t e = ox * step;
             int32x4_t acc = full;
             if (is_3x3) {
                 const int8_t *e0 = rows[0] + e, *e1 = rows[1] + e, *e2 = rows[2] + e;
-                acc = DW_MLA(acc, vldrbq_s32(e0), vldrbq_s32(f));
-                acc = DW_MLA(acc, vldrbq_s32(e0 + 4), vldrbq_s32(f + ch));
-                acc = DW_MLA(acc, vldrbq_s32(e0 + 8), vldrbq_s32(f + 2 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e1), vldrbq_s32(f + 3 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e1 + 4), vldrbq_s32(f + 4 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e1 + 8), vldrbq_s32(f + 5 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e2), vldrbq_s32(f + 6 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e2 + 4), vldrbq_s32(f + 7 * ch));
-                acc = DW_MLA(acc, vldrbq_s32(e2 + 8), vldrbq_s32(f + 8 * ch));
+#if defined(__GNUC__)
+                int32x4_t a0 = acc, t0, t1;
+                DW_3X3_ONE();
+                acc = a0;
+#else
+                acc = DW_MLA(acc, vldrbq_s32(e0), wt[0]);
+                acc = DW_MLA(acc, vldrbq_s32(e0 + 4), wt[1]);
+                acc = DW_MLA(acc, vldrbq_s32(e0 + 8), wt[2]);
+                acc = DW_MLA(acc, vldrbq_s32(e1), wt[3]);
+                acc = DW_MLA(acc, vldrbq_s32(e1 + 4), wt[4]);
+                acc = DW_MLA(acc, vldrbq_s32(e1 + 8), wt[5]);
+                acc = DW_MLA(acc, vldrbq_s32(e2), wt[6]);
+                acc = DW_MLA(acc, vldrbq_s32(e2 + 4), wt[7]);
+                acc = DW_MLA(acc, vldrbq_s32(e2 + 8), wt[8]);
+#endif
             } else {
                 const int8_t *w = f;
                 for (ky = 0; ky < d->kh; ky++) {
