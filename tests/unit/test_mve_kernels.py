@@ -55,6 +55,9 @@ def case(kind: str, seed: int):
     elif kind == "dw":
         x = b.input((1, h, w, c))
         y = add_depthwise_conv2d(b, x, multiplier=1)
+    elif kind == "dw3x3":  # the inline-asm windows: 3x3, stride 1 or 2, dilation 1, 4 to 13 channels
+        x = b.input((1, int(rng.integers(2, 12)), int(rng.integers(2, 12)), int(rng.integers(4, 14))))
+        y = _dw3x3(b, x, rng)
     else:
         x = b.input((1, h, w, c))
         y = add_conv2d(b, x, out_channels=int(rng.integers(1, 12)))
@@ -80,6 +83,17 @@ def _conv1x1(b: Builder, x: str, rng) -> str:
     return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(s, s, 1, 1, 0, 0, 0, 0, "NONE"))
 
 
+def _dw3x3(b: Builder, x: str, rng) -> str:
+    from mcucompress.ir import ops as irops
+    from tests.random_graphs import _weighted_op, _window_attrs
+
+    n, h, w, c = b.shape(x)
+    s = int(rng.integers(1, 3))
+    (oh, ow), pads = _window_attrs(rng, (h, w), (3, 3), (s, s), (1, 1))
+    inputs, y = _weighted_op(b, x, (1, 3, 3, c), c, 9, 3, True, "RELU6", (n, oh, ow, c), None)
+    return b.op("DEPTHWISE_CONV_2D", inputs, y, irops.DepthwiseConv2DAttrs(s, s, 1, 1, **pads, activation="RELU6"))
+
+
 def check_on_m55(graphs, tmp_path) -> int:
     """Every graph on mps3-an547 against TFLM and the reference executor; returns the number of samples."""
     from mcucompress.harness.target import run_on_board
@@ -101,11 +115,11 @@ def check_on_m55(graphs, tmp_path) -> int:
 
 
 def test_mve_paths_bit_exact_on_m55(tmp_path):
-    """One model per MVE path (conv, conv 1x1, depthwise, FC) on the default suite."""
-    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "fc")], tmp_path) == 8
+    """One model per MVE path (conv, conv 1x1, depthwise any and 3x3, FC) on the default suite."""
+    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "dw3x3", "fc")], tmp_path) == 10
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "fc"])
+@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16
