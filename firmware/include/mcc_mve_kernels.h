@@ -2,7 +2,9 @@
  * @file mcc_mve_kernels.h
  * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, which the
  *        kernels' entry points call first on an MVE target (mcc_mve.h: MCC_MVE). Each returns MCC_NOT_BUILT when
- *        the call does not suit it (scratch too small); the entry point then goes on with its own paths.
+ *        the call does not suit it (scratch too small, depthwise multiplier above 1); the entry point then goes on
+ *        with its own general paths (the DSP fast paths, which need at least the scratch the Helium paths need,
+ *        are left out of MVE builds).
  *
  * Not part of the public API: included by the kernel sources only.
  */
@@ -21,7 +23,8 @@ extern "C" {
 #if defined(MCC_MVE)
 
 /** CONV_2D (any filter; mcc_convolve_s8's and mcc_convolve_1x1_s8's contract, arguments already checked) with
- *  `scratch` of `size` bytes: four int8 im2col columns and one int32 per output channel (kernels/conv/mcc_convolve_mve.c). */
+ *  `scratch` of `size` bytes: two int8 im2col columns (K > 16) and one int32 per output channel, eight more when
+ *  they fit (kernels/conv/mcc_convolve_mve.c). */
 mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                                const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcc_dims *out_dims, int8_t *out, void *scratch,

@@ -285,4 +285,5 @@ def test_mlperf_kws_bit_exact_on_m3_m7_m33_m55(board, tmp_path):
     x = lcg_input(x_info.size).reshape(1, *x_info.shape[1:])
     run = run_on_qemu(compile_graph(graph, "kws"), x, graph.t(graph.outputs[0]).shape, board=board, workdir=tmp_path)
     assert run.outputs[0].reshape(-1).view(np.uint8).tobytes().hex() == ANCHOR_OUTPUTS["kws_ref_model"]
-    assert run.unit == "instructions" and run.latency[0] > 2_656_768  # at least one instruction per MAC
+    # at least one instruction per MAC; Helium (mps3-an547) does up to 16 per VMLADAVA: at least a quarter there
+    assert run.unit == "instructions" and run.latency[0] > 2_656_768 * (0.25 if board == "mps3-an547" else 1)

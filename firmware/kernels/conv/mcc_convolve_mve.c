@@ -21,7 +21,7 @@
 
 #include "mcc_fixedpoint.h"
 
-/** Column bytes for K values: two pixels, K rounded up to 16. */
+/** Column bytes for K values: two pixels, K rounded up to 16 (interleaved by chunks of 16). */
 static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
 
 /** n values from src (or n copies of `fill` when src is NULL) to positions j.. of column s: a partial first
@@ -204,11 +204,10 @@ static int32_t row_sum(const int8_t *w, int32_t k)
  * channels at a time; the channels' constants are loaded once for both pixels.
  */
 static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *start,
-                                      const mcc_per_channel_quant *q, int32_t n, int32_t two, int32_t out_offset,
+                                      const int32_t *mp, const int32_t *sp, int32_t n, int32_t two, int32_t out_offset,
                                       int32_t lo, int32_t hi, int8_t *out0, int8_t *out1)
 {
     const int32x4_t vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
-    const int32_t *mp = q->multiplier, *sp = q->shift;
     int32_t i;
     for (i = 0; i + 4 <= n; i += 4) {
         const int32x4_t st = vldrwq_s32(start + i), mult = vldrwq_s32(mp + i), shift = vldrwq_s32(sp + i);
@@ -232,27 +231,42 @@ static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, 
     }
 }
 
+/** Output channels per pass of dots and requant_rows when their raw sums do not fit in the scratch and live on the
+ *  stack (a multiple of 3 and 4). */
+#define MVE_CHUNK 24
+
+/** Scratch bytes mcc_convolve_s8_mve uses: the two columns (on the stack instead for K <= 16), then one int32 per
+ *  output channel. At most the DSP paths' size, 2 * K int16 and 16 bytes per output channel: it never refuses a
+ *  call that has that. */
+static int32_t scratch_bytes(int32_t k, int32_t cout) { return (k <= 16 ? 0 : columns_bytes(k)) + 4 * cout; }
+
 mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                                const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcc_dims *out_dims, int8_t *out, void *scratch,
                                int32_t size)
 {
     const int32_t k = filter_dims->h * filter_dims->w * in_dims->c, cout = out_dims->c;
-    const int32_t cols = columns_bytes(k), batch_stride = in_dims->h * in_dims->w * in_dims->c;
+    const int32_t batch_stride = in_dims->h * in_dims->w * in_dims->c;
     const int32_t total = out_dims->n * out_dims->h * out_dims->w;
-    int8_t *buf = (int8_t *)scratch;
-    /* after the columns: the start values, then the raw sums of both pixels (room for two more each) */
-    const int32_t rows = cout + 2;
-    int32_t *start = (int32_t *)(void *)(buf + cols), *acc0 = start + cout, *acc1 = acc0 + rows;
-    int32_t oc, pix, b = 0, oy = 0, ox = 0;
-    if (scratch == NULL || size < cols + 4 * (cout + 2 * rows)) {
+    int32_t stack0[MVE_CHUNK], stack1[MVE_CHUNK];
+    int8_t small[32]; /* the columns of K <= 16 */
+    int8_t *buf = k <= 16 ? small : (int8_t *)scratch;
+    int32_t *start = (int32_t *)(void *)((int8_t *)scratch + (k <= 16 ? 0 : columns_bytes(k)));
+    int32_t *acc0 = stack0, *acc1 = stack1, chunk = MVE_CHUNK, oc, pix, b = 0, oy = 0, ox = 0;
+    if (scratch == NULL || size < scratch_bytes(k, cout)) {
         return MCC_NOT_BUILT;
+    }
+    if (size >= scratch_bytes(k, cout) + 8 * cout) { /* room for every channel's raw sums: one pass */
+        acc0 = start + cout;
+        acc1 = acc0 + cout;
+        chunk = cout;
     }
     for (oc = 0; oc < cout; oc++) {
         start[oc] = (bias != NULL ? bias[oc] : 0) + p->input_offset * row_sum(filter + oc * k, k);
     }
     for (pix = 0; pix < total; pix += 2) {
         const int32_t two = pix + 1 < total;
+        int8_t *out0 = out + pix * cout;
         int32_t s;
         for (s = 0; s <= two; s++) {
             im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
@@ -264,9 +278,12 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
                 }
             }
         }
-        dots(filter, k, cout, buf, acc0, acc1);
-        requant_rows(acc0, acc1, start, q, cout, two, p->output_offset, p->act_min, p->act_max, out + pix * cout,
-                     out + (pix + 1) * cout);
+        for (oc = 0; oc < cout; oc += chunk) {
+            const int32_t n = cout - oc < chunk ? cout - oc : chunk;
+            dots(filter + oc * k, k, n, buf, acc0, acc1);
+            requant_rows(acc0, acc1, start + oc, q->multiplier + oc, q->shift + oc, n, two, p->output_offset,
+                         p->act_min, p->act_max, out0 + oc, out0 + cout + oc);
+        }
     }
     return MCC_OK;
 }

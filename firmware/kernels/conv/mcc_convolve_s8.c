@@ -218,8 +218,8 @@ static inline void advance(const mcc_dims *out_dims, int32_t *b, int32_t *oy, in
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out]
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the build left out the im2col fill this
- *         call needs (mcc_variants.h)
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER (on an MVE target: less than mcc_convolve_s8_get_buffer_size()
+ *         bytes), or MCC_NOT_BUILT when the build left out the im2col fill this call needs (mcc_variants.h)
  */
 mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                            const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -239,6 +239,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                                            ctx->size) == MCC_OK) {
         return MCC_OK; /* Helium: kernels/conv/mcc_convolve_mve.c */
     }
+    return MCC_NO_BUFFER; /* MVE builds carry no DSP path: they need mcc_convolve_s8_get_buffer_size() bytes */
 #endif
     cols = columns_bytes(in_dims, filter_dims);
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {

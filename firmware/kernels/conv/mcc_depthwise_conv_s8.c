@@ -577,17 +577,18 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
-#if defined(MCC_MVE)
-    if (ctx != NULL && mcc_depthwise_conv_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
-                                                 ctx->size) == MCC_OK) {
-        return MCC_OK; /* Helium, depth multiplier 1: kernels/conv/mcc_depthwise_conv_mve.c */
-    }
-#endif
+#if defined(MCC_MVE) /* Helium, depth multiplier 1 (kernels/conv/mcc_depthwise_conv_mve.c): its band (half the bytes,
+                      * the same limits) takes every call the DSP band path would, which MVE builds leave out */
+    (void)dw_banded;
+    if (mcc_depthwise_conv_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out,
+                                  ctx != NULL ? ctx->buf : NULL, ctx != NULL ? ctx->size : 0) == MCC_OK) {
+#else
     if (dw_band_applies(p, filter_dims) && ctx != NULL && ctx->buf != NULL &&
         ctx->size >= mcc_depthwise_conv_s8_get_buffer_size(p, in_dims, filter_dims, out_dims)) {
         if (dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf)) {
             return MCC_NOT_BUILT; /* the build left the band loop for any filter out (mcc_variants.h) */
         }
+#endif
     } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     } else {
