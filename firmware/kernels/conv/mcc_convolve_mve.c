@@ -26,7 +26,7 @@ static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
 
 /** n values from src (or n copies of `fill` when src is NULL) to positions j.. of column s: a partial first
  *  chunk, whole chunks, a partial last chunk (the partial ones predicated). */
-static MCC_ALWAYS_INLINE void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
+static MCC_NOINLINE void put_n(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
 {
     const int32_t r = j & 15;
     int8_t *dst = buf + 2 * (j - r) + 16 * s + r;
@@ -54,6 +54,14 @@ static MCC_ALWAYS_INLINE void put(int8_t *buf, int32_t s, int32_t j, const int8_
     if (n > 0) {
         const mve_pred16_t pr = vctp8q((uint32_t)n);
         vstrbq_p_s8(dst, src != NULL ? vldrbq_z_s8(src, pr) : vdupq_n_s8(fill), pr);
+    }
+}
+
+/** put_n where n > 0 (the padding runs are mostly empty: no call for them). */
+static MCC_ALWAYS_INLINE void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
+{
+    if (n > 0) {
+        put_n(buf, s, j, src, fill, n);
     }
 }
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "mcc_mve_kernels.h"
+#include "mcc_variants.h"
 
 #if defined(MCC_MVE)
 
@@ -55,12 +56,53 @@
             : [a0] "+w"(a0), [t0] "=&w"(t0), [t1] "=&w"(t1)                                                   \
             : [e0] "l"(e0), [e1] "l"(e1), [e2] "l"(e2), [wt] "r"(wt), "m"(*(const int8_t(*)[144])wt)           \
             : "memory")
-#define DW_3X3_PAIR(f1, f2, f3)                                                                               \
-    __asm__(DW_ROW2("e0", f1, f2, f3, "0", "16", "32") DW_ROW2("e1", f1, f2, f3, "48", "64", "80")             \
-                DW_ROW2("e2", f1, f2, f3, "96", "112", "128")                                                 \
-            : [a0] "+w"(a0), [a1] "+w"(a1), [t0] "=&w"(t0), [t1] "=&w"(t1)                                   \
-            : [e0] "l"(e0), [e1] "l"(e1), [e2] "l"(e2), [wt] "r"(wt), "m"(*(const int8_t(*)[144])wt)           \
-            : "memory")
+/* Requantize a0 and a1 with the group's constants at cb (mcc_mve.h's sequence; see dw_consts) and store them at o0
+ * and o1 (VSTRB.32 wants low registers). */
+#define DW_REQUANT2                                                                                           \
+    "vldrw.32  %q[t1], [%[cb], #32]\n\t"                                                                     \
+    "vshl.s32  %q[a0], %q[a0], %q[t1]\n\t"                                                                   \
+    "vshl.s32  %q[a1], %q[a1], %q[t1]\n\t"                                                                   \
+    "vldrw.32  %q[t1], [%[cb], #16]\n\t"                                                                     \
+    "vqrdmulh.s32 %q[a0], %q[a0], %q[t1]\n\t"                                                                \
+    "vqrdmulh.s32 %q[a1], %q[a1], %q[t1]\n\t"                                                                \
+    "vldrw.32  %q[t1], [%[cb], #48]\n\t"                                                                     \
+    "vand      %q[t0], %q[a0], %q[t1]\n\t"                                                                   \
+    "vshr.s32  %q[t0], %q[t0], #31\n\t"                                                                      \
+    "vqadd.s32 %q[a0], %q[a0], %q[t0]\n\t"                                                                   \
+    "vrshl.s32 %q[a0], %q[a0], %q[t1]\n\t"                                                                   \
+    "vand      %q[t0], %q[a1], %q[t1]\n\t"                                                                   \
+    "vshr.s32  %q[t0], %q[t0], #31\n\t"                                                                      \
+    "vqadd.s32 %q[a1], %q[a1], %q[t0]\n\t"                                                                   \
+    "vrshl.s32 %q[a1], %q[a1], %q[t1]\n\t"                                                                   \
+    "vadd.i32  %q[a0], %q[a0], %[off]\n\t"                                                                   \
+    "vadd.i32  %q[a1], %q[a1], %[off]\n\t"                                                                   \
+    "vldrw.32  %q[t1], [%[cb], #64]\n\t"                                                                     \
+    "vmax.s32  %q[a0], %q[a0], %q[t1]\n\t"                                                                   \
+    "vmax.s32  %q[a1], %q[a1], %q[t1]\n\t"                                                                   \
+    "vldrw.32  %q[t1], [%[cb], #80]\n\t"                                                                     \
+    "vmin.s32  %q[a0], %q[a0], %q[t1]\n\t"                                                                   \
+    "vmin.s32  %q[a1], %q[a1], %q[t1]\n\t"                                                                   \
+    "vstrb.32  %q[a0], [%[o0]]\n\t"                                                                          \
+    "vstrb.32  %q[a1], [%[o1]]\n\t"
+/* `n` (>= 1) pixel pairs of a 3x3 row: the second pixel `s` band bytes after the first (f1..f3 = s + 0, 4, 8, e.g.
+ * stride 1: "4", "8", "12"); the band pointers advance by 2s ("8" or "16") and the outputs by ch2 = 2 * C. */
+#define DW_3X3_ROW(f1, f2, f3, s2)                                                                            \
+    __asm__ volatile("dls     lr, %[n]\n"                                                                     \
+                     "1:\n\t"                                                                                \
+                     "vldrw.32  %q[a0], [%[cb]]\n\t"                                                         \
+                     "vldrw.32  %q[a1], [%[cb]]\n\t"                                                         \
+                     DW_ROW2("e0", f1, f2, f3, "0", "16", "32") DW_ROW2("e1", f1, f2, f3, "48", "64", "80")    \
+                     DW_ROW2("e2", f1, f2, f3, "96", "112", "128") DW_REQUANT2                                 \
+                     "adds      %[e0], #" s2 "\n\t"                                                           \
+                     "adds      %[e1], #" s2 "\n\t"                                                           \
+                     "adds      %[e2], #" s2 "\n\t"                                                           \
+                     "add       %[o0], %[o0], %[ch2]\n\t"                                                     \
+                     "add       %[o1], %[o1], %[ch2]\n\t"                                                     \
+                     "le        lr, 1b"                                                                      \
+                     : [a0] "=&w"(a0), [a1] "=&w"(a1), [t0] "=&w"(t0), [t1] "=&w"(t1), [e0] "+l"(e0),          \
+                       [e1] "+l"(e1), [e2] "+l"(e2), [o0] "+l"(o0), [o1] "+l"(o1)                              \
+                     : [n] "r"(n), [wt] "r"(wt), [cb] "r"(cb), [off] "r"(off), [ch2] "r"(2 * ch)               \
+                     : "lr", "memory")
 #endif
 
 /** What every group shares. */
@@ -110,7 +152,8 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
 {
     const int32x4_t vlo = vdupq_n_s32(p->act_min), vhi = vdupq_n_s32(p->act_max);
     const mve_pred16_t pr = vctp32q((uint32_t)nc);
-    int32x4_t wt[9]; /* 3x3: the taps widened once per group */
+    int32x4_t wt[9];    /* 3x3: the taps widened once per group */
+    int32x4_t cb[6];    /* 3x3: full, mult, left shift, right shift (<= 0), lo, hi: the asm row's constants */
     const int8_t *rows[DW_MVE_MAX_ROWS];
     int32_t slot_row[DW_MVE_MAX_ROWS];
     const int32_t ch = d->ch, kw = d->kw, step = 4 * d->stride_w, dstep = 4 * d->dil_w;
@@ -121,6 +164,12 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
     for (i = 0; is_3x3 && i < 9; i++) {
         wt[i] = vldrbq_s32(f + i * ch);
     }
+    cb[0] = full;
+    cb[1] = mult;
+    cb[2] = vmaxq_s32(shift, vdupq_n_s32(0));
+    cb[3] = vminq_s32(shift, vdupq_n_s32(0));
+    cb[4] = vlo;
+    cb[5] = vhi;
     for (oy = 0; oy < d->out_h; oy++) {
         const int32_t iy0 = oy * d->stride_h - d->pad_h;
         for (ky = 0; ky < d->kh; ky++) { /* the band rows of this output row, filled where first needed */
@@ -141,16 +190,18 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
 #if defined(__GNUC__)
         /* 3x3 with stride 1 or 2 (GCC): two pixels at a time in inline asm, each widened tap loaded once for both
          * (GCC's own code spills the nine taps' addresses and the constants around every pixel) */
-        for (; is_3x3 && (step == 4 || step == 8) && ox + 2 <= d->out_w; ox += 2, out += 2 * ch) {
-            const int8_t *e0 = rows[0] + ox * step, *e1 = rows[1] + ox * step, *e2 = rows[2] + ox * step;
-            int32x4_t a0 = full, a1 = full, t0, t1;
+        if (is_3x3 && (step == 4 || step == 8) && d->out_w >= 2) {
+            const int32_t n = d->out_w >> 1, off = p->output_offset;
+            const int8_t *e0 = rows[0], *e1 = rows[1], *e2 = rows[2];
+            int8_t *o0 = out, *o1 = out + ch;
+            int32x4_t a0, a1, t0, t1;
             if (step == 4) {
-                DW_3X3_PAIR("4", "8", "12");
+                DW_3X3_ROW("4", "8", "12", "8");
             } else {
-                DW_3X3_PAIR("8", "12", "16");
+                DW_3X3_ROW("8", "12", "16", "16");
             }
-            vstrbq_s32(out, mcc_mve_requant_clamp(a0, mult, shift, p->output_offset, vlo, vhi));
-            vstrbq_s32(out + ch, mcc_mve_requant_clamp(a1, mult, shift, p->output_offset, vlo, vhi));
+            ox = 2 * n;
+            out += 2 * n * ch;
         }
 #endif
         for (; ox < d->out_w; ox++, out += ch) {
@@ -192,13 +243,20 @@ static MCC_ALWAYS_INLINE void dw_group(const dw_mve *d, const mcc_conv_params *p
     }
 }
 
+/** 1 when the group of nc channels takes the 3x3 copy: four channels, 3x3, dilation_w 1. */
+static int32_t takes_3x3(const dw_mve *d, int32_t nc) { return nc == 4 && d->kh == 3 && d->kw == 3 && d->dil_w == 1; }
+
+/** The 3x3 copy where the build carries it (mcc_variants.h: the DSP band path's 3x3 switches, which a project sets
+ *  for the same layers), else the loop for any filter (its switch MCC_DW_BAND_ANY). */
+#define DW_MVE_3X3 (MCC_DW_3X3 || MCC_DW_3X3_CLAMPED)
+
 /** One group of one batch: the unrolled 3x3 copy for full groups, the loop for any filter otherwise. */
 static MCC_NOINLINE void dw_group_batch(const dw_mve *d, const mcc_conv_params *p, const int8_t *in, int8_t *out,
                                         const int8_t *f, int32x4_t full, int32x4_t mult, int32x4_t shift, int32_t nc)
 {
-    if (nc == 4 && d->kh == 3 && d->kw == 3 && d->dil_w == 1) {
+    if (DW_MVE_3X3 && takes_3x3(d, nc)) {
         dw_group(d, p, in, out, f, full, mult, shift, 4, 1);
-    } else {
+    } else if (MCC_DW_BAND_ANY) {
         dw_group(d, p, in, out, f, full, mult, shift, nc, 0);
     }
 }
@@ -230,6 +288,10 @@ mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_cha
     d.pad_w = p->pad_w;
     d.dil_h = p->dilation_h;
     d.dil_w = p->dilation_w;
+    /* every group's loop must be in the build before any output is written (the output may overlay the input) */
+    if ((!DW_MVE_3X3 && takes_3x3(&d, 4) && ch >= 4) || (!MCC_DW_BAND_ANY && (!takes_3x3(&d, 4) || (ch & 3) != 0))) {
+        return MCC_NOT_BUILT;
+    }
     /* padding columns and the extra row hold the zero point and are never written again */
     for (t = 0; t < bytes; t += 16) {
         vstrbq_p_s8(d.band + t, vdupq_n_s8((int8_t)(-off)), vctp8q((uint32_t)(bytes - t)));
