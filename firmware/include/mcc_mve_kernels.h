@@ -1,6 +1,6 @@
 /**
  * @file mcc_mve_kernels.h
- * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, which the
+ * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and SUB, which the
  *        kernels' entry points call first on an MVE target (mcc_mve.h: MCC_MVE). Each returns MCC_NOT_BUILT when
  *        the call does not suit it (scratch too small, depthwise multiplier above 1); the entry point then goes on
  *        with its own general paths (the DSP fast paths, which need at least the scratch the Helium paths need,
@@ -43,6 +43,11 @@ mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_cha
                                      const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                      const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims,
                                      int8_t *out, void *scratch, int32_t size);
+
+/** ADD (sign 1) or SUB (sign -1) with broadcasting (mcc_add_s8's contract; needs no scratch)
+ *  (kernels/elementwise/mcc_addsub_mve.c). */
+mcc_status mcc_addsub_s8_mve(const mcc_add_params *p, const mcc_broadcast_dims *d, const int8_t *in1,
+                             const int8_t *in2, int8_t *out, int32_t sign);
 
 #endif /* MCC_MVE */
 

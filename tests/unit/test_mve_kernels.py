@@ -1,7 +1,7 @@
 """The Helium (MVE) kernel paths on the emulated Cortex-M55 (mps3-an547): bit-exact with TFLM.
 
-Host gcc cannot run MVE, so random single-op CONV_2D (1x1 and general), DEPTHWISE_CONV_2D and FULLY_CONNECTED
-models run in QEMU and are compared with the tflite_micro interpreter (and the reference executor). The cases
+Host gcc cannot run MVE, so random single-op CONV_2D (1x1 and general), DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD
+and SUB (with broadcasting) models run in QEMU and are compared with the tflite_micro interpreter (and the reference executor). The cases
 cover K = KH * KW * C_in not a multiple of 16, odd channel counts (a short last group of channels), padding,
 strides and dilation, per-tensor and per-channel weights, and requantization with left and right shifts in the
 same layer (the output scale sits between the channels' effective scales). One small case per kind runs in the
@@ -55,6 +55,12 @@ def case(kind: str, seed: int):
     elif kind == "dw":
         x = b.input((1, h, w, c))
         y = add_depthwise_conv2d(b, x, multiplier=1)
+    elif kind in ("add", "sub"):  # a constant operand, broadcast along some axes 60% of the time
+        from tests.random_graphs import _broadcast_partner, add_binary, operand
+
+        x = b.input((1, h, w, c))
+        shape = _broadcast_partner(rng, (1, h, w, c)) if rng.random() < 0.6 else (1, h, w, c)
+        y = add_binary(b, kind.upper(), x, operand(b, shape, const_prob=1.0))
     elif kind == "dw3x3":  # the inline-asm windows: 3x3, stride 1 or 2, dilation 1, 4 to 13 channels
         x = b.input((1, int(rng.integers(2, 12)), int(rng.integers(2, 12)), int(rng.integers(4, 14))))
         y = _dw3x3(b, x, rng)
@@ -115,11 +121,11 @@ def check_on_m55(graphs, tmp_path) -> int:
 
 
 def test_mve_paths_bit_exact_on_m55(tmp_path):
-    """One model per MVE path (conv, conv 1x1, depthwise any and 3x3, FC) on the default suite."""
-    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "dw3x3", "fc")], tmp_path) == 10
+    """One model per MVE path (conv, conv 1x1, depthwise any and 3x3, FC, ADD) on the default suite."""
+    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "dw3x3", "fc", "add")], tmp_path) == 12
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc"])
+@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc", "add", "sub"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16
