@@ -57,10 +57,15 @@ static MCC_NOINLINE void put_n(int8_t *buf, int32_t s, int32_t j, const int8_t *
     }
 }
 
-/** put_n where n > 0 (the padding runs are mostly empty: no call for them). */
+/** put_n where n > 0 (the padding runs are mostly empty: no call for them); a run inside one chunk (a filter
+ *  row of a first layer: KW * C_in values) is one predicated copy in line. */
 static MCC_ALWAYS_INLINE void put(int8_t *buf, int32_t s, int32_t j, const int8_t *src, int8_t fill, int32_t n)
 {
-    if (n > 0) {
+    const int32_t r = j & 15;
+    if (n > 0 && n <= 16 - r && src != NULL) {
+        const mve_pred16_t pr = vctp8q((uint32_t)n);
+        vstrbq_p_s8(buf + 2 * (j - r) + 16 * s + r, vldrbq_z_s8(src, pr), pr);
+    } else if (n > 0) {
         put_n(buf, s, j, src, fill, n);
     }
 }
@@ -79,6 +84,14 @@ static void im2col(const mcc_conv_params *p, const mcc_dims *in_dims, const int8
         inside ? kw : mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
     const int32_t row_len = kw * ch;
     int32_t ky, kx, j = 0;
+    if (inside && dil_w == 1 && iy0 >= 0 && iy0 + (kh - 1) * p->dilation_h < in_h) { /* the window inside: rows */
+        const int8_t *row = in_batch + (iy0 * in_w + ix0) * ch;
+        const int32_t row_step = p->dilation_h * in_w * ch;
+        for (ky = 0; ky < kh; ky++, j += row_len, row += row_step) {
+            put(buf, s, j, row, 0, row_len);
+        }
+        return;
+    }
     for (ky = 0; ky < kh; ky++, j += row_len) {
         const int32_t iy = iy0 + ky * p->dilation_h;
         const int32_t at = (iy * in_w + ix0) * ch; /* tap (ky, 0), possibly left of the row: only valid taps are read */
@@ -253,16 +266,7 @@ static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, 
         i = n & ~3;
     }
 #endif
-    for (; i + 4 <= n; i += 4) {
-        const int32x4_t st = vldrwq_s32(start + i), mult = vldrwq_s32(mp + i), shift = vldrwq_s32(sp + i);
-#define MCC_MVE_STORE0(v) vstrbq_s32(out0 + i, v)
-#define MCC_MVE_STORE1(v) vstrbq_s32(out1 + i, v)
-        MCC_MVE_OUT(vldrwq_s32(acc0 + i), MCC_MVE_STORE0);
-        if (two) {
-            MCC_MVE_OUT(vldrwq_s32(acc1 + i), MCC_MVE_STORE1);
-        }
-    }
-    if (i < n) { /* the last n mod 4 channels */
+    for (; i < n; i += 4) { /* the rest (a last odd pixel, the last n mod 4 channels): predicated */
         const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
         const int32x4_t st = vldrwq_z_s32(start + i, pr), mult = vldrwq_z_s32(mp + i, pr);
         const int32x4_t shift = vldrwq_z_s32(sp + i, pr);
@@ -292,6 +296,7 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
     const int32_t k = filter_dims->h * filter_dims->w * in_dims->c, cout = out_dims->c;
     const int32_t batch_stride = in_dims->h * in_dims->w * in_dims->c;
     const int32_t total = out_dims->n * out_dims->h * out_dims->w;
+    const int32_t pointwise = filter_dims->h == 1 && filter_dims->w == 1 && p->pad_h == 0 && p->pad_w == 0;
     int32_t stack0[MVE_CHUNK], stack1[MVE_CHUNK];
     int8_t small[32]; /* the columns of K <= 16 */
     int8_t *buf = k <= 16 ? small : (int8_t *)scratch;
@@ -313,7 +318,11 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
         int8_t *out0 = out + pix * cout;
         int32_t s;
         for (s = 0; s <= two; s++) {
-            im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
+            if (pointwise) { /* 1x1, no padding: the column is the pixel's C_in values */
+                put(buf, s, 0, in + b * batch_stride + (oy * p->stride_h * in_dims->w + ox * p->stride_w) * k, 0, k);
+            } else {
+                im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
+            }
             if (++ox == out_dims->w) {
                 ox = 0;
                 if (++oy == out_dims->h) {
