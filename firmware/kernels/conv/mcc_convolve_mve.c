@@ -137,8 +137,50 @@ static MCC_NOINLINE void dots(const int8_t *filter, int32_t k, int32_t cout, con
     const mve_pred16_t pr = vctp8q((uint32_t)(k & 15));
     const int32_t n16 = k >> 4, tail = k & 15;
     const int8_t *row = filter;
-    int32_t blocks, n;
-    for (blocks = cout / 3; blocks > 0; blocks--, acc0 += 3, acc1 += 3) {
+    int32_t blocks = cout / 3, n;
+#if defined(__GNUC__)
+    if (k <= 16 && blocks > 0) { /* one chunk: the columns stay in registers, every block of three rows in asm */
+        register int32_t a0 __asm__("r0"), a1 __asm__("r2"), b0 __asm__("r4");
+        register int32_t b1 __asm__("r6"), c0 __asm__("r8"), c1 __asm__("r10");
+        register int32_t count __asm__("lr") = blocks;
+        const int8_t *w = row;
+        const int8x16_t x0 = vldrbq_s8(buf), x1 = vldrbq_s8(buf + 16);
+        int8x16_t wa, wb;
+        __asm__ volatile("vctp.8  %[k]\n\t" /* the rows' k values; the rest load as zeros */
+                         "dls     lr, lr\n"
+                         "1:\n\t"
+                         "vpst\n\t"
+                         "vldrbt.8 %q[wa], [%[w]]\n\t"
+                         "add     %[w], %[w], %[k]\n\t"
+                         "vpst\n\t"
+                         "vldrbt.8 %q[wb], [%[w]]\n\t"
+                         "add     %[w], %[w], %[k]\n\t"
+                         "vmladav.s8 %[a0], %q[wa], %q[x0]\n\t"
+                         "vmladav.s8 %[a1], %q[wa], %q[x1]\n\t"
+                         "vpst\n\t"
+                         "vldrbt.8 %q[wa], [%[w]]\n\t"
+                         "add     %[w], %[w], %[k]\n\t"
+                         "vmladav.s8 %[b0], %q[wb], %q[x0]\n\t"
+                         "vmladav.s8 %[b1], %q[wb], %q[x1]\n\t"
+                         "vmladav.s8 %[c0], %q[wa], %q[x0]\n\t"
+                         "vmladav.s8 %[c1], %q[wa], %q[x1]\n\t"
+                         "str     %[a0], [%[p0]], #4\n\t"
+                         "str     %[b0], [%[p0]], #4\n\t"
+                         "str     %[c0], [%[p0]], #4\n\t"
+                         "str     %[a1], [%[p1]], #4\n\t"
+                         "str     %[b1], [%[p1]], #4\n\t"
+                         "str     %[c1], [%[p1]], #4\n\t"
+                         "le      lr, 1b"
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [c0] "=&r"(c0),
+                           [c1] "=&r"(c1), [wa] "=&w"(wa), [wb] "=&w"(wb), [w] "+r"(w), [p0] "+r"(acc0),
+                           [p1] "+r"(acc1), "+r"(count)
+                         : [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1)
+                         : "memory");
+        row = w;
+        blocks = 0;
+    }
+#endif
+    for (; blocks > 0; blocks--, acc0 += 3, acc1 += 3) {
         const int8_t *w0 = row, *w1 = row + k, *w2 = w1 + k, *c = buf;
 #if defined(__GNUC__)
         /* The whole chunks as a low-overhead loop with the accumulators pinned to even registers (GCC otherwise
