@@ -1,10 +1,10 @@
 /**
  * @file mcc_mve_kernels.h
- * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and SUB, which the
- *        kernels' entry points call first on an MVE target (mcc_mve.h: MCC_MVE). Each returns MCC_NOT_BUILT when
- *        the call does not suit it (scratch too small, depthwise multiplier above 1); the entry point then goes on
- *        with its own general paths (the DSP fast paths, which need at least the scratch the Helium paths need,
- *        are left out of MVE builds).
+ * @brief Internal header: the Helium (MVE) paths of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD and SUB,
+ *        which the kernels' entry points call first on an MVE target (mcc_mve.h: MCC_MVE). Each returns
+ *        MCC_NOT_BUILT when the call does not suit it (scratch too small, depthwise multiplier above 1); the entry
+ *        point then goes on with its own general paths (the DSP fast paths, which need at least the scratch the
+ *        Helium paths need, are left out of MVE builds).
  *
  * Not part of the public API: included by the kernel sources only.
  */

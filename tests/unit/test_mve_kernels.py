@@ -1,11 +1,12 @@
 """The Helium (MVE) kernel paths on the emulated Cortex-M55 (mps3-an547): bit-exact with TFLM.
 
 Host gcc cannot run MVE, so random single-op CONV_2D (1x1 and general), DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD
-and SUB (with broadcasting) models run in QEMU and are compared with the tflite_micro interpreter (and the reference executor). The cases
-cover K = KH * KW * C_in not a multiple of 16, odd channel counts (a short last group of channels), padding,
-strides and dilation, per-tensor and per-channel weights, and requantization with left and right shifts in the
-same layer (the output scale sits between the channels' effective scales). One small case per kind runs in the
-default suite; the sweep is marked slow.
+and SUB (with broadcasting) models run in QEMU and are compared with the tflite_micro interpreter (and the
+reference executor). The cases cover K = KH * KW * C_in not a multiple of 16 (and K <= 16), odd channel counts
+(a short last group of channels), padding, strides and dilation, 3x3 depthwise windows with stride 1 and 2,
+per-tensor and per-channel weights, and requantization with left and right shifts in the same layer (the output
+scale sits between the channels' effective scales). One small case per kind runs in the default suite; the sweep
+(8 models per kind) is marked slow.
 """
 
 from __future__ import annotations

@@ -3,15 +3,20 @@
  * @brief CONV_2D int8 on Helium (MVE): the path mcc_convolve_s8 and mcc_convolve_1x1_s8 take on an MVE target
  *        (mcc_mve_kernels.h), bit-exact with TFLM's reference_integer_ops::ConvPerChannel.
  *
- * Four output pixels at a time are unrolled (im2col) as raw int8 into the scratch, interleaved by chunks of 16
- * values: value j of pixel s at byte 64 * (j / 16) + 16 * s + j % 16, so one pointer walks all four columns
- * with immediate offsets. Padded taps hold the input zero point (-input_offset). The input offset then enters
- * once per output channel, in the accumulator's start value bias + input_offset * sum(filter row), computed
- * once per call into the scratch after the columns; padded taps add w * (zp + input_offset) = 0 as TFLM's
- * skipped taps do. Two output channels meet the four columns per 16 values: two filter loads, four column
- * loads and eight VMLADAVA.S8 (128 MACs). The last partial chunk of K loads its filter bytes predicated (the
- * columns' unused bytes are multiplied by zeros). Requantization runs on the four pixels of a channel as one
- * vector (mcc_mve.h) and stores them with one scatter.
+ * Two output pixels at a time are unrolled (im2col) as raw int8, interleaved by chunks of 16 values: value j of
+ * pixel s at byte 32 * (j / 16) + 16 * s + j % 16, so one pointer walks both columns (a 1x1 convolution without
+ * padding copies the pixel's C_in values, a window inside the input its filter rows). Padded taps hold the input
+ * zero point (-input_offset): the input offset enters once per output channel, in the start value bias +
+ * input_offset * sum(filter row) computed once per call, and a padded tap adds w * (zp + input_offset) = 0 as
+ * TFLM's skipped taps do. Three filter rows (output channels) meet the two columns per 16 values: three filter
+ * loads, two column loads and six VMLADAVA.S8 (96 MACs), in inline asm with the accumulators in the even
+ * registers VMLADAVA wants; K <= 16 keeps the columns in registers for every block of rows. The last partial
+ * chunk of K loads its filter bytes predicated (zeros meet the columns' unused bytes). The raw sums of a chunk
+ * of channels are then requantized four channels at a time for both pixels (mcc_mve.h's arithmetic, inline asm).
+ *
+ * Scratch: the columns (on the stack for K <= 16), the start values, and the raw sums when they fit (else a
+ * stack buffer of MVE_CHUNK channels): never more than the DSP paths' mcc_convolve_s8_get_buffer_size(), so the
+ * Helium path takes every call that has that much.
  */
 #include <stddef.h>
 

@@ -10,9 +10,12 @@
  * band of int16 takes), its padding columns and an extra row hold the input zero point: every output pixel then
  * runs the whole window, padded taps adding w * (zero point + input_offset) = 0 as TFLM's skipped taps do, and
  * the input offset enters once, in the group's start value bias + input_offset * (sum of its taps). A tap of four
- * channels is two widening loads (VLDRB.S32 of band and filter), a VMUL and a VADD (MVE has no vector-by-vector
- * multiply-accumulate); 3x3 filters with dilation 1 are unrolled. Requantization is one vector per pixel
- * (mcc_mve.h); a last group of C mod 4 channels stores predicated.
+ * channels is a widening load (VLDRB.S32) of the band, a VMUL by the tap widened once per group and a VADD (MVE has
+ * no vector-by-vector multiply-accumulate). 3x3 filters with dilation 1 and stride 1 or 2 run a whole output row
+ * as pixel pairs in inline asm (each tap loaded once for both pixels, requantization included); other filters
+ * loop over their taps. Requantization is one vector per pixel (mcc_mve.h); a last group of C mod 4 channels
+ * loads its filter and stores predicated. The 3x3 copy and the loop for any filter follow the project's
+ * depthwise switches (mcc_variants.h: MCC_DW_3X3 / MCC_DW_3X3_CLAMPED, MCC_DW_BAND_ANY), set for the same layers.
  */
 #include <stddef.h>
 
@@ -305,7 +308,8 @@ mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_cha
             wsum = vaddq_s32(wsum, vldrbq_z_s32(filter + t * ch + c, pr));
         }
         for (b = 0; b < out_dims->n; b++) {
-            dw_group_batch(&d, p, in + b * in_dims->h * in_dims->w * ch + c, out + b * out_dims->h * out_dims->w * ch + c,
+            dw_group_batch(&d, p, in + b * in_dims->h * in_dims->w * ch + c,
+                           out + b * out_dims->h * out_dims->w * ch + c,
                            filter + c, vmlaq_n_s32(vb, wsum, off), vldrwq_z_s32(q->multiplier + c, pr),
                            vldrwq_z_s32(q->shift + c, pr), nc);
         }
