@@ -130,3 +130,12 @@ def test_mve_paths_bit_exact_on_m55(tmp_path):
 @pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc", "add", "sub"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16
+
+
+def test_helium_files_pull_in_no_other_kernel():
+    """The *_mve.c files call only support code: shipping them adds no DSP kernel file to a model, and the general
+    paths variants.py keeps for kernels called by other kernels stay off (M4 images stay byte for byte the same)."""
+    from mcucompress.codegen.kernel_sources import file_dependencies
+
+    deps = {f: d for f, d in file_dependencies().items() if f.endswith("_mve.c")}
+    assert len(deps) == 4 and all(d <= {"support/mcc_broadcast.c"} for d in deps.values())

@@ -15,8 +15,8 @@
  * of channels are then requantized four channels at a time for both pixels (mcc_mve.h's arithmetic, inline asm).
  *
  * Scratch: the columns (on the stack for K <= 16), the start values, and the raw sums when they fit (else a
- * stack buffer of MVE_CHUNK channels): never more than the DSP paths' mcc_convolve_s8_get_buffer_size(), so the
- * Helium path takes every call that has that much.
+ * stack buffer of MVE_CHUNK channels): never more than the DSP paths' buffer size (2 * K int16 and 16 bytes per
+ * output channel), so the Helium path takes every call that has that much.
  */
 #include <stddef.h>
 
