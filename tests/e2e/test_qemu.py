@@ -69,7 +69,9 @@ def tiny_an386(tmp_path_factory):
 def check_tiny_on(board: str, workdir: Path) -> None:
     graph = tiny_conv_fc()
     x = random_inputs(graph, 4, seed=1)
-    run = run_on_qemu(compile_graph(graph, "tiny"), x, graph.t("y").shape, board=board, workdir=workdir)
+    target = load_board(board)  # the board's core decides the kernels' filter layouts (no dual rows on Helium)
+    run = run_on_qemu(compile_graph(graph, "tiny", dsp=target.dsp, mve=target.mve), x, graph.t("y").shape, board=board,
+                      workdir=workdir)
     np.testing.assert_array_equal(run.outputs, reference(graph, x))
     assert run.unit == "instructions" and (run.ticks > 0).all()
     assert run.report()["memory"]["flash_bytes"] > 0
@@ -283,6 +285,9 @@ def test_mlperf_kws_bit_exact_on_m3_m7_m33_m55(board, tmp_path):
     graph = load(shared_model("kws_ref_model"))
     x_info = graph.t(graph.inputs[0])
     x = lcg_input(x_info.size).reshape(1, *x_info.shape[1:])
-    run = run_on_qemu(compile_graph(graph, "kws"), x, graph.t(graph.outputs[0]).shape, board=board, workdir=tmp_path)
+    target = load_board(board)
+    run = run_on_qemu(compile_graph(graph, "kws", dsp=target.dsp, mve=target.mve), x, graph.t(graph.outputs[0]).shape,
+                      board=board, workdir=tmp_path)
     assert run.outputs[0].reshape(-1).view(np.uint8).tobytes().hex() == ANCHOR_OUTPUTS["kws_ref_model"]
-    assert run.unit == "instructions" and run.latency[0] > 2_656_768  # at least one instruction per MAC
+    # at least one instruction per MAC; Helium (mps3-an547) does up to 16 per VMLADAVA: at least a quarter there
+    assert run.unit == "instructions" and run.latency[0] > 2_656_768 * (0.25 if board == "mps3-an547" else 1)

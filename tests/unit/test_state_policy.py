@@ -176,7 +176,7 @@ def test_firmware_on_qemu_follows_the_policy(tmp_path):
     xs = np.stack(random_inputs(g, rng, SAMPLES))
     carried_differs(g, xs)
     board = load_board("mps2-an386")
-    compiled = compile_graph(g, g.name, dsp=board.dsp)
+    compiled = compile_graph(g, g.name, dsp=board.dsp, mve=board.mve)
     project = write_project(compiled, tmp_path / "project")
     firmware = build_firmware(project, board, g.name, build_dir=tmp_path / "build")
     interp = tflm_interpreter(g)  # follows the same sequence of runs as the board

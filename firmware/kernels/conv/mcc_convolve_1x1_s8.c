@@ -20,6 +20,7 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_variants.h"
 
@@ -192,11 +193,22 @@ mcc_status mcc_convolve_1x1_s8(const mcc_context *ctx, const mcc_conv_params *p,
         (out_dims->w - 1) * p->stride_w >= in_dims->w) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (p->dual_rows) {
+        return MCC_ARG_ERROR; /* Helium reads plain filters: the code generator writes no dual rows for it */
+    }
+    if (ctx != NULL && mcc_convolve_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
+                                           ctx->size) == MCC_OK) {
+        return MCC_OK; /* Helium: kernels/conv/mcc_convolve_mve.c */
+    }
+    (void)conv_1x1_pairs; /* left out: the Helium path takes every call with its scratch */
+#else
     if (ctx != NULL && ctx->buf != NULL && ctx->size >= mcc_convolve_1x1_s8_get_buffer_size(in_dims, filter_dims)) {
         return conv_1x1_pairs(p, q, in_dims, in, filter, bias, out_dims, out, ctx->buf);
     }
+#endif
     if (p->dual_rows) {
-        return MCC_NO_BUFFER; /* dual-row filters take the pair buffer's product only */
+        return MCC_NO_BUFFER; /* dual-row filters take the pair buffer's product only (not built on Helium) */
     }
     if (!MCC_1X1_NO_SCRATCH) {
         return MCC_NOT_BUILT; /* the build left the path without scratch out (mcc_variants.h) */

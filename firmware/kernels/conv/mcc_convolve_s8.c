@@ -19,6 +19,7 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_variants.h"
 
@@ -217,8 +218,8 @@ static inline void advance(const mcc_dims *out_dims, int32_t *b, int32_t *oy, in
  * @param bias        [C_out] int32, or NULL
  * @param out_dims    [N, OH, OW, C_out]
  * @param out         output tensor, NHWC
- * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the build left out the im2col fill this
- *         call needs (mcc_variants.h)
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER (on an MVE target: less than mcc_convolve_s8_get_buffer_size()
+ *         bytes), or MCC_NOT_BUILT when the build left out the im2col fill this call needs (mcc_variants.h)
  */
 mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                            const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
@@ -233,6 +234,16 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (p->dual_rows) {
+        return MCC_ARG_ERROR; /* Helium reads plain filters: the code generator writes no dual rows for it */
+    }
+    if (ctx != NULL && mcc_convolve_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
+                                           ctx->size) == MCC_OK) {
+        return MCC_OK; /* Helium: kernels/conv/mcc_convolve_mve.c */
+    }
+    return MCC_NO_BUFFER; /* MVE builds carry no DSP path: they need mcc_convolve_s8_get_buffer_size() bytes */
+#endif
     cols = columns_bytes(in_dims, filter_dims);
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
         return MCC_NO_BUFFER;

@@ -32,6 +32,7 @@
 
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_variants.h"
@@ -904,6 +905,15 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
         p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE) /* Helium, depth multiplier 1 (kernels/conv/mcc_depthwise_conv_mve.c): its band (half the bytes,
+                      * the same limits) takes every call the DSP band and planar paths would, which MVE builds leave out */
+    (void)dw_banded;
+    (void)dw_planar;
+    (void)dw_pl_applies;
+    (void)dw_pl_bytes;
+    if (mcc_depthwise_conv_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out,
+                                  ctx != NULL ? ctx->buf : NULL, ctx != NULL ? ctx->size : 0) == MCC_OK) {
+#else
 #if defined(MCC_DSP)
     if (MCC_DW_PLANAR && ctx != NULL && ctx->buf != NULL && dw_pl_applies(p, q, bias, filter_dims) &&
         ctx->size >= dw_pl_bytes(p, in_dims, out_dims)) {
@@ -917,6 +927,7 @@ mcc_status mcc_depthwise_conv_s8(const mcc_context *ctx, const mcc_conv_params *
         if (dw_banded(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int16_t *)ctx->buf)) {
             return MCC_NOT_BUILT; /* the build left the band loop for any filter out (mcc_variants.h) */
         }
+#endif
     } else if (MCC_DW_PER_PIXEL) {
         dw_per_pixel(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     } else {

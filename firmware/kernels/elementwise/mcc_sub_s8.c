@@ -4,6 +4,7 @@
  *        shared with the other of ADD/SUB in mcc_addsub.h.
  */
 #include "mcc_addsub.h"
+#include "mcc_mve_kernels.h"
 
 static void sub_run(const void *params, const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2, int8_t *out,
                     int32_t n)
@@ -33,5 +34,12 @@ static void sub_run_fast(const void *params, const int8_t *in1, int32_t s1, cons
 mcc_status mcc_sub_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
                       const int8_t *in1, const int8_t *in2, int8_t *out)
 {
+#if defined(MCC_MVE) /* Helium: kernels/elementwise/mcc_addsub_mve.c (no scratch, no precomputed forms) */
+    (void)ctx;
+    (void)sub_run;
+    (void)sub_run_fast;
+    return mcc_addsub_s8_mve(p, d, in1, in2, out, -1);
+#else
     return mcc_addsub_s8(ctx, p, d, in1, in2, out, sub_run, sub_run_fast, -1);
+#endif
 }

@@ -27,6 +27,7 @@
 #include "mcc_dsp.h"
 #include "mcc_fixedpoint.h"
 #include "mcc_matmul.h"
+#include "mcc_mve_kernels.h"
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_variants.h"
@@ -387,6 +388,12 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
         out_dims->n != in_dims->n) {
         return MCC_ARG_ERROR;
     }
+#if defined(MCC_MVE)
+    if (p->dual_rows) {
+        return MCC_ARG_ERROR; /* Helium reads plain filters: the code generator writes no dual rows for it */
+    }
+    return mcc_fully_connected_s8_mve(p, q, in_dims, in, filter, bias, out_dims, out); /* Helium */
+#endif
     k = in_dims->c;
     out_ch = out_dims->c;
     batches = out_dims->n;
