@@ -251,7 +251,8 @@ static int32_t takes_3x3(const dw_mve *d, int32_t nc) { return nc == 4 && d->kh 
 
 /** The 3x3 copy where the build carries it (mcc_variants.h: the DSP band path's 3x3 switches, which a project sets
  *  for the same layers), else the loop for any filter (its switch MCC_DW_BAND_ANY). */
-#define DW_MVE_3X3 (MCC_DW_3X3 || MCC_DW_3X3_CLAMPED)
+/* MCC_DW_PLANAR: a layer the DSP builds give the planar column path (none on Helium) takes the 3x3 windows here */
+#define DW_MVE_3X3 (MCC_DW_3X3 || MCC_DW_3X3_CLAMPED || MCC_DW_PLANAR)
 
 /** One group of one batch: the unrolled 3x3 copy for full groups, the loop for any filter otherwise. */
 static MCC_NOINLINE void dw_group_batch(const dw_mve *d, const mcc_conv_params *p, const int8_t *in, int8_t *out,
