@@ -256,6 +256,13 @@ static MCC_NOINLINE void fc_row_dual(const mcc_fc_params *p, const mcc_per_chann
             acc[2] += xv * p1[t];
             acc[3] += xv * p1[kt + t];
         }
+        if (outs == 4 && bias != NULL && rq != NULL && lo == -128 && hi == 127) { /* the common case, unrolled */
+            o[oc] = (int8_t)mcc_ssat8(mcc_rq_apply(rq, acc[0] + bias[oc]) + post);
+            o[oc + 1] = (int8_t)mcc_ssat8(mcc_rq_apply(rq, acc[1] + bias[oc + 1]) + post);
+            o[oc + 2] = (int8_t)mcc_ssat8(mcc_rq_apply(rq, acc[2] + bias[oc + 2]) + post);
+            o[oc + 3] = (int8_t)mcc_ssat8(mcc_rq_apply(rq, acc[3] + bias[oc + 3]) + post);
+            continue;
+        }
         if (bias != NULL) {
             for (t = 0; t < outs; t++) {
                 acc[t] += bias[oc + t];
