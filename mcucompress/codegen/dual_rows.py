@@ -18,8 +18,8 @@ SUM_LIMIT = 1 << 23  # |B's sum| below it: 256 * the sum is an exact int32
 GROUP_ORDER = [0, 2, 1, 3]  # a group's half-words, matching the DSP column lanes (x0, x2, x1, x3)
 FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_fully_connected_s8"}
 # Below K = 16 the per-pair work outweighs the saving (vww's K = 8 layer: 1.30M instructions against 1.01M with its
-# constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040), as it does for K = 27, whose plain loop is fully unrolled (ResNet-8's first layer: 1.226M
-# against 1.206M). Measured on mps2-an386.
+# constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040), as it does for K = 27, whose plain loop is
+# fully unrolled (ResNet-8's first layer: 1.226M against 1.206M). Measured on mps2-an386.
 MIN_K, PLAIN_K = 16, {27}
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).
