@@ -121,6 +121,15 @@ typedef struct {
     int32_t output_offset, output_multiplier, output_shift;
 } mcc_squared_difference_params;
 
+/** A residual block run in row bands (mcc_residual_bands_s8): out = ADD(x, conv2(conv1(x))) over x. */
+typedef struct {
+    int32_t band_rows;    /**< output rows per band, >= 1 */
+    int32_t x_first;      /**< 1: x is the ADD's first input, 0: its second */
+    int32_t ring_rows;    /**< rows of conv1's output the scratch holds: band_rows + KH2 - 1 */
+    int32_t conv_scratch; /**< bytes of scratch either convolution takes (mcc_convolve_s8_get_buffer_size) */
+    int32_t add_scratch;  /**< bytes of scratch the ADD takes (its rescale tables, or 0) */
+} mcc_bands_params;
+
 /** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */
 typedef struct {
     mcc_dims in1, in2, out;
