@@ -91,8 +91,6 @@ mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, con
 mcc_status mcc_maxpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,
                           const mcc_dims *out_dims, int8_t *out);
 
-/** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed.
- *  ctx: a scratch of 2 KB (two rescale tables) speeds up large layers; buf NULL runs without. */
 /**
  * A residual block, out = ADD(x, conv2(conv1(x))) written over x, in bands of output rows: conv2's output of one
  * band and conv1's rows that band reads are in the scratch, never either whole tensor. Both convolutions are
@@ -110,8 +108,15 @@ mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params 
                                  const int32_t *bias1, const mcc_conv_params *p2, const mcc_per_channel_quant *q2,
                                  const mcc_dims *filter2_dims, const int8_t *filter2, const int32_t *bias2,
                                  const mcc_add_params *pa, const mcc_dims *dims, int8_t *x);
+/** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed.
+ *  ctx: a scratch of 2 KB (two rescale tables) speeds up large layers; buf NULL runs without. */
 mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
                       const int8_t *in1, const int8_t *in2, int8_t *out);
+
+/** mcc_add_s8 over a ctx whose rescale tables a previous mcc_add_s8 call with the same p and ctx filled (the row
+ *  bands of mcc_residual_bands_s8): the same results without filling them again. */
+mcc_status mcc_add_s8_filled(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                             const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /** SUB, as mcc_add_s8 with in1 - in2. */
 mcc_status mcc_sub_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,

@@ -114,9 +114,9 @@ def scratch_sizes(graph: Graph, blocks: tuple[Block, ...]) -> dict[int, int]:
 def choose(graph: Graph, arena_bytes: Callable[[tuple[Block, ...]], int],
            current: tuple[Block, ...] = ()) -> tuple[Block, ...]:
     """Per block in order (the others as chosen so far): no bands where they do not make the arena smaller, else
-    the fewest bands whose arena is within ARENA_SLACK of the smallest any band count gives. Every band repeats the calls' set-up and the ADD's tables
-    (ic: 4 bands 29,024 B of arena and +32k instructions, 8 bands 27,168 B and +102k). `current`: the choice
-    to start from."""
+    the fewest bands whose arena is within ARENA_SLACK of the smallest any band count gives: every band repeats
+    the convolutions' set-up (ic, mps2-an386: 4 bands, 29,024 B of arena and +12k instructions against the
+    layers; 8 bands would give 27,168 B). `current`: the choice to start from."""
     chosen = {id(b.add): b for b in current}
     for block in find(graph):
         others = tuple(b for k, b in chosen.items() if k != id(block.add))

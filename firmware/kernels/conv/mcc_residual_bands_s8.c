@@ -112,8 +112,11 @@ mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params 
         d.out.c = c;
         d.in1 = d.out;
         d.in2 = d.out;
-        status = b->x_first ? mcc_add_s8(&add_ctx, pa, &d, x + r0 * row, band, x + r0 * row)
-                            : mcc_add_s8(&add_ctx, pa, &d, band, x + r0 * row, x + r0 * row);
+        { /* the first band fills the ADD's rescale tables (when it has them), the others use them */
+            const int8_t *in1 = b->x_first ? x + r0 * row : band, *in2 = b->x_first ? band : x + r0 * row;
+            status = r0 == 0 ? mcc_add_s8(&add_ctx, pa, &d, in1, in2, x + r0 * row)
+                             : mcc_add_s8_filled(&add_ctx, pa, &d, in1, in2, x + r0 * row);
+        }
         if (status != MCC_OK) {
             return status;
         }
