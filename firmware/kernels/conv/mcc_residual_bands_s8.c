@@ -16,11 +16,14 @@
 #include "mcc_fixedpoint.h"
 #include "mcc_nn.h"
 
-/** One convolution's output rows [lo, hi) from `in` ([rows, W, C_in] rows starting at image row `in_lo`). */
+/**
+ * One convolution's output rows [lo, hi) (stride 1) from its input image of image_h rows of W * C_in bytes, of
+ * which `rows` holds those from row rows_lo on (every row the output rows read).
+ */
 static mcc_status conv_rows(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
                             const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                            const int8_t *image, int32_t image_h, int32_t w, int32_t cin, int32_t cout, int32_t lo,
-                            int32_t hi, int8_t *out)
+                            const int8_t *rows, int32_t rows_lo, int32_t image_h, int32_t w, int32_t cin,
+                            int32_t cout, int32_t lo, int32_t hi, int8_t *out)
 {
     const int32_t first = mcc_max_i32(lo - p->pad_h, 0);
     const int32_t last = mcc_min_i32(hi - 1 - p->pad_h + filter_dims->h, image_h);
@@ -35,8 +38,8 @@ static mcc_status conv_rows(const mcc_context *ctx, const mcc_conv_params *p, co
     out_dims.h = hi - lo;
     out_dims.w = w;
     out_dims.c = cout;
-    return mcc_convolve_s8(ctx, &window, q, &in_dims, image + first * w * cin, filter_dims, filter, bias, &out_dims,
-                           out);
+    return mcc_convolve_s8(ctx, &window, q, &in_dims, rows + (first - rows_lo) * w * cin, filter_dims, filter, bias,
+                           &out_dims, out);
 }
 
 mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params *b, const mcc_conv_params *p1,
@@ -80,7 +83,7 @@ mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params 
                 ring[i] = ring[(lo - have_lo) * row1 + i];
             }
         }
-        status = conv_rows(&conv_ctx, p1, q1, filter1_dims, filter1, bias1, x, h, w, c, c1, lo + keep, hi,
+        status = conv_rows(&conv_ctx, p1, q1, filter1_dims, filter1, bias1, x, 0, h, w, c, c1, lo + keep, hi,
                            ring + keep * row1);
         if (status != MCC_OK) {
             return status;
@@ -88,21 +91,7 @@ mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params 
         have_lo = lo;
         have_hi = hi;
         /* conv2's rows [r0, r1) read the ring as the image rows [lo, hi) of conv1's output */
-        {
-            mcc_conv_params window = *p2;
-            mcc_dims in_dims, out_dims;
-            window.pad_h = lo - r0 + p2->pad_h;
-            in_dims.n = 1;
-            in_dims.h = hi - lo;
-            in_dims.w = w;
-            in_dims.c = c1;
-            out_dims.n = 1;
-            out_dims.h = r1 - r0;
-            out_dims.w = w;
-            out_dims.c = c;
-            status = mcc_convolve_s8(&conv_ctx, &window, q2, &in_dims, ring, filter2_dims, filter2, bias2, &out_dims,
-                                     band);
-        }
+        status = conv_rows(&conv_ctx, p2, q2, filter2_dims, filter2, bias2, ring, lo, h, w, c1, c, r0, r1, band);
         if (status != MCC_OK) {
             return status;
         }
