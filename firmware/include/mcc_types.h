@@ -73,6 +73,9 @@ typedef struct {
     int32_t act_min, act_max;
     int32_t dual_rows;      /**< 1 when the filter is in the dual-row layout of mcc_matmul.h (needs the scratch
                                  and filter_offset 0), 0 for [output depth, input depth] */
+    int32_t small_acc;      /**< dual_rows: 1 when every accumulator (bias included) is below 2^30 in magnitude
+                                 and every pair's B sum plus B's bias below 2^23 (the code generator's bounds):
+                                 the lean loop (bias in the accumulators, SMMLAR requantization) */
 } mcc_fc_params;
 
 /** AVERAGE_POOL_2D and MAX_POOL_2D parameters. */

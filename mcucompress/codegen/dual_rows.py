@@ -76,6 +76,8 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0)
     bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
     if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
+    if params.ctype == "mcc_fc_params" and bias is not None and fc_small_accumulators(rows, bias):
+        params.fields.append(("small_acc", "1"))
     return call
 
 
@@ -84,3 +86,15 @@ def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
     (columns within [-COLUMN_MAX, COLUMN_MAX]): the SMMLAR requantization doubles it (mcc_requant.h mcc_rq2)."""
     bound = np.abs(bias.astype(np.int64)) + COLUMN_MAX * np.abs(rows.astype(np.int64)).sum(axis=1)
     return bool(np.all(bound < (1 << 30)))
+
+
+def fc_small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
+    """small_accumulators, and for FULLY_CONNECTED's lean loop (mcc_fully_connected_s8.c fc_row_dual_rq2), whose pair
+    accumulators start from the bias (256 * B's + A's): every B channel's K4 sum plus its bias below SUM_LIMIT."""
+    if not small_accumulators(rows, bias):
+        return False
+    cout, k = rows.shape
+    pairs, k4 = cout // 2, k & ~3
+    b_rows = rows[1:2 * pairs:2, :k4].astype(np.int64)
+    bound = np.abs(bias[1:2 * pairs:2].astype(np.int64)) + COLUMN_MAX * np.abs(b_rows).sum(axis=1)
+    return bool(np.all(bound < SUM_LIMIT))

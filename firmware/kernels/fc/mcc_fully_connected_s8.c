@@ -199,6 +199,26 @@ static MCC_NOINLINE void fc_row_widened(const mcc_fc_params *p, const mcc_per_ch
     }
 }
 
+/** acc + the widened row xw (k values, lane order) times the plain int8 row w: the odd last output of dual-row
+ *  filters. */
+static int32_t dual_last_row(const int16_t *xw, int32_t k, const int8_t *w, int32_t acc)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
+    const int32_t k4 = k & ~3;
+    int32_t n, t;
+    for (n = 0; n < k4; n += 4) {
+        int32_t xa, xb;
+        const int32_t wv = mcc_read_s8x4(w + n);
+        MCC_LDRD(xw + n, 0, xa, xb);
+        acc = mcc_smlad(mcc_sxtb16(wv), xa, acc);
+        acc = mcc_smlad(mcc_sxtb16_ror8(wv), xb, acc);
+    }
+    for (t = 0; t < k - k4; t++) {
+        acc += xw[k4 + lane[t]] * w[k4 + t];
+    }
+    return acc;
+}
+
 /** One dual-row group (four inputs at int16 offset 4 * `g` of the row, byte offset `wo` of each pair) for two pairs
  *  of outputs: raw sums r0, r1 (256 * B + A) and A's sums l0, l1. */
 #define FC_DUAL_GROUP(w0, w1, xp, wo, g, r0, l0, r1, l1)                                                     \
@@ -284,21 +304,124 @@ static MCC_NOINLINE void fc_row_dual(const mcc_fc_params *p, const mcc_per_chann
         }
     }
     if (out_ch & 1) { /* an odd last output: a plain row */
-        const int8_t *w = filter + (out_ch >> 1) * stride;
         const int32_t qi = p->per_channel ? out_ch - 1 : 0;
-        int32_t a = bias != NULL ? bias[out_ch - 1] : 0;
-        for (n = 0; n < k4; n += 4) {
-            int32_t xa, xb;
-            const int32_t wv = mcc_read_s8x4(w + n);
-            MCC_LDRD(xw + n, 0, xa, xb);
-            a = mcc_smlad(mcc_sxtb16(wv), xa, a);
-            a = mcc_smlad(mcc_sxtb16_ror8(wv), xb, a);
-        }
-        for (t = 0; t < kt; t++) {
-            a += xw[k4 + lane[t]] * w[k4 + t];
-        }
+        const int32_t a = dual_last_row(xw, k, filter + (out_ch >> 1) * stride, bias != NULL ? bias[out_ch - 1] : 0);
         o[out_ch - 1] = fc_out(rq, post, a, q->multiplier[qi], q->shift[qi], p->output_offset, lo, hi);
     }
+}
+
+#if MCC_FC_DUAL_RQ2
+/** The pair of dual-row filters at w (k values) times the widened row xw, from the bias pair bias[0..1]: twice A's
+ *  sum in *a2, twice B's in *b2 (fc_row_dual_rq2's last single pair). */
+static void dual_pair_rq2(const int16_t *xw, int32_t k, const int8_t *w, const int32_t *bias, int32_t *a2,
+                          int32_t *b2)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
+    const int32_t k4 = k & ~3, kt = k - k4;
+    int32_t l = bias[0], r = (int32_t)((uint32_t)bias[0] + ((uint32_t)bias[1] << 8)), n, t, a, d;
+    for (n = k4 >> 2; n > 0; n--, xw += 4, w += 8) {
+        int32_t xa, xb, h02, h13;
+        MCC_LDRD(xw, 0, xa, xb);
+        MCC_LDRD(w, 0, h02, h13);
+        r = mcc_smlad(h02, xa, r);
+        l = mcc_smlad(mcc_sxtb16(h02), xa, l);
+        r = mcc_smlad(h13, xb, r);
+        l = mcc_smlad(mcc_sxtb16(h13), xb, l);
+    }
+    a = l;
+    d = (int32_t)((uint32_t)r - (uint32_t)l) >> 8; /* exact: small_acc */
+    for (t = 0; t < kt; t++) {
+        const int32_t xv = xw[lane[t]];
+        a += xv * w[t];
+        d += xv * w[kt + t];
+    }
+    *a2 = 2 * a;
+    *b2 = 2 * d;
+}
+
+/**
+ * The lean loop over dual-row filters (fc_dual_lean): one widened batch row xw times two pairs of outputs at a time,
+ * then a last single pair and an odd last output's plain row. Each pair's accumulators start from its bias, A's in
+ * l and 256 * B's + A's in r, so r - l = 256 * (B's sum + bias) exactly (small_acc bounds it below 2^23 in
+ * magnitude; r may wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2:
+ * mult, k, e). Thirty-two inputs per iteration of the product.
+ */
+static MCC_NOINLINE void fc_row_dual_rq2(const int16_t *xw, int32_t k, const int8_t *filter, const int32_t *bias,
+                                         int32_t out_ch, int8_t *o, const mcc_rq2 *rq2)
+{
+    static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
+    const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k), rest = k4 & 31;
+    const int16_t *const x32 = xw + (k4 & ~31); /* the end of the thirty-two input blocks */
+    const int8_t *const quads = o + (out_ch & ~3);
+    const int8_t *w0 = filter;
+    int32_t n, t, a0, a1, d0, d1;
+    for (; o != quads; o += 4, bias += 4, w0 += 2 * stride) {
+        const int8_t *p0 = w0, *p1 = w0 + stride;
+        const int16_t *xp = xw;
+        int32_t l0 = bias[0], l1 = bias[2], mult, kq, e;
+        int32_t r0 = (int32_t)((uint32_t)l0 + ((uint32_t)bias[1] << 8));
+        int32_t r1 = (int32_t)((uint32_t)l1 + ((uint32_t)bias[3] << 8));
+        for (; xp != x32; xp += 32, p0 += 64, p1 += 64) {
+            FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 8, 1, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 16, 2, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 24, 3, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 32, 4, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 40, 5, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 48, 6, r0, l0, r1, l1);
+            FC_DUAL_GROUP(p0, p1, xp, 56, 7, r0, l0, r1, l1);
+        }
+        if (rest != 0) {
+            if (rest & 16) {
+                FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+                FC_DUAL_GROUP(p0, p1, xp, 8, 1, r0, l0, r1, l1);
+                FC_DUAL_GROUP(p0, p1, xp, 16, 2, r0, l0, r1, l1);
+                FC_DUAL_GROUP(p0, p1, xp, 24, 3, r0, l0, r1, l1);
+                xp += 16;
+                p0 += 32;
+                p1 += 32;
+            }
+            for (n = (rest >> 2) & 3; n > 0; n--, xp += 4, p0 += 8, p1 += 8) {
+                FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+            }
+        }
+        a0 = 2 * l0; /* twice A's sums, then twice B's: (r - l) / 128, exact */
+        a1 = 2 * l1;
+        d0 = (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 7;
+        d1 = (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 7;
+        for (t = 0; t < kt; t++) { /* tails of A then B, after each pair's groups */
+            const int32_t xv = 2 * xp[lane[t]];
+            a0 += xv * p0[t];
+            d0 += xv * p0[kt + t];
+            a1 += xv * p1[t];
+            d1 += xv * p1[kt + t];
+        }
+        mult = rq2->mult;
+        kq = rq2->k;
+        e = rq2->e;
+        o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, mult, kq, e));
+        o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, mult, kq, e));
+        o[2] = (int8_t)mcc_ssat8(mcc_rq2_apply(a1, mult, kq, e));
+        o[3] = (int8_t)mcc_ssat8(mcc_rq2_apply(d1, mult, kq, e));
+    }
+    if (out_ch & 2) { /* a last single pair */
+        dual_pair_rq2(xw, k, w0, bias, &a0, &d0);
+        o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, rq2->mult, rq2->k, rq2->e));
+        o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, rq2->mult, rq2->k, rq2->e));
+    }
+    if (out_ch & 1) { /* an odd last output: a plain row */
+        const int32_t a = dual_last_row(xw, k, filter + (out_ch >> 1) * stride, bias[(out_ch & 2)]);
+        o[(out_ch & 2)] = (int8_t)mcc_ssat8(mcc_rq2_apply(2 * a, rq2->mult, rq2->k, rq2->e));
+    }
+}
+#endif
+
+/** 1 when dual-row filters take the lean loop (fc_row_dual_rq2): small_acc, a bias, one requantization for all
+ *  outputs whose fast form folds the output offset, the full clamp range. */
+static int32_t fc_dual_lean(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int32_t *bias)
+{
+    return p->small_acc && bias != NULL && !p->per_channel && p->act_min == -128 && p->act_max == 127 &&
+           mcc_rq_fast(q->multiplier[0], q->shift[0]) && mcc_rq_foldable(q->multiplier[0], q->shift[0]);
 }
 
 /** Every batch row widened into the scratch, then times the filter (dual-row or plain rows); per-tensor
@@ -310,6 +433,17 @@ static void fc_rows_widened(const mcc_context *ctx, const mcc_fc_params *p, cons
     mcc_rq rq;
     const mcc_rq *fast = NULL;
     int32_t post = p->output_offset, b;
+#if MCC_FC_DUAL_RQ2
+    if (dual && fc_dual_lean(p, q, bias)) {
+        mcc_rq2 r2;
+        mcc_rq2_init(&r2, q->multiplier[0], q->shift[0], p->output_offset, 0);
+        for (b = 0; b < batches; b++) {
+            widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
+            fc_row_dual_rq2((const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch, &r2);
+        }
+        return;
+    }
+#endif
     if (!p->per_channel && mcc_rq_fast(q->multiplier[0], q->shift[0])) {
         const int32_t fold = mcc_rq_foldable(q->multiplier[0], q->shift[0]);
         mcc_rq_init(&rq, q->multiplier[0], q->shift[0], fold ? p->output_offset : 0);
@@ -412,7 +546,7 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
         if (ctx == NULL || ctx->buf == NULL || ctx->size < mcc_fully_connected_s8_get_buffer_size(in_dims)) {
             return MCC_NO_BUFFER;
         }
-        if (!MCC_FC_DUAL) {
+        if (!MCC_FC_DUAL && !(MCC_FC_DUAL_RQ2 && fc_dual_lean(p, q, bias))) {
             return MCC_NOT_BUILT;
         }
         fc_rows_widened(ctx, p, q, in, batches, k, filter, bias, out_ch, out, 1);
