@@ -24,6 +24,11 @@ MIN_K, PLAIN_K = 16, {27}
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).
 FC_MIN_WEIGHTS = 4096
+# Layers the lean loop takes (fc_lean: bounded accumulators, a bias, one foldable requantization, the full clamp
+# range) pay from K = 8 and 1,024 weights: ad01's 128 -> 8 layer 2,440 -> LAYER4 instructions, its 8 -> 128 one
+# 5,840 -> LAYER5 (mps2-an386); kws' and ResNet-8's classifiers stay below.
+FC_LEAN_MIN_K, FC_LEAN_MIN_WEIGHTS = 8, 1024
+MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
 def pair_stride(k: int) -> int:
@@ -61,9 +66,15 @@ def pays(k: int) -> bool:
 def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0) -> KernelCall:
     """Rewrite a dense CONV_2D / FULLY_CONNECTED call to the dual-row layout when the target has the DSP extension
     (`dsp`), the layout pays and is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
-    if call.function not in FUNCTIONS or not dsp or filter_offset != 0 or not pays(rows.shape[1]):
+    if call.function not in FUNCTIONS or not dsp or filter_offset != 0:
         return call
-    if call.function == "mcc_fully_connected_s8" and rows.size < FC_MIN_WEIGHTS:
+    bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
+    if call.function == "mcc_fully_connected_s8":
+        lean = fc_lean(call, rows, bias)
+        if not (lean and rows.shape[1] >= FC_LEAN_MIN_K and rows.size >= FC_LEAN_MIN_WEIGHTS
+                or pays(rows.shape[1]) and rows.size >= FC_MIN_WEIGHTS):
+            return call
+    elif not pays(rows.shape[1]):
         return call
     packed = dual_rows(rows)
     if packed is None:
@@ -73,12 +84,27 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0)
     weights.comment += " dual-row"
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
     params.fields.append(("dual_rows", "1"))
-    bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
     if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
     if params.ctype == "mcc_fc_params" and bias is not None and fc_small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
     return call
+
+
+def fc_lean(call: KernelCall, rows: np.ndarray, bias: np.ndarray | None) -> bool:
+    """Whether a FULLY_CONNECTED call in the dual-row layout takes the lean loop (mcc_fully_connected_s8.c
+    fc_dual_lean): a bias, bounded accumulators (fc_small_accumulators), one requantization for all outputs with the
+    fast form folding the output offset, the full clamp range."""
+    params = next(s for s in call.statics if s.ctype == "mcc_fc_params")
+    fields = dict(params.fields)
+    mult = next((a.values for a in call.arrays if a.name.endswith("_multiplier")), None)
+    shift = next((a.values for a in call.arrays if a.name.endswith("_shift")), None)
+    if bias is None or mult is None or shift is None or len(mult) != 1 or fields.get("per_channel") != "0":
+        return False
+    m, e = int(mult[0]), -int(shift[0])
+    if (fields.get("act_min"), fields.get("act_max")) != ("-128", "127"):
+        return False
+    return (m == 0 or (m > 0 and 1 <= e <= MAX_FOLD_SHIFT)) and fc_small_accumulators(rows, bias)
 
 
 def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
