@@ -339,6 +339,17 @@ static void dual_pair_rq2(const int16_t *xw, int32_t k, const int8_t *w, const i
     *b2 = 2 * d;
 }
 
+/** o[0..3] from twice the sums a0, d0, a1, d1 (mcc_rq2_apply, the full clamp range). */
+static MCC_ALWAYS_INLINE void fc_store4_rq2(int8_t *o, int32_t a0, int32_t d0, int32_t a1, int32_t d1,
+                                           const mcc_rq2 *rq2)
+{
+    const int32_t mult = rq2->mult, kq = rq2->k, e = rq2->e;
+    o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, mult, kq, e));
+    o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, mult, kq, e));
+    o[2] = (int8_t)mcc_ssat8(mcc_rq2_apply(a1, mult, kq, e));
+    o[3] = (int8_t)mcc_ssat8(mcc_rq2_apply(d1, mult, kq, e));
+}
+
 /**
  * The lean loop over dual-row filters (fc_dual_lean): one widened batch row xw times two pairs of outputs at a time,
  * then a last single pair and an odd last output's plain row. Each pair's accumulators start from its bias, A's in
@@ -355,10 +366,44 @@ static MCC_NOINLINE void fc_row_dual_rq2(const int16_t *xw, int32_t k, const int
     const int8_t *const quads = o + (out_ch & ~3);
     const int8_t *w0 = filter;
     int32_t n, t, a0, a1, d0, d1;
+    if (k == 8) { /* the widened row in registers: two groups of four, pair blocks of 16 bytes */
+        int32_t x0, x1, x2, x3;
+        MCC_LDRD(xw, 0, x0, x1);
+        MCC_LDRD(xw, 8, x2, x3);
+        for (; o != quads; o += 4, bias += 4, w0 += 32) {
+            int32_t l0, l1, r0, r1, h02, h13;
+            MCC_LDRD(bias, 0, l0, r0);
+            MCC_LDRD(bias, 8, l1, r1);
+            r0 = (int32_t)((uint32_t)l0 + ((uint32_t)r0 << 8));
+            r1 = (int32_t)((uint32_t)l1 + ((uint32_t)r1 << 8));
+            MCC_LDRD(w0, 0, h02, h13);
+            r0 = mcc_smlad(h02, x0, r0);
+            l0 = mcc_smlad(mcc_sxtb16(h02), x0, l0);
+            r0 = mcc_smlad(h13, x1, r0);
+            l0 = mcc_smlad(mcc_sxtb16(h13), x1, l0);
+            MCC_LDRD(w0, 8, h02, h13);
+            r0 = mcc_smlad(h02, x2, r0);
+            l0 = mcc_smlad(mcc_sxtb16(h02), x2, l0);
+            r0 = mcc_smlad(h13, x3, r0);
+            l0 = mcc_smlad(mcc_sxtb16(h13), x3, l0);
+            MCC_LDRD(w0, 16, h02, h13);
+            r1 = mcc_smlad(h02, x0, r1);
+            l1 = mcc_smlad(mcc_sxtb16(h02), x0, l1);
+            r1 = mcc_smlad(h13, x1, r1);
+            l1 = mcc_smlad(mcc_sxtb16(h13), x1, l1);
+            MCC_LDRD(w0, 24, h02, h13);
+            r1 = mcc_smlad(h02, x2, r1);
+            l1 = mcc_smlad(mcc_sxtb16(h02), x2, l1);
+            r1 = mcc_smlad(h13, x3, r1);
+            l1 = mcc_smlad(mcc_sxtb16(h13), x3, l1);
+            fc_store4_rq2(o, 2 * l0, (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 7, 2 * l1,
+                          (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 7, rq2);
+        }
+    }
     for (; o != quads; o += 4, bias += 4, w0 += 2 * stride) {
         const int8_t *p0 = w0, *p1 = w0 + stride;
         const int16_t *xp = xw;
-        int32_t l0 = bias[0], l1 = bias[2], mult, kq, e;
+        int32_t l0 = bias[0], l1 = bias[2];
         int32_t r0 = (int32_t)((uint32_t)l0 + ((uint32_t)bias[1] << 8));
         int32_t r1 = (int32_t)((uint32_t)l1 + ((uint32_t)bias[3] << 8));
         for (; xp != x32; xp += 32, p0 += 64, p1 += 64) {
@@ -396,13 +441,7 @@ static MCC_NOINLINE void fc_row_dual_rq2(const int16_t *xw, int32_t k, const int
             a1 += xv * p1[t];
             d1 += xv * p1[kt + t];
         }
-        mult = rq2->mult;
-        kq = rq2->k;
-        e = rq2->e;
-        o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, mult, kq, e));
-        o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, mult, kq, e));
-        o[2] = (int8_t)mcc_ssat8(mcc_rq2_apply(a1, mult, kq, e));
-        o[3] = (int8_t)mcc_ssat8(mcc_rq2_apply(d1, mult, kq, e));
+        fc_store4_rq2(o, a0, d0, a1, d1, rq2);
     }
     if (out_ch & 2) { /* a last single pair */
         dual_pair_rq2(xw, k, w0, bias, &a0, &d0);
