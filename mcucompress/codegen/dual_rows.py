@@ -28,6 +28,7 @@ FC_MIN_WEIGHTS = 4096
 # range) pay from K = 8 and 1,024 weights: ad01's 128 -> 8 layer 2,440 -> LAYER4 instructions, its 8 -> 128 one
 # 5,840 -> LAYER5 (mps2-an386); kws' and ResNet-8's classifiers stay below.
 FC_LEAN_MIN_K, FC_LEAN_MIN_WEIGHTS = 8, 1024
+LEAN_PAIRS = 3  # pairs per block of the lean layout: six accumulators, one pointer per block
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
@@ -79,16 +80,30 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0)
     packed = dual_rows(rows)
     if packed is None:
         return call
+    lean = call.function == "mcc_fully_connected_s8" and fc_lean(call, rows, bias)
     weights = next(a for a in call.arrays if a.name.endswith("_weights"))
-    weights.values = packed
-    weights.comment += " dual-row"
+    weights.values = interleave_pairs(packed, *rows.shape) if lean else packed
+    weights.comment += " dual-row, pairs in blocks of three" if lean else " dual-row"
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
-    params.fields.append(("dual_rows", "1"))
+    params.fields.append(("dual_rows", "3" if lean else "1"))
     if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
-    if params.ctype == "mcc_fc_params" and bias is not None and fc_small_accumulators(rows, bias):
-        params.fields.append(("small_acc", "1"))
     return call
+
+
+def interleave_pairs(packed: np.ndarray, cout: int, k: int) -> np.ndarray:
+    """FULLY_CONNECTED's lean layout (dual_rows = 3) from dual_rows' bytes: the pairs of each whole block of
+    LEAN_PAIRS interleaved group by group (8 bytes of each pair in turn), then their tails in pair order; the pairs
+    after the blocks and an odd last row as before. The block is the same size as its pairs were."""
+    stride, k4, pairs = pair_stride(k), k & ~3, cout // 2
+    blocks = pairs // LEAN_PAIRS
+    out = packed.copy()
+    for blk in range(blocks):
+        lo, hi = blk * LEAN_PAIRS * stride, (blk + 1) * LEAN_PAIRS * stride
+        pr = packed[lo:hi].reshape(LEAN_PAIRS, stride)
+        groups = pr[:, :2 * k4].reshape(LEAN_PAIRS, k4 // 4, 8).transpose(1, 0, 2).reshape(-1)
+        out[lo:hi] = np.concatenate([groups, pr[:, 2 * k4:].reshape(-1)])
+    return out
 
 
 def fc_lean(call: KernelCall, rows: np.ndarray, bias: np.ndarray | None) -> bool:

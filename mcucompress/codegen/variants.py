@@ -49,7 +49,7 @@ SWITCHES = {
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
-    "MCC_FC_DUAL_RQ2": "fully connected over dual-row filters, bounded accumulators, one foldable requantization",
+    "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (the lean loop)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
@@ -154,19 +154,10 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     if ctx is None or fdims is None or "size" not in ctx or params is None:
         return None
     if params.get("dual_rows", 0) == 1:  # a call without the scratch is refused (MCC_NO_BUFFER): the lowering gives it one
-        return {"MCC_FC_DUAL_RQ2"} if _fc_dual_lean(call, params) else {"MCC_FC_DUAL"}
+        return {"MCC_FC_DUAL"}
+    if params.get("dual_rows", 0) == 3:  # the lean loop (dual_rows.fc_lean)
+        return {"MCC_FC_DUAL_LEAN"}
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
-
-
-def _fc_dual_lean(call: KernelCall, params: dict[str, int]) -> bool:
-    """mcc_fully_connected_s8.c fc_dual_lean: small_acc, a bias, one fast requantization that folds the output
-    offset, the full clamp range."""
-    mult, shift = _array(call, "_multiplier"), _array(call, "_shift")
-    if mult is None or shift is None or len(mult) != 1 or _array(call, "_bias") is None:
-        return False
-    m, s = int(mult[0]), int(shift[0])
-    return (params.get("small_acc", 0) == 1 and params.get("per_channel", 1) == 0 and rq_fast(m, s)
-            and (m == 0 or s >= -MAX_FOLD_SHIFT) and (params["act_min"], params["act_max"]) == (-128, 127))
 
 
 def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift) -> set[str] | None:

@@ -81,6 +81,14 @@ int32_t mcc_fully_connected_s8_get_buffer_size(const mcc_dims *in_dims)
     return ((in_dims->c + 3) & ~3) * (int32_t)sizeof(int16_t);
 }
 
+/** 1 when the call's parameters allow the lean loop (fc_row_dual_lean) that dual_rows = 3 filters take: a bias, one
+ *  requantization for all outputs whose fast form folds the output offset, the full clamp range. */
+static int32_t fc_dual_lean(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int32_t *bias)
+{
+    return bias != NULL && !p->per_channel && p->act_min == -128 && p->act_max == 127 &&
+           mcc_rq_fast(q->multiplier[0], q->shift[0]) && mcc_rq_foldable(q->multiplier[0], q->shift[0]);
+}
+
 #if defined(MCC_DSP)
 /**
  * Widen x (k values) with the input offset added: groups of four as (x0, x2, x1, x3) with DSP, zero-padded.
@@ -310,11 +318,11 @@ static MCC_NOINLINE void fc_row_dual(const mcc_fc_params *p, const mcc_per_chann
     }
 }
 
-#if MCC_FC_DUAL_RQ2
-/** The pair of dual-row filters at w (k values) times the widened row xw, from the bias pair bias[0..1]: twice A's
- *  sum in *a2, twice B's in *b2 (fc_row_dual_rq2's last single pair). */
-static void dual_pair_rq2(const int16_t *xw, int32_t k, const int8_t *w, const int32_t *bias, int32_t *a2,
-                          int32_t *b2)
+#if MCC_FC_DUAL_LEAN
+/** The pair of dual-row filters at w (groups 8 bytes apart, then the tails) times the widened row xw, from the bias
+ *  pair bias[0..1]: twice A's sum in *a2, twice B's in *b2 (fc_row_dual_lean's pairs outside the blocks). */
+static void dual_pair_lean(const int16_t *xw, int32_t k, const int8_t *w, const int32_t *bias, int32_t *a2,
+                           int32_t *b2)
 {
     static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
     const int32_t k4 = k & ~3, kt = k - k4;
@@ -329,7 +337,7 @@ static void dual_pair_rq2(const int16_t *xw, int32_t k, const int8_t *w, const i
         l = mcc_smlad(mcc_sxtb16(h13), xb, l);
     }
     a = l;
-    d = (int32_t)((uint32_t)r - (uint32_t)l) >> 8; /* exact: small_acc */
+    d = (int32_t)((uint32_t)r - (uint32_t)l) >> 8; /* exact: the generator's bound */
     for (t = 0; t < kt; t++) {
         const int32_t xv = xw[lane[t]];
         a += xv * w[t];
@@ -339,129 +347,172 @@ static void dual_pair_rq2(const int16_t *xw, int32_t k, const int8_t *w, const i
     *b2 = 2 * d;
 }
 
-/** o[0..3] from twice the sums a0, d0, a1, d1 (mcc_rq2_apply, the full clamp range). */
-static MCC_ALWAYS_INLINE void fc_store4_rq2(int8_t *o, int32_t a0, int32_t d0, int32_t a1, int32_t d1,
-                                           const mcc_rq2 *rq2)
-{
-    const int32_t mult = rq2->mult, kq = rq2->k, e = rq2->e;
-    o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, mult, kq, e));
-    o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, mult, kq, e));
-    o[2] = (int8_t)mcc_ssat8(mcc_rq2_apply(a1, mult, kq, e));
-    o[3] = (int8_t)mcc_ssat8(mcc_rq2_apply(d1, mult, kq, e));
-}
+/** One output from twice its sum (mcc_rq2_apply, the full clamp range). */
+#define FC_LEAN_OUT(acc2) ((int8_t)mcc_ssat8(mcc_rq2_apply((acc2), mult, kq, e)))
+
+/** The accumulators of a pair from its bias pair b[0..1]: A's in l, 256 * B's + A's in r (wrapping). */
+#define FC_LEAN_START(b, l, r)                                                                               \
+    do {                                                                                                     \
+        MCC_LDRD(b, 0, l, r);                                                                                \
+        r = (int32_t)((uint32_t)(l) + ((uint32_t)(r) << 8));                                                 \
+    } while (0)
+
+/** Twice B's sum: (r - l) / 128, exact (r - l = 256 * B's, below 2^31 in magnitude by the generator's bound). */
+#define FC_LEAN_B2(r, l) ((int32_t)((uint32_t)(r) - (uint32_t)(l)) >> 7)
+
+/** One dual-row group (four inputs at int16 offset 4 * `g` of the row) for the three pairs of a block, whose groups
+ *  sit at byte offsets wo, wo + 8 and wo + 16 of wp. */
+#define FC_LEAN_GROUP(wp, xp, wo, g)                                                                         \
+    do {                                                                                                     \
+        int32_t xa_, xb_, h02_, h13_;                                                                        \
+        MCC_LDRD(xp, 8 * (g), xa_, xb_);                                                                     \
+        MCC_LDRD(wp, wo, h02_, h13_);                                                                        \
+        r0 = mcc_smlad(h02_, xa_, r0);                                                                       \
+        l0 = mcc_smlad(mcc_sxtb16(h02_), xa_, l0);                                                           \
+        r0 = mcc_smlad(h13_, xb_, r0);                                                                       \
+        l0 = mcc_smlad(mcc_sxtb16(h13_), xb_, l0);                                                           \
+        MCC_LDRD(wp, (wo) + 8, h02_, h13_);                                                                  \
+        r1 = mcc_smlad(h02_, xa_, r1);                                                                       \
+        l1 = mcc_smlad(mcc_sxtb16(h02_), xa_, l1);                                                           \
+        r1 = mcc_smlad(h13_, xb_, r1);                                                                       \
+        l1 = mcc_smlad(mcc_sxtb16(h13_), xb_, l1);                                                           \
+        MCC_LDRD(wp, (wo) + 16, h02_, h13_);                                                                 \
+        r2 = mcc_smlad(h02_, xa_, r2);                                                                       \
+        l2 = mcc_smlad(mcc_sxtb16(h02_), xa_, l2);                                                           \
+        r2 = mcc_smlad(h13_, xb_, r2);                                                                       \
+        l2 = mcc_smlad(mcc_sxtb16(h13_), xb_, l2);                                                           \
+    } while (0)
 
 /**
- * The lean loop over dual-row filters (fc_dual_lean): one widened batch row xw times two pairs of outputs at a time,
- * then a last single pair and an odd last output's plain row. Each pair's accumulators start from its bias, A's in
- * l and 256 * B's + A's in r, so r - l = 256 * (B's sum + bias) exactly (small_acc bounds it below 2^23 in
- * magnitude; r may wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2:
- * mult, k, e). Thirty-two inputs per iteration of the product.
+ * The lean loop over dual-row filters in blocks of three pairs (p->dual_rows = 3, fc_dual_lean): one widened batch
+ * row xw times the six outputs of a block at a time, one weight pointer for the block, then the pairs after the
+ * blocks and an odd last output's plain row. Each pair's accumulators start from its bias, A's in l and 256 * B's +
+ * A's in r, so r - l = 256 * (B's sum + bias) exactly (the generator bounds it below 2^23 in magnitude; r may
+ * wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2: mult, k, e).
+ * Thirty-two inputs per iteration of the product: per four inputs and 24 MACs one LDRD of inputs and per pair one
+ * LDRD of weights, two SXTB16 and four SMLAD. K = 8 keeps the widened row in registers.
  */
-static MCC_NOINLINE void fc_row_dual_rq2(const int16_t *xw, int32_t k, const int8_t *filter, const int32_t *bias,
-                                         int32_t out_ch, int8_t *o, const mcc_rq2 *rq2)
+static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const int8_t *filter, const int32_t *bias,
+                                          int32_t out_ch, int8_t *o, const mcc_rq2 *rq2)
 {
     static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
     const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k), rest = k4 & 31;
+    const int32_t tb = stride - 2 * k4, pairs = out_ch >> 1, blocks = pairs / 3;
     const int16_t *const x32 = xw + (k4 & ~31); /* the end of the thirty-two input blocks */
-    const int8_t *const quads = o + (out_ch & ~3);
-    const int8_t *w0 = filter;
-    int32_t n, t, a0, a1, d0, d1;
-    if (k == 8) { /* the widened row in registers: two groups of four, pair blocks of 16 bytes */
+    const int8_t *const block_end = o + 6 * blocks;
+    const int8_t *w = filter;
+    int32_t n, t, pr, mult, kq, e;
+    if (k == 8) { /* the widened row in registers: two groups of four, blocks of 48 bytes */
         int32_t x0, x1, x2, x3;
         MCC_LDRD(xw, 0, x0, x1);
         MCC_LDRD(xw, 8, x2, x3);
-        for (; o != quads; o += 4, bias += 4, w0 += 32) {
-            int32_t l0, l1, r0, r1, h02, h13;
-            MCC_LDRD(bias, 0, l0, r0);
-            MCC_LDRD(bias, 8, l1, r1);
-            r0 = (int32_t)((uint32_t)l0 + ((uint32_t)r0 << 8));
-            r1 = (int32_t)((uint32_t)l1 + ((uint32_t)r1 << 8));
-            MCC_LDRD(w0, 0, h02, h13);
-            r0 = mcc_smlad(h02, x0, r0);
-            l0 = mcc_smlad(mcc_sxtb16(h02), x0, l0);
-            r0 = mcc_smlad(h13, x1, r0);
-            l0 = mcc_smlad(mcc_sxtb16(h13), x1, l0);
-            MCC_LDRD(w0, 8, h02, h13);
-            r0 = mcc_smlad(h02, x2, r0);
-            l0 = mcc_smlad(mcc_sxtb16(h02), x2, l0);
-            r0 = mcc_smlad(h13, x3, r0);
-            l0 = mcc_smlad(mcc_sxtb16(h13), x3, l0);
-            MCC_LDRD(w0, 16, h02, h13);
-            r1 = mcc_smlad(h02, x0, r1);
-            l1 = mcc_smlad(mcc_sxtb16(h02), x0, l1);
-            r1 = mcc_smlad(h13, x1, r1);
-            l1 = mcc_smlad(mcc_sxtb16(h13), x1, l1);
-            MCC_LDRD(w0, 24, h02, h13);
-            r1 = mcc_smlad(h02, x2, r1);
-            l1 = mcc_smlad(mcc_sxtb16(h02), x2, l1);
-            r1 = mcc_smlad(h13, x3, r1);
-            l1 = mcc_smlad(mcc_sxtb16(h13), x3, l1);
-            fc_store4_rq2(o, 2 * l0, (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 7, 2 * l1,
-                          (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 7, rq2);
+        for (; o != block_end; o += 6, bias += 6, w += 48) {
+            int32_t l0, r0, l1, r1, l2, r2;
+            FC_LEAN_START(bias, l0, r0);
+            FC_LEAN_START(bias + 2, l1, r1);
+            FC_LEAN_START(bias + 4, l2, r2);
+            {
+                int32_t h02, h13;
+#define FC_LEAN_K8(wo, xa, xb, r, l)                                                                         \
+    MCC_LDRD(w, wo, h02, h13);                                                                               \
+    r = mcc_smlad(h02, xa, r);                                                                               \
+    l = mcc_smlad(mcc_sxtb16(h02), xa, l);                                                                   \
+    r = mcc_smlad(h13, xb, r);                                                                               \
+    l = mcc_smlad(mcc_sxtb16(h13), xb, l)
+                FC_LEAN_K8(0, x0, x1, r0, l0);
+                FC_LEAN_K8(8, x0, x1, r1, l1);
+                FC_LEAN_K8(16, x0, x1, r2, l2);
+                FC_LEAN_K8(24, x2, x3, r0, l0);
+                FC_LEAN_K8(32, x2, x3, r1, l1);
+                FC_LEAN_K8(40, x2, x3, r2, l2);
+#undef FC_LEAN_K8
+            }
+            mult = rq2->mult;
+            kq = rq2->k;
+            e = rq2->e;
+            o[0] = FC_LEAN_OUT(2 * l0);
+            o[1] = FC_LEAN_OUT(FC_LEAN_B2(r0, l0));
+            o[2] = FC_LEAN_OUT(2 * l1);
+            o[3] = FC_LEAN_OUT(FC_LEAN_B2(r1, l1));
+            o[4] = FC_LEAN_OUT(2 * l2);
+            o[5] = FC_LEAN_OUT(FC_LEAN_B2(r2, l2));
         }
     }
-    for (; o != quads; o += 4, bias += 4, w0 += 2 * stride) {
-        const int8_t *p0 = w0, *p1 = w0 + stride;
+    for (; o != block_end; o += 6, bias += 6) {
         const int16_t *xp = xw;
-        int32_t l0 = bias[0], l1 = bias[2];
-        int32_t r0 = (int32_t)((uint32_t)l0 + ((uint32_t)bias[1] << 8));
-        int32_t r1 = (int32_t)((uint32_t)l1 + ((uint32_t)bias[3] << 8));
-        for (; xp != x32; xp += 32, p0 += 64, p1 += 64) {
-            FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 8, 1, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 16, 2, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 24, 3, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 32, 4, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 40, 5, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 48, 6, r0, l0, r1, l1);
-            FC_DUAL_GROUP(p0, p1, xp, 56, 7, r0, l0, r1, l1);
+        int32_t l0, r0, l1, r1, l2, r2, a0, a1, a2, d0, d1, d2;
+        FC_LEAN_START(bias, l0, r0);
+        FC_LEAN_START(bias + 2, l1, r1);
+        FC_LEAN_START(bias + 4, l2, r2);
+        for (; xp != x32; xp += 32, w += 192) {
+            FC_LEAN_GROUP(w, xp, 0, 0);
+            FC_LEAN_GROUP(w, xp, 24, 1);
+            FC_LEAN_GROUP(w, xp, 48, 2);
+            FC_LEAN_GROUP(w, xp, 72, 3);
+            FC_LEAN_GROUP(w, xp, 96, 4);
+            FC_LEAN_GROUP(w, xp, 120, 5);
+            FC_LEAN_GROUP(w, xp, 144, 6);
+            FC_LEAN_GROUP(w, xp, 168, 7);
         }
         if (rest != 0) {
             if (rest & 16) {
-                FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
-                FC_DUAL_GROUP(p0, p1, xp, 8, 1, r0, l0, r1, l1);
-                FC_DUAL_GROUP(p0, p1, xp, 16, 2, r0, l0, r1, l1);
-                FC_DUAL_GROUP(p0, p1, xp, 24, 3, r0, l0, r1, l1);
+                FC_LEAN_GROUP(w, xp, 0, 0);
+                FC_LEAN_GROUP(w, xp, 24, 1);
+                FC_LEAN_GROUP(w, xp, 48, 2);
+                FC_LEAN_GROUP(w, xp, 72, 3);
                 xp += 16;
-                p0 += 32;
-                p1 += 32;
+                w += 96;
             }
-            for (n = (rest >> 2) & 3; n > 0; n--, xp += 4, p0 += 8, p1 += 8) {
-                FC_DUAL_GROUP(p0, p1, xp, 0, 0, r0, l0, r1, l1);
+            for (n = (rest >> 2) & 3; n > 0; n--, xp += 4, w += 24) {
+                FC_LEAN_GROUP(w, xp, 0, 0);
             }
         }
-        a0 = 2 * l0; /* twice A's sums, then twice B's: (r - l) / 128, exact */
+        a0 = 2 * l0; /* twice A's sums, then twice B's */
         a1 = 2 * l1;
-        d0 = (int32_t)((uint32_t)r0 - (uint32_t)l0) >> 7;
-        d1 = (int32_t)((uint32_t)r1 - (uint32_t)l1) >> 7;
-        for (t = 0; t < kt; t++) { /* tails of A then B, after each pair's groups */
-            const int32_t xv = 2 * xp[lane[t]];
-            a0 += xv * p0[t];
-            d0 += xv * p0[kt + t];
-            a1 += xv * p1[t];
-            d1 += xv * p1[kt + t];
+        a2 = 2 * l2;
+        d0 = FC_LEAN_B2(r0, l0);
+        d1 = FC_LEAN_B2(r1, l1);
+        d2 = FC_LEAN_B2(r2, l2);
+        if (kt != 0) { /* the tails: each pair's A then B, after the block's groups */
+            for (t = 0; t < kt; t++) {
+                const int32_t xv = 2 * xp[lane[t]];
+                a0 += xv * w[t];
+                d0 += xv * w[kt + t];
+                a1 += xv * w[tb + t];
+                d1 += xv * w[tb + kt + t];
+                a2 += xv * w[2 * tb + t];
+                d2 += xv * w[2 * tb + kt + t];
+            }
+            w += 3 * tb;
         }
-        fc_store4_rq2(o, a0, d0, a1, d1, rq2);
+        mult = rq2->mult;
+        kq = rq2->k;
+        e = rq2->e;
+        o[0] = FC_LEAN_OUT(a0);
+        o[1] = FC_LEAN_OUT(d0);
+        o[2] = FC_LEAN_OUT(a1);
+        o[3] = FC_LEAN_OUT(d1);
+        o[4] = FC_LEAN_OUT(a2);
+        o[5] = FC_LEAN_OUT(d2);
     }
-    if (out_ch & 2) { /* a last single pair */
-        dual_pair_rq2(xw, k, w0, bias, &a0, &d0);
-        o[0] = (int8_t)mcc_ssat8(mcc_rq2_apply(a0, rq2->mult, rq2->k, rq2->e));
-        o[1] = (int8_t)mcc_ssat8(mcc_rq2_apply(d0, rq2->mult, rq2->k, rq2->e));
+    mult = rq2->mult;
+    kq = rq2->k;
+    e = rq2->e;
+    for (pr = 3 * blocks; pr < pairs; pr++, o += 2, bias += 2) { /* the pairs after the blocks */
+        int32_t a, d;
+        dual_pair_lean(xw, k, filter + pr * stride, bias, &a, &d);
+        o[0] = FC_LEAN_OUT(a);
+        o[1] = FC_LEAN_OUT(d);
     }
     if (out_ch & 1) { /* an odd last output: a plain row */
-        const int32_t a = dual_last_row(xw, k, filter + (out_ch >> 1) * stride, bias[(out_ch & 2)]);
-        o[(out_ch & 2)] = (int8_t)mcc_ssat8(mcc_rq2_apply(2 * a, rq2->mult, rq2->k, rq2->e));
+        o[0] = FC_LEAN_OUT(2 * dual_last_row(xw, k, filter + pairs * stride, bias[0]));
     }
 }
+#undef FC_LEAN_OUT
+#undef FC_LEAN_START
+#undef FC_LEAN_B2
+#undef FC_LEAN_GROUP
 #endif
-
-/** 1 when dual-row filters take the lean loop (fc_row_dual_rq2): small_acc, a bias, one requantization for all
- *  outputs whose fast form folds the output offset, the full clamp range. */
-static int32_t fc_dual_lean(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int32_t *bias)
-{
-    return p->small_acc && bias != NULL && !p->per_channel && p->act_min == -128 && p->act_max == 127 &&
-           mcc_rq_fast(q->multiplier[0], q->shift[0]) && mcc_rq_foldable(q->multiplier[0], q->shift[0]);
-}
 
 /** Every batch row widened into the scratch, then times the filter (dual-row or plain rows); per-tensor
  *  requantization takes the fast form where it has one. */
@@ -472,13 +523,13 @@ static void fc_rows_widened(const mcc_context *ctx, const mcc_fc_params *p, cons
     mcc_rq rq;
     const mcc_rq *fast = NULL;
     int32_t post = p->output_offset, b;
-#if MCC_FC_DUAL_RQ2
-    if (dual && fc_dual_lean(p, q, bias)) {
+#if MCC_FC_DUAL_LEAN
+    if (dual == 3) { /* fc_dual_lean holds (mcc_fully_connected_s8) */
         mcc_rq2 r2;
         mcc_rq2_init(&r2, q->multiplier[0], q->shift[0], p->output_offset, 0);
         for (b = 0; b < batches; b++) {
             widen_row(in + b * k, k, p->input_offset, (int16_t *)ctx->buf);
-            fc_row_dual_rq2((const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch, &r2);
+            fc_row_dual_lean((const int16_t *)ctx->buf, k, filter, bias, out_ch, out + b * out_ch, &r2);
         }
         return;
     }
@@ -500,7 +551,26 @@ static void fc_rows_widened(const mcc_context *ctx, const mcc_fc_params *p, cons
     }
 }
 #else
-/** Dual-row filters without the DSP extension: each pair's weights decoded value by value (mcc_dual_weights). */
+/** Dual-row filters without the DSP extension (either layout): each pair's weights decoded value by value
+ *  (mcc_dual_weights). */
+/** Pair `pr` of dual-row filters (k values, `pairs` pairs) in the layout `dual_rows` (1: pair after pair; 3: the
+ *  pairs of each whole block of three interleaved group by group, the block's tails after its groups, the pairs
+ *  after the blocks as in 1): its first group's bytes, the byte step between its groups and its tails' bytes. */
+static const int8_t *fc_dual_pair(const int8_t *filter, int32_t dual_rows, int32_t k, int32_t pairs, int32_t pr,
+                                  int32_t *step, const int8_t **tails)
+{
+    const int32_t k4 = k & ~3, stride = mcc_mm_dual_stride(k);
+    if (dual_rows == 3 && pr < pairs - pairs % 3) {
+        const int8_t *block = filter + (pr / 3) * 3 * stride;
+        *step = 24;
+        *tails = block + 6 * k4 + (pr % 3) * (stride - 2 * k4);
+        return block + 8 * (pr % 3);
+    }
+    *step = 8;
+    *tails = filter + pr * stride + 2 * k4;
+    return filter + pr * stride;
+}
+
 static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int8_t *x, int32_t k,
                              const int8_t *filter, const int32_t *bias, int32_t out_ch, int8_t *o)
 {
@@ -513,17 +583,19 @@ static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant
         acc[0] = bias != NULL ? bias[oc] : 0;
         acc[1] = pair && bias != NULL ? bias[oc + 1] : 0;
         if (pair) {
+            int32_t step;
+            const int8_t *tails, *groups = fc_dual_pair(filter, p->dual_rows, k, out_ch >> 1, oc >> 1, &step, &tails);
             for (i = 0; i < k4; i++) {
                 int32_t wa, wb;
                 const int32_t xv = x[i] + p->input_offset;
-                mcc_dual_weights(w + 2 * (i & ~3), i & 3, &wa, &wb);
+                mcc_dual_weights(groups + (i >> 2) * step, i & 3, &wa, &wb);
                 acc[0] += xv * wa;
                 acc[1] += xv * wb;
             }
             for (t = 0; t < kt; t++) {
                 const int32_t xv = x[k4 + t] + p->input_offset;
-                acc[0] += xv * w[2 * k4 + t];
-                acc[1] += xv * w[2 * k4 + kt + t];
+                acc[0] += xv * tails[t];
+                acc[1] += xv * tails[kt + t];
             }
         } else { /* an odd last output: a plain row */
             for (i = 0; i < k; i++) {
@@ -578,17 +650,18 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     out_ch = out_dims->c;
     batches = out_dims->n;
     if (p->dual_rows) { /* dual-row filters: symmetric weights, the widened row with the DSP extension */
-        if (p->filter_offset != 0) {
+        if (p->filter_offset != 0 || (p->dual_rows != 1 && p->dual_rows != 3) ||
+            (p->dual_rows == 3 && !fc_dual_lean(p, q, bias))) {
             return MCC_ARG_ERROR;
         }
 #if defined(MCC_DSP)
         if (ctx == NULL || ctx->buf == NULL || ctx->size < mcc_fully_connected_s8_get_buffer_size(in_dims)) {
             return MCC_NO_BUFFER;
         }
-        if (!MCC_FC_DUAL && !(MCC_FC_DUAL_RQ2 && fc_dual_lean(p, q, bias))) {
+        if (p->dual_rows == 3 ? !MCC_FC_DUAL_LEAN : !MCC_FC_DUAL) {
             return MCC_NOT_BUILT;
         }
-        fc_rows_widened(ctx, p, q, in, batches, k, filter, bias, out_ch, out, 1);
+        fc_rows_widened(ctx, p, q, in, batches, k, filter, bias, out_ch, out, p->dual_rows);
 #else
         for (b = 0; b < batches; b++) {
             fc_dual_portable(p, q, in + b * k, k, filter, bias, out_ch, out + b * out_ch);
