@@ -1,5 +1,9 @@
 """The dual-row filter layout of the matrix-product kernels (firmware/include/mcc_matmul.h), written where it is exact.
 
+FULLY_CONNECTED layers whose parameters suit mcc_fully_connected_s8's lean loop (fc_lean) take a variant of it
+(dual_rows = 3, interleave_pairs): the pairs of each block of three interleaved group by group, so one pointer
+walks six outputs' weights.
+
 Two output channels A and B share each int16 half-word h = 256 * wB + wA, so one SMLAD adds 256 * (B's products)
 + (A's products) and one more, after SXTB16 of the same word, adds A's alone: B's sum is their difference shifted
 right by 8. That holds while B's sum fits in 24 bits (columns are int8 plus the input offset, within [-255, 255])
@@ -24,11 +28,11 @@ MIN_K, PLAIN_K = 16, {27}
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).
 FC_MIN_WEIGHTS = 4096
-# Layers the lean loop takes (fc_lean: bounded accumulators, a bias, one foldable requantization, the full clamp
-# range) pay from K = 8 and 1,024 weights: ad01's 128 -> 8 layer 2,440 -> LAYER4 instructions, its 8 -> 128 one
-# 5,840 -> LAYER5 (mps2-an386); kws' and ResNet-8's classifiers stay below.
+# FULLY_CONNECTED layers the lean loop takes (fc_lean: bounded accumulators, one foldable requantization, the full
+# clamp range) pay from K = 8 and 1,024 weights: ad01's 128 -> 8 layer 2,440 -> 1,760 instructions, its 8 -> 128 one
+# 5,840 -> 2,760 (mps2-an386); kws' and ResNet-8's classifiers (768 and 640 weights) stay below.
 FC_LEAN_MIN_K, FC_LEAN_MIN_WEIGHTS = 8, 1024
-LEAN_PAIRS = 3  # pairs per block of the lean layout: six accumulators, one pointer per block
+LEAN_PAIRS = 3  # pairs per block of the lean layout: six accumulators and one weight pointer fit the registers
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
