@@ -134,12 +134,12 @@ def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
 
 
 def fc_small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
-    """small_accumulators, and for FULLY_CONNECTED's lean loop (mcc_fully_connected_s8.c fc_row_dual_rq2), whose pair
-    accumulators start from the bias (256 * B's + A's): every B channel's K4 sum plus its bias below SUM_LIMIT."""
+    """small_accumulators, and for FULLY_CONNECTED's lean loop (mcc_fully_connected_s8.c fc_row_dual_lean), whose
+    pair accumulators start from the bias (256 * B's + A's) and take the tails too: every B channel's sum plus its
+    bias below SUM_LIMIT."""
     if not small_accumulators(rows, bias):
         return False
-    cout, k = rows.shape
-    pairs, k4 = cout // 2, k & ~3
-    b_rows = rows[1:2 * pairs:2, :k4].astype(np.int64)
+    pairs = rows.shape[0] // 2
+    b_rows = rows[1:2 * pairs:2].astype(np.int64)
     bound = np.abs(bias[1:2 * pairs:2].astype(np.int64)) + COLUMN_MAX * np.abs(b_rows).sum(axis=1)
     return bool(np.all(bound < SUM_LIMIT))

@@ -105,9 +105,9 @@ def test_the_lean_layout_decodes_to_the_filter():
 
 def test_fc_small_accumulators_bound():
     rows = np.zeros((2, 9), np.int8)
-    rows[1, :8] = 100  # B's K4 sum: 255 * 800 = 204,000; its tail (value 8) is added after the split
-    rows[1, 8] = 127
-    limit = (1 << 23) - 204_000
+    rows[1, :8] = 100  # B's sum: 255 * (800 + 100) = 229,500, its tail (value 8) included
+    rows[1, 8] = 100
+    limit = (1 << 23) - 229_500
     assert dual_rows.fc_small_accumulators(rows, np.array([(1 << 30) - 1, limit - 1]))
     assert not dual_rows.fc_small_accumulators(rows, np.array([0, limit]))
     assert not dual_rows.fc_small_accumulators(rows, np.array([0, -limit]))

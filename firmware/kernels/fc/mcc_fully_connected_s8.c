@@ -374,10 +374,11 @@ static void dual_pair_lean(const int16_t *xw, int32_t k, const int8_t *w, const 
         MCC_OPAQUE(o);                                                                                       \
     } while (0)
 
-/** The accumulators of a pair from its bias pair b[0..1]: A's in l, 256 * B's + A's in r (wrapping). */
-#define FC_LEAN_START(b, l, r)                                                                               \
+/** The accumulators of a pair from its bias pair at byte offset `off` of b: A's in l, 256 * B's + A's in r
+ *  (wrapping). */
+#define FC_LEAN_START(b, off, l, r)                                                                          \
     do {                                                                                                     \
-        MCC_LDRD(b, 0, l, r);                                                                                \
+        MCC_LDRD(b, off, l, r);                                                                              \
         r = (int32_t)((uint32_t)(l) + ((uint32_t)(r) << 8));                                                 \
     } while (0)
 
@@ -411,8 +412,8 @@ static void dual_pair_lean(const int16_t *xw, int32_t k, const int8_t *w, const 
  * The lean loop over dual-row filters in blocks of three pairs (p->dual_rows = 3, fc_dual_lean): one widened batch
  * row xw times the six outputs of a block at a time, one weight pointer for the block, then the pairs after the
  * blocks and an odd last output's plain row. Each pair's accumulators start from its bias, A's in l and 256 * B's +
- * A's in r, so r - l = 256 * (B's sum + bias) exactly (the generator bounds it below 2^23 in magnitude; r may
- * wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2: mult, k, e).
+ * A's in r, so r - l = 256 * (B's sum + bias) exactly (the generator bounds it below 2^23 in magnitude, tails
+ * included; r may wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2: mult, k, e).
  * Thirty-two inputs per iteration of the product: per four inputs and 24 MACs one LDRD of inputs and per pair one
  * LDRD of weights, two SXTB16 and four SMLAD. K = 8 keeps the widened row in registers.
  */
@@ -420,7 +421,7 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
                                           int32_t out_ch, int8_t *o, const mcc_rq2 *rq2)
 {
     static const int8_t lane[4] = {0, 2, 1, 3}; /* the input tail, stored in lane order */
-    const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k), rest = k4 & 31;
+    const int32_t k4 = k & ~3, kt = k - k4, stride = mcc_mm_dual_stride(k), rest = k4 & 31, odd = k & 31;
     const int32_t tb = stride - 2 * k4, pairs = out_ch >> 1, blocks = pairs / 3;
     const int16_t *const x32 = xw + (k4 & ~31); /* the end of the thirty-two input blocks */
     const int8_t *const block_end = o + 6 * blocks;
@@ -432,9 +433,9 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
         MCC_LDRD(xw, 8, x2, x3);
         for (; o != block_end; o += 6, bias += 6, w += 48) {
             int32_t l0, r0, l1, r1, l2, r2;
-            FC_LEAN_START(bias, l0, r0);
-            FC_LEAN_START(bias + 2, l1, r1);
-            FC_LEAN_START(bias + 4, l2, r2);
+            FC_LEAN_START(bias, 0, l0, r0);
+            FC_LEAN_START(bias, 8, l1, r1);
+            FC_LEAN_START(bias, 16, l2, r2);
             {
                 int32_t h02, h13;
 #define FC_LEAN_K8(wo, xa, xb, r, l)                                                                         \
@@ -465,9 +466,9 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
     for (; o != block_end; o += 6, bias += 6) {
         const int16_t *xp = xw;
         int32_t l0, r0, l1, r1, l2, r2, a0, a1, a2, d0, d1, d2;
-        FC_LEAN_START(bias, l0, r0);
-        FC_LEAN_START(bias + 2, l1, r1);
-        FC_LEAN_START(bias + 4, l2, r2);
+        FC_LEAN_START(bias, 0, l0, r0);
+        FC_LEAN_START(bias, 8, l1, r1);
+        FC_LEAN_START(bias, 16, l2, r2);
         for (; xp != x32; xp += 32, w += 192) {
             FC_LEAN_GROUP(w, xp, 0, 0);
             FC_LEAN_GROUP(w, xp, 24, 1);
@@ -478,7 +479,7 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
             FC_LEAN_GROUP(w, xp, 144, 6);
             FC_LEAN_GROUP(w, xp, 168, 7);
         }
-        if (rest != 0) {
+        if (odd != 0) { /* K not a multiple of 32: one test per block for the common case */
             if (rest & 16) {
                 FC_LEAN_GROUP(w, xp, 0, 0);
                 FC_LEAN_GROUP(w, xp, 24, 1);
@@ -490,6 +491,16 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
             for (n = (rest >> 2) & 3; n > 0; n--, xp += 4, w += 24) {
                 FC_LEAN_GROUP(w, xp, 0, 0);
             }
+            for (t = 0; t < kt; t++) { /* the tails (each pair's A then B, after the block's groups) into l and r */
+                const int32_t xv = xp[lane[t]];
+                l0 += xv * w[t];
+                r0 = (int32_t)((uint32_t)r0 + (uint32_t)(xv * (w[t] + 256 * w[kt + t])));
+                l1 += xv * w[tb + t];
+                r1 = (int32_t)((uint32_t)r1 + (uint32_t)(xv * (w[tb + t] + 256 * w[tb + kt + t])));
+                l2 += xv * w[2 * tb + t];
+                r2 = (int32_t)((uint32_t)r2 + (uint32_t)(xv * (w[2 * tb + t] + 256 * w[2 * tb + kt + t])));
+            }
+            w += 3 * tb;
         }
         a0 = 2 * l0; /* twice A's sums, then twice B's */
         a1 = 2 * l1;
@@ -497,18 +508,6 @@ static MCC_NOINLINE void fc_row_dual_lean(const int16_t *xw, int32_t k, const in
         d0 = FC_LEAN_B2(r0, l0);
         d1 = FC_LEAN_B2(r1, l1);
         d2 = FC_LEAN_B2(r2, l2);
-        if (kt != 0) { /* the tails: each pair's A then B, after the block's groups */
-            for (t = 0; t < kt; t++) {
-                const int32_t xv = 2 * xp[lane[t]];
-                a0 += xv * w[t];
-                d0 += xv * w[kt + t];
-                a1 += xv * w[tb + t];
-                d1 += xv * w[tb + kt + t];
-                a2 += xv * w[2 * tb + t];
-                d2 += xv * w[2 * tb + kt + t];
-            }
-            w += 3 * tb;
-        }
         mult = rq2->mult;
         kq = rq2->k;
         e = rq2->e;
