@@ -49,7 +49,7 @@ SWITCHES = {
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
-    "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (the lean loop)",
+    "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
@@ -153,7 +153,8 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     params = _fields(call, "mcc_fc_params")
     if ctx is None or fdims is None or "size" not in ctx or params is None:
         return None
-    if params.get("dual_rows", 0) == 1:  # a call without the scratch is refused (MCC_NO_BUFFER): the lowering gives it one
+    # dual-row filters: a call without the scratch is refused (MCC_NO_BUFFER), the lowering gives it one
+    if params.get("dual_rows", 0) == 1:
         return {"MCC_FC_DUAL"}
     if params.get("dual_rows", 0) == 3:  # the lean loop (dual_rows.fc_lean)
         return {"MCC_FC_DUAL_LEAN"}

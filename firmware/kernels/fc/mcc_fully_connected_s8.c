@@ -413,7 +413,8 @@ static void dual_pair_lean(const int16_t *xw, int32_t k, const int8_t *w, const 
  * row xw times the six outputs of a block at a time, one weight pointer for the block, then the pairs after the
  * blocks and an odd last output's plain row. Each pair's accumulators start from its bias, A's in l and 256 * B's +
  * A's in r, so r - l = 256 * (B's sum + bias) exactly (the generator bounds it below 2^23 in magnitude, tails
- * included; r may wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2: mult, k, e).
+ * included; r may wrap); the sums, doubled, meet the per-tensor requantization in mcc_rq2's SMMLAR form (rq2:
+ * mult, k, e).
  * Thirty-two inputs per iteration of the product: per four inputs and 24 MACs one LDRD of inputs and per pair one
  * LDRD of weights, two SXTB16 and four SMLAD. K = 8 keeps the widened row in registers.
  */
@@ -575,8 +576,6 @@ static void fc_rows_widened(const mcc_context *ctx, const mcc_fc_params *p, cons
     }
 }
 #else
-/** Dual-row filters without the DSP extension (either layout): each pair's weights decoded value by value
- *  (mcc_dual_weights). */
 /** Pair `pr` of dual-row filters (k values, `pairs` pairs) in the layout `dual_rows` (1: pair after pair; 3: the
  *  pairs of each whole block of three interleaved group by group, the block's tails after its groups, the pairs
  *  after the blocks as in 1): its first group's bytes, the byte step between its groups and its tails' bytes. */
@@ -595,6 +594,8 @@ static const int8_t *fc_dual_pair(const int8_t *filter, int32_t dual_rows, int32
     return filter + pr * stride;
 }
 
+/** Dual-row filters without the DSP extension (either layout): each pair's weights decoded value by value
+ *  (mcc_dual_weights). */
 static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant *q, const int8_t *x, int32_t k,
                              const int8_t *filter, const int32_t *bias, int32_t out_ch, int8_t *o)
 {
@@ -650,9 +651,10 @@ static void fc_dual_portable(const mcc_fc_params *p, const mcc_per_channel_quant
  * @param bias        [output depth] int32, or NULL
  * @param out_dims    n = batches, c = output depth
  * @param out         output [batches, output depth]
- * @return MCC_OK, MCC_ARG_ERROR (also dual_rows with a filter offset), MCC_NO_BUFFER (dual_rows with the DSP
- *         extension and no scratch), or MCC_NOT_BUILT when the build left out the path the call needs
- *         (mcc_variants.h)
+ * @return MCC_OK, MCC_ARG_ERROR (also dual_rows with a filter offset, or dual_rows = 3 without a bias, with
+ *         per-channel requantization, one without a foldable fast form or a narrower clamp), MCC_NO_BUFFER
+ *         (dual_rows with the DSP extension and no scratch), or MCC_NOT_BUILT when the build left out the path the
+ *         call needs (mcc_variants.h)
  */
 mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p, const mcc_per_channel_quant *q,
                                   const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
