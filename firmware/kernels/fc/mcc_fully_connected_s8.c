@@ -676,11 +676,9 @@ mcc_status mcc_fully_connected_s8(const mcc_context *ctx, const mcc_fc_params *p
     out_ch = out_dims->c;
     batches = out_dims->n;
     if (p->dual_rows) { /* dual-row filters: symmetric weights, the widened row with the DSP extension */
-#if defined(MCC_DSP)
         if (!MCC_FC_DUAL && !MCC_FC_DUAL_LEAN) {
-            return MCC_NOT_BUILT; /* a build without dual-row paths carries none of their checks either */
+            return MCC_NOT_BUILT; /* a build without dual-row layers carries none of their code (mcc_variants.h) */
         }
-#endif
         if (p->filter_offset != 0 || (p->dual_rows != 1 && p->dual_rows != 3) ||
             (p->dual_rows == 3 && !fc_dual_lean(p, q, bias))) {
             return MCC_ARG_ERROR;
