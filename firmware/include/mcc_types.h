@@ -72,7 +72,11 @@ typedef struct {
     int32_t per_channel;    /**< 1: quant arrays have one entry per output, 0: one entry for all */
     int32_t act_min, act_max;
     int32_t dual_rows;      /**< 1 when the filter is in the dual-row layout of mcc_matmul.h (needs the scratch
-                                 and filter_offset 0), 0 for [output depth, input depth] */
+                                 and filter_offset 0), 3 for the same with the pairs of each whole block of three
+                                 interleaved (the lean loop: a bias, one foldable fast requantization, the full
+                                 clamp range, and the code generator's bounds: every accumulator below 2^30 and
+                                 every B sum plus its bias below 2^23 in magnitude), 0 for [output depth, input
+                                 depth] */
 } mcc_fc_params;
 
 /** AVERAGE_POOL_2D and MAX_POOL_2D parameters. */

@@ -49,6 +49,7 @@ SWITCHES = {
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
+    "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
@@ -155,8 +156,11 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     params = _fields(call, "mcc_fc_params")
     if ctx is None or fdims is None or "size" not in ctx or params is None:
         return None
+    # dual-row filters: a call without the scratch is refused (MCC_NO_BUFFER), the lowering gives it one
     if params.get("dual_rows", 0) == 1:
-        return {"MCC_FC_DUAL"}  # a call without the scratch is refused (MCC_NO_BUFFER): the lowering gives it one
+        return {"MCC_FC_DUAL"}
+    if params.get("dual_rows", 0) == 3:  # the lean loop (dual_rows.fc_lean)
+        return {"MCC_FC_DUAL_LEAN"}
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
