@@ -19,10 +19,12 @@ from mcucompress.codegen.lower import (
     ADDSUB_TABLE_BYTES,
     addsub_fast,
     depthwise_band_bytes,
+    depthwise_mve_plane_bytes,
     depthwise_planar_bytes,
     rq_fast,
 )
 from mcucompress.codegen.records import KernelCall
+from mcucompress.codegen.sparse import current_target
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
 SWITCHES = {
@@ -164,6 +166,14 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
     in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
     if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
         return None
+    if current_target().mve:  # Helium: the channel planes first (mcc_depthwise_conv_mve.c), none of the switches
+        plane = depthwise_mve_plane_bytes((in_dims["h"], in_dims["w"]), (out_dims["h"], out_dims["w"]), fdims["h"],
+                                          fdims["w"], (params["stride_h"], params["stride_w"]),
+                                          (params["pad_h"], params["pad_w"]),
+                                          (params["dilation_h"], params["dilation_w"]), in_dims["c"],
+                                          params["depth_multiplier"])
+        if 0 < plane <= ctx["size"]:
+            return set()
     band = depthwise_band_bytes(in_dims["w"], out_dims["w"], fdims["h"], fdims["w"], params["stride_w"],
                                 params["pad_w"], params["dilation_h"], params["dilation_w"],
                                 params["depth_multiplier"])
