@@ -335,6 +335,120 @@ static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, 
  *  call that has that. */
 static int32_t scratch_bytes(int32_t k, int32_t cout) { return (k <= 16 ? 0 : columns_bytes(k)) + 4 * cout; }
 
+/* ---- Short filter rows: KW * C_in <= 16, KH <= 3 (a first layer over RGB, 1x1 layers with C_in <= 16) ----
+ * No im2col: an output pixel's window rows are loaded straight from the input, one vector each (KW * C_in values,
+ * zeros past them), and meet every output channel's filter rows (16 bytes from the row's start: the bytes past
+ * the row meet the zeros; the last row may read up to 15 bytes past the filter, never used). The dot products
+ * of four channels are requantized as one vector. Window rows outside the input hold the input zero point (as
+ * do the columns outside it, the pixel's few edge rows selected lane by lane), so the input offset enters once
+ * per channel in its start value. A pixel's outputs are written after its rows are loaded: with 1x1 filters and
+ * C_out <= C_in the output may start at the input. */
+#define ROWS_MAX_KH 3
+
+/** The window rows of output pixel (oy, ox) of one batch into x[0..kh-1] (16 lanes each). */
+static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in, int32_t kh,
+                                      int32_t kw, int32_t oy, int32_t ox, mve_pred16_t row_pr, int8x16_t zrow,
+                                      int8x16_t *x)
+{
+    const int32_t ch = in_dims->c, iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int32_t lo = ix0 < 0 ? -ix0 * ch : 0, hi = (ix0 + kw > in_dims->w ? in_dims->w - ix0 : kw) * ch;
+    const mve_pred16_t inside = (mve_pred16_t)(row_pr & vctp8q((uint32_t)(hi > 0 ? hi : 0)) &
+                                               (mve_pred16_t)~vctp8q((uint32_t)lo));
+    int32_t ky;
+    for (ky = 0; ky < kh; ky++) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= in_dims->h || hi <= lo) {
+            x[ky] = zrow;
+        } else {
+            const int8_t *row = in + (iy * in_dims->w + ix0) * ch;
+            x[ky] = inside == row_pr ? vldrbq_z_s8(row, row_pr) : vpselq_s8(vldrbq_z_s8(row, inside), zrow, inside);
+        }
+    }
+}
+
+#if defined(__GNUC__)
+/* One output channel's window rows (at wp, rlen bytes apart) against the pixel's rows x0.. into `acc`. */
+#define ROW_FIRST(wp, acc)                                                                                   \
+    "vldrb.u8  %q[w], [%[" wp "]]\n\t"                                                                       \
+    "add       %[" wp "], %[" wp "], %[rlen]\n\t"                                                             \
+    "vmladav.s8 %[" acc "], %q[w], %q[x0]\n\t"
+#define ROW_NEXT(wp, acc, x)                                                                                 \
+    "vldrb.u8  %q[w], [%[" wp "]]\n\t"                                                                       \
+    "add       %[" wp "], %[" wp "], %[rlen]\n\t"                                                             \
+    "vmladava.s8 %[" acc "], %q[w], %q[" x "]\n\t"
+#define CH1(wp, acc) ROW_FIRST(wp, acc)
+#define CH3(wp, acc) ROW_FIRST(wp, acc) ROW_NEXT(wp, acc, "x1") ROW_NEXT(wp, acc, "x2")
+/* The channels of one output pixel, four at a time (wa: channels 0, 1 of a group, wb: 2, 3; lanes in channel
+ * order), requantized with the group's constants at tab (start, multiplier, left shift, right shift) and the
+ * clamp at lim (lo, hi), stored at o. */
+#define ROWS_PIXEL(CH)                                                                                       \
+    "dls       lr, %[n]\n"                                                                                    \
+    "1:\n\t" CH("wa", "a0") CH("wb", "a1")                                                                   \
+    "vmov      %q[acc][2], %q[acc][0], %[a1], %[a0]\n\t" CH("wa", "a0") CH("wb", "a1")                       \
+    "vmov      %q[acc][3], %q[acc][1], %[a1], %[a0]\n\t"                                                     \
+    "mov       %[wa], %[wb]\n\t"                                                                              \
+    "add       %[wb], %[wb], %[k2]\n\t"                                                                       \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vldrw.u32 %q[u], [%[tab]], #16\n\t"                                                                     \
+    "vshl.s32  %q[acc], %q[acc], %q[u]\n\t"                                                                  \
+    "vqrdmulh.s32 %q[acc], %q[acc], %q[t]\n\t"                                                               \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vand      %q[u], %q[acc], %q[t]\n\t"                                                                    \
+    "vshr.s32  %q[u], %q[u], #31\n\t"                                                                        \
+    "vqadd.s32 %q[acc], %q[acc], %q[u]\n\t"                                                                  \
+    "vrshl.s32 %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vadd.i32  %q[acc], %q[acc], %[off]\n\t"                                                                 \
+    "vldrw.u32 %q[t], [%[lim]]\n\t"                                                                          \
+    "vmax.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vldrw.u32 %q[t], [%[lim], #16]\n\t"                                                                     \
+    "vmin.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vstrb.32  %q[acc], [%[o]], #4\n\t"                                                                      \
+    "le        lr, 1b"
+#define ROWS_OPERANDS                                                                                        \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [w] "=&w"(wv), [acc] "=&w"(acc), [t] "=&w"(t), [u] "=&w"(u),           \
+      [wa] "+r"(wa), [wb] "+r"(wb), [tab] "+r"(tab), [o] "+l"(o)                                              \
+    : [n] "r"(n4), [rlen] "r"(rlen), [k2] "r"(2 * k), [off] "r"(off), [lim] "r"(lim), [x0] "w"(x[0]),        \
+      [x1] "w"(x[1]), [x2] "w"(x[2])                                                                          \
+    : "lr", "memory"
+
+/** Every output pixel through its window rows (KH 1 or 3, C_out a multiple of 4; `table` of 16 bytes per output
+ *  channel: the requantization constants by groups of four). */
+static MCC_NOINLINE void conv_rows(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in,
+                                   const mcc_dims *filter_dims, const int8_t *filter, const int32_t *table,
+                                   const mcc_dims *out_dims, int8_t *out)
+{
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, rlen = kw * in_dims->c, k = kh * rlen;
+    const int32_t cout = out_dims->c, off = p->output_offset, n4 = cout >> 2;
+    const mve_pred16_t row_pr = vctp8q((uint32_t)rlen);
+    const int8x16_t zrow = vdupq_m_n_s8(vdupq_n_s8(0), (int8_t)(-p->input_offset), row_pr);
+    int32_t lim[8], b, oy, ox;
+    vstrwq_s32(lim, vdupq_n_s32(p->act_min));
+    vstrwq_s32(lim + 4, vdupq_n_s32(p->act_max));
+    for (b = 0; b < out_dims->n; b++) {
+        const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
+        for (oy = 0; oy < out_dims->h; oy++) {
+            for (ox = 0; ox < out_dims->w; ox++, out += cout) {
+                int8x16_t x[ROWS_MAX_KH], wv;
+                register int32_t a0 __asm__("r0"), a1 __asm__("r2");
+                int32x4_t acc, t, u;
+                const int8_t *wa = filter, *wb = filter + 2 * k;
+                const int32_t *tab = table;
+                int8_t *o = out;
+                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, x);
+                if (kh == 1) {
+                    x[1] = x[2] = x[0];
+                    __asm__ volatile(ROWS_PIXEL(CH1) ROWS_OPERANDS);
+                } else {
+                    __asm__ volatile(ROWS_PIXEL(CH3) ROWS_OPERANDS);
+                }
+            }
+        }
+    }
+}
+#endif
+
 mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                                const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcc_dims *out_dims, int8_t *out, void *scratch,
@@ -352,6 +466,21 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
     if (scratch == NULL || size < scratch_bytes(k, cout)) {
         return MCC_NOT_BUILT;
     }
+#if defined(__GNUC__)
+    if (filter_dims->w * in_dims->c <= 16 && (filter_dims->h == 1 || filter_dims->h == 3) && p->dilation_w == 1 &&
+        (cout & 3) == 0 && size >= 16 * cout) { /* the window rows: the constants by groups of four channels */
+        int32_t *table = (int32_t *)scratch;
+        for (oc = 0; oc < cout; oc++) {
+            const int32_t g = (oc & ~3) * 4 + (oc & 3), sh = q->shift[oc];
+            table[g] = (bias != NULL ? bias[oc] : 0) + p->input_offset * row_sum(filter + oc * k, k);
+            table[g + 4] = q->multiplier[oc];
+            table[g + 8] = sh > 0 ? sh : 0;
+            table[g + 12] = sh < 0 ? sh : 0;
+        }
+        conv_rows(p, in_dims, in, filter_dims, filter, table, out_dims, out);
+        return MCC_OK;
+    }
+#endif
     if (size >= scratch_bytes(k, cout) + 8 * cout) { /* room for every channel's raw sums: one pass */
         acc0 = start + cout;
         acc1 = acc0 + cout;
