@@ -201,6 +201,13 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
     return used if every_group_3x3 else used | {"MCC_DW_BAND_ANY"}
 
 
+def conv_mve_rows(kh: int, kw: int, cin: int, cout: int, params: dict[str, int], scratch: int) -> bool:
+    """mcc_convolve_mve.c takes its window rows (no im2col): KW * C_in <= 16, KH 1 or 3, dilation_w 1, C_out a
+    multiple of 4 and 16 bytes of scratch per output channel."""
+    return (kw * cin <= 16 and kh in (1, 3) and params.get("dilation_w", 1) == 1 and cout % 4 == 0
+            and scratch >= 16 * cout)
+
+
 def _used(call: KernelCall) -> set[str] | None:
     """The switches `call` can take; None when its records are not understood (keep everything)."""
     if call.function == "mcc_fully_connected_s8":
@@ -240,7 +247,10 @@ def _used(call: KernelCall) -> set[str] | None:
     used = set()
     if call.function == "mcc_convolve_1x1_s8" and ctx["size"] < 4 * cin + 16 * cout:
         return {"MCC_1X1_NO_SCRATCH"}  # mcc_convolve_1x1_s8_get_buffer_size: no pairs, no lean loops
-    if call.function == "mcc_convolve_s8":
+    if call.function == "mcc_convolve_s8" and current_target().mve and conv_mve_rows(kh, kw, cin, cout, params,
+                                                                                    ctx["size"]):
+        pass  # Helium: the window rows (mcc_convolve_mve.c conv_rows), no im2col
+    elif call.function == "mcc_convolve_s8":
         if cin % 4 == 0:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:

@@ -62,6 +62,9 @@ def case(kind: str, seed: int):
         x = b.input((1, h, w, c))
         shape = _broadcast_partner(rng, (1, h, w, c)) if rng.random() < 0.6 else (1, h, w, c)
         y = add_binary(b, kind.upper(), x, operand(b, shape, const_prob=1.0))
+    elif kind == "rows":  # the window rows: KW * C_in <= 16, KH 1 or 3, C_out a multiple of 4, any padding
+        x = b.input((1, int(rng.integers(1, 10)), int(rng.integers(1, 10)), int(rng.choice([1, 3, 4, 5, 8, 16]))))
+        y = _conv_rows(b, x, rng)
     elif kind == "dw3x3":  # the inline-asm windows: 3x3, stride 1 or 2, dilation 1, 4 to 13 channels
         x = b.input((1, int(rng.integers(2, 12)), int(rng.integers(2, 12)), int(rng.integers(4, 14))))
         y = _dw3x3(b, x, rng)
@@ -88,6 +91,23 @@ def _conv1x1(b: Builder, x: str, rng) -> str:
     oh, ow = (h - 1) // s + 1, (w - 1) // s + 1
     inputs, y = _weighted_op(b, x, (oc, 1, 1, c), oc, c, 0, True, "NONE", (n, oh, ow, oc), None)
     return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(s, s, 1, 1, 0, 0, 0, 0, "NONE"))
+
+
+def _conv_rows(b: Builder, x: str, rng) -> str:
+    from mcucompress.ir import ops as irops
+    from tests.random_graphs import FUSED, _pick, _weighted_op, _window_attrs
+
+    n, h, w, c = b.shape(x)
+    kh = int(rng.choice([1, 3]))
+    kw = int(rng.integers(1, 16 // c + 1)) if c <= 16 else 1
+    s, dh = (int(v) for v in rng.integers(1, 3, 2))
+    oc = 4 * int(rng.integers(1, 5))
+    (oh, ow), pads = _window_attrs(rng, (h, w), (kh, kw), (s, s), (dh, 1))
+    act = _pick(rng, FUSED)
+    per_channel = rng.random() < 0.8
+    inputs, y = _weighted_op(b, x, (oc, kh, kw, c), oc, kh * kw * c, 0 if per_channel else None, rng.random() < 0.8,
+                             act, (n, oh, ow, oc), None)
+    return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(s, s, dh, 1, **pads, activation=act))
 
 
 def _dw3x3(b: Builder, x: str, rng) -> str:
@@ -127,7 +147,7 @@ def test_mve_paths_bit_exact_on_m55(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc", "add", "sub"])
+@pytest.mark.parametrize("kind", ["conv", "conv1x1", "rows", "dw", "dw3x3", "fc", "add", "sub"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16
 

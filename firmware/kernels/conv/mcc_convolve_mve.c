@@ -21,10 +21,16 @@
 #include <stddef.h>
 
 #include "mcc_mve_kernels.h"
+#include "mcc_variants.h"
 
 #if defined(MCC_MVE)
 
 #include "mcc_fixedpoint.h"
+
+/** The im2col of filters other than 1x1 without padding: in the build where a layer needs it (the general
+ *  convolution's im2col switches of mcc_variants.h, which variants.py sets for the layers the window rows do
+ *  not take). */
+#define MVE_IM2COL (MCC_IM2COL_GROUPED || MCC_IM2COL_GATHER || MCC_IM2COL_VALUES)
 
 /** Column bytes for K values: two pixels, K rounded up to 16 (interleaved by chunks of 16). */
 static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
@@ -384,8 +390,8 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
 #define ROWS_PIXEL(CH)                                                                                       \
     "dls       lr, %[n]\n"                                                                                    \
     "1:\n\t" CH("wa", "a0") CH("wb", "a1")                                                                   \
-    "vmov      %q[acc][2], %q[acc][0], %[a1], %[a0]\n\t" CH("wa", "a0") CH("wb", "a1")                       \
-    "vmov      %q[acc][3], %q[acc][1], %[a1], %[a0]\n\t"                                                     \
+    "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t" CH("wa", "a0") CH("wb", "a1")                       \
+    "vmov      %q[acc][3], %q[acc][1], %[a0], %[a1]\n\t"                                                     \
     "mov       %[wa], %[wb]\n\t"                                                                              \
     "add       %[wb], %[wb], %[k2]\n\t"                                                                       \
     "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
@@ -481,6 +487,9 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
         return MCC_OK;
     }
 #endif
+    if (!pointwise && !MVE_IM2COL) {
+        return MCC_NOT_BUILT; /* the build left the im2col out (mcc_variants.h) */
+    }
     if (size >= scratch_bytes(k, cout) + 8 * cout) { /* room for every channel's raw sums: one pass */
         acc0 = start + cout;
         acc1 = acc0 + cout;
@@ -496,7 +505,7 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
         for (s = 0; s <= two; s++) {
             if (pointwise) { /* 1x1, no padding: the column is the pixel's C_in values */
                 put(buf, s, 0, in + b * batch_stride + (oy * p->stride_h * in_dims->w + ox * p->stride_w) * k, 0, k);
-            } else {
+            } else if (MVE_IM2COL) {
                 im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
             }
             if (++ox == out_dims->w) {

@@ -431,8 +431,8 @@ mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_cha
         return MCC_OK;
     }
 #endif
-    if (bytes == 0 || scratch == NULL || size < bytes) {
-        return MCC_NOT_BUILT;
+    if (!(DW_MVE_3X3 || MCC_DW_BAND_ANY) || bytes == 0 || scratch == NULL || size < bytes) {
+        return MCC_NOT_BUILT; /* (a build whose layers all take the planes leaves the band out) */
     }
     d.band = (int8_t *)scratch;
     d.width = width;
