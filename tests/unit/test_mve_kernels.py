@@ -2,7 +2,8 @@
 
 Host gcc cannot run MVE, so random single-op CONV_2D (1x1 and general), DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD
 and SUB (with broadcasting) models run in QEMU and are compared with the tflite_micro interpreter (and the
-reference executor). The cases cover K = KH * KW * C_in not a multiple of 16 (and K <= 16), odd channel counts
+reference executor). The cases cover K = KH * KW * C_in not a multiple of 16 (and K <= 16), window rows of at most 16 values
+(KH 1 or 3, C_out a multiple of 4, padding on any side, strides, dilation_h), odd channel counts
 (a short last group of channels), padding, strides and dilation, 3x3 depthwise windows with stride 1 and 2,
 per-tensor and per-channel weights, and requantization with left and right shifts in the same layer (the output
 scale sits between the channels' effective scales). One small case per kind runs in the default suite; the sweep
@@ -142,8 +143,9 @@ def check_on_m55(graphs, tmp_path) -> int:
 
 
 def test_mve_paths_bit_exact_on_m55(tmp_path):
-    """One model per MVE path (conv, conv 1x1, depthwise any and 3x3, FC, ADD) on the default suite."""
-    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "dw3x3", "fc", "add")], tmp_path) == 12
+    """One model per MVE path (conv, conv 1x1, window rows, depthwise any and 3x3, FC, ADD) on the default suite."""
+    kinds = ("conv", "conv1x1", "rows", "dw", "dw3x3", "fc", "add")
+    assert check_on_m55([case(k, 0) for k in kinds], tmp_path) == 14
 
 
 @pytest.mark.slow

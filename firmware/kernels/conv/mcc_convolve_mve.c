@@ -373,82 +373,139 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
 }
 
 #if defined(__GNUC__)
-/* One output channel's window rows (at wp, rlen bytes apart) against the pixel's rows x0.. into `acc`. */
-#define ROW_FIRST(wp, acc)                                                                                   \
-    "vldrb.u8  %q[w], [%[" wp "]]\n\t"                                                                       \
-    "add       %[" wp "], %[" wp "], %[rlen]\n\t"                                                             \
-    "vmladav.s8 %[" acc "], %q[w], %q[x0]\n\t"
-#define ROW_NEXT(wp, acc, x)                                                                                 \
-    "vldrb.u8  %q[w], [%[" wp "]]\n\t"                                                                       \
-    "add       %[" wp "], %[" wp "], %[rlen]\n\t"                                                             \
+/* One output channel's window rows (at wa, rlen bytes apart) against the pixel's rows x0.. into `acc`. */
+#define ROW_FIRST(acc, x)                                                                                    \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
+    "vmladav.s8 %[" acc "], %q[w], %q[" x "]\n\t"
+#define ROW_NEXT(acc, x)                                                                                     \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
     "vmladava.s8 %[" acc "], %q[w], %q[" x "]\n\t"
-#define CH1(wp, acc) ROW_FIRST(wp, acc)
-#define CH3(wp, acc) ROW_FIRST(wp, acc) ROW_NEXT(wp, acc, "x1") ROW_NEXT(wp, acc, "x2")
-/* The channels of one output pixel, four at a time (wa: channels 0, 1 of a group, wb: 2, 3; lanes in channel
- * order), requantized with the group's constants at tab (start, multiplier, left shift, right shift) and the
- * clamp at lim (lo, hi), stored at o. */
+#define CH1(acc) ROW_FIRST(acc, "x0")
+#define CH3(acc) ROW_FIRST(acc, "x0") ROW_NEXT(acc, "x1") ROW_NEXT(acc, "x2")
+/* Requantization of `acc` with the group's constants (t: right shift) and the clamp block at lim; u spare. */
+#define RQ_SHIFT(acc, u) "vshl.s32  %q[" acc "], %q[" acc "], %q[" u "]\n\t"
+#define RQ_FIX(acc, u)                                                                                       \
+    "vand      %q[" u "], %q[" acc "], %q[t]\n\t"                                                            \
+    "vshr.s32  %q[" u "], %q[" u "], #31\n\t"                                                                \
+    "vqadd.s32 %q[" acc "], %q[" acc "], %q[" u "]\n\t"                                                      \
+    "vrshl.s32 %q[" acc "], %q[" acc "], %q[t]\n\t"
+/* The channels of one output pixel, four at a time in filter order: channels 0, 1 into lanes 0, 2 (VMOV
+ * Qd[2], Qd[0], Rt, Rt2 puts Rt in the lower lane), 2, 3 into lanes 1, 3; the table and the scatter offsets so (0, 2,
+ * 1, 3) follow. The group's constants at tab: start, multiplier, left shift, right shift; at lim: lo, hi,
+ * output offset. */
 #define ROWS_PIXEL(CH)                                                                                       \
     "dls       lr, %[n]\n"                                                                                    \
-    "1:\n\t" CH("wa", "a0") CH("wb", "a1")                                                                   \
-    "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t" CH("wa", "a0") CH("wb", "a1")                       \
+    "1:\n\t" CH("a0") CH("a1") "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t" CH("a0") CH("a1")        \
     "vmov      %q[acc][3], %q[acc][1], %[a0], %[a1]\n\t"                                                     \
-    "mov       %[wa], %[wb]\n\t"                                                                              \
-    "add       %[wb], %[wb], %[k2]\n\t"                                                                       \
     "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
     "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
     "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
-    "vldrw.u32 %q[u], [%[tab]], #16\n\t"                                                                     \
-    "vshl.s32  %q[acc], %q[acc], %q[u]\n\t"                                                                  \
+    "vldrw.u32 %q[u], [%[tab]], #16\n\t" RQ_SHIFT("acc", "u")                                                \
     "vqrdmulh.s32 %q[acc], %q[acc], %q[t]\n\t"                                                               \
-    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
-    "vand      %q[u], %q[acc], %q[t]\n\t"                                                                    \
-    "vshr.s32  %q[u], %q[u], #31\n\t"                                                                        \
-    "vqadd.s32 %q[acc], %q[acc], %q[u]\n\t"                                                                  \
-    "vrshl.s32 %q[acc], %q[acc], %q[t]\n\t"                                                                  \
-    "vadd.i32  %q[acc], %q[acc], %[off]\n\t"                                                                 \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t" RQ_FIX("acc", "u")                                                  \
+    "vldrw.u32 %q[t], [%[lim], #32]\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
     "vldrw.u32 %q[t], [%[lim]]\n\t"                                                                          \
     "vmax.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
     "vldrw.u32 %q[t], [%[lim], #16]\n\t"                                                                     \
     "vmin.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
-    "vstrb.32  %q[acc], [%[o]], #4\n\t"                                                                      \
+    "vstrb.32  %q[acc], [%[o], %q[so]]\n\t"                                                                  \
+    "adds      %[o], #4\n\t"                                                                                  \
     "le        lr, 1b"
 #define ROWS_OPERANDS                                                                                        \
     : [a0] "=&r"(a0), [a1] "=&r"(a1), [w] "=&w"(wv), [acc] "=&w"(acc), [t] "=&w"(t), [u] "=&w"(u),           \
-      [wa] "+r"(wa), [wb] "+r"(wb), [tab] "+r"(tab), [o] "+l"(o)                                              \
-    : [n] "r"(n4), [rlen] "r"(rlen), [k2] "r"(2 * k), [off] "r"(off), [lim] "r"(lim), [x0] "w"(x[0]),        \
-      [x1] "w"(x[1]), [x2] "w"(x[2])                                                                          \
+      [wa] "+r"(wa), [tab] "+r"(tab), [o] "+r"(o)                                                             \
+    : [n] "r"(n4), [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [x0] "w"(x[0]), [x1] "w"(x[1]),            \
+      [x2] "w"(x[2])                                                                                          \
     : "lr", "memory"
+/* Two pixels (rows xa, xb; KH 1) sharing each filter row load, their outputs at o and ob. */
+#define PAIR_CH(a, b)                                                                                        \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
+    "vmladav.s8 %[" a "], %q[w], %q[xa]\n\t"                                                                 \
+    "vmladav.s8 %[" b "], %q[w], %q[xb]\n\t"
+#define PAIR_STEP(op, off)                                                                                   \
+    "vldrw.u32 %q[t], [%[lim], #" off "]\n\t"                                                                \
+    op " %q[acc], %q[acc], %q[t]\n\t" op " %q[accb], %q[accb], %q[t]\n\t"
+#define ROWS_PAIR                                                                                            \
+    "dls       lr, lr\n"                                                                                      \
+    "1:\n\t" PAIR_CH("a0", "b0") PAIR_CH("a1", "b1")                                                         \
+    "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t"                                                     \
+    "vmov      %q[accb][2], %q[accb][0], %[b0], %[b1]\n\t" PAIR_CH("a0", "b0") PAIR_CH("a1", "b1")           \
+    "vmov      %q[acc][3], %q[acc][1], %[a0], %[a1]\n\t"                                                     \
+    "vmov      %q[accb][3], %q[accb][1], %[b0], %[b1]\n\t"                                                   \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vadd.i32  %q[accb], %q[accb], %q[t]\n\t"                                                                \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vldrw.u32 %q[w], [%[tab]], #16\n\t" RQ_SHIFT("acc", "w") RQ_SHIFT("accb", "w")                          \
+    "vqrdmulh.s32 %q[acc], %q[acc], %q[t]\n\t"                                                               \
+    "vqrdmulh.s32 %q[accb], %q[accb], %q[t]\n\t"                                                             \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t" RQ_FIX("acc", "w") RQ_FIX("accb", "w")                              \
+    PAIR_STEP("vadd.i32 ", "32") PAIR_STEP("vmax.s32 ", "0") PAIR_STEP("vmin.s32 ", "16")                    \
+    "vstrb.32  %q[acc], [%[o], %q[so]]\n\t"                                                                  \
+    "vstrb.32  %q[accb], [%[ob], %q[so]]\n\t"                                                                \
+    "adds      %[o], #4\n\t"                                                                                  \
+    "adds      %[ob], #4\n\t"                                                                                 \
+    "le        lr, 1b"
 
 /** Every output pixel through its window rows (KH 1 or 3, C_out a multiple of 4; `table` of 16 bytes per output
- *  channel: the requantization constants by groups of four). */
+ *  channel: the requantization constants by groups of four, in the lanes' channel order 0, 2, 1, 3). */
 static MCC_NOINLINE void conv_rows(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in,
                                    const mcc_dims *filter_dims, const int8_t *filter, const int32_t *table,
                                    const mcc_dims *out_dims, int8_t *out)
 {
-    const int32_t kh = filter_dims->h, kw = filter_dims->w, rlen = kw * in_dims->c, k = kh * rlen;
-    const int32_t cout = out_dims->c, off = p->output_offset, n4 = cout >> 2;
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, rlen = kw * in_dims->c;
+    const int32_t cout = out_dims->c, n4 = cout >> 2, total = out_dims->h * out_dims->w;
     const mve_pred16_t row_pr = vctp8q((uint32_t)rlen);
     const int8x16_t zrow = vdupq_m_n_s8(vdupq_n_s8(0), (int8_t)(-p->input_offset), row_pr);
-    int32_t lim[8], b, oy, ox;
+    static const uint32_t so_lanes[4] = {0, 2, 1, 3}; /* channel offset of each lane */
+    const uint32x4_t so = vldrwq_u32(so_lanes);
+    int32_t lim[12], b, oy, ox, pix;
     vstrwq_s32(lim, vdupq_n_s32(p->act_min));
     vstrwq_s32(lim + 4, vdupq_n_s32(p->act_max));
+    vstrwq_s32(lim + 8, vdupq_n_s32(p->output_offset));
     for (b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
-        for (oy = 0; oy < out_dims->h; oy++) {
-            for (ox = 0; ox < out_dims->w; ox++, out += cout) {
-                int8x16_t x[ROWS_MAX_KH], wv;
-                register int32_t a0 __asm__("r0"), a1 __asm__("r2");
-                int32x4_t acc, t, u;
-                const int8_t *wa = filter, *wb = filter + 2 * k;
-                const int32_t *tab = table;
-                int8_t *o = out;
-                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, x);
-                if (kh == 1) {
-                    x[1] = x[2] = x[0];
-                    __asm__ volatile(ROWS_PIXEL(CH1) ROWS_OPERANDS);
-                } else {
-                    __asm__ volatile(ROWS_PIXEL(CH3) ROWS_OPERANDS);
+        for (pix = 0, oy = 0, ox = 0; pix < total; out += cout) {
+            int8x16_t x[ROWS_MAX_KH], wv;
+            register int32_t a0 __asm__("r0"), a1 __asm__("r2");
+            int32x4_t acc, t, u;
+            const int8_t *wa = filter;
+            const int32_t *tab = table;
+            int8_t *o = out;
+            rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, x);
+            if (++ox == out_dims->w) {
+                ox = 0;
+                oy++;
+            }
+            if (kh == 1 && ++pix < total) { /* two pixels */
+                register int32_t b0 __asm__("r4"), b1 __asm__("r6");
+                int8x16_t xb[ROWS_MAX_KH];
+                int32x4_t accb;
+                int8_t *ob = out + cout;
+                register int32_t cnt __asm__("lr") = n4;
+                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, xb);
+                if (++ox == out_dims->w) {
+                    ox = 0;
+                    oy++;
                 }
+                pix++;
+                out += cout;
+                __asm__ volatile(ROWS_PAIR
+                                 : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [w] "=&w"(wv),
+                                   [acc] "=&w"(acc), [accb] "=&w"(accb), [t] "=&w"(t), [wa] "+r"(wa),
+                                   [tab] "+r"(tab), [o] "+r"(o), [ob] "+r"(ob), "+r"(cnt)
+                                 : [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [xa] "w"(x[0]), [xb] "w"(xb[0])
+                                 : "memory");
+            } else if (kh == 1) {
+                x[1] = x[2] = x[0];
+                __asm__ volatile(ROWS_PIXEL(CH1) ROWS_OPERANDS);
+            } else {
+                pix++;
+                __asm__ volatile(ROWS_PIXEL(CH3) ROWS_OPERANDS);
             }
         }
     }
@@ -477,7 +534,7 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
         (cout & 3) == 0 && size >= 16 * cout) { /* the window rows: the constants by groups of four channels */
         int32_t *table = (int32_t *)scratch;
         for (oc = 0; oc < cout; oc++) {
-            const int32_t g = (oc & ~3) * 4 + (oc & 3), sh = q->shift[oc];
+            const int32_t g = (oc & ~3) * 4 + ((oc & 1) << 1) + ((oc >> 1) & 1), sh = q->shift[oc]; /* lanes 0 2 1 3 */
             table[g] = (bias != NULL ? bias[oc] : 0) + p->input_offset * row_sum(filter + oc * k, k);
             table[g + 4] = q->multiplier[oc];
             table[g + 8] = sh > 0 ? sh : 0;

@@ -319,7 +319,8 @@ static void plane_fill(const uint8_t *in, int32_t in_h, int32_t in_w, int32_t ch
     }
 }
 
-/* Two windows (pointers from the table at t) into lanes `hi` and `lo` of acc. VMLADAV wants even registers. */
+/* Two windows (pointers from the table at t) into lanes `lo` (the second) and `hi` (the first) of acc.
+ * VMLADAV wants even registers. */
 #define PL_PAIR(hi, lo)                                                                                      \
     "ldrd      %[e0], %[e1], [%[t]], #8\n\t"                                                                 \
     "vldrb.u8  %q[d], [%[e0], %q[taps]]\n\t"                                                                 \
@@ -335,8 +336,10 @@ static MCC_NOINLINE void plane_channel(const pl_geom *g, const mcc_conv_params *
     const int32_t left = shift > 0 ? shift : 0, right = shift < 0 ? shift : 0, ch = g->ch;
     const int32x4_t fix = vdupq_n_s32(shift < 0 ? -1 : 0); /* the rounding fix where the shift is right */
     const int32x4_t vlo = vdupq_n_s32(p->act_min), vhi = vdupq_n_s32(p->act_max);
-    /* pixel i of a group is in lane (0, 2, 1, 3)[i] (PL_PAIR fills lanes 2 and 0, then 3 and 1) */
-    const uint32x4_t soffs = vmulq_n_u32(vcreateq_u32(0x0000000200000000ull, 0x0000000300000001ull), (uint32_t)ch);
+    /* VMOV Qd[2], Qd[0], Rt, Rt2 puts Rt in the lower lane (GNU as, QEMU): PL_PAIR leaves pixels 1, 3, 0, 2
+     * in lanes 0 to 3 */
+    static const uint32_t pixel_of_lane[4] = {1, 3, 0, 2};
+    const uint32x4_t soffs = vmulq_n_u32(vldrwq_u32(pixel_of_lane), (uint32_t)ch);
     const int32_t off = p->output_offset, n = g->pixels >> 2, rest = g->pixels & 3;
     int8_t *o = out;
     int32_t k;
