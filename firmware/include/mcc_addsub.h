@@ -190,7 +190,7 @@ static void mcc_addsub_fill(int32_t *table, const mcc_rq *r, int32_t offset, int
 static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const mcc_add_params *p,
                                                   const mcc_broadcast_dims *d, const int8_t *in1,
                                                   const int8_t *in2, int8_t *out, mcc_run_fn run,
-                                                  mcc_run_fn run_fast, int32_t sign)
+                                                  mcc_run_fn run_fast, int32_t sign, int32_t fill)
 {
     if (p == NULL || d == NULL || in1 == NULL || in2 == NULL || out == NULL) {
         return MCC_ARG_ERROR;
@@ -208,8 +208,10 @@ static MCC_ALWAYS_INLINE mcc_status mcc_addsub_s8(const mcc_context *ctx, const 
         if (MCC_ADDSUB_TABLE && ctx != NULL && ctx->buf != NULL && ctx->size >= MCC_ADDSUB_TABLE_BYTES) {
             int32_t *tables = (int32_t *)ctx->buf;
             mcc_addsub_tables t;
-            mcc_addsub_fill(tables, &f.in1, p->input1_offset, p->left_shift, p->input1_shift == 0, 1);
-            mcc_addsub_fill(tables + 256, &f.in2, p->input2_offset, p->left_shift, p->input2_shift == 0, sign);
+            if (fill) { /* else a previous call over this ctx and p filled them (mcc_add_s8_filled) */
+                mcc_addsub_fill(tables, &f.in1, p->input1_offset, p->left_shift, p->input1_shift == 0, 1);
+                mcc_addsub_fill(tables + 256, &f.in2, p->input2_offset, p->left_shift, p->input2_shift == 0, sign);
+            }
             t.t1 = tables + 128;
             t.out = f.out;
             t.post = f.post;

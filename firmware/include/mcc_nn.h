@@ -91,10 +91,32 @@ mcc_status mcc_avgpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, con
 mcc_status mcc_maxpool_s8(const mcc_pool_params *p, const mcc_dims *in_dims, const int8_t *in,
                           const mcc_dims *out_dims, int8_t *out);
 
+/**
+ * A residual block, out = ADD(x, conv2(conv1(x))) written over x, in bands of output rows: conv2's output of one
+ * band and conv1's rows that band reads are in the scratch, never either whole tensor. Both convolutions are
+ * mcc_convolve_s8 calls (stride 1, dilation 1, output rows = input rows, conv2's bottom padding >= conv1's top
+ * padding, so a band's ADD never writes over x rows a later band's conv1 reads); the results are theirs and the
+ * ADD's, bit for bit.
+ * @param ctx scratch: ring_rows + band_rows rows of W * C bytes, then conv_scratch and add_scratch bytes
+ * @param b   the band geometry; p1..bias1 and p2..bias2: the convolutions' arguments; pa: the ADD's
+ * @param dims x's shape (= conv1's, conv2's and the ADD's outputs), batch 1
+ * @param x   the block input, replaced by its output
+ * @return MCC_OK, MCC_NO_BUFFER, or a status of the convolutions or the ADD
+ */
+mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params *b, const mcc_conv_params *p1,
+                                 const mcc_per_channel_quant *q1, const mcc_dims *filter1_dims, const int8_t *filter1,
+                                 const int32_t *bias1, const mcc_conv_params *p2, const mcc_per_channel_quant *q2,
+                                 const mcc_dims *filter2_dims, const int8_t *filter2, const int32_t *bias2,
+                                 const mcc_add_params *pa, const mcc_dims *dims, int8_t *x);
 /** ADD with 4-D broadcasting (each input dim equals the output dim or 1). In place (out == in1) is allowed.
  *  ctx: a scratch of 2 KB (two rescale tables) speeds up large layers; buf NULL runs without. */
 mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
                       const int8_t *in1, const int8_t *in2, int8_t *out);
+
+/** mcc_add_s8 over a ctx whose rescale tables a previous mcc_add_s8 call with the same p and ctx filled (the row
+ *  bands of mcc_residual_bands_s8): the same results without filling them again. */
+mcc_status mcc_add_s8_filled(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                             const int8_t *in1, const int8_t *in2, int8_t *out);
 
 /** SUB, as mcc_add_s8 with in1 - in2. */
 mcc_status mcc_sub_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,

@@ -72,7 +72,11 @@ typedef struct {
     int32_t per_channel;    /**< 1: quant arrays have one entry per output, 0: one entry for all */
     int32_t act_min, act_max;
     int32_t dual_rows;      /**< 1 when the filter is in the dual-row layout of mcc_matmul.h (needs the scratch
-                                 and filter_offset 0), 0 for [output depth, input depth] */
+                                 and filter_offset 0), 3 for the same with the pairs of each whole block of three
+                                 interleaved (the lean loop: a bias, one foldable fast requantization, the full
+                                 clamp range, and the code generator's bounds: every accumulator below 2^30 and
+                                 every B sum plus its bias below 2^23 in magnitude), 0 for [output depth, input
+                                 depth] */
 } mcc_fc_params;
 
 /** AVERAGE_POOL_2D and MAX_POOL_2D parameters. */
@@ -120,6 +124,15 @@ typedef struct {
     int32_t input2_offset, input2_multiplier, input2_shift;
     int32_t output_offset, output_multiplier, output_shift;
 } mcc_squared_difference_params;
+
+/** A residual block run in row bands (mcc_residual_bands_s8): out = ADD(x, conv2(conv1(x))) over x. */
+typedef struct {
+    int32_t band_rows;    /**< output rows per band, >= 1 */
+    int32_t x_first;      /**< 1: x is the ADD's first input, 0: its second */
+    int32_t ring_rows;    /**< rows of conv1's output the scratch holds: band_rows + KH2 - 1 */
+    int32_t conv_scratch; /**< bytes of scratch either convolution takes (mcc_convolve_s8_get_buffer_size) */
+    int32_t add_scratch;  /**< bytes of scratch the ADD takes (its rescale tables, or 0) */
+} mcc_bands_params;
 
 /** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */
 typedef struct {

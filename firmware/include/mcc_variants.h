@@ -53,6 +53,8 @@
 /* mcc_fully_connected_s8 with the DSP extension (else its plain path, MCC_FC_PLAIN below) */
 #define MCC_FC_WIDENED 1      /* four or more outputs and the scratch for the widened input row */
 #define MCC_FC_DUAL 1         /* the same over dual-row filters (mcc_matmul.h) */
+#define MCC_FC_DUAL_LEAN 1    /* dual-row filters in blocks of three pairs (dual_rows = 3): the lean loop */
+/* (builds without the DSP extension decode either dual-row layout value by value where one of the two is on) */
 
 /* mcc_avgpool_s8 with the DSP extension (without it the loop is its main path) */
 #define MCC_AVGPOOL_WIDE 1    /* windows of more than 256 taps, four channels at a time */

@@ -1,5 +1,9 @@
 """The dual-row filter layout of the matrix-product kernels (firmware/include/mcc_matmul.h), written where it is exact.
 
+FULLY_CONNECTED layers whose parameters suit mcc_fully_connected_s8's lean loop (fc_lean) take a variant of it
+(dual_rows = 3, interleave_pairs): the pairs of each block of three interleaved group by group, so one pointer
+walks six outputs' weights.
+
 Two output channels A and B share each int16 half-word h = 256 * wB + wA, so one SMLAD adds 256 * (B's products)
 + (A's products) and one more, after SXTB16 of the same word, adds A's alone: B's sum is their difference shifted
 right by 8. That holds while B's sum fits in 24 bits (columns are int8 plus the input offset, within [-255, 255])
@@ -24,6 +28,12 @@ MIN_K, PLAIN_K = 16, {27}
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).
 FC_MIN_WEIGHTS = 4096
+# FULLY_CONNECTED layers the lean loop takes (fc_lean: bounded accumulators, one foldable requantization, the full
+# clamp range) pay from K = 8 and 1,024 weights: ad01's 128 -> 8 layer 2,440 -> 1,760 instructions, its 8 -> 128 one
+# 5,840 -> 2,760 (mps2-an386); kws' and ResNet-8's classifiers (768 and 640 weights) stay below.
+FC_LEAN_MIN_K, FC_LEAN_MIN_WEIGHTS = 8, 1024
+LEAN_PAIRS = 3  # pairs per block of the lean layout: six accumulators and one weight pointer fit the registers
+MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 
 
 def pair_stride(k: int) -> int:
@@ -61,22 +71,59 @@ def pays(k: int) -> bool:
 def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0) -> KernelCall:
     """Rewrite a dense CONV_2D / FULLY_CONNECTED call to the dual-row layout when the target has the DSP extension
     (`dsp`), the layout pays and is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
-    if call.function not in FUNCTIONS or not dsp or filter_offset != 0 or not pays(rows.shape[1]):
+    if call.function not in FUNCTIONS or not dsp or filter_offset != 0:
         return call
-    if call.function == "mcc_fully_connected_s8" and rows.size < FC_MIN_WEIGHTS:
+    bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
+    if call.function == "mcc_fully_connected_s8":
+        lean = fc_lean(call, rows, bias)
+        if not (lean and rows.shape[1] >= FC_LEAN_MIN_K and rows.size >= FC_LEAN_MIN_WEIGHTS
+                or pays(rows.shape[1]) and rows.size >= FC_MIN_WEIGHTS):
+            return call
+    elif not pays(rows.shape[1]):
         return call
     packed = dual_rows(rows)
     if packed is None:
         return call
+    lean = call.function == "mcc_fully_connected_s8" and fc_lean(call, rows, bias)
     weights = next(a for a in call.arrays if a.name.endswith("_weights"))
-    weights.values = packed
-    weights.comment += " dual-row"
+    weights.values = interleave_pairs(packed, *rows.shape) if lean else packed
+    weights.comment += " dual-row, pairs in blocks of three" if lean else " dual-row"
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
-    params.fields.append(("dual_rows", "1"))
-    bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
+    params.fields.append(("dual_rows", "3" if lean else "1"))
     if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
     return call
+
+
+def interleave_pairs(packed: np.ndarray, cout: int, k: int) -> np.ndarray:
+    """FULLY_CONNECTED's lean layout (dual_rows = 3) from dual_rows' bytes: the pairs of each whole block of
+    LEAN_PAIRS interleaved group by group (8 bytes of each pair in turn), then their tails in pair order; the pairs
+    after the blocks and an odd last row as before. The block is the same size as its pairs were."""
+    stride, k4, pairs = pair_stride(k), k & ~3, cout // 2
+    blocks = pairs // LEAN_PAIRS
+    out = packed.copy()
+    for blk in range(blocks):
+        lo, hi = blk * LEAN_PAIRS * stride, (blk + 1) * LEAN_PAIRS * stride
+        pr = packed[lo:hi].reshape(LEAN_PAIRS, stride)
+        groups = pr[:, :2 * k4].reshape(LEAN_PAIRS, k4 // 4, 8).transpose(1, 0, 2).reshape(-1)
+        out[lo:hi] = np.concatenate([groups, pr[:, 2 * k4:].reshape(-1)])
+    return out
+
+
+def fc_lean(call: KernelCall, rows: np.ndarray, bias: np.ndarray | None) -> bool:
+    """Whether a FULLY_CONNECTED call in the dual-row layout takes the lean loop (mcc_fully_connected_s8.c
+    fc_dual_lean): a bias, bounded accumulators (fc_small_accumulators), one requantization for all outputs with the
+    fast form folding the output offset, the full clamp range."""
+    params = next(s for s in call.statics if s.ctype == "mcc_fc_params")
+    fields = dict(params.fields)
+    mult = next((a.values for a in call.arrays if a.name.endswith("_multiplier")), None)
+    shift = next((a.values for a in call.arrays if a.name.endswith("_shift")), None)
+    if bias is None or mult is None or shift is None or len(mult) != 1 or fields.get("per_channel") != "0":
+        return False
+    m, e = int(mult[0]), -int(shift[0])
+    if (fields.get("act_min"), fields.get("act_max")) != ("-128", "127"):
+        return False
+    return (m == 0 or (m > 0 and 1 <= e <= MAX_FOLD_SHIFT)) and fc_small_accumulators(rows, bias)
 
 
 def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
@@ -84,3 +131,15 @@ def small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
     (columns within [-COLUMN_MAX, COLUMN_MAX]): the SMMLAR requantization doubles it (mcc_requant.h mcc_rq2)."""
     bound = np.abs(bias.astype(np.int64)) + COLUMN_MAX * np.abs(rows.astype(np.int64)).sum(axis=1)
     return bool(np.all(bound < (1 << 30)))
+
+
+def fc_small_accumulators(rows: np.ndarray, bias: np.ndarray) -> bool:
+    """small_accumulators, and for FULLY_CONNECTED's lean loop (mcc_fully_connected_s8.c fc_row_dual_lean), whose
+    pair accumulators start from the bias (256 * B's + A's) and take the tails too: every B channel's sum plus its
+    bias below SUM_LIMIT."""
+    if not small_accumulators(rows, bias):
+        return False
+    pairs = rows.shape[0] // 2
+    b_rows = rows[1:2 * pairs:2].astype(np.int64)
+    bound = np.abs(bias[1:2 * pairs:2].astype(np.int64)) + COLUMN_MAX * np.abs(b_rows).sum(axis=1)
+    return bool(np.all(bound < SUM_LIMIT))

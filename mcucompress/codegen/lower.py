@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
-from mcucompress.codegen import dual_rows, lower_int16, sparse
+from mcucompress.codegen import bands, dual_rows, lower_int16, sparse
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -52,10 +52,15 @@ class Lowering:
 
     def __init__(self, graph: Graph, plan: MemoryPlan, prefix: str):
         self.graph, self.plan, self.prefix = graph, plan, prefix
+        self.blocks = {id(op): b for b in plan.bands for op in b.ops}  # residual blocks in row bands
+        self.band_tensors = {n for b in plan.bands for n in (b.y1, b.y2)}  # in a block's scratch
+        self.band_parts: dict[int, KernelCall] = {}
 
     # -- helpers -------------------------------------------------------------------------------
     def ptr(self, tensor: str, const: bool = False) -> str:
         """The C expression of a tensor's memory, typed as its dtype (C_TYPES; arena offsets are 16-aligned)."""
+        if tensor in self.band_tensors:
+            return "NULL"  # a record no code uses: the block's kernel addresses these rows in its scratch
         loc = self.plan.tensors[tensor]
         ctype = C_TYPES.get(self.graph.t(tensor).dtype, "int8_t")
         if loc.home in ("input", "output"):
@@ -80,11 +85,14 @@ class Lowering:
     def dims_static(self, index: int, what: str, shape) -> CStatic:
         return CStatic("mcc_dims", self.sym(index, what), _dims_fields(shape))
 
-    def scratch_ctx(self, index: int) -> CStatic:
+    def static(self, index: int, what: str, ctype: str, fields: list[tuple[str, str]]) -> CStatic:
+        return CStatic(ctype, self.sym(index, what), fields)
+
+    def scratch_ctx(self, index: int, size: int | None = None) -> CStatic:
         offset = self.plan.scratch.get(index)
         if offset is None:
             return CStatic("mcc_context", self.sym(index, "ctx"), [("buf", "0"), ("size", "0")])
-        size = scratch_size(self.graph, self.graph.ops[index])
+        size = scratch_size(self.graph, self.graph.ops[index]) if size is None else size
         return CStatic("mcc_context", self.sym(index, "ctx"),
                        [("buf", f"{self.prefix}_arena + {offset}"), ("size", str(size))])
 
@@ -102,7 +110,8 @@ class Lowering:
             raise UnsupportedOpError(f"op {index} ({op.kind}) has no C kernel yet; supported: {', '.join(lowerable_kinds())}")
         call = fn(self, index, op)
         call.macs = op_cost(self.graph, op).macs
-        return call
+        block = self.blocks.get(id(op))
+        return call if block is None else bands.lower_part(self, index, op, block, call)
 
     def _lower_conv(self, index: int, op: Op, function: str) -> KernelCall:
         # N:M sparse weights: the sparse kernel when it pays; dense CONV_2D: dual-row filters where exact

@@ -18,10 +18,10 @@ import numpy as np
 
 from mcucompress import __version__
 from mcucompress.codegen import arena as arena_mod
-from mcucompress.codegen import kernel_sources, layer_table, sparse
+from mcucompress.codegen import bands, kernel_sources, layer_table, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
-from mcucompress.codegen.lower import lower_graph, scratch_sizes
+from mcucompress.codegen.lower import lower_graph
 from mcucompress.codegen.lower_recurrent import state_buffers
 from mcucompress.codegen.records import CArray, KernelCall
 from mcucompress.codegen.render import render_all
@@ -32,6 +32,7 @@ from mcucompress.ir import Graph
 from mcucompress.ir.serialize import graph_to_json
 from mcucompress.passes import float_island
 from mcucompress.plan.memory import MemoryPlan, plan_memory
+from mcucompress.plan.order import order_for_memory
 
 
 @dataclass
@@ -70,6 +71,17 @@ def layer_summary(call: KernelCall) -> dict:
                    instructions_estimate=choice.instructions, dense_instructions_estimate=choice.dense_instructions,
                    format_reason=choice.reason)
     return row
+
+
+def _plan_order_and_bands(graph: Graph, io_in_arena: bool) -> tuple[Graph, tuple]:
+    """The op order (plan/order.py) and the residual blocks run in row bands (codegen/bands.py) that make the
+    arena smallest: bands chosen, ops reordered around them, the bands chosen again for the new order."""
+    def arena(g: Graph, blocks: tuple) -> int:
+        return plan_memory(g, bands.scratch_sizes(g, blocks), io_in_arena=io_in_arena, bands=blocks).arena_bytes
+
+    blocks = bands.choose(graph, lambda bs: arena(graph, bs))
+    graph = order_for_memory(graph, lambda g: arena(g, blocks))
+    return graph, bands.choose(graph, lambda bs: arena(graph, bs), blocks)
 
 
 def graph_hash(graph: Graph) -> str:
@@ -142,10 +154,12 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
             raise UnsupportedOpError(f"model {'input' if allowed == ('int8',) else 'output'} '{name}' is "
                                      f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}{hint}")
     graph = float_island.fold(graph)  # int8 -> DEQUANTIZE -> float element-wise ops -> QUANTIZE: one int8 table
-    plan = plan_memory(graph, scratch_sizes(graph), io_in_arena=io_in_arena)
+    graph, blocks = _plan_order_and_bands(graph, io_in_arena)
+    sizes = bands.scratch_sizes(graph, blocks)
+    plan = plan_memory(graph, sizes, io_in_arena=io_in_arena, bands=blocks)
     calls = lower_graph(graph, plan, prefix)
     if checks:
-        add_checks(graph, plan, calls, prefix, scratch_sizes(graph))
+        add_checks(graph, plan, calls, prefix, sizes)
     caller = arena == "caller"
     if caller:
         arena_mod.move_arena_statics(calls, prefix)

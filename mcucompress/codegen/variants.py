@@ -51,6 +51,7 @@ SWITCHES = {
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
+    "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (DSP)",
     "MCC_AVGPOOL_WIDE": "average pooling windows of more than 256 taps (DSP)",
     "MCC_ADDSUB_TABLE": "ADD/SUB rescale tables in the scratch",
     "MCC_ADDSUB_FAST": "ADD/SUB precomputed, both or neither input shift 0",
@@ -80,6 +81,9 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
+# Kernel files whose calls into other kernels are the lowering's records too (KernelCall.parts): those calls need
+# no general path kept for them.
+RECORDED_CALLERS = {"conv/mcc_residual_bands_s8.c"}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 # The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
@@ -154,8 +158,11 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     params = _fields(call, "mcc_fc_params")
     if ctx is None or fdims is None or "size" not in ctx or params is None:
         return None
+    # dual-row filters: a call without the scratch is refused (MCC_NO_BUFFER), the lowering gives it one
     if params.get("dual_rows", 0) == 1:
-        return {"MCC_FC_DUAL"}  # a call without the scratch is refused (MCC_NO_BUFFER): the lowering gives it one
+        return {"MCC_FC_DUAL"}
+    if params.get("dual_rows", 0) == 3:  # the lean loop (dual_rows.fc_lean)
+        return {"MCC_FC_DUAL_LEAN"}
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
@@ -276,7 +283,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
     `sources`: the model's kernel files, whose calls into a kernel with a general path keep that path."""
     used: set[str] = set()
     macs: dict[str, int] = {}  # MACs of the layers taking each K-constant loop
-    for call in calls:
+    for call in (c for layer in calls for c in (layer, *layer.parts)):  # and the calls made inside a layer
         try:
             u = _used(call)
         except KeyError:  # a params field that is not a plain integer: keep everything
@@ -286,7 +293,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
         used |= u
         for switch in u & set(K_CONSTANT):
             macs[switch] = macs.get(switch, 0) + call.macs
-    total = sum(c.macs for c in calls)
+    total = sum(c.macs for layer in calls for c in (layer, *layer.parts))
     for switch, fallback in K_CONSTANT.items():
         if switch in used and macs[switch] < PAYS_MAC_SHARE[switch] * total:
             used.discard(switch)  # its layers take the loop for any K instead
@@ -300,7 +307,7 @@ def used_variants(calls: list[KernelCall], sources: list[str] | None = None) -> 
         used.discard("MCC_MM_LEAN_DUAL_RQ2_SIMPLE")
     deps = file_dependencies()
     for switch, kernels in {**GENERAL, **CALLED}.items():
-        if sources is None or any(k in deps.get(s, ()) for s in sources for k in kernels):
+        if sources is None or any(k in deps.get(s, ()) for s in sources if s not in RECORDED_CALLERS for k in kernels):
             used.add(switch)
     return used
 

@@ -65,8 +65,9 @@ class OpSpec:
     # (graph, op) -> bool: the kernel's scratch may start at input 0's address when input 0 dies at this op
     # (the kernel never overwrites an input byte it has not read yet); the planner then makes them one buffer.
     scratch_over_input: Callable | None = None
-    # (graph, op) -> int: when > 0, the kernel may write its output over its dying input 0 if the output starts
-    # that many bytes before it (codegen/conv_lag.py); the planner then makes them one buffer that much larger.
+    # (graph, op) -> int | None: an int, the kernel may write its output over its dying input 0 if the output
+    # starts that many bytes before it (codegen/conv_lag.py); the planner then makes them one buffer that much
+    # larger. None: it may not.
     in_place_lag: Callable | None = None
 
     def __post_init__(self):

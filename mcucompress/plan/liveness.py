@@ -1,6 +1,6 @@
 """Tensor lifetimes over the op order, with aliasing (RESHAPE costs nothing) and in-place ops (element-wise
-ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py; same-shape stride-1
-convolutions whose output starts a few rows before their input: codegen/conv_lag.py).
+ops, depthwise convolutions, 1x1 convolutions that do not widen: see codegen/lower.py; im2col convolutions
+whose output starts a few rows before (or at) their input: codegen/conv_lag.py).
 
 Which ops alias and which may write over their input is the op registry's `alias`, `in_place` and
 `in_place_lag`; a tensor's place inside its group's buffer is Liveness.shift.
@@ -35,6 +35,7 @@ class Liveness:
     # bytes from its group's start to a tensor's (0 when absent): a convolution writing over its dying input
     # starts its output that far before the input (OpSpec.in_place_lag, codegen/conv_lag.py)
     shift: dict[str, int] = field(default_factory=dict)
+    lagged: set[int] = field(default_factory=set)  # op indices writing over their input at a lag (or at 0)
 
 
 class _UnionFind:
@@ -52,12 +53,18 @@ class _UnionFind:
         self.parent[self.find(b)] = self.find(a)
 
 
-def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, io_in_arena: bool = False) -> Liveness:
+def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, io_in_arena: bool = False,
+            no_lag: frozenset = frozenset(), bands: tuple = ()) -> Liveness:
     """Groups and lifetimes. in_place: ops may write over their dead input as the registry allows;
     kernel_in_place: also the ops whose registry rule is a kernel fact (convolutions), not only element-wise;
-    io_in_arena: the model input and output live in the arena too (as in TFLM), not in the caller's buffers."""
+    io_in_arena: the model input and output live in the arena too (as in TFLM), not in the caller's buffers;
+    no_lag: op indices that write apart from their input even where their lag rule allows otherwise;
+    bands: residual blocks run in row bands (codegen/bands.py): their convolutions' outputs live in the block's
+    scratch, not here, and the block's output is written over its input."""
     # Variable (state) tensors live in static buffers outside the arena (codegen/lower_recurrent.py).
-    activations = [n for n, t in graph.tensors.items() if not t.is_const and not t.variable]
+    in_bands = {n for b in bands for n in (b.y1, b.y2)}
+    band_adds = {id(b.add): b for b in bands}
+    activations = [n for n, t in graph.tensors.items() if not t.is_const and not t.variable and n not in in_bands]
     uf = _UnionFind()
     for n in activations:
         uf.find(n)
@@ -78,10 +85,16 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
             if n in last_consumer:
                 last_consumer[n] = max(last_consumer[n], i)
 
-    aliased = set()
+    aliased, lagged = set(), set()
     shift: dict[str, int] = {}
     for i, op in enumerate(graph.ops):
         src, dst = op.inputs[0] if op.inputs else "", op.outputs[0]
+        if id(op) in band_adds:
+            src = band_adds[id(op)].x  # the block writes its output over x, x's last reader
+            if not homes(uf.find(src)) and max(last_consumer[n] for n in members(uf.find(src))) == i:
+                uf.union(src, dst)
+                shift[dst] = shift.get(src, 0)
+            continue
         if src not in last_consumer:
             continue
         lag_rule = spec(op.kind).in_place_lag
@@ -96,7 +109,7 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
             if not homes(src_root) and not homes(uf.find(dst)) and group_last == i:
                 uf.union(src, dst)
                 shift[dst] = shift.get(src, 0)
-        elif in_place and kernel_in_place and lag_rule is not None:
+        elif in_place and kernel_in_place and lag_rule is not None and i not in no_lag:
             # the output starts `lag` bytes before the input: the input's buffer (every tensor in it dead after
             # this op) moves up by `lag` in the joint buffer, the output (in no buffer yet) takes its start
             src_root, dst_root = uf.find(src), uf.find(dst)
@@ -104,7 +117,8 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
             if (members(dst_root) == {dst} and not homes(src_root) and not homes(dst_root)
                     and max(last_consumer[n] for n in src_group) == i and not src_group & set(graph.outputs)):
                 lag = lag_rule(graph, op)
-                if lag > 0:
+                if lag is not None:
+                    lagged.add(i)
                     uf.union(src, dst)
                     for n in src_group:
                         shift[n] = shift.get(n, 0) + lag
@@ -131,7 +145,7 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
             g.last_use = end
     ordered = sorted(groups.values(), key=lambda g: (g.first_use, g.tensors[0]))
     group_of = {n: i for i, g in enumerate(ordered) for n in g.tensors}
-    return Liveness(ordered, group_of, aliased, {n: d for n, d in shift.items() if d})
+    return Liveness(ordered, group_of, aliased, {n: d for n, d in shift.items() if d}, lagged)
 
 
 def _can_write_over(graph: Graph, op, src: str, dst: str, kernel_in_place: bool) -> bool:

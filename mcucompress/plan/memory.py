@@ -27,30 +27,50 @@ class MemoryPlan:
     io_in_arena: bool = False  # the model input and output are planned into the arena too
     shared: dict[int, bool] = field(default_factory=dict)  # op index -> its scratch widened its input's buffer
     kernel_in_place: bool = True  # the liveness let convolutions write over their input
+    no_lag: frozenset = frozenset()  # op indices kept from writing over their input (_fewer_lags)
+    scratch_shares: dict[int, int] = field(default_factory=dict)  # op index -> group its scratch shares
+    bands: tuple = ()  # residual blocks run in row bands (codegen/bands.py)
 
     def picture(self) -> str:
         return self.planner.picture()
 
 
 def plan_memory(graph: Graph, scratch_sizes: dict[int, int], alignment: int = 16, in_place: bool = True,
-                io_in_arena: bool = False) -> MemoryPlan:
+                io_in_arena: bool = False, bands: tuple = ()) -> MemoryPlan:
     """The smaller of two plans: with every in-place op the registry allows, and with the element-wise ones
     only. Writing a convolution over its input merges two buffers into one that lives longer, which the
     greedy placement does not always turn into a smaller arena (vww: +288 B); the same holds for scratch
     buffers sharing their op's dead input (OpSpec.scratch_over_input), so both are tried on and off.
-    io_in_arena: the model input and output are planned into the arena as well (liveness.analyse)."""
-    def plan(k: bool, share: bool, keep_apart: frozenset = frozenset()) -> MemoryPlan:
-        live = analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena)
+    io_in_arena: the model input and output are planned into the arena as well (liveness.analyse); bands: the
+    residual blocks run in row bands (codegen/bands.py; scratch_sizes must be bands.scratch_sizes)."""
+    def plan(k: bool, share: bool, keep_apart: frozenset = frozenset(), no_lag: frozenset = frozenset()) -> MemoryPlan:
+        live = analyse(graph, in_place=in_place, kernel_in_place=k, io_in_arena=io_in_arena, no_lag=no_lag,
+                       bands=bands)
         result = _plan(graph, scratch_sizes, alignment, live, share, keep_apart)
-        result.kernel_in_place = k
+        result.kernel_in_place, result.no_lag = k, no_lag
         return result
 
     plans = [plan(k, share) for k in ((True, False) if in_place else (False,)) for share in (True, False)]
     best = min(plans, key=lambda p: p.arena_bytes)  # the first of equals: the most sharing
+    if best.kernel_in_place:
+        best = _fewer_lags(best, lambda no_lag: plan(True, bool(best.scratch_shares), no_lag=no_lag))
     if best.shared:
-        k = best.kernel_in_place
-        best = _fewer_shares(best, lambda apart: plan(k, True, apart))
-    best.io_in_arena = io_in_arena
+        k, no_lag = best.kernel_in_place, best.no_lag
+        best = _fewer_shares(best, lambda apart: plan(k, True, apart, no_lag))
+    best.io_in_arena, best.bands = io_in_arena, bands
+    return best
+
+
+def _fewer_lags(best: MemoryPlan, replan) -> MemoryPlan:
+    """A convolution written over its input makes one buffer of both, alive as long as either: where the output
+    is much larger than the input (ResNet-8's first layer, 3 -> 16 channels over the model input), that buffer
+    can cost more at the model's peak than the two apart. One pass, in op order: each op writing over its input
+    writes apart when that alone makes the arena smaller."""
+    no_lag: frozenset = frozenset()
+    for i in sorted(best.liveness.lagged):
+        trial = replan(no_lag | {i})
+        if trial.arena_bytes < best.arena_bytes:
+            best, no_lag = trial, no_lag | {i}
     return best
 
 
@@ -123,4 +143,5 @@ def _plan(graph: Graph, scratch_sizes: dict[int, int], alignment: int, live: Liv
         liveness=live,
         planner=planner,
         shared=grew,
+        scratch_shares=shared,
     )

@@ -467,11 +467,21 @@ def conv_call(rng, kind: str, fn: str) -> Call:
                 f"{fn} x{x.shape} w{wt.shape} {attrs} -> {out_shape} dual_rows={cp.dual_rows} small_acc={cp.small_acc}")
 
 
-def fc_call(rng, with_scratch: bool = True, dual: bool = False) -> Call:
+def fc_call(rng, with_scratch: bool = True, dual: bool = False, lean: bool = False) -> Call:
     """A random FULLY_CONNECTED call, with the scratch buffer (widened input row) or without; `dual`: symmetric
-    weights in the dual-row layout (mcc_matmul.h) where it applies (at least two outputs and four inputs)."""
-    batches, k, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 90)), int(rng.integers(1, 24))
-    per_channel = bool(rng.random() < 0.5)
+    weights in the dual-row layout (mcc_matmul.h) where it applies (at least two outputs and four inputs); `lean`:
+    the lean loop's layout (dual_rows = 3, pairs in blocks of three) where its conditions hold (a bias, one
+    requantization whose fast form folds the output offset, the full clamp range, the generator's bounds), else the
+    dual-row layout: shapes around its special cases (K = 8, K % 32 in every residue, N % 6 and odd N, N = 8), biases
+    up to the bound (B's accumulator 256 * (sum + bias) then wraps in int32)."""
+    if lean:
+        dual = True
+        batches = int(rng.integers(1, 3))
+        k = int(rng.choice([8, 8, int(rng.integers(4, 80)), int(rng.integers(4, 200))]))
+        n_out = int(rng.choice([8, int(rng.integers(2, 30))]))
+    else:
+        batches, k, n_out = int(rng.integers(1, 4)), int(rng.integers(1, 90)), int(rng.integers(1, 24))
+    per_channel = bool(rng.random() < 0.5) and not (lean and rng.random() < 0.85)
     f_off = 0 if dual or rng.random() < 0.6 else -random_zp(rng)
     x = rng.integers(-128, 128, (batches, k)).astype(np.int8)
     wt = rng.integers(-128 if f_off else -127, 128, (n_out, k)).astype(np.int8)
@@ -479,20 +489,33 @@ def fc_call(rng, with_scratch: bool = True, dual: bool = False) -> Call:
     tiny = 0.3 if rng.random() < 0.3 else 0.0
     mults, shifts = random_multipliers(rng, n_out if per_channel else 1, 40.0 / (math.sqrt(k) * 90.0 * 90.0), large,
                                        tiny)
-    has_bias = rng.random() < 0.8
+    has_bias = rng.random() < 0.8 or (lean and rng.random() < 0.85)
     bias = rng.integers(-30000, 30000, n_out) if has_bias else np.zeros(n_out, np.int64)
+    if lean and has_bias and rng.random() < 0.3:  # B's sum plus bias close to 2^23
+        room = (1 << 23) - 1 - 255 * int(np.abs(wt.astype(np.int64)).sum(axis=1).max())
+        bias = rng.integers(-room, room + 1, n_out)
+        mults, shifts = random_multipliers(rng, n_out if per_channel else 1, 2.0 ** -17, 0.0, 0.0)
     lo, hi = random_act(rng)
+    if lean and rng.random() < 0.8:
+        lo, hi = -128, 127
     p = fp.ConvParams(-random_zp(rng), f_off, random_zp(rng), mults, shifts, lo, hi, bias.astype(np.int64))
     want = ref_conv.fully_connected_s8(x, wt, p, (batches, n_out))
     fcp = FcParams(p.input_offset, p.filter_offset, p.output_offset, int(per_channel), lo, hi)
     packed = dual_rows.dual_rows(wt) if dual else None
     if packed is not None:
+        m, sh = int(mults[0]), int(shifts[0])
+        takes_lean = (lean and has_bias and not per_channel and (lo, hi) == (-128, 127)
+                      and (m == 0 or (m > 0 and -dual_rows.MAX_FOLD_SHIFT <= sh <= -1))
+                      and dual_rows.fc_small_accumulators(wt, bias))
         wt, fcp.dual_rows = packed, 1
+        if takes_lean:
+            wt, fcp.dual_rows = dual_rows.interleave_pairs(packed, n_out, k), 3
     scratch = Ctx(((k + 3) & ~3) * 2) if with_scratch else None
     args = [scratch, fcp, Quant(mults, shifts), Dims(batches, 1, 1, k), In(x), Dims(n_out, 1, 1, k), In(wt),
             In(bias) if has_bias else None, Dims(batches, 1, 1, n_out), Out()]
     return Call("mcc_fully_connected_s8", args, want,
-                f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off} dual_rows={fcp.dual_rows}")
+                f"fc {batches}x{k} -> {n_out} per_channel={per_channel} f_off={f_off} dual_rows={fcp.dual_rows} "
+                f"act=[{lo}, {hi}] bias={has_bias}")
 
 
 CONV_KINDS = [("conv", "mcc_convolve_s8"), ("conv-cols", "mcc_convolve_s8"), ("conv-rgb", "mcc_convolve_s8"),
@@ -514,7 +537,16 @@ def test_fully_connected(lib):
     duals = [fc_call(rng_for("fc-dual", case), dual=True) for case in range(CASES)]
     assert sum(c.args[1].dual_rows for c in duals) >= CASES // 2  # most random shapes take the layout
     check_host(lib, duals)
+    leans = [fc_call(rng_for("fc-lean", case), lean=True) for case in range(2 * CASES)]
+    assert sum(c.args[1].dual_rows == 3 for c in leans) >= CASES  # most take the lean layout, the others dual rows
+    check_host(lib, leans)
     call = fc_call(rng_for("fc", 0))
+    lean = next(c for c in leans if c.args[1].dual_rows == 3)
+    for field, value in [("act_min", -127), ("act_max", 126), ("per_channel", 1), ("dual_rows", 2)]:
+        fcp = FcParams(*(getattr(lean.args[1], f) for f, _ in FcParams._fields_))
+        setattr(fcp, field, value)  # the lean layout with parameters its loop does not take: refused
+        assert run_host(lib, Call(lean.fn, [lean.args[0], fcp, *lean.args[2:]], lean.want))[0] == -1, field
+    assert run_host(lib, Call(lean.fn, [*lean.args[:7], None, *lean.args[8:]], lean.want))[0] == -1  # no bias
     assert lib.mcc_fully_connected_s8_get_buffer_size(ctypes.byref(call.args[3])) == call.args[0].size
 
 
@@ -943,7 +975,7 @@ def qemu_calls() -> list[Call]:
     for case in range(QEMU_CASES):
         calls += [conv_call(rng_for(fn + kind, case), kind, fn) for kind, fn in CONV_KINDS]
         calls += [fc_call(rng_for("fc", case)), fc_call(rng_for("fc-noscratch", case), with_scratch=False),
-                  fc_call(rng_for("fc-dual", case), dual=True)]
+                  fc_call(rng_for("fc-dual", case), dual=True), fc_call(rng_for("fc-lean", case), lean=True)]
         calls += [pool_call(rng_for("pool" + kind, case), case, kind) for kind in ("avg", "max")]
         calls += [binary_call(rng_for("binary" + kind, case), kind) for kind in ("ADD", "SUB", "MUL")]
         calls += [softmax_call(rng_for("softmax", case), case), pad_call(rng_for("pad", case)),

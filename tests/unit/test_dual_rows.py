@@ -74,3 +74,82 @@ def test_the_lowering_writes_it_for_dsp_targets_without_helium():
     assert "dual_rows" not in _conv_params(compile_graph(graph, "d", mve=True))  # Helium paths read plain filters
     assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(1, 8), "d"))  # K = 8 < MIN_K
     assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(3, 3), "d"))  # K = 27: its unrolled loop
+
+
+def _lean_to_dual(packed: np.ndarray, cout: int, k: int) -> np.ndarray:
+    """FULLY_CONNECTED's lean layout (dual_rows = 3) back to the plain dual-row one, from its definition: in each whole
+    block of three pairs, group g of pair s at 24 g + 8 s, then the pairs' tails in order."""
+    k4, stride, pairs = k & ~3, dual_rows.pair_stride(k), cout // 2
+    tb = stride - 2 * k4
+    out = packed.copy()
+    for blk in range(pairs // 3):
+        base = blk * 3 * stride
+        for s in range(3):
+            dst = base + s * stride
+            for g in range(k4 // 4):
+                out[dst + 8 * g:dst + 8 * g + 8] = packed[base + 24 * g + 8 * s:base + 24 * g + 8 * s + 8]
+            out[dst + 2 * k4:dst + stride] = packed[base + 6 * k4 + s * tb:base + 6 * k4 + (s + 1) * tb]
+    return out
+
+
+def test_the_lean_layout_decodes_to_the_filter():
+    rng = np.random.default_rng(3)
+    for cout, k in [(6, 8), (8, 8), (7, 13), (13, 64), (2, 4), (5, 6), (12, 33), (128, 128)]:
+        rows = rng.integers(-127, 128, (cout, k)).astype(np.int8)
+        packed = dual_rows.dual_rows(rows)
+        lean = dual_rows.interleave_pairs(packed, cout, k)
+        assert lean.size == packed.size
+        assert (cout < 6) == np.array_equal(lean, packed)  # no whole block: nothing moves
+        np.testing.assert_array_equal(_decode(_lean_to_dual(lean, cout, k), cout, k), rows)
+
+
+def test_fc_small_accumulators_bound():
+    rows = np.zeros((2, 9), np.int8)
+    rows[1, :8] = 100  # B's sum: 255 * (800 + 100) = 229,500, its tail (value 8) included
+    rows[1, 8] = 100
+    limit = (1 << 23) - 229_500
+    assert dual_rows.fc_small_accumulators(rows, np.array([(1 << 30) - 1, limit - 1]))
+    assert not dual_rows.fc_small_accumulators(rows, np.array([0, limit]))
+    assert not dual_rows.fc_small_accumulators(rows, np.array([0, -limit]))
+    assert not dual_rows.fc_small_accumulators(rows, np.array([1 << 30, 0]))  # small_accumulators too
+
+
+def _fc_graph(units: int, depth: int, per_channel: bool = False, bias: bool = True, activation: str = "NONE"):
+    b = Builder(np.random.default_rng(5), "fc")
+    x = b.input((1, depth))
+    inputs, y = _weighted_op(b, x, (units, depth), units, depth, 0 if per_channel else None, bias, activation,
+                             (1, units), None)
+    return b.finish(b.op("FULLY_CONNECTED", inputs, y, irops.FullyConnectedAttrs(activation, False)))
+
+
+def _fc_params(compiled) -> dict[str, str]:
+    call = next(c for c in compiled.calls if c.kind == "FULLY_CONNECTED")
+    return dict(next(s for s in call.statics if s.ctype == "mcc_fc_params").fields)
+
+
+def test_the_lowering_writes_the_lean_layout_for_fully_connected():
+    assert _fc_params(compile_graph(_fc_graph(128, 8), "d")).get("dual_rows") == "3"  # K = 8, 1,024 weights
+    assert _fc_params(compile_graph(_fc_graph(8, 128), "d")).get("dual_rows") == "3"
+    assert _fc_params(compile_graph(_fc_graph(15, 77), "d")).get("dual_rows") == "3"
+    assert "dual_rows" not in _fc_params(compile_graph(_fc_graph(10, 64), "d"))  # 640 weights: ResNet-8's classifier
+    assert "dual_rows" not in _fc_params(compile_graph(_fc_graph(15, 77), "d", dsp=False))
+    assert "dual_rows" not in _fc_params(compile_graph(_fc_graph(15, 77), "d", mve=True))
+    # the lean loop's conditions unmet: plain dual rows where they pay (K >= 16, 4,096 weights), else none
+    assert _fc_params(compile_graph(_fc_graph(64, 64, per_channel=True), "d")).get("dual_rows") == "1"
+    relu6 = _fc_params(compile_graph(_fc_graph(64, 64, activation="RELU6"), "d"))
+    assert (relu6["act_min"], relu6["act_max"]) != ("-128", "127") and relu6.get("dual_rows") == "1"
+    assert _fc_params(compile_graph(_fc_graph(64, 64, bias=False), "d")).get("dual_rows") == "3"  # a zero bias
+    assert "dual_rows" not in _fc_params(compile_graph(_fc_graph(32, 64, per_channel=True), "d"))
+    assert "dual_rows" not in _fc_params(compile_graph(_fc_graph(128, 8, per_channel=True), "d"))
+
+
+def test_lean_layout_layers_run_bit_exact_on_the_host(tmp_path):
+    """The generated project (host build: the portable decoding of the lean layout) gives the reference's outputs."""
+    from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+
+    rng = np.random.default_rng(9)
+    for i, (units, depth) in enumerate([(128, 8), (8, 128), (15, 77), (31, 41)]):
+        graph = _fc_graph(units, depth, bias=i != 2)
+        assert _fc_params(compile_graph(graph, "d")).get("dual_rows") == "3"
+        xs = rng.integers(-128, 128, (3, 1, depth)).astype(np.int8)
+        assert_same(host_outputs(graph, xs, tmp_path / str(i)), reference_outputs(graph, xs))

@@ -265,6 +265,20 @@ def test_unstructured_any_block_loop_where_the_4_pixel_loops_cannot(kw):
 
 
 
+def test_fully_connected_dual_rows_take_their_loop():
+    """Per-tensor layers with a bias and the full clamp range take the lean loop (dual_rows = 3: MCC_FC_DUAL_LEAN),
+    per-channel ones of 4,096 weights and K >= 16 the dual-row loop (MCC_FC_DUAL); the image carries only those."""
+    for per_channel, switch in [(False, "MCC_FC_DUAL_LEAN"), (True, "MCC_FC_DUAL")]:
+        b = Builder(np.random.default_rng(2), "fc")
+        x = b.input((1, 64))
+        inputs, y = _weighted_op(b, x, (64, 64), 64, 64, 0 if per_channel else None, True, "NONE", (1, 64), None)
+        graph = b.finish(b.op("FULLY_CONNECTED", inputs, y, irops.FullyConnectedAttrs("NONE", False)))
+        compiled = compile_graph(graph, "fc")
+        assert used_variants(compiled.calls, compiled.sources) == {switch}
+        header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
+        assert header[switch] == "1" and header["MCC_FC_DUAL_LEAN" if per_channel else "MCC_FC_DUAL"] == "0"
+
+
 def test_helium_layers_leave_the_band_and_im2col_out():
     """On a Helium target the depthwise layers the channel planes take and the convolutions the window rows take
     (KW * C_in <= 16, KH 1 or 3, C_out % 4 == 0) need none of the depthwise band or im2col switches: those

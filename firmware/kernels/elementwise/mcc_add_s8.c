@@ -31,15 +31,29 @@ static void add_run_fast(const void *params, const int8_t *in1, int32_t s1, cons
  * @return MCC_OK, MCC_ARG_ERROR, or MCC_NOT_BUILT when these rescales need the generic arithmetic the build
  *         left out (mcc_variants.h)
  */
-mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
-                      const int8_t *in1, const int8_t *in2, int8_t *out)
+static MCC_NOINLINE mcc_status add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                                      const int8_t *in1, const int8_t *in2, int8_t *out, int32_t fill)
 {
 #if defined(MCC_MVE) /* Helium: kernels/elementwise/mcc_addsub_mve.c (no scratch, no precomputed forms) */
     (void)ctx;
+    (void)fill;
     (void)add_run;
     (void)add_run_fast;
     return mcc_addsub_s8_mve(p, d, in1, in2, out, 1);
 #else
-    return mcc_addsub_s8(ctx, p, d, in1, in2, out, add_run, add_run_fast, 1);
+    return mcc_addsub_s8(ctx, p, d, in1, in2, out, add_run, add_run_fast, 1, fill);
 #endif
+}
+
+mcc_status mcc_add_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                      const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    return add_s8(ctx, p, d, in1, in2, out, 1);
+}
+
+/** mcc_add_s8 without filling the rescale tables: a previous call with the same ctx and p did (mcc_nn.h). */
+mcc_status mcc_add_s8_filled(const mcc_context *ctx, const mcc_add_params *p, const mcc_broadcast_dims *d,
+                             const int8_t *in1, const int8_t *in2, int8_t *out)
+{
+    return add_s8(ctx, p, d, in1, in2, out, 0);
 }

@@ -40,6 +40,6 @@ mcc_status mcc_sub_s8(const mcc_context *ctx, const mcc_add_params *p, const mcc
     (void)sub_run_fast;
     return mcc_addsub_s8_mve(p, d, in1, in2, out, -1);
 #else
-    return mcc_addsub_s8(ctx, p, d, in1, in2, out, sub_run, sub_run_fast, -1);
+    return mcc_addsub_s8(ctx, p, d, in1, in2, out, sub_run, sub_run_fast, -1, 1);
 #endif
 }

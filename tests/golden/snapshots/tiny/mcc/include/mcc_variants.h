@@ -27,6 +27,7 @@
 #define MCC_US_CLAMPED                 0  /* unstructured sparse conv, a narrower clamp */
 #define MCC_FC_WIDENED                 1  /* fully connected, >= 4 outputs with the widened row (DSP) */
 #define MCC_FC_DUAL                    0  /* fully connected over dual-row filters (DSP) */
+#define MCC_FC_DUAL_LEAN               0  /* fully connected over dual-row filters in blocks of three pairs (DSP) */
 #define MCC_AVGPOOL_WIDE               0  /* average pooling windows of more than 256 taps (DSP) */
 #define MCC_ADDSUB_TABLE               0  /* ADD/SUB rescale tables in the scratch */
 #define MCC_ADDSUB_FAST                0  /* ADD/SUB precomputed, both or neither input shift 0 */
