@@ -347,8 +347,9 @@ static int32_t scratch_bytes(int32_t k, int32_t cout) { return (k <= 16 ? 0 : co
  * the row meet the zeros; the last row may read up to 15 bytes past the filter, never used). The dot products
  * of four channels are requantized as one vector. Window rows outside the input hold the input zero point (as
  * do the columns outside it, the pixel's few edge rows selected lane by lane), so the input offset enters once
- * per channel in its start value. A pixel's outputs are written after its rows are loaded: with 1x1 filters and
- * C_out <= C_in the output may start at the input. */
+ * per channel in its start value. Pixels go in pairs (0 and 1, 2 and 3, ...) whose rows are all loaded before
+ * either pixel's outputs are written, as mcc_convolve_s8's im2col pairs do: the planner's rules for writing over
+ * the input (codegen/conv_lag.py, lower.py conv_writes_over_input) hold. */
 #define ROWS_MAX_KH 3
 
 /** The window rows of output pixel (oy, ox) of one batch into x[0..kh-1] (16 lanes each). */
@@ -357,11 +358,15 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
                                       int8x16_t *x)
 {
     const int32_t ch = in_dims->c, iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    if (kh == 1 && kw == 1 && p->pad_h == 0 && p->pad_w == 0) { /* 1x1 without padding: always inside */
+        x[0] = vldrbq_z_s8(in + (iy0 * in_dims->w + ix0) * ch, row_pr);
+        return;
+    }
     const int32_t lo = ix0 < 0 ? -ix0 * ch : 0, hi = (ix0 + kw > in_dims->w ? in_dims->w - ix0 : kw) * ch;
     const mve_pred16_t inside = (mve_pred16_t)(row_pr & vctp8q((uint32_t)(hi > 0 ? hi : 0)) &
                                                (mve_pred16_t)~vctp8q((uint32_t)lo));
-    int32_t ky;
-    for (ky = 0; ky < kh; ky++) {
+    int32_t ky = 0;
+    do { /* kh >= 1 */
         const int32_t iy = iy0 + ky * p->dilation_h;
         if (iy < 0 || iy >= in_dims->h || hi <= lo) {
             x[ky] = zrow;
@@ -369,7 +374,7 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
             const int8_t *row = in + (iy * in_dims->w + ix0) * ch;
             x[ky] = inside == row_pr ? vldrbq_z_s8(row, row_pr) : vpselq_s8(vldrbq_z_s8(row, inside), zrow, inside);
         }
-    }
+    } while (++ky < kh);
 }
 
 #if defined(__GNUC__)
@@ -382,7 +387,6 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
     "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
     "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
     "vmladava.s8 %[" acc "], %q[w], %q[" x "]\n\t"
-#define CH1(acc) ROW_FIRST(acc, "x0")
 #define CH3(acc) ROW_FIRST(acc, "x0") ROW_NEXT(acc, "x1") ROW_NEXT(acc, "x2")
 /* Requantization of `acc` with the group's constants (t: right shift) and the clamp block at lim; u spare. */
 #define RQ_SHIFT(acc, u) "vshl.s32  %q[" acc "], %q[" acc "], %q[" u "]\n\t"
@@ -417,8 +421,8 @@ static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *
 #define ROWS_OPERANDS                                                                                        \
     : [a0] "=&r"(a0), [a1] "=&r"(a1), [w] "=&w"(wv), [acc] "=&w"(acc), [t] "=&w"(t), [u] "=&w"(u),           \
       [wa] "+r"(wa), [tab] "+r"(tab), [o] "+r"(o)                                                             \
-    : [n] "r"(n4), [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [x0] "w"(x[0]), [x1] "w"(x[1]),            \
-      [x2] "w"(x[2])                                                                                          \
+    : [n] "r"(n4), [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [x0] "w"(x0), [x1] "w"(x1),                \
+      [x2] "w"(x2)                                                                                          \
     : "lr", "memory"
 /* Two pixels (rows xa, xb; KH 1) sharing each filter row load, their outputs at o and ob. */
 #define PAIR_CH(a, b)                                                                                        \
@@ -463,14 +467,14 @@ static MCC_NOINLINE void conv_rows(const mcc_conv_params *p, const mcc_dims *in_
     const int8x16_t zrow = vdupq_m_n_s8(vdupq_n_s8(0), (int8_t)(-p->input_offset), row_pr);
     static const uint32_t so_lanes[4] = {0, 2, 1, 3}; /* channel offset of each lane */
     const uint32x4_t so = vldrwq_u32(so_lanes);
-    int32_t lim[12], b, oy, ox, pix;
+    int32_t lim[12], b, oy, ox, pix, n, j;
     vstrwq_s32(lim, vdupq_n_s32(p->act_min));
     vstrwq_s32(lim + 4, vdupq_n_s32(p->act_max));
     vstrwq_s32(lim + 8, vdupq_n_s32(p->output_offset));
     for (b = 0; b < out_dims->n; b++) {
         const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
-        for (pix = 0, oy = 0, ox = 0; pix < total; out += cout) {
-            int8x16_t x[ROWS_MAX_KH], wv;
+        for (pix = 0, oy = 0, ox = 0; pix < total; pix += n, out += n * cout) {
+            int8x16_t x[ROWS_MAX_KH], xq[ROWS_MAX_KH], x0, x1, x2, wv;
             register int32_t a0 __asm__("r0"), a1 __asm__("r2");
             int32x4_t acc, t, u;
             const int8_t *wa = filter;
@@ -481,30 +485,36 @@ static MCC_NOINLINE void conv_rows(const mcc_conv_params *p, const mcc_dims *in_
                 ox = 0;
                 oy++;
             }
-            if (kh == 1 && ++pix < total) { /* two pixels */
-                register int32_t b0 __asm__("r4"), b1 __asm__("r6");
-                int8x16_t xb[ROWS_MAX_KH];
-                int32x4_t accb;
-                int8_t *ob = out + cout;
-                register int32_t cnt __asm__("lr") = n4;
-                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, xb);
+            n = 1;
+            xq[0] = x[0];
+            if (pix + 1 < total) { /* the next pixel's rows too, before either pixel is written */
+                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, xq);
                 if (++ox == out_dims->w) {
                     ox = 0;
                     oy++;
                 }
-                pix++;
-                out += cout;
+                n = 2;
+            }
+            if (kh == 1) { /* the two pixels together (a last odd one twice, both stores alike) */
+                register int32_t b0 __asm__("r4"), b1 __asm__("r6");
+                register int32_t cnt __asm__("lr") = n4;
+                int8_t *ob = out + (n - 1) * cout;
+                int32x4_t accb;
                 __asm__ volatile(ROWS_PAIR
                                  : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [w] "=&w"(wv),
                                    [acc] "=&w"(acc), [accb] "=&w"(accb), [t] "=&w"(t), [wa] "+r"(wa),
                                    [tab] "+r"(tab), [o] "+r"(o), [ob] "+r"(ob), "+r"(cnt)
-                                 : [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [xa] "w"(x[0]), [xb] "w"(xb[0])
+                                 : [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [xa] "w"(x[0]), [xb] "w"(xq[0])
                                  : "memory");
-            } else if (kh == 1) {
-                x[1] = x[2] = x[0];
-                __asm__ volatile(ROWS_PIXEL(CH1) ROWS_OPERANDS);
-            } else {
-                pix++;
+                continue;
+            }
+            for (j = 0; j < n; j++) {
+                x0 = j ? xq[0] : x[0];
+                x1 = j ? xq[1] : x[1];
+                x2 = j ? xq[2] : x[2];
+                wa = filter;
+                tab = table;
+                o = out + j * cout;
                 __asm__ volatile(ROWS_PIXEL(CH3) ROWS_OPERANDS);
             }
         }
