@@ -599,8 +599,29 @@ def depthwise_scratch(graph: Graph, op: Op) -> int:
     a = op.attrs
     _, kh, kw, _ = graph.t(op.inputs[1]).shape
     in_hw, out_hw = dims4(graph.t(op.inputs[0]).shape)[1:3], dims4(graph.t(op.outputs[0]).shape)[1:3]
-    return depthwise_scratch_bytes(in_hw, out_hw, kh, kw, (a.stride_h, a.stride_w), (a.pad_top, a.pad_left),
+    band = depthwise_scratch_bytes(in_hw, out_hw, kh, kw, (a.stride_h, a.stride_w), (a.pad_top, a.pad_left),
                                    (a.dilation_h, a.dilation_w), getattr(a, "depth_multiplier", 1))
+    if not sparse.current_target().mve:
+        return band
+    c = graph.t(op.inputs[0]).shape[-1]
+    return max(band, depthwise_mve_plane_bytes(in_hw, out_hw, kh, kw, (a.stride_h, a.stride_w),
+                                               (a.pad_top, a.pad_left), (a.dilation_h, a.dilation_w), c,
+                                               getattr(a, "depth_multiplier", 1)))
+
+
+def depthwise_mve_plane_bytes(in_hw: tuple[int, int], out_hw: tuple[int, int], kh: int, kw: int,
+                              stride: tuple[int, int], pad_top_left: tuple[int, int], dilation: tuple[int, int],
+                              channels: int, depth_multiplier: int) -> int:
+    """kernels/conv/mcc_depthwise_conv_mve.c plane_bytes (Helium): one channel's padded input plane (rounded up
+    to 4) and a pointer per output pixel, where the window suits the planes (<= 16 taps, every tap within 255
+    bytes of the window's start), else 0. The planes write a channel's outputs only after its whole plane is
+    copied: the output may start at the input as with the band."""
+    pw = max(pad_top_left[1] + in_hw[1], (out_hw[1] - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
+    ph = max(pad_top_left[0] + in_hw[0], (out_hw[0] - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+    if (depth_multiplier != 1 or kh * kw > 16 or (kh - 1) * dilation[0] * pw + (kw - 1) * dilation[1] > 255
+            or 15 * channels > 65535):
+        return 0
+    return ((ph * pw + 3) & ~3) + 4 * out_hw[0] * out_hw[1]
 
 
 def _batch_matmul_layout(graph: Graph, op: Op) -> tuple[bool, bool]:

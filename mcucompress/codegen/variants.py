@@ -19,10 +19,12 @@ from mcucompress.codegen.lower import (
     ADDSUB_TABLE_BYTES,
     addsub_fast,
     depthwise_band_bytes,
+    depthwise_mve_plane_bytes,
     depthwise_planar_bytes,
     rq_fast,
 )
 from mcucompress.codegen.records import KernelCall
+from mcucompress.codegen.sparse import current_target
 
 # Every switch of firmware/include/mcc_variants.h, in its order, with the comment the generated file shows.
 SWITCHES = {
@@ -171,6 +173,14 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
     in_dims, out_dims = _fields(call, "mcc_dims", "_in_dims"), _fields(call, "mcc_dims", "out_dims")
     if ctx is None or fdims is None or in_dims is None or out_dims is None or "size" not in ctx:
         return None
+    if current_target().mve:  # Helium: the channel planes first (mcc_depthwise_conv_mve.c), none of the switches
+        plane = depthwise_mve_plane_bytes((in_dims["h"], in_dims["w"]), (out_dims["h"], out_dims["w"]), fdims["h"],
+                                          fdims["w"], (params["stride_h"], params["stride_w"]),
+                                          (params["pad_h"], params["pad_w"]),
+                                          (params["dilation_h"], params["dilation_w"]), in_dims["c"],
+                                          params["depth_multiplier"])
+        if 0 < plane <= ctx["size"]:
+            return set()
     band = depthwise_band_bytes(in_dims["w"], out_dims["w"], fdims["h"], fdims["w"], params["stride_w"],
                                 params["pad_w"], params["dilation_h"], params["dilation_w"],
                                 params["depth_multiplier"])
@@ -196,6 +206,13 @@ def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift
     every_group_3x3 = (used and fdims["c"] % 4 == 0
                        and all(rq_fast(int(m), int(s)) and (m == 0 or s >= -MAX_FOLD_SHIFT) for m, s in zip(mult, shift)))
     return used if every_group_3x3 else used | {"MCC_DW_BAND_ANY"}
+
+
+def conv_mve_rows(kh: int, kw: int, cin: int, cout: int, params: dict[str, int], scratch: int) -> bool:
+    """mcc_convolve_mve.c takes its window rows (no im2col): KW * C_in <= 16, KH 1 or 3, dilation_w 1, C_out a
+    multiple of 4 and 16 bytes of scratch per output channel."""
+    return (kw * cin <= 16 and kh in (1, 3) and params.get("dilation_w", 1) == 1 and cout % 4 == 0
+            and scratch >= 16 * cout)
 
 
 def _used(call: KernelCall) -> set[str] | None:
@@ -237,7 +254,10 @@ def _used(call: KernelCall) -> set[str] | None:
     used = set()
     if call.function == "mcc_convolve_1x1_s8" and ctx["size"] < 4 * cin + 16 * cout:
         return {"MCC_1X1_NO_SCRATCH"}  # mcc_convolve_1x1_s8_get_buffer_size: no pairs, no lean loops
-    if call.function == "mcc_convolve_s8":
+    if call.function == "mcc_convolve_s8" and current_target().mve and conv_mve_rows(kh, kw, cin, cout, params,
+                                                                                    ctx["size"]):
+        pass  # Helium: the window rows (mcc_convolve_mve.c conv_rows), no im2col
+    elif call.function == "mcc_convolve_s8":
         if cin % 4 == 0:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:

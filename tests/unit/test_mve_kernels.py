@@ -2,7 +2,8 @@
 
 Host gcc cannot run MVE, so random single-op CONV_2D (1x1 and general), DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD
 and SUB (with broadcasting) models run in QEMU and are compared with the tflite_micro interpreter (and the
-reference executor). The cases cover K = KH * KW * C_in not a multiple of 16 (and K <= 16), odd channel counts
+reference executor). The cases cover K = KH * KW * C_in not a multiple of 16 (and K <= 16), window rows of at most 16 values
+(KH 1 or 3, C_out a multiple of 4, padding on any side, strides, dilation_h), odd channel counts
 (a short last group of channels), padding, strides and dilation, 3x3 depthwise windows with stride 1 and 2,
 per-tensor and per-channel weights, and requantization with left and right shifts in the same layer (the output
 scale sits between the channels' effective scales). One small case per kind runs in the default suite; the sweep
@@ -62,6 +63,9 @@ def case(kind: str, seed: int):
         x = b.input((1, h, w, c))
         shape = _broadcast_partner(rng, (1, h, w, c)) if rng.random() < 0.6 else (1, h, w, c)
         y = add_binary(b, kind.upper(), x, operand(b, shape, const_prob=1.0))
+    elif kind == "rows":  # the window rows: KW * C_in <= 16, KH 1 or 3, C_out a multiple of 4, any padding
+        x = b.input((1, int(rng.integers(1, 10)), int(rng.integers(1, 10)), int(rng.choice([1, 3, 4, 5, 8, 16]))))
+        y = _conv_rows(b, x, rng)
     elif kind == "dw3x3":  # the inline-asm windows: 3x3, stride 1 or 2, dilation 1, 4 to 13 channels
         x = b.input((1, int(rng.integers(2, 12)), int(rng.integers(2, 12)), int(rng.integers(4, 14))))
         y = _dw3x3(b, x, rng)
@@ -88,6 +92,23 @@ def _conv1x1(b: Builder, x: str, rng) -> str:
     oh, ow = (h - 1) // s + 1, (w - 1) // s + 1
     inputs, y = _weighted_op(b, x, (oc, 1, 1, c), oc, c, 0, True, "NONE", (n, oh, ow, oc), None)
     return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(s, s, 1, 1, 0, 0, 0, 0, "NONE"))
+
+
+def _conv_rows(b: Builder, x: str, rng) -> str:
+    from mcucompress.ir import ops as irops
+    from tests.random_graphs import FUSED, _pick, _weighted_op, _window_attrs
+
+    n, h, w, c = b.shape(x)
+    kh = int(rng.choice([1, 3]))
+    kw = int(rng.integers(1, 16 // c + 1)) if c <= 16 else 1
+    s, dh = (int(v) for v in rng.integers(1, 3, 2))
+    oc = 4 * int(rng.integers(1, 5))
+    (oh, ow), pads = _window_attrs(rng, (h, w), (kh, kw), (s, s), (dh, 1))
+    act = _pick(rng, FUSED)
+    per_channel = rng.random() < 0.8
+    inputs, y = _weighted_op(b, x, (oc, kh, kw, c), oc, kh * kw * c, 0 if per_channel else None, rng.random() < 0.8,
+                             act, (n, oh, ow, oc), None)
+    return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(s, s, dh, 1, **pads, activation=act))
 
 
 def _dw3x3(b: Builder, x: str, rng) -> str:
@@ -122,12 +143,13 @@ def check_on_m55(graphs, tmp_path) -> int:
 
 
 def test_mve_paths_bit_exact_on_m55(tmp_path):
-    """One model per MVE path (conv, conv 1x1, depthwise any and 3x3, FC, ADD) on the default suite."""
-    assert check_on_m55([case(k, 0) for k in ("conv", "conv1x1", "dw", "dw3x3", "fc", "add")], tmp_path) == 12
+    """One model per MVE path (conv, conv 1x1, window rows, depthwise any and 3x3, FC, ADD) on the default suite."""
+    kinds = ("conv", "conv1x1", "rows", "dw", "dw3x3", "fc", "add")
+    assert check_on_m55([case(k, 0) for k in kinds], tmp_path) == 14
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["conv", "conv1x1", "dw", "dw3x3", "fc", "add", "sub"])
+@pytest.mark.parametrize("kind", ["conv", "conv1x1", "rows", "dw", "dw3x3", "fc", "add", "sub"])
 def test_mve_paths_bit_exact_on_m55_sweep(kind, tmp_path):
     assert check_on_m55([case(kind, s) for s in range(1, 9)], tmp_path) == 16
 

@@ -195,3 +195,20 @@ def test_resnet8_2_4_goal_on_qemu(resnet8_sparse_runs):
     """Issue 11: 2:4 at most 0.85x the instructions and 0.70x the weight bytes of dense."""
     (i24, b24), (d_i, d_b) = resnet8_sparse_runs["2:4"], resnet8_sparse_runs["dense"]
     assert i24 <= 0.85 * d_i and b24 <= 0.70 * d_b
+
+
+def test_helium_choice_weighs_the_mve_dense_path():
+    """On a Helium target the dense CONV_2D runs its MVE path (~12 + 0.13 K instructions per output, fitted on
+    mps3-an547): a 128 -> 128 1x1 layer at 70% unstructured zeros goes sparse on a DSP target but stays dense
+    there, while the FC cost model is the DSP one on both."""
+    rng = np.random.default_rng(5)
+    u = sparse_graphs.unstructured(conv_graph(rng, 6, 128, [128], k=1, same=False), 0.7)
+    dsp, mve = sparse.choose(u, u.ops[0]), sparse.choose(u, u.ops[0], sparse.Target(dsp=True, mve=True))
+    assert dsp.format == "unstructured" and mve.format == "dense"
+    assert mve.dense_instructions == round(36 * 128 * (sparse.MVE_CONV["out"] + sparse.MVE_CONV["k"] * 128))
+    assert mve.dense_instructions < 0.3 * dsp.dense_instructions
+    fc = sparse_graphs.nm(conv_graph(rng, 4, 16, [4], k=1, same=False, fc_units=10), 2, 4)
+    op = fc.ops[-1]
+    assert op.kind == "FULLY_CONNECTED"
+    assert (sparse.choose(fc, op, sparse.Target(dsp=True, mve=True)).dense_instructions ==
+            sparse.choose(fc, op).dense_instructions)

@@ -277,3 +277,24 @@ def test_fully_connected_dual_rows_take_their_loop():
         assert used_variants(compiled.calls, compiled.sources) == {switch}
         header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
         assert header[switch] == "1" and header["MCC_FC_DUAL_LEAN" if per_channel else "MCC_FC_DUAL"] == "0"
+
+
+def test_helium_layers_leave_the_band_and_im2col_out():
+    """On a Helium target the depthwise layers the channel planes take and the convolutions the window rows take
+    (KW * C_in <= 16, KH 1 or 3, C_out % 4 == 0) need none of the depthwise band or im2col switches: those
+    paths leave the image (mcc_depthwise_conv_mve.c, mcc_convolve_mve.c). The K = 144 and 72 convolutions still
+    need their im2col."""
+    def on(compiled) -> set[str]:  # the generated header (made under the compile's target)
+        return {n for n, v in DEFINE.findall(compiled.files[VARIANTS_HEADER]) if v == "1"}
+
+    used = on(compile_graph(variant_graph(0), "v", mve=True))
+    assert not used & {"MCC_DW_3X3", "MCC_DW_3X3_CLAMPED", "MCC_DW_PLANAR", "MCC_DW_PLANAR_S2", "MCC_DW_BAND_ANY"}
+    assert "MCC_IM2COL_GROUPED" in used  # the K = 144 and 72 layers (C_in 16 and 8 over 3x3)
+    assert "MCC_DW_PLANAR" in on(compile_graph(variant_graph(0), "v"))  # a DSP target keeps its planar columns
+    b = Builder(np.random.default_rng(3), "rows")
+    x = b.input((1, 9, 9, 3))
+    x = _conv(b, x, 8, 3)  # K = 27: window rows of 9 values
+    x = _conv(b, x, 16, 1)  # K = 8
+    im2col = {"MCC_IM2COL_GROUPED", "MCC_IM2COL_GATHER", "MCC_IM2COL_VALUES"}
+    assert not on(compile_graph(b.finish(x), "r", mve=True)) & im2col
+    assert "MCC_IM2COL_GATHER" in on(compile_graph(b.finish(x), "r"))  # a DSP target gathers its im2col

@@ -21,10 +21,16 @@
 #include <stddef.h>
 
 #include "mcc_mve_kernels.h"
+#include "mcc_variants.h"
 
 #if defined(MCC_MVE)
 
 #include "mcc_fixedpoint.h"
+
+/** The im2col of filters other than 1x1 without padding: in the build where a layer needs it (the general
+ *  convolution's im2col switches of mcc_variants.h, which variants.py sets for the layers the window rows do
+ *  not take). */
+#define MVE_IM2COL (MCC_IM2COL_GROUPED || MCC_IM2COL_GATHER || MCC_IM2COL_VALUES)
 
 /** Column bytes for K values: two pixels, K rounded up to 16 (interleaved by chunks of 16). */
 static int32_t columns_bytes(int32_t k) { return 2 * ((k + 15) & ~15); }
@@ -335,6 +341,187 @@ static MCC_NOINLINE void requant_rows(const int32_t *acc0, const int32_t *acc1, 
  *  call that has that. */
 static int32_t scratch_bytes(int32_t k, int32_t cout) { return (k <= 16 ? 0 : columns_bytes(k)) + 4 * cout; }
 
+/* ---- Short filter rows: KW * C_in <= 16, KH <= 3 (a first layer over RGB, 1x1 layers with C_in <= 16) ----
+ * No im2col: an output pixel's window rows are loaded straight from the input, one vector each (KW * C_in values,
+ * zeros past them), and meet every output channel's filter rows (16 bytes from the row's start: the bytes past
+ * the row meet the zeros; the last row may read up to 15 bytes past the filter, never used). The dot products
+ * of four channels are requantized as one vector. Window rows outside the input hold the input zero point (as
+ * do the columns outside it, the pixel's few edge rows selected lane by lane), so the input offset enters once
+ * per channel in its start value. Pixels go in pairs (0 and 1, 2 and 3, ...) whose rows are all loaded before
+ * either pixel's outputs are written, as mcc_convolve_s8's im2col pairs do: the planner's rules for writing over
+ * the input (codegen/conv_lag.py, lower.py conv_writes_over_input) hold. */
+#define ROWS_MAX_KH 3
+
+/** The window rows of output pixel (oy, ox) of one batch into x[0..kh-1] (16 lanes each). */
+static MCC_ALWAYS_INLINE void rows_of(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in, int32_t kh,
+                                      int32_t kw, int32_t oy, int32_t ox, mve_pred16_t row_pr, int8x16_t zrow,
+                                      int8x16_t *x)
+{
+    const int32_t ch = in_dims->c, iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    if (kh == 1 && kw == 1 && p->pad_h == 0 && p->pad_w == 0) { /* 1x1 without padding: always inside */
+        x[0] = vldrbq_z_s8(in + (iy0 * in_dims->w + ix0) * ch, row_pr);
+        return;
+    }
+    const int32_t lo = ix0 < 0 ? -ix0 * ch : 0, hi = (ix0 + kw > in_dims->w ? in_dims->w - ix0 : kw) * ch;
+    const mve_pred16_t inside = (mve_pred16_t)(row_pr & vctp8q((uint32_t)(hi > 0 ? hi : 0)) &
+                                               (mve_pred16_t)~vctp8q((uint32_t)lo));
+    int32_t ky = 0;
+    do { /* kh >= 1 */
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        if (iy < 0 || iy >= in_dims->h || hi <= lo) {
+            x[ky] = zrow;
+        } else {
+            const int8_t *row = in + (iy * in_dims->w + ix0) * ch;
+            x[ky] = inside == row_pr ? vldrbq_z_s8(row, row_pr) : vpselq_s8(vldrbq_z_s8(row, inside), zrow, inside);
+        }
+    } while (++ky < kh);
+}
+
+#if defined(__GNUC__)
+/* One output channel's window rows (at wa, rlen bytes apart) against the pixel's rows x0.. into `acc`. */
+#define ROW_FIRST(acc, x)                                                                                    \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
+    "vmladav.s8 %[" acc "], %q[w], %q[" x "]\n\t"
+#define ROW_NEXT(acc, x)                                                                                     \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
+    "vmladava.s8 %[" acc "], %q[w], %q[" x "]\n\t"
+#define CH3(acc) ROW_FIRST(acc, "x0") ROW_NEXT(acc, "x1") ROW_NEXT(acc, "x2")
+/* Requantization of `acc` with the group's constants (t: right shift) and the clamp block at lim; u spare. */
+#define RQ_SHIFT(acc, u) "vshl.s32  %q[" acc "], %q[" acc "], %q[" u "]\n\t"
+#define RQ_FIX(acc, u)                                                                                       \
+    "vand      %q[" u "], %q[" acc "], %q[t]\n\t"                                                            \
+    "vshr.s32  %q[" u "], %q[" u "], #31\n\t"                                                                \
+    "vqadd.s32 %q[" acc "], %q[" acc "], %q[" u "]\n\t"                                                      \
+    "vrshl.s32 %q[" acc "], %q[" acc "], %q[t]\n\t"
+/* The channels of one output pixel, four at a time in filter order: channels 0, 1 into lanes 0, 2 (VMOV
+ * Qd[2], Qd[0], Rt, Rt2 puts Rt in the lower lane), 2, 3 into lanes 1, 3; the table and the scatter offsets so (0, 2,
+ * 1, 3) follow. The group's constants at tab: start, multiplier, left shift, right shift; at lim: lo, hi,
+ * output offset. */
+#define ROWS_PIXEL(CH)                                                                                       \
+    "dls       lr, %[n]\n"                                                                                    \
+    "1:\n\t" CH("a0") CH("a1") "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t" CH("a0") CH("a1")        \
+    "vmov      %q[acc][3], %q[acc][1], %[a0], %[a1]\n\t"                                                     \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vldrw.u32 %q[u], [%[tab]], #16\n\t" RQ_SHIFT("acc", "u")                                                \
+    "vqrdmulh.s32 %q[acc], %q[acc], %q[t]\n\t"                                                               \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t" RQ_FIX("acc", "u")                                                  \
+    "vldrw.u32 %q[t], [%[lim], #32]\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vldrw.u32 %q[t], [%[lim]]\n\t"                                                                          \
+    "vmax.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vldrw.u32 %q[t], [%[lim], #16]\n\t"                                                                     \
+    "vmin.s32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vstrb.32  %q[acc], [%[o], %q[so]]\n\t"                                                                  \
+    "adds      %[o], #4\n\t"                                                                                  \
+    "le        lr, 1b"
+#define ROWS_OPERANDS                                                                                        \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [w] "=&w"(wv), [acc] "=&w"(acc), [t] "=&w"(t), [u] "=&w"(u),           \
+      [wa] "+r"(wa), [tab] "+r"(tab), [o] "+r"(o)                                                             \
+    : [n] "r"(n4), [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [x0] "w"(x0), [x1] "w"(x1),                \
+      [x2] "w"(x2)                                                                                          \
+    : "lr", "memory"
+/* Two pixels (rows xa, xb; KH 1) sharing each filter row load, their outputs at o and ob. */
+#define PAIR_CH(a, b)                                                                                        \
+    "vldrb.u8  %q[w], [%[wa]]\n\t"                                                                           \
+    "add       %[wa], %[wa], %[rlen]\n\t"                                                                    \
+    "vmladav.s8 %[" a "], %q[w], %q[xa]\n\t"                                                                 \
+    "vmladav.s8 %[" b "], %q[w], %q[xb]\n\t"
+#define PAIR_STEP(op, off)                                                                                   \
+    "vldrw.u32 %q[t], [%[lim], #" off "]\n\t"                                                                \
+    op " %q[acc], %q[acc], %q[t]\n\t" op " %q[accb], %q[accb], %q[t]\n\t"
+#define ROWS_PAIR                                                                                            \
+    "dls       lr, lr\n"                                                                                      \
+    "1:\n\t" PAIR_CH("a0", "b0") PAIR_CH("a1", "b1")                                                         \
+    "vmov      %q[acc][2], %q[acc][0], %[a0], %[a1]\n\t"                                                     \
+    "vmov      %q[accb][2], %q[accb][0], %[b0], %[b1]\n\t" PAIR_CH("a0", "b0") PAIR_CH("a1", "b1")           \
+    "vmov      %q[acc][3], %q[acc][1], %[a0], %[a1]\n\t"                                                     \
+    "vmov      %q[accb][3], %q[accb][1], %[b0], %[b1]\n\t"                                                   \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vadd.i32  %q[acc], %q[acc], %q[t]\n\t"                                                                  \
+    "vadd.i32  %q[accb], %q[accb], %q[t]\n\t"                                                                \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t"                                                                     \
+    "vldrw.u32 %q[w], [%[tab]], #16\n\t" RQ_SHIFT("acc", "w") RQ_SHIFT("accb", "w")                          \
+    "vqrdmulh.s32 %q[acc], %q[acc], %q[t]\n\t"                                                               \
+    "vqrdmulh.s32 %q[accb], %q[accb], %q[t]\n\t"                                                             \
+    "vldrw.u32 %q[t], [%[tab]], #16\n\t" RQ_FIX("acc", "w") RQ_FIX("accb", "w")                              \
+    PAIR_STEP("vadd.i32 ", "32") PAIR_STEP("vmax.s32 ", "0") PAIR_STEP("vmin.s32 ", "16")                    \
+    "vstrb.32  %q[acc], [%[o], %q[so]]\n\t"                                                                  \
+    "vstrb.32  %q[accb], [%[ob], %q[so]]\n\t"                                                                \
+    "adds      %[o], #4\n\t"                                                                                  \
+    "adds      %[ob], #4\n\t"                                                                                 \
+    "le        lr, 1b"
+
+/** Every output pixel through its window rows (KH 1 or 3, C_out a multiple of 4; `table` of 16 bytes per output
+ *  channel: the requantization constants by groups of four, in the lanes' channel order 0, 2, 1, 3). */
+static MCC_NOINLINE void conv_rows(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in,
+                                   const mcc_dims *filter_dims, const int8_t *filter, const int32_t *table,
+                                   const mcc_dims *out_dims, int8_t *out)
+{
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, rlen = kw * in_dims->c;
+    const int32_t cout = out_dims->c, n4 = cout >> 2, total = out_dims->h * out_dims->w;
+    const mve_pred16_t row_pr = vctp8q((uint32_t)rlen);
+    const int8x16_t zrow = vdupq_m_n_s8(vdupq_n_s8(0), (int8_t)(-p->input_offset), row_pr);
+    static const uint32_t so_lanes[4] = {0, 2, 1, 3}; /* channel offset of each lane */
+    const uint32x4_t so = vldrwq_u32(so_lanes);
+    int32_t lim[12], b, oy, ox, pix, n, j;
+    vstrwq_s32(lim, vdupq_n_s32(p->act_min));
+    vstrwq_s32(lim + 4, vdupq_n_s32(p->act_max));
+    vstrwq_s32(lim + 8, vdupq_n_s32(p->output_offset));
+    for (b = 0; b < out_dims->n; b++) {
+        const int8_t *in_b = in + b * in_dims->h * in_dims->w * in_dims->c;
+        for (pix = 0, oy = 0, ox = 0; pix < total; pix += n, out += n * cout) {
+            int8x16_t x[ROWS_MAX_KH], xq[ROWS_MAX_KH], x0, x1, x2, wv;
+            register int32_t a0 __asm__("r0"), a1 __asm__("r2");
+            int32x4_t acc, t, u;
+            const int8_t *wa = filter;
+            const int32_t *tab = table;
+            int8_t *o = out;
+            rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, x);
+            if (++ox == out_dims->w) {
+                ox = 0;
+                oy++;
+            }
+            n = 1;
+            xq[0] = x[0];
+            if (pix + 1 < total) { /* the next pixel's rows too, before either pixel is written */
+                rows_of(p, in_dims, in_b, kh, kw, oy, ox, row_pr, zrow, xq);
+                if (++ox == out_dims->w) {
+                    ox = 0;
+                    oy++;
+                }
+                n = 2;
+            }
+            if (kh == 1) { /* the two pixels together (a last odd one twice, both stores alike) */
+                register int32_t b0 __asm__("r4"), b1 __asm__("r6");
+                register int32_t cnt __asm__("lr") = n4;
+                int8_t *ob = out + (n - 1) * cout;
+                int32x4_t accb;
+                __asm__ volatile(ROWS_PAIR
+                                 : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [w] "=&w"(wv),
+                                   [acc] "=&w"(acc), [accb] "=&w"(accb), [t] "=&w"(t), [wa] "+r"(wa),
+                                   [tab] "+r"(tab), [o] "+r"(o), [ob] "+r"(ob), "+r"(cnt)
+                                 : [rlen] "r"(rlen), [lim] "r"(lim), [so] "w"(so), [xa] "w"(x[0]), [xb] "w"(xq[0])
+                                 : "memory");
+                continue;
+            }
+            for (j = 0; j < n; j++) {
+                x0 = j ? xq[0] : x[0];
+                x1 = j ? xq[1] : x[1];
+                x2 = j ? xq[2] : x[2];
+                wa = filter;
+                tab = table;
+                o = out + j * cout;
+                __asm__ volatile(ROWS_PIXEL(CH3) ROWS_OPERANDS);
+            }
+        }
+    }
+}
+#endif
+
 mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
                                const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcc_dims *out_dims, int8_t *out, void *scratch,
@@ -352,6 +539,24 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
     if (scratch == NULL || size < scratch_bytes(k, cout)) {
         return MCC_NOT_BUILT;
     }
+#if defined(__GNUC__)
+    if (filter_dims->w * in_dims->c <= 16 && (filter_dims->h == 1 || filter_dims->h == 3) && p->dilation_w == 1 &&
+        (cout & 3) == 0 && size >= 16 * cout) { /* the window rows: the constants by groups of four channels */
+        int32_t *table = (int32_t *)scratch;
+        for (oc = 0; oc < cout; oc++) {
+            const int32_t g = (oc & ~3) * 4 + ((oc & 1) << 1) + ((oc >> 1) & 1), sh = q->shift[oc]; /* lanes 0 2 1 3 */
+            table[g] = (bias != NULL ? bias[oc] : 0) + p->input_offset * row_sum(filter + oc * k, k);
+            table[g + 4] = q->multiplier[oc];
+            table[g + 8] = sh > 0 ? sh : 0;
+            table[g + 12] = sh < 0 ? sh : 0;
+        }
+        conv_rows(p, in_dims, in, filter_dims, filter, table, out_dims, out);
+        return MCC_OK;
+    }
+#endif
+    if (!pointwise && !MVE_IM2COL) {
+        return MCC_NOT_BUILT; /* the build left the im2col out (mcc_variants.h) */
+    }
     if (size >= scratch_bytes(k, cout) + 8 * cout) { /* room for every channel's raw sums: one pass */
         acc0 = start + cout;
         acc1 = acc0 + cout;
@@ -367,7 +572,7 @@ mcc_status mcc_convolve_s8_mve(const mcc_conv_params *p, const mcc_per_channel_q
         for (s = 0; s <= two; s++) {
             if (pointwise) { /* 1x1, no padding: the column is the pixel's C_in values */
                 put(buf, s, 0, in + b * batch_stride + (oy * p->stride_h * in_dims->w + ox * p->stride_w) * k, 0, k);
-            } else {
+            } else if (MVE_IM2COL) {
                 im2col(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, s);
             }
             if (++ox == out_dims->w) {

@@ -265,6 +265,159 @@ static MCC_NOINLINE void dw_group_batch(const dw_mve *d, const mcc_conv_params *
     }
 }
 
+#if defined(__GNUC__)
+/* ---- The channel planes: any window of at most 16 taps, one channel at a time ----
+ * Each channel's input is copied into a plane of int8 whose padding rows and columns hold the input zero point
+ * (written once per call). A window is then one gather of 16 bytes (VLDRB.U8 with byte offsets: the taps'
+ * positions in the plane; lanes past the taps read the window's first byte and meet zero weights) and one
+ * VMLADAV.S8 with the channel's taps. Where each output pixel's window starts in the plane is a table of
+ * pointers built once per call, so that the pixels of a channel run as one stream of groups of four, whatever
+ * the rows' widths: the four sums are requantized as one vector with the channel's constants as scalars and
+ * stored with one scatter (C bytes apart). A channel's plane is complete before any of its outputs is
+ * written, and its outputs go to that channel's positions only: the output may start at the input. */
+
+/** What plane_channel needs of the call. */
+typedef struct {
+    int32_t pw, ph;      /* plane columns and rows */
+    int32_t pixels, ch;  /* output pixels per batch, channels */
+    int32_t plane_bytes; /* the plane, rounded up to 4, then the table of `pixels` pointers */
+} pl_geom;
+
+/** Scratch bytes of the planes for this call in *g (0: the window does not suit them). */
+static int32_t plane_bytes(const mcc_conv_params *p, const mcc_dims *in_dims, const mcc_dims *filter_dims,
+                           const mcc_dims *out_dims, pl_geom *g)
+{
+    const int32_t kh = filter_dims->h, kw = filter_dims->w;
+    g->pw = mcc_max_i32(p->pad_w + in_dims->w, (out_dims->w - 1) * p->stride_w + (kw - 1) * p->dilation_w + 1);
+    g->ph = mcc_max_i32(p->pad_h + in_dims->h, (out_dims->h - 1) * p->stride_h + (kh - 1) * p->dilation_h + 1);
+    g->pixels = out_dims->h * out_dims->w;
+    g->ch = in_dims->c;
+    g->plane_bytes = (g->ph * g->pw + 3) & ~3;
+    if (p->depth_multiplier != 1 || kh * kw > 16 || (kh - 1) * p->dilation_h * g->pw + (kw - 1) * p->dilation_w > 255 ||
+        15 * g->ch > 65535) {
+        return 0;
+    }
+    return g->plane_bytes + 4 * g->pixels;
+}
+
+/** One channel of the batch's input (`in` at the channel: in_h rows of in_w pixels) into the plane at dst. */
+static void plane_fill(const uint8_t *in, int32_t in_h, int32_t in_w, int32_t ch, uint8_t *dst, int32_t pw)
+{
+    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)ch); /* eight pixels, ch bytes apart */
+    const mve_pred16_t last = vctp16q((uint32_t)(in_w & 7));                /* a row's last pixels */
+    const int32_t full = in_w >> 3, row = in_w * ch;
+    int32_t y, x;
+    for (y = in_h; y > 0; y--, in += row, dst += pw) {
+        const uint8_t *s = in;
+        uint8_t *d = dst;
+        for (x = full; x > 0; x--, s += 8 * ch, d += 8) {
+            vstrbq_u16(d, vldrbq_gather_offset_u16(s, offs));
+        }
+        if (in_w & 7) {
+            vstrbq_p_u16(d, vldrbq_gather_offset_z_u16(s, offs, last), last);
+        }
+    }
+}
+
+/* Two windows (pointers from the table at t) into lanes `lo` (the second) and `hi` (the first) of acc.
+ * VMLADAV wants even registers. */
+#define PL_PAIR(hi, lo)                                                                                      \
+    "ldrd      %[e0], %[e1], [%[t]], #8\n\t"                                                                 \
+    "vldrb.u8  %q[d], [%[e0], %q[taps]]\n\t"                                                                 \
+    "vmladav.s8 %[a0], %q[d], %q[w]\n\t"                                                                     \
+    "vldrb.u8  %q[d], [%[e1], %q[taps]]\n\t"                                                                 \
+    "vmladav.s8 %[a1], %q[d], %q[w]\n\t"                                                                     \
+    "vmov      %q[acc][" hi "], %q[acc][" lo "], %[a1], %[a0]\n\t"
+
+/** Every output pixel of one channel (plane ready; `out` at the channel's first output, `t` the table). */
+static MCC_NOINLINE void plane_channel(const pl_geom *g, const mcc_conv_params *p, int8_t *const *t, int8x16_t w,
+                                       uint8x16_t taps, int32_t start, int32_t mult, int32_t shift, int8_t *out)
+{
+    const int32_t left = shift > 0 ? shift : 0, right = shift < 0 ? shift : 0, ch = g->ch;
+    const int32x4_t fix = vdupq_n_s32(shift < 0 ? -1 : 0); /* the rounding fix where the shift is right */
+    const int32x4_t vlo = vdupq_n_s32(p->act_min), vhi = vdupq_n_s32(p->act_max);
+    /* VMOV Qd[2], Qd[0], Rt, Rt2 puts Rt in the lower lane (GNU as, QEMU): PL_PAIR leaves pixels 1, 3, 0, 2
+     * in lanes 0 to 3 */
+    static const uint32_t pixel_of_lane[4] = {1, 3, 0, 2};
+    const uint32x4_t soffs = vmulq_n_u32(vldrwq_u32(pixel_of_lane), (uint32_t)ch);
+    const int32_t off = p->output_offset, n = g->pixels >> 2, rest = g->pixels & 3;
+    int8_t *o = out;
+    int32_t k;
+    if (n > 0) {
+        register int32_t a0 __asm__("r0"), a1 __asm__("r2");
+        const int8_t *e0, *e1;
+        int8x16_t d;
+        int32x4_t acc;
+        __asm__ volatile("dls       lr, %[n]\n"
+                         "1:\n\t" PL_PAIR("2", "0") PL_PAIR("3", "1")
+                         "vadd.i32  %q[acc], %q[acc], %[start]\n\t"
+                         "vshl.s32  %q[acc], %[left]\n\t"
+                         "vqrdmulh.s32 %q[acc], %q[acc], %[mult]\n\t"
+                         "vshr.s32  %q[d], %q[acc], #31\n\t"
+                         "vand      %q[d], %q[d], %q[fix]\n\t"
+                         "vqadd.s32 %q[acc], %q[acc], %q[d]\n\t"
+                         "vrshl.s32 %q[acc], %[right]\n\t"
+                         "vadd.i32  %q[acc], %q[acc], %[off]\n\t"
+                         "vmax.s32  %q[acc], %q[acc], %q[lo]\n\t"
+                         "vmin.s32  %q[acc], %q[acc], %q[hi]\n\t"
+                         "vstrb.32  %q[acc], [%[o], %q[so]]\n\t"
+                         "add       %[o], %[o], %[ostep]\n\t"
+                         "le        lr, 1b"
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [e0] "=&r"(e0), [e1] "=&r"(e1), [d] "=&w"(d),
+                           [acc] "=&w"(acc), [t] "+r"(t), [o] "+r"(o)
+                         : [n] "r"(n), [taps] "w"(taps), [w] "w"(w), [start] "r"(start), [left] "r"(left),
+                           [mult] "r"(mult), [fix] "w"(fix), [right] "r"(right), [off] "r"(off), [lo] "w"(vlo),
+                           [hi] "w"(vhi), [so] "w"(soffs), [ostep] "r"(4 * ch)
+                         : "lr", "memory");
+    }
+    for (k = 0; k < rest; k++, o += ch) { /* the last one to three pixels */
+        const int32_t sum = start + vmladavq_s8(vldrbq_gather_offset_s8(t[k], taps), w);
+        *o = (int8_t)vgetq_lane_s32(mcc_mve_requant_clamp(vdupq_n_s32(sum), vdupq_n_s32(mult), vdupq_n_s32(shift),
+                                                          off, vlo, vhi), 0);
+    }
+}
+
+/** The channel planes for this call (scratch of plane_bytes()). */
+static void dw_planes(const pl_geom *g, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                      const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims, const int8_t *filter,
+                      const int32_t *bias, const mcc_dims *out_dims, int8_t *out, int8_t *plane)
+{
+    const int32_t ch = in_dims->c, kh = filter_dims->h, kw = filter_dims->w, taps = kh * kw, pw = g->pw;
+    int8_t **table = (int8_t **)(void *)(plane + g->plane_bytes);
+    const uint16x8_t we = vmulq_n_u16(vidupq_n_u16(0, 2), (uint16_t)ch), wo = vaddq_n_u16(we, (uint16_t)ch);
+    const mve_pred16_t pe = vctp16q((uint32_t)(taps + 1) >> 1), po = vctp16q((uint32_t)taps >> 1);
+    int8_t tap_at[16];
+    int32_t c, b, t, y, x;
+    uint8x16_t taps_v;
+    for (t = 0; t < 16; t++) {
+        tap_at[t] = (int8_t)(t >= taps ? 0 : (t / kw) * p->dilation_h * pw + (t % kw) * p->dilation_w);
+    }
+    taps_v = vreinterpretq_u8_s8(vldrbq_s8(tap_at));
+    for (t = 0; t < g->plane_bytes; t += 16) { /* the padding keeps the zero point: channels write the inside only */
+        vstrbq_p_s8(plane + t, vdupq_n_s8((int8_t)(-p->input_offset)), vctp8q((uint32_t)(g->plane_bytes - t)));
+    }
+    for (y = 0, t = 0; y < out_dims->h; y++) {
+        for (x = 0; x < out_dims->w; x++) {
+            table[t++] = plane + y * p->stride_h * pw + x * p->stride_w;
+        }
+    }
+    for (b = 0; b < out_dims->n; b++) {
+        const int8_t *in_b = in + b * in_dims->h * in_dims->w * ch;
+        int8_t *out_b = out + b * g->pixels * ch;
+        for (c = 0; c < ch; c++) {
+            /* the channel's taps: even ones into the even bytes, odd ones into the odd bytes, zeros past them */
+            const int8x16_t wv = vmovntq_s16(vmovnbq_s16(vdupq_n_s8(0), vldrbq_gather_offset_z_s16(filter + c, we, pe)),
+                                             vldrbq_gather_offset_z_s16(filter + c, wo, po));
+            plane_fill((const uint8_t *)in_b + c, in_dims->h, in_dims->w, ch, (uint8_t *)plane + p->pad_h * pw + p->pad_w,
+                       pw);
+            plane_channel(g, p, (int8_t *const *)table, wv, taps_v,
+                          (bias != NULL ? bias[c] : 0) + p->input_offset * vaddvq_s8(wv), q->multiplier[c],
+                          q->shift[c], out_b + c);
+        }
+    }
+}
+#endif /* __GNUC__ */
+
 mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_channel_quant *q,
                                      const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                                      const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims,
@@ -273,8 +426,16 @@ mcc_status mcc_depthwise_conv_s8_mve(const mcc_conv_params *p, const mcc_per_cha
     const int32_t taps = filter_dims->h * filter_dims->w, ch = in_dims->c, off = p->input_offset;
     int32_t width = 0, bytes = band_bytes(p, in_dims, filter_dims, out_dims, &width), c, b, t;
     dw_mve d;
-    if (bytes == 0 || scratch == NULL || size < bytes) {
-        return MCC_NOT_BUILT;
+#if defined(__GNUC__)
+    pl_geom g;
+    const int32_t pbytes = plane_bytes(p, in_dims, filter_dims, out_dims, &g);
+    if (pbytes > 0 && scratch != NULL && size >= pbytes && ((uintptr_t)scratch & 3) == 0) {
+        dw_planes(&g, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, (int8_t *)scratch);
+        return MCC_OK;
+    }
+#endif
+    if (!(DW_MVE_3X3 || MCC_DW_BAND_ANY) || bytes == 0 || scratch == NULL || size < bytes) {
+        return MCC_NOT_BUILT; /* (a build whose layers all take the planes leaves the band out) */
     }
     d.band = (int8_t *)scratch;
     d.width = width;
