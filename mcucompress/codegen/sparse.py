@@ -31,6 +31,16 @@ COMBOS = {4: 6, 8: 16}  # pairs one group can select
 RECORD = 5  # bytes per two entries
 PIX = 4  # output pixels per conv block of mcc_convolve_nm_s8
 
+# 2:4 row tables (mcc_nm_s8.c, nm_convolve_rows): slot rows of ROW_POS positions, ROW_GROUP_BYTES per group
+ROW_POS, ROW_MAX_KH = 16, 8
+ROW_GROUP_BYTES = 6 * ROW_POS * 4
+
+
+def rows_fit(group: int, cin: int, kh: int, kw: int) -> bool:
+    """Mirror of nm_rows_fit: a 2:4 filter that can take the row tables (with stride_w 1 and no dilation)."""
+    return group == 4 and cin % 8 == 0 and kw <= ROW_POS - 3 and kh <= ROW_MAX_KH
+
+
 # 2:4 pairs (i, j) by combination index, as in mcc_nm_s8.c (nm_emit4 / nm_first4 / nm_second4)
 PAIRS4 = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
 PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
@@ -305,7 +315,11 @@ def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
     pix = PIX if op.kind == "CONV_2D" else 1
     table = even * COMBOS[group] * 4 * pix
     gather = ((even * group + 3) & ~3) if cin % group else 0
-    return 16 * shape.cout + table + gather
+    table += gather
+    if op.kind == "CONV_2D" and rows_fit(group, cin, *graph.t(op.inputs[1]).shape[1:3]):
+        kh = graph.t(op.inputs[1]).shape[1]
+        table = max(table, kh * (cin // 4) * ROW_GROUP_BYTES + 4 * (shape.k // 8))  # slots, record pointers
+    return 16 * shape.cout + table
 
 
 def sparse_scratch(graph: Graph, op: Op) -> int | None:

@@ -55,6 +55,10 @@ CASES = [  # (hw, cin, couts, k, stride, dilation, same, fc_units, batch)
     (5, 6, [9], 3, 1, 2, True, 6, 2),  # C_in % 4 != 0, dilation, FC over 25 batch rows (K = 9)
     (4, 20, [12], 1, 1, 1, False, 13, 1),  # 1x1, K % 8 != 0
     (5, 32, [17], 2, 1, 1, False, None, 1),  # 2x2 valid, pixels % 4 != 0
+    # 2:4 row tables (stride 1, C_in % 8 == 0): segments of 12 pixels (W = 14: 12 + 2), partial blocks, 5x5
+    (14, 8, [16, 8], 3, 1, 1, True, None, 1),
+    (9, 16, [12], 5, 1, 1, True, 5, 1),
+    (6, 24, [10], 3, 1, 1, False, None, 1),  # valid padding, ntap = 3 (records % 4 != 0)
 ]
 
 
