@@ -36,6 +36,7 @@
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_sparse.h"
+#include "mcc_variants.h"
 
 #define NM_PIX 4      /* output pixels per conv block */
 #define NM_REC 5      /* bytes per record (two entries) */
@@ -257,7 +258,9 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
         }                                                                                                    \
     }
 NM_CHANNELS_P4(nm_channels_g4, 6 * 16, 1)
+#if MCC_NM_G8
 NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
+#endif
 
 /*
  * Row tables (2:4, stride 1 along W, no dilation, C_in % 8 == 0): the 4 output pixels of a block at tap kx read
@@ -294,6 +297,7 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
         a3 = mcc_smlad(wb_, x1_, a3);                                                                        \
     } while (0)
 
+#if MCC_NM_ROWS
 /**
  * All output channels of a block of four pixels from row tables: tp[r] is record r's table pointer (its tap's
  * slot row at the block's first position, plus its group pair), the same for every output channel. `n` valid
@@ -335,6 +339,7 @@ static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, con
         }
     }
 }
+#endif /* MCC_NM_ROWS */
 
 /** One record against a one-pixel table (combination stride 4 bytes, group stride GS bytes). */
 #define NM_REC_P1(r, tb, GS, acc)                                                                            \
@@ -367,7 +372,9 @@ static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, con
         }                                                                                                    \
     }
 NM_CHANNELS_P1(nm_row_g4, 6 * 4)
+#if MCC_NM_G8
 NM_CHANNELS_P1(nm_row_g8, 16 * 4)
+#endif
 
 #else /* portable C */
 
@@ -508,23 +515,38 @@ static MCC_ALWAYS_INLINE void nm_pixel_impl(const mcc_conv_params *cp, const mcc
         nm_pixel_impl(cp, in_dims, in, kh, kw, G, b, oy, ox, gather, sink, p, PIXELS, kp);                  \
     }
 NM_PIXEL_VARIANT(nm_pixel_g4p4, 4, NM_PIX)
+#if MCC_NM_G8
 NM_PIXEL_VARIANT(nm_pixel_g8p4, 8, NM_PIX)
+#endif
 NM_PIXEL_VARIANT(nm_pixel_g4p1, 4, 1)
+#if MCC_NM_G8
 NM_PIXEL_VARIANT(nm_pixel_g8p1, 8, 1)
+#endif
 
 /** The receptive field of one pixel into slot p (see nm_pixel_impl); pix = pixels per table row (4 or 1). */
 static void nm_pixel(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
                      int32_t group, int32_t b, int32_t oy, int32_t ox, int8_t *gather, nm_sink *sink, int32_t p,
                      int32_t pix, int32_t kp)
 {
+#if !MCC_NM_G8
+    (void)group; /* 2:4 only (the kernels refuse G = 8 in this build) */
+#endif
     if (pix == NM_PIX) {
+#if MCC_NM_G8
         (group == 4 ? nm_pixel_g4p4 : nm_pixel_g8p4)(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#else
+        nm_pixel_g4p4(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#endif
     } else {
+#if MCC_NM_G8
         (group == 4 ? nm_pixel_g4p1 : nm_pixel_g8p1)(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#else
+        nm_pixel_g4p1(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#endif
     }
 }
 
-#if defined(MCC_DSP)
+#if defined(MCC_DSP) && MCC_NM_ROWS
 /** The pairs of `npos` positions of one input row from input x = x0 on (NULL row or x outside: zeros). */
 static MCC_NOINLINE void nm_row_slot(const int8_t *row, int32_t ch, int32_t x0, int32_t w, int32_t npos, int32_t off2,
                                      int32_t *slot)
@@ -635,6 +657,11 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     if (ctx == NULL || ctx->buf == NULL || ctx->size < mcc_convolve_nm_s8_get_buffer_size(in_dims, filter_dims, group)) {
         return MCC_NO_BUFFER;
     }
+#if !MCC_NM_G8
+    if (group == 8) {
+        return MCC_NOT_BUILT; /* the build left the 1:4 paths out (mcc_variants.h) */
+    }
+#endif
     cout = out_dims->c;
     k = filter_dims->h * filter_dims->w * in_dims->c;
     nrec = nm_groups_even(k, group) / 2;
@@ -643,7 +670,7 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     sink = (nm_sink *)(void *)((int8_t *)ctx->buf + 16 * cout);
     gather = (int8_t *)ctx->buf + 16 * cout + nm_table_bytes(k, group, NM_PIX);
     fast = mcc_rq_prepare_table(rq, q->multiplier, q->shift, cout, 1, p->output_offset);
-#if defined(MCC_DSP)
+#if defined(MCC_DSP) && MCC_NM_ROWS
     if (nm_rows_fit(group, in_dims->c, filter_dims->h, filter_dims->w) && p->stride_w == 1 && p->dilation_w == 1 &&
         p->dilation_h == 1) {
         nm_convolve_rows(p, q, in_dims, in, filter_dims->h, filter_dims->w, (const uint8_t *)filter->records, bias,
@@ -688,10 +715,13 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
         if (group == 4) {
             nm_channels_g4((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q,
                            p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
-        } else {
+        }
+#if MCC_NM_G8
+        else {
             nm_channels_g8((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q,
                            p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
         }
+#endif
 #else
         nm_channels_c((const uint8_t *)filter->records, nrec, group, sink, kp, NM_PIX, bias, cout, rq, fast, q, 1,
                       p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
@@ -734,6 +764,11 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
         ctx->size < mcc_fully_connected_nm_s8_get_buffer_size(in_dims, filter_dims, group)) {
         return MCC_NO_BUFFER;
     }
+#if !MCC_NM_G8
+    if (group == 8) {
+        return MCC_NOT_BUILT; /* the build left the 1:4 paths out (mcc_variants.h) */
+    }
+#endif
     k = in_dims->c;
     cout = out_dims->c;
     nrec = nm_groups_even(k, group) / 2;
@@ -762,10 +797,13 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
         if (group == 4) {
             nm_row_g4((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout);
-        } else {
+        }
+#if MCC_NM_G8
+        else {
             nm_row_g8((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout);
         }
+#endif
 #else
         nm_channels_c((const uint8_t *)filter->records, nrec, group, sink, kp, 1, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout, 1);
