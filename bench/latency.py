@@ -21,6 +21,9 @@ from anchors import INSTRUCTIONS_GOAL, anchor_for, load_anchors, verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout, not an installed copy
 from mcucompress.boards import load_board
+
+HELIUM_PER_MAC = 0.5  # instructions per MAC on the Cortex-M55 with Helium (no TFLM anchor there)
+HELIUM_MODELS = ("kws_ref_model", "vww_96_int8", "ic_pretrainedResnet_quant")
 from mcucompress.driver import load, run_graph_on_board
 from mcucompress.examples import DIGITS_INT8
 
@@ -74,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             r = measure(path, board, args.samples)
             line = (f"{name:<26}{board:<12}{r['instructions']:>12,.0f}{r['instructions'] / r['macs']:>10.2f}"
                     f"{r['flash']:>10,}{r['ram']:>9,}{'yes' if r['mismatches'] == 0 else 'NO':>6}")
-            cpu = load_board(board).cpu
+            spec = load_board(board)
+            cpu = spec.cpu
             anchor = anchor_for(anchors, name, cpu)
-            if anchor:
+            per_mac = r["instructions"] / r["macs"]
+            if spec.mve and name in HELIUM_MODELS:  # issue 15: Helium at most 0.5 instructions per MAC
+                line += f"  | {'Helium goal <= 0.5/MAC':>29}{verdict(per_mac <= HELIUM_PER_MAC):>7}"
+            elif anchor:
                 ratio = r["instructions"] / anchor.instructions
                 line += (f"  | {anchor.instructions:>19,}{anchor.instructions / anchor.macs:>10.2f}{ratio:>6.2f}x"
                          f"{verdict(ratio <= INSTRUCTIONS_GOAL):>7}")
