@@ -155,6 +155,48 @@ def test_row_tables_geometry_and_choice():
         assert sparse.layer_shape(g2, g2.ops[0]).row_tables is None, shape_args
 
 
+def _variant_runs(graph, fmt, switch, tmp_path, monkeypatch):
+    """Outputs of `graph` compiled with `fmt` forced (emulated DSP path on the host), with the project's `switch`
+    (mcc_variants.h) set to 1 and to 0: {1: outputs, 0: outputs or the McuError}."""
+    import re
+
+    from mcucompress.codegen.variants import VARIANTS_HEADER
+    from mcucompress.errors import McuError
+
+    xs = np.stack([random_inputs(graph, np.random.default_rng(s))[0][0] for s in range(2)])
+    compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=fmt)
+    assert re.search(rf"#define {switch}\s+1", compiled.files[VARIANTS_HEADER])
+    monkeypatch.setattr(host, "HOST_CFLAGS", [*host.HOST_CFLAGS, "-DMCC_EMULATE_DSP"])
+    runs = {}
+    for on in (1, 0):
+        project = write_project(compiled, tmp_path / f"p{on}")
+        header = project / VARIANTS_HEADER
+        header.write_text(re.sub(rf"(#define {switch}\s+)1", rf"\g<1>{on}", header.read_text()))
+        try:
+            runs[on] = host.run_runner(host.build_runner(project, compiled.prefix), xs,
+                                       graph.t(graph.outputs[0]).shape).reshape(len(xs), -1)
+        except McuError as e:
+            runs[on] = e
+    return runs, reference_outputs(graph, xs).reshape(len(xs), -1)
+
+
+def test_row_tables_left_out_same_bits(tmp_path, monkeypatch):
+    """MCC_NM_ROWS 0: the 2:4 stride-1 layers take the per-pixel tables, the same bits."""
+    graph = sparse_graphs.nm(conv_graph(np.random.default_rng(8), 6, 8, [16, 12]), 2, 4)
+    runs, want = _variant_runs(graph, "2:4", "MCC_NM_ROWS", tmp_path, monkeypatch)
+    np.testing.assert_array_equal(runs[1], want)
+    np.testing.assert_array_equal(runs[0], want)
+
+
+def test_one_four_paths_left_out_are_refused_not_wrong(tmp_path, monkeypatch):
+    """MCC_NM_G8 (a general path: the 1:4 kernels) on where a layer is 1:4; a build without it refuses the call
+    (MCC_NOT_BUILT from invoke)."""
+    graph = sparse_graphs.nm(conv_graph(np.random.default_rng(9), 6, 8, [16]), 1, 4)
+    runs, want = _variant_runs(graph, "1:4", "MCC_NM_G8", tmp_path, monkeypatch)
+    np.testing.assert_array_equal(runs[1], want)
+    assert "status -4" in str(runs[0])
+
+
 def _qemu_case(board, fmt, tmp_path):
     from mcucompress.harness.target import run_on_board
 
