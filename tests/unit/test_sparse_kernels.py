@@ -133,6 +133,7 @@ def test_choice_keeps_dense_where_sparse_does_not_pay():
     big = sparse_graphs.nm(conv_graph(rng, 8, 32, [64]), 2, 4)
     assert sparse.choose(big, big.ops[0]).format == "2:4"
     assert sparse.choose(big, big.ops[0], sparse.Target(dsp=False)).format == "dense"
+    assert sparse.choose(big, big.ops[0], sparse.Target(mve=True)).format == "dense"  # Helium dense is faster
     summary = compile_graph(big, "m").summary()["per_layer"][0]
     assert summary["format"] == "2:4" and summary["filter_bytes"] < summary["dense_filter_bytes"]
 
