@@ -87,6 +87,8 @@ def features(graph, op, fmt: str) -> tuple[str, list[float]]:
     if fmt == "dense":
         return f"{s.kind}_dense", [s.rows * s.k * s.cout, s.rows * s.k, s.rows * s.cout, 1.0]
     group = sparse.NM_GROUPS[fmt]
+    if group == 4 and s.row_tables is not None:  # the row tables (sparse.row_work)
+        return "conv_nm4_rows", sparse.row_work(s)
     groups = -(-s.k // group)
     entries = groups + (groups & 1)
     rows = -(-s.rows // sparse.PIX) * sparse.PIX if s.kind == "conv" else s.rows
@@ -239,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     print("  unstructured zeros: see --unstructured (mcc_convolve_us_s8 / mcc_fully_connected_us_s8)")
     if args.fit:
         print("\nleast-squares COST constants, relative error (codegen/sparse.py):")
-        names = {"dense": ["mac", "col", "out", "call"], "nm": ["group", "entry", "out", "call"]}
+        names = {"dense": ["mac", "col", "out", "call"], "nm": ["group", "entry", "out", "call"],
+                 "rows": ["entry", "build", "out", "call"]}
         for key, rows in sorted(samples.items()):
             a = np.array([f for f, _ in rows])
             y = np.array([t for _, t in rows])
             coef, *_ = np.linalg.lstsq(a / y[:, None], np.ones_like(y), rcond=None)  # relative error
             err = np.abs(a @ coef - y) / y
-            labels = names["dense" if key.endswith("dense") else "nm"]
+            labels = names["dense" if key.endswith("dense") else "rows" if key.endswith("rows") else "nm"]
             print(f'    "{key}": {{' + ", ".join(f'"{n}": {c:.3f}' for n, c in zip(labels, coef))
                   + f"}},  # {len(rows)} layers, max error {err.max():.1%}")
     return 0

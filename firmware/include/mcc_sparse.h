@@ -21,6 +21,9 @@
  * writes, per group, every combination's int16 pair (x_i + input_offset, x_j + input_offset) into the
  * scratch table (6 or 16 words per group and pixel); then every output channel costs one SMLAD per entry
  * and pixel, the table word found from c. The table is built once and used by all output channels.
+ * 2:4 convolutions with stride_w 1, no dilation and C_in % 8 == 0 build it per input row instead (row tables:
+ * segments of up to 12 output pixels, a ring of KH rows), so each input value is widened once per segment
+ * rather than KH * KW times; the scratch then holds KH slots of C_in / 4 * 384 bytes and K / 8 pointers.
  * The portable C path computes the same int32 sums from an int16 column; both are bit-exact with the dense
  * kernels (zero weights add nothing).
  */

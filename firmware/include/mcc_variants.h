@@ -50,6 +50,9 @@
 /* mcc_convolve_us_s8 with the DSP extension (kernels/sparse/mcc_unstructured_s8.c) */
 #define MCC_US_CLAMPED 1      /* blocks of 4 pixels with the fast table and a narrower clamp (else the any-block loop) */
 
+/* mcc_convolve_nm_s8 with the DSP extension (kernels/sparse/mcc_nm_s8.c) */
+#define MCC_NM_ROWS 1         /* 2:4 row tables: stride_w 1, no dilation, C_in % 8 == 0 (else the per-pixel tables) */
+
 /* mcc_fully_connected_s8 with the DSP extension (else its plain path, MCC_FC_PLAIN below) */
 #define MCC_FC_WIDENED 1      /* four or more outputs and the scratch for the widened input row */
 #define MCC_FC_DUAL 1         /* the same over dual-row filters (mcc_matmul.h) */
@@ -74,6 +77,7 @@
 #define MCC_MM_GENERAL 1      /* mcc_mm_run's general loop: odd C_out or pixel count, no lean loop (MCC_MM_* above) */
 #define MCC_MM_DUAL 1         /* mcc_mm_run's general loop over dual-row filters */
 #define MCC_US_ANY 1          /* mcc_convolve_us_s8's loop for any block (DSP): a slow channel, no bias, < 4 pixels */
+#define MCC_NM_G8 1           /* the N:M kernels' 1:4 (G = 8) paths */
 #define MCC_ADDSUB_GENERIC 1  /* ADD/SUB's generic TFLite arithmetic: rescales without a precomputed form */
 
 #endif /* MCC_VARIANTS_H */

@@ -6,11 +6,17 @@ innermost). 2:4 (G = 4, at most 2 non-zeros per 4) and 1:4 (G = 8, at most 1 non
 store one *entry* per group: two int8 weights and a 4-bit index of the pair of positions they sit at,
 packed two entries per 5-byte record: 0.625x (2:4) or 0.3125x (1:4) of the dense filter bytes.
 
+Execution (DSP): per block of 4 output pixels a table of every input pair a group can select, then one SMLAD
+per entry and pixel. A 2:4 CONV_2D with stride_w 1, no dilation and C_in % 8 == 0 (rows_fit) builds the table
+per input row segment instead ("row tables", cost conv_nm4_rows over row_work's features), shared by all taps
+and output rows that read it: ResNet-8's 16-channel 3x3 layers 3.10M -> 2.18M instructions each (dense 2.85M).
+
 Unstructured zeros (any pattern) use the step-stream format and kernels of codegen/unstructured.py
 (2 bytes per non-zero + 4 per output channel; zero-skipping, ~1.8 instructions per non-zero MAC on M4).
 
 Choice. A layer runs sparse only when (1) it has zeros (N:M formats: the weights satisfy the pattern),
-(2) the target has the DSP extension (the portable paths are bit-exact but not faster), (3) the cost model
+(2) the target has the DSP extension (the portable paths are bit-exact but not faster) and not Helium (the
+dense kernels' MVE paths run at ~0.35 instructions per MAC, the sparse kernels have none), (3) the cost model
 predicts at most margin() x the instructions of the best format so far (dense first, then the N:M pattern,
 2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
 slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU).
@@ -31,6 +37,16 @@ COMBOS = {4: 6, 8: 16}  # pairs one group can select
 RECORD = 5  # bytes per two entries
 PIX = 4  # output pixels per conv block of mcc_convolve_nm_s8
 
+# 2:4 row tables (mcc_nm_s8.c, nm_convolve_rows): slot rows of ROW_POS positions, ROW_GROUP_BYTES per group
+ROW_POS, ROW_MAX_KH = 16, 8
+ROW_GROUP_BYTES = 6 * ROW_POS * 4
+
+
+def rows_fit(group: int, cin: int, kh: int, kw: int) -> bool:
+    """Mirror of nm_rows_fit: a 2:4 filter that can take the row tables (with stride_w 1 and no dilation)."""
+    return group == 4 and cin % 8 == 0 and kw <= ROW_POS - 3 and kh <= ROW_MAX_KH
+
+
 # 2:4 pairs (i, j) by combination index, as in mcc_nm_s8.c (nm_emit4 / nm_first4 / nm_second4)
 PAIRS4 = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
 PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
@@ -45,6 +61,9 @@ PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
 COST = {  # least squares on relative error over 17 conv / 5 FC layers (3x3, 1x1 chains and ResNet-8); call >= 0
     "conv_dense": {"mac": 1.024, "col": 5.25, "out": 17.25, "call": 0.0},
     "conv_nm4": {"group": 33.25, "entry": 2.45, "out": 23.8, "call": 825.0},
+    # 2:4 row tables, per row_work's features (entry-pixel, group-position widened, block output, call): 12 layers
+    # (ResNet-8's 3x3 stride-1 layers, the bench's 3x3 and 1x1 chains), least squares on relative error, max 4.9%
+    "conv_nm4_rows": {"entry": 2.882, "build": 13.31, "out": 19.42, "call": 21835.0},
     "conv_nm8": {"group": 104.3, "entry": 2.36, "out": 21.3, "call": 4648.0},
     "fc_dense": {"mac": 1.61, "col": 0.0, "out": 54.8, "call": 366.0},
     "fc_nm4": {"group": 14.5, "entry": 7.30, "out": 93.8, "call": 437.0},
@@ -68,6 +87,20 @@ def margin(kind: str, fmt: str) -> float:
 
 
 @dataclass
+class RowGeometry:
+    """What the 2:4 row tables' work depends on (a CONV_2D with stride_w 1, no dilation, rows_fit)."""
+
+    n: int
+    h_out: int
+    w_out: int
+    stride_h: int
+    pad_h: int
+    kh: int
+    kw: int
+    cin: int
+
+
+@dataclass
 class Shape:
     """The work of one CONV_2D / FULLY_CONNECTED: rows = output pixels (conv) or batches (FC)."""
 
@@ -75,6 +108,7 @@ class Shape:
     rows: int
     k: int  # values per output (KH * KW * C_in, or the FC depth)
     cout: int
+    row_tables: RowGeometry | None = None  # set where a 2:4 filter takes the row tables
 
 
 def dense_cost(s: Shape, dsp: bool = False) -> float:
@@ -95,7 +129,26 @@ def mve_dense_cost(s: Shape) -> float:
     return s.rows * s.cout * (MVE_CONV["out"] + MVE_CONV["k"] * s.k)
 
 
+def row_work(s: Shape) -> list[float]:
+    """Features of the 2:4 row-table path (mcc_nm_s8.c, nm_convolve_rows): entry-pixels (blocks of 4 x C_out x
+    entries), group-positions widened into slots (ring misses x positions x C_in / 4), outputs of whole blocks."""
+    g = s.row_tables
+    seg = (ROW_POS - g.kw + 1) // 4 * 4
+    widths = [min(seg, g.w_out - s0) for s0 in range(0, g.w_out, seg)]
+    tags, misses = [None] * g.kh, 0
+    for oy in range(g.h_out):
+        for ky in range(g.kh):
+            iy = oy * g.stride_h - g.pad_h + ky
+            if tags[iy % g.kh] != iy:
+                tags[iy % g.kh], misses = iy, misses + 1
+    blocks = g.n * g.h_out * sum(-(-w // 4) for w in widths)
+    builds = g.n * misses * sum(-(-w // 4) * 4 + g.kw - 1 for w in widths) * (g.cin // 4)
+    return [blocks * 4 * s.cout * (s.k // 4), builds, blocks * 4 * s.cout, 1.0]
+
+
 def nm_cost(s: Shape, group: int) -> float:
+    if group == 4 and s.row_tables is not None:
+        return float(np.dot(list(COST["conv_nm4_rows"].values()), row_work(s)))
     c = COST[f"{s.kind}_nm{group}"]
     groups = -(-s.k // group)
     entries = groups + (groups & 1)
@@ -240,8 +293,13 @@ class Choice:
 def layer_shape(graph: Graph, op: Op) -> Shape | None:
     if op.kind == "CONV_2D":
         w, out = graph.t(op.inputs[1]), graph.t(op.outputs[0])
-        cout = w.shape[0]
-        return Shape("conv", out.size // cout, int(np.prod(w.shape[1:])), cout)
+        cout, kh, kw, cin = w.shape
+        a = op.attrs
+        rt = None
+        if rows_fit(4, cin, kh, kw) and a.stride_w == 1 and a.dilation_w == 1 and a.dilation_h == 1:
+            n, h_out, w_out, _ = out.shape
+            rt = RowGeometry(n, h_out, w_out, a.stride_h, a.pad_top, kh, kw, cin)
+        return Shape("conv", out.size // cout, int(np.prod(w.shape[1:])), cout, rt)
     if op.kind == "FULLY_CONNECTED":
         w, x = graph.t(op.inputs[1]), graph.t(op.inputs[0])
         units, depth = w.shape
@@ -275,6 +333,9 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
         base.reason = "no DSP extension: the portable sparse paths are not faster"
         return base
     options = ([base.pattern] + (["2:4"] if base.pattern == "1:4" else [])) if base.pattern else []
+    if tgt.mve and tgt.force is None:  # ResNet-8 2:4 on mps3-an547: 11.19M instructions against 4.39M dense
+        options = []  # the N:M kernels have DSP paths only: the dense MVE paths are faster
+        base.reason = "Helium: the dense kernels' MVE paths are faster than the N:M kernels (DSP paths only)"
     options.append(unstructured.FORMAT)  # any zeros: the step stream (codegen/unstructured.py)
     if tgt.force is not None:
         options = [f for f in options if f == tgt.force]
@@ -317,7 +378,11 @@ def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
     pix = PIX if op.kind == "CONV_2D" else 1
     table = even * COMBOS[group] * 4 * pix
     gather = ((even * group + 3) & ~3) if cin % group else 0
-    return 16 * shape.cout + table + gather
+    table += gather
+    if op.kind == "CONV_2D" and rows_fit(group, cin, *graph.t(op.inputs[1]).shape[1:3]):
+        kh = graph.t(op.inputs[1]).shape[1]
+        table = max(table, kh * (cin // 4) * ROW_GROUP_BYTES + 4 * (shape.k // 8))  # slots, record pointers
+    return 16 * shape.cout + table
 
 
 def sparse_scratch(graph: Graph, op: Op) -> int | None:

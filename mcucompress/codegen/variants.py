@@ -49,6 +49,7 @@ SWITCHES = {
     "MCC_DW_PLANAR": "depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop)",
     "MCC_DW_PLANAR_S2": "the same, stride_h 2",
     "MCC_US_CLAMPED": "unstructured sparse conv, a narrower clamp",
+    "MCC_NM_ROWS": "2:4 sparse conv row tables (DSP): stride_w 1, no dilation, C_in % 8 == 0",
     "MCC_FC_WIDENED": "fully connected, >= 4 outputs with the widened row (DSP)",
     "MCC_FC_DUAL": "fully connected over dual-row filters (DSP)",
     "MCC_FC_DUAL_LEAN": "fully connected over dual-row filters in blocks of three pairs (DSP)",
@@ -65,6 +66,7 @@ SWITCHES = {
     "MCC_MM_GENERAL": "general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop)",
     "MCC_MM_DUAL": "general: mcc_mm_run's loop over dual-row filters",
     "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
+    "MCC_NM_G8": "general: the N:M kernels' 1:4 paths",
     "MCC_ADDSUB_GENERIC": "general: ADD/SUB rescales without a precomputed form",
 }
 # The general paths (a kernel's code for calls the generated code never makes: without enough scratch, a
@@ -78,6 +80,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_MM_GENERAL": (),  # mcc_mm_run: the generated code's convolutions only (the lowering's records)
            "MCC_MM_DUAL": (),
            "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
+           "MCC_NM_G8": ("sparse/mcc_nm_s8.c",),
            "MCC_ADDSUB_GENERIC": ("elementwise/mcc_add_s8.c", "elementwise/mcc_sub_s8.c")}
 # Variants a kernel file calling into another keeps too (its calls are not the generated code's).
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
@@ -166,6 +169,26 @@ def _fully_connected(call: KernelCall) -> set[str] | None:
     return {"MCC_FC_PLAIN"} if fdims["n"] < 4 or ctx["size"] < ((fdims["c"] + 3) & ~3) * 2 else {"MCC_FC_WIDENED"}
 
 
+def _nm(call: KernelCall) -> set[str] | None:
+    """The N:M kernels: the 1:4 paths (G = 8), or for a 2:4 conv the row tables where mcc_convolve_nm_s8 takes
+    them (sparse.rows_fit and the parameters)."""
+    from mcucompress.codegen.sparse import rows_fit
+
+    filt = _fields(call, "mcc_nm_filter")
+    if filt is None or "group" not in filt:
+        return None
+    if filt["group"] == 8:
+        return {"MCC_NM_G8"}
+    if call.function == "mcc_fully_connected_nm_s8":
+        return set()
+    params, fdims = _fields(call, "mcc_conv_params"), _fields(call, "mcc_dims", "filter_dims")
+    if params is None or fdims is None:
+        return None
+    rows = (rows_fit(4, fdims["c"], fdims["h"], fdims["w"]) and params["stride_w"] == 1
+            and params["dilation_w"] == 1 and params["dilation_h"] == 1)
+    return {"MCC_NM_ROWS"} if rows else set()
+
+
 def _depthwise(call: KernelCall, params: dict[str, int], full: bool, mult, shift) -> set[str] | None:
     """The band path's 3x3 unrolling and/or its loop for any filter, or the per-pixel path (no band:
     mcc_depthwise_conv_s8_get_buffer_size)."""
@@ -238,6 +261,8 @@ def _used(call: KernelCall) -> set[str] | None:
         lean = (all(rq_fast(int(m), int(s)) for m, s in zip(mult, shift)) and _array(call, "_bias") is not None
                 and out_dims["n"] * out_dims["h"] * out_dims["w"] >= 4)
         return used if lean else used | {"MCC_US_ANY"}
+    if call.function in ("mcc_convolve_nm_s8", "mcc_fully_connected_nm_s8"):
+        return _nm(call)
     if call.function not in MM_FUNCTIONS and call.function != "mcc_depthwise_conv_s8":
         return set()
     params = _fields(call, "mcc_conv_params")

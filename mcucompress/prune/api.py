@@ -40,16 +40,20 @@ class PruneResult:
 
 def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity: float | None = None,
           recover_with: str | None = None, allocation: str = "sensitivity", criterion: str | None = None,
-          round_to: int | None = None, data_name: str = "calibration data") -> PruneResult:
+          round_to: int | None = None, data_name: str = "calibration data", nm_rows: int = 1) -> PruneResult:
     """Prune `graph` (float32, or int8) with calibration samples `data` (raw float inputs).
 
     method: 'channels' (sparsity = fraction of MACs removed, channels removed physically), 'unstructured'
     (fraction of conv/FC weights zeroed), '2:4' or '1:4' (along input channels; sparsity fixed).
     recover_with: 'none', 'bias', 'reconstruct' (default; layer-wise least squares, numpy only) or 'distill'
-    (reconstruct, then label-free distillation toward the dense model on the calibration samples; torch)."""
+    (reconstruct, then label-free distillation toward the dense model on the calibration samples; torch).
+    nm_rows (N:M only): consecutive output channels sharing each mask, ranked by their combined score (2: row
+    pairs 2i, 2i + 1; every row stays N:M)."""
     recover_with = recover_with or "reconstruct"
     criterion = criterion or ("obs" if recover_with in ("reconstruct", "distill") else "data")
     _check_request(method, sparsity, recover_with, allocation, criterion)
+    if nm_rows != 1 and (method not in nm.PATTERNS or not isinstance(nm_rows, int) or nm_rows < 1):
+        raise PruneError(f"--nm-rows {nm_rows}: a positive number of rows per N:M mask, with --method 2:4 or 1:4 only")
     layerwise = "reconstruct" if recover_with == "distill" else recover_with  # distill starts from reconstruct
     if method in nm.PATTERNS:
         n, m = nm.PATTERNS[method]
@@ -64,7 +68,7 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
 
         plans, q_out = prune_channels(dense, work, x, sparsity, layerwise, allocation, criterion, round_to, q)
     else:
-        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise)
+        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise, nm_rows)
         q_out = copy.deepcopy(q) if q is not None else None
     if q_out is not None:
         for index, plan in plans.items():
@@ -141,7 +145,7 @@ def _row_scales(q: Graph, op) -> np.ndarray:
 
 
 def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsity: float, allocation: str,
-                  notes: list[str], recover_with: str = "reconstruct") -> dict[int, LayerPlan]:
+                  notes: list[str], recover_with: str = "reconstruct", nm_rows: int = 1) -> dict[int, LayerPlan]:
     """Per weighted op: the weight ratio (unstructured) or the N:M pattern, for the layers that take it."""
     index_of = {id(op): i for i, op in enumerate(work.ops)}
     ops = layers.weighted_ops(work)
@@ -152,7 +156,7 @@ def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsit
         for op in ops:
             why = nm.why_not(op, work.t(op.inputs[1]).shape, m)
             if why is None:
-                plans[index_of[id(op)]] = LayerPlan(ratio=1 - n / m, nm=(n, m))
+                plans[index_of[id(op)]] = LayerPlan(ratio=1 - n / m, nm=(n, m), nm_rows=nm_rows)
             else:
                 reasons.append(f"op {op.name} ({op.kind}): {why}")
         if not plans:
@@ -183,5 +187,5 @@ def _apply_masks(dense: Graph, work: Graph, plans: dict[int, LayerPlan], reconst
         op = work.ops[index]
         w = work.t(op.inputs[1])
         m = layers.matrix(op, w.data)
-        keep = nm.nm_mask(m, *plan.nm) if plan.nm else masks.magnitude_mask(m, plan.ratio)
+        keep = nm.nm_mask(m, *plan.nm, rows=plan.nm_rows) if plan.nm else masks.magnitude_mask(m, plan.ratio)
         w.data = layers.unmatrix(op, np.where(keep, m, 0).astype(np.float32), w.shape)

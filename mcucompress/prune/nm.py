@@ -1,4 +1,9 @@
-"""N:M masks: in every run of M consecutive input channels (at one kernel tap) at most N weights survive."""
+"""N:M masks: in every run of M consecutive input channels (at one kernel tap) at most N weights survive.
+
+A mask may be shared by blocks of consecutive output channels (rows; `rows` = 2: row pairs 2i, 2i + 1): every row
+is still N:M, and the rows of a block keep the same positions, ranked by the block's combined score. Kernels that
+serve two output channels per decoded position need that; ranking by one row alone would not give it.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +25,21 @@ def why_not(op: Op, shape: tuple[int, ...], m: int) -> str | None:
     return None
 
 
-def nm_mask(w: np.ndarray, n: int, m: int, score: np.ndarray | None = None) -> np.ndarray:
-    """Keep the n largest of every m consecutive columns of the [rows, columns] matrix (by |w| or `score`)."""
-    s = np.abs(w) if score is None else score
+def block_score(score: np.ndarray, rows: int) -> np.ndarray:
+    """Each row's score replaced by the sum over its block of `rows` consecutive rows (the last block may be
+    shorter), so a ranking per row gives every row of a block the same order."""
+    if rows <= 1:
+        return score
+    n = score.shape[0]
+    pad = (-n) % rows
+    blocks = np.pad(score, ((0, pad),) + ((0, 0),) * (score.ndim - 1)).reshape((-1, rows) + score.shape[1:])
+    return np.repeat(blocks.sum(axis=1), rows, axis=0)[:n]
+
+
+def nm_mask(w: np.ndarray, n: int, m: int, score: np.ndarray | None = None, rows: int = 1) -> np.ndarray:
+    """Keep the n largest of every m consecutive columns of the [rows, columns] matrix (by |w| or `score`), the
+    same positions for each block of `rows` consecutive rows (ranked by the block's summed score)."""
+    s = block_score(np.abs(w) if score is None else score, rows)
     rows, cols = s.shape
     groups = s.reshape(rows, cols // m, m)
     order = np.argsort(-groups, axis=2, kind="stable")

@@ -21,6 +21,7 @@ import numpy as np
 
 from mcucompress.ir import Graph, Op, Tensor
 from mcucompress.prune import layers
+from mcucompress.prune.nm import block_score
 from mcucompress.prune.runner import lockstep
 
 RECOVERY = ("none", "bias", "reconstruct", "distill")  # distill: distill.py, after reconstruct
@@ -36,6 +37,7 @@ class LayerPlan:
 
     ratio: float = 0.0
     nm: tuple[int, int] | None = None
+    nm_rows: int = 1  # consecutive rows sharing each N:M mask (2: row pairs; prune/nm.py)
     rows: np.ndarray | None = None
     grid: np.ndarray | None = None  # per-row int8 scale of an int8 model's weights
 
@@ -100,7 +102,7 @@ def prune_one(graph: Graph, op: Op, x: np.ndarray, plan: LayerPlan, method: str)
         a = reconstructed(graph, op, x, graph, op, x, a_d, plan)
     else:
         m = a_d[:, :-1]
-        keep = nm_mask(m, *plan.nm) if plan.nm else magnitude_mask(m, plan.ratio)
+        keep = nm_mask(m, *plan.nm, rows=plan.nm_rows) if plan.nm else magnitude_mask(m, plan.ratio)
         a = np.hstack([np.where(keep, m, 0), a_d[:, -1:]])
         if method == "bias":
             set_weights_and_bias(graph, op, a)
@@ -144,7 +146,7 @@ def reconstructed(dense: Graph, op_d: Op, xd, pruned: Graph, op_p: Op, xp, a_d: 
             rows.append(sparsegpt(star, hpp[c], plan.ratio, None, grid))
         return np.vstack(rows)
     hpp, hpd = layers.hessians(pruned, op_p, xp, dense, op_d, xd)
-    return sparsegpt(refit(a_d, hpp, hpd), hpp, plan.ratio, plan.nm, plan.grid)
+    return sparsegpt(refit(a_d, hpp, hpd), hpp, plan.ratio, plan.nm, plan.grid, plan.nm_rows)
 
 
 def _depthwise_hessians(dense, op_d, xd, pruned, op_p, xp, keep=None, chunk: int = 32):
@@ -180,9 +182,10 @@ def refit(a_d: np.ndarray, hpp: np.ndarray, hpd: np.ndarray) -> np.ndarray:
 
 
 def sparsegpt(a: np.ndarray, h: np.ndarray, ratio: float = 0.0, nm: tuple[int, int] | None = None,
-              grid: np.ndarray | None = None) -> np.ndarray:
-    """Prune (ratio of the weight columns' entries, or N:M per run of M columns) and round (onto `grid`
-    scales per row) the weights of `a` [rows, columns + bias], compensating through H^-1."""
+              grid: np.ndarray | None = None, nm_rows: int = 1) -> np.ndarray:
+    """Prune (ratio of the weight columns' entries, or N:M per run of M columns, the same positions for each
+    block of `nm_rows` rows) and round (onto `grid` scales per row) the weights of `a` [rows, columns + bias],
+    compensating through H^-1."""
     w = a.copy()
     k = w.shape[1] - 1  # the bias column is neither pruned nor rounded: it absorbs errors
     hinv = np.linalg.cholesky(np.linalg.inv(_damped(h))).T  # upper factor of H^-1
@@ -200,7 +203,7 @@ def sparsegpt(a: np.ndarray, h: np.ndarray, ratio: float = 0.0, nm: tuple[int, i
         for i in range(i2 - i1):
             if nm is not None and i % nm[1] == 0:
                 n, m = nm
-                score = w1[:, i:i + m] ** 2 / d[None, i:i + m] ** 2
+                score = block_score(w1[:, i:i + m] ** 2 / d[None, i:i + m] ** 2, nm_rows)
                 order = np.argsort(score, axis=1, kind="stable")
                 np.put_along_axis(prune1[:, i:i + m], order[:, :m - n], True, axis=1)
             col = w1[:, i]

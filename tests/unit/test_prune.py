@@ -10,7 +10,7 @@ import mcucompress
 from mcucompress.cli import main
 from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_INT8
 from mcucompress.frontend import tflite_writer
-from mcucompress.prune import channels
+from mcucompress.prune import channels, nm
 from mcucompress.prune.layers import matrix, weighted_ops
 from mcucompress.prune.report import prune_report
 from mcucompress.reference import executor
@@ -59,6 +59,45 @@ def test_two_four_holds_in_every_group_of_four_input_channels():
         checked += 1
     assert checked >= 2
     assert any("left dense" in n and "conv_2d_0" in n for n in result.notes)
+
+
+def _pair_groups(op, w):
+    """[pairs, 2, groups, 4] of a filter whose rows are 2:4 along its input channels (odd last row dropped)."""
+    m = matrix(op, w)
+    pairs = m.shape[0] // 2
+    return m[:2 * pairs].reshape(pairs, 2, -1, 4)
+
+
+def test_nm_mask_shared_by_row_pairs_keeps_each_pairs_largest_combined():
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(7, 24))  # odd rows: the last one ranks alone
+    per_row, shared = nm.nm_mask(w, 2, 4), nm.nm_mask(w, 2, 4, rows=2)
+    np.testing.assert_array_equal(per_row, nm.nm_mask(w, 2, 4, rows=1))
+    for keep in (per_row, shared):
+        assert np.all(keep.reshape(7, -1, 4).sum(axis=2) == 2)
+    g = shared.reshape(7, -1, 4)
+    np.testing.assert_array_equal(g[0:6:2], g[1:6:2])  # rows 2i and 2i + 1 share their positions
+    np.testing.assert_array_equal(shared[6], per_row[6])
+    combined = (np.abs(w[0:6:2]) + np.abs(w[1:6:2])).reshape(3, -1, 4)  # kept: the pair's largest sums
+    dropped = np.where(g[0:6:2], -np.inf, combined).max(axis=2)
+    assert np.all(np.where(g[0:6:2], combined, np.inf).min(axis=2) >= dropped)
+    assert not np.array_equal(per_row[:6], shared[:6])  # per-row ranking differs on random weights
+
+
+@pytest.mark.parametrize("recover", ["none", "reconstruct"])
+def test_two_four_with_row_pair_masks(recover):
+    graph = mcucompress.load(DIGITS_FLOAT)
+    result = mcucompress.prune(graph, CAL, "2:4", None, recover, nm_rows=2)
+    checked = 0
+    for op in weighted_ops(result.graph):
+        w = result.graph.t(op.inputs[1]).data
+        if op.kind == "DEPTHWISE_CONV_2D" or w.shape[-1] % 4 or w.shape[0] < 2:
+            continue
+        g = _pair_groups(op, w) != 0
+        assert np.all(g.sum(axis=3) <= 2)  # each row 2:4
+        assert np.all(g.any(axis=1).sum(axis=2) <= 2)  # and the pair's union too: one mask per pair
+        checked += 1
+    assert checked >= 2
 
 
 def test_channels_propagate_through_depthwise_and_flatten_to_fc(tmp_path):
@@ -123,6 +162,8 @@ def _cli(tmp_path, *args):
     (["--method", "unstructured", "--sparsity", "-0.1"], "outside [0, 1)"),
     (["--method", "channels", "--sparsity", "0.99"], "can be removed"),
     (["--method", "2:4", "--sparsity", "0.3"], "fixes the sparsity"),
+    (["--method", "unstructured", "--sparsity", "0.5", "--nm-rows", "2"], "--nm-rows 2"),
+    (["--method", "2:4", "--nm-rows", "0"], "--nm-rows 0"),
 ])
 def test_bad_requests_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     code, out = _cli(tmp_path, *args, "--calibration", str(DIGITS_CALIBRATION))

@@ -91,7 +91,7 @@ def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v", dsp=False)
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
     unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
-              "MCC_FC_WIDENED", *DUAL}
+              "MCC_FC_WIDENED", "MCC_NM_ROWS", *DUAL}
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
@@ -99,7 +99,8 @@ def test_layers_switch_on_the_variants_they_take():
     assert header["MCC_DW_PER_PIXEL"] == "0" and header["MCC_1X1_NO_SCRATCH"] == "0"
     compiled = compile_graph(variant_graph(0, general=True), "v", dsp=False)
     used = used_variants(compiled.calls, compiled.sources)
-    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH", "MCC_US_ANY"} - addsub  # no sparse layer
+    no_sparse = {"MCC_US_ANY", "MCC_NM_G8"}  # no sparse layer
+    assert used - addsub == set(SWITCHES) - unused - {"MCC_1X1_NO_SCRATCH", *no_sparse} - addsub
     assert len(used & addsub) == 1
     dual = compile_graph(variant_graph(0), "v")
     products = {n for n in SWITCHES if n.startswith("MCC_MM_")}
@@ -298,3 +299,20 @@ def test_helium_layers_leave_the_band_and_im2col_out():
     im2col = {"MCC_IM2COL_GROUPED", "MCC_IM2COL_GATHER", "MCC_IM2COL_VALUES"}
     assert not on(compile_graph(b.finish(x), "r", mve=True)) & im2col
     assert "MCC_IM2COL_GATHER" in on(compile_graph(b.finish(x), "r"))  # a DSP target gathers its im2col
+
+
+def test_nm_row_tables_and_one_four_paths_only_where_layers_take_them():
+    """A 2:4 stride-1 conv over C_in % 8 == 0 takes the row tables, a stride-2 one the per-pixel tables; the 1:4
+    paths (G = 8) are in the image only for 1:4 layers (a sparse ResNet-8 2:4 image: 1.7 KB less)."""
+    from tests import sparse_graphs
+    from tests.unit.test_sparse_kernels import conv_graph
+
+    def used(stride, n, m, fmt):
+        g = sparse_graphs.nm(conv_graph(np.random.default_rng(2), 8, 16, [16], stride=stride), n, m)
+        calls = compile_graph(g, "m", sparse_kernels=fmt).calls
+        assert {c.weight_format for c in calls if c.weight_format} == {fmt}
+        return used_variants(calls, []) & {"MCC_NM_ROWS", "MCC_NM_G8"}
+
+    assert used(1, 2, 4, "2:4") == {"MCC_NM_ROWS"}
+    assert used(2, 2, 4, "2:4") == set()
+    assert used(1, 1, 4, "1:4") == {"MCC_NM_G8"}

@@ -10,7 +10,9 @@
  * and pixel on a word taken from a per-pixel table of all pairs a group can select (6 pairs for 2:4, 16
  * for 1:4). Building the table costs 13 (2:4) or 5 per value (1:4) instructions per group and pixel,
  * paid once for all output channels, so it wins from about 16 output channels on (measured crossover in
- * bench/sparse_crossover.py, constants in mcucompress/codegen/sparse.py).
+ * bench/sparse_crossover.py, constants in mcucompress/codegen/sparse.py). 2:4 convolutions with stride_w 1
+ * and no dilation (C_in % 8 == 0) share the pairs further: see "Row tables" below (3.10M -> 2.18M
+ * instructions on ResNet-8's 16-channel 3x3 layers, where the per-pixel table was 40% of the work).
  *
  * DSP path, per two entries (one 5-byte record) and four pixels: LDR + LDRB of the record, two SXTB16,
  * two index extractions and address adds, four LDRD of table pairs and eight SMLAD: about 20 instructions
@@ -34,9 +36,13 @@
 #include "mcc_nn.h"
 #include "mcc_requant.h"
 #include "mcc_sparse.h"
+#include "mcc_variants.h"
 
 #define NM_PIX 4      /* output pixels per conv block */
 #define NM_REC 5      /* bytes per record (two entries) */
+#define NM_RPOS 16    /* row tables (below): positions per slot row, in words */
+#define NM_RGS (6 * NM_RPOS * 4) /* row tables: bytes per group of a slot */
+#define NM_RMAX_KH 8  /* row tables: at most this many slots (filter rows) */
 
 /** Combinations per group: 6 pairs for 2:4 (G = 4), 16 for 1:4 (G = 8). */
 static int32_t nm_combos(int32_t group) { return group == 4 ? 6 : 16; }
@@ -60,10 +66,21 @@ static int32_t nm_gather_bytes(int32_t k, int32_t cin, int32_t group)
     return (cin % group) != 0 ? ((nm_groups_even(k, group) * group + 3) & ~3) : 0;
 }
 
+/** Whether a filter can take the row tables (the conv parameters decide too: stride_w 1, no dilation). */
+static int32_t nm_rows_fit(int32_t group, int32_t cin, int32_t kh, int32_t kw)
+{
+    return group == 4 && cin % 8 == 0 && kw <= NM_RPOS - 3 && kh <= NM_RMAX_KH;
+}
+
 int32_t mcc_convolve_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims, int32_t group)
 {
     const int32_t k = filter_dims->h * filter_dims->w * in_dims->c;
-    return 16 * filter_dims->n + nm_table_bytes(k, group, NM_PIX) + nm_gather_bytes(k, in_dims->c, group);
+    int32_t table = nm_table_bytes(k, group, NM_PIX) + nm_gather_bytes(k, in_dims->c, group);
+    if (nm_rows_fit(group, in_dims->c, filter_dims->h, filter_dims->w)) { /* either path, by the parameters */
+        const int32_t rows = filter_dims->h * (in_dims->c / 4) * NM_RGS + 4 * (k / 8); /* slots, pointers */
+        table = rows > table ? rows : table;
+    }
+    return 16 * filter_dims->n + table;
 }
 
 int32_t mcc_fully_connected_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims,
@@ -241,7 +258,88 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
         }                                                                                                    \
     }
 NM_CHANNELS_P4(nm_channels_g4, 6 * 16, 1)
+#if MCC_NM_G8
 NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
+#endif
+
+/*
+ * Row tables (2:4, stride 1 along W, no dilation, C_in % 8 == 0): the 4 output pixels of a block at tap kx read
+ * input positions x0 + kx .. x0 + kx + 3 of one input row, so the pairs of a whole input row (a segment of it)
+ * serve every tap and every output row that reads it. A slot holds one input row's segment as
+ * [C_in / 4 groups][6 combinations][NM_RPOS positions] words (combination stride 64 bytes, group stride
+ * NM_RGS); kh slots are kept as a ring keyed by input row, so each input row is widened once per segment
+ * instead of kh * kw times per output pixel (the per-pixel tables' cost). The records are read unchanged.
+ */
+
+/** One record against a row table: combination stride 64 bytes, entry b one group (NM_RGS bytes) on. */
+#define NM_REC_R4(r, tb, a0, a1, a2, a3)                                                                      \
+    do {                                                                                                     \
+        const int32_t w_ = mcc_read_s32(r), i_ = (r)[4];                                                     \
+        const int32_t wa_ = mcc_sxtb16(w_), wb_ = mcc_sxtb16_ror8(w_);                                       \
+        int32_t ia_ = i_ & 15, ib_ = i_ & 0xF0; /* AND then ADD with LSL (as NM_REC_P4) */                  \
+        const uint8_t *pa_, *pb_;                                                                            \
+        MCC_OPAQUE(ia_);                                                                                     \
+        MCC_OPAQUE(ib_);                                                                                     \
+        pa_ = (tb) + (ia_ << 6);                                                                             \
+        pb_ = (tb) + (ib_ << 2);                                                                             \
+        int32_t x0_, x1_;                                                                                    \
+        MCC_LDRD(pa_, 0, x0_, x1_);                                                                          \
+        a0 = mcc_smlad(wa_, x0_, a0);                                                                        \
+        a1 = mcc_smlad(wa_, x1_, a1);                                                                        \
+        MCC_LDRD(pa_, 8, x0_, x1_);                                                                          \
+        a2 = mcc_smlad(wa_, x0_, a2);                                                                        \
+        a3 = mcc_smlad(wa_, x1_, a3);                                                                        \
+        MCC_LDRD(pb_, NM_RGS, x0_, x1_);                                                                     \
+        a0 = mcc_smlad(wb_, x0_, a0);                                                                        \
+        a1 = mcc_smlad(wb_, x1_, a1);                                                                        \
+        MCC_LDRD(pb_, NM_RGS + 8, x0_, x1_);                                                                 \
+        a2 = mcc_smlad(wb_, x0_, a2);                                                                        \
+        a3 = mcc_smlad(wb_, x1_, a3);                                                                        \
+    } while (0)
+
+#if MCC_NM_ROWS
+/**
+ * All output channels of a block of four pixels from row tables: tp[r] is record r's table pointer (its tap's
+ * slot row at the block's first position, plus its group pair), the same for every output channel. `n` valid
+ * pixels.
+ */
+static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, const uint8_t *const *tp,
+                                          const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast,
+                                          const mcc_per_channel_quant *q, int32_t out_off, int32_t lo, int32_t hi,
+                                          int8_t *o, int32_t n)
+{
+    int32_t oc, r, p;
+    const int32_t lean = fast && lo == -128 && hi == 127 && n == NM_PIX;
+    for (oc = 0; oc < cout; oc++, o++) {
+        const uint8_t *rec = rows, *const *t = tp;
+        int32_t a0 = bias != NULL ? bias[oc] : 0, a1 = a0, a2 = a0, a3 = a0, acc[NM_PIX];
+        for (r = nrec >> 2; r > 0; r--, rec += 4 * NM_REC, t += 4) { /* four records per iteration */
+            NM_REC_R4(rec, t[0], a0, a1, a2, a3);
+            NM_REC_R4(rec + NM_REC, t[1], a0, a1, a2, a3);
+            NM_REC_R4(rec + 2 * NM_REC, t[2], a0, a1, a2, a3);
+            NM_REC_R4(rec + 3 * NM_REC, t[3], a0, a1, a2, a3);
+        }
+        for (r = nrec & 3; r > 0; r--, rec += NM_REC, t++) {
+            NM_REC_R4(rec, t[0], a0, a1, a2, a3);
+        }
+        rows = rec;
+        if (lean) {
+            o[0] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[oc], a0));
+            o[cout] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[oc], a1));
+            o[2 * cout] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[oc], a2));
+            o[3 * cout] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[oc], a3));
+            continue;
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+        for (p = 0; p < n; p++) {
+            o[p * cout] = nm_out(rq, fast, q, oc, oc, acc[p], out_off, lo, hi);
+        }
+    }
+}
+#endif /* MCC_NM_ROWS */
 
 /** One record against a one-pixel table (combination stride 4 bytes, group stride GS bytes). */
 #define NM_REC_P1(r, tb, GS, acc)                                                                            \
@@ -274,7 +372,9 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
         }                                                                                                    \
     }
 NM_CHANNELS_P1(nm_row_g4, 6 * 4)
+#if MCC_NM_G8
 NM_CHANNELS_P1(nm_row_g8, 16 * 4)
+#endif
 
 #else /* portable C */
 
@@ -415,21 +515,111 @@ static MCC_ALWAYS_INLINE void nm_pixel_impl(const mcc_conv_params *cp, const mcc
         nm_pixel_impl(cp, in_dims, in, kh, kw, G, b, oy, ox, gather, sink, p, PIXELS, kp);                  \
     }
 NM_PIXEL_VARIANT(nm_pixel_g4p4, 4, NM_PIX)
+#if MCC_NM_G8
 NM_PIXEL_VARIANT(nm_pixel_g8p4, 8, NM_PIX)
+#endif
 NM_PIXEL_VARIANT(nm_pixel_g4p1, 4, 1)
+#if MCC_NM_G8
 NM_PIXEL_VARIANT(nm_pixel_g8p1, 8, 1)
+#endif
 
 /** The receptive field of one pixel into slot p (see nm_pixel_impl); pix = pixels per table row (4 or 1). */
 static void nm_pixel(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
                      int32_t group, int32_t b, int32_t oy, int32_t ox, int8_t *gather, nm_sink *sink, int32_t p,
                      int32_t pix, int32_t kp)
 {
+#if !MCC_NM_G8
+    (void)group; /* 2:4 only (the kernels refuse G = 8 in this build) */
+#endif
     if (pix == NM_PIX) {
+#if MCC_NM_G8
         (group == 4 ? nm_pixel_g4p4 : nm_pixel_g8p4)(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#else
+        nm_pixel_g4p4(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#endif
     } else {
+#if MCC_NM_G8
         (group == 4 ? nm_pixel_g4p1 : nm_pixel_g8p1)(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#else
+        nm_pixel_g4p1(cp, in_dims, in, kh, kw, b, oy, ox, gather, sink, p, kp);
+#endif
     }
 }
+
+#if defined(MCC_DSP) && MCC_NM_ROWS
+/** The pairs of `npos` positions of one input row from input x = x0 on (NULL row or x outside: zeros). */
+static MCC_NOINLINE void nm_row_slot(const int8_t *row, int32_t ch, int32_t x0, int32_t w, int32_t npos, int32_t off2,
+                                     int32_t *slot)
+{
+    int32_t j, g;
+    for (j = 0; j < npos; j++) {
+        const int32_t ix = x0 + j;
+        const int8_t *src = row != NULL && ix >= 0 && ix < w ? row + ix * ch : NULL;
+        int32_t *dst = slot + j;
+        if (src != NULL) {
+            for (g = 0; g < ch; g += 4, dst += NM_RGS / 4) {
+                nm_emit4(src + g, off2, dst, NM_RPOS);
+            }
+        } else {
+            for (g = 0; g < ch; g += 4, dst += NM_RGS / 4) {
+                nm_emit4(NULL, off2, dst, NM_RPOS);
+            }
+        }
+    }
+}
+
+/**
+ * CONV_2D from row tables (see nm_channels_rows): output rows in segments of up to `seg` pixels (the positions
+ * a segment reads fit a slot row); per segment the kh slots are a ring keyed by input row.
+ */
+static void nm_convolve_rows(const mcc_conv_params *p, const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+                             const int8_t *in, int32_t kh, int32_t kw, const uint8_t *records, const int32_t *bias,
+                             const mcc_dims *out_dims, int8_t *out, const mcc_rq *rq, int32_t fast, uint8_t *slots)
+{
+    const int32_t ch = in_dims->c, cout = out_dims->c, slot_bytes = (ch / 4) * NM_RGS;
+    const int32_t seg = ((NM_RPOS - kw + 1) / 4) * 4, off2 = NM_SINK_ARG(p->input_offset);
+    int32_t b, s0, oy, ky, kx, j, bx, tag[NM_RMAX_KH];
+    const uint8_t *rowp[NM_RMAX_KH];
+    const uint8_t **tp = (const uint8_t **)(void *)(slots + kh * slot_bytes); /* per-record table pointers */
+    for (b = 0; b < out_dims->n; b++) {
+        for (s0 = 0; s0 < out_dims->w; s0 += seg) {
+            const int32_t segw = out_dims->w - s0 < seg ? out_dims->w - s0 : seg;
+            const int32_t npos = ((segw + 3) & ~3) + kw - 1;
+            for (ky = 0; ky < kh; ky++) {
+                tag[ky] = -0x7fffffff; /* no input row */
+            }
+            for (oy = 0; oy < out_dims->h; oy++) {
+                int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w + s0) * cout;
+                for (ky = 0; ky < kh; ky++) {
+                    const int32_t iy = oy * p->stride_h - p->pad_h + ky, si = ((iy % kh) + kh) % kh;
+                    uint8_t *slot = slots + si * slot_bytes;
+                    if (tag[si] != iy) {
+                        const int8_t *row = iy >= 0 && iy < in_dims->h ? in + (b * in_dims->h + iy) * in_dims->w * ch
+                                                                       : NULL;
+                        nm_row_slot(row, ch, s0 - p->pad_w, in_dims->w, npos, off2, (int32_t *)(void *)slot);
+                        tag[si] = iy;
+                    }
+                    rowp[ky] = slot;
+                }
+                for (bx = 0; bx < segw; bx += NM_PIX, o += NM_PIX * cout) {
+                    const int32_t n = segw - bx < NM_PIX ? segw - bx : NM_PIX;
+                    const uint8_t **t = tp;
+                    for (ky = 0; ky < kh; ky++) { /* records in K order: (ky, kx, group pair) */
+                        for (kx = 0; kx < kw; kx++) {
+                            const uint8_t *at = rowp[ky] + 4 * (bx + kx);
+                            for (j = 0; j < ch / 8; j++, at += 2 * NM_RGS) {
+                                *t++ = at;
+                            }
+                        }
+                    }
+                    nm_channels_rows(records, kh * kw * (ch / 8), tp, bias, cout, rq, fast, q, p->output_offset,
+                                     p->act_min, p->act_max, o, n);
+                }
+            }
+        }
+    }
+}
+#endif
 
 /* ---------------------------------------------------------------------------------------------- kernels */
 
@@ -467,6 +657,11 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     if (ctx == NULL || ctx->buf == NULL || ctx->size < mcc_convolve_nm_s8_get_buffer_size(in_dims, filter_dims, group)) {
         return MCC_NO_BUFFER;
     }
+#if !MCC_NM_G8
+    if (group == 8) {
+        return MCC_NOT_BUILT; /* the build left the 1:4 paths out (mcc_variants.h) */
+    }
+#endif
     cout = out_dims->c;
     k = filter_dims->h * filter_dims->w * in_dims->c;
     nrec = nm_groups_even(k, group) / 2;
@@ -475,6 +670,14 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     sink = (nm_sink *)(void *)((int8_t *)ctx->buf + 16 * cout);
     gather = (int8_t *)ctx->buf + 16 * cout + nm_table_bytes(k, group, NM_PIX);
     fast = mcc_rq_prepare_table(rq, q->multiplier, q->shift, cout, 1, p->output_offset);
+#if defined(MCC_DSP) && MCC_NM_ROWS
+    if (nm_rows_fit(group, in_dims->c, filter_dims->h, filter_dims->w) && p->stride_w == 1 && p->dilation_w == 1 &&
+        p->dilation_h == 1) {
+        nm_convolve_rows(p, q, in_dims, in, filter_dims->h, filter_dims->w, (const uint8_t *)filter->records, bias,
+                         out_dims, out, rq, fast, (uint8_t *)sink);
+        return MCC_OK;
+    }
+#endif
     total = out_dims->n * out_dims->h * out_dims->w;
     for (pix = 0; pix < total; pix += NM_PIX) {
         const int32_t n = total - pix < NM_PIX ? total - pix : NM_PIX;
@@ -512,10 +715,13 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
         if (group == 4) {
             nm_channels_g4((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q,
                            p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
-        } else {
+        }
+#if MCC_NM_G8
+        else {
             nm_channels_g8((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q,
                            p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
         }
+#endif
 #else
         nm_channels_c((const uint8_t *)filter->records, nrec, group, sink, kp, NM_PIX, bias, cout, rq, fast, q, 1,
                       p->output_offset, p->act_min, p->act_max, out + pix * cout, n);
@@ -558,6 +764,11 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
         ctx->size < mcc_fully_connected_nm_s8_get_buffer_size(in_dims, filter_dims, group)) {
         return MCC_NO_BUFFER;
     }
+#if !MCC_NM_G8
+    if (group == 8) {
+        return MCC_NOT_BUILT; /* the build left the 1:4 paths out (mcc_variants.h) */
+    }
+#endif
     k = in_dims->c;
     cout = out_dims->c;
     nrec = nm_groups_even(k, group) / 2;
@@ -586,10 +797,13 @@ mcc_status mcc_fully_connected_nm_s8(const mcc_context *ctx, const mcc_fc_params
         if (group == 4) {
             nm_row_g4((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout);
-        } else {
+        }
+#if MCC_NM_G8
+        else {
             nm_row_g8((const uint8_t *)filter->records, nrec, (const uint8_t *)sink, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout);
         }
+#endif
 #else
         nm_channels_c((const uint8_t *)filter->records, nrec, group, sink, kp, 1, bias, cout, rq, fast, q, pc,
                       p->output_offset, p->act_min, p->act_max, out + bt * cout, 1);

@@ -25,6 +25,7 @@
 #define MCC_DW_PLANAR                  0  /* depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop) */
 #define MCC_DW_PLANAR_S2               0  /* the same, stride_h 2 */
 #define MCC_US_CLAMPED                 0  /* unstructured sparse conv, a narrower clamp */
+#define MCC_NM_ROWS                    0  /* 2:4 sparse conv row tables (DSP): stride_w 1, no dilation, C_in % 8 == 0 */
 #define MCC_FC_WIDENED                 1  /* fully connected, >= 4 outputs with the widened row (DSP) */
 #define MCC_FC_DUAL                    0  /* fully connected over dual-row filters (DSP) */
 #define MCC_FC_DUAL_LEAN               0  /* fully connected over dual-row filters in blocks of three pairs (DSP) */
@@ -41,6 +42,7 @@
 #define MCC_MM_GENERAL                 1  /* general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop) */
 #define MCC_MM_DUAL                    1  /* general: mcc_mm_run's loop over dual-row filters */
 #define MCC_US_ANY                     0  /* general: unstructured conv blocks without the fast table, bias or 4 pixels */
+#define MCC_NM_G8                      0  /* general: the N:M kernels' 1:4 paths */
 #define MCC_ADDSUB_GENERIC             0  /* general: ADD/SUB rescales without a precomputed form */
 #define MCC_IM2COL_GATHER_MAX          20  /* its stack buffer, int8 values */
 
