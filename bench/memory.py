@@ -32,7 +32,7 @@ MLPERF = ["kws_ref_model", "vww_96_int8", "ic_pretrainedResnet_quant", "ad01_int
 def measure(path: Path, board_name: str) -> dict:
     graph = load(path)
     board = load_board(board_name)
-    compiled = compile_graph(graph, default_prefix(graph), dsp=board.dsp)
+    compiled = compile_graph(graph, default_prefix(graph), dsp=board.dsp, mve=board.mve)
     with tempfile.TemporaryDirectory() as tmp:
         project = write_project(compiled, Path(tmp) / "project")
         firmware = build_firmware(project, board, compiled.prefix, build_dir=Path(tmp) / "build")
