@@ -53,6 +53,14 @@ mcc_status mcc_convolve_nm_s8(const mcc_context *ctx, const mcc_conv_params *p, 
                               const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                               const mcc_nm_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
                               int8_t *out);
+
+/** mcc_residual_bands_s8 (mcc_nn.h) where b->sparse1 / b->sparse2 make that convolution's filter an mcc_nm_filter
+ *  run by mcc_convolve_nm_s8 (the other one's an int8 filter run by mcc_convolve_s8). */
+mcc_status mcc_residual_bands_nm_s8(const mcc_context *ctx, const mcc_bands_params *b, const mcc_conv_params *p1,
+                                    const mcc_per_channel_quant *q1, const mcc_dims *filter1_dims, const void *filter1,
+                                    const int32_t *bias1, const mcc_conv_params *p2, const mcc_per_channel_quant *q2,
+                                    const mcc_dims *filter2_dims, const void *filter2, const int32_t *bias2,
+                                    const mcc_add_params *pa, const mcc_dims *dims, int8_t *x);
 int32_t mcc_convolve_nm_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims, int32_t group);
 
 /**

@@ -132,6 +132,7 @@ typedef struct {
     int32_t ring_rows;    /**< rows of conv1's output the scratch holds: band_rows + KH2 - 1 */
     int32_t conv_scratch; /**< bytes of scratch either convolution takes (mcc_convolve_s8_get_buffer_size) */
     int32_t add_scratch;  /**< bytes of scratch the ADD takes (its rescale tables, or 0) */
+    int32_t sparse1, sparse2; /**< mcc_residual_bands_nm_s8: 1 when that convolution's filter is an mcc_nm_filter */
 } mcc_bands_params;
 
 /** Broadcast shapes of a binary element-wise op: 4-D, each input dim equals the output dim or 1. */

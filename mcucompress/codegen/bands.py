@@ -1,5 +1,6 @@
-"""Residual blocks run in row bands (firmware/kernels/conv/mcc_residual_bands_s8.c): conv -> conv -> ADD with
-the block input, where neither convolution's whole output is ever in RAM.
+"""Residual blocks run in row bands (firmware/include/mcc_bands.h; mcc_residual_bands_s8, and _nm_s8 where a
+convolution runs N:M sparse): conv -> conv -> ADD with the block input, where neither convolution's whole output
+is ever in RAM.
 
 Layer by layer, ResNet-8's first block holds its input x and conv1's output (16 KB each) at once, plus conv2's
 output written over conv1's at a lag and the ADD's tables: 35,344 B, the model's peak. In bands of output rows
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from mcucompress.ir import Graph, Op
 
 BAND_COUNTS = (2, 4, 8, 16)  # bands tried per block
+BANDED_FORMATS = ("dense", "2:4", "1:4")  # mcc_convolve_s8 and mcc_convolve_nm_s8 take row windows
 ARENA_SLACK = 0.10  # fewer bands are kept while their arena is within this fraction of the smallest
 
 
@@ -43,7 +45,7 @@ def index_of(graph: Graph, op: Op) -> int:
 
 def find(graph: Graph) -> list[Block]:
     """Every conv -> conv -> ADD(x, ...) block mcc_residual_bands_s8 runs exactly (its docstring's conditions)."""
-    from mcucompress.codegen.lower import _conv_function, _runs_dense
+    from mcucompress.codegen.lower import _conv_function
 
     consumers: dict[str, list[Op]] = {}
     for op in graph.ops:
@@ -71,7 +73,8 @@ def find(graph: Graph) -> list[Block]:
             (n, h, w, c), c1 = graph.t(x).shape, graph.t(y1).shape[-1]
             convs = (conv1, conv2)
             if (n != 1 or w % 2 or (w * c) % 4 or (w * c1) % 4 or graph.t(y1).shape[1:3] != (h, w)
-                    or any(_conv_function(graph, o) != "mcc_convolve_s8" or not _runs_dense(graph, o) for o in convs)
+                    or any(_conv_function(graph, o) != "mcc_convolve_s8" or _format(graph, o) not in BANDED_FORMATS
+                           for o in convs)
                     or any((o.attrs.stride_h, o.attrs.stride_w, o.attrs.dilation_h, o.attrs.dilation_w) != (1, 1, 1, 1)
                            for o in convs)):
                 continue
@@ -83,17 +86,24 @@ def find(graph: Graph) -> list[Block]:
     return blocks
 
 
+def _format(graph: Graph, op: Op) -> str:
+    from mcucompress.codegen import sparse
+
+    choice = sparse.choose(graph, op)
+    return "dense" if choice is None else choice.format
+
+
 def layout(graph: Graph, block: Block) -> dict[str, int]:
     """The scratch of a block in bands: conv1's ring of rows, conv2's band, either convolution's scratch, the
     ADD's (mcc_bands_params' fields and the total)."""
-    from mcucompress.codegen.lower import addsub_scratch, conv_scratch
+    from mcucompress.codegen.lower import addsub_scratch, scratch_size
 
     _, h, w, c = graph.t(block.x).shape
     c1 = graph.t(block.y1).shape[-1]
     kh2 = graph.t(block.conv2.inputs[1]).shape[1]
     rows = min(block.rows, h)
     ring_rows = min(rows + kh2 - 1, h)
-    conv = max(conv_scratch(graph, block.conv1), conv_scratch(graph, block.conv2))
+    conv = max(scratch_size(graph, block.conv1), scratch_size(graph, block.conv2))  # dense or N:M kernel's
     add = addsub_scratch(graph, block.add)
     return {"band_rows": rows, "ring_rows": ring_rows, "conv_scratch": conv, "add_scratch": add,
             "total": ring_rows * w * c1 + rows * w * c + conv + add}
@@ -140,7 +150,8 @@ def lower_part(lowering, index: int, op: Op, block: Block, call):
     add_index = index_of(lowering.graph, block.add)
     if op is not block.add:
         lowering.band_parts[id(op)] = call
-        used = [a.static for a in (call.args[1], call.args[2], call.args[5])]
+        used = [a.static for a in call.args[1:8] if isinstance(a, StructArg) and a.static.ctype != "mcc_dims"]
+        used.insert(2, call.args[5].static)  # params, quant, filter dims (and an N:M filter's record struct)
         return KernelCall(index, op.name, op.kind, "", [], statics=used, arrays=call.arrays, macs=0,
                           note=f"runs in layer {add_index}'s {band_count(lowering.graph, block)} row bands",
                           parts=[call])
@@ -148,16 +159,19 @@ def lower_part(lowering, index: int, op: Op, block: Block, call):
     g = lowering.graph
     fields = layout(g, block)
     x_first = int(block.add.inputs[0] == block.x)
+    sparse = [int(c.function == "mcc_convolve_nm_s8") for c in (conv1, conv2)]
     bands = lowering.static(index, "bands", "mcc_bands_params",
                             [("band_rows", str(fields["band_rows"])), ("x_first", str(x_first)),
                              ("ring_rows", str(fields["ring_rows"])), ("conv_scratch", str(fields["conv_scratch"])),
-                             ("add_scratch", str(fields["add_scratch"]))])
+                             ("add_scratch", str(fields["add_scratch"])), ("sparse1", str(sparse[0])),
+                             ("sparse2", str(sparse[1]))])
     ctx = lowering.scratch_ctx(index, fields["total"])
     dims = lowering.dims_static(index, "dims", g.t(block.x).shape)
     add_params = call.args[1].static
     args = [StructArg(ctx), StructArg(bands), *(c.args[k] for c in (conv1, conv2) for k in (1, 2, 5, 6, 7)),
             StructArg(add_params), StructArg(dims), TensorArg(block.x, lowering.ptr(block.x))]
-    return KernelCall(index, op.name, op.kind, "mcc_residual_bands_s8", args, statics=[ctx, bands, dims, add_params],
+    function = "mcc_residual_bands_nm_s8" if any(sparse) else "mcc_residual_bands_s8"
+    return KernelCall(index, op.name, op.kind, function, args, statics=[ctx, bands, dims, add_params],
                       macs=conv1.macs + conv2.macs + call.macs, parts=[call],
                       note=f"with layers {index_of(g, block.conv1)} and {index_of(g, block.conv2)}, "
                            f"in {band_count(g, block)} row bands")

@@ -107,3 +107,26 @@ def test_banded_block_bit_exact_on_qemu(tmp_path):
     result = mcc("run", model, "--samples", "2", "--json", tmp_path / "run.json")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run.json").read_text())["bit_exact"] is True
+
+
+@pytest.mark.parametrize("fmt,rows", [("2:4", 3), ("1:4", 4)])
+def test_banded_block_over_nm_sparse_convolutions_bit_exact(tmp_path, monkeypatch, fmt, rows):
+    """Both convolutions N:M sparse (mcc_residual_bands_nm_s8 over mcc_convolve_nm_s8): bit-exact in host C, and
+    for 2:4 on the Cortex-M4 in QEMU, whose DSP build takes the row-table path over each band's window."""
+    from mcucompress.harness.target import run_on_board
+    from tests import sparse_graphs
+
+    g = sparse_graphs.nm(block_graph(h=12, w=16, c=16, c1=16, seed=rows), *((2, 4) if fmt == "2:4" else (1, 4)))
+    monkeypatch.setattr(bands, "choose", lambda graph, arena, current=(): tuple(
+        replace(b, rows=rows) for b in bands.find(graph)))
+    compiled = compile_graph(g, "block", sparse_kernels=fmt)
+    assert "mcc_residual_bands_nm_s8" in {c.function for c in compiled.calls}
+    xs = np.random.default_rng(rows).integers(-128, 128, (2, *g.t("in").shape)).astype(np.int8)
+    expected = reference_outputs(g, xs)
+    monkeypatch.setattr("tests.unit.test_codegen_host.compile_graph",
+                        lambda graph, prefix: compile_graph(graph, prefix, sparse_kernels=fmt))
+    assert_same(host_outputs(g, xs, tmp_path), expected)
+    if fmt == "2:4" and shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"):
+        run = run_on_board(compiled, xs.reshape(len(xs), *g.t("in").shape[1:]), g.t("y").shape, "mps2-an386",
+                           workdir=tmp_path / "qemu")
+        assert_same(run.outputs, expected)

@@ -1,45 +1,16 @@
 /**
  * @file mcc_residual_bands_s8.c
  * @brief A residual block (conv -> conv -> ADD with the block input) in bands of output rows, so neither
- *        convolution's whole output is ever in RAM (MCUNetV2's patch-based inference, for residual blocks).
- *
- * Band [r0, r1) of the output needs conv2's rows [r0, r1), which read conv1's rows [r0 - pt2, r1 - 1 - pt2 + KH2)
- * (pt2: conv2's top padding), clipped to the image. Those rows live in a ring at the start of the scratch: the
- * rows the previous band computed and this one reads again move to its front, the new ones are computed by
- * mcc_convolve_s8 over the window of x they read (its padding where the window meets the image's edge). conv2
- * writes the band into the scratch after the ring, and the ADD writes the band's sums over x's rows [r0, r1):
- * later bands read x from row r1 - 1 - pt2 + KH2 - pt1 >= r1 on. Every value is computed by the same kernels
- * on the same inputs as layer by layer, so the results are theirs bit for bit.
+ *        convolution's whole output is ever in RAM (MCUNetV2's patch-based inference, for residual blocks); dense
+ *        filters (mcc_convolve_s8). The band loop is mcc_bands.h's.
  */
-#include <stddef.h>
+#include "mcc_bands.h"
 
-#include "mcc_fixedpoint.h"
-#include "mcc_nn.h"
-
-/**
- * One convolution's output rows [lo, hi) (stride 1) from its input image of image_h rows of W * C_in bytes, of
- * which `rows` holds those from row rows_lo on (every row the output rows read).
- */
-static mcc_status conv_rows(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
-                            const mcc_dims *filter_dims, const int8_t *filter, const int32_t *bias,
-                            const int8_t *rows, int32_t rows_lo, int32_t image_h, int32_t w, int32_t cin,
-                            int32_t cout, int32_t lo, int32_t hi, int8_t *out)
+static mcc_status dense_conv(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                             const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                             const void *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out)
 {
-    const int32_t first = mcc_max_i32(lo - p->pad_h, 0);
-    const int32_t last = mcc_min_i32(hi - 1 - p->pad_h + filter_dims->h, image_h);
-    mcc_conv_params window = *p;
-    mcc_dims in_dims, out_dims;
-    window.pad_h = first - lo + p->pad_h; /* the rows above the window that are padding: only at the top */
-    in_dims.n = 1;
-    in_dims.h = last - first;
-    in_dims.w = w;
-    in_dims.c = cin;
-    out_dims.n = 1;
-    out_dims.h = hi - lo;
-    out_dims.w = w;
-    out_dims.c = cout;
-    return mcc_convolve_s8(ctx, &window, q, &in_dims, rows + (first - rows_lo) * w * cin, filter_dims, filter, bias,
-                           &out_dims, out);
+    return mcc_convolve_s8(ctx, p, q, in_dims, in, filter_dims, (const int8_t *)filter, bias, out_dims, out);
 }
 
 mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params *b, const mcc_conv_params *p1,
@@ -48,67 +19,6 @@ mcc_status mcc_residual_bands_s8(const mcc_context *ctx, const mcc_bands_params 
                                  const mcc_dims *filter2_dims, const int8_t *filter2, const int32_t *bias2,
                                  const mcc_add_params *pa, const mcc_dims *dims, int8_t *x)
 {
-    const int32_t h = dims->h, w = dims->w, c = dims->c, row = w * c;
-    const int32_t c1 = filter1_dims->n, row1 = w * c1;
-    int8_t *ring, *band;
-    mcc_context conv_ctx, add_ctx;
-    int32_t r0, have_lo = 0, have_hi = 0; /* conv1's rows in the ring: [have_lo, have_hi), from its start */
-    mcc_status status;
-    if (ctx == NULL || ctx->buf == NULL || b->band_rows < 1 ||
-        ctx->size < b->ring_rows * row1 + b->band_rows * row + b->conv_scratch + b->add_scratch) {
-        return MCC_NO_BUFFER;
-    }
-    ring = (int8_t *)ctx->buf;
-    band = ring + b->ring_rows * row1;
-    conv_ctx.buf = band + b->band_rows * row;
-    conv_ctx.size = b->conv_scratch;
-    add_ctx.buf = b->add_scratch > 0 ? (int8_t *)conv_ctx.buf + b->conv_scratch : NULL;
-    add_ctx.size = b->add_scratch;
-    for (r0 = 0; r0 < h; r0 += b->band_rows) {
-        const int32_t r1 = mcc_min_i32(r0 + b->band_rows, h);
-        const int32_t lo = mcc_max_i32(r0 - p2->pad_h, 0);
-        const int32_t hi = mcc_min_i32(r1 - 1 - p2->pad_h + filter2_dims->h, h);
-        mcc_broadcast_dims d;
-        int32_t keep = have_hi > lo ? have_hi - lo : 0, i;
-        if (hi - lo > b->ring_rows) {
-            return MCC_NO_BUFFER;
-        }
-        if (keep > 0 && lo > have_lo) { /* the rows this band reads again move to the ring's front */
-            const int32_t *src = (const int32_t *)(const void *)(ring + (lo - have_lo) * row1);
-            int32_t *dst = (int32_t *)(void *)ring, words = keep * row1 / 4;
-            for (i = 0; i < words; i++) {
-                dst[i] = src[i];
-            }
-            for (i = words * 4; i < keep * row1; i++) {
-                ring[i] = ring[(lo - have_lo) * row1 + i];
-            }
-        }
-        status = conv_rows(&conv_ctx, p1, q1, filter1_dims, filter1, bias1, x, 0, h, w, c, c1, lo + keep, hi,
-                           ring + keep * row1);
-        if (status != MCC_OK) {
-            return status;
-        }
-        have_lo = lo;
-        have_hi = hi;
-        /* conv2's rows [r0, r1) read the ring as the image rows [lo, hi) of conv1's output */
-        status = conv_rows(&conv_ctx, p2, q2, filter2_dims, filter2, bias2, ring, lo, h, w, c1, c, r0, r1, band);
-        if (status != MCC_OK) {
-            return status;
-        }
-        d.out.n = 1;
-        d.out.h = r1 - r0;
-        d.out.w = w;
-        d.out.c = c;
-        d.in1 = d.out;
-        d.in2 = d.out;
-        { /* the first band fills the ADD's rescale tables (when it has them), the others use them */
-            const int8_t *in1 = b->x_first ? x + r0 * row : band, *in2 = b->x_first ? band : x + r0 * row;
-            status = r0 == 0 ? mcc_add_s8(&add_ctx, pa, &d, in1, in2, x + r0 * row)
-                             : mcc_add_s8_filled(&add_ctx, pa, &d, in1, in2, x + r0 * row);
-        }
-        if (status != MCC_OK) {
-            return status;
-        }
-    }
-    return MCC_OK;
+    return mcc_bands_run(ctx, b, dense_conv, p1, q1, filter1_dims, filter1, bias1, dense_conv, p2, q2, filter2_dims,
+                         filter2, bias2, pa, dims, x);
 }

@@ -232,22 +232,25 @@ static int32_t dual_last_row(const int16_t *xw, int32_t k, const int8_t *w, int3
     return acc;
 }
 
+/** One pair's share of a dual-row group: the two words of weights at byte offset wo of wp against xa, xb. */
+#define FC_DUAL_PAIR(wp, wo, xa, xb, r, l)                                                                   \
+    do {                                                                                                     \
+        int32_t h02_, h13_;                                                                                  \
+        MCC_LDRD(wp, wo, h02_, h13_);                                                                        \
+        r = mcc_smlad(h02_, xa, r);                                                                          \
+        l = mcc_smlad(mcc_sxtb16(h02_), xa, l);                                                              \
+        r = mcc_smlad(h13_, xb, r);                                                                          \
+        l = mcc_smlad(mcc_sxtb16(h13_), xb, l);                                                              \
+    } while (0)
+
 /** One dual-row group (four inputs at int16 offset 4 * `g` of the row, byte offset `wo` of each pair) for two pairs
  *  of outputs: raw sums r0, r1 (256 * B + A) and A's sums l0, l1. */
 #define FC_DUAL_GROUP(w0, w1, xp, wo, g, r0, l0, r1, l1)                                                     \
     do {                                                                                                     \
-        int32_t xa_, xb_, h02_, h13_;                                                                        \
+        int32_t xa_, xb_;                                                                                    \
         MCC_LDRD(xp, 8 * (g), xa_, xb_);                                                                     \
-        MCC_LDRD(w0, wo, h02_, h13_);                                                                        \
-        r0 = mcc_smlad(h02_, xa_, r0);                                                                       \
-        l0 = mcc_smlad(mcc_sxtb16(h02_), xa_, l0);                                                           \
-        r0 = mcc_smlad(h13_, xb_, r0);                                                                       \
-        l0 = mcc_smlad(mcc_sxtb16(h13_), xb_, l0);                                                           \
-        MCC_LDRD(w1, wo, h02_, h13_);                                                                        \
-        r1 = mcc_smlad(h02_, xa_, r1);                                                                       \
-        l1 = mcc_smlad(mcc_sxtb16(h02_), xa_, l1);                                                           \
-        r1 = mcc_smlad(h13_, xb_, r1);                                                                       \
-        l1 = mcc_smlad(mcc_sxtb16(h13_), xb_, l1);                                                           \
+        FC_DUAL_PAIR(w0, wo, xa_, xb_, r0, l0);                                                              \
+        FC_DUAL_PAIR(w1, wo, xa_, xb_, r1, l1);                                                              \
     } while (0)
 
 /**
@@ -389,23 +392,11 @@ static void dual_pair_lean(const int16_t *xw, int32_t k, const int8_t *w, const 
  *  sit at byte offsets wo, wo + 8 and wo + 16 of wp. */
 #define FC_LEAN_GROUP(wp, xp, wo, g)                                                                         \
     do {                                                                                                     \
-        int32_t xa_, xb_, h02_, h13_;                                                                        \
+        int32_t xa_, xb_;                                                                                    \
         MCC_LDRD(xp, 8 * (g), xa_, xb_);                                                                     \
-        MCC_LDRD(wp, wo, h02_, h13_);                                                                        \
-        r0 = mcc_smlad(h02_, xa_, r0);                                                                       \
-        l0 = mcc_smlad(mcc_sxtb16(h02_), xa_, l0);                                                           \
-        r0 = mcc_smlad(h13_, xb_, r0);                                                                       \
-        l0 = mcc_smlad(mcc_sxtb16(h13_), xb_, l0);                                                           \
-        MCC_LDRD(wp, (wo) + 8, h02_, h13_);                                                                  \
-        r1 = mcc_smlad(h02_, xa_, r1);                                                                       \
-        l1 = mcc_smlad(mcc_sxtb16(h02_), xa_, l1);                                                           \
-        r1 = mcc_smlad(h13_, xb_, r1);                                                                       \
-        l1 = mcc_smlad(mcc_sxtb16(h13_), xb_, l1);                                                           \
-        MCC_LDRD(wp, (wo) + 16, h02_, h13_);                                                                 \
-        r2 = mcc_smlad(h02_, xa_, r2);                                                                       \
-        l2 = mcc_smlad(mcc_sxtb16(h02_), xa_, l2);                                                           \
-        r2 = mcc_smlad(h13_, xb_, r2);                                                                       \
-        l2 = mcc_smlad(mcc_sxtb16(h13_), xb_, l2);                                                           \
+        FC_DUAL_PAIR(wp, wo, xa_, xb_, r0, l0);                                                              \
+        FC_DUAL_PAIR(wp, (wo) + 8, xa_, xb_, r1, l1);                                                        \
+        FC_DUAL_PAIR(wp, (wo) + 16, xa_, xb_, r2, l2);                                                       \
     } while (0)
 
 /**
