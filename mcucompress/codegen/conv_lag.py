@@ -42,7 +42,7 @@ def pair_order_lag(in_hwc, out_hwc, kernel: tuple[int, int], a) -> int:
     first = []  # per output pixel: the row-major index of its first tap inside the input (huge: none)
     for origin, size, dil, taps, grid in ((oy * a.stride_h - a.pad_top, h, a.dilation_h, kh, oy),
                                           (ox * a.stride_w - a.pad_left, w, a.dilation_w, kw, ox)):
-        steps = np.where(origin < 0, -(-(-origin) // dil), 0)  # taps skipped above / left of the input
+        steps = np.where(origin < 0, (dil - 1 - origin) // dil, 0)  # taps skipped above / left of the input
         tap = origin + steps * dil
         first.append(np.where((steps < taps) & (tap < size), tap, -1))
     inside = (first[0] >= 0) & (first[1] >= 0)

@@ -14,8 +14,8 @@ import pytest
 from mcucompress.codegen import bands
 from mcucompress.codegen.project import compile_graph
 from mcucompress.ir import Graph, Op, Tensor
-from mcucompress.ir.tensor import QuantParams
 from mcucompress.ir import ops as irops
+from mcucompress.ir.tensor import QuantParams
 from tests.graphs import q
 from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
 
