@@ -145,7 +145,7 @@ def choose(graph: Graph, arena_bytes: Callable[[tuple[Block, ...]], int],
 def lower_part(lowering, index: int, op: Op, block: Block, call):
     """A block layer's record: conv1 and conv2 become layers without code that carry their weights and
     parameters (`parts`: their variants count), the ADD's layer the mcc_residual_bands_s8 call over them."""
-    from mcucompress.codegen.records import KernelCall, StructArg, TensorArg
+    from mcucompress.codegen.records import CStatic, KernelCall, StructArg, TensorArg
 
     add_index = index_of(lowering.graph, block.add)
     if op is not block.add:
@@ -160,11 +160,11 @@ def lower_part(lowering, index: int, op: Op, block: Block, call):
     fields = layout(g, block)
     x_first = int(block.add.inputs[0] == block.x)
     sparse = [int(c.function == "mcc_convolve_nm_s8") for c in (conv1, conv2)]
-    bands = lowering.static(index, "bands", "mcc_bands_params",
-                            [("band_rows", str(fields["band_rows"])), ("x_first", str(x_first)),
-                             ("ring_rows", str(fields["ring_rows"])), ("conv_scratch", str(fields["conv_scratch"])),
-                             ("add_scratch", str(fields["add_scratch"])), ("sparse1", str(sparse[0])),
-                             ("sparse2", str(sparse[1]))])
+    bands = CStatic("mcc_bands_params", lowering.sym(index, "bands"),
+                    [("band_rows", str(fields["band_rows"])), ("x_first", str(x_first)),
+                     ("ring_rows", str(fields["ring_rows"])), ("conv_scratch", str(fields["conv_scratch"])),
+                     ("add_scratch", str(fields["add_scratch"])), ("sparse1", str(sparse[0])),
+                     ("sparse2", str(sparse[1]))])
     ctx = lowering.scratch_ctx(index, fields["total"])
     dims = lowering.dims_static(index, "dims", g.t(block.x).shape)
     add_params = call.args[1].static

@@ -85,9 +85,6 @@ class Lowering:
     def dims_static(self, index: int, what: str, shape) -> CStatic:
         return CStatic("mcc_dims", self.sym(index, what), _dims_fields(shape))
 
-    def static(self, index: int, what: str, ctype: str, fields: list[tuple[str, str]]) -> CStatic:
-        return CStatic(ctype, self.sym(index, what), fields)
-
     def scratch_ctx(self, index: int, size: int | None = None) -> CStatic:
         offset = self.plan.scratch.get(index)
         if offset is None:

@@ -90,11 +90,7 @@ def analyse(graph: Graph, in_place: bool = True, kernel_in_place: bool = True, i
     for i, op in enumerate(graph.ops):
         src, dst = op.inputs[0] if op.inputs else "", op.outputs[0]
         if id(op) in band_adds:
-            src = band_adds[id(op)].x  # the block writes its output over x, x's last reader
-            if not homes(uf.find(src)) and max(last_consumer[n] for n in members(uf.find(src))) == i:
-                uf.union(src, dst)
-                shift[dst] = shift.get(src, 0)
-            continue
+            src = band_adds[id(op)].x  # the block writes its output over x, its other ADD input is in the scratch
         if src not in last_consumer:
             continue
         lag_rule = spec(op.kind).in_place_lag
