@@ -120,6 +120,9 @@ def main() -> int:
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of " + ",".join(RUNS))
     ap.add_argument("--no-original", action="store_true", help="skip measuring the original model's PTQ int8")
+    ap.add_argument("--start", default=None, metavar="MODEL",
+                    help="float model the runs start from (default: the original; give the dense run's output for "
+                         "the two-stage pipeline train dense -> prune -> fine-tune, where it is also the teacher)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     if not MODEL.exists():
@@ -141,9 +144,10 @@ def main() -> int:
     calib_all = np.load(train)["x"]
     calib = calib_all[np.random.default_rng(a.seed).permutation(len(calib_all))[:500]].astype(np.float32)
     del calib_all
-    results: dict = {"model": MODEL.name, "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
+    results: dict = {"model": MODEL.name, "start": str(a.start or MODEL.name), "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
                      "batch_size": a.batch_size, "distill": a.distill, "qat_epochs": a.qat_epochs,
                      "qat_lr": a.qat_lr, "runs": {}}
+    start = Path(a.start) if a.start else MODEL
     original = mcucompress.load(MODEL)
     if not a.no_original:
         results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
@@ -154,7 +158,7 @@ def main() -> int:
         cfg = FinetuneConfig(epochs=a.qat_epochs if qat else a.epochs, batch_size=a.batch_size,
                              lr=a.qat_lr if qat else a.lr, seed=a.seed, max_train=a.max_train or None, augment=True,
                              distill=a.distill, **RUNS[name])
-        source = workdir / f"{QAT_FROM}.tflite" if qat else MODEL
+        source = workdir / f"{QAT_FROM}.tflite" if qat else start
         if not source.exists():
             print(f"bench/finetune.py: run '{name}' starts from {source}, which is absent: run {QAT_FROM} first",
                   file=sys.stderr)
