@@ -3,8 +3,8 @@
 For each row: top-1 of the int8 model on the first 2,000 CIFAR-10 test images (reference executor, which is
 bit-exact with our C), weight bytes of the int8 model, and executed instructions per inference on
 mps2-an386 in QEMU (median of a few samples). Float pruned models are quantized with our quantizer on the
-same 500 calibration images as the dense baseline. The CIFAR npz files are made with
-../shared/data/cifar10/to_npz.py into a cache folder.
+same 500 calibration images as the dense baseline: the issue's protocol, 500 training images drawn with
+to_npz.py --seed 0 (tests/cifar_protocol.py, cached in .cache/cifar10).
 
 usage: python bench/prune.py [--methods channels,unstructured,2:4,1:4] [--sparsities 0.3,0.5,0.7,0.9]
                              [--recover none,bias,reconstruct,distill] [--no-qemu | --qemu-for LIST] [--n-test 2000]
@@ -15,25 +15,24 @@ usage: python bench/prune.py [--methods channels,unstructured,2:4,1:4] [--sparsi
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests/cifar_protocol.py
 SHARED = REPO.parent / "shared"
 MODEL = SHARED / "models" / "mlperf_tiny" / "ic_pretrainedResnet_float.tflite"
-CACHE = REPO / ".cache" / "cifar10"
+
+from tests import cifar_protocol
 
 
 def cifar(split: str, n: int) -> dict:
-    path = CACHE / f"cifar10_{split}_{n}.npz"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(SHARED / "data" / "cifar10" / "to_npz.py"), str(CACHE), "--split", split,
-                        "--n", str(n)], check=True)
-    return dict(np.load(path))
+    data = cifar_protocol.cifar(split, n)
+    if data is None:
+        raise SystemExit(f"{cifar_protocol.TO_NPZ} is absent: lay ../shared beside the repository")
+    return data
 
 
 def top1(graph, x, y) -> float:

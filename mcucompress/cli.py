@@ -312,7 +312,7 @@ def _prune(args, reserved: dict) -> None:
     x = prune_inputs(args.calibration, graph, args.normalize)  # NHWC, normalized, not quantized
     result = prune(graph, x, args.method, args.sparsity, args.recover, allocation=args.allocation,
                    criterion=args.criterion, round_to=args.round_to, data_name=args.calibration,
-                   nm_rows=args.nm_rows)
+                   nm_rows=args.nm_rows, nm_everywhere=args.nm_all_layers)
     tflite_writer.write(result.graph, args.output)
     kind = "int8" if result.graph.is_quantized else "float32"
     print(f"wrote {args.output} ({kind}, {args.method}, sparsity {result.sparsity:g}, recovery {result.recover})")
@@ -490,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")
     p.add_argument("--nm-rows", type=int, default=1, metavar="R",
                    help="2:4 / 1:4: consecutive output channels sharing each mask (2 = row pairs), ranked together")
+    p.add_argument("--nm-all-layers", action="store_true",
+                   help="2:4 / 1:4: prune every layer that can take the pattern, also where compile would run it dense "
+                        "(default: only the layers its sparse kernels speed up, or all when none would)")
     p.add_argument("--layers", action="store_true", help="print per-layer channels, sparsity, MACs, bytes, SQNR")
     p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
     p.add_argument("--json", metavar="FILE", help="write the per-layer report as JSON")

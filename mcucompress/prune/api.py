@@ -40,7 +40,8 @@ class PruneResult:
 
 def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity: float | None = None,
           recover_with: str | None = None, allocation: str = "sensitivity", criterion: str | None = None,
-          round_to: int | None = None, data_name: str = "calibration data", nm_rows: int = 1) -> PruneResult:
+          round_to: int | None = None, data_name: str = "calibration data", nm_rows: int = 1,
+          nm_everywhere: bool = False) -> PruneResult:
     """Prune `graph` (float32, or int8) with calibration samples `data` (raw float inputs).
 
     method: 'channels' (sparsity = fraction of MACs removed, channels removed physically), 'unstructured'
@@ -48,7 +49,9 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
     recover_with: 'none', 'bias', 'reconstruct' (default; layer-wise least squares, numpy only) or 'distill'
     (reconstruct, then label-free distillation toward the dense model on the calibration samples; torch).
     nm_rows (N:M only): consecutive output channels sharing each mask, ranked by their combined score (2: row
-    pairs 2i, 2i + 1; every row stays N:M)."""
+    pairs 2i, 2i + 1; every row stays N:M). N:M prunes only the layers the compiler would then run sparse (on the DSP
+    target: elsewhere the zeros save nothing and cost accuracy), or every layer that takes the pattern when
+    nm_everywhere or when none would."""
     recover_with = recover_with or "reconstruct"
     criterion = criterion or ("obs" if recover_with in ("reconstruct", "distill") else "data")
     _check_request(method, sparsity, recover_with, allocation, criterion)
@@ -68,7 +71,7 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
 
         plans, q_out = prune_channels(dense, work, x, sparsity, layerwise, allocation, criterion, round_to, q)
     else:
-        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise, nm_rows)
+        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise, nm_rows, nm_everywhere)
         q_out = copy.deepcopy(q) if q is not None else None
     if q_out is not None:
         for index, plan in plans.items():
@@ -145,24 +148,32 @@ def _row_scales(q: Graph, op) -> np.ndarray:
 
 
 def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsity: float, allocation: str,
-                  notes: list[str], recover_with: str = "reconstruct", nm_rows: int = 1) -> dict[int, LayerPlan]:
+                  notes: list[str], recover_with: str = "reconstruct", nm_rows: int = 1,
+                  nm_everywhere: bool = False) -> dict[int, LayerPlan]:
     """Per weighted op: the weight ratio (unstructured) or the N:M pattern, for the layers that take it."""
     index_of = {id(op): i for i, op in enumerate(work.ops)}
     ops = layers.weighted_ops(work)
     if method in nm.PATTERNS:
         n, m = nm.PATTERNS[method]
-        plans = {}
-        reasons = []
+        takers, reasons = [], []
         for op in ops:
             why = nm.why_not(op, work.t(op.inputs[1]).shape, m)
             if why is None:
-                plans[index_of[id(op)]] = LayerPlan(ratio=1 - n / m, nm=(n, m), nm_rows=nm_rows)
+                takers.append(op)
             else:
                 reasons.append(f"op {op.name} ({op.kind}): {why}")
-        if not plans:
+        if not takers:
             raise PruneError(f"--method {method}: no layer can take it; {reasons[0]}")
+        faster = takers if nm_everywhere else [op for op in takers if nm.runs_sparse(work, op, n, m)]
+        if faster:
+            reasons += [f"op {op.name} ({op.kind}): its {method} kernel would not beat dense here (compile's cost "
+                        "model), so zeros would only cost accuracy" for op in takers if op not in faster]
+        else:  # nothing speeds up (small layers): the pattern is still what was asked for
+            faster = takers
+            notes.append(f"no layer runs faster with {method} here (compile's cost model): every layer that takes the "
+                         "pattern is pruned, for accuracy studies; its zeros save neither flash nor instructions")
         notes.extend(f"left dense: {r}" for r in reasons)
-        return plans
+        return {index_of[id(op)]: LayerPlan(ratio=1 - n / m, nm=(n, m), nm_rows=nm_rows) for op in faster}
     mats = [layers.matrix(op, work.t(op.inputs[1]).data) for op in ops]
     if allocation == "uniform":
         ratios = [sparsity] * len(ops)

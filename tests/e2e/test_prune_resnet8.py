@@ -1,14 +1,13 @@
 """Post-training pruning goals on MLPerf Tiny ResNet-8 (issue 11), slow: int8 top-1 on the first 2,000 CIFAR-10
-test images, the float model pruned with the first 500 training images (no labels) and quantized with our
-quantizer on the same images, against the dense model quantized the same way (76.7%).
+test images, the float model pruned with 500 training images (no labels; the issue's protocol: to_npz.py --split train
+--n 500 --seed 0) and quantized with our quantizer on the same images, against the dense model quantized the same
+way (76.7%).
 
-The CIFAR npz files are made with ../shared/data/cifar10/to_npz.py into .cache/cifar10 (reused across runs);
-the tests skip with a reason when ../shared is absent."""
+The CIFAR npz files are made with ../shared/data/cifar10/to_npz.py into .cache/cifar10 (tests/cifar_protocol.py,
+reused across runs); the tests skip with a reason when ../shared is absent."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,24 +17,20 @@ import mcucompress
 from mcucompress.analysis import total_cost
 from mcucompress.dataset import quantize_input
 from mcucompress.reference import executor
+from tests import cifar_protocol
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 MODEL = SHARED / "models" / "mlperf_tiny" / "ic_pretrainedResnet_float.tflite"
-CACHE = REPO / ".cache" / "cifar10"
 
 pytestmark = pytest.mark.slow
 
 
 def cifar(split: str, n: int) -> dict:
-    script = SHARED / "data" / "cifar10" / "to_npz.py"
-    if not script.exists() or not MODEL.exists():
-        pytest.skip(f"{script} or {MODEL} is absent (../shared not laid beside the repo)")
-    path = CACHE / f"cifar10_{split}_{n}.npz"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(script), str(CACHE), "--split", split, "--n", str(n)], check=True)
-    return dict(np.load(path))
+    data = cifar_protocol.cifar(split, n) if MODEL.exists() else None
+    if data is None:
+        pytest.skip(f"{cifar_protocol.TO_NPZ} or {MODEL} is absent (../shared not laid beside the repo)")
+    return data
 
 
 def top1(q, x, y) -> float:

@@ -46,9 +46,36 @@ def test_bias_correction_restores_the_output_mean():
     assert shift["bias"] < shift["none"]
 
 
+def _conv_then_pointwise():
+    """int8: a 3x3 convolution 16 -> 16 at 32x32 (its 2:4 kernel beats dense), then a 1x1 one (it does not)."""
+    from mcucompress.ir import ops as irops
+    from tests.random_graphs import Builder, _weighted_op
+
+    b = Builder(np.random.default_rng(0), "conv_then_pointwise")
+    x = b.input((1, 32, 32, 16), scale=0.05, zp=-3)
+    for k in (3, 1):
+        inputs, y = _weighted_op(b, x, (16, k, k, 16), 16, k * k * 16, 0, True, "RELU", (1, 32, 32, 16), None)
+        x = b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, 1, 1, k // 2, k // 2, k // 2, k // 2, "RELU"))
+    return b.finish(x)
+
+
+def test_two_four_prunes_only_the_layers_it_speeds_up_unless_asked_for_all():
+    graph = _conv_then_pointwise()
+    cal = np.random.default_rng(1).normal(0, 1, (32, 32, 32, 16)).astype(np.float32)
+    zeros = {}
+    for everywhere in (False, True):
+        result = mcucompress.prune(graph, cal, "2:4", None, "none", nm_everywhere=everywhere)
+        zeros[everywhere] = [float(np.mean(result.graph.t(op.inputs[1]).data == 0)) for op in result.graph.ops]
+        if not everywhere:
+            assert any("conv_2d_1" in n and "would not beat dense" in n for n in result.notes), result.notes
+    assert zeros[False][0] >= 0.5 and zeros[False][1] < 0.1  # the 1x1 layer keeps its weights
+    assert zeros[True][0] >= 0.5 and zeros[True][1] >= 0.5
+
+
 def test_two_four_holds_in_every_group_of_four_input_channels():
     graph = mcucompress.load(DIGITS_FLOAT)
     result = mcucompress.prune(graph, CAL, "2:4")
+    assert any("no layer runs faster" in n for n in result.notes)  # digits' layers are too small to gain
     checked = 0
     for op in weighted_ops(result.graph):
         w = result.graph.t(op.inputs[1]).data
