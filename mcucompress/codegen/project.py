@@ -75,13 +75,18 @@ def layer_summary(call: KernelCall) -> dict:
 
 def _plan_order_and_bands(graph: Graph, io_in_arena: bool) -> tuple[Graph, tuple]:
     """The op order (plan/order.py) and the residual blocks run in row bands (codegen/bands.py) that make the
-    arena smallest: bands chosen, ops reordered around them, the bands chosen again for the new order."""
+    arena smallest: bands chosen, then ops reordered with the bands chosen again for every order tried (a move can
+    pay only with other bands: the 2:4 ResNet-8's shortcut run first lets its first block take smaller bands,
+    42,640 -> 36,128 B)."""
     def arena(g: Graph, blocks: tuple) -> int:
         return plan_memory(g, bands.scratch_sizes(g, blocks), io_in_arena=io_in_arena, bands=blocks).arena_bytes
 
-    blocks = bands.choose(graph, lambda bs: arena(graph, bs))
-    graph = order_for_memory(graph, lambda g: arena(g, blocks))
-    return graph, bands.choose(graph, lambda bs: arena(graph, bs), blocks)
+    def banded(g: Graph, start: tuple) -> tuple:
+        return bands.choose(g, lambda bs: arena(g, bs), start)
+
+    blocks = banded(graph, ())
+    graph = order_for_memory(graph, lambda g: arena(g, banded(g, blocks)))
+    return graph, banded(graph, blocks)
 
 
 def graph_hash(graph: Graph) -> str:
