@@ -144,10 +144,10 @@ def main() -> int:
     calib_all = np.load(train)["x"]
     calib = calib_all[np.random.default_rng(a.seed).permutation(len(calib_all))[:500]].astype(np.float32)
     del calib_all
-    results: dict = {"model": MODEL.name, "start": str(a.start or MODEL.name), "epochs": a.epochs, "max_train": a.max_train, "seed": a.seed, "lr": a.lr,
-                     "batch_size": a.batch_size, "distill": a.distill, "qat_epochs": a.qat_epochs,
-                     "qat_lr": a.qat_lr, "runs": {}}
-    start = Path(a.start) if a.start else MODEL
+    start_model = Path(a.start) if a.start else MODEL
+    results: dict = {"model": MODEL.name, "start": str(start_model), "epochs": a.epochs, "max_train": a.max_train,
+                     "seed": a.seed, "lr": a.lr, "batch_size": a.batch_size, "distill": a.distill,
+                     "qat_epochs": a.qat_epochs, "qat_lr": a.qat_lr, "runs": {}}
     original = mcucompress.load(MODEL)
     if not a.no_original:
         results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
@@ -158,7 +158,7 @@ def main() -> int:
         cfg = FinetuneConfig(epochs=a.qat_epochs if qat else a.epochs, batch_size=a.batch_size,
                              lr=a.qat_lr if qat else a.lr, seed=a.seed, max_train=a.max_train or None, augment=True,
                              distill=a.distill, **RUNS[name])
-        source = workdir / f"{QAT_FROM}.tflite" if qat else start
+        source = workdir / f"{QAT_FROM}.tflite" if qat else start_model
         if not source.exists():
             print(f"bench/finetune.py: run '{name}' starts from {source}, which is absent: run {QAT_FROM} first",
                   file=sys.stderr)

@@ -307,26 +307,21 @@ def layer_shape(graph: Graph, op: Op) -> Shape | None:
     return None
 
 
-def choose(graph: Graph, op: Op, tgt: Target | None = None) -> Choice | None:
-    """The format of a CONV_2D / FULLY_CONNECTED layer (None for other ops)."""
+def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray | None = None) -> Choice | None:
+    """The format of a CONV_2D / FULLY_CONNECTED layer (None for other ops). `weights`: symmetric int8 weights to
+    judge instead of the layer's own (the pruner asks about a pattern it has not written yet)."""
+    tgt = tgt or _TARGET
     shape = layer_shape(graph, op)
     if shape is None:
         return None
     w = graph.t(op.inputs[1])
-    symmetric_int8 = w.dtype == "int8" and (w.quant is None or not np.any(np.asarray(w.quant.zero_point) != 0))
-    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
-    return choose_for(shape, w.data, cin, tgt, symmetric_int8)
-
-
-def choose_for(shape: Shape, data: np.ndarray, cin: int, tgt: Target | None = None,
-               symmetric_int8: bool = True) -> Choice:
-    """choose() on a layer's shape and int8 weights (the pruner asks it of weights it has not written yet)."""
-    tgt = tgt or _TARGET
+    data = w.data if weights is None else weights
     dense_bytes = int(data.size)
     dense = round(mve_dense_cost(shape) if tgt.mve and shape.kind == "conv" else
                   dense_cost(shape, tgt.dsp and not tgt.mve))
     base = Choice("dense", sparsity(data), None, dense_bytes, dense_bytes, dense, dense, "")
-    if not symmetric_int8:
+    asymmetric = w.quant is not None and np.any(np.asarray(w.quant.zero_point) != 0)
+    if weights is None and (w.dtype != "int8" or asymmetric):
         base.reason = "asymmetric or non-int8 weights"
         return base
     base.pattern = nm_pattern(data)
@@ -351,6 +346,7 @@ def choose_for(shape: Shape, data: np.ndarray, cin: int, tgt: Target | None = No
         if fmt == unstructured.FORMAT:
             stride = unstructured.stride_for(shape.kind, shape.rows)
             q = unstructured.quads(data, stride)
+            cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
             cost = round(unstructured.cost(shape.kind, shape.rows, shape.k, shape.cout, int(q.sum()), cin))
             nbytes = int(4 * q.size + 8 * q.sum())
         else:

@@ -170,8 +170,8 @@ def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsit
                         "model), so zeros would only cost accuracy" for op in takers if op not in faster]
         else:  # nothing speeds up (small layers): the pattern is still what was asked for
             faster = takers
-            notes.append(f"no layer runs faster with {method} here (compile's cost model): every layer that takes the "
-                         "pattern is pruned, for accuracy studies; its zeros save neither flash nor instructions")
+            notes.append(f"no layer runs faster with {method} here (compile's cost model): every layer that takes "
+                         "the pattern is pruned, for accuracy studies; its zeros save neither flash nor instructions")
         notes.extend(f"left dense: {r}" for r in reasons)
         return {index_of[id(op)]: LayerPlan(ratio=1 - n / m, nm=(n, m), nm_rows=nm_rows) for op in faster}
     mats = [layers.matrix(op, work.t(op.inputs[1]).data) for op in ops]

@@ -33,15 +33,10 @@ def runs_sparse(graph: Graph, op: Op, n: int, m: int) -> bool:
     int8 with reconstruction when they stay dense, at the same weight bytes and instructions)."""
     from mcucompress.codegen import sparse
 
-    shape = sparse.layer_shape(graph, op)
-    if shape is None:
-        return False
     w = graph.t(op.inputs[1])
-    mat = layers.matrix(op, w.data)
-    proxy = np.where(nm_mask(mat, n, m), 1, 0).astype(np.int8)  # the pattern is all the choice reads
-    data = layers.unmatrix(op, proxy, w.shape).astype(np.int8)
-    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
-    return sparse.choose_for(shape, data, cin, sparse.Target()).format != "dense"
+    proxy = np.where(nm_mask(layers.matrix(op, w.data), n, m), 1, 0)  # the pattern is all the choice reads
+    choice = sparse.choose(graph, op, sparse.Target(), weights=layers.unmatrix(op, proxy, w.shape).astype(np.int8))
+    return choice is not None and choice.format != "dense"
 
 
 def block_score(score: np.ndarray, rows: int) -> np.ndarray:
