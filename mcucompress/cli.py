@@ -132,7 +132,8 @@ def cmd_compile(args) -> int:
     try:
         compiled = driver.compile_model(args.model, args.output, prefix=args.name, force=args.force,
                                         board=args.board, checks=args.checks, arena=args.arena,
-                                        arena_section=args.arena_section, io=args.io, **_quant_options(args))
+                                        arena_section=args.arena_section, io=args.io, packed_ram=args.packed_ram,
+                                        **_quant_options(args))
         summary = compiled.summary()
         if args.board and reserved:  # the firmware's flash/RAM breakdown: a link of the harness, seconds
             from mcucompress.harness.breakdown import firmware_memory
@@ -396,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="arena (default, as TFLM): the input and output tensors are planned into the arena and "
                         "<prefix>_input_buffer()/_output_buffer() point at them; separate: they live only in the "
                         "caller's buffers")
+    p.add_argument("--packed-ram", type=int, default=0, metavar="BYTES",
+                   help="let the arena grow by up to BYTES to unpack more pruned filters kept packed in flash "
+                        "(default 0: only where they fit beside the tensors live then)")
     p.add_argument("--plan", action="store_true", help="print an ASCII picture of the memory plan")
     p.add_argument("--json", metavar="FILE", help="write weights_bytes, arena_bytes, scratch_bytes as JSON (with "
                    "--board also the firmware's flash/RAM breakdown)")

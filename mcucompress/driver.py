@@ -85,9 +85,10 @@ def default_prefix(graph: Graph) -> str:
 
 def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = None, force: bool = False,
                   board: str | None = None, checks: bool = False, arena: str = "static",
-                  arena_section: str | None = None, io: str = "arena", **quant_options) -> CompiledModel:
-    """Import, plan and generate the C project in `outdir` (atomically); `arena`, `arena_section`, `io`: see
-    codegen/arena.py and codegen/project.compile_graph (checked before any work)."""
+                  arena_section: str | None = None, io: str = "arena", packed_ram: int = 0,
+                  **quant_options) -> CompiledModel:
+    """Import, plan and generate the C project in `outdir` (atomically); `arena`, `arena_section`, `io`,
+    `packed_ram`: see codegen/arena.py and codegen/project.compile_graph (checked before any work)."""
     if prefix is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", prefix):
         raise McuError(f"--name '{prefix}' is not a C identifier; use letters, digits and underscores")
     from mcucompress.boards import check_fits, load_board
@@ -98,7 +99,8 @@ def compile_model(model: str | Path, outdir: str | Path, prefix: str | None = No
     graph = prepare(model, **quant_options)
     # The kernel variants (sparse formats) are chosen for the board's core; without one, for a DSP core.
     compiled = compile_graph(graph, prefix or default_prefix(graph), dsp=target.dsp if target else True, checks=checks,
-                             arena=arena, arena_section=arena_section, io=io, mve=bool(target and target.mve))
+                             arena=arena, arena_section=arena_section, io=io, mve=bool(target and target.mve),
+                             packed_ram=packed_ram)
     if target:
         check_fits(target, compiled)
     write_project(compiled, outdir, force=force)

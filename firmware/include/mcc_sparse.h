@@ -117,6 +117,33 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
                                      int8_t *out);
 int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
+/*
+ * Packed (bitmask) filters: a filter kept in flash as a bit per byte plus its non-zero bytes, unpacked into
+ * RAM (the layer's scratch) right before the dense kernel runs on it. It trades a few instructions per weight
+ * and the filter's size in scratch for flash: 1/8 byte per weight + 1 per non-zero, smaller than the dense
+ * filter from 12.5% zeros on, where the step stream (2 bytes per non-zero) pays only above ~51%.
+ *
+ * The bytes are those of the filter as the dense kernel reads it (OHWI, or the dual-row layout of
+ * mcc_matmul.h), except that in the dual-row part of each channel pair (the first `dual_bytes` of every
+ * `pair_stride` bytes, `pairs` pairs) a half-word 256 * wB + wA is kept as the bytes (wA, wB): a zero weight
+ * stays a zero byte. Unpacking rebuilds the half-word (wB minus one where wA < 0).
+ */
+
+/** A filter packed as a bitmask plus its non-zero bytes. */
+typedef struct {
+    const uint32_t *masks; /**< bit i of word j set: byte 32 * j + i is non-zero */
+    const int8_t *values;  /**< the non-zero bytes in order, then 4 bytes of padding (each nibble reads a word) */
+    int32_t words;         /**< mask words; the unpacked filter is 32 * words bytes */
+    int32_t pairs;         /**< dual-row channel pairs (0: plain bytes) */
+    int32_t pair_stride;   /**< bytes per pair */
+    int32_t dual_bytes;    /**< bytes of each pair in half-words 256 * wB + wA (2 * K rounded down to 8) */
+} mcc_packed_filter;
+
+/**
+ * Unpack a packed filter into `dst` (32 * words bytes, 4-byte aligned), exactly the dense kernel's filter bytes.
+ */
+void mcc_unpack_filter_s8(const mcc_packed_filter *f, int8_t *dst);
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,14 +68,15 @@ def pays(k: int) -> bool:
     return k >= MIN_K and k not in PLAIN_K
 
 
-def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0) -> KernelCall:
+def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0, lean: bool = True) -> KernelCall:
     """Rewrite a dense CONV_2D / FULLY_CONNECTED call to the dual-row layout when the target has the DSP extension
-    (`dsp`), the layout pays and is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged."""
+    (`dsp`), the layout pays and is exact for `rows` (the filter as [C_out, K]); other calls come back unchanged.
+    `lean`: a FULLY_CONNECTED may take the lean loop's interleaved pairs."""
     if call.function not in FUNCTIONS or not dsp or filter_offset != 0:
         return call
     bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
     if call.function == "mcc_fully_connected_s8":
-        lean = fc_lean(call, rows, bias)
+        lean = lean and fc_lean(call, rows, bias)
         if not (lean and rows.shape[1] >= FC_LEAN_MIN_K and rows.size >= FC_LEAN_MIN_WEIGHTS
                 or pays(rows.shape[1]) and rows.size >= FC_MIN_WEIGHTS):
             return call
@@ -84,7 +85,7 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0)
     packed = dual_rows(rows)
     if packed is None:
         return call
-    lean = call.function == "mcc_fully_connected_s8" and fc_lean(call, rows, bias)
+    lean = lean and call.function == "mcc_fully_connected_s8" and fc_lean(call, rows, bias)
     weights = next(a for a in call.arrays if a.name.endswith("_weights"))
     weights.values = interleave_pairs(packed, *rows.shape) if lean else packed
     weights.comment += " dual-row, pairs in blocks of three" if lean else " dual-row"

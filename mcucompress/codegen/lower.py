@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
-from mcucompress.codegen import bands, dual_rows, lower_int16, sparse
+from mcucompress.codegen import bands, dual_rows, lower_int16, packed, sparse
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -89,7 +89,7 @@ class Lowering:
         offset = self.plan.scratch.get(index)
         if offset is None:
             return CStatic("mcc_context", self.sym(index, "ctx"), [("buf", "0"), ("size", "0")])
-        size = scratch_size(self.graph, self.graph.ops[index]) if size is None else size
+        size = kernel_scratch_size(self.graph, self.graph.ops[index]) if size is None else size
         return CStatic("mcc_context", self.sym(index, "ctx"),
                        [("buf", f"{self.prefix}_arena + {offset}"), ("size", str(size))])
 
@@ -116,7 +116,8 @@ class Lowering:
         if op.kind != "CONV_2D":
             return call
         w = self.graph.t(op.inputs[1]).data
-        return dual_rows.apply(call, w.reshape(w.shape[0], -1), _dual_target())
+        call = dual_rows.apply(call, w.reshape(w.shape[0], -1), _dual_target())
+        return packed.apply(self, index, op, call, kernel_scratch_size(self.graph, op))
 
     def _conv_call(self, index: int, op: Op, function: str) -> KernelCall:
         """The convolution kernels' records (mcc_conv_params, per-channel quantization, dims); TRANSPOSE_CONV's
@@ -180,9 +181,12 @@ class Lowering:
                           self._weighted_args(op, statics, weights, bias), statics=statics,
                           arrays=[weights, bias, mult, shift])
         call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
-        if self.plan.scratch.get(index) is None:
-            return call  # dual-row filters take the widened row, in the scratch
-        return dual_rows.apply(call, w.data.reshape(units, depth), _dual_target(), p.filter_offset)
+        kernel_scratch = kernel_scratch_size(g, op)
+        if kernel_scratch == 0:
+            return packed.apply(self, index, op, call, 0)  # dual-row filters take the widened row, in the scratch
+        call = dual_rows.apply(call, w.data.reshape(units, depth), _dual_target(), p.filter_offset,
+                               lean=call.weight_format != packed.FORMAT)  # packed: the pair layout only
+        return packed.apply(self, index, op, call, kernel_scratch)
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:
         g = self.graph
@@ -643,6 +647,12 @@ def transpose_conv_scratch(graph: Graph, op: Op) -> int:
 
 
 def scratch_size(graph: Graph, op: Op) -> int:
+    """Bytes of scratch a layer needs: its kernel's, then a packed filter's unpacking buffer (codegen/packed.py)."""
+    kernel = kernel_scratch_size(graph, op)
+    return kernel + packed.extra_scratch(graph, op, kernel)
+
+
+def kernel_scratch_size(graph: Graph, op: Op) -> int:
     """Bytes of scratch a kernel needs (its OpSpec's scratch function); mirrors the C *_get_buffer_size()."""
     if graph.t(op.outputs[0]).dtype == "int16":
         return 0  # the 16x8 kernels need no scratch

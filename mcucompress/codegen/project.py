@@ -18,7 +18,7 @@ import numpy as np
 
 from mcucompress import __version__
 from mcucompress.codegen import arena as arena_mod
-from mcucompress.codegen import bands, kernel_sources, layer_table, sparse
+from mcucompress.codegen import bands, kernel_sources, layer_table, packed, sparse
 from mcucompress.codegen.checks import PRELUDE as CHECK_PRELUDE
 from mcucompress.codegen.checks import add_checks
 from mcucompress.codegen.lower import lower_graph
@@ -128,7 +128,7 @@ def input_layout_doc(graph: Graph) -> list[str]:
 
 def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: bool | str = True,
                   checks: bool = False, arena: str = "static", arena_section: str | None = None,
-                  io: str = "arena", mve: bool = False) -> CompiledModel:
+                  io: str = "arena", mve: bool = False, packed_ram: int = 0) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
     "2:4", "1:4") to force wherever the weights allow it (benchmarks); `checks`: the debug build that asserts
@@ -136,15 +136,18 @@ def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: b
     in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py);
     `io`: "arena" (the input and output tensors are planned into the arena, as TFLM does; the caller may
     fill and read them in place) or "separate" (they live only in the caller's buffers); `mve`: the target has
-    Helium, whose kernel paths read plain filters (no dual-row layout, codegen/dual_rows.py)."""
+    Helium, whose kernel paths read plain filters (no dual-row layout, codegen/dual_rows.py); `packed_ram`: bytes
+    the arena may grow by to hold packed filters unpacked (codegen/packed.py; default 0: only where they fit)."""
     arena_mod.check_options(arena, arena_section, io)
+    if packed_ram < 0:
+        raise McuError(f"--packed-ram {packed_ram}: give the bytes the arena may grow by, 0 or more")
     force = sparse_kernels if isinstance(sparse_kernels, str) else None
     with sparse.target(dsp=dsp, enabled=bool(sparse_kernels), force=force, mve=mve):
-        return _compile_graph(graph, prefix, checks, arena, arena_section, io == "arena")
+        return _compile_graph(graph, prefix, checks, arena, arena_section, io == "arena", packed_ram)
 
 
 def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_section: str | None,
-                   io_in_arena: bool) -> CompiledModel:
+                   io_in_arena: bool, packed_ram: int) -> CompiledModel:
     if not graph.is_quantized:
         raise UnsupportedOpError(
             f"model '{graph.name}' is float32; quantize it first (give --calibration DATA.npz) to compile it to int8 C"
@@ -160,6 +163,14 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
                                      f"{graph.t(name).dtype}; the generated C takes {' or '.join(allowed)}{hint}")
     graph = float_island.fold(graph)  # int8 -> DEQUANTIZE -> float element-wise ops -> QUANTIZE: one int8 table
     graph, blocks = _plan_order_and_bands(graph, io_in_arena)
+    tgt = sparse.current_target()
+
+    def arena_packed(names: frozenset) -> int:
+        tgt.packed = names
+        return plan_memory(graph, bands.scratch_sizes(graph, blocks), io_in_arena=io_in_arena, bands=blocks).arena_bytes
+
+    # pruned layers no sparse kernel speeds up: flash, paid for by the sparse layers' saved instructions
+    tgt.packed = packed.plan(graph, blocks, tgt, arena_packed, packed_ram)
     sizes = bands.scratch_sizes(graph, blocks)
     plan = plan_memory(graph, sizes, io_in_arena=io_in_arena, bands=blocks)
     calls = lower_graph(graph, plan, prefix)
@@ -170,7 +181,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         arena_mod.move_arena_statics(calls, prefix)
     arrays: list[CArray] = [a for c in calls for a in c.arrays]
     statics = share_statics(calls)  # equal parameter structs defined once
-    functions = {c.function for c in calls if c.function}
+    functions = {c.function for c in calls if c.function} | {h for c in calls for h in c.helpers}
     sources = kernel_sources.sources_for(functions)
     weights_bytes = sum(a.nbytes for a in arrays)
     model_hash = graph_hash(graph)

@@ -110,6 +110,7 @@ class KernelCall:
     weight_format: str = ""  # CONV_2D / FULLY_CONNECTED: "dense", "2:4" or "1:4" (codegen/sparse.py)
     sparse: object = None  # the sparse.Choice behind weight_format
     parts: list = field(default_factory=list)  # records of calls made inside this layer's code (codegen/bands.py)
+    helpers: list[str] = field(default_factory=list)  # kernel functions its `pre` statements call
 
     def int_arg(self, position: int) -> int:
         """The value of an IntArg argument (checks.py reads sizes this way)."""

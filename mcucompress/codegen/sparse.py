@@ -19,7 +19,9 @@ Choice. A layer runs sparse only when (1) it has zeros (N:M formats: the weights
 dense kernels' MVE paths run at ~0.35 instructions per MAC, the sparse kernels have none), (3) the cost model
 predicts at most margin() x the instructions of the best format so far (dense first, then the N:M pattern,
 2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
-slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU).
+slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU). Layers
+left dense may then be packed (codegen/packed.py: a bitmask plus the non-zero bytes, unpacked before the dense
+kernel) as far as the sparse layers' saved instructions pay for it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcucompress.codegen import dual_rows, unstructured
+from mcucompress.codegen import dual_rows, packed, unstructured
 from mcucompress.ir import Graph, Op
 
 NM_GROUPS = {"1:4": 8, "2:4": 4}  # format -> G of the pair-entry format
@@ -250,8 +252,9 @@ class Target:
 
     dsp: bool = True
     enabled: bool = True
-    force: str | None = None  # "dense", "2:4", "1:4" or "unstructured" wherever the weights allow it (benchmarks)
+    force: str | None = None  # "dense", "2:4", "1:4", "unstructured" or "packed" wherever the weights allow it
     mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
+    packed: frozenset = frozenset()  # outputs of the layers whose filters are packed (codegen/packed.py's plan)
 
 
 _TARGET = Target()
@@ -277,7 +280,7 @@ def target(dsp: bool = True, enabled: bool = True, force: str | None = None, mve
 class Choice:
     """The weight format of one CONV_2D / FULLY_CONNECTED layer and the cost model's view of it."""
 
-    format: str  # "dense", "2:4", "1:4" or "unstructured"
+    format: str  # "dense", "2:4", "1:4", "unstructured" or "packed" (the dense kernel on an unpacked filter)
     sparsity: float  # fraction of zero weights
     pattern: str | None  # the N:M pattern the weights satisfy, chosen or not
     dense_bytes: int  # of the filter alone
@@ -363,7 +366,20 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
                           f"cost model: {cost:,} <= {m} x {best.instructions:,} ({best.format})")
     if best is base:
         base.reason = f"cost model: sparse not below its margin x dense ({dense:,}) or not smaller than dense"
+        if op.outputs[0] in tgt.packed or tgt.force == packed.FORMAT:
+            return _packed_choice(graph, op, tgt, base)
     return best
+
+
+def _packed_choice(graph: Graph, op: Op, tgt: Target, base: Choice) -> Choice:
+    """The packed format where it is smaller than the dense filter (codegen/packed.py), else `base`."""
+    dense_bytes, nbytes, unpack = packed.estimate(graph, op, tgt.dsp and not tgt.mve)
+    if nbytes >= dense_bytes:
+        return base
+    why = ("forced (packed)" if tgt.force == packed.FORMAT else
+           "flash: no sparse kernel is faster here; the unpacking is paid by the sparse layers' savings")
+    return Choice(packed.FORMAT, base.sparsity, base.pattern, dense_bytes, nbytes, base.dense_instructions,
+                  round(base.dense_instructions + unpack), why)
 
 
 def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
@@ -390,7 +406,7 @@ def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
 def sparse_scratch(graph: Graph, op: Op) -> int | None:
     """Scratch of the sparse kernel when this layer runs sparse, else None (the dense size applies)."""
     choice = choose(graph, op)
-    if choice is None or choice.format == "dense":
+    if choice is None or choice.format in ("dense", packed.FORMAT):
         return None
     return scratch_bytes(graph, op, choice)
 
@@ -407,7 +423,7 @@ def apply(lowering, index: int, op: Op, call):
         return call
     call.weight_format = choice.format
     call.sparse = choice
-    if choice.format == "dense":
+    if choice.format in ("dense", packed.FORMAT):  # packed: packed.apply, once the filter has its final layout
         return call
     w = lowering.graph.t(op.inputs[1])
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))

@@ -1,0 +1,212 @@
+"""Packed (bitmask) filters in `compile`: flash for pruned layers that no sparse kernel runs faster.
+
+Format (firmware/include/mcc_sparse.h, unpacking in firmware/kernels/sparse/mcc_packed_s8.c): the bytes the dense
+kernel reads (OHWI, or the dual-row layout of codegen/dual_rows.py with each half-word 256 * wB + wA kept as the
+bytes wA, wB so that zero weights stay zero bytes) as one mask bit per byte (uint32 words) plus the non-zero
+bytes. The layer's call first unpacks them into its scratch, then runs the dense kernel on them: bit-exact by
+construction, 1/8 byte per weight + 1 per non-zero in flash (0.625x at 50% zeros, where the step stream of
+codegen/unstructured.py is no smaller than dense), the filter's size in RAM while the layer runs, and the
+unpacking's instructions (UNPACK below: ~5 per byte on Cortex-M4).
+
+Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
+model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
+(the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, those that
+save the most bytes per instruction first, while the model's predicted instructions stay at most its dense ones
+and its arena does not grow (`compile_graph(packed_ram=N)` lets it grow by N bytes: more flash saved for RAM).
+Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
+convolutions for every band). `compile_graph(sparse_kernels="packed")` packs every layer where it is smaller
+(benchmarks, tests).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from mcucompress.ir import Graph, Op
+
+FORMAT = "packed"
+WORD = 32  # bytes per mask word
+ALIGN = 16  # the unpacked filter's offset in the layer's scratch
+PAD = 4  # bytes after the values: every nibble reads a word from the next value on, even past the last
+# Unpacking instructions on Cortex-M4 (QEMU, -icount shift=0): per mask word (32 bytes) and per call, fitted on
+# ResNet-8's layers with bench/sparse_crossover.py --packed (mps2-an386).
+# ResNet-8's dual-row layers (K % 4 = 0: half-words rebuilt as they are unpacked): +1,880 (512 B) to +132,200
+# (36,864 B), 3.6 per byte; "pass_word": a word of the separate dual-row pass of other layouts (K % 4 != 0).
+UNPACK = {"word": 116.0, "pass_word": 8.0, "call": 40.0}
+
+
+def raw_bytes(final: np.ndarray, dual: tuple[int, int, int] | None) -> np.ndarray:
+    """The filter's bytes with each dual-row half-word 256 * wB + wA split back into (wA, wB)."""
+    raw = final.astype(np.int8).copy()
+    if dual is not None:
+        pairs, stride, dual_bytes = dual
+        body = raw[:pairs * stride].reshape(pairs, stride)
+        h = body[:, :dual_bytes].copy().view("<i2").astype(np.int32)
+        a = ((h + 128) & 0xFF) - 128
+        b = (h - a) >> 8
+        pair = np.stack([a, b], axis=-1).reshape(pairs, dual_bytes)
+        body[:, :dual_bytes] = pair.astype(np.int8)
+        raw[:pairs * stride] = body.reshape(-1)
+    return raw
+
+
+def words(size: int) -> int:
+    return -(-size // WORD)
+
+
+def encode(final: np.ndarray, dual: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(mask words as int64 values of uint32, the non-zero bytes + PAD of padding) of a filter's bytes."""
+    raw = raw_bytes(final, dual)
+    padded = np.zeros(words(raw.size) * WORD, np.int8)
+    padded[:raw.size] = raw
+    bits = (padded != 0).reshape(-1, WORD).astype(np.int64)
+    masks = (bits << np.arange(WORD, dtype=np.int64)).sum(axis=1)
+    values = np.concatenate([padded[padded != 0], np.zeros(PAD, np.int8)])
+    return masks, values
+
+
+def decode(masks: np.ndarray, values: np.ndarray, dual: tuple[int, int, int] | None, size: int) -> np.ndarray:
+    """The filter's bytes from its packed form (mirror of mcc_unpack_filter_s8; used by the tests)."""
+    bits = ((np.asarray(masks, np.int64)[:, None] >> np.arange(WORD)) & 1).reshape(-1).astype(bool)
+    out = np.zeros(bits.size, np.int8)
+    out[bits] = values[:int(bits.sum())]
+    out = out[:size]
+    if dual is not None:
+        pairs, stride, dual_bytes = dual
+        body = out[:pairs * stride].reshape(pairs, stride)
+        ab = body[:, :dual_bytes].astype(np.int32).reshape(pairs, -1, 2)
+        h = (ab[:, :, 1] * 256 + ab[:, :, 0]).astype("<i2")
+        body[:, :dual_bytes] = h.view(np.int8).reshape(pairs, dual_bytes)
+        out[:pairs * stride] = body.reshape(-1)
+    return out
+
+
+def nbytes(raw_nonzero: int, size: int) -> int:
+    """Flash of a packed filter: mask words, non-zero bytes and the values' padding (each array 4-aligned)."""
+    return 4 * words(size) + ((raw_nonzero + PAD + 3) & ~3)
+
+
+def unpack_cost(size: int, pass_bytes: int) -> float:
+    """Instructions to unpack a filter of `size` bytes, `pass_bytes` of them rebuilt in the separate dual-row pass."""
+    return UNPACK["word"] * words(size) + UNPACK["pass_word"] * pass_bytes / 4 + UNPACK["call"]
+
+
+def buffer_bytes(size: int) -> int:
+    """RAM of the unpacked filter (whole mask words)."""
+    return words(size) * WORD
+
+
+def dual_geometry(weights: np.ndarray) -> tuple[int, int, int]:
+    """(pairs, pair stride, dual bytes per pair) of the dual-row layout of a [C_out, ...] filter."""
+    from mcucompress.codegen.dual_rows import pair_stride
+
+    rows = weights.reshape(weights.shape[0], -1)
+    cout, k = rows.shape
+    return cout // 2, pair_stride(k), 2 * (k & ~3)
+
+
+def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
+    """(dense bytes, packed bytes, unpacking instructions) of a layer's filter, counting zero bytes as the dense
+    kernel would read them (plain: zero weights; dual-row: the same, split back)."""
+    from mcucompress.codegen import dual_rows
+
+    w = graph.t(op.inputs[1]).data
+    rows = w.reshape(w.shape[0], -1)
+    size, nonzero, passed = w.size, int(np.count_nonzero(w)), 0
+    if dsp and dual_rows.pays(rows.shape[1]) and rows.shape[0] >= 2:
+        pairs, stride, dual_bytes = dual_geometry(w)
+        size = pairs * stride + (rows.shape[1] if rows.shape[0] % 2 else 0)
+        passed = pairs * dual_bytes if dual_bytes != stride else pairs * stride % WORD  # see mcc_packed_s8.c
+    return w.size, nbytes(nonzero, size), unpack_cost(size, passed)
+
+
+def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], int], ram: int = 0) -> frozenset[str]:
+    """The layers to pack (their outputs' names) for target `tgt` (codegen/sparse.Target): see the module
+    docstring. `blocks`: the residual blocks run in row bands, whose convolutions stay as they are;
+    `arena_bytes(packed)`: the arena with those layers packed; `ram`: how many bytes the arena may grow by
+    (default none: a layer is packed only where its unpacked filter fits beside the tensors live then)."""
+    from mcucompress.codegen import sparse
+
+    if not tgt.enabled or tgt.force is not None:
+        return frozenset()  # forced formats (benchmarks): sparse.choose packs every layer it may with "packed"
+    banded = {id(o) for b in blocks for o in (b.conv1, b.conv2)}
+    budget, options = 0.0, []
+    for op in graph.ops:
+        choice = sparse.choose(graph, op, tgt)
+        if choice is None:
+            continue
+        if choice.format != "dense":
+            budget += choice.dense_instructions - choice.instructions
+            continue
+        if id(op) in banded or choice.sparsity == 0 or choice.reason.startswith("asymmetric"):
+            continue
+        dense_bytes, nbytes, unpack = estimate(graph, op, tgt.dsp and not tgt.mve)
+        if nbytes < dense_bytes:
+            options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0]))
+    chosen, spent = frozenset(), 0.0
+    limit = arena_bytes(chosen) + ram if options else 0
+    for _, unpack, name in sorted(options, reverse=True):
+        if spent + unpack <= budget and arena_bytes(chosen | {name}) <= limit:
+            chosen, spent = chosen | {name}, spent + unpack
+    return chosen
+
+
+def extra_scratch(graph: Graph, op: Op, kernel_scratch: int) -> int:
+    """Scratch bytes a packed layer needs beyond its kernel's (the unpacked filter after it), else 0."""
+    from mcucompress.codegen import sparse
+
+    choice = sparse.choose(graph, op)
+    if choice is None or choice.format != FORMAT:
+        return 0
+    return buffer_offset(kernel_scratch) - kernel_scratch + buffer_bytes(_layout_size(graph, op))
+
+
+def buffer_offset(kernel_scratch: int) -> int:
+    return (kernel_scratch + ALIGN - 1) & ~(ALIGN - 1)
+
+
+def _layout_size(graph: Graph, op: Op) -> int:
+    """Bytes of the filter in the layout the dense kernel reads (dual-row where the lowering writes it)."""
+    from mcucompress.codegen import dual_rows, sparse
+
+    tgt = sparse.current_target()
+    w = graph.t(op.inputs[1]).data
+    rows = w.reshape(w.shape[0], -1)
+    if tgt.dsp and not tgt.mve and dual_rows.pays(rows.shape[1]) and rows.shape[0] >= 2:
+        pairs, stride, _ = dual_geometry(w)
+        return max(w.size, pairs * stride + (rows.shape[1] if rows.shape[0] % 2 else 0))
+    return w.size
+
+
+def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
+    """Replace a packed layer's filter array by its masks and values, unpacked into the scratch before the call."""
+    from mcucompress.codegen.records import ArrayArg, CArray, CStatic, LocalArg
+
+    if call.weight_format != FORMAT:
+        return call
+    old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
+    params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
+    mode = dict(params.fields).get("dual_rows", "0")
+    if mode not in ("0", "1"):
+        raise AssertionError(f"op {index}: packed filters take the plain or the dual-row layout, not {mode}")
+    dual = dual_geometry(lowering.graph.t(op.inputs[1]).data) if mode == "1" else None
+    if buffer_bytes(old.values.size) > buffer_bytes(_layout_size(lowering.graph, op)):
+        raise AssertionError(f"op {index}: the filter's layout is larger than its planned unpacking buffer")
+    masks, values = encode(old.values, dual)
+    mask_arr = CArray(lowering.sym(index, "pack_masks"), "uint32_t", masks, f"{old.comment}: non-zero bytes, a bit each")
+    value_arr = CArray(lowering.sym(index, "pack_values"), "int8_t", values, f"{old.comment}: its non-zero bytes")
+    pairs, stride, dual_bytes = dual or (0, 0, 0)
+    filt = CStatic("mcc_packed_filter", lowering.sym(index, "packed"),
+                   [("masks", mask_arr.name), ("values", value_arr.name), ("words", str(masks.size)),
+                    ("pairs", str(pairs)), ("pair_stride", str(stride)), ("dual_bytes", str(dual_bytes))])
+    local = "unpacked"
+    offset = lowering.plan.scratch[index] + buffer_offset(kernel_scratch)
+    call.pre += [f"int8_t *const {local} = (int8_t *)({lowering.prefix}_arena + {offset});",
+                 f"mcc_unpack_filter_s8(&{filt.name}, {local});"]
+    call.arrays = [a for a in call.arrays if a is not old] + [mask_arr, value_arr]
+    call.args = [LocalArg(local) if a == ArrayArg(old) else a for a in call.args]
+    call.statics.append(filt)
+    call.helpers.append("mcc_unpack_filter_s8")
+    return call

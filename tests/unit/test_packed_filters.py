@@ -1,0 +1,125 @@
+"""Packed (bitmask) filters (codegen/packed.py, firmware/kernels/sparse/mcc_packed_s8.c): the format round-trips
+for plain and dual-row layouts, the generated C unpacks them bit-exactly on the host and on the emulated
+Cortex-M4 (USUB8), and compile packs only what the sparse layers' saved instructions pay for, without growing
+the arena unless allowed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcucompress.codegen import dual_rows, packed, sparse
+from mcucompress.codegen.project import compile_graph
+from mcucompress.driver import default_prefix, reference_outputs
+from mcucompress.reference import executor
+from tests import sparse_graphs
+from tests.e2e.helpers import needs_arm_toolchain_and_qemu
+from tests.random_graphs import random_inputs
+from tests.unit.test_sparse_kernels import _compile_run, conv_graph
+
+PACKED = packed.FORMAT
+
+
+def _sparse_rows(rng, cout, k, frac):
+    w = rng.integers(-128, 128, (cout, k)).astype(np.int8)
+    w[rng.random((cout, k)) < frac] = 0
+    return w
+
+
+@pytest.mark.parametrize("cout,k", [(5, 16), (6, 18), (7, 144), (2, 40), (3, 7)])
+def test_round_trip_plain_and_dual_rows(cout, k):
+    rng = np.random.default_rng([cout, k])
+    rows = _sparse_rows(rng, cout, k, 0.5)
+    rows[1] = 0
+    rows[0, :4] = [-128, 0, -1, 0]  # a negative wA under a zero wB: the half-word's high byte is 0xFF
+    layouts = [(rows.reshape(-1), None)]
+    dual = dual_rows.dual_rows(rows)
+    if dual is not None:
+        layouts.append((dual, packed.dual_geometry(rows)))
+    for final, geometry in layouts:
+        masks, values = packed.encode(final, geometry)
+        # zero weights stay zero bytes in the dual-row layout too: one value per non-zero weight
+        assert values.size == np.count_nonzero(rows) + packed.PAD
+        assert masks.size == packed.words(final.size) and np.all((masks >= 0) & (masks < 2 ** 32))
+        np.testing.assert_array_equal(packed.decode(masks, values, geometry, final.size), final)
+        assert packed.nbytes(np.count_nonzero(rows), final.size) == 4 * masks.size + ((values.size + 3) & ~3)
+
+
+CASES = [  # (hw, cin, couts, k, stride, dilation, same, fc_units, batch), sparsity
+    ((6, 3, [5], 3, 1, 1, True, None, 1), 0.3),  # K = 27: plain layout, odd C_out
+    ((7, 16, [16, 9], 3, 2, 1, True, 7, 1), 0.5),  # dual-row layers (one with an odd last row), FC
+    ((4, 40, [8], 1, 1, 1, False, 13, 1), 0.4),  # 1x1 K = 40, FC depth 128 (no dual rows for a packed FC)
+    ((5, 6, [10], 3, 1, 2, True, 6, 2), 0.6),  # K = 54 (K % 4 = 2: dual-row tails), FC over 25 batch rows
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_packed_bit_exact_on_host(case, tmp_path):
+    shape, frac = CASES[case]
+    rng = np.random.default_rng([case, 17])
+    graph = sparse_graphs.unstructured(conv_graph(rng, *shape), frac)
+    xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(3)])
+    want = np.stack([executor.run(graph, [x[None]])[0] for x in xs])
+    for dsp in (False, True):
+        compiled, got = _compile_run(graph, PACKED, xs, tmp_path, dsp)
+        formats = [c.weight_format for c in compiled.calls if c.weight_format]
+        assert formats.count(PACKED) >= len(formats) - 1, formats  # every layer where the bitmask is smaller
+        assert "mcc_unpack_filter_s8" in {h for c in compiled.calls for h in c.helpers}
+        np.testing.assert_array_equal(got.reshape(len(xs), -1), want.reshape(len(xs), -1), err_msg=f"dsp={dsp}")
+
+
+@needs_arm_toolchain_and_qemu
+def test_packed_bit_exact_on_qemu_m4(tmp_path):
+    """The dual-row half-words rebuilt with USUB8 on the emulated M4, a plain K = 27 layer and an FC."""
+    from mcucompress.harness.target import run_on_board
+
+    rng = np.random.default_rng(23)
+    graph = sparse_graphs.unstructured(conv_graph(rng, 6, 3, [16, 12], 3, 1, 1, True, 10), 0.45)
+    xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(2)])
+    compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=PACKED)
+    assert [c.weight_format for c in compiled.calls if c.weight_format] == [PACKED] * 3
+    assert any(("dual_rows", "1") in s.fields for c in compiled.calls for s in c.statics)
+    run = run_on_board(compiled, xs, graph.t(graph.outputs[0]).shape, "mps2-an386", workdir=tmp_path)
+    np.testing.assert_array_equal(run.outputs.reshape(len(xs), -1), reference_outputs(graph, xs).reshape(len(xs), -1))
+
+
+def _mixed_graph():
+    """A 32 -> 48 layer at 75% zeros (the step-stream kernel is faster) after layers at 40% (no sparse kernel
+    pays there; the bitmask is smaller)."""
+    rng = np.random.default_rng(29)
+    graph = conv_graph(rng, 12, 4, [8, 32, 48])
+    last = graph.t(graph.ops[-1].inputs[1]).name
+    fast = sparse_graphs.unstructured(graph, 0.75, select=lambda t: t.name == last)
+    return sparse_graphs.unstructured(fast, 0.4, select=lambda t: t.name != last)
+
+
+def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypatch):
+    graph = _mixed_graph()
+    compiled = compile_graph(graph, default_prefix(graph))
+    choices = [c.sparse for c in compiled.calls if c.sparse is not None]
+    assert [c.format for c in choices] == [PACKED, PACKED, "unstructured"]
+    assert sum(c.instructions for c in choices) <= sum(c.dense_instructions for c in choices)
+    row = next(r for r in compiled.summary()["per_layer"] if r.get("format") == PACKED)
+    assert row["filter_bytes"] < row["dense_filter_bytes"] and row["function"].startswith("mcc_convolve")
+    monkeypatch.setattr(packed, "plan", lambda *a, **k: frozenset())
+    unpacked = compile_graph(graph, default_prefix(graph))
+    assert compiled.weights_bytes < unpacked.weights_bytes
+    assert compiled.plan.arena_bytes == unpacked.plan.arena_bytes  # the unpacked filters fit beside the tensors
+
+
+def test_plan_grows_the_arena_only_when_allowed():
+    graph = _mixed_graph()
+    first = graph.ops[0].outputs[0]
+    arena = lambda names: 1000 + 500 * (first in names)  # the first layer's filter would need 500 more bytes
+    with sparse.target():
+        tgt = sparse.current_target()
+        assert packed.plan(graph, (), tgt, arena) == {graph.ops[1].outputs[0]}
+        assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0], graph.ops[1].outputs[0]}
+
+
+def test_nothing_packed_without_a_saving_to_pay_for_it():
+    graph = sparse_graphs.unstructured(conv_graph(np.random.default_rng(31), 8, 16, [32, 32]), 0.4)
+    compiled = compile_graph(graph, default_prefix(graph), packed_ram=1 << 20)
+    assert [c.weight_format for c in compiled.calls if c.weight_format] == ["dense", "dense"]
+    with sparse.target(dsp=False):  # no DSP extension: no sparse kernel, no budget
+        assert packed.plan(_mixed_graph(), (), sparse.current_target(), lambda names: 0) == frozenset()
