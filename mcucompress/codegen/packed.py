@@ -20,7 +20,7 @@ convolutions for every band). `compile_graph(sparse_kernels="packed")` packs eve
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
