@@ -81,6 +81,12 @@ def measure(graph, fmt: str, board: str) -> tuple[list, list[float]]:
     return compiled.calls, list(run.layer_latency.mean(axis=0))
 
 
+def by_op(measured: tuple[list, list[float]]) -> dict[str, tuple]:
+    """measure()'s (calls, instructions) by op name: compile may run the ops in another order than the graph's."""
+    calls, ticks = measured
+    return {c.op_name: (c, t) for c, t in zip(calls, ticks)}
+
+
 def features(graph, op, fmt: str) -> tuple[str, list[float]]:
     """The cost-model key and feature vector of one layer (see sparse.dense_cost / nm_cost)."""
     s = sparse.layer_shape(graph, op)
@@ -155,31 +161,32 @@ def main_unstructured(args) -> int:
     per_kind: dict[str, list[float | None]] = {}
     for kind, base in sources:
         levels = sparsities if kind != "resnet8" else (0.5, 0.7, 0.9)
-        _, dense = measure(base, "dense", args.board)
+        dense = by_op(measure(base, "dense", args.board))
         runs = {}
         for sp in levels:
             g = sparse_graphs.unstructured(base, sp)
-            calls, ticks = measure(g, unstructured.FORMAT, args.board)
-            runs[sp] = (g, calls, ticks)
+            runs[sp] = (g, by_op(measure(g, unstructured.FORMAT, args.board)))
         for i, op in enumerate(base.ops):
             if op.kind not in ("CONV_2D", "FULLY_CONNECTED"):
                 continue
             ratios, cells = [], []
+            d = dense[op.name][1]
             for sp in levels:
-                g, calls, ticks = runs[sp]
-                if calls[i].weight_format != unstructured.FORMAT:
+                g, measured = runs[sp]
+                call, tick = measured[op.name]
+                if call.weight_format != unstructured.FORMAT:
                     cells.append(f"{'-':>16}")
                     continue
                 key, f = us_features(g, g.ops[i])
-                samples.setdefault(key, []).append((f, ticks[i]))
-                ratios.append((sp, ticks[i] / dense[i]))
-                cells.append(f"{ticks[i]:>10,.0f} {ticks[i] / dense[i]:>4.2f}")
+                samples.setdefault(key, []).append((f, tick))
+                ratios.append((sp, tick / d))
+                cells.append(f"{tick:>10,.0f} {tick / d:>4.2f}")
             cross = crossover(ratios)
             per_kind.setdefault(kind, []).append(cross)
             w = base.t(op.inputs[1]).shape
             label = op.kind[:4] + " " + "x".join(map(str, w))
             shown = "none" if cross is None else f"<={-cross:.0%}" if cross < 0 else f"{cross:.0%}"
-            print(f"{kind:<9}{label:<20}{dense[i]:>11,.0f}{''.join(cells)}  {shown}", flush=True)
+            print(f"{kind:<9}{label:<20}{d:>11,.0f}{''.join(cells)}  {shown}", flush=True)
     print("\ncrossover sparsity per kernel kind (unstructured beats dense from; per layer above, then the worst):")
     for kind, crosses in per_kind.items():
         show = lambda c: "none" if c is None else f"<={-c:.0%}" if c < 0 else f"{c:.0%}"
@@ -213,18 +220,18 @@ def main(argv: list[str] | None = None) -> int:
         graphs = {"dense": base, "2:4": sparse_graphs.nm(base, 2, 4), "1:4": sparse_graphs.nm(base, 1, 4)}
         lat = {}
         for fmt, g in graphs.items():
-            calls, ticks = measure(g, fmt, args.board)
-            lat[fmt] = (calls, ticks, g)
+            lat[fmt] = (by_op(measure(g, fmt, args.board)), g)
         for i, op in enumerate(base.ops):
             if op.kind not in ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"):
                 continue
             row = {}
-            for fmt, (calls, ticks, g) in lat.items():
-                used = calls[i].weight_format or "dense"
-                row[fmt] = ticks[i] if used == fmt else None
+            for fmt, (by_name, g) in lat.items():
+                call, tick = by_name[op.name]
+                used = call.weight_format or "dense"
+                row[fmt] = tick if used == fmt else None
                 if op.kind != "DEPTHWISE_CONV_2D" and row[fmt] is not None:
                     key, f = features(g, g.ops[i], fmt)
-                    samples.setdefault(key, []).append((f, ticks[i]))
+                    samples.setdefault(key, []).append((f, tick))
             w = base.t(op.inputs[1]).shape
             d = row["dense"]
             r24 = row["2:4"] / d if row["2:4"] else None

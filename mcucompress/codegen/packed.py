@@ -11,7 +11,8 @@ unpacking's instructions (UNPACK below: ~5 per byte on Cortex-M4).
 Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
 model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
 (the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, those that
-save the most bytes per instruction first, while the model's predicted instructions stay at most its dense ones
+save the most bytes per instruction first (and only layers where packing saves a fifth of the filter: WORTH),
+while the model's predicted instructions stay at most its dense ones
 and its arena does not grow (`compile_graph(packed_ram=N)` lets it grow by N bytes: more flash saved for RAM).
 Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
 convolutions for every band). `compile_graph(sparse_kernels="packed")` packs every layer where it is smaller
@@ -29,6 +30,10 @@ from mcucompress.ir import Graph, Op
 FORMAT = "packed"
 WORD = 32  # bytes per mask word
 ALIGN = 16  # the unpacked filter's offset in the layer's scratch
+# A layer is packed only when that saves at least a fifth of its filter (about a third of its weights zero): below,
+# the bytes saved per unpacking instruction fall fast (vww's 1x1 layer with 22% natural zeros: 808 B for +29,736
+# instructions), and a model that was never pruned should not run slower for them.
+WORTH = 0.8
 PAD = 4  # bytes after the values: every nibble reads a word from the next value on, even past the last
 # Unpacking instructions on Cortex-M4 (QEMU, -icount shift=0): per mask word (32 bytes) and per call, fitted on
 # ResNet-8's layers with bench/sparse_crossover.py --packed (mps2-an386).
@@ -143,7 +148,7 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
         if id(op) in banded or choice.sparsity == 0 or choice.reason.startswith("asymmetric"):
             continue
         dense_bytes, nbytes, unpack = estimate(graph, op, tgt.dsp and not tgt.mve)
-        if nbytes < dense_bytes:
+        if nbytes <= WORTH * dense_bytes:
             options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0]))
     chosen, spent = frozenset(), 0.0
     limit = arena_bytes(chosen) + ram if options else 0

@@ -83,14 +83,15 @@ def test_packed_bit_exact_on_qemu_m4(tmp_path):
     np.testing.assert_array_equal(run.outputs.reshape(len(xs), -1), reference_outputs(graph, xs).reshape(len(xs), -1))
 
 
-def _mixed_graph():
+def _mixed_graph(first: float = 0.4):
     """A 32 -> 48 layer at 75% zeros (the step-stream kernel is faster) after layers at 40% (no sparse kernel
-    pays there; the bitmask is smaller)."""
+    pays there; the bitmask is smaller); `first`: the first layer's zeros."""
     rng = np.random.default_rng(29)
     graph = conv_graph(rng, 12, 4, [8, 32, 48])
-    last = graph.t(graph.ops[-1].inputs[1]).name
-    fast = sparse_graphs.unstructured(graph, 0.75, select=lambda t: t.name == last)
-    return sparse_graphs.unstructured(fast, 0.4, select=lambda t: t.name != last)
+    names = [graph.t(op.inputs[1]).name for op in graph.ops]
+    for name, frac in zip(names, (first, 0.4, 0.75)):
+        graph = sparse_graphs.unstructured(graph, frac, select=lambda t, name=name: t.name == name)
+    return graph
 
 
 def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypatch):
@@ -115,6 +116,14 @@ def test_plan_grows_the_arena_only_when_allowed():
         tgt = sparse.current_target()
         assert packed.plan(graph, (), tgt, arena) == {graph.ops[1].outputs[0]}
         assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0], graph.ops[1].outputs[0]}
+
+
+def test_a_layer_with_few_zeros_is_not_worth_packing():
+    graph = _mixed_graph(first=0.25)  # 25% zeros: the bitmask would save an eighth of the filter
+    with sparse.target():
+        tgt = sparse.current_target()
+        assert packed.plan(graph, (), tgt, lambda names: 0) == {graph.ops[1].outputs[0]}
+        assert sparse.choose(graph, graph.ops[0], sparse.Target(force=PACKED)).format == PACKED  # forced: any saving
 
 
 def test_nothing_packed_without_a_saving_to_pay_for_it():

@@ -184,6 +184,21 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     }
 }
 
+/**
+ * im2col of an output pixel whose receptive field lies inside the input (no padded tap), C_in a multiple of 4
+ * and no dilation: KH rows of KW * C_in contiguous values, whole groups each. The same values as
+ * im2col_pixel's grouped path without its per-pixel bounds arithmetic: ResNet-8's 3x3 layers 5% fewer
+ * instructions (16 -> 16 at 32x32: 2,787 -> 2,636 per output pixel on mps2-an386).
+ */
+static MCC_ALWAYS_INLINE void im2col_interior(const int8_t *src, int32_t row_step, int32_t kh, int32_t row_len,
+                                              int32_t offset, int16_t *buf, int32_t slot)
+{
+    int32_t ky, j = 0;
+    for (ky = 0; ky < kh; ky++, j += row_len, src += row_step) {
+        mcc_mm_fill_groups(src, row_len, offset, buf, slot, j);
+    }
+}
+
 /** Next output position in (batch, y, x) order. */
 /** 1 when the build carries an im2col fill for this call (mcc_variants.h; the value-by-value one fits any). */
 static int32_t im2col_built(const mcc_dims *in_dims, const mcc_dims *filter_dims)
@@ -270,17 +285,32 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     if (!mcc_mm_built(&m, total)) {
         return MCC_NOT_BUILT; /* the product needs mcc_mm_run's general loop, left out (mcc_variants.h) */
     }
+    /* pixels with no padded tap take im2col_interior where the grouped path applies */
+    const int32_t kh = filter_dims->h, kw = filter_dims->w, in_h = in_dims->h, in_w = in_dims->w;
+    const int32_t fast = MCC_IM2COL_GROUPED && (in_dims->c & 3) == 0 && p->dilation_h == 1 && p->dilation_w == 1;
+    const int32_t row_len = kw * in_dims->c, row_step = in_w * in_dims->c;
+#define MCC_IM2COL(slot)                                                                                               \
+    do {                                                                                                               \
+        const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;                            \
+        if (fast && iy0 >= 0 && ix0 >= 0 && iy0 + kh <= in_h && ix0 + kw <= in_w) {                                    \
+            im2col_interior(in + b * batch_stride + (iy0 * in_w + ix0) * in_dims->c, row_step, kh, row_len,            \
+                            p->input_offset, buf, slot);                                                               \
+        } else {                                                                                                       \
+            im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, slot);                           \
+        }                                                                                                              \
+    } while (0)
     for (pix = 0; pix < total; pix += 2) {
         int8_t *out0 = out + pix * out_ch;
-        im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, 0);
+        MCC_IM2COL(0);
         advance(out_dims, &b, &oy, &ox);
         if (pix + 1 < total) {
-            im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, 1);
+            MCC_IM2COL(1);
             advance(out_dims, &b, &oy, &ox);
             mcc_mm_run(&m, buf, out0, out0 + out_ch);
         } else {
             mcc_mm_run(&m, buf, out0, NULL);
         }
     }
+#undef MCC_IM2COL
     return MCC_OK;
 }
