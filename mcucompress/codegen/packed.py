@@ -6,14 +6,14 @@ bytes wA, wB so that zero weights stay zero bytes) as one mask bit per byte (uin
 bytes. The layer's call first unpacks them into its scratch, then runs the dense kernel on them: bit-exact by
 construction, 1/8 byte per weight + 1 per non-zero in flash (0.625x at 50% zeros, where the step stream of
 codegen/unstructured.py is no smaller than dense), the filter's size in RAM while the layer runs, and the
-unpacking's instructions (UNPACK below: ~5 per byte on Cortex-M4).
+unpacking's instructions (UNPACK below: ~3.6 per byte on Cortex-M4).
 
 Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
 model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
 (the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, those that
 save the most bytes per instruction first (and only layers where packing saves a fifth of the filter: WORTH),
-while the model's predicted instructions stay at most its dense ones
-and its arena does not grow (`compile_graph(packed_ram=N)` lets it grow by N bytes: more flash saved for RAM).
+while the model's predicted instructions stay at most its dense ones and its arena does not grow
+(`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).
 Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
 convolutions for every band). `compile_graph(sparse_kernels="packed")` packs every layer where it is smaller
 (benchmarks, tests).
@@ -35,10 +35,10 @@ ALIGN = 16  # the unpacked filter's offset in the layer's scratch
 # instructions), and a model that was never pruned should not run slower for them.
 WORTH = 0.8
 PAD = 4  # bytes after the values: every nibble reads a word from the next value on, even past the last
-# Unpacking instructions on Cortex-M4 (QEMU, -icount shift=0): per mask word (32 bytes) and per call, fitted on
-# ResNet-8's layers with bench/sparse_crossover.py --packed (mps2-an386).
-# ResNet-8's dual-row layers (K % 4 = 0: half-words rebuilt as they are unpacked): +1,880 (512 B) to +132,200
-# (36,864 B), 3.6 per byte; "pass_word": a word of the separate dual-row pass of other layouts (K % 4 != 0).
+# Unpacking instructions on Cortex-M4 (QEMU, -icount shift=0) per mask word (32 bytes) and per call: the per-layer
+# instructions of ResNet-8 pruned to 50% with every layer packed (compile_graph(sparse_kernels="packed")) against
+# dense, mps2-an386. Its dual-row layers (K % 4 = 0: half-words rebuilt as they are unpacked) took +1,880 (512 B)
+# to +132,200 (36,864 B), 3.6 per byte; "pass_word": a word of the separate dual-row pass (K % 4 != 0), estimated.
 UNPACK = {"word": 116.0, "pass_word": 8.0, "call": 40.0}
 
 
