@@ -127,13 +127,16 @@ def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
     return w.size, nbytes(nonzero, size), unpack_cost(size, passed)
 
 
-def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], int], ram: int = 0) -> frozenset[str]:
+def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], int], ram: int = 0,
+         why_not: dict[str, str] | None = None) -> frozenset[str]:
     """The layers to pack (their outputs' names) for target `tgt` (codegen/sparse.Target): see the module
     docstring. `blocks`: the residual blocks run in row bands, whose convolutions stay as they are;
     `arena_bytes(packed)`: the arena with those layers packed; `ram`: how many bytes the arena may grow by
-    (default none: a layer is packed only where its unpacked filter fits beside the tensors live then)."""
+    (default none: a layer is packed only where its unpacked filter fits beside the tensors live then);
+    `why_not` receives, per layer that packing would have made smaller by a fifth, why it stays dense."""
     from mcucompress.codegen import sparse
 
+    why_not = {} if why_not is None else why_not
     if not tgt.enabled or tgt.force is not None:
         return frozenset()  # forced formats (benchmarks): sparse.choose packs every layer it may with "packed"
     banded = {id(o) for b in blocks for o in (b.conv1, b.conv2)}
@@ -151,10 +154,17 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
         if nbytes <= WORTH * dense_bytes:
             options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0]))
     chosen, spent = frozenset(), 0.0
-    limit = arena_bytes(chosen) + ram if options else 0
+    base = arena_bytes(chosen) if options else 0
     for _, unpack, name in sorted(options, reverse=True):
-        if spent + unpack <= budget and arena_bytes(chosen | {name}) <= limit:
-            chosen, spent = chosen | {name}, spent + unpack
+        if spent + unpack > budget:
+            why_not[name] = (f"packing would cost ~{round(unpack):,} instructions, more than the sparse layers' "
+                             f"saving left ({max(round(budget - spent), 0):,})")
+            continue
+        grown = arena_bytes(chosen | {name}) - base
+        if grown > ram:
+            why_not[name] = f"packing would grow the arena by {grown:,} B (allow it: compile --packed-ram {grown})"
+            continue
+        chosen, spent = chosen | {name}, spent + unpack
     return chosen
 
 

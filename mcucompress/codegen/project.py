@@ -170,7 +170,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         return plan_memory(graph, bands.scratch_sizes(graph, blocks), io_in_arena=io_in_arena, bands=blocks).arena_bytes
 
     # pruned layers no sparse kernel speeds up: flash, paid for by the sparse layers' saved instructions
-    tgt.packed = packed.plan(graph, blocks, tgt, arena_packed, packed_ram)
+    tgt.packed = packed.plan(graph, blocks, tgt, arena_packed, packed_ram, tgt.unpacked_why)
     sizes = bands.scratch_sizes(graph, blocks)
     plan = plan_memory(graph, sizes, io_in_arena=io_in_arena, bands=blocks)
     calls = lower_graph(graph, plan, prefix)

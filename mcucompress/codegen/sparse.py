@@ -27,7 +27,7 @@ kernel) as far as the sparse layers' saved instructions pay for it.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -255,6 +255,7 @@ class Target:
     force: str | None = None  # "dense", "2:4", "1:4", "unstructured" or "packed" wherever the weights allow it
     mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
     packed: frozenset = frozenset()  # outputs of the layers whose filters are packed (codegen/packed.py's plan)
+    unpacked_why: dict = field(default_factory=dict)  # output -> why the plan left a packable layer dense
 
 
 _TARGET = Target()
@@ -368,6 +369,8 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
         base.reason = f"cost model: sparse not below its margin x dense ({dense:,}) or not smaller than dense"
         if op.outputs[0] in tgt.packed or tgt.force == packed.FORMAT:
             return _packed_choice(graph, op, tgt, base)
+        if op.outputs[0] in tgt.unpacked_why:
+            base.reason += "; " + tgt.unpacked_why[op.outputs[0]]
     return best
 
 

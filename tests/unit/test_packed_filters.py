@@ -114,8 +114,12 @@ def test_plan_grows_the_arena_only_when_allowed():
     arena = lambda names: 1000 + 500 * (first in names)  # the first layer's filter would need 500 more bytes
     with sparse.target():
         tgt = sparse.current_target()
-        assert packed.plan(graph, (), tgt, arena) == {graph.ops[1].outputs[0]}
+        why: dict[str, str] = {}
+        assert packed.plan(graph, (), tgt, arena, why_not=why) == {graph.ops[1].outputs[0]}
+        assert why == {first: "packing would grow the arena by 500 B (allow it: compile --packed-ram 500)"}
         assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0], graph.ops[1].outputs[0]}
+        tgt.unpacked_why = why  # compile reports it in the layer's reason
+        assert sparse.choose(graph, graph.ops[0], tgt).reason.endswith(why[first])
 
 
 def test_a_layer_with_few_zeros_is_not_worth_packing():
