@@ -91,6 +91,7 @@ class GraphModule(nn.Module):
             else:
                 self.register_buffer("c_" + key, value, persistent=True)
         self.masks: dict[str, torch.Tensor] = {}  # weight tensor name -> bool mask (True = kept)
+        self.straight_through: set[str] = set()  # masked weights whose gradient passes the mask (SR-STE)
         self.fake_quant = None  # set by mcucompress.torch.qat: .act(name, x) and .weight(op, w, b)
         self.capture = None  # a dict to record every activation in (name -> tensor), for observers and tests
         last = graph.producer(graph.outputs[0])
@@ -102,7 +103,9 @@ class GraphModule(nn.Module):
         if key in self.params:
             p = self.params[key]
             m = self.masks.get(name)
-            return p * m if m is not None else p
+            if m is None:
+                return p
+            return p + (p * m - p).detach() if name in self.straight_through else p * m
         return getattr(self, "c_" + key)
 
     def weight_ops(self) -> list[Op]:

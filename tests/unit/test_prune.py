@@ -256,6 +256,26 @@ def test_two_four_reconstruction_keeps_digits_accuracy():
     assert acc["reconstruct"] >= dense - 0.015 and acc["reconstruct"] > acc["none"]  # measured 0.976 / 0.896
 
 
+def test_distill_moves_n_m_positions_within_the_pattern():
+    """SR-STE: the gradient reaches the weights a 2:4 group leaves out, so kept positions can change, and every
+    group still keeps at most two (distill.nm_mask); the other masks stay where reconstruction put them."""
+    torch = pytest.importorskip("torch")
+    from mcucompress.prune import distill
+
+    w = torch.tensor([[[[1.0, -3.0, 0.5, 2.0]]], [[[0.0, 0.1, -0.2, 0.0]]]])  # OHWI, K = 4
+    assert distill.nm_mask(w, 2, 4).reshape(2, 4).tolist() == [[0, 1, 0, 1], [0, 1, 1, 0]]
+    graph = mcucompress.load(DIGITS_FLOAT)
+    before = mcucompress.prune(graph, CAL, "2:4", None, "reconstruct").graph
+    after = mcucompress.prune(graph, CAL, "2:4", None, "distill").graph
+    moved = 0
+    for op_b, op_a in zip(weighted_ops(before), weighted_ops(after)):
+        wb, wa = before.t(op_b.inputs[1]).data, after.t(op_a.inputs[1]).data
+        if op_a.kind != "DEPTHWISE_CONV_2D" and wa.shape[-1] % 4 == 0:
+            assert np.all((matrix(op_a, wa).reshape(wa.shape[0], -1, 4) != 0).sum(axis=2) <= 2)
+        moved += int(np.sum((wb != 0) != (wa != 0)))
+    assert moved > 0
+
+
 def test_distill_keeps_the_masks_and_does_not_lose_to_reconstruct():
     pytest.importorskip("torch")
     graph = mcucompress.load(DIGITS_FLOAT)
