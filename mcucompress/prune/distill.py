@@ -72,7 +72,7 @@ def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batc
         w = pruned.t(op.inputs[1]).data
         if np.any(w == 0):
             student.set_mask(op.inputs[1], w != 0)
-    moving = {name: nm_pattern for name, nm_pattern in (nm or {}).items() if name in student.masks}
+    moving = {name: pattern for name, pattern in (nm or {}).items() if name in student.masks}
     student.straight_through |= set(moving)
     shared = [n for n, t in pruned.tensors.items()
               if not t.is_const and n in dense.tensors and dense.t(n).shape == t.shape
