@@ -182,10 +182,9 @@ class Lowering:
                           arrays=[weights, bias, mult, shift])
         call = sparse.apply(self, index, op, call)  # N:M sparse weights: the sparse kernel when it pays
         kernel_scratch = kernel_scratch_size(g, op)
-        if kernel_scratch == 0:
-            return packed.apply(self, index, op, call, 0)  # dual-row filters take the widened row, in the scratch
-        call = dual_rows.apply(call, w.data.reshape(units, depth), _dual_target(), p.filter_offset,
-                               lean=call.weight_format != packed.FORMAT)  # packed: the pair layout only
+        if kernel_scratch > 0:  # dual-row filters take the widened row, in the scratch; packed: the pair layout only
+            call = dual_rows.apply(call, w.data.reshape(units, depth), _dual_target(), p.filter_offset,
+                                   lean=call.weight_format != packed.FORMAT)
         return packed.apply(self, index, op, call, kernel_scratch)
 
     def _lower_pool(self, index: int, op: Op, function: str) -> KernelCall:

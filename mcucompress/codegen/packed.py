@@ -112,19 +112,28 @@ def dual_geometry(weights: np.ndarray) -> tuple[int, int, int]:
     return cout // 2, pair_stride(k), 2 * (k & ~3)
 
 
+def _layout(weights: np.ndarray, dsp: bool) -> tuple[int, tuple[int, int, int] | None]:
+    """(bytes, dual geometry or None) of a filter in the layout the dense kernel reads: dual-row where the lowering
+    writes it on a `dsp` target (codegen/dual_rows.py: K pays and at least one channel pair), else plain."""
+    from mcucompress.codegen import dual_rows
+
+    cout, k = weights.shape[0], weights.size // weights.shape[0]
+    if not (dsp and dual_rows.pays(k) and cout >= 2):
+        return weights.size, None
+    geometry = dual_geometry(weights)
+    return geometry[0] * geometry[1] + (k if cout % 2 else 0), geometry
+
+
 def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
     """(dense bytes, packed bytes, unpacking instructions) of a layer's filter, counting zero bytes as the dense
     kernel would read them (plain: zero weights; dual-row: the same, split back)."""
-    from mcucompress.codegen import dual_rows
-
     w = graph.t(op.inputs[1]).data
-    rows = w.reshape(w.shape[0], -1)
-    size, nonzero, passed = w.size, int(np.count_nonzero(w)), 0
-    if dsp and dual_rows.pays(rows.shape[1]) and rows.shape[0] >= 2:
-        pairs, stride, dual_bytes = dual_geometry(w)
-        size = pairs * stride + (rows.shape[1] if rows.shape[0] % 2 else 0)
+    size, dual = _layout(w, dsp)
+    passed = 0
+    if dual is not None:
+        pairs, stride, dual_bytes = dual
         passed = pairs * dual_bytes if dual_bytes != stride else pairs * stride % WORD  # see mcc_packed_s8.c
-    return w.size, nbytes(nonzero, size), unpack_cost(size, passed)
+    return w.size, nbytes(int(np.count_nonzero(w)), size), unpack_cost(size, passed)
 
 
 def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], int], ram: int = 0,
@@ -183,16 +192,11 @@ def buffer_offset(kernel_scratch: int) -> int:
 
 
 def _layout_size(graph: Graph, op: Op) -> int:
-    """Bytes of the filter in the layout the dense kernel reads (dual-row where the lowering writes it)."""
-    from mcucompress.codegen import dual_rows, sparse
+    """Bytes of the filter in the layout the dense kernel reads on the current target."""
+    from mcucompress.codegen import sparse
 
     tgt = sparse.current_target()
-    w = graph.t(op.inputs[1]).data
-    rows = w.reshape(w.shape[0], -1)
-    if tgt.dsp and not tgt.mve and dual_rows.pays(rows.shape[1]) and rows.shape[0] >= 2:
-        pairs, stride, _ = dual_geometry(w)
-        return max(w.size, pairs * stride + (rows.shape[1] if rows.shape[0] % 2 else 0))
-    return w.size
+    return _layout(graph.t(op.inputs[1]).data, tgt.dsp and not tgt.mve)[0]
 
 
 def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
