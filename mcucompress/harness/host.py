@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def run_runner(runner: Path, inputs: np.ndarray, output_shape: tuple[int, ...], 
     with tempfile.TemporaryDirectory() as tmp:
         in_path, out_path = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         np.ascontiguousarray(inputs, dtype=np.int8).tofile(in_path)
-        result = subprocess.run([str(runner), str(in_path), str(out_path), state], check=False, capture_output=True, text=True)
+        result = run_tool([str(runner), str(in_path), str(out_path), state])  # ends with an interruption
         if result.returncode != 0:
             raise McuError(f"host runner failed: {runner_failure(result.returncode, result.stderr)}")
         out = np.fromfile(out_path, dtype=np.dtype(dtype).newbyteorder("<"))
