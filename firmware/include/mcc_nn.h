@@ -19,7 +19,8 @@ extern "C" {
 
 /**
  * CONV_2D, generic: any filter size, stride, dilation and padding.
- * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (2 * KH * KW * C_in int16, then 16 bytes
+ * @param ctx        scratch of mcc_convolve_s8_get_buffer_size() bytes (2 * KH * KW * C_in int16, the count
+ *                   rounded up to a multiple of 4, then 16 bytes
  *                   per output channel), 4-byte aligned; the first part alone is enough, requantization is
  *                   then slower
  * @param p          offsets, strides, padding, dilation, clamp (depth_multiplier unused)

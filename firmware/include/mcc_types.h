@@ -59,7 +59,9 @@ typedef struct {
     int32_t depth_multiplier;         /**< depthwise only: output channels per input channel, >= 1 */
     int32_t act_min, act_max;         /**< output clamp, -128 <= act_min <= act_max <= 127 */
     int32_t dual_rows;                /**< CONV_2D with scratch: 1 when the filter is in the dual-row layout of
-                                           mcc_matmul.h (two output channels per int16), 0 for OHWI */
+                                           mcc_matmul.h (two output channels per int16), 2 for the same over
+                                           rows padded with zeros to a multiple of 4 values (mcc_convolve_s8 with
+                                           C_in % 4 != 0: its columns are padded alike, no tail), 0 for OHWI */
     int32_t small_acc;                /**< CONV_2D: 1 when every accumulator (bias included) is below 2^30 in
                                            magnitude (the code generator's bound): the SMMLAR requantization */
 } mcc_conv_params;

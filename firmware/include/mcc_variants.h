@@ -34,6 +34,7 @@
 #define MCC_MM_LEAN_DUAL_PACKED_SIMPLE 1 /* the same, K a multiple of 16 (else MCC_MM_LEAN_DUAL_PACKED takes it) */
 #define MCC_MM_LEAN_DUAL_RQ2_SIMPLE 1 /* dual-row, bounded accumulators (mcc_rq2), K a multiple of 16 */
 #define MCC_MM_LEAN_DUAL_RQ2_ANY 1 /* the same, any other K */
+#define MCC_MM_LEAN_DUAL_RQ2_K28 1 /* the same, K = 28 (3x3 over RGB, padded: dual_rows = 2) */
 /* mcc_mm_run's general loop, channel pairs for pixel pairs (else channel by channel) */
 #define MCC_MM_GENERAL_PAIRS 1 /* a product without the lean loops: a narrower clamp, no bias, a slow channel */
 

@@ -22,9 +22,11 @@ SUM_LIMIT = 1 << 23  # |B's sum| below it: 256 * the sum is an exact int32
 GROUP_ORDER = [0, 2, 1, 3]  # a group's half-words, matching the DSP column lanes (x0, x2, x1, x3)
 FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_fully_connected_s8"}
 # Below K = 16 the per-pair work outweighs the saving (vww's K = 8 layer: 1.30M instructions against 1.01M with its
-# constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040), as it does for K = 27, whose plain loop is
-# fully unrolled (ResNet-8's first layer: 1.226M against 1.206M). Measured on mps2-an386.
-MIN_K, PLAIN_K = 16, {27}
+# constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040). Measured on mps2-an386.
+MIN_K = 16
+# mcc_convolve_s8 gathers a receptive field of C_in % 4 != 0 (first layers) on the stack up to this many values
+# (codegen/variants.py GATHER_MAX); there its dual-row filters are padded (dual_rows = 2, see padded_k).
+GATHER_MAX = 256
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).
 FC_MIN_WEIGHTS = 4096
@@ -65,7 +67,23 @@ def dual_rows(rows: np.ndarray) -> np.ndarray | None:
 
 def pays(k: int) -> bool:
     """Whether the dual-row loops beat the plain ones for K = k (on a target with the DSP extension)."""
-    return k >= MIN_K and k not in PLAIN_K
+    return k >= MIN_K
+
+
+def padded_k(function: str, k: int) -> int:
+    """The row length of `function`'s dual-row filter for K = k: mcc_convolve_s8 pads a tail of three values with
+    a zero weight to a whole group where it gathers the receptive field (dual_rows = 2; its im2col columns get a
+    zero there), so none is left to the scalar tail loop: ResNet-8's RGB 3x3 layer (K = 27 -> 28) 1,079,960 ->
+    926,760 instructions on mps2-an386. Only K % 4 = 3 keeps its pair stride (a group costs about what a tail of
+    two values does, and more than one value); other calls keep k."""
+    kp = (k + 3) & ~3
+    return kp if function == "mcc_convolve_s8" and k % 4 == 3 and kp <= GATHER_MAX else k
+
+
+def kernel_rows(function: str, rows: np.ndarray) -> np.ndarray:
+    """Filter rows [C_out, K] as `function` reads them in the dual-row layout (zero-padded to padded_k)."""
+    kp = padded_k(function, rows.shape[1])
+    return rows if kp == rows.shape[1] else np.pad(rows, ((0, 0), (0, kp - rows.shape[1])))
 
 
 def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0, lean: bool = True) -> KernelCall:
@@ -75,13 +93,17 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0,
     if call.function not in FUNCTIONS or not dsp or filter_offset != 0:
         return call
     bias = next((a.values for a in call.arrays if a.name.endswith("_bias")), None)
+    k = rows.shape[1]
     if call.function == "mcc_fully_connected_s8":
         lean = lean and fc_lean(call, rows, bias)
         if not (lean and rows.shape[1] >= FC_LEAN_MIN_K and rows.size >= FC_LEAN_MIN_WEIGHTS
                 or pays(rows.shape[1]) and rows.size >= FC_MIN_WEIGHTS):
             return call
-    elif not pays(rows.shape[1]):
-        return call
+    else:
+        rows = kernel_rows(call.function, rows)
+        if not pays(rows.shape[1]):
+            return call
+    padded = rows.shape[1] != k
     packed = dual_rows(rows)
     if packed is None:
         return call
@@ -90,7 +112,7 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0,
     weights.values = interleave_pairs(packed, *rows.shape) if lean else packed
     weights.comment += " dual-row, pairs in blocks of three" if lean else " dual-row"
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
-    params.fields.append(("dual_rows", "3" if lean else "1"))
+    params.fields.append(("dual_rows", "3" if lean else "2" if padded else "1"))
     if params.ctype == "mcc_conv_params" and bias is not None and small_accumulators(rows, bias):
         params.fields.append(("small_acc", "1"))
     return call

@@ -548,10 +548,11 @@ def depthwise_writes_over_input(graph: Graph, op: Op) -> bool:
 
 
 def conv_scratch(graph: Graph, op: Op) -> int:
-    """mcc_convolve_s8 / _1x1_s8: two output pixels' receptive fields as int16 (im2col), then a 16-byte
-    requantization entry per output channel."""
+    """mcc_convolve_s8 / _1x1_s8: two output pixels' receptive fields as int16 (im2col; as long as a padded
+    dual-row filter's rows, dual_rows.padded_k), then a 16-byte requantization entry per output channel."""
     cout, kh, kw, cin = graph.t(op.inputs[1]).shape
-    return 2 * kh * kw * cin * 2 + 16 * cout
+    k = dual_rows.padded_k(_conv_function(graph, op), kh * kw * cin)
+    return 2 * k * 2 + 16 * cout
 
 
 ADDSUB_TABLE_BYTES = 2 * 256 * 4  # MCC_ADDSUB_TABLE_BYTES: two int32 tables of the rescaled input values

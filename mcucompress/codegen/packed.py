@@ -112,23 +112,32 @@ def dual_geometry(weights: np.ndarray) -> tuple[int, int, int]:
     return cout // 2, pair_stride(k), 2 * (k & ~3)
 
 
-def _layout(weights: np.ndarray, dsp: bool) -> tuple[int, tuple[int, int, int] | None]:
-    """(bytes, dual geometry or None) of a filter in the layout the dense kernel reads: dual-row where the lowering
-    writes it on a `dsp` target (codegen/dual_rows.py: K pays and at least one channel pair), else plain."""
+def _layout(weights: np.ndarray, dsp: bool, function: str) -> tuple[int, tuple[int, int, int] | None]:
+    """(bytes, dual geometry or None) of a filter in the layout the dense kernel `function` reads: dual-row where the
+    lowering writes it on a `dsp` target (codegen/dual_rows.py: K, padded as the kernel reads it, pays and at least
+    one channel pair), else plain."""
     from mcucompress.codegen import dual_rows
 
-    cout, k = weights.shape[0], weights.size // weights.shape[0]
+    rows = dual_rows.kernel_rows(function, weights.reshape(weights.shape[0], -1))
+    cout, k = rows.shape
     if not (dsp and dual_rows.pays(k) and cout >= 2):
         return weights.size, None
-    geometry = dual_geometry(weights)
+    geometry = dual_geometry(rows)
     return geometry[0] * geometry[1] + (k if cout % 2 else 0), geometry
+
+
+def _function(graph: Graph, op: Op) -> str:
+    """The dense kernel of a CONV_2D or FULLY_CONNECTED layer."""
+    from mcucompress.codegen.lower import _conv_function
+
+    return _conv_function(graph, op) if op.kind == "CONV_2D" else "mcc_fully_connected_s8"
 
 
 def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
     """(dense bytes, packed bytes, unpacking instructions) of a layer's filter, counting zero bytes as the dense
     kernel would read them (plain: zero weights; dual-row: the same, split back)."""
     w = graph.t(op.inputs[1]).data
-    size, dual = _layout(w, dsp)
+    size, dual = _layout(w, dsp, _function(graph, op))
     passed = 0
     if dual is not None:
         pairs, stride, dual_bytes = dual
@@ -196,7 +205,7 @@ def _layout_size(graph: Graph, op: Op) -> int:
     from mcucompress.codegen import sparse
 
     tgt = sparse.current_target()
-    return _layout(graph.t(op.inputs[1]).data, tgt.dsp and not tgt.mve)[0]
+    return _layout(graph.t(op.inputs[1]).data, tgt.dsp and not tgt.mve, _function(graph, op))[0]
 
 
 def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
@@ -208,9 +217,9 @@ def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
     params = next(s for s in call.statics if s.ctype in ("mcc_conv_params", "mcc_fc_params"))
     mode = dict(params.fields).get("dual_rows", "0")
-    if mode not in ("0", "1"):
+    if mode not in ("0", "1", "2"):
         raise AssertionError(f"op {index}: packed filters take the plain or the dual-row layout, not {mode}")
-    dual = dual_geometry(lowering.graph.t(op.inputs[1]).data) if mode == "1" else None
+    dual = _layout(lowering.graph.t(op.inputs[1]).data, True, call.function)[1] if mode != "0" else None
     if buffer_bytes(old.values.size) > buffer_bytes(_layout_size(lowering.graph, op)):
         raise AssertionError(f"op {index}: the filter's layout is larger than its planned unpacking buffer")
     masks, values = encode(old.values, dual)

@@ -41,6 +41,7 @@ SWITCHES = {
     "MCC_MM_LEAN_DUAL_PACKED_SIMPLE": "the same, K a multiple of 16",
     "MCC_MM_LEAN_DUAL_RQ2_SIMPLE": "dual-row filters, bounded accumulators (SMMLAR), K a multiple of 16",
     "MCC_MM_LEAN_DUAL_RQ2_ANY": "the same, any other K",
+    "MCC_MM_LEAN_DUAL_RQ2_K28": "the same, K = 28 (3x3 over RGB, padded)",
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
@@ -95,8 +96,9 @@ MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose p
 # instructions). K = 16 falls back to the simple loop, ~8% slower on its layers (vww's, 3.9% of the MACs:
 # 576 B for 23,040 of 10.6M instructions), the others to the loop for any K, much slower: their shares differ.
 K_CONSTANT = {"MCC_MM_LEAN_K8": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_K16": "MCC_MM_LEAN_SIMPLE",
-              "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY"}
-PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_K27": 0.02}
+              "MCC_MM_LEAN_K27": "MCC_MM_LEAN_ANY", "MCC_MM_LEAN_DUAL_RQ2_K28": "MCC_MM_LEAN_DUAL_RQ2_ANY"}
+PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_K27": 0.02,
+                  "MCC_MM_LEAN_DUAL_RQ2_K28": 0.02}
 # A model needing the packed loop for K % 16 = 0 anyway runs its other K % 16 = 0 layers through it too, one ADD
 # more an output (vww: 2 packed layers, 3 others with its K = 16 one: 556 B for 61,200 of 10.6M instructions).
 SIMPLE_BY_PACKED = True
@@ -127,6 +129,8 @@ def _mm_variant(k: int, mult, shift, dual: bool = False, small_acc: bool = False
     if not all(rq_fast(m, s) for m, s in pairs):
         return None  # no fast table: the general loop
     if dual and small_acc and all(m == 0 or s >= -MAX_FOLD_SHIFT for m, s in pairs):
+        if k == 28:
+            return "MCC_MM_LEAN_DUAL_RQ2_K28"
         return "MCC_MM_LEAN_DUAL_RQ2_SIMPLE" if k % 16 == 0 else "MCC_MM_LEAN_DUAL_RQ2_ANY"
     if dual:
         if any(m != 0 and s < -MAX_FOLD_SHIFT for m, s in pairs):
@@ -289,7 +293,9 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_GATHER")
         else:
             used.add("MCC_IM2COL_VALUES")
-    dual = params.get("dual_rows", 0) == 1
+    dual = params.get("dual_rows", 0) in (1, 2)
+    if params.get("dual_rows", 0) == 2:  # rows and columns padded to whole groups (dual_rows.padded_k)
+        k = (k + 3) & ~3
     variant = (_mm_variant(k, mult, shift, dual, params.get("small_acc", 0) == 1)
                if full and _array(call, "_bias") is not None else None)
     used.add(variant or ("MCC_MM_DUAL" if dual else "MCC_MM_GENERAL_PAIRS"))

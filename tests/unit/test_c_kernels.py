@@ -446,15 +446,20 @@ def conv_call(rng, kind: str, fn: str) -> Call:
     else:
         want = ref_conv.conv2d_s8(x, wt, p, attrs, out_shape)
     cp = ConvParams(p.input_offset, p.output_offset, sh, sw, pt, pl, dh, dw, mult, lo, hi)
+    k_cols = kh * kw * c_in  # values of an im2col column
     if dual:
-        packed = dual_rows.dual_rows(wt.reshape(c_out, -1))
+        rows = wt.reshape(c_out, -1)
+        padded = dual_rows.kernel_rows(fn, rows)  # mcc_convolve_s8, K % 4 != 0: zero weights to whole groups
+        pad = padded.shape[1] != rows.shape[1] and rng.random() < 0.6  # else the scalar tail (dual_rows = 1)
+        packed = dual_rows.dual_rows(padded if pad else rows)
         if packed is not None:  # None for a single channel or K < 4: the plain layout
             # bounded accumulators take the SMMLAR requantization (mcc_rq2), except dead channels' huge biases
-            cp.small_acc = int(dual_rows.small_accumulators(wt.reshape(c_out, -1), bias) and rng.random() < 0.7)
-            wt, cp.dual_rows = packed, 1
+            cp.small_acc = int(dual_rows.small_accumulators(rows, bias) and rng.random() < 0.7)
+            wt, cp.dual_rows = packed, 2 if pad else 1
+            k_cols = padded.shape[1] if pad else k_cols
     scratch = 0
-    if fn == "mcc_convolve_s8":
-        scratch = 2 * kh * kw * c_in * 2 + (0 if kind == "conv-cols" else 16 * c_out)
+    if fn == "mcc_convolve_s8":  # the columns alone ("conv-cols") or with the table, the size get_buffer_size gives
+        scratch = 2 * k_cols * 2 if kind == "conv-cols" else 2 * ((kh * kw * c_in + 3) & ~3) * 2 + 16 * c_out
     elif fn == "mcc_convolve_1x1_s8" and kind != "1x1-noscratch":
         scratch = 2 * c_in * 2 + 16 * c_out
     elif depthwise and kind != "dw-noscratch":

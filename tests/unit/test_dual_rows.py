@@ -73,7 +73,7 @@ def test_the_lowering_writes_it_for_dsp_targets_without_helium():
     assert "dual_rows" not in _conv_params(compile_graph(graph, "d", dsp=False))  # SMLAD is what makes it pay
     assert "dual_rows" not in _conv_params(compile_graph(graph, "d", mve=True))  # Helium paths read plain filters
     assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(1, 8), "d"))  # K = 8 < MIN_K
-    assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(3, 3), "d"))  # K = 27: its unrolled loop
+    assert _conv_params(compile_graph(_conv_graph(3, 3), "d")).get("dual_rows") == "2"  # K = 27 padded to 28
 
 
 def _lean_to_dual(packed: np.ndarray, cout: int, k: int) -> np.ndarray:
@@ -153,3 +153,31 @@ def test_lean_layout_layers_run_bit_exact_on_the_host(tmp_path):
         assert _fc_params(compile_graph(graph, "d")).get("dual_rows") == "3"
         xs = rng.integers(-128, 128, (3, 1, depth)).astype(np.int8)
         assert_same(host_outputs(graph, xs, tmp_path / str(i)), reference_outputs(graph, xs))
+
+
+def test_first_layer_filters_are_padded_to_whole_groups():
+    """mcc_convolve_s8 reads a K % 4 = 3 filter padded with a zero weight to whole groups (dual_rows = 2) where it
+    gathers the receptive field, at the same pair stride (ResNet-8's and vww's K = 27)."""
+    assert dual_rows.padded_k("mcc_convolve_s8", 27) == 28 and dual_rows.pair_stride(28) == dual_rows.pair_stride(27)
+    assert dual_rows.padded_k("mcc_convolve_s8", 63) == 64 and dual_rows.padded_k("mcc_convolve_s8", 32) == 32
+    assert dual_rows.padded_k("mcc_convolve_s8", 45) == 45  # one value: the tail loop is cheaper, the stride smaller
+    assert dual_rows.padded_k("mcc_convolve_1x1_s8", 27) == 27  # its columns have no padding
+    assert dual_rows.padded_k("mcc_fully_connected_s8", 27) == 27
+    assert dual_rows.padded_k("mcc_convolve_s8", 257) == 257  # beyond the gather buffer
+    rows = np.arange(-40, 41, dtype=np.int8)[:3 * 27].reshape(3, 27)
+    padded = dual_rows.kernel_rows("mcc_convolve_s8", rows)
+    np.testing.assert_array_equal(padded[:, :27], rows)
+    assert padded.shape == (3, 28) and not padded[:, 27].any()
+
+
+def test_padded_layers_run_bit_exact_on_the_host(tmp_path):
+    """The generated project (host build: the portable decoding, padded im2col columns) gives the reference's
+    outputs for first layers of 3 and 7 input channels (K = 27, 63, 75)."""
+    from tests.unit.test_codegen_host import assert_same, host_outputs, reference_outputs
+
+    rng = np.random.default_rng(3)
+    for k, cin in [(3, 3), (3, 7), (5, 3)]:
+        graph = _conv_graph(k, cin)
+        assert _conv_params(compile_graph(graph, "d")).get("dual_rows") == "2"
+        xs = rng.integers(-128, 128, (3, 1, 6, 6, cin)).astype(np.int8)
+        assert_same(host_outputs(graph, xs, tmp_path / f"k{k}c{cin}"), reference_outputs(graph, xs))

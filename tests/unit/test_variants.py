@@ -86,8 +86,8 @@ DUAL = {n for n in SWITCHES if "_DUAL" in n}  # the loops over dual-row filters 
 
 def test_layers_switch_on_the_variants_they_take():
     """Plain filters (a target without the DSP extension): the plain loops; with it, every product's filter is
-    dual-row where K >= 16 but for K = 27 and takes the dual loops (K = 16, 72 and 144: the loops for any K and
-    for multiples of 16, with the SMMLAR requantization)."""
+    dual-row where K >= 16 and takes the dual loops (K = 16, 72 and 144: the loops for any K and for multiples of
+    16, with the SMMLAR requantization; K = 27 padded to 28: its own loop)."""
     compiled = compile_graph(variant_graph(0), "v", dsp=False)
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
     unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
@@ -105,7 +105,7 @@ def test_layers_switch_on_the_variants_they_take():
     dual = compile_graph(variant_graph(0), "v")
     products = {n for n in SWITCHES if n.startswith("MCC_MM_")}
     # their accumulators are bounded (codegen/dual_rows.py small_accumulators): the SMMLAR table's loops
-    assert used_variants(dual.calls, dual.sources) & products == {"MCC_MM_LEAN_K27", "MCC_MM_LEAN_K8",
+    assert used_variants(dual.calls, dual.sources) & products == {"MCC_MM_LEAN_DUAL_RQ2_K28", "MCC_MM_LEAN_K8",
                                                                   "MCC_MM_LEAN_DUAL_RQ2_SIMPLE",
                                                                   "MCC_MM_LEAN_DUAL_RQ2_ANY"}
 

@@ -271,17 +271,20 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
  * instead of kh * kw times per output pixel (the per-pixel tables' cost). The records are read unchanged.
  */
 
+/** Byte offsets of a record's two entries in a row table, by index byte ia | ib << 4 (ia, ib < 6): ia * 64 in the
+ *  low half-word, NM_RGS + ib * 64 in the high one. One load and two adds (UXTAH, ADD LSR) instead of two ANDs
+ *  and two shifted ADDs: ResNet-8 2:4's row-table loop 22 -> 21 instructions a record. */
+#define NM_ROFF(i) ((uint32_t)(((i) & 15) * 64) | ((uint32_t)(NM_RGS + ((i) >> 4) * 64) << 16))
+#define NM_ROFF4(i) NM_ROFF(i), NM_ROFF((i) + 1), NM_ROFF((i) + 2), NM_ROFF((i) + 3)
+#define NM_ROFF16(i) NM_ROFF4(i), NM_ROFF4((i) + 4), NM_ROFF4((i) + 8), NM_ROFF4((i) + 12)
+
 /** One record against a row table: combination stride 64 bytes, entry b one group (NM_RGS bytes) on. */
-#define NM_REC_R4(r, tb, a0, a1, a2, a3)                                                                      \
+#define NM_REC_R4(r, tb, offs, a0, a1, a2, a3)                                                                \
     do {                                                                                                     \
-        const int32_t w_ = mcc_read_s32(r), i_ = (r)[4];                                                     \
+        const int32_t w_ = mcc_read_s32(r);                                                                  \
+        const uint32_t o_ = (offs)[(r)[4]];                                                                  \
         const int32_t wa_ = mcc_sxtb16(w_), wb_ = mcc_sxtb16_ror8(w_);                                       \
-        int32_t ia_ = i_ & 15, ib_ = i_ & 0xF0; /* AND then ADD with LSL (as NM_REC_P4) */                  \
-        const uint8_t *pa_, *pb_;                                                                            \
-        MCC_OPAQUE(ia_);                                                                                     \
-        MCC_OPAQUE(ib_);                                                                                     \
-        pa_ = (tb) + (ia_ << 6);                                                                             \
-        pb_ = (tb) + (ib_ << 2);                                                                             \
+        const uint8_t *pa_ = (tb) + (uint16_t)o_, *pb_ = (tb) + (o_ >> 16);                                  \
         int32_t x0_, x1_;                                                                                    \
         MCC_LDRD(pa_, 0, x0_, x1_);                                                                          \
         a0 = mcc_smlad(wa_, x0_, a0);                                                                        \
@@ -289,15 +292,18 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
         MCC_LDRD(pa_, 8, x0_, x1_);                                                                          \
         a2 = mcc_smlad(wa_, x0_, a2);                                                                        \
         a3 = mcc_smlad(wa_, x1_, a3);                                                                        \
-        MCC_LDRD(pb_, NM_RGS, x0_, x1_);                                                                     \
+        MCC_LDRD(pb_, 0, x0_, x1_);                                                                          \
         a0 = mcc_smlad(wb_, x0_, a0);                                                                        \
         a1 = mcc_smlad(wb_, x1_, a1);                                                                        \
-        MCC_LDRD(pb_, NM_RGS + 8, x0_, x1_);                                                                 \
+        MCC_LDRD(pb_, 8, x0_, x1_);                                                                          \
         a2 = mcc_smlad(wb_, x0_, a2);                                                                        \
         a3 = mcc_smlad(wb_, x1_, a3);                                                                        \
     } while (0)
 
 #if MCC_NM_ROWS
+static const uint32_t nm_row_offsets[6 * 16] = {NM_ROFF16(0),  NM_ROFF16(16), NM_ROFF16(32),
+                                                NM_ROFF16(48), NM_ROFF16(64), NM_ROFF16(80)};
+
 /**
  * All output channels of a block of four pixels from row tables: tp[r] is record r's table pointer (its tap's
  * slot row at the block's first position, plus its group pair), the same for every output channel. `n` valid
@@ -310,17 +316,18 @@ static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, con
 {
     int32_t oc, r, p;
     const int32_t lean = fast && lo == -128 && hi == 127 && n == NM_PIX;
+    const uint32_t *offs = nm_row_offsets;
     for (oc = 0; oc < cout; oc++, o++) {
         const uint8_t *rec = rows, *const *t = tp;
         int32_t a0 = bias != NULL ? bias[oc] : 0, a1 = a0, a2 = a0, a3 = a0, acc[NM_PIX];
         for (r = nrec >> 2; r > 0; r--, rec += 4 * NM_REC, t += 4) { /* four records per iteration */
-            NM_REC_R4(rec, t[0], a0, a1, a2, a3);
-            NM_REC_R4(rec + NM_REC, t[1], a0, a1, a2, a3);
-            NM_REC_R4(rec + 2 * NM_REC, t[2], a0, a1, a2, a3);
-            NM_REC_R4(rec + 3 * NM_REC, t[3], a0, a1, a2, a3);
+            NM_REC_R4(rec, t[0], offs, a0, a1, a2, a3);
+            NM_REC_R4(rec + NM_REC, t[1], offs, a0, a1, a2, a3);
+            NM_REC_R4(rec + 2 * NM_REC, t[2], offs, a0, a1, a2, a3);
+            NM_REC_R4(rec + 3 * NM_REC, t[3], offs, a0, a1, a2, a3);
         }
         for (r = nrec & 3; r > 0; r--, rec += NM_REC, t++) {
-            NM_REC_R4(rec, t[0], a0, a1, a2, a3);
+            NM_REC_R4(rec, t[0], offs, a0, a1, a2, a3);
         }
         rows = rec;
         if (lean) {

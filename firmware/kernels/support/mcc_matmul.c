@@ -300,6 +300,7 @@ MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_simple, 0, 1, 0, 1, 0)
 MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_any, 0, 0, 0, 1, 0)
 MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_rq2_simple, 0, 1, 0, 1, 1)
 MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_rq2_any, 0, 0, 0, 1, 1)
+MCC_MM_LEAN_VARIANT(mcc_mm_lean_dual_rq2_k28, 0, 0, 28, 1, 1)
 
 /**
  * The output channels from `oc` on of the pair buffer: out0 from slot 0, out1 (if not NULL) from slot 1
@@ -402,7 +403,8 @@ MCC_COLD void mcc_mm_prepare(mcc_mm *m, const mcc_per_channel_quant *q, int32_t 
     m->rq2 = 0;
     /* the SMMLAR form when every shift folds and the build carries a loop for it (mcc_variants.h) */
     if (fast && m->dual && m->small_acc && m->bias != NULL &&
-        ((MCC_MM_LEAN_DUAL_RQ2_SIMPLE && (m->k & 15) == 0) || MCC_MM_LEAN_DUAL_RQ2_ANY)) {
+        ((MCC_MM_LEAN_DUAL_RQ2_SIMPLE && (m->k & 15) == 0) || (MCC_MM_LEAN_DUAL_RQ2_K28 && m->k == 28) ||
+         MCC_MM_LEAN_DUAL_RQ2_ANY)) {
         int32_t fold = 1;
         for (oc = 0; oc < m->cout && fold; oc++) {
             fold = mcc_rq_foldable(q->multiplier[oc], q->shift[oc]);
@@ -441,6 +443,11 @@ void mcc_mm_run(const mcc_mm *m, const int16_t *buf, int8_t *out0, int8_t *out1)
         const int32_t simple = (m->k & 15) == 0; /* no partial groups, no tail */
         (void)simple;                             /* unused when the build carries neither variant that asks */
         if (m->dual && m->rq2) {
+#if MCC_MM_LEAN_DUAL_RQ2_K28
+            if (m->k == 28) { /* 3x3 over RGB, padded (dual_rows = 2) */
+                oc = mcc_mm_lean_dual_rq2_k28(m, buf, out0, out1);
+            }
+#endif
 #if MCC_MM_LEAN_DUAL_RQ2_SIMPLE
             if (simple) {
                 oc = mcc_mm_lean_dual_rq2_simple(m, buf, out0, out1);
@@ -539,7 +546,8 @@ MCC_COLD int32_t mcc_mm_built(const mcc_mm *m, int32_t total)
         return 0;
     }
     if (m->dual && m->rq2) {
-        return (MCC_MM_LEAN_DUAL_RQ2_SIMPLE && simple) || MCC_MM_LEAN_DUAL_RQ2_ANY;
+        return (MCC_MM_LEAN_DUAL_RQ2_K28 && m->k == 28) || (MCC_MM_LEAN_DUAL_RQ2_SIMPLE && simple) ||
+               MCC_MM_LEAN_DUAL_RQ2_ANY;
     }
     if (m->dual) {
         if (m->packed) {

@@ -17,6 +17,7 @@
 #define MCC_MM_LEAN_DUAL_PACKED_SIMPLE 0  /* the same, K a multiple of 16 */
 #define MCC_MM_LEAN_DUAL_RQ2_SIMPLE    0  /* dual-row filters, bounded accumulators (SMMLAR), K a multiple of 16 */
 #define MCC_MM_LEAN_DUAL_RQ2_ANY       1  /* the same, any other K */
+#define MCC_MM_LEAN_DUAL_RQ2_K28       0  /* the same, K = 28 (3x3 over RGB, padded) */
 #define MCC_MM_GENERAL_PAIRS           0  /* a product without the lean loops */
 #define MCC_IM2COL_GROUPED             0  /* mcc_convolve_s8 with C_in a multiple of 4 */
 #define MCC_IM2COL_GATHER              1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
