@@ -62,7 +62,8 @@ PAIR4_INDEX = {p: c for c, p in enumerate(PAIRS4)}
 # per row (batch) instead of per pixel.
 COST = {  # least squares on relative error over 17 conv / 5 FC layers (3x3, 1x1 chains and ResNet-8); call >= 0
     "conv_dense": {"mac": 1.024, "col": 5.25, "out": 17.25, "call": 0.0},
-    "conv_nm4": {"group": 33.25, "entry": 2.45, "out": 23.8, "call": 825.0},
+    "conv_nm4": {"group": 33.25, "entry": 2.40, "out": 23.8, "call": 825.0},  # entry 2.45 before the offsets table
+    # (nm_pixel_offsets: ResNet-8's 2:4 32 -> 64 stride-2 layer -27,640 instructions for 589,824 entry-pixels)
     # 2:4 row tables, per row_work's features (entry-pixel, group-position widened, block output, call): 12 layers
     # (ResNet-8's 3x3 stride-1 layers, the bench's 3x3 and 1x1 chains), least squares on relative error, max 4.9%;
     # then one instruction less a record (8 entry-pixels: the entries' offsets from a table), as measured on

@@ -179,15 +179,33 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
 /* -------------------------------------------------------------------------------- DSP output channels */
 
 #if defined(MCC_DSP)
-/** One record (two entries) at byte offset RO of r against table groups at byte offset TO of tb, 4 pixels. */
-#define NM_REC_P4(r, RO, tb, TO, GS, a0, a1, a2, a3)                                                          \
+/** 2:4 per-pixel tables: a record's entry offsets by index byte ia | ib << 4 (ia, ib < 6), ia * 16 in the low
+ *  half-word and ib * 16 in the high one (as nm_row_offsets for the row tables). */
+#define NM_POFF(i) ((uint32_t)(((i) & 15) * 16) | ((uint32_t)(((i) >> 4) * 16) << 16))
+#define NM_POFF4(i) NM_POFF(i), NM_POFF((i) + 1), NM_POFF((i) + 2), NM_POFF((i) + 3)
+#define NM_POFF16(i) NM_POFF4(i), NM_POFF4((i) + 4), NM_POFF4((i) + 8), NM_POFF4((i) + 12)
+static const uint32_t nm_pixel_offsets[6 * 16] = {NM_POFF16(0),  NM_POFF16(16), NM_POFF16(32),
+                                                  NM_POFF16(48), NM_POFF16(64), NM_POFF16(80)};
+
+/**
+ * One record (two entries) at byte offset RO of r against table groups at byte offset TO of tb, 4 pixels.
+ * `offs`: the entry offsets by index byte (G = 4: nm_pixel_offsets), or NULL to decode the index (G = 8).
+ */
+#define NM_REC_P4(r, RO, tb, TO, GS, offs, a0, a1, a2, a3)                                                    \
     do {                                                                                                     \
         const int32_t w_ = mcc_read_s32((r) + (RO)), i_ = (r)[(RO) + 4];                                     \
         const int32_t wa_ = mcc_sxtb16(w_), wb_ = mcc_sxtb16_ror8(w_);                                       \
-        int32_t ia_ = i_ & 15; /* AND then ADD with LSL #4 (GCC would otherwise shift, mask and add) */      \
-        const uint8_t *pa_, *pb_ = (tb) + (i_ & 0xF0);                                                       \
-        MCC_OPAQUE(ia_);                                                                                     \
-        pa_ = (tb) + (ia_ << 4);                                                                             \
+        const uint8_t *pa_, *pb_;                                                                            \
+        if ((offs) != NULL) { /* one load, UXTAH, ADD LSR */                                                 \
+            const uint32_t o_ = (offs)[i_];                                                                  \
+            pa_ = (tb) + (uint16_t)o_;                                                                       \
+            pb_ = (tb) + (o_ >> 16);                                                                         \
+        } else {                                                                                             \
+            int32_t ia_ = i_ & 15; /* AND then ADD with LSL #4 (GCC would otherwise shift, mask and add) */  \
+            MCC_OPAQUE(ia_);                                                                                 \
+            pa_ = (tb) + (ia_ << 4);                                                                         \
+            pb_ = (tb) + (i_ & 0xF0);                                                                        \
+        }                                                                                                    \
         int32_t x0_, x1_;                                                                                    \
         MCC_LDRD(pa_, (TO), x0_, x1_);                                                                       \
         a0 = mcc_smlad(wa_, x0_, a0);                                                                        \
@@ -207,11 +225,11 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
  * All output channels of a block of four pixels (table rows of GS bytes per group), G = 4 or 8. `n` valid
  * pixels (1..4) are stored at out + p * cout.
  */
-#define NM_CHANNELS_P4(name, GS, UNROLL4)                                                                     \
+#define NM_CHANNELS_P4(name, GS, UNROLL4, OFFS)                                                               \
     static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
-                                               const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,     \
-                                               int32_t hi, int8_t *o, int32_t n)                                \
+                                               const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,   \
+                                               int32_t hi, int8_t *o, int32_t n)                              \
     {                                                                                                        \
         int32_t oc, r, p;                                                                                    \
         const int32_t lean = fast && lo == -128 && hi == 127 && n == NM_PIX;                                 \
@@ -221,25 +239,25 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
             rows += nrec * NM_REC;                                                                           \
             if (UNROLL4) { /* four records per iteration: less loop overhead */                              \
                 for (r = nrec >> 2; r > 0; r--, rec += 4 * NM_REC, tb += 8 * (GS)) {                         \
-                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
-                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
-                    NM_REC_P4(rec, 2 * NM_REC, tb, 4 * (GS), GS, a0, a1, a2, a3);                            \
-                    NM_REC_P4(rec, 3 * NM_REC, tb, 6 * (GS), GS, a0, a1, a2, a3);                            \
+                    NM_REC_P4(rec, 0, tb, 0, GS, OFFS, a0, a1, a2, a3);                                       \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, OFFS, a0, a1, a2, a3);                           \
+                    NM_REC_P4(rec, 2 * NM_REC, tb, 4 * (GS), GS, OFFS, a0, a1, a2, a3);                       \
+                    NM_REC_P4(rec, 3 * NM_REC, tb, 6 * (GS), GS, OFFS, a0, a1, a2, a3);                       \
                 }                                                                                            \
                 if (nrec & 2) {                                                                              \
-                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
-                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
+                    NM_REC_P4(rec, 0, tb, 0, GS, OFFS, a0, a1, a2, a3);                                       \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, OFFS, a0, a1, a2, a3);                           \
                     rec += 2 * NM_REC;                                                                       \
                     tb += 4 * (GS);                                                                          \
                 }                                                                                            \
             } else {                                                                                         \
                 for (r = nrec >> 1; r > 0; r--, rec += 2 * NM_REC, tb += 4 * (GS)) {                         \
-                    NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                            \
-                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, a0, a1, a2, a3);                                \
+                    NM_REC_P4(rec, 0, tb, 0, GS, OFFS, a0, a1, a2, a3);                                       \
+                    NM_REC_P4(rec, NM_REC, tb, 2 * (GS), GS, OFFS, a0, a1, a2, a3);                           \
                 }                                                                                            \
             }                                                                                                \
             if (nrec & 1) {                                                                                  \
-                NM_REC_P4(rec, 0, tb, 0, GS, a0, a1, a2, a3);                                                \
+                NM_REC_P4(rec, 0, tb, 0, GS, OFFS, a0, a1, a2, a3);                                           \
             }                                                                                                \
             if (lean) {                                                                                      \
                 o[0] = (int8_t)mcc_ssat8(mcc_rq_apply_post(&rq[oc], a0));                                    \
@@ -257,9 +275,9 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
             }                                                                                                \
         }                                                                                                    \
     }
-NM_CHANNELS_P4(nm_channels_g4, 6 * 16, 1)
+NM_CHANNELS_P4(nm_channels_g4, 6 * 16, 1, nm_pixel_offsets)
 #if MCC_NM_G8
-NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0)
+NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0, (const uint32_t *)NULL)
 #endif
 
 /*
@@ -360,8 +378,8 @@ static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, con
 #define NM_CHANNELS_P1(name, GS)                                                                              \
     static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
-                                               const mcc_per_channel_quant *q, int32_t pc, int32_t out_off,     \
-                                               int32_t lo, int32_t hi, int8_t *o)                               \
+                                               const mcc_per_channel_quant *q, int32_t pc, int32_t out_off,   \
+                                               int32_t lo, int32_t hi, int8_t *o)                             \
     {                                                                                                        \
         int32_t oc, r;                                                                                       \
         for (oc = 0; oc < cout; oc++) {                                                                      \
@@ -516,7 +534,7 @@ static MCC_ALWAYS_INLINE void nm_pixel_impl(const mcc_conv_params *cp, const mcc
 /* nm_pixel_impl with G and the pixels per table row as constants (the table stores then use immediates) */
 #define NM_PIXEL_VARIANT(name, G, PIXELS)                                                                     \
     static MCC_NOINLINE void name(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in,      \
-                                  int32_t kh, int32_t kw, int32_t b, int32_t oy, int32_t ox, int8_t *gather,   \
+                                  int32_t kh, int32_t kw, int32_t b, int32_t oy, int32_t ox, int8_t *gather,  \
                                   nm_sink *sink, int32_t p, int32_t kp)                                      \
     {                                                                                                        \
         nm_pixel_impl(cp, in_dims, in, kh, kw, G, b, oy, ox, gather, sink, p, PIXELS, kp);                  \
