@@ -75,6 +75,7 @@
 #define MCC_1X1_NO_SCRATCH 1  /* mcc_convolve_1x1_s8 without its pair buffer and table */
 #define MCC_FC_PLAIN 1        /* mcc_fully_connected_s8 with the DSP extension: < 4 outputs or no scratch */
 #define MCC_IM2COL_VALUES 1   /* mcc_convolve_s8's value-by-value im2col: C_in not a multiple of 4, K > 256 */
+#define MCC_IM2COL_DILATED 1  /* mcc_convolve_s8 with a dilation > 1 (without it, ~500 B less im2col code) */
 #define MCC_MM_GENERAL 1      /* mcc_mm_run's general loop: odd C_out or pixel count, no lean loop (MCC_MM_* above) */
 #define MCC_MM_DUAL 1         /* mcc_mm_run's general loop over dual-row filters */
 #define MCC_US_ANY 1          /* mcc_convolve_us_s8's loop for any block (DSP): a slow channel, no bias, < 4 pixels */

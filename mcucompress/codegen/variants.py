@@ -64,6 +64,7 @@ SWITCHES = {
     "MCC_1X1_NO_SCRATCH": "general: 1x1 convolution without its scratch",
     "MCC_FC_PLAIN": "general: fully connected, < 4 outputs or no scratch (DSP)",
     "MCC_IM2COL_VALUES": "general: mcc_convolve_s8's value-by-value im2col",
+    "MCC_IM2COL_DILATED": "general: mcc_convolve_s8 with a dilation > 1",
     "MCC_MM_GENERAL": "general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop)",
     "MCC_MM_DUAL": "general: mcc_mm_run's loop over dual-row filters",
     "MCC_US_ANY": "general: unstructured conv blocks without the fast table, bias or 4 pixels",
@@ -78,6 +79,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
            "MCC_1X1_NO_SCRATCH": ("conv/mcc_convolve_1x1_s8.c",),
            "MCC_FC_PLAIN": ("fc/mcc_fully_connected_s8.c",),
            "MCC_IM2COL_VALUES": ("conv/mcc_convolve_s8.c",),
+           "MCC_IM2COL_DILATED": ("conv/mcc_convolve_s8.c",),
            "MCC_MM_GENERAL": (),  # mcc_mm_run: the generated code's convolutions only (the lowering's records)
            "MCC_MM_DUAL": (),
            "MCC_US_ANY": ("sparse/mcc_unstructured_s8.c",),
@@ -287,6 +289,8 @@ def _used(call: KernelCall) -> set[str] | None:
                                                                                     ctx["size"]):
         pass  # Helium: the window rows (mcc_convolve_mve.c conv_rows), no im2col
     elif call.function == "mcc_convolve_s8":
+        if params.get("dilation_h", 1) != 1 or params.get("dilation_w", 1) != 1:
+            used.add("MCC_IM2COL_DILATED")
         if cin % 4 == 0:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:

@@ -22,11 +22,11 @@ from tests.unit.test_codegen_host import reference_outputs
 DEFINE = re.compile(r"^#define (MCC_\w+)\s+([01])\b", re.MULTILINE)
 
 
-def _conv(b: Builder, x: str, oc: int, k: int, activation: str = "NONE", out_quant=None) -> str:
+def _conv(b: Builder, x: str, oc: int, k: int, activation: str = "NONE", out_quant=None, dilation: int = 1) -> str:
     n, h, w, c = b.shape(x)
-    (oh, ow), pads = _window_attrs(b.rng, (h, w), (k, k), (1, 1), (1, 1), True)
+    (oh, ow), pads = _window_attrs(b.rng, (h, w), (k, k), (1, 1), (dilation, dilation), True)
     inputs, y = _weighted_op(b, x, (oc, k, k, c), oc, k * k * c, 0, True, activation, (n, oh, ow, oc), out_quant)
-    return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, 1, 1, **pads, activation=activation))
+    return b.op("CONV_2D", inputs, y, irops.Conv2DAttrs(1, 1, dilation, dilation, **pads, activation=activation))
 
 
 def _depthwise(b: Builder, x: str, activation: str, multiplier: int = 1, stride_h: int = 1,
@@ -51,7 +51,7 @@ def variant_graph(seed: int, general: bool = False):
     a 7x7 convolution over 6 channels (the value-by-value im2col), a product with a narrower clamp (the
     general loop's channel pairs), a depthwise over 6 channels (the band loop for any filter), a depthwise
     with depth multiplier 2
-    (the per-pixel path) and a fully connected layer with two outputs (its plain path)."""
+    (the per-pixel path), a dilated 2x2 convolution and a fully connected layer with two outputs (its plain path)."""
     b = Builder(np.random.default_rng(seed), "variants")
     x = b.input((1, 7, 6, 3))
     x = _conv(b, x, 8, 3)  # K = 27, gathered im2col
@@ -70,6 +70,7 @@ def variant_graph(seed: int, general: bool = False):
         x = _conv(b, x, 6, 1)
         x = _depthwise(b, x, "NONE")  # 6 channels: a group of two takes the band loop for any filter
         x = _depthwise(b, x, "NONE", multiplier=2)
+        x = _conv(b, x, 4, 2, dilation=2)  # the dilated im2col (12 channels: grouped)
         x = _fc(b, x, 2)
     return b.finish(x)
 
@@ -187,7 +188,7 @@ def test_same_bits_with_every_or_no_variant(seed, general, dsp, tmp_path):
         np.testing.assert_array_equal(out.reshape(len(xs), -1), expected, err_msg=name)
 
 
-@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY", "MCC_MM_GENERAL"])
+@pytest.mark.parametrize("path", ["MCC_DW_PER_PIXEL", "MCC_DW_BAND_ANY", "MCC_MM_GENERAL", "MCC_IM2COL_DILATED"])
 def test_a_general_path_left_out_is_refused_not_wrong(path, tmp_path):
     """A build without the path a call needs returns MCC_NOT_BUILT from invoke (never a wrong result)."""
     graph = variant_graph(1, general=True)

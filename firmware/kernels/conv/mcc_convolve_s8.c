@@ -106,13 +106,14 @@ static MCC_ALWAYS_INLINE void fill_s8(int8_t *dst, int8_t v, int32_t n)
  * instructions for the model on mps2-an386); beyond GATHER_MAX values it is written value by value.
  */
 static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, const int8_t *in_batch,
-                         const mcc_dims *filter_dims, int32_t oy, int32_t ox, int16_t *buf, int32_t slot)
+                         const mcc_dims *filter_dims, int32_t kc, int32_t oy, int32_t ox, int16_t *buf, int32_t slot)
 {
     const int32_t in_h = in_dims->h, in_w = in_dims->w, ch = in_dims->c;
     const int32_t kh = filter_dims->h, kw = filter_dims->w;
-    const int32_t k = kh * kw * ch, kc = column_length(p, k), k4 = kc & ~3, kt = kc - k4;
+    const int32_t k = kh * kw * ch, k4 = kc & ~3, kt = kc - k4; /* kc: column_length */
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t offset = p->input_offset, dil_w = p->dilation_w;
+    const int32_t offset = p->input_offset, dil_w = MCC_IM2COL_DILATED ? p->dilation_w : 1;
+    const int32_t dil_h = MCC_IM2COL_DILATED ? p->dilation_h : 1; /* a build without dilation: constants */
     /* taps [kx_lo, kx_hi) of a row are inside the input columns */
     const int32_t kx_lo = ix0 >= 0 ? 0 : mcc_min_i32((-ix0 + dil_w - 1) / dil_w, kw);
     const int32_t kx_hi = mcc_max_i32(mcc_min_i32(in_w - ix0 <= 0 ? 0 : (in_w - ix0 + dil_w - 1) / dil_w, kw), kx_lo);
@@ -121,7 +122,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     if (MCC_IM2COL_GROUPED && (ch & 3) == 0) { /* every tap starts a group: whole groups at once */
         const int32_t row_len = kw * ch;
         for (ky = 0; ky < kh; ky++, j += row_len) {
-            const int32_t iy = iy0 + ky * p->dilation_h;
+            const int32_t iy = iy0 + ky * dil_h;
             int32_t at; /* input index of tap (ky, 0), possibly left of the row: only valid taps are read */
             if (iy < 0 || iy >= in_h) {
                 zero_groups(buf, slot, j, row_len);
@@ -144,13 +145,13 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     if (MCC_IM2COL_GATHER && kc <= GATHER_MAX) {
         int8_t g[GATHER_MAX];
         const int8_t zp = (int8_t)(-offset);
-        const int32_t interior = dil_w == 1 && p->dilation_h == 1 && iy0 >= 0 && iy0 + kh <= in_h && kx_lo == 0 &&
+        const int32_t interior = dil_w == 1 && dil_h == 1 && iy0 >= 0 && iy0 + kh <= in_h && kx_lo == 0 &&
                                  kx_hi == kw;
         for (ky = 0; interior && ky < kh; ky++) { /* no padded tap: whole rows, no bounds per row */
             copy_s8(g + ky * kw * ch, in_batch + ((iy0 + ky) * in_w + ix0) * ch, kw * ch);
         }
         for (ky = interior ? kh : 0; ky < kh; ky++) {
-            const int32_t iy = iy0 + ky * p->dilation_h;
+            const int32_t iy = iy0 + ky * dil_h;
             int8_t *row = g + ky * kw * ch;
             if (iy < 0 || iy >= in_h) {
                 fill_s8(row, zp, kw * ch);
@@ -176,7 +177,7 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
     if (MCC_IM2COL_VALUES) { /* large receptive fields with few channels: value by value, last < 4 to the tail */
         int16_t *dst1 = buf + 4 * slot; /* where value j goes */
         for (ky = 0; ky < kh; ky++) {
-            const int32_t iy = iy0 + ky * p->dilation_h;
+            const int32_t iy = iy0 + ky * dil_h;
             const int32_t row_ok = iy >= 0 && iy < in_h;
             for (kx = 0; kx < kw; kx++) {
                 const int32_t ix = ix0 + kx * dil_w;
@@ -214,34 +215,14 @@ static MCC_ALWAYS_INLINE void im2col_interior(const int8_t *src, int32_t row_ste
     }
 }
 
-/**
- * im2col of an output pixel whose receptive field lies inside the input (no padded tap), C_in not a multiple of 4
- * (first layers), K <= GATHER_MAX and no dilation: KH rows of KW * C_in contiguous values gathered as int8, the
- * last group completed with the input zero point (widens to 0) up to kc values, then widened group by group.
- * im2col_pixel's gather path without its per-pixel bounds arithmetic: ResNet-8's RGB layer ~300 -> ~100
- * instructions per output pixel on mps2-an386.
- */
-static void im2col_gather_interior(const int8_t *src, int32_t row_step, int32_t kh, int32_t row_len, int32_t kc,
-                                   int32_t offset, int16_t *buf, int32_t slot)
-{
-    int8_t g[GATHER_MAX];
-    const int32_t k4 = kc & ~3, kt = kc - k4;
-    int16_t *tail = buf + 2 * k4 + slot * kt;
-    int32_t ky, i;
-    for (ky = 0; ky < kh; ky++, src += row_step) {
-        copy_s8(g + ky * row_len, src, row_len);
-    }
-    fill_s8(g + kh * row_len, (int8_t)(-offset), kc - kh * row_len);
-    mcc_mm_fill_groups(g, k4, offset, buf, slot, 0);
-    for (i = 0; i < kt; i++) {
-        tail[i] = (int16_t)(g[k4 + i] + offset);
-    }
-}
-
 /** 1 when the build carries an im2col fill for this call (mcc_variants.h; the value-by-value one fits any). */
-static int32_t im2col_built(const mcc_conv_params *p, const mcc_dims *in_dims, const mcc_dims *filter_dims)
+static int32_t im2col_built(const mcc_conv_params *p, const mcc_dims *in_dims, const mcc_dims *filter_dims,
+                            int32_t kc)
 {
-    const int32_t ch = in_dims->c, k = filter_dims->h * filter_dims->w * ch, kc = column_length(p, k);
+    const int32_t ch = in_dims->c, k = filter_dims->h * filter_dims->w * ch;
+    if (!MCC_IM2COL_DILATED && (p->dilation_h != 1 || p->dilation_w != 1)) {
+        return 0;
+    }
     if (kc != k) { /* padded columns (C_in % 4 != 0): not the grouped path */
         return MCC_IM2COL_VALUES || (MCC_IM2COL_GATHER && kc <= GATHER_MAX);
     }
@@ -283,7 +264,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                            const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                            const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out)
 {
-    int32_t out_ch, total, pix, b = 0, oy = 0, ox = 0, batch_stride, cols;
+    int32_t out_ch, total, pix, b = 0, oy = 0, ox = 0, batch_stride, cols, kc;
     int16_t *buf;
     mcc_mm m;
     if (p == NULL || q == NULL || in_dims == NULL || in == NULL || filter_dims == NULL || filter == NULL ||
@@ -302,11 +283,12 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     }
     return MCC_NO_BUFFER; /* MVE builds carry no DSP path: they need mcc_convolve_s8_get_buffer_size() bytes */
 #endif
-    cols = columns_bytes(column_length(p, filter_dims->h * filter_dims->w * in_dims->c));
+    kc = column_length(p, filter_dims->h * filter_dims->w * in_dims->c);
+    cols = columns_bytes(kc);
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
         return MCC_NO_BUFFER;
     }
-    if (!im2col_built(p, in_dims, filter_dims)) {
+    if (!im2col_built(p, in_dims, filter_dims, kc)) {
         return MCC_NOT_BUILT;
     }
     buf = (int16_t *)ctx->buf;
@@ -314,7 +296,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     m.filter = filter;
     m.bias = bias;
     m.cout = out_ch;
-    m.k = column_length(p, filter_dims->h * filter_dims->w * in_dims->c);
+    m.k = kc;
     m.lo = p->act_min;
     m.hi = p->act_max;
     m.dual = p->dual_rows != 0;
@@ -329,22 +311,16 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     }
     /* pixels with no padded tap take im2col_interior where the grouped path applies */
     const int32_t kh = filter_dims->h, kw = filter_dims->w, in_h = in_dims->h, in_w = in_dims->w;
-    const int32_t undilated = p->dilation_h == 1 && p->dilation_w == 1;
-    const int32_t fast = MCC_IM2COL_GROUPED && (in_dims->c & 3) == 0 && undilated;
-    const int32_t gathered = MCC_IM2COL_GATHER && (in_dims->c & 3) != 0 && m.k <= GATHER_MAX && undilated;
+    const int32_t fast = MCC_IM2COL_GROUPED && (in_dims->c & 3) == 0 && p->dilation_h == 1 && p->dilation_w == 1;
     const int32_t row_len = kw * in_dims->c, row_step = in_w * in_dims->c;
 #define MCC_IM2COL(slot)                                                                                               \
     do {                                                                                                               \
         const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;                            \
-        const int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + kh <= in_h && ix0 + kw <= in_w;                           \
-        if (fast && inside) {                                                                                          \
+        if (fast && iy0 >= 0 && ix0 >= 0 && iy0 + kh <= in_h && ix0 + kw <= in_w) {                                    \
             im2col_interior(in + b * batch_stride + (iy0 * in_w + ix0) * in_dims->c, row_step, kh, row_len,            \
                             p->input_offset, buf, slot);                                                               \
-        } else if (gathered && inside) {                                                                               \
-            im2col_gather_interior(in + b * batch_stride + (iy0 * in_w + ix0) * in_dims->c, row_step, kh, row_len,     \
-                                   m.k, p->input_offset, buf, slot);                                                   \
         } else {                                                                                                       \
-            im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, oy, ox, buf, slot);                           \
+            im2col_pixel(p, in_dims, in + b * batch_stride, filter_dims, kc, oy, ox, buf, slot);                       \
         }                                                                                                              \
     } while (0)
     for (pix = 0; pix < total; pix += 2) {

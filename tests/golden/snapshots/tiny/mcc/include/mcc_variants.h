@@ -40,6 +40,7 @@
 #define MCC_1X1_NO_SCRATCH             0  /* general: 1x1 convolution without its scratch */
 #define MCC_FC_PLAIN                   0  /* general: fully connected, < 4 outputs or no scratch (DSP) */
 #define MCC_IM2COL_VALUES              0  /* general: mcc_convolve_s8's value-by-value im2col */
+#define MCC_IM2COL_DILATED             0  /* general: mcc_convolve_s8 with a dilation > 1 */
 #define MCC_MM_GENERAL                 1  /* general: mcc_mm_run's loop channel by channel (odd C_out or pixels, no lean loop) */
 #define MCC_MM_DUAL                    1  /* general: mcc_mm_run's loop over dual-row filters */
 #define MCC_US_ANY                     0  /* general: unstructured conv blocks without the fast table, bias or 4 pixels */
