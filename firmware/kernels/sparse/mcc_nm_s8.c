@@ -179,13 +179,17 @@ static const uint8_t nm_first4[6] = {0, 0, 0, 1, 1, 2}, nm_second4[6] = {1, 2, 3
 /* -------------------------------------------------------------------------------- DSP output channels */
 
 #if defined(MCC_DSP)
-/** 2:4 per-pixel tables: a record's entry offsets by index byte ia | ib << 4 (ia, ib < 6), ia * 16 in the low
- *  half-word and ib * 16 in the high one (as nm_row_offsets for the row tables). */
-#define NM_POFF(i) ((uint32_t)(((i) & 15) * 16) | ((uint32_t)(((i) >> 4) * 16) << 16))
-#define NM_POFF4(i) NM_POFF(i), NM_POFF((i) + 1), NM_POFF((i) + 2), NM_POFF((i) + 3)
-#define NM_POFF16(i) NM_POFF4(i), NM_POFF4((i) + 4), NM_POFF4((i) + 8), NM_POFF4((i) + 12)
-static const uint32_t nm_pixel_offsets[6 * 16] = {NM_POFF16(0),  NM_POFF16(16), NM_POFF16(32),
-                                                  NM_POFF16(48), NM_POFF16(64), NM_POFF16(80)};
+/**
+ * 2:4 entry offsets by a record's index byte ia | ib << 4 (ia, ib < 6): ia * S in the low half-word, ib * S in the
+ * high one, S the table's combination stride. One load and two adds (UXTAH, ADD LSR) instead of two ANDs and two
+ * shifted ADDs: one instruction less a record (ResNet-8 2:4's row-table loop 22 -> 21).
+ */
+#define NM_OFF(i, S) ((uint32_t)(((i) & 15) * (S)) | ((uint32_t)(((i) >> 4) * (S)) << 16))
+#define NM_OFF4(i, S) NM_OFF(i, S), NM_OFF((i) + 1, S), NM_OFF((i) + 2, S), NM_OFF((i) + 3, S)
+#define NM_OFF16(i, S) NM_OFF4(i, S), NM_OFF4((i) + 4, S), NM_OFF4((i) + 8, S), NM_OFF4((i) + 12, S)
+#define NM_OFFSETS(S)                                                                                        \
+    {NM_OFF16(0, S), NM_OFF16(16, S), NM_OFF16(32, S), NM_OFF16(48, S), NM_OFF16(64, S), NM_OFF16(80, S)}
+static const uint32_t nm_pixel_offsets[6 * 16] = NM_OFFSETS(16); /* per-pixel tables: combination stride 16 */
 
 /**
  * One record (two entries) at byte offset RO of r against table groups at byte offset TO of tb, 4 pixels.
@@ -228,8 +232,8 @@ static const uint32_t nm_pixel_offsets[6 * 16] = {NM_POFF16(0),  NM_POFF16(16), 
 #define NM_CHANNELS_P4(name, GS, UNROLL4, OFFS)                                                               \
     static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
-                                               const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,   \
-                                               int32_t hi, int8_t *o, int32_t n)                              \
+                                               const mcc_per_channel_quant *q, int32_t out_off, int32_t lo,     \
+                                               int32_t hi, int8_t *o, int32_t n)                                \
     {                                                                                                        \
         int32_t oc, r, p;                                                                                    \
         const int32_t lean = fast && lo == -128 && hi == 127 && n == NM_PIX;                                 \
@@ -289,13 +293,6 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0, (const uint32_t *)NULL)
  * instead of kh * kw times per output pixel (the per-pixel tables' cost). The records are read unchanged.
  */
 
-/** Byte offsets of a record's two entries in a row table, by index byte ia | ib << 4 (ia, ib < 6): ia * 64 in the
- *  low half-word, NM_RGS + ib * 64 in the high one. One load and two adds (UXTAH, ADD LSR) instead of two ANDs
- *  and two shifted ADDs: ResNet-8 2:4's row-table loop 22 -> 21 instructions a record. */
-#define NM_ROFF(i) ((uint32_t)(((i) & 15) * 64) | ((uint32_t)(NM_RGS + ((i) >> 4) * 64) << 16))
-#define NM_ROFF4(i) NM_ROFF(i), NM_ROFF((i) + 1), NM_ROFF((i) + 2), NM_ROFF((i) + 3)
-#define NM_ROFF16(i) NM_ROFF4(i), NM_ROFF4((i) + 4), NM_ROFF4((i) + 8), NM_ROFF4((i) + 12)
-
 /** One record against a row table: combination stride 64 bytes, entry b one group (NM_RGS bytes) on. */
 #define NM_REC_R4(r, tb, offs, a0, a1, a2, a3)                                                                \
     do {                                                                                                     \
@@ -310,17 +307,16 @@ NM_CHANNELS_P4(nm_channels_g8, 16 * 16, 0, (const uint32_t *)NULL)
         MCC_LDRD(pa_, 8, x0_, x1_);                                                                          \
         a2 = mcc_smlad(wa_, x0_, a2);                                                                        \
         a3 = mcc_smlad(wa_, x1_, a3);                                                                        \
-        MCC_LDRD(pb_, 0, x0_, x1_);                                                                          \
+        MCC_LDRD(pb_, NM_RGS, x0_, x1_);                                                                     \
         a0 = mcc_smlad(wb_, x0_, a0);                                                                        \
         a1 = mcc_smlad(wb_, x1_, a1);                                                                        \
-        MCC_LDRD(pb_, 8, x0_, x1_);                                                                          \
+        MCC_LDRD(pb_, NM_RGS + 8, x0_, x1_);                                                                 \
         a2 = mcc_smlad(wb_, x0_, a2);                                                                        \
         a3 = mcc_smlad(wb_, x1_, a3);                                                                        \
     } while (0)
 
 #if MCC_NM_ROWS
-static const uint32_t nm_row_offsets[6 * 16] = {NM_ROFF16(0),  NM_ROFF16(16), NM_ROFF16(32),
-                                                NM_ROFF16(48), NM_ROFF16(64), NM_ROFF16(80)};
+static const uint32_t nm_row_offsets[6 * 16] = NM_OFFSETS(64); /* row tables: combination stride 64 */
 
 /**
  * All output channels of a block of four pixels from row tables: tp[r] is record r's table pointer (its tap's
@@ -378,8 +374,8 @@ static MCC_NOINLINE void nm_channels_rows(const uint8_t *rows, int32_t nrec, con
 #define NM_CHANNELS_P1(name, GS)                                                                              \
     static MCC_NOINLINE void name(const uint8_t *rows, int32_t nrec, const uint8_t *table,         \
                                                const int32_t *bias, int32_t cout, const mcc_rq *rq, int32_t fast, \
-                                               const mcc_per_channel_quant *q, int32_t pc, int32_t out_off,   \
-                                               int32_t lo, int32_t hi, int8_t *o)                             \
+                                               const mcc_per_channel_quant *q, int32_t pc, int32_t out_off,     \
+                                               int32_t lo, int32_t hi, int8_t *o)                               \
     {                                                                                                        \
         int32_t oc, r;                                                                                       \
         for (oc = 0; oc < cout; oc++) {                                                                      \
@@ -534,7 +530,7 @@ static MCC_ALWAYS_INLINE void nm_pixel_impl(const mcc_conv_params *cp, const mcc
 /* nm_pixel_impl with G and the pixels per table row as constants (the table stores then use immediates) */
 #define NM_PIXEL_VARIANT(name, G, PIXELS)                                                                     \
     static MCC_NOINLINE void name(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in,      \
-                                  int32_t kh, int32_t kw, int32_t b, int32_t oy, int32_t ox, int8_t *gather,  \
+                                  int32_t kh, int32_t kw, int32_t b, int32_t oy, int32_t ox, int8_t *gather,   \
                                   nm_sink *sink, int32_t p, int32_t kp)                                      \
     {                                                                                                        \
         nm_pixel_impl(cp, in_dims, in, kh, kw, G, b, oy, ox, gather, sink, p, PIXELS, kp);                  \
