@@ -41,15 +41,14 @@ def available() -> bool:
 
 
 def nm_mask(w, n: int, m: int):
-    """1 where a CONV_2D / FULLY_CONNECTED torch weight keeps a value: the n largest magnitudes of every group of m
-    along its input channels (the rows of its [C_out, K] view; a last partial group zero-padded)."""
+    """1 where a CONV_2D / FULLY_CONNECTED torch weight keeps a value: prune.nm's rule (the n largest magnitudes of
+    every group of m along its input channels, the rows of its [C_out, K] view) on the current values."""
     import torch
 
-    rows = w.detach().abs().reshape(w.shape[0], -1)
-    k = rows.shape[1]
-    groups = torch.nn.functional.pad(rows, (0, (-k) % m)).reshape(rows.shape[0], -1, m)
-    keep = torch.zeros_like(groups).scatter_(2, groups.topk(n, dim=2).indices, 1.0)
-    return keep.reshape(rows.shape[0], -1)[:, :k].reshape(w.shape)
+    from mcucompress.prune import nm
+
+    keep = nm.nm_mask(w.detach().reshape(w.shape[0], -1).numpy(), n, m)
+    return torch.from_numpy(keep).to(w.dtype).reshape(w.shape)
 
 
 def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batch: int = BATCH, lr: float = LR,
