@@ -70,13 +70,18 @@ def pays(k: int) -> bool:
     return k >= MIN_K
 
 
+def whole_groups(k: int) -> int:
+    """K rounded up to whole groups of four: a padded dual-row filter's row length (dual_rows = 2)."""
+    return (k + 3) & ~3
+
+
 def padded_k(function: str, k: int) -> int:
     """The row length of `function`'s dual-row filter for K = k: mcc_convolve_s8 pads a tail of three values with
     a zero weight to a whole group where it gathers the receptive field (dual_rows = 2; its im2col columns get a
     zero there), so none is left to the scalar tail loop: ResNet-8's RGB 3x3 layer (K = 27 -> 28) 1,079,960 ->
     926,760 instructions on mps2-an386. Only K % 4 = 3 keeps its pair stride (a group costs about what a tail of
     two values does, and more than one value); other calls keep k."""
-    kp = (k + 3) & ~3
+    kp = whole_groups(k)
     return kp if function == "mcc_convolve_s8" and k % 4 == 3 and kp <= GATHER_MAX else k
 
 

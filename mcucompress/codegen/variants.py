@@ -14,6 +14,7 @@ switch.
 from __future__ import annotations
 
 from mcucompress import __version__
+from mcucompress.codegen.dual_rows import whole_groups
 from mcucompress.codegen.kernel_sources import file_dependencies
 from mcucompress.codegen.lower import (
     ADDSUB_TABLE_BYTES,
@@ -298,8 +299,8 @@ def _used(call: KernelCall) -> set[str] | None:
         else:
             used.add("MCC_IM2COL_VALUES")
     dual = params.get("dual_rows", 0) in (1, 2)
-    if params.get("dual_rows", 0) == 2:  # rows and columns padded to whole groups (dual_rows.padded_k)
-        k = (k + 3) & ~3
+    if params.get("dual_rows", 0) == 2:  # rows and columns padded (dual_rows.padded_k)
+        k = whole_groups(k)
     variant = (_mm_variant(k, mult, shift, dual, params.get("small_acc", 0) == 1)
                if full and _array(call, "_bias") is not None else None)
     used.add(variant or ("MCC_MM_DUAL" if dual else "MCC_MM_GENERAL_PAIRS"))
