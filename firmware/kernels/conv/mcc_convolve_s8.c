@@ -216,14 +216,17 @@ static MCC_ALWAYS_INLINE void im2col_interior(const int8_t *src, int32_t row_ste
 }
 
 /** 1 when the build carries an im2col fill for this call (mcc_variants.h; the value-by-value one fits any). */
-static int32_t im2col_built(const mcc_conv_params *p, const mcc_dims *in_dims, int32_t kc)
+static int32_t im2col_built(const mcc_conv_params *p, const mcc_dims *in_dims, const mcc_dims *filter_dims,
+                            int32_t kc)
 {
+    const int32_t ch = in_dims->c, k = filter_dims->h * filter_dims->w * ch;
     if (!MCC_IM2COL_DILATED && (p->dilation_h != 1 || p->dilation_w != 1)) {
         return 0;
     }
-    /* kc: the column length (padded columns only where C_in % 4 != 0, which the grouped path never takes) */
-    return MCC_IM2COL_VALUES || (MCC_IM2COL_GROUPED && (in_dims->c & 3) == 0) ||
-           (MCC_IM2COL_GATHER && kc <= GATHER_MAX);
+    if (kc != k) { /* padded columns (C_in % 4 != 0): not the grouped path */
+        return MCC_IM2COL_VALUES || (MCC_IM2COL_GATHER && kc <= GATHER_MAX);
+    }
+    return MCC_IM2COL_VALUES || (MCC_IM2COL_GROUPED && (ch & 3) == 0) || (MCC_IM2COL_GATHER && k <= GATHER_MAX);
 }
 
 /** Next output position in (batch, y, x) order. */
@@ -285,7 +288,7 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
     if (ctx == NULL || ctx->buf == NULL || ctx->size < cols) {
         return MCC_NO_BUFFER;
     }
-    if (!im2col_built(p, in_dims, kc)) {
+    if (!im2col_built(p, in_dims, filter_dims, kc)) {
         return MCC_NOT_BUILT;
     }
     buf = (int16_t *)ctx->buf;
