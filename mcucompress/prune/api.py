@@ -81,11 +81,12 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
     if layerwise != "none":
         recover(dense, work, x, layerwise, plans)
     if recover_with == "distill":
-        from mcucompress.prune.distill import distill
+        from mcucompress.prune.distill import distill, schedule
 
         moving = {work.ops[i].inputs[1]: plan.nm for i, plan in plans.items()  # N:M kept positions may move
                   if plan.nm is not None and plan.nm_rows == 1 and work.ops[i].kind in ("CONV_2D", "FULLY_CONNECTED")}
-        distill(dense, work, x, nm=moving)
+        steps, lr = schedule(method)
+        distill(dense, work, x, steps=steps, lr=lr, nm=moving)
     if q_out is not None:
         write_back(q_out, work)
         work = q_out
