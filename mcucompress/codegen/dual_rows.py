@@ -25,7 +25,8 @@ FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_fully_connected_s8"}
 # constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040). Measured on mps2-an386.
 MIN_K = 16
 # mcc_convolve_s8 gathers a receptive field of C_in % 4 != 0 (first layers) on the stack up to this many values
-# (codegen/variants.py GATHER_MAX); there its dual-row filters are padded (dual_rows = 2, see padded_k).
+# (mcc_convolve_s8.c GATHER_MAX; codegen/variants.py sizes the buffer per model); there its dual-row filters are
+# padded (dual_rows = 2, see padded_k).
 GATHER_MAX = 256
 # A FULLY_CONNECTED layer of fewer weights gains a few hundred instructions at most, less than the ~400 bytes of
 # code its dual-row loop adds to an image that has no other (kws' and ResNet-8's classifiers: 768 and 640).

@@ -14,7 +14,7 @@ switch.
 from __future__ import annotations
 
 from mcucompress import __version__
-from mcucompress.codegen.dual_rows import whole_groups
+from mcucompress.codegen.dual_rows import GATHER_MAX, whole_groups
 from mcucompress.codegen.kernel_sources import file_dependencies
 from mcucompress.codegen.lower import (
     ADDSUB_TABLE_BYTES,
@@ -105,7 +105,6 @@ PAYS_MAC_SHARE = {"MCC_MM_LEAN_K8": 0.02, "MCC_MM_LEAN_K16": 0.05, "MCC_MM_LEAN_
 # A model needing the packed loop for K % 16 = 0 anyway runs its other K % 16 = 0 layers through it too, one ADD
 # more an output (vww: 2 packed layers, 3 others with its K = 16 one: 556 B for 61,200 of 10.6M instructions).
 SIMPLE_BY_PACKED = True
-GATHER_MAX = 256  # mcc_convolve_s8.c
 MAX_FOLD_SHIFT = 22  # MCC_RQ_MAX_FOLD_SHIFT of mcc_requant.h
 PLANAR_MAX_BIAS = 1 << 29  # DW_PL_MAX_BIAS of mcc_depthwise_conv_s8.c
 
