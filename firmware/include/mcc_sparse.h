@@ -118,6 +118,26 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
 int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
 /*
+ * Packed step streams (firmware/kernels/sparse/mcc_us_packed_s8.c): an unstructured filter kept in flash with
+ * 4-bit steps, expanded into the step-stream format above (in RAM, the layer's scratch) right before its kernel
+ * runs. Per quad 4 int8 weights (one word) and one uint16 of four index gaps (entries 0, 2, 1, 3 in bits 0-3,
+ * 4-7, 8-11, 12-15),
+ * so 1.5 bytes per entry instead of 2; gaps longer than 15 indices are bridged by entries of weight 0.
+ */
+
+/** A step stream with 4-bit steps. */
+typedef struct {
+    int32_t stride;          /**< of the expanded stream: bytes per filter index in the kernel's column buffer */
+    int32_t rows;            /**< output channels */
+    const uint16_t *quads;   /**< per output channel: its number of quads */
+    const uint32_t *weights; /**< per quad: four int8 weights, the first in bits 0-7 */
+    const uint16_t *gaps;    /**< per quad: four index gaps of 4 bits, entries 0, 2, 1, 3 from bit 0 on */
+} mcc_us_packed_filter;
+
+/** Write the step stream of `f` (mcc_us_filter's `stream`, 4 + 8 x quads bytes per channel) to dst (4-aligned). */
+void mcc_unpack_us_stream(const mcc_us_packed_filter *f, int8_t *dst);
+
+/*
  * Packed (bitmask) filters: a filter kept in flash as a bit per byte plus its non-zero bytes, unpacked into
  * RAM (the layer's scratch) right before the dense kernel runs on it. It trades a few instructions per weight
  * and the filter's size in scratch for flash: 1/8 byte per weight + 1 per non-zero, smaller than the dense

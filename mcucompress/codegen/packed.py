@@ -10,7 +10,8 @@ unpacking's instructions (UNPACK below: ~3.6 per byte on Cortex-M4).
 
 Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
 model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
-(the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, those that
+(the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, and on
+expanding the step streams of the unstructured ones kept with 4-bit steps (codegen/us_packed.py), those that
 save the most bytes per instruction first (and only layers where packing saves a fifth of the filter: WORTH),
 while the model's predicted instructions stay at most its dense ones and its arena does not grow
 (`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).
@@ -152,7 +153,7 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
     `arena_bytes(packed)`: the arena with those layers packed; `ram`: how many bytes the arena may grow by
     (default none: a layer is packed only where its unpacked filter fits beside the tensors live then);
     `why_not` receives, per layer that packing would have made smaller by a fifth, why it stays dense."""
-    from mcucompress.codegen import sparse
+    from mcucompress.codegen import sparse, unstructured
 
     why_not = {} if why_not is None else why_not
     if not tgt.enabled or tgt.force is not None:
@@ -165,6 +166,11 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
             continue
         if choice.format != "dense":
             budget += choice.dense_instructions - choice.instructions
+            if choice.format == unstructured.FORMAT:  # its stream may stay packed (codegen/us_packed.py)
+                kept = sparse.us_packed_choice(graph, op, tgt, sparse.layer_shape(graph, op), choice)
+                if kept is not choice:
+                    extra = max(kept.instructions - choice.instructions, 1)
+                    options.append(((choice.weight_bytes - kept.weight_bytes) / extra, extra, op.outputs[0]))
             continue
         if id(op) in banded or choice.sparsity == 0 or choice.reason.startswith("asymmetric"):
             continue

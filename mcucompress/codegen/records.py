@@ -107,7 +107,8 @@ class KernelCall:
     pre: list[str] = field(default_factory=list)  # C statements inside the call's block, before it
     macs: int = 0
     note: str = ""
-    weight_format: str = ""  # CONV_2D / FULLY_CONNECTED: sparse.Choice.format (dense, 2:4, 1:4, unstructured, packed)
+    weight_format: str = ""  # CONV_2D / FULLY_CONNECTED: sparse.Choice.format (dense, 2:4, 1:4, unstructured,
+    # unstructured-packed, packed)
     sparse: object = None  # the sparse.Choice behind weight_format
     parts: list = field(default_factory=list)  # records of calls made inside this layer's code (codegen/bands.py)
     helpers: list[str] = field(default_factory=list)  # kernel functions its `pre` statements call

@@ -21,7 +21,8 @@ predicts at most margin() x the instructions of the best format so far (dense fi
 2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
 slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU). Layers
 left dense may then be packed (codegen/packed.py: a bitmask plus the non-zero bytes, unpacked before the dense
-kernel) as far as the sparse layers' saved instructions pay for it.
+kernel), and unstructured layers' step streams kept with 4-bit steps (codegen/us_packed.py: expanded before the
+kernel), as far as the sparse layers' saved instructions pay for it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mcucompress.codegen import dual_rows, packed, unstructured
+from mcucompress.codegen import dual_rows, packed, unstructured, us_packed
 from mcucompress.ir import Graph, Op
 
 NM_GROUPS = {"1:4": 8, "2:4": 4}  # format -> G of the pair-entry format
@@ -255,7 +256,8 @@ class Target:
 
     dsp: bool = True
     enabled: bool = True
-    force: str | None = None  # "dense", "2:4", "1:4", "unstructured" or "packed" wherever the weights allow it
+    force: str | None = None  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" or "packed" wherever the
+    # weights allow it
     mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
     packed: frozenset = frozenset()  # outputs of the layers whose filters are packed (codegen/packed.py's plan)
     unpacked_why: dict = field(default_factory=dict)  # output -> why the plan left a packable layer dense
@@ -284,7 +286,7 @@ def target(dsp: bool = True, enabled: bool = True, force: str | None = None, mve
 class Choice:
     """The weight format of one CONV_2D / FULLY_CONNECTED layer and the cost model's view of it."""
 
-    format: str  # "dense", "2:4", "1:4", "unstructured" or "packed" (the dense kernel on an unpacked filter)
+    format: str  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" (its stream expanded first) or "packed"
     sparsity: float  # fraction of zero weights
     pattern: str | None  # the N:M pattern the weights satisfy, chosen or not
     dense_bytes: int  # of the filter alone
@@ -346,8 +348,9 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
         options = []  # the N:M kernels have DSP paths only: the dense MVE paths are faster
         base.reason = "Helium: the dense kernels' MVE paths are faster than the N:M kernels (DSP paths only)"
     options.append(unstructured.FORMAT)  # any zeros: the step stream (codegen/unstructured.py)
-    if tgt.force is not None:
-        options = [f for f in options if f == tgt.force]
+    force = unstructured.FORMAT if tgt.force == us_packed.FORMAT else tgt.force  # its stream, then packed
+    if force is not None:
+        options = [f for f in options if f == force]
     best = base
     for fmt in options:
         if fmt == unstructured.FORMAT:
@@ -362,12 +365,16 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
             groups = -(-shape.k // group)
             nbytes = shape.cout * (groups + (groups & 1)) // 2 * RECORD
         # forced (benchmarks, tests): N:M wherever not bigger, unstructured even where bigger than dense
-        forced = tgt.force == fmt and (nbytes <= dense_bytes or fmt == unstructured.FORMAT)
+        forced = force == fmt and (nbytes <= dense_bytes or fmt == unstructured.FORMAT)
         m = margin(shape.kind, fmt)
         if forced or (cost <= m * best.instructions and nbytes <= dense_bytes):
             best = Choice(fmt, base.sparsity, base.pattern, dense_bytes, nbytes, dense, cost,
                           f"forced ({fmt})" if forced else
                           f"cost model: {cost:,} <= {m} x {best.instructions:,} ({best.format})")
+    if best.format == unstructured.FORMAT and (op.outputs[0] in tgt.packed or tgt.force == us_packed.FORMAT):
+        return us_packed_choice(graph, op, tgt, shape, best)
+    if best.format == unstructured.FORMAT and op.outputs[0] in tgt.unpacked_why:
+        best.reason += "; " + tgt.unpacked_why[op.outputs[0]]
     if best is base:
         base.reason = f"cost model: sparse not below its margin x dense ({dense:,}) or not smaller than dense"
         if op.outputs[0] in tgt.packed or tgt.force == packed.FORMAT:
@@ -388,11 +395,32 @@ def _packed_choice(graph: Graph, op: Op, tgt: Target, base: Choice) -> Choice:
                   round(base.dense_instructions + unpack), why)
 
 
+def us_packed_choice(graph: Graph, op: Op, tgt: Target, shape: Shape, best: Choice) -> Choice:
+    """The packed step stream (codegen/us_packed.py) of a layer the unstructured kernel runs, where 4-bit steps
+    carry it and it is smaller, else `best`."""
+    data = graph.t(op.inputs[1]).data
+    stride = unstructured.stride_for(shape.kind, shape.rows)
+    if not us_packed.eligible(data, stride):
+        return best
+    nbytes = us_packed.nbytes(data, stride)
+    if nbytes >= best.weight_bytes:
+        return best
+    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
+    quads = int(unstructured.quads(data, stride, us_packed.GAP).sum())
+    cost = unstructured.cost(shape.kind, shape.rows, shape.k, shape.cout, quads, cin) + us_packed.expand_cost(data,
+                                                                                                               stride)
+    why = ("forced (unstructured-packed)" if tgt.force == us_packed.FORMAT else
+           f"flash: {best.reason}; its stream kept with 4-bit steps, expanded into RAM, paid by the sparse layers' "
+           "savings")
+    return Choice(us_packed.FORMAT, best.sparsity, best.pattern, best.dense_bytes, nbytes, best.dense_instructions,
+                  round(cost), why)
+
+
 def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
     """Mirror of mcc_convolve_nm_s8_get_buffer_size / mcc_fully_connected_nm_s8_get_buffer_size (and of the
     unstructured kernels' companions)."""
     shape = layer_shape(graph, op)
-    if choice.format == unstructured.FORMAT:
+    if choice.format in (unstructured.FORMAT, us_packed.FORMAT):  # us_packed: its stream after (lower.scratch_size)
         cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
         return unstructured.scratch_bytes(shape.kind, shape.rows, shape.k, shape.cout, cin)
     group = NM_GROUPS[choice.format]
@@ -433,7 +461,7 @@ def apply(lowering, index: int, op: Op, call):
         return call
     w = lowering.graph.t(op.inputs[1])
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
-    if choice.format == unstructured.FORMAT:
+    if choice.format in (unstructured.FORMAT, us_packed.FORMAT):
         shape = layer_shape(lowering.graph, op)
         stride = unstructured.stride_for(shape.kind, shape.rows)
         stream = CArray(lowering.sym(index, "us_stream"), "int8_t", unstructured.encode(w.data, stride),
@@ -444,6 +472,11 @@ def apply(lowering, index: int, op: Op, call):
         call.args = [StructArg(filt) if a == ArrayArg(old) else a for a in call.args]
         call.statics.append(filt)
         call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
+        if choice.format == us_packed.FORMAT:
+            from mcucompress.codegen.lower import kernel_scratch_size
+
+            call = us_packed.apply(lowering, index, op, call, stream, filt,
+                                   kernel_scratch_size(lowering.graph, op))
         return call
     records = CArray(lowering.sym(index, "nm_records"), "int8_t", encode_nm(w.data, choice.format),
                      f"{w.name} {list(w.shape)} as {choice.format} records (mcc_sparse.h)")

@@ -48,19 +48,25 @@ def _rows(weights: np.ndarray) -> np.ndarray:
     return weights.reshape(weights.shape[0], -1)
 
 
-def row_entries(row: np.ndarray, stride: int) -> int:
-    """Entries (bridging ones included, padding excluded) of one row."""
+def max_gap(stride: int) -> int:
+    """The longest index gap one entry spans: its step byte is gap x stride."""
+    return 255 // stride
+
+
+def row_entries(row: np.ndarray, stride: int, gap: int | None = None) -> int:
+    """Entries (bridging ones included, padding excluded) of one row; `gap`: the longest gap an entry spans
+    (default max_gap(stride); codegen/us_packed.py's 4-bit steps take 15)."""
     idx = np.flatnonzero(row)
     if idx.size == 0:
         return 0
     gaps = np.diff(idx, prepend=0)
-    m = 255 // stride
+    m = gap or max_gap(stride)
     return int(np.maximum(1, -(-gaps // m)).sum())
 
 
-def quads(weights: np.ndarray, stride: int) -> np.ndarray:
+def quads(weights: np.ndarray, stride: int, gap: int | None = None) -> np.ndarray:
     """Quads per output channel."""
-    return np.array([-(-row_entries(r, stride) // 4) for r in _rows(weights)], np.int64)
+    return np.array([-(-row_entries(r, stride, gap) // 4) for r in _rows(weights)], np.int64)
 
 
 def nbytes(weights: np.ndarray, stride: int) -> int:
@@ -68,9 +74,9 @@ def nbytes(weights: np.ndarray, stride: int) -> int:
     return int(4 * q.size + 8 * q.sum())
 
 
-def encode(weights: np.ndarray, stride: int) -> np.ndarray:
-    """The stream (int8 view of its bytes) of a filter; see the module docstring."""
-    m = 255 // stride
+def encode(weights: np.ndarray, stride: int, gap: int | None = None) -> np.ndarray:
+    """The stream (int8 view of its bytes) of a filter; see the module docstring (`gap` as row_entries)."""
+    m = gap or max_gap(stride)
     out = []
     for row in _rows(weights).astype(np.int64):
         ws, steps = [], []

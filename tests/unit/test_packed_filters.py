@@ -110,13 +110,15 @@ def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypat
 
 def test_plan_grows_the_arena_only_when_allowed():
     graph = _mixed_graph()
-    first = graph.ops[0].outputs[0]
-    arena = lambda names: 1000 + 500 * (first in names)  # the first layer's filter would need 500 more bytes
+    first, last = graph.ops[0].outputs[0], graph.ops[2].outputs[0]
+    # the first layer's filter would need 500 more bytes, the last layer's expanded step stream (us_packed.py) 2000
+    arena = lambda names: 1000 + 500 * (first in names) + 2000 * (last in names)
     with sparse.target():
         tgt = sparse.current_target()
         why: dict[str, str] = {}
         assert packed.plan(graph, (), tgt, arena, why_not=why) == {graph.ops[1].outputs[0]}
-        assert why == {first: "packing would grow the arena by 500 B (allow it: compile --packed-ram 500)"}
+        assert why == {first: "packing would grow the arena by 500 B (allow it: compile --packed-ram 500)",
+                       last: "packing would grow the arena by 2,000 B (allow it: compile --packed-ram 2000)"}
         assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0], graph.ops[1].outputs[0]}
         tgt.unpacked_why = why  # compile reports it in the layer's reason
         assert sparse.choose(graph, graph.ops[0], tgt).reason.endswith(why[first])
@@ -126,7 +128,8 @@ def test_a_layer_with_few_zeros_is_not_worth_packing():
     graph = _mixed_graph(first=0.25)  # 25% zeros: the bitmask would save an eighth of the filter
     with sparse.target():
         tgt = sparse.current_target()
-        assert packed.plan(graph, (), tgt, lambda names: 0) == {graph.ops[1].outputs[0]}
+        # (the 75% layer's step stream stays packed too: this arena never grows)
+        assert packed.plan(graph, (), tgt, lambda names: 0) == {graph.ops[1].outputs[0], graph.ops[2].outputs[0]}
         assert sparse.choose(graph, graph.ops[0], sparse.Target(force=PACKED)).format == PACKED  # forced: any saving
 
 
