@@ -1,6 +1,8 @@
 """Image augmentation for training and distillation: a random horizontal flip and a random shift per
 sample (zero fill), on NHWC float batches. Each sample gets its own flip and shift: one shift for the whole
-batch (what we had) moves every image the same way and augments far less."""
+batch (what we had) moves every image the same way and augments far less. CutMix boxes (Yun et al. 2019) for
+distillation, where the teacher labels whatever image results (Beyer et al. 2022, "a good teacher is patient and
+consistent"): from a few hundred calibration images they make many more distinct inputs."""
 
 from __future__ import annotations
 
@@ -26,3 +28,21 @@ def flip_shift(x: torch.Tensor, gen: torch.Generator, shift: int | None = None) 
     cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, :].expand(n, h, w)
     batch = torch.arange(n)[:, None, None].expand(n, h, w)
     return padded[batch, rows, cols]
+
+
+def cutmix(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """x [N, H, W, C]: each sample gets a box of another sample of the batch pasted in, the box's area a uniform
+    fraction of the image's and its centre uniform (clipped at the borders); other ranks are returned unchanged."""
+    if x.dim() != 4:
+        return x
+    n, h, w, _ = x.shape
+    partner = torch.randperm(n, generator=gen)
+    side = torch.rand(n, generator=gen).sqrt()  # box side / image side: area fraction uniform in [0, 1)
+    bh, bw = (side * h).long(), (side * w).long()
+    cy, cx = torch.randint(0, h, (n,), generator=gen), torch.randint(0, w, (n,), generator=gen)
+    y0, y1 = (cy - bh // 2).clamp(min=0), (cy + bh // 2).clamp(max=h)
+    x0, x1 = (cx - bw // 2).clamp(min=0), (cx + bw // 2).clamp(max=w)
+    ys, xs = torch.arange(h)[None, :], torch.arange(w)[None, :]
+    inside = (((ys >= y0[:, None]) & (ys < y1[:, None]))[:, :, None] &
+              ((xs >= x0[:, None]) & (xs < x1[:, None]))[:, None, :])
+    return torch.where(inside[..., None], x[partner], x)

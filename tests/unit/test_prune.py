@@ -277,18 +277,20 @@ def test_distill_moves_n_m_positions_within_the_pattern():
 
 
 def test_distillation_schedule_follows_the_method(monkeypatch):
-    """Channel removal distills longer and with a larger step than zeroing weights (distill.SCHEDULES: on ResNet-8
-    with 30% of the MACs removed 71.60% int8 against 69.70%); prune passes each method's schedule on."""
+    """Channel removal distills longer, with a larger step and CutMix boxes, than zeroing weights (distill.SCHEDULES:
+    on ResNet-8 with 30% of the MACs removed 72.80% int8 against 70.40%); prune passes each method's schedule on."""
     pytest.importorskip("torch")
     from mcucompress.prune import distill
 
     seen = []
-    monkeypatch.setattr(distill, "distill", lambda dense, pruned, x, steps, lr, nm: seen.append((steps, lr)))
+    monkeypatch.setattr(distill, "distill",
+                        lambda dense, pruned, x, steps, lr, nm, cutmix: seen.append((steps, lr, cutmix)))
     graph = mcucompress.load(DIGITS_FLOAT)
     for method, sparsity in (("channels", 0.3), ("unstructured", 0.5), ("2:4", None)):
         mcucompress.prune(graph, CAL, method, sparsity, "distill")
-    assert seen == [distill.SCHEDULES["channels"], (distill.STEPS, distill.LR), (distill.STEPS, distill.LR)]
-    assert distill.SCHEDULES["channels"][0] > distill.STEPS and distill.SCHEDULES["channels"][1] > distill.LR
+    assert seen == [distill.SCHEDULES["channels"], (distill.STEPS, distill.LR, False), (distill.STEPS, distill.LR, False)]
+    channels = distill.SCHEDULES["channels"]
+    assert channels.steps > distill.STEPS and channels.lr > distill.LR and channels.cutmix
 
 
 def test_distill_keeps_the_masks_and_does_not_lose_to_reconstruct():
