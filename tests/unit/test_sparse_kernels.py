@@ -198,16 +198,23 @@ def test_one_four_paths_left_out_are_refused_not_wrong(tmp_path, monkeypatch):
     assert "status -4" in str(runs[0])
 
 
-def _qemu_case(board, fmt, tmp_path):
+def forced_on_qemu(graph, fmt, rng, tmp_path, board="mps2-an386"):
+    """`graph` compiled with the weight format `fmt` forced, two random inputs run on `board` in QEMU, bit-exact
+    with the reference executor; returns the CompiledModel."""
     from mcucompress.harness.target import run_on_board
 
-    rng = np.random.default_rng(11)
-    graph = sparse_graphs.nm(conv_graph(rng, 6, 8, [16, 12], 3, 1, 1, True, 10), *((2, 4) if fmt == "2:4" else (1, 4)))
     xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(2)])
     compiled = compile_graph(graph, default_prefix(graph), sparse_kernels=fmt)
-    assert {c.weight_format for c in compiled.calls if c.weight_format} == {fmt}
     run = run_on_board(compiled, xs, graph.t(graph.outputs[0]).shape, board, workdir=tmp_path)
     np.testing.assert_array_equal(run.outputs.reshape(len(xs), -1), reference_outputs(graph, xs).reshape(len(xs), -1))
+    return compiled
+
+
+def _qemu_case(board, fmt, tmp_path):
+    rng = np.random.default_rng(11)
+    graph = sparse_graphs.nm(conv_graph(rng, 6, 8, [16, 12], 3, 1, 1, True, 10), *((2, 4) if fmt == "2:4" else (1, 4)))
+    compiled = forced_on_qemu(graph, fmt, rng, tmp_path, board)
+    assert {c.weight_format for c in compiled.calls if c.weight_format} == {fmt}
 
 
 @needs_arm_toolchain_and_qemu
