@@ -104,8 +104,8 @@ def main() -> int:
         print(f"| {name} | {100 * acc:.2f} | {total_cost(q).weight_bytes:,} | {model.weights_bytes:,} | "
               f"{model.plan.arena_bytes:,} | {instr if instr is None else f'{instr:,}'} |", flush=True)
 
-    print("| model | top-1 % (int8) | weight bytes (tensors) | weight bytes (compiled) | arena bytes | M4 instructions |\n"
-          "|---|---:|---:|---:|---:|---:|")
+    print("| model | top-1 % (int8) | weight bytes (tensors) | weight bytes (compiled) | arena bytes "
+          "| M4 instructions |\n|---|---:|---:|---:|---:|---:|")
     row("dense int8", dense)
     for method in a.methods.split(","):
         sparsities = ["-"] if ":" in method else a.sparsities.split(",")

@@ -121,8 +121,8 @@ int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const
  * Packed step streams (firmware/kernels/sparse/mcc_us_packed_s8.c): an unstructured filter kept in flash with
  * 4-bit steps, expanded into the step-stream format above (in RAM, the layer's scratch) right before its kernel
  * runs. Per quad 4 int8 weights (one word) and one uint16 of four index gaps (entries 0, 2, 1, 3 in bits 0-3,
- * 4-7, 8-11, 12-15),
- * so 1.5 bytes per entry instead of 2; gaps longer than 15 indices are bridged by entries of weight 0.
+ * 4-7, 8-11, 12-15), so 1.5 bytes per entry instead of 2; gaps longer than 15 indices are bridged by entries of
+ * weight 0.
  */
 
 /** A step stream with 4-bit steps. */

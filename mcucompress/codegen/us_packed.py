@@ -4,16 +4,16 @@ Format (firmware/include/mcc_sparse.h, expansion in firmware/kernels/sparse/mcc_
 of codegen/unstructured.py with gaps of at most GAP indices (longer ones bridged by weight-0 entries, as the
 stream bridges gaps longer than 255 // stride), stored as one uint16 quad count per output channel, one word of
 four weights per quad and one uint16 of four 4-bit gaps per quad (entries 0, 2, 1, 3 from bit 0 on: two masks then
-place one per byte): 1.5 bytes per entry instead of 2. Before the
-layer's kernel runs, its call expands the stream into the layer's scratch (about a dozen instructions per quad:
-EXPAND), and the unstructured kernel reads it there unchanged, so results are bit-exact by construction.
+place one per byte): 1.5 bytes per entry instead of 2. Before the layer's kernel runs, its call expands the stream
+into the layer's scratch (about a dozen instructions per quad: EXPAND), and the unstructured kernel reads it there
+unchanged, so results are bit-exact by construction.
 
 Why: at 50-60% zeros the step stream is barely smaller than the dense filter (ResNet-8's 64 -> 64 layer at 60%:
 30,688 B against 36,864), while the kernel reading it is the only one faster than dense. Reading 4-bit steps in
-the kernel itself would cost an extract per entry and pixel block (~+12% on that layer); expanding them once costs
-~1/40 of that. The price is the stream's size in RAM while the layer runs, so codegen/packed.py's plan chooses it
-like a packed filter: paid by the sparse layers' saved instructions and only within the arena growth allowed
-(`compile --packed-ram N`).
+the kernel itself would cost an extract per entry and pixel block (~+237k instructions, +12% on that layer);
+expanding them once costs 42,600. The price is the stream's size in RAM while the layer runs, so codegen/packed.py's
+plan chooses it like a packed filter: paid by the sparse layers' saved instructions and only within the arena growth
+allowed (`compile --packed-ram N`).
 """
 
 from __future__ import annotations
