@@ -462,6 +462,11 @@ def apply(lowering, index: int, op: Op, call):
     w = lowering.graph.t(op.inputs[1])
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
     if choice.format in (unstructured.FORMAT, us_packed.FORMAT):
+        call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
+        if choice.format == us_packed.FORMAT:  # the stream kept packed, expanded into the scratch first
+            from mcucompress.codegen.lower import kernel_scratch_size
+
+            return us_packed.apply(lowering, index, op, call, old, kernel_scratch_size(lowering.graph, op))
         shape = layer_shape(lowering.graph, op)
         stride = unstructured.stride_for(shape.kind, shape.rows)
         stream = CArray(lowering.sym(index, "us_stream"), "int8_t", unstructured.encode(w.data, stride),
@@ -471,12 +476,6 @@ def apply(lowering, index: int, op: Op, call):
         call.arrays = [stream if a is old else a for a in call.arrays]
         call.args = [StructArg(filt) if a == ArrayArg(old) else a for a in call.args]
         call.statics.append(filt)
-        call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
-        if choice.format == us_packed.FORMAT:
-            from mcucompress.codegen.lower import kernel_scratch_size
-
-            call = us_packed.apply(lowering, index, op, call, stream, filt,
-                                   kernel_scratch_size(lowering.graph, op))
         return call
     records = CArray(lowering.sym(index, "nm_records"), "int8_t", encode_nm(w.data, choice.format),
                      f"{w.name} {list(w.shape)} as {choice.format} records (mcc_sparse.h)")

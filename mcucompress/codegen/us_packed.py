@@ -21,11 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.codegen import unstructured
+from mcucompress.codegen.packed import buffer_offset  # the same 16-byte aligned place after the kernel's scratch
 from mcucompress.ir import Graph, Op
 
 FORMAT = "unstructured-packed"
 GAP = 15  # the longest index gap of a 4-bit step
-ALIGN = 16  # the expanded stream's offset in the layer's scratch
 # Expansion instructions on Cortex-M4 (QEMU, -icount shift=0), per quad and per output channel: ResNet-8 pruned to 50%
 # (distilled), its 64 -> 64 layer (3,710 quads) expanded: +42,600 instructions on mps2-an386 (12 in the quad loop).
 EXPAND = {"quad": 11.3, "row": 10.0, "call": 30.0}
@@ -82,10 +82,6 @@ def extra_scratch(graph: Graph, op: Op, kernel_scratch: int) -> int:
                                                                          stride_of(graph, op))
 
 
-def buffer_offset(kernel_scratch: int) -> int:
-    return (kernel_scratch + ALIGN - 1) & ~(ALIGN - 1)
-
-
 def stride_of(graph: Graph, op: Op) -> int:
     from mcucompress.codegen import sparse
 
@@ -93,10 +89,10 @@ def stride_of(graph: Graph, op: Op) -> int:
     return unstructured.stride_for(shape.kind, shape.rows)
 
 
-def apply(lowering, index: int, op: Op, call, stream, filt, kernel_scratch: int):
-    """Replace an unstructured call's stream array (`stream`) and filter struct (`filt`) by the packed arrays and an
-    expansion into the layer's scratch before the call."""
-    from mcucompress.codegen.records import CArray, CStatic, LocalArg, StructArg
+def apply(lowering, index: int, op: Op, call, weights, kernel_scratch: int):
+    """Replace the dense weights array (`weights`) of an unstructured call by the packed arrays, expanded into the
+    layer's scratch before the call, whose filter argument then points there."""
+    from mcucompress.codegen.records import ArrayArg, CArray, CStatic, LocalArg
 
     w = lowering.graph.t(op.inputs[1])
     stride = stride_of(lowering.graph, op)
@@ -111,8 +107,8 @@ def apply(lowering, index: int, op: Op, call, stream, filt, kernel_scratch: int)
     call.pre += [f"int8_t *const expanded = (int8_t *)({lowering.prefix}_arena + {offset});",
                  f"mcc_unpack_us_stream(&{packed.symbol}, expanded);",
                  f"const mcc_us_filter us_filter = {{{stride}, expanded}};"]
-    call.arrays = [a for a in call.arrays if a is not stream] + arrays
-    call.statics = [s for s in call.statics if s is not filt] + [packed]
-    call.args = [LocalArg("&us_filter") if a == StructArg(filt) else a for a in call.args]
+    call.arrays = [a for a in call.arrays if a is not weights] + arrays
+    call.statics.append(packed)
+    call.args = [LocalArg("&us_filter") if a == ArrayArg(weights) else a for a in call.args]
     call.helpers.append("mcc_unpack_us_stream")
     return call

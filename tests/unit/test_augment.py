@@ -23,7 +23,7 @@ def test_flip_shift_moves_each_sample_on_its_own():
     moved = [not torch.equal(y[i], x[i]) for i in range(len(x))]
     assert 0 < sum(moved) < len(x)  # some samples keep flip 0 and shift 0, most do not
     inside = y[y != 0]
-    assert torch.all(torch.isin(inside, x))  # only the sample's own pixels, or the zero fill
+    assert torch.all(torch.isin(inside, x))  # only pixels of the batch, or the zero fill
     assert torch.equal(flip_shift(x[0, 0], torch.Generator()), x[0, 0])  # other ranks pass unchanged
 
 
