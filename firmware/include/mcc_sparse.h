@@ -118,24 +118,23 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
 int32_t mcc_fully_connected_us_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
 /*
- * Packed step streams (firmware/kernels/sparse/mcc_us_packed_s8.c): an unstructured filter kept in flash with
- * 4-bit steps, expanded into the step-stream format above (in RAM, the layer's scratch) right before its kernel
- * runs. Per quad 4 int8 weights (one word) and one uint16 of four index gaps (entries 0, 2, 1, 3 in bits 0-3,
- * 4-7, 8-11, 12-15), so 1.5 bytes per entry instead of 2; gaps longer than 15 indices are bridged by entries of
- * weight 0.
+ * Packed step streams (mcc_convolve_us_packed_s8, firmware/kernels/sparse/mcc_unstructured_s8.c): the step
+ * stream above (stride 8) with 4-bit index gaps, 1.5 bytes per entry instead of 2, read by the kernel as it is.
+ * Per output channel an int32 count Q of quads, then its quads two by two: a gap word whose byte j holds the
+ * index gap of entry j of the first quad in bits 0-3 and of the second quad in bits 4-7, then the first
+ * quad's four int8 weights (one word), then the second's; an odd last quad is its gap word (bits 0-3) and its
+ * weights. Gaps longer than 15 indices are bridged by entries of weight 0, as the byte steps bridge theirs.
+ * Bytes: 4 per output channel + 12 per two quads (+ 8 for an odd last one).
  */
 
-/** A step stream with 4-bit steps. */
-typedef struct {
-    int32_t stride;          /**< of the expanded stream: bytes per filter index in the kernel's column buffer */
-    int32_t rows;            /**< output channels */
-    const uint16_t *quads;   /**< per output channel: its number of quads */
-    const uint32_t *weights; /**< per quad: four int8 weights, the first in bits 0-7 */
-    const uint16_t *gaps;    /**< per quad: four index gaps of 4 bits, entries 0, 2, 1, 3 from bit 0 on */
-} mcc_us_packed_filter;
-
-/** Write the step stream of `f` (mcc_us_filter's `stream`, 4 + 8 x quads bytes per channel) to dst (4-aligned). */
-void mcc_unpack_us_stream(const mcc_us_packed_filter *f, int8_t *dst);
+/**
+ * CONV_2D with an unstructured sparse filter in the packed layout (filter->stride 8, filter->stream packed);
+ * scratch, parameters and ranges as mcc_convolve_us_s8.
+ */
+mcc_status mcc_convolve_us_packed_s8(const mcc_context *ctx, const mcc_conv_params *p,
+                                     const mcc_per_channel_quant *q, const mcc_dims *in_dims, const int8_t *in,
+                                     const mcc_dims *filter_dims, const mcc_us_filter *filter, const int32_t *bias,
+                                     const mcc_dims *out_dims, int8_t *out);
 
 /*
  * Packed (bitmask) filters: a filter kept in flash as a bit per byte plus its non-zero bytes, unpacked into

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcucompress.analysis import op_cost
-from mcucompress.codegen import bands, dual_rows, lower_int16, packed, sparse, us_packed
+from mcucompress.codegen import bands, dual_rows, lower_int16, packed, sparse
 from mcucompress.codegen.records import ArrayArg, CArray, CStatic, IntArg, KernelCall, LocalArg, StructArg, TensorArg
 from mcucompress.errors import UnsupportedOpError
 from mcucompress.fixedpoint import params as fp
@@ -647,10 +647,9 @@ def transpose_conv_scratch(graph: Graph, op: Op) -> int:
 
 
 def scratch_size(graph: Graph, op: Op) -> int:
-    """Bytes of scratch a layer needs: its kernel's, then a packed filter's unpacking buffer (codegen/packed.py) or a
-    packed step stream's expansion (codegen/us_packed.py)."""
+    """Bytes of scratch a layer needs: its kernel's, then a packed filter's unpacking buffer (codegen/packed.py)."""
     kernel = kernel_scratch_size(graph, op)
-    return kernel + packed.extra_scratch(graph, op, kernel) + us_packed.extra_scratch(graph, op, kernel)
+    return kernel + packed.extra_scratch(graph, op, kernel)
 
 
 def kernel_scratch_size(graph: Graph, op: Op) -> int:

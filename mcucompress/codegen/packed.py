@@ -11,7 +11,7 @@ unpacking's instructions (UNPACK below: ~3.6 per byte on Cortex-M4).
 Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
 model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
 (the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, and on
-expanding the step streams of the unstructured ones kept with 4-bit steps (codegen/us_packed.py), those that
+the slower kernel of the unstructured ones whose streams keep 4-bit steps (codegen/us_packed.py), those that
 save the most bytes per instruction first (and only layers where packing saves a fifth of the filter: WORTH),
 while the model's predicted instructions stay at most its dense ones and its arena does not grow
 (`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).

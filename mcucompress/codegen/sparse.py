@@ -21,8 +21,8 @@ predicts at most margin() x the instructions of the best format so far (dense fi
 2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
 slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU). Layers
 left dense may then be packed (codegen/packed.py: a bitmask plus the non-zero bytes, unpacked before the dense
-kernel), and unstructured layers' step streams kept with 4-bit steps (codegen/us_packed.py: expanded before the
-kernel), as far as the sparse layers' saved instructions pay for it.
+kernel), and unstructured CONV_2D layers' step streams kept with 4-bit steps (codegen/us_packed.py, a kernel of
+their own), as far as the sparse layers' saved instructions pay for it.
 """
 
 from __future__ import annotations
@@ -286,7 +286,7 @@ def target(dsp: bool = True, enabled: bool = True, force: str | None = None, mve
 class Choice:
     """The weight format of one CONV_2D / FULLY_CONNECTED layer and the cost model's view of it."""
 
-    format: str  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" (its stream expanded first) or "packed"
+    format: str  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" (4-bit steps) or "packed"
     sparsity: float  # fraction of zero weights
     pattern: str | None  # the N:M pattern the weights satisfy, chosen or not
     dense_bytes: int  # of the filter alone
@@ -396,22 +396,17 @@ def _packed_choice(graph: Graph, op: Op, tgt: Target, base: Choice) -> Choice:
 
 
 def us_packed_choice(graph: Graph, op: Op, tgt: Target, shape: Shape, best: Choice) -> Choice:
-    """The packed step stream (codegen/us_packed.py) of a layer the unstructured kernel runs, where 4-bit steps
-    carry it and it is smaller, else `best`."""
-    data = graph.t(op.inputs[1]).data
-    stride = unstructured.stride_for(shape.kind, shape.rows)
-    if not us_packed.eligible(data, stride):
+    """The packed step stream (codegen/us_packed.py) of a layer the unstructured kernel runs, where it applies
+    and is smaller, else `best`."""
+    if not us_packed.eligible(graph, op):
         return best
-    nbytes = us_packed.nbytes(data, stride)
+    data = graph.t(op.inputs[1]).data
+    nbytes = us_packed.nbytes(data)
     if nbytes >= best.weight_bytes:
         return best
-    cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
-    quads = int(unstructured.quads(data, stride, us_packed.GAP).sum())
-    cost = unstructured.cost(shape.kind, shape.rows, shape.k, shape.cout, quads, cin) + us_packed.expand_cost(data,
-                                                                                                               stride)
+    cost = us_packed.cost(shape.rows, shape.k, shape.cout, graph.t(op.inputs[0]).shape[-1], data)
     why = ("forced (unstructured-packed)" if tgt.force == us_packed.FORMAT else
-           f"flash: {best.reason}; its stream kept with 4-bit steps, expanded into RAM, paid by the sparse layers' "
-           "savings")
+           f"flash: {best.reason}; its stream kept with 4-bit steps, paid by the sparse layers' savings")
     return Choice(us_packed.FORMAT, best.sparsity, best.pattern, best.dense_bytes, nbytes, best.dense_instructions,
                   round(cost), why)
 
@@ -420,7 +415,7 @@ def scratch_bytes(graph: Graph, op: Op, choice: Choice) -> int:
     """Mirror of mcc_convolve_nm_s8_get_buffer_size / mcc_fully_connected_nm_s8_get_buffer_size (and of the
     unstructured kernels' companions)."""
     shape = layer_shape(graph, op)
-    if choice.format in (unstructured.FORMAT, us_packed.FORMAT):  # us_packed: its stream after (lower.scratch_size)
+    if choice.format in (unstructured.FORMAT, us_packed.FORMAT):  # the same scratch
         cin = graph.t(op.inputs[0]).shape[-1] if op.kind == "CONV_2D" else shape.k
         return unstructured.scratch_bytes(shape.kind, shape.rows, shape.k, shape.cout, cin)
     group = NM_GROUPS[choice.format]
@@ -463,10 +458,8 @@ def apply(lowering, index: int, op: Op, call):
     old = next(a for a in call.arrays if a.name == lowering.sym(index, "weights"))
     if choice.format in (unstructured.FORMAT, us_packed.FORMAT):
         call.function = "mcc_convolve_us_s8" if op.kind == "CONV_2D" else "mcc_fully_connected_us_s8"
-        if choice.format == us_packed.FORMAT:  # the stream kept packed, expanded into the scratch first
-            from mcucompress.codegen.lower import kernel_scratch_size
-
-            return us_packed.apply(lowering, index, op, call, old, kernel_scratch_size(lowering.graph, op))
+        if choice.format == us_packed.FORMAT:  # the stream with 4-bit steps
+            return us_packed.apply(lowering, index, op, call, old)
         shape = layer_shape(lowering.graph, op)
         stride = unstructured.stride_for(shape.kind, shape.rows)
         stream = CArray(lowering.sym(index, "us_stream"), "int8_t", unstructured.encode(w.data, stride),

@@ -255,12 +255,12 @@ def _used(call: KernelCall) -> set[str] | None:
         if pool is None or "filter_h" not in pool or "filter_w" not in pool:
             return None
         return {"MCC_AVGPOOL_WIDE"} if pool["filter_h"] * pool["filter_w"] > 256 else set()
-    if call.function == "mcc_convolve_us_s8":
+    if call.function in ("mcc_convolve_us_s8", "mcc_convolve_us_packed_s8"):
         conv = _fields(call, "mcc_conv_params")
         if conv is None or "act_min" not in conv or "act_max" not in conv:
             return None
         used = set() if (conv["act_min"], conv["act_max"]) == (-128, 127) else {"MCC_US_CLAMPED"}
-        # mcc_convolve_us_s8 (DSP): the 4-pixel loops need the fast table (every channel), a bias and 4 pixels
+        # mcc_convolve_us_s8 / _packed_s8 (DSP): the 4-pixel loops need the fast table (every channel), a bias and 4 pixels
         mult, shift, out_dims = _array(call, "_multiplier"), _array(call, "_shift"), _fields(call, "mcc_dims", "out_dims")
         if mult is None or shift is None or out_dims is None:
             return None

@@ -93,7 +93,7 @@ def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypat
     graph = _mixed_graph()
     compiled = compile_graph(graph, default_prefix(graph))
     choices = [c.sparse for c in compiled.calls if c.sparse is not None]
-    assert [c.format for c in choices] == [PACKED, PACKED, "unstructured"]
+    assert [c.format for c in choices] == [PACKED, PACKED, "unstructured-packed"]
     assert sum(c.instructions for c in choices) <= sum(c.dense_instructions for c in choices)
     row = next(r for r in compiled.summary()["per_layer"] if r.get("format") == PACKED)
     assert row["filter_bytes"] < row["dense_filter_bytes"] and row["function"].startswith("mcc_convolve")
@@ -106,7 +106,7 @@ def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypat
 def test_plan_grows_the_arena_only_when_allowed():
     graph = _mixed_graph()
     first, last = graph.ops[0].outputs[0], graph.ops[2].outputs[0]
-    # the first layer's filter would need 500 more bytes, the last layer's expanded step stream (us_packed.py) 2000
+    # a made-up arena: the first layer's packing would grow it by 500 bytes, the last layer's 4-bit steps by 2000
     arena = lambda names: 1000 + 500 * (first in names) + 2000 * (last in names)
     with sparse.target():
         tgt = sparse.current_target()

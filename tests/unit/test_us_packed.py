@@ -1,7 +1,7 @@
-"""Packed step streams (codegen/us_packed.py, firmware/kernels/sparse/mcc_us_packed_s8.c): the 4-bit format
-carries the step stream exactly (long gaps bridged), the generated C expands it and runs bit-exact with the
-reference executor on the host and on the emulated Cortex-M4, and compile keeps a stream packed only when the
-arena may grow to hold its expansion and the sparse layers' saved instructions pay for it."""
+"""Packed step streams (codegen/us_packed.py, mcc_convolve_us_packed_s8): the 4-bit format carries the filter
+exactly (long gaps bridged, odd quad counts), its kernel runs bit-exact with the reference executor on the host
+(portable and emulated-DSP paths) and on the emulated Cortex-M4, and compile keeps a stream packed where the
+sparse layers' saved instructions pay for it, without growing the arena."""
 
 from __future__ import annotations
 
@@ -20,63 +20,62 @@ from tests.unit.test_sparse_kernels import _compile_run, conv_graph, forced_on_q
 FORMAT = us_packed.FORMAT
 
 
-def _expand(counts, words, gaps, stride):
-    """Python mirror of mcc_unpack_us_stream."""
-    out, at = [], 0
-    for q in counts:
-        out.append(np.array([q], "<u4").view(np.uint8))
-        for j in range(at, at + q):
-            w = np.array([words[j]], "<u4").view(np.uint8)
-            steps = np.array([(gaps[j] >> shift) & 15 for shift in (0, 8, 4, 12)], np.int64) * stride
-            out += [w, steps.astype(np.uint8)]
-        at += q
-    return np.concatenate(out).view(np.int8)
-
-
-@pytest.mark.parametrize("stride", [8, 2])
-def test_format_carries_the_stream_with_long_gaps_bridged(stride):
-    rng = np.random.default_rng(stride)
-    w = rng.integers(-128, 128, (6, 200)).astype(np.int8)
+def test_format_carries_the_filter_with_long_gaps_bridged():
+    rng = np.random.default_rng(5)
+    w = rng.integers(-128, 128, (7, 200)).astype(np.int8)
     w[rng.random(w.shape) < 0.6] = 0
     w[1] = 0  # an empty row
     w[2, :] = 0
     w[2, [0, 16, 17, 120, 199]] = [5, -128, 127, 1, -1]  # gaps of 16 and 103 indices: bridged
-    counts, words, gaps = us_packed.encode(w, stride)
-    stream = us_packed.expanded(w, stride)
-    np.testing.assert_array_equal(_expand(counts, words, gaps, stride), stream)
-    np.testing.assert_array_equal(unstructured.decode(stream, stride, 6, 200), w)
-    assert counts[1] == 0 and counts[2] > unstructured.quads(w, stride)[2]  # the bridges need entries
-    assert us_packed.nbytes(w, stride) == 2 * 6 + 6 * counts.sum()
-    assert us_packed.buffer_bytes(w, stride) == stream.size
-    assert us_packed.nbytes(w, stride) < unstructured.nbytes(w, stride)
+    w[3, :] = 0
+    w[3, [3, 9, 10, 11, 12]] = [1, 2, 3, 4, 5]  # two quads: one pair
+    stream = us_packed.encode(w)
+    np.testing.assert_array_equal(us_packed.decode(stream, 7, 200), w)
+    q = unstructured.quads(w, us_packed.STRIDE, us_packed.GAP)
+    assert q[1] == 0 and q[2] > unstructured.quads(w, us_packed.STRIDE)[2]  # the bridges need entries
+    assert set(q % 2) == {0, 1}  # pairs and lone last quads
+    assert us_packed.nbytes(w) == stream.size == 4 * 7 + 12 * (q // 2).sum() + 8 * (q % 2).sum()
+    assert us_packed.nbytes(w) < unstructured.nbytes(w, us_packed.STRIDE)
+
+
+def test_layout_of_a_pair():
+    w = np.zeros((1, 40), np.int8)
+    w[0, [1, 2, 4, 8, 9, 24, 25, 39]] = [1, 2, 3, 4, 5, 6, 7, 8]  # gaps 1, 1, 2, 4 | 1, 15, 1, 14
+    b = us_packed.encode(w).view(np.uint8)
+    assert list(b[:4]) == [2, 0, 0, 0]  # two quads
+    assert list(b[4:8]) == [1 | 1 << 4, 1 | 15 << 4, 2 | 1 << 4, 4 | 14 << 4]  # gap word: A low, B high nibbles
+    assert list(b[8:12]) == [1, 2, 3, 4] and list(b[12:16]) == [5, 6, 7, 8]
 
 
 CASES = [  # (hw, cin, couts, k, stride, dilation, same, fc_units, batch), sparsity
-    ((6, 8, [16, 12], 3, 1, 1, True, 10, 1), 0.6),  # 3x3 chain, FC of one row (column stride 2)
-    ((7, 3, [8], 3, 2, 1, True, 6, 2), 0.7),  # K = 27 (scalar columns), FC over batch rows (stride 8)
+    ((6, 8, [16, 12], 3, 1, 1, True, 10, 1), 0.6),  # 3x3 chain (the FC keeps byte steps)
+    ((7, 3, [8, 8], 3, 2, 1, True, None, 1), 0.7),  # K = 27 (scalar columns), a clamped and an unclamped layer
+    ((5, 16, [6], 1, 1, 1, True, None, 1), 0.5),  # 1x1, 25 pixels: a partial last block
 ]
 
 
+@pytest.mark.parametrize("dsp", [True, False])
 @pytest.mark.parametrize("case", range(len(CASES)))
-def test_bit_exact_on_host(case, tmp_path):
+def test_bit_exact_on_host(case, dsp, tmp_path):
     shape, frac = CASES[case]
     rng = np.random.default_rng([case, 41])
     graph = sparse_graphs.unstructured(conv_graph(rng, *shape), frac)
     xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(3)])
     want = np.stack([executor.run(graph, [x[None]])[0] for x in xs])
-    compiled, got = _compile_run(graph, FORMAT, xs, tmp_path, dsp=True)
-    formats = [c.weight_format for c in compiled.calls if c.weight_format]
-    assert formats == [FORMAT] * len(formats), formats
-    assert "mcc_unpack_us_stream" in {h for c in compiled.calls for h in c.helpers}
+    compiled, got = _compile_run(graph, FORMAT, xs, tmp_path, dsp=dsp)
+    calls = [c for c in compiled.calls if c.weight_format]
+    convs = [c.weight_format for c in calls if c.function.startswith("mcc_convolve")]
+    assert convs == [FORMAT] * len(shape[2]), [(c.function, c.weight_format) for c in calls]
+    assert {c.function for c in calls if c.weight_format == FORMAT} == {us_packed.FUNCTION}
     np.testing.assert_array_equal(got.reshape(len(xs), -1), want.reshape(len(xs), -1))
 
 
 @needs_arm_toolchain_and_qemu
 def test_bit_exact_on_qemu_m4(tmp_path):
     rng = np.random.default_rng(43)
-    graph = sparse_graphs.unstructured(conv_graph(rng, 6, 8, [16, 12], 3, 1, 1, True, 10), 0.65)
+    graph = sparse_graphs.unstructured(conv_graph(rng, 6, 8, [16, 12], 3, 1, 1, True), 0.65)
     compiled = forced_on_qemu(graph, FORMAT, rng, tmp_path)
-    assert [c.weight_format for c in compiled.calls if c.weight_format] == [FORMAT] * 3
+    assert [c.weight_format for c in compiled.calls if c.weight_format] == [FORMAT] * 2
 
 
 def _sparse_chain():
@@ -84,25 +83,16 @@ def _sparse_chain():
     return sparse_graphs.unstructured(conv_graph(np.random.default_rng(47), 12, 4, [32, 64]), 0.75)
 
 
-def test_compile_keeps_a_stream_packed_only_where_the_arena_may_grow():
+def test_compile_packs_a_stream_the_saving_pays_for_without_growing_the_arena(monkeypatch):
     graph = _sparse_chain()
+    packed = compile_graph(graph, default_prefix(graph))
+    layer = [c for c in packed.calls if c.weight_format][-1]
+    assert layer.weight_format == FORMAT and layer.sparse.instructions <= layer.sparse.dense_instructions
+    monkeypatch.setattr(us_packed, "QUAD_EXTRA", 1e9)  # a kernel dearer than the sparse layers' saving
     plain = compile_graph(graph, default_prefix(graph))
     assert [c.weight_format for c in plain.calls if c.weight_format][-1] == unstructured.FORMAT
-    reason = [r for r in plain.summary()["per_layer"] if r.get("format") == unstructured.FORMAT][-1]["format_reason"]
-    assert "packing would grow the arena" in reason
-    grown = compile_graph(graph, default_prefix(graph), packed_ram=1 << 20)
-    layer = [c for c in grown.calls if c.weight_format][-1]
-    assert layer.weight_format == FORMAT and layer.sparse.instructions <= layer.sparse.dense_instructions
-    assert grown.weights_bytes < plain.weights_bytes and grown.plan.arena_bytes > plain.plan.arena_bytes
-    saved = plain.weights_bytes - grown.weights_bytes
     w = graph.t(graph.ops[-1].inputs[1]).data
-    assert saved == unstructured.nbytes(w, 8) - us_packed.nbytes(w, 8)
-
-
-def test_no_stream_packed_without_instructions_to_pay_for_it(monkeypatch):
-    graph = _sparse_chain()
-    monkeypatch.setitem(us_packed.EXPAND, "call", 1e9)  # an expansion dearer than the sparse layers' saving
-    compiled = compile_graph(graph, default_prefix(graph), packed_ram=1 << 20)
-    assert FORMAT not in [c.weight_format for c in compiled.calls]
+    assert plain.weights_bytes - packed.weights_bytes == unstructured.nbytes(w, 8) - us_packed.nbytes(w)
+    assert packed.plan.arena_bytes == plain.plan.arena_bytes
     with sparse.target(dsp=False):  # no DSP extension: no unstructured kernel, nothing to pack
         assert sparse.choose(graph, graph.ops[-1], sparse.Target(dsp=False, force=FORMAT)).format == "dense"

@@ -16,6 +16,10 @@
  * per non-zero UXTAB, LDRSH and one SMLAxB (about 4.25 per non-zero with the quad overhead); several
  * batch rows take the conv path with rows as pixels.
  *
+ * The packed stream (mcc_convolve_us_packed_s8, 4-bit steps) runs the same loop two quads at a time: one LDRD
+ * fetches the pair's gap word and the first quad's weights, one LDR the second's, and a shift and an AND per quad
+ * turn the gap word's low or high nibbles into the four step bytes (times the stride 8): 60 instructions a pair.
+ *
  * Portable path (no DSP): the same stream and column layout with plain multiply-adds; bit-exact, the cost
  * model in mcucompress/codegen/sparse.py decides whether it is used.
  *
@@ -129,13 +133,39 @@ static MCC_ALWAYS_INLINE int8_t us_out(const us_outs *u, int32_t oc, int32_t acc
         }                                                                                                    \
     } while (0)
 
+/** The step bytes (gap x 8) of a packed pair's quad A (low nibbles of its gap word) and quad B (high nibbles). */
+#define USP_STEPS_A(g) (((uint32_t)(g) << 3) & 0x78787878u)
+#define USP_STEPS_B(g) (((uint32_t)(g) >> 1) & 0x78787878u)
+
+/** One quad of four entries: weights wd (four int8), step bytes st (entry j in byte j); x, a0-a3 advance. */
+#define US_QUAD4(x, wd, st, a0, a1, a2, a3)                                                                  \
+    do {                                                                                                     \
+        const uint32_t st_ = (uint32_t)(st);                                                                 \
+        const int32_t w02_ = mcc_sxtb16(wd), w13_ = mcc_sxtb16_ror8(wd);                                     \
+        x = US_STEP(x, st_, 0);                                                                              \
+        US_MAC4(x, w02_, 0, a0, a1, a2, a3);                                                                 \
+        x = US_STEP(x, st_, 8);                                                                              \
+        US_MAC4(x, w13_, 0, a0, a1, a2, a3);                                                                 \
+        x = US_STEP(x, st_, 16);                                                                             \
+        US_MAC4(x, w02_, 1, a0, a1, a2, a3);                                                                 \
+        x = US_STEP(x, st_, 24);                                                                             \
+        US_MAC4(x, w13_, 1, a0, a1, a2, a3);                                                                 \
+    } while (0)
+
+/** w = the next word of the stream; s advances by 4 (one LDR with post-increment). */
+#define US_NEXT1(s, w)                                                                                      \
+    do {                                                                                                     \
+        (w) = mcc_read_s32(s);                                                                               \
+        (s) += 4;                                                                                            \
+    } while (0)
+
 /**
  * Every output channel of a block of n <= 4 pixels whose columns (stride 8) are at cols. `lean` = 1 promises
  * n = 4, a bias, the fast requantization table and the full int8 clamp range: each output is then the table
  * entry's two SMLAL, shifts and one SSAT; `lean` = 2 the same with any clamp range (two compares more).
  */
 static MCC_ALWAYS_INLINE void us_channels_p4_impl(const int8_t *s, const uint8_t *cols, const us_outs *u, int8_t *o,
-                                                  int32_t n, int32_t lean)
+                                                  int32_t n, int32_t lean, int32_t packed)
 {
     const int32_t cout = u->cout;
     const int32_t *bias = u->bias;
@@ -146,19 +176,26 @@ static MCC_ALWAYS_INLINE void us_channels_p4_impl(const int8_t *s, const uint8_t
         const uint8_t *x = cols;
         int32_t a0 = lean ? bias[oc] : (bias != NULL ? bias[oc] : 0), a1 = a0, a2 = a0, a3 = a0;
         s += 4;
-        for (; nq > 0; nq--) {
-            int32_t wd, st, w02, w13;
-            US_NEXT(s, wd, st);
-            w02 = mcc_sxtb16(wd);
-            w13 = mcc_sxtb16_ror8(wd);
-            x = US_STEP(x, st, 0);
-            US_MAC4(x, w02, 0, a0, a1, a2, a3);
-            x = US_STEP(x, st, 8);
-            US_MAC4(x, w13, 0, a0, a1, a2, a3);
-            x = US_STEP(x, st, 16);
-            US_MAC4(x, w02, 1, a0, a1, a2, a3);
-            x = US_STEP(x, st, 24);
-            US_MAC4(x, w13, 1, a0, a1, a2, a3);
+        if (packed) {
+            int32_t pairs;
+            for (pairs = nq >> 1; pairs > 0; pairs--) { /* a pair: gap word, quad A's weights, quad B's weights */
+                int32_t g, wd;
+                US_NEXT(s, g, wd);
+                US_QUAD4(x, wd, USP_STEPS_A(g), a0, a1, a2, a3);
+                US_NEXT1(s, wd);
+                US_QUAD4(x, wd, USP_STEPS_B(g), a0, a1, a2, a3);
+            }
+            if (nq & 1) { /* a lone last quad: gap word (low nibbles) and weights */
+                int32_t g, wd;
+                US_NEXT(s, g, wd);
+                US_QUAD4(x, wd, USP_STEPS_A(g), a0, a1, a2, a3);
+            }
+        } else {
+            for (; nq > 0; nq--) {
+                int32_t wd, st;
+                US_NEXT(s, wd, st);
+                US_QUAD4(x, wd, st, a0, a1, a2, a3);
+            }
         }
         if (lean) {
             o[0] = us_lean_out(&rq[oc], a0, lean, u->lo, u->hi);
@@ -180,22 +217,41 @@ static MCC_ALWAYS_INLINE void us_channels_p4_impl(const int8_t *s, const uint8_t
     }
 }
 
-static MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                          int8_t *o)
+/* One function per output path and stream layout (plain, packed): each keeps its accumulators in registers. */
+static MCC_UNUSED MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
+                                                        int8_t *o)
 {
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 1);
+    us_channels_p4_impl(s, cols, u, o, US_PIX, 1, 0);
 }
 
 static MCC_UNUSED MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                           int8_t *o)
+                                                         int8_t *o)
 {
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 2);
+    us_channels_p4_impl(s, cols, u, o, US_PIX, 2, 0);
 }
 
 static MCC_UNUSED MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                         int8_t *o, int32_t n)
+                                                       int8_t *o, int32_t n)
 {
-    us_channels_p4_impl(s, cols, u, o, n, 0);
+    us_channels_p4_impl(s, cols, u, o, n, 0, 0);
+}
+
+static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
+                                                         int8_t *o)
+{
+    us_channels_p4_impl(s, cols, u, o, US_PIX, 1, 1);
+}
+
+static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
+                                                          int8_t *o)
+{
+    us_channels_p4_impl(s, cols, u, o, US_PIX, 2, 1);
+}
+
+static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
+                                                        int8_t *o, int32_t n)
+{
+    us_channels_p4_impl(s, cols, u, o, n, 0, 1);
 }
 
 /** The lean output path that applies (see us_channels_p4_impl): 1, 2, or 0 for none. */
@@ -254,26 +310,46 @@ static MCC_NOINLINE void us_row_p1_any(const int8_t *s, const uint8_t *cols, con
 }
 #endif
 
-/** Portable channel loop: `pix` (1 or 4) interleaved columns, outputs of the first n; out stride cout. */
+/** Portable channel loop: `pix` (1 or 4) interleaved columns, outputs of the first n; out stride cout; `packed`:
+ * the stream has the packed layout (mcc_sparse.h). */
 static MCC_UNUSED void us_channels_c(const int8_t *s, const int16_t *cols, int32_t pix, const us_outs *u,
-                                     int8_t *o, int32_t n)
+                                     int8_t *o, int32_t n, int32_t packed)
 {
     const int32_t cout = u->cout;
     int32_t oc, j, p;
     for (oc = 0; oc < cout; oc++) {
-        int32_t nq = mcc_read_s32(s), acc[US_PIX];
+        int32_t nq = mcc_read_s32(s), q = 0, acc[US_PIX];
         const int16_t *x = cols;
         for (p = 0; p < US_PIX; p++) {
             acc[p] = u->bias != NULL ? u->bias[oc] : 0;
         }
-        for (s += 4; nq > 0; nq--, s += 8) {
+        for (s += 4; nq > 0; nq--) {
+            /* plain: 4 weights, 4 step bytes; packed: a pair's gap word (quad A low nibbles, B high), then A's
+             * weights and B's (a lone last quad: gap word and weights) */
+            const uint8_t *w = (const uint8_t *)s + 4;
+            const uint8_t *g = (const uint8_t *)s;
+            int32_t shift = 0, scale = 1;
+            if (!packed) {
+                w = (const uint8_t *)s;
+                g = w + 4;
+                s += 8;
+            } else if ((q & 1) == 0) { /* quad A of a pair, or the lone last quad */
+                s += 8;
+                scale = US_STRIDE4 / 2;
+            } else { /* quad B: its weights at s, its gap word 8 bytes back */
+                w = (const uint8_t *)s;
+                g = w - 8;
+                s += 4;
+                shift = 4;
+                scale = US_STRIDE4 / 2;
+            }
             for (j = 0; j < 4; j++) {
-                const int32_t w = s[j];
-                x += ((const uint8_t *)s)[4 + j] / 2; /* steps are in bytes */
+                x += (((uint32_t)g[j] >> shift) & (packed ? 15u : 255u)) * (uint32_t)scale / (packed ? 1u : 2u);
                 for (p = 0; p < pix; p++) {
-                    acc[p] += w * x[p];
+                    acc[p] += (int8_t)w[j] * x[p];
                 }
             }
+            q++;
         }
         for (p = 0; p < n; p++) {
             o[p * cout + oc] = us_out(u, oc, acc[p]);
@@ -339,9 +415,9 @@ static MCC_NOINLINE void us_cols_p4(const mcc_conv_params *cp, const mcc_dims *i
 /* ---------------------------------------------------------------------------------------------- kernels */
 
 /** Blocks of four output pixels of an out_h x out_w image per batch (FC rows: out_h rows, out_w = 1). */
-static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in, int32_t kh,
+static MCC_ALWAYS_INLINE void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, const int8_t *in, int32_t kh,
                          int32_t kw, int32_t batches, int32_t out_h, int32_t out_w, const int8_t *stream,
-                         const us_outs *u, void *buf, int8_t *out)
+                         const us_outs *u, void *buf, int8_t *out, int32_t packed)
 {
     const int32_t k = kh * kw * in_dims->c, cout = u->cout, total = batches * out_h * out_w;
     int16_t *cols = (int16_t *)(void *)((int8_t *)buf + 16 * cout);
@@ -389,43 +465,31 @@ static void us_conv_core(const mcc_conv_params *cp, const mcc_dims *in_dims, con
         us_cols_p4(cp, in_dims, in, kh, kw, pb, py, px, zrow, cols);
 #if defined(MCC_DSP)
         if (n == US_PIX && lean == 1) {
-            us_channels_p4_lean(stream, (const uint8_t *)cols, u, out + pix * cout);
+            (packed ? usp_channels_p4_lean : us_channels_p4_lean)(stream, (const uint8_t *)cols, u, out + pix * cout);
         }
 #if MCC_US_CLAMPED
         else if (n == US_PIX && lean == 2) {
-            us_channels_p4_clamp(stream, (const uint8_t *)cols, u, out + pix * cout);
+            (packed ? usp_channels_p4_clamp : us_channels_p4_clamp)(stream, (const uint8_t *)cols, u,
+                                                                    out + pix * cout);
         }
 #endif
 #if MCC_US_ANY
         else {
-            us_channels_p4_any(stream, (const uint8_t *)cols, u, out + pix * cout, n);
+            (packed ? usp_channels_p4_any : us_channels_p4_any)(stream, (const uint8_t *)cols, u, out + pix * cout, n);
         }
 #endif
 #else
-        us_channels_c(stream, cols, US_PIX, u, out + pix * cout, n);
+        us_channels_c(stream, cols, US_PIX, u, out + pix * cout, n, packed);
 #endif
     }
 }
 
-/**
- * CONV_2D int8 with an unstructured sparse filter (see mcc_sparse.h).
- * @param ctx         scratch of mcc_convolve_us_s8_get_buffer_size() bytes, 4-byte aligned
- * @param p           as mcc_convolve_s8: input_offset in [-127, 128], output_offset in [-128, 127],
- *                    stride >= 1, dilation >= 1, pad >= 0, -128 <= act_min <= act_max <= 127
- * @param q           per-output-channel multiplier in [0, 2^31) and shift in [-31, 30]
- * @param in_dims     [N, H, W, C_in]
- * @param filter_dims [C_out, KH, KW, C_in] (of the dense filter)
- * @param filter      stride 8 and the stream
- * @param bias        [C_out] int32, or NULL
- * @param out_dims    [N, OH, OW, C_out]
- * @param out         output tensor, NHWC, not overlapping the input
- * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the call needs the loop for any block
- *         (no fast requantization table or no bias, fewer than 4 output pixels) and the build left it out
- */
-mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
-                              const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
-                              const mcc_us_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
-                              int8_t *out)
+/** The conv kernels' checks and set-up, then the blocks over the plain (packed = 0) or packed stream. */
+static MCC_ALWAYS_INLINE mcc_status us_convolve(const mcc_context *ctx, const mcc_conv_params *p,
+                                                const mcc_per_channel_quant *q, const mcc_dims *in_dims,
+                                                const int8_t *in, const mcc_dims *filter_dims,
+                                                const mcc_us_filter *filter, const int32_t *bias,
+                                                const mcc_dims *out_dims, int8_t *out, int32_t packed)
 {
     us_outs u;
     if (p == NULL || q == NULL || in_dims == NULL || in == NULL || filter_dims == NULL || filter == NULL ||
@@ -454,8 +518,43 @@ mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, 
     }
 #endif
     us_conv_core(p, in_dims, in, filter_dims->h, filter_dims->w, out_dims->n, out_dims->h, out_dims->w,
-                 filter->stream, &u, ctx->buf, out);
+                 filter->stream, &u, ctx->buf, out, packed);
     return MCC_OK;
+}
+
+/**
+ * CONV_2D int8 with an unstructured sparse filter (see mcc_sparse.h).
+ * @param ctx         scratch of mcc_convolve_us_s8_get_buffer_size() bytes, 4-byte aligned
+ * @param p           as mcc_convolve_s8: input_offset in [-127, 128], output_offset in [-128, 127],
+ *                    stride >= 1, dilation >= 1, pad >= 0, -128 <= act_min <= act_max <= 127
+ * @param q           per-output-channel multiplier in [0, 2^31) and shift in [-31, 30]
+ * @param in_dims     [N, H, W, C_in]
+ * @param filter_dims [C_out, KH, KW, C_in] (of the dense filter)
+ * @param filter      stride 8 and the stream
+ * @param bias        [C_out] int32, or NULL
+ * @param out_dims    [N, OH, OW, C_out]
+ * @param out         output tensor, NHWC, not overlapping the input
+ * @return MCC_OK, MCC_ARG_ERROR, MCC_NO_BUFFER, or MCC_NOT_BUILT when the call needs the loop for any block
+ *         (no fast requantization table or no bias, fewer than 4 output pixels) and the build left it out
+ */
+mcc_status mcc_convolve_us_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                              const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                              const mcc_us_filter *filter, const int32_t *bias, const mcc_dims *out_dims,
+                              int8_t *out)
+{
+    return us_convolve(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, 0);
+}
+
+/**
+ * CONV_2D int8 with an unstructured sparse filter in the packed layout (4-bit steps, mcc_sparse.h); parameters,
+ * scratch and results as mcc_convolve_us_s8.
+ */
+mcc_status mcc_convolve_us_packed_s8(const mcc_context *ctx, const mcc_conv_params *p,
+                                     const mcc_per_channel_quant *q, const mcc_dims *in_dims, const int8_t *in,
+                                     const mcc_dims *filter_dims, const mcc_us_filter *filter, const int32_t *bias,
+                                     const mcc_dims *out_dims, int8_t *out)
+{
+    return us_convolve(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, 1);
 }
 
 /**
@@ -512,7 +611,7 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
         img.h = in_dims->n;
         img.w = 1;
         img.c = k;
-        us_conv_core(&cp, &img, in, 1, 1, 1, in_dims->n, 1, filter->stream, &u, ctx->buf, out);
+        us_conv_core(&cp, &img, in, 1, 1, 1, in_dims->n, 1, filter->stream, &u, ctx->buf, out, 0);
         return MCC_OK;
     }
     {
@@ -529,7 +628,7 @@ mcc_status mcc_fully_connected_us_s8(const mcc_context *ctx, const mcc_fc_params
             us_row_p1_any(filter->stream, (const uint8_t *)row, &u, out);
         }
 #else
-        us_channels_c(filter->stream, row, 1, &u, out, 1);
+        us_channels_c(filter->stream, row, 1, &u, out, 1, 0);
 #endif
     }
     return MCC_OK;
