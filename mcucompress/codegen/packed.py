@@ -10,9 +10,11 @@ unpacking's instructions (UNPACK below: ~3.6 per byte on Cortex-M4).
 
 Choice (plan): a model-level trade, because unpacking costs instructions and the issue's rule is that a pruned
 model is never slower than the same model dense. The layers the sparse kernels run faster save instructions
-(the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers, and on
-the slower kernel of the unstructured ones whose streams keep 4-bit steps (codegen/us_packed.py), those that
-save the most bytes per instruction first (and only layers where packing saves a fifth of the filter: WORTH),
+(the cost model of codegen/sparse.py); that saving is spent on unpacking the other pruned layers or running
+them from a step stream with 4-bit steps (codegen/us_packed.py: slower than dense, but no unpacking buffer in
+RAM; one of the two per layer), and on the slightly slower kernel of the unstructured layers whose streams keep
+4-bit steps, those that save the most bytes per instruction first (and only where packing saves a fifth of the
+filter: WORTH),
 while the model's predicted instructions stay at most its dense ones and its arena does not grow
 (`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).
 Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
@@ -146,10 +148,10 @@ def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
     return w.size, nbytes(int(np.count_nonzero(w)), size), unpack_cost(size, passed)
 
 
-def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], int], ram: int = 0,
-         why_not: dict[str, str] | None = None) -> frozenset[str]:
-    """The layers to pack (their outputs' names) for target `tgt` (codegen/sparse.Target): see the module
-    docstring. `blocks`: the residual blocks run in row bands, whose convolutions stay as they are;
+def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[dict], int], ram: int = 0,
+         why_not: dict[str, str] | None = None) -> dict[str, str]:
+    """The layers to pack, their outputs' names -> FORMAT (bitmask) or us_packed.FORMAT (4-bit step stream), for
+    target `tgt` (codegen/sparse.Target): see the module docstring. `blocks`: the residual blocks run in row bands, whose convolutions stay as they are;
     `arena_bytes(packed)`: the arena with those layers packed; `ram`: how many bytes the arena may grow by
     (default none: a layer is packed only where its unpacked filter fits beside the tensors live then);
     `why_not` receives, per layer that packing would have made smaller by a fifth, why it stays dense."""
@@ -157,7 +159,7 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
 
     why_not = {} if why_not is None else why_not
     if not tgt.enabled or tgt.force is not None:
-        return frozenset()  # forced formats (benchmarks): sparse.choose packs every layer it may with "packed"
+        return {}  # forced formats (benchmarks): sparse.choose packs every layer it may with "packed"
     banded = {id(o) for b in blocks for o in (b.conv1, b.conv2)}
     budget, options = 0.0, []
     for op in graph.ops:
@@ -170,25 +172,35 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[frozenset], in
                 kept = sparse.us_packed_choice(graph, op, tgt, sparse.layer_shape(graph, op), choice)
                 if kept is not choice:
                     extra = max(kept.instructions - choice.instructions, 1)
-                    options.append(((choice.weight_bytes - kept.weight_bytes) / extra, extra, op.outputs[0]))
+                    options.append(((choice.weight_bytes - kept.weight_bytes) / extra, extra, op.outputs[0],
+                                    kept.format))
             continue
         if id(op) in banded or choice.sparsity == 0 or choice.reason.startswith("asymmetric"):
             continue
         dense_bytes, nbytes, unpack = estimate(graph, op, tgt.dsp and not tgt.mve)
         if nbytes <= WORTH * dense_bytes:
-            options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0]))
-    chosen, spent = frozenset(), 0.0
+            options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0], FORMAT))
+        if not tgt.mve:  # or its step stream with 4-bit steps: slower than dense, but no unpacking buffer
+            stream = sparse.us_packed_choice(graph, op, tgt, sparse.layer_shape(graph, op), choice)
+            extra = stream.instructions - choice.instructions
+            if stream is not choice and stream.weight_bytes <= WORTH * dense_bytes and extra > 0:
+                options.append(((dense_bytes - stream.weight_bytes) / extra, extra, op.outputs[0], stream.format))
+    chosen, spent = {}, 0.0
     base = arena_bytes(chosen) if options else 0
-    for _, unpack, name in sorted(options, reverse=True):
+    for _, unpack, name, fmt in sorted(options, reverse=True):
+        if name in chosen:
+            continue  # the layer's other packing was chosen
         if spent + unpack > budget:
-            why_not[name] = (f"packing would cost ~{round(unpack):,} instructions, more than the sparse layers' "
-                             f"saving left ({max(round(budget - spent), 0):,})")
+            why_not.setdefault(name, f"packing would cost ~{round(unpack):,} instructions, more than the sparse "
+                                     f"layers' saving left ({max(round(budget - spent), 0):,})")
             continue
-        grown = arena_bytes(chosen | {name}) - base
+        grown = arena_bytes({**chosen, name: fmt}) - base
         if grown > ram:
-            why_not[name] = f"packing would grow the arena by {grown:,} B (allow it: compile --packed-ram {grown})"
+            why_not.setdefault(name, f"packing would grow the arena by {grown:,} B (allow it: compile --packed-ram "
+                                     f"{grown})")
             continue
-        chosen, spent = chosen | {name}, spent + unpack
+        chosen, spent = {**chosen, name: fmt}, spent + unpack
+        why_not.pop(name, None)
     return chosen
 
 

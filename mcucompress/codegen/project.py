@@ -166,7 +166,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
     graph, blocks = _plan_order_and_bands(graph, io_in_arena)
     tgt = sparse.current_target()
 
-    def arena_packed(names: frozenset) -> int:
+    def arena_packed(names: dict) -> int:
         tgt.packed = names
         return plan_memory(graph, bands.scratch_sizes(graph, blocks), io_in_arena=io_in_arena, bands=blocks).arena_bytes
 

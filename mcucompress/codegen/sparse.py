@@ -21,8 +21,8 @@ predicts at most margin() x the instructions of the best format so far (dense fi
 2:4, unstructured) and (4) the format is not bigger than the dense filter. So a sparse model is never
 slower or bigger than the same model dense, up to the model's error (the benches check it on QEMU). Layers
 left dense may then be packed (codegen/packed.py: a bitmask plus the non-zero bytes, unpacked before the dense
-kernel), and unstructured CONV_2D layers' step streams kept with 4-bit steps (codegen/us_packed.py, a kernel of
-their own), as far as the sparse layers' saved instructions pay for it.
+kernel) or run from a step stream with 4-bit steps (codegen/us_packed.py, a kernel of their own), and the
+unstructured CONV_2D layers' streams kept with 4-bit steps, as far as the sparse layers' saved instructions pay.
 """
 
 from __future__ import annotations
@@ -259,7 +259,8 @@ class Target:
     force: str | None = None  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" or "packed" wherever the
     # weights allow it
     mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
-    packed: frozenset = frozenset()  # outputs of the layers whose filters are packed (codegen/packed.py's plan)
+    packed: dict = field(default_factory=dict)  # output -> "packed" (bitmask) or "unstructured-packed" (4-bit step
+    # stream), the layers codegen/packed.py's plan keeps packed
     unpacked_why: dict = field(default_factory=dict)  # output -> why the plan left a packable layer dense
 
 
@@ -377,6 +378,8 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
         best.reason += "; " + tgt.unpacked_why[op.outputs[0]]
     if best is base:
         base.reason = f"cost model: sparse not below its margin x dense ({dense:,}) or not smaller than dense"
+        if tgt.packed.get(op.outputs[0]) == us_packed.FORMAT:  # slower than dense, paid by the others' saving
+            return us_packed_choice(graph, op, tgt, shape, base)
         if op.outputs[0] in tgt.packed or tgt.force == packed.FORMAT:
             return _packed_choice(graph, op, tgt, base)
         if op.outputs[0] in tgt.unpacked_why:
@@ -396,9 +399,9 @@ def _packed_choice(graph: Graph, op: Op, tgt: Target, base: Choice) -> Choice:
 
 
 def us_packed_choice(graph: Graph, op: Op, tgt: Target, shape: Shape, best: Choice) -> Choice:
-    """The packed step stream (codegen/us_packed.py) of a layer the unstructured kernel runs, where it applies
-    and is smaller, else `best`."""
-    if not us_packed.eligible(graph, op):
+    """The packed step stream (codegen/us_packed.py) of a layer the unstructured kernel runs or (best dense) of a
+    pruned layer it runs slower than dense, where it applies and is smaller, else `best`."""
+    if not us_packed.eligible(graph, op) or not tgt.dsp:
         return best
     data = graph.t(op.inputs[1]).data
     nbytes = us_packed.nbytes(data)
@@ -406,7 +409,9 @@ def us_packed_choice(graph: Graph, op: Op, tgt: Target, shape: Shape, best: Choi
         return best
     cost = us_packed.cost(shape.rows, shape.k, shape.cout, graph.t(op.inputs[0]).shape[-1], data)
     why = ("forced (unstructured-packed)" if tgt.force == us_packed.FORMAT else
-           f"flash: {best.reason}; its stream kept with 4-bit steps, paid by the sparse layers' savings")
+           f"flash: {best.reason}; its stream kept with 4-bit steps, paid by the sparse layers' savings"
+           if best.format == unstructured.FORMAT else
+           "flash: the 4-bit step stream is slower than dense here, paid by the sparse layers' savings")
     return Choice(us_packed.FORMAT, best.sparsity, best.pattern, best.dense_bytes, nbytes, best.dense_instructions,
                   round(cost), why)
 

@@ -97,7 +97,7 @@ def test_plan_spends_only_the_sparse_layers_saving_and_keeps_the_arena(monkeypat
     assert sum(c.instructions for c in choices) <= sum(c.dense_instructions for c in choices)
     row = next(r for r in compiled.summary()["per_layer"] if r.get("format") == PACKED)
     assert row["filter_bytes"] < row["dense_filter_bytes"] and row["function"].startswith("mcc_convolve")
-    monkeypatch.setattr(packed, "plan", lambda *a, **k: frozenset())
+    monkeypatch.setattr(packed, "plan", lambda *a, **k: {})
     unpacked = compile_graph(graph, default_prefix(graph))
     assert compiled.weights_bytes < unpacked.weights_bytes
     assert compiled.plan.arena_bytes == unpacked.plan.arena_bytes  # the unpacked filters fit beside the tensors
@@ -111,10 +111,11 @@ def test_plan_grows_the_arena_only_when_allowed():
     with sparse.target():
         tgt = sparse.current_target()
         why: dict[str, str] = {}
-        assert packed.plan(graph, (), tgt, arena, why_not=why) == {graph.ops[1].outputs[0]}
+        assert packed.plan(graph, (), tgt, arena, why_not=why) == {graph.ops[1].outputs[0]: PACKED}
         assert why == {first: "packing would grow the arena by 500 B (allow it: compile --packed-ram 500)",
                        last: "packing would grow the arena by 2,000 B (allow it: compile --packed-ram 2000)"}
-        assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0], graph.ops[1].outputs[0]}
+        assert packed.plan(graph, (), tgt, arena, ram=500) == {graph.ops[0].outputs[0]: PACKED,
+                                                               graph.ops[1].outputs[0]: PACKED}
         tgt.unpacked_why = why  # compile reports it in the layer's reason
         assert sparse.choose(graph, graph.ops[0], tgt).reason.endswith(why[first])
 
@@ -124,7 +125,8 @@ def test_a_layer_with_few_zeros_is_not_worth_packing():
     with sparse.target():
         tgt = sparse.current_target()
         # (the 75% layer's step stream stays packed too: this arena never grows)
-        assert packed.plan(graph, (), tgt, lambda names: 0) == {graph.ops[1].outputs[0], graph.ops[2].outputs[0]}
+        assert packed.plan(graph, (), tgt, lambda names: 0) == {graph.ops[1].outputs[0]: PACKED,
+                                                                graph.ops[2].outputs[0]: "unstructured-packed"}
         assert sparse.choose(graph, graph.ops[0], sparse.Target(force=PACKED)).format == PACKED  # forced: any saving
 
 
@@ -133,4 +135,4 @@ def test_nothing_packed_without_a_saving_to_pay_for_it():
     compiled = compile_graph(graph, default_prefix(graph), packed_ram=1 << 20)
     assert [c.weight_format for c in compiled.calls if c.weight_format] == ["dense", "dense"]
     with sparse.target(dsp=False):  # no DSP extension: no sparse kernel, no budget
-        assert packed.plan(_mixed_graph(), (), sparse.current_target(), lambda names: 0) == frozenset()
+        assert packed.plan(_mixed_graph(), (), sparse.current_target(), lambda names: 0) == {}

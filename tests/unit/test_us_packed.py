@@ -1,16 +1,18 @@
 """Packed step streams (codegen/us_packed.py, mcc_convolve_us_packed_s8): the 4-bit format carries the filter
 exactly (long gaps bridged, odd quad counts), its kernel runs bit-exact with the reference executor on the host
 (portable and emulated-DSP paths) and on the emulated Cortex-M4, and compile keeps a stream packed where the
-sparse layers' saved instructions pay for it, without growing the arena."""
+sparse layers' saved instructions pay for it, without growing the arena: the unstructured layers' streams, and
+pruned layers no sparse kernel speeds up whose bitmask (codegen/packed.py) would need more RAM."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mcucompress.codegen import sparse, unstructured, us_packed
-from mcucompress.codegen.project import compile_graph
+from mcucompress.codegen import packed, sparse, unstructured, us_packed
+from mcucompress.codegen.project import compile_graph, write_project
 from mcucompress.driver import default_prefix
+from mcucompress.harness import host
 from mcucompress.reference import executor
 from tests import sparse_graphs
 from tests.e2e.helpers import needs_arm_toolchain_and_qemu
@@ -96,3 +98,51 @@ def test_compile_packs_a_stream_the_saving_pays_for_without_growing_the_arena(mo
     assert packed.plan.arena_bytes == plain.plan.arena_bytes
     with sparse.target(dsp=False):  # no DSP extension: no unstructured kernel, nothing to pack
         assert sparse.choose(graph, graph.ops[-1], sparse.Target(dsp=False, force=FORMAT)).format == "dense"
+
+
+def _slow_layer_chain():
+    """4 -> 32 dense, 32 -> 64 at 50% zeros (no sparse kernel is faster there; its bitmask and its 4-bit stream are
+    both a fifth smaller than dense), 64 -> 64 at 80% (the step-stream kernel is much faster: the budget)."""
+    graph = conv_graph(np.random.default_rng(53), 12, 8, [32, 64, 64])
+    names = [graph.t(op.inputs[1]).name for op in graph.ops]
+    for name, frac in zip(names[1:], (0.5, 0.8)):
+        graph = sparse_graphs.unstructured(graph, frac, select=lambda t, name=name: t.name == name)
+    return graph
+
+
+def test_a_slower_layer_takes_the_stream_where_its_bitmask_would_grow_the_arena():
+    graph = _slow_layer_chain()
+    slow, fast = graph.ops[1].outputs[0], graph.ops[2].outputs[0]
+    arena = lambda chosen: 1000 + 500 * (chosen.get(slow) == packed.FORMAT)  # its unpacked filter: 500 B more
+    with sparse.target():
+        tgt = sparse.current_target()
+        why: dict[str, str] = {}
+        assert packed.plan(graph, (), tgt, arena, why_not=why) == {slow: FORMAT, fast: FORMAT} and why == {}
+        assert packed.plan(graph, (), tgt, arena, ram=500) == {slow: packed.FORMAT, fast: FORMAT}
+        tgt.packed = {slow: FORMAT, fast: FORMAT}
+        choice = sparse.choose(graph, graph.ops[1], tgt)
+        assert choice.format == FORMAT and choice.instructions > choice.dense_instructions
+        assert choice.weight_bytes == us_packed.nbytes(graph.t(graph.ops[1].inputs[1]).data) < choice.dense_bytes
+        assert "slower than dense" in choice.reason
+        with sparse.target(dsp=False):
+            assert packed.plan(graph, (), sparse.current_target(), arena) == {}
+
+
+def test_compiled_plan_runs_bit_exact_on_host(tmp_path, monkeypatch):
+    graph = _slow_layer_chain()
+    slow, fast = graph.ops[1].outputs[0], graph.ops[2].outputs[0]
+    monkeypatch.setattr(packed, "plan", lambda *a, **k: {slow: FORMAT, fast: FORMAT})
+    rng = np.random.default_rng(59)
+    xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(2)])
+    compiled = compile_graph(graph, default_prefix(graph))
+    assert [c.weight_format for c in compiled.calls if c.weight_format] == ["dense", FORMAT, FORMAT]
+    assert compiled.summary()["per_layer"][1]["function"] == us_packed.FUNCTION
+    saved = list(host.HOST_CFLAGS)
+    host.HOST_CFLAGS[:] = saved + ["-DMCC_EMULATE_DSP"]
+    try:
+        project = write_project(compiled, tmp_path / "p")
+        got = host.run_runner(host.build_runner(project, compiled.prefix), xs, graph.t(graph.outputs[0]).shape)
+    finally:
+        host.HOST_CFLAGS[:] = saved
+    want = np.stack([executor.run(graph, [x[None]])[0] for x in xs])
+    np.testing.assert_array_equal(got.reshape(len(xs), -1), want.reshape(len(xs), -1))
