@@ -14,8 +14,7 @@ model is never slower than the same model dense. The layers the sparse kernels r
 them from a step stream with 4-bit steps (codegen/us_packed.py: slower than dense, but no unpacking buffer in
 RAM; one of the two per layer), and on the slightly slower kernel of the unstructured layers whose streams keep
 4-bit steps, those that save the most bytes per instruction first (and only where packing saves a fifth of the
-filter: WORTH),
-while the model's predicted instructions stay at most its dense ones and its arena does not grow
+filter: WORTH), while the model's predicted instructions stay at most its dense ones and its arena does not grow
 (`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).
 Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
 convolutions for every band). `compile_graph(sparse_kernels="packed")` packs every layer where it is smaller
@@ -151,8 +150,9 @@ def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
 def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[dict], int], ram: int = 0,
          why_not: dict[str, str] | None = None) -> dict[str, str]:
     """The layers to pack, their outputs' names -> FORMAT (bitmask) or us_packed.FORMAT (4-bit step stream), for
-    target `tgt` (codegen/sparse.Target): see the module docstring. `blocks`: the residual blocks run in row bands, whose convolutions stay as they are;
-    `arena_bytes(packed)`: the arena with those layers packed; `ram`: how many bytes the arena may grow by
+    target `tgt` (codegen/sparse.Target): see the module docstring. `blocks`: the residual blocks run in row
+    bands, whose convolutions stay as they are; `arena_bytes(packed)`: the arena with those layers packed (that
+    mapping); `ram`: how many bytes the arena may grow by
     (default none: a layer is packed only where its unpacked filter fits beside the tensors live then);
     `why_not` receives, per layer that packing would have made smaller by a fifth, why it stays dense."""
     from mcucompress.codegen import sparse, unstructured

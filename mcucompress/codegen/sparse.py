@@ -334,6 +334,9 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
     if weights is None and (w.dtype != "int8" or asymmetric):
         base.reason = "asymmetric or non-int8 weights"
         return base
+    if "int16" in (graph.t(op.inputs[0]).dtype, graph.t(op.outputs[0]).dtype):
+        base.reason = "int16 activations: the 16x8 kernels are dense"  # (lower_int16.py lowers them, never sparse)
+        return base
     base.pattern = nm_pattern(data)
     if base.sparsity == 0:
         base.reason = "no zeros"

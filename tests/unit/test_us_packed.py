@@ -146,3 +146,21 @@ def test_compiled_plan_runs_bit_exact_on_host(tmp_path, monkeypatch):
         host.HOST_CFLAGS[:] = saved
     want = np.stack([executor.run(graph, [x[None]])[0] for x in xs])
     np.testing.assert_array_equal(got.reshape(len(xs), -1), want.reshape(len(xs), -1))
+
+
+def test_int16_activation_layers_stay_dense():
+    """The 16x8 kernels are dense (lower_int16.py): a pruned layer with int16 activations neither runs sparse nor
+    enters the plan's budget."""
+    from mcucompress import driver
+    from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT
+
+    graph = driver.prepare(DIGITS_FLOAT, calibration=DIGITS_CALIBRATION, activations="int16")
+    convs = [op for op in graph.ops if op.kind == "CONV_2D" and graph.t(op.outputs[0]).dtype == "int16"]
+    assert convs
+    for op in convs:
+        w = graph.t(op.inputs[1])
+        w.data = np.where(np.arange(w.data.size).reshape(w.shape) % 4 == 0, w.data, 0).astype(np.int8)  # 75% zeros
+        choice = sparse.choose(graph, op, sparse.Target(force=FORMAT))
+        assert choice.format == "dense" and choice.reason.startswith("int16 activations")
+    with sparse.target():
+        assert not set(packed.plan(graph, (), sparse.current_target(), lambda chosen: 0)) & {o.outputs[0] for o in convs}
