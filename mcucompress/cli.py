@@ -488,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="recovery without labels: none, bias, reconstruct (default; layer-wise least squares, numpy) "
                         "or distill (reconstruct, then train toward the dense model on the calibration data; torch)")
     p.add_argument("--allocation", choices=["sensitivity", "uniform", "global"], default="sensitivity",
-                   help="per-layer ratios: from a sensitivity pass, the same everywhere, or one global threshold")
+                   help="per-layer ratios: from a sensitivity pass, the same everywhere, or one global threshold "
+                        "(unstructured only)")
     p.add_argument("--criterion", choices=["obs", "data", "l2", "l1"], default=None,
                    help="channel ranking (default: obs, least-squares aware, with --recover reconstruct; else data)")
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")

@@ -115,6 +115,9 @@ def _check_request(method, sparsity, recover_with, allocation, criterion) -> Non
                              "pip install 'mcucompress[torch]', or use --recover reconstruct")
     if allocation not in ALLOCATIONS:
         raise PruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
+    if method == "channels" and allocation == "global":  # a global magnitude threshold ranks weights, not channels
+        raise PruneError("--allocation global ranks weights and applies to --method unstructured; channel pruning "
+                         "takes --allocation sensitivity (default) or uniform")
     if criterion not in CRITERIA:
         raise PruneError(f"unknown channel criterion '{criterion}'; use one of {', '.join(CRITERIA)}")
 

@@ -191,6 +191,7 @@ def _cli(tmp_path, *args):
     (["--method", "2:4", "--sparsity", "0.3"], "fixes the sparsity"),
     (["--method", "unstructured", "--sparsity", "0.5", "--nm-rows", "2"], "--nm-rows 2"),
     (["--method", "2:4", "--nm-rows", "0"], "--nm-rows 0"),
+    (["--method", "channels", "--sparsity", "0.3", "--allocation", "global"], "applies to --method unstructured"),
 ])
 def test_bad_requests_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     code, out = _cli(tmp_path, *args, "--calibration", str(DIGITS_CALIBRATION))
