@@ -16,7 +16,7 @@ usage: python bench/prune.py [--methods channels,unstructured,2:4,1:4] [--sparsi
 --qemu-for "channels 0.3 distill,2:4 - distill" measures instructions only for those rows (QEMU is slow).
 --packed-ram BYTES compiles the pruned models as `compile --packed-ram` does: more flash saved for RAM (the arena
 column). ResNet-8, unstructured 0.5 distill, --packed-ram 4000: 59,572 compiled weight bytes (0.731x of dense's
-81,528), arena 32,896 B (dense 29,024), 14.02M instructions (dense 14.19M).
+81,528), arena 32,896 B (dense 29,024), 13.96M instructions (dense 14.19M).
 """
 
 from __future__ import annotations

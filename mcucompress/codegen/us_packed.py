@@ -8,9 +8,9 @@ is a gap word and a weight word. 1.5 bytes per entry instead of 2.
 
 Why this shape: at 50-60% zeros the byte-step stream is barely smaller than the dense filter (ResNet-8's
 64 -> 64 layer at 60%: 30,688 B against 36,864), while its kernel is the only one faster than dense. A gap word
-serves two quads: one shift and one AND (with an immediate mask) turn it into the four step bytes (gap x 8) the
-kernel's UXTABs add, so a quad costs about one instruction more than with byte steps (~30 against 29 per four
-entries and four pixels), and nothing is expanded into RAM. The kernel is only slightly slower, so
+serves two quads: one AND with a shifted operand (the mask in a register) turns it into the four step bytes
+(gap x 8) the kernel's UXTABs add, so a quad costs what it costs with byte steps (29 instructions per four entries
+and four pixels), and nothing is expanded into RAM; only the channel loop costs ~10 instructions more per block.
 codegen/packed.py's plan chooses it like a packed filter: where the sparse layers' saved instructions pay for it.
 """
 
@@ -26,12 +26,12 @@ FUNCTION = "mcc_convolve_us_packed_s8"
 GAP = 15  # the longest index gap of a 4-bit step
 STRIDE = unstructured.STRIDE_BLOCK  # conv columns: 8 bytes per filter index
 # Instructions on Cortex-M4 (QEMU, -icount shift=0) beyond the byte-step kernel's (unstructured.COST["conv_us"]), per
-# block of four pixels and quad (two quads share a load and a loop test, each spends a shift and an AND on its
-# steps: 60 instructions a pair against 29 a quad) and per block and output channel (the pair count, the odd-quad
-# test). ResNet-8 pruned to 50% with every conv forced to each format, mps2-an386: 9 layers, 17,920 to 140,800
-# more instructions, each within 1% of this model's extra.
-QUAD_EXTRA = 1.0
-CHANNEL_EXTRA = 5.2
+# block of four pixels and output channel: a quad costs the same (two quads share a load and a loop test, each
+# spends one AND with a shifted operand on its steps: 58 instructions a pair against 29 a quad), but the channel
+# loop takes the pair count and the odd-quad test and keeps the mask in a register (two more spills). ResNet-8
+# pruned to 50% with every conv forced to each format, mps2-an386: 9 layers, +10,280 to +43,040 instructions,
+# 9.7-10.9 per block and channel (the first layer's 10.5, with 3 input channels).
+CHANNEL_EXTRA = 10.0
 
 
 def eligible(graph: Graph, op: Op) -> bool:
@@ -97,7 +97,7 @@ def cost(rows: int, k: int, cout: int, cin: int, weights: np.ndarray) -> float:
     """Predicted instructions of the layer (rows = output pixels) with the packed stream."""
     q = quads(weights)
     blocks = -(-rows // unstructured.PIX)
-    return unstructured.cost("conv", rows, k, cout, q, cin) + blocks * (QUAD_EXTRA * q + CHANNEL_EXTRA * cout)
+    return unstructured.cost("conv", rows, k, cout, q, cin) + CHANNEL_EXTRA * blocks * cout
 
 
 def apply(lowering, index: int, op: Op, call, weights):

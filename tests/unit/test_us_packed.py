@@ -90,7 +90,7 @@ def test_compile_packs_a_stream_the_saving_pays_for_without_growing_the_arena(mo
     packed = compile_graph(graph, default_prefix(graph))
     layer = [c for c in packed.calls if c.weight_format][-1]
     assert layer.weight_format == FORMAT and layer.sparse.instructions <= layer.sparse.dense_instructions
-    monkeypatch.setattr(us_packed, "QUAD_EXTRA", 1e9)  # a kernel dearer than the sparse layers' saving
+    monkeypatch.setattr(us_packed, "CHANNEL_EXTRA", 1e9)  # a kernel dearer than the sparse layers' saving
     plain = compile_graph(graph, default_prefix(graph))
     assert [c.weight_format for c in plain.calls if c.weight_format][-1] == unstructured.FORMAT
     w = graph.t(graph.ops[-1].inputs[1]).data
