@@ -9,10 +9,10 @@ by weight-0 entries and the last quad of a row is padded with (0, 0) entries. 4 
 2 bytes per entry, so the format is smaller than dense from about 51% sparsity on.
 
 Why this format: 2 bytes per non-zero keep the flash below dense just above 50% sparsity, and the byte
-steps cost one UXTAB each on Cortex-M4 (codegen/us_packed.py stores CONV_2D streams with 4-bit steps, 1.5
-bytes per non-zero, for about one instruction more per quad, where the plan's budget allows). The cost model's constants below
-are fitted on QEMU; codegen/sparse.py's chooser uses them to pick this format per layer only where it is
-predicted faster (with the N:M margin) and not bigger than dense.
+steps cost one UXTAB each on Cortex-M4. codegen/us_packed.py keeps CONV_2D streams with 4-bit steps (1.5 bytes per
+non-zero, the same instructions per quad, a few more per channel) where the plan's budget allows. The cost model's
+constants below are fitted on QEMU; codegen/sparse.py's chooser uses them to pick this format per layer only where
+it is predicted faster (with the N:M margin) and not bigger than dense.
 """
 
 from __future__ import annotations
