@@ -236,41 +236,25 @@ static MCC_ALWAYS_INLINE void us_channels_p4_impl(const int8_t *s, const uint8_t
 }
 
 /* One function per output path and stream layout (plain, packed): each keeps its accumulators in registers. */
-static MCC_UNUSED MCC_NOINLINE void us_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                        int8_t *o)
-{
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 1, 0);
-}
+#define US_CHANNEL_LOOPS(prefix, packed)                                                                    \
+    static MCC_UNUSED MCC_NOINLINE void prefix##_lean(const int8_t *s, const uint8_t *cols, const us_outs *u, \
+                                                      int8_t *o)                                             \
+    {                                                                                                        \
+        us_channels_p4_impl(s, cols, u, o, US_PIX, 1, packed);                                               \
+    }                                                                                                        \
+    static MCC_UNUSED MCC_NOINLINE void prefix##_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u, \
+                                                       int8_t *o)                                            \
+    {                                                                                                        \
+        us_channels_p4_impl(s, cols, u, o, US_PIX, 2, packed);                                               \
+    }                                                                                                        \
+    static MCC_UNUSED MCC_NOINLINE void prefix##_any(const int8_t *s, const uint8_t *cols, const us_outs *u,  \
+                                                     int8_t *o, int32_t n)                                   \
+    {                                                                                                        \
+        us_channels_p4_impl(s, cols, u, o, n, 0, packed);                                                    \
+    }
 
-static MCC_UNUSED MCC_NOINLINE void us_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                         int8_t *o)
-{
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 2, 0);
-}
-
-static MCC_UNUSED MCC_NOINLINE void us_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                       int8_t *o, int32_t n)
-{
-    us_channels_p4_impl(s, cols, u, o, n, 0, 0);
-}
-
-static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_lean(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                         int8_t *o)
-{
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 1, 1);
-}
-
-static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_clamp(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                          int8_t *o)
-{
-    us_channels_p4_impl(s, cols, u, o, US_PIX, 2, 1);
-}
-
-static MCC_UNUSED MCC_NOINLINE void usp_channels_p4_any(const int8_t *s, const uint8_t *cols, const us_outs *u,
-                                                        int8_t *o, int32_t n)
-{
-    us_channels_p4_impl(s, cols, u, o, n, 0, 1);
-}
+US_CHANNEL_LOOPS(us_channels_p4, 0)
+US_CHANNEL_LOOPS(usp_channels_p4, 1)
 
 /** The lean output path that applies (see us_channels_p4_impl): 1, 2, or 0 for none. */
 static int32_t us_lean(const us_outs *u)
