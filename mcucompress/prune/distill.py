@@ -49,6 +49,10 @@ LR = 3e-3  # relative: each tensor's Adam step size is LR x its RMS (a first con
 #   (6000, 1e-2, CutMix)    72.80 / 73.10 / 72.10%,        72.20 / 72.60 / 72.10%
 # and seed 0 with (12000, 1e-2, CutMix) 73.15 / 72.90% (twice the time), (6000, 1e-2) and no CutMix 71.40 / 71.20%,
 # (1500, 5e-3) 70.80% percentile, (1500, 2e-2) 70.95%, (3000, 1e-2) 71.85%; CutMix at 300 steps lost (68.75%).
+# Also tried on seed 0 (minmax / percentile), none clearly better: CutMix alternating with mixup 72.60 / 73.35%, and
+# for 12,000 steps 73.05 / 73.75%; a KL loss 72.25 / 72.20%; random zoom and rotation 72.45 / 73.00%; logits only
+# 72.15 / 72.00%. Distilling on 10,000 unlabelled training images instead of the 500 (a diagnostic: the data limits
+# but does not explain the gap) 73.95 / 74.25%.
 # 2:4 and 50% unstructured lose with lr 1e-2 (seeds 0-2: 75.15/73.85/74.95% and 75.40/75.35/75.05% percentile against
 # 75.20/75.15/75.30% and 75.85/75.55/75.50%), 2:4 with 600 steps (74.70%) and 50% unstructured with (2000, 1e-3,
 # CutMix) (seed 1: 74.85% against 75.55%).
