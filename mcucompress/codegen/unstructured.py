@@ -103,15 +103,18 @@ def encode(weights: np.ndarray, stride: int, gap: int | None = None) -> np.ndarr
     return (np.concatenate(out) & 0xFF).astype(np.uint8).view(np.int8)
 
 
+def quad_count(b: np.ndarray, at: int) -> int:
+    """The int32 quad count at byte `at` of a stream's bytes (little-endian, as int64 values)."""
+    return int(b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24)
+
+
 def decode(stream: np.ndarray, stride: int, cout: int, k: int) -> np.ndarray:
     """[C_out, K] dense weights from a stream (the inverse of encode; used by the tests)."""
     b = stream.view(np.uint8).astype(np.int64)
     dense = np.zeros((cout, k), np.int64)
     at = 0
     for o in range(cout):
-        q = int(b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24)
-        at += 4
-        pos = 0
+        q, at, pos = quad_count(b, at), at + 4, 0
         for _ in range(q):
             for j in range(4):
                 w = ((b[at + j] + 128) & 0xFF) - 128

@@ -48,7 +48,7 @@ def encode(weights: np.ndarray) -> np.ndarray:
     plain = unstructured.encode(weights, STRIDE, GAP).view(np.uint8).astype(np.int64)
     out, at = [], 0
     for _ in range(weights.shape[0]):
-        q = int(plain[at] | plain[at + 1] << 8 | plain[at + 2] << 16 | plain[at + 3] << 24)
+        q = unstructured.quad_count(plain, at)
         out.append(plain[at:at + 4])
         body = plain[at + 4:at + 4 + 8 * q].reshape(q, 8)
         at += 4 + 8 * q
@@ -67,9 +67,7 @@ def decode(stream: np.ndarray, cout: int, k: int) -> np.ndarray:
     dense = np.zeros((cout, k), np.int64)
     at = 0
     for o in range(cout):
-        q = int(b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24)
-        at += 4
-        pos = 0
+        q, at, pos = unstructured.quad_count(b, at), at + 4, 0
         for first in range(0, q, 2):
             gaps = b[at:at + 4]
             pair = first + 1 < q
