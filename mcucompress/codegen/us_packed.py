@@ -7,7 +7,7 @@ gap of the first quad in bits 0-3, of the second in bits 4-7) and the two quads'
 is a gap word and a weight word. 1.5 bytes per entry instead of 2.
 
 Why this shape: at 50-60% zeros the byte-step stream is barely smaller than the dense filter (ResNet-8's
-64 -> 64 layer at 60%: 30,688 B against 36,864), while its kernel is the only one faster than dense. A gap word
+64 -> 64 layer at 60%: 29,920 B against 36,864), while its kernel is the only one faster than dense. A gap word
 serves two quads: one AND with a shifted operand (the mask in a register) turns it into the four step bytes
 (gap x 8) the kernel's UXTABs add, so a quad costs what it costs with byte steps (29 instructions per four entries
 and four pixels), and nothing is expanded into RAM; only the channel loop costs ~10 instructions more per block.
@@ -37,10 +37,6 @@ CHANNEL_EXTRA = 10.0
 def eligible(graph: Graph, op: Op) -> bool:
     """Whether a layer can take the packed stream: a CONV_2D (the FC kernels read byte steps only)."""
     return op.kind == "CONV_2D"
-
-
-def _rows(weights: np.ndarray) -> np.ndarray:
-    return weights.reshape(weights.shape[0], -1)
 
 
 def encode(weights: np.ndarray) -> np.ndarray:
