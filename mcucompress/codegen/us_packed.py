@@ -30,7 +30,7 @@ STRIDE = unstructured.STRIDE_BLOCK  # conv columns: 8 bytes per filter index
 # spends one AND with a shifted operand on its steps: 58 instructions a pair against 29 a quad), but the channel
 # loop takes the pair count and the odd-quad test and keeps the mask in a register (two more spills). ResNet-8
 # pruned to 50% with every conv forced to each format, mps2-an386: 9 layers, +10,280 to +43,040 instructions,
-# 9.7-10.9 per block and channel (the first layer's 10.5, with 3 input channels).
+# 9.8-10.9 per block and channel (the first layer's 10.5, with 3 input channels).
 CHANNEL_EXTRA = 10.0
 
 
