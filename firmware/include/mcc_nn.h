@@ -36,6 +36,17 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
 int32_t mcc_convolve_s8_get_buffer_size(const mcc_dims *in_dims, const mcc_dims *filter_dims);
 
 /**
+ * mcc_convolve_s8 for a slice of a layer's output channels: filter, bias and q hold the slice's out_dims->c
+ * channels, and output pixel i's values go to out + i * out_stride (out_stride >= out_dims->c: the whole layer's
+ * channel count, `out` pointing at the slice's first channel). Packed filters unpacked a slice at a time
+ * (mcc_convolve_packed_s8) run through it. Not on Helium targets unless out_stride = out_dims->c.
+ */
+mcc_status mcc_convolve_s8_channels(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                    const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                    const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out,
+                                    int32_t out_stride);
+
+/**
  * CONV_2D fast path for 1x1 filters with no padding and dilation 1 (any stride). Same arguments.
  * @param ctx scratch of mcc_convolve_1x1_s8_get_buffer_size() bytes (2 * C_in int16 and 16 bytes per output
  *            channel), 4-byte aligned; NULL or smaller takes a slower path that needs none

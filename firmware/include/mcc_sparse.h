@@ -163,6 +163,29 @@ typedef struct {
  */
 void mcc_unpack_filter_s8(const mcc_packed_filter *f, int8_t *dst);
 
+/** Most parts a packed convolution filter is unpacked in (mcc_packed_parts). */
+#define MCC_PACKED_PARTS_MAX 4
+
+/**
+ * A CONV_2D filter packed in `count` parts of C_out / count output channels each (an even number with dual rows),
+ * unpacked one at a time: the layer's scratch holds one part, not the whole filter.
+ */
+typedef struct {
+    mcc_packed_filter part[MCC_PACKED_PARTS_MAX]; /**< the first `count` are used, in output-channel order */
+    int32_t count;                                 /**< 2 .. MCC_PACKED_PARTS_MAX */
+    int32_t offset; /**< bytes from ctx->buf to the unpacked part: the dense kernel's scratch comes first */
+} mcc_packed_parts;
+
+/**
+ * CONV_2D (mcc_convolve_s8's arguments) whose filter is packed in parts: each part is unpacked into the scratch
+ * after the dense kernel's own (ctx->buf + f->offset, 4-byte aligned) and its output channels computed by
+ * mcc_convolve_s8_channels. Every part repeats the im2col of the whole input (the price of the smaller buffer).
+ */
+mcc_status mcc_convolve_packed_s8(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                  const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                  const mcc_packed_parts *filter, const int32_t *bias, const mcc_dims *out_dims,
+                                  int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,9 +16,11 @@ RAM; one of the two per layer), and on the slightly slower kernel of the unstruc
 4-bit steps, those that save the most bytes per instruction first (and only where packing saves a fifth of the
 filter: WORTH), while the model's predicted instructions stay at most its dense ones and its arena does not grow
 (`compile_graph(packed_ram=N)`, `compile --packed-ram N`, lets it grow by N bytes: more flash saved for RAM).
+A CONV_2D filter whose whole unpacked copy would grow the arena may be packed in PARTS of its output channels
+instead (mcc_convolve_packed_s8): one part in RAM at a time, each part repeating the layer's im2col (PART_PASS).
 Layers run in row bands (codegen/bands.py) keep their dense filters (their kernel reads the weights of both
 convolutions for every band). `compile_graph(sparse_kernels="packed")` packs every layer where it is smaller
-(benchmarks, tests).
+(benchmarks, tests), `"packed/2"` or `"packed/4"` in parts where the layer allows them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ PAD = 4  # bytes after the values: every nibble reads a word from the next value
 # dense, mps2-an386. Its dual-row layers (K % 4 = 0: half-words rebuilt as they are unpacked) took +1,880 (512 B)
 # to +132,200 (36,864 B), 3.6 per byte; "pass_word": a word of the separate dual-row pass (K % 4 != 0), estimated.
 UNPACK = {"word": 116.0, "pass_word": 8.0, "call": 40.0}
+PARTS = (2, 4)  # output-channel parts a CONV_2D filter may be unpacked in (MCC_PACKED_PARTS_MAX = 4)
+PARTS_FUNCTION = "mcc_convolve_packed_s8"
+# Instructions each part after the first adds (mcc_convolve_s8's im2col and pixel loop again): per output pixel and
+# value of K, and per call. Fitted on ResNet-8 50% (mps2-an386) with its 32 -> 32 and 32 -> 64 layers forced into 2
+# and 4 parts: +154,780 (73,728 pixel-values) and +39,160 (18,432) per extra part, within 0.1% at either count.
+PART_PASS = {"value": 2.09, "call": 620.0}
 
 
 def raw_bytes(final: np.ndarray, dual: tuple[int, int, int] | None) -> np.ndarray:
@@ -135,16 +143,65 @@ def _function(graph: Graph, op: Op) -> str:
     return _conv_function(graph, op) if op.kind == "CONV_2D" else "mcc_fully_connected_s8"
 
 
-def estimate(graph: Graph, op: Op, dsp: bool) -> tuple[int, int, float]:
-    """(dense bytes, packed bytes, unpacking instructions) of a layer's filter, counting zero bytes as the dense
-    kernel would read them (plain: zero weights; dual-row: the same, split back)."""
+def estimate(graph: Graph, op: Op, dsp: bool, parts: int = 1) -> tuple[int, int, float]:
+    """(dense bytes, packed bytes, instructions added) of a layer's filter packed whole or in `parts`, counting zero
+    bytes as the dense kernel would read them (plain: zero weights; dual-row: the same, split back)."""
     w = graph.t(op.inputs[1]).data
     size, dual = _layout(w, dsp, _function(graph, op))
+    size //= parts  # parts_allowed: whole channel pairs each, so every part has the same layout
     passed = 0
     if dual is not None:
         pairs, stride, dual_bytes = dual
+        pairs //= parts
         passed = pairs * dual_bytes if dual_bytes != stride else pairs * stride % WORD  # see mcc_packed_s8.c
-    return w.size, nbytes(int(np.count_nonzero(w)), size), unpack_cost(size, passed)
+    nonzero = np.count_nonzero(w.reshape(parts, -1), axis=1)
+    return (w.size, sum(nbytes(int(n), size) for n in nonzero),
+            parts * unpack_cost(size, passed) + part_cost(graph, op, parts))
+
+
+def parts_of(fmt: str | None) -> int:
+    """How many parts a plan format unpacks a filter in: FORMAT -> 1, part_format(n) -> n."""
+    return int(fmt.split("/")[1]) if fmt and fmt.startswith(FORMAT + "/") else 1
+
+
+def part_format(parts: int) -> str:
+    return f"{FORMAT}/{parts}"
+
+
+def is_forced(tgt) -> bool:
+    """Whether the target forces bitmask packing wherever it is smaller: "packed", or "packed/N" (in N parts where
+    the layer allows it; benchmarks and tests)."""
+    return tgt.force is not None and (tgt.force == FORMAT or tgt.force.startswith(FORMAT + "/"))
+
+
+def layer_parts(graph: Graph, op: Op, tgt) -> int:
+    """The parts a packed layer's filter is unpacked in: the plan's choice, or the forced count where allowed."""
+    name = op.outputs[0]
+    if name in tgt.packed:
+        return parts_of(tgt.packed[name])
+    forced = parts_of(tgt.force) if is_forced(tgt) else 1
+    return forced if forced in parts_allowed(graph, op, tgt) else 1
+
+
+def parts_allowed(graph: Graph, op: Op, tgt) -> list[int]:
+    """The part counts mcc_convolve_packed_s8 can unpack a layer's filter in: CONV_2D layers of mcc_convolve_s8
+    (not on Helium: its path writes whole pixels), whole channel pairs per part in the dual-row layout."""
+    if op.kind != "CONV_2D" or tgt.mve or _function(graph, op) != "mcc_convolve_s8":
+        return []
+    w = graph.t(op.inputs[1]).data
+    _, dual = _layout(w, tgt.dsp, "mcc_convolve_s8")
+    step = 2 if dual is not None else 1
+    return [n for n in PARTS if w.shape[0] % (n * step) == 0 and w.shape[0] // n >= step]
+
+
+def part_cost(graph: Graph, op: Op, parts: int) -> float:
+    """Instructions that unpacking in `parts` adds beyond the unpacking itself (PART_PASS)."""
+    if parts == 1:
+        return 0.0
+    from mcucompress.codegen import sparse
+
+    s = sparse.layer_shape(graph, op)
+    return (parts - 1) * (PART_PASS["value"] * s.rows * s.k + PART_PASS["call"])
 
 
 def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[dict], int], ram: int = 0,
@@ -180,6 +237,9 @@ def plan(graph: Graph, blocks: tuple, tgt, arena_bytes: Callable[[dict], int], r
         dense_bytes, nbytes, unpack = estimate(graph, op, tgt.dsp and not tgt.mve)
         if nbytes <= WORTH * dense_bytes:
             options.append(((dense_bytes - nbytes) / unpack, unpack, op.outputs[0], FORMAT))
+            for parts in parts_allowed(graph, op, tgt):  # a smaller buffer for more instructions
+                _, part_bytes, cost = estimate(graph, op, tgt.dsp, parts)
+                options.append(((dense_bytes - part_bytes) / cost, cost, op.outputs[0], part_format(parts)))
         if not tgt.mve:  # or its step stream with 4-bit steps: slower than dense, but no unpacking buffer
             stream = sparse.us_packed_choice(graph, op, tgt, sparse.layer_shape(graph, op), choice)
             extra = stream.instructions - choice.instructions
@@ -211,7 +271,8 @@ def extra_scratch(graph: Graph, op: Op, kernel_scratch: int) -> int:
     choice = sparse.choose(graph, op)
     if choice is None or choice.format != FORMAT:
         return 0
-    return buffer_offset(kernel_scratch) - kernel_scratch + buffer_bytes(_layout_size(graph, op))
+    parts = layer_parts(graph, op, sparse.current_target())
+    return buffer_offset(kernel_scratch) - kernel_scratch + buffer_bytes(_layout_size(graph, op) // parts)
 
 
 def buffer_offset(kernel_scratch: int) -> int:
@@ -228,6 +289,7 @@ def _layout_size(graph: Graph, op: Op) -> int:
 
 def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     """Replace a packed layer's filter array by its masks and values, unpacked into the scratch before the call."""
+    from mcucompress.codegen import sparse
     from mcucompress.codegen.records import ArrayArg, CArray, CStatic, LocalArg
 
     if call.weight_format != FORMAT:
@@ -240,6 +302,9 @@ def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     dual = _layout(lowering.graph.t(op.inputs[1]).data, True, call.function)[1] if mode != "0" else None
     if buffer_bytes(old.values.size) > buffer_bytes(_layout_size(lowering.graph, op)):
         raise AssertionError(f"op {index}: the filter's layout is larger than its planned unpacking buffer")
+    parts = layer_parts(lowering.graph, op, sparse.current_target())
+    if parts > 1:
+        return _apply_parts(lowering, index, op, call, kernel_scratch, old, dual, parts)
     masks, values = encode(old.values, dual)
     mask_arr = CArray(lowering.sym(index, "pack_masks"), "uint32_t", masks, f"{old.comment}: non-zero bytes, a bit each")
     value_arr = CArray(lowering.sym(index, "pack_values"), "int8_t", values, f"{old.comment}: its non-zero bytes")
@@ -255,4 +320,55 @@ def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     call.args = [LocalArg(local) if a == ArrayArg(old) else a for a in call.args]
     call.statics.append(filt)
     call.helpers.append("mcc_unpack_filter_s8")
+    return call
+
+
+def _apply_parts(lowering, index: int, op: Op, call, kernel_scratch: int, old, dual, parts: int):
+    """The call of a filter packed in `parts` (mcc_convolve_packed_s8): one mask and value array per part, the
+    layer's context widened to the unpacking buffer, and per part a record of the mcc_convolve_s8 call it makes
+    (`parts`: the variants those calls take, codegen/variants.py)."""
+    from mcucompress.codegen.records import ArrayArg, CArray, CStatic, KernelCall, StructArg
+
+    cout = lowering.graph.t(op.inputs[1]).shape[0]
+    n, size = cout // parts, old.values.size // parts
+    if cout % parts or old.values.size % parts or (dual is not None and n % 2):
+        raise AssertionError(f"op {index}: {cout} output channels do not split into {parts} packed parts")
+    geometry = (dual[0] // parts, dual[1], dual[2]) if dual is not None else None
+    pairs, stride, dual_bytes = geometry or (0, 0, 0)
+    arrays, fields = [], []
+    for i in range(parts):
+        masks, values = encode(old.values[i * size:(i + 1) * size], geometry)
+        mask_arr = CArray(lowering.sym(index, f"pack{i}_masks"), "uint32_t", masks,
+                          f"{old.comment}, channels {i * n}-{(i + 1) * n - 1}: non-zero bytes, a bit each")
+        value_arr = CArray(lowering.sym(index, f"pack{i}_values"), "int8_t", values,
+                           f"{old.comment}, channels {i * n}-{(i + 1) * n - 1}: its non-zero bytes")
+        arrays += [mask_arr, value_arr]
+        fields.append(f"{{.masks = {mask_arr.name}, .values = {value_arr.name}, .words = {masks.size}, "
+                      f".pairs = {pairs}, .pair_stride = {stride}, .dual_bytes = {dual_bytes}}}")
+    filt = CStatic("mcc_packed_parts", lowering.sym(index, "packed"),
+                   [("part", "{" + ", ".join(fields) + "}"), ("count", str(parts)),
+                    ("offset", str(buffer_offset(kernel_scratch)))])
+    ctx = next(s for s in call.statics if s.ctype == "mcc_context")
+    kernel_ctx = CStatic(ctx.ctype, ctx.name, list(ctx.fields))
+    ctx.fields = [(k, str(buffer_offset(kernel_scratch) + buffer_bytes(size)) if k == "size" else v)
+                  for k, v in ctx.fields]
+    # per output channel: the kernel reads part i's from the channel i * n on (mcc_convolve_packed_s8)
+    sliced = [a for a in call.arrays if a.name.endswith(("_multiplier", "_shift", "_bias"))]
+    if any(a.values.size != cout for a in sliced):
+        raise AssertionError(f"op {index}: packed parts need per-channel quantization and bias arrays")
+    records = []
+    for i in range(parts):
+        dims = [lowering.dims_static(index, "part_filter_dims", (n, *lowering.graph.t(op.inputs[1]).shape[1:])),
+                lowering.dims_static(index, "part_out_dims", (*lowering.graph.t(op.outputs[0]).shape[:-1], n))]
+        part_arrays = [CArray(a.name, a.ctype, a.values[i * n:(i + 1) * n]) for a in sliced]
+        records.append(KernelCall(index, op.name, op.kind, "mcc_convolve_s8", [],
+                                  statics=[kernel_ctx, *(s for s in call.statics if s.ctype == "mcc_conv_params"),
+                                           *dims],
+                                  arrays=part_arrays, macs=call.macs // parts))
+    call.function = PARTS_FUNCTION
+    call.args = [StructArg(filt) if a == ArrayArg(old) else a for a in call.args]
+    call.arrays = [a for a in call.arrays if a is not old] + arrays
+    call.statics.append(filt)
+    call.parts = records
+    call.note = (call.note + "; " if call.note else "") + f"filter unpacked in {parts} parts of {n} channels"
     return call

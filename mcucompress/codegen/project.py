@@ -131,8 +131,8 @@ def compile_graph(graph: Graph, prefix: str, dsp: bool = True, sparse_kernels: b
                   io: str = "arena", mve: bool = False, packed_ram: int = 0) -> CompiledModel:
     """Lower, plan and render `graph`. `dsp`: the target has the DSP extension (sparse N:M kernels only pay
     there); `sparse_kernels`: allow them at all (codegen/sparse.py chooses per layer), or a format ("dense",
-    "2:4", "1:4", "unstructured", "unstructured-packed", "packed") to force wherever the weights allow it
-    (benchmarks); `checks`: the
+    "2:4", "1:4", "unstructured", "unstructured-packed", "packed", "packed/2", "packed/4") to force wherever the
+    weights allow it (benchmarks); `checks`: the
     debug build that asserts every tensor extent before each kernel (codegen/checks.py); `arena`: "static" (an array of the model,
     in the linker section `arena_section` if given) or "caller" (invoke takes the buffer; codegen/arena.py);
     `io`: "arena" (the input and output tensors are planned into the arena, as TFLM does; the caller may

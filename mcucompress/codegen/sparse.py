@@ -256,11 +256,11 @@ class Target:
 
     dsp: bool = True
     enabled: bool = True
-    force: str | None = None  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" or "packed" wherever the
-    # weights allow it
+    force: str | None = None  # "dense", "2:4", "1:4", "unstructured", "unstructured-packed" or "packed" ("packed/N":
+    # in N parts where allowed) wherever the weights allow it
     mve: bool = False  # Helium: the dense kernels' MVE paths read plain filters (no dual-row layout)
-    packed: dict = field(default_factory=dict)  # output -> "packed" (bitmask) or "unstructured-packed" (4-bit step
-    # stream), the layers codegen/packed.py's plan keeps packed
+    packed: dict = field(default_factory=dict)  # output -> "packed" (bitmask; "packed/N": unpacked in N parts) or
+    # "unstructured-packed" (4-bit step stream), the layers codegen/packed.py's plan keeps packed
     unpacked_why: dict = field(default_factory=dict)  # output -> why the plan left a packable layer dense
 
 
@@ -383,7 +383,7 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
         base.reason = f"cost model: sparse not below its margin x dense ({dense:,}) or not smaller than dense"
         if tgt.packed.get(op.outputs[0]) == us_packed.FORMAT:  # slower than dense, paid by the others' saving
             return us_packed_choice(graph, op, tgt, shape, base)
-        if op.outputs[0] in tgt.packed or tgt.force == packed.FORMAT:
+        if op.outputs[0] in tgt.packed or packed.is_forced(tgt):
             return _packed_choice(graph, op, tgt, base)
         if op.outputs[0] in tgt.unpacked_why:
             base.reason += "; " + tgt.unpacked_why[op.outputs[0]]
@@ -392,11 +392,14 @@ def choose(graph: Graph, op: Op, tgt: Target | None = None, weights: np.ndarray 
 
 def _packed_choice(graph: Graph, op: Op, tgt: Target, base: Choice) -> Choice:
     """The packed format where it is smaller than the dense filter (codegen/packed.py), else `base`."""
-    dense_bytes, nbytes, unpack = packed.estimate(graph, op, tgt.dsp and not tgt.mve)
+    parts = packed.layer_parts(graph, op, tgt)
+    dense_bytes, nbytes, unpack = packed.estimate(graph, op, tgt.dsp and not tgt.mve, parts)
     if nbytes >= dense_bytes:
         return base
-    why = ("forced (packed)" if tgt.force == packed.FORMAT else
+    why = (f"forced ({tgt.force})" if packed.is_forced(tgt) else
            "flash: no sparse kernel is faster here; the unpacking is paid by the sparse layers' savings")
+    if parts > 1:
+        why += f"; unpacked in {parts} parts of its output channels (a smaller buffer)"
     return Choice(packed.FORMAT, base.sparsity, base.pattern, dense_bytes, nbytes, base.dense_instructions,
                   round(base.dense_instructions + unpack), why)
 

@@ -90,7 +90,7 @@ GENERAL = {"MCC_DW_PER_PIXEL": ("conv/mcc_depthwise_conv_s8.c",),
 CALLED = {"MCC_FC_WIDENED": ("fc/mcc_fully_connected_s8.c",)}
 # Kernel files whose calls into other kernels are the lowering's records too (KernelCall.parts): those calls need
 # no general path kept for them.
-RECORDED_CALLERS = {"conv/mcc_residual_bands_s8.c", "conv/mcc_residual_bands_nm_s8.c"}
+RECORDED_CALLERS = {"conv/mcc_residual_bands_s8.c", "conv/mcc_residual_bands_nm_s8.c", "sparse/mcc_packed_conv_s8.c"}
 VARIANTS_HEADER = "mcc/include/mcc_variants.h"  # the project file (write_project skips the default)
 MM_FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8"}  # the kernels whose products run mcc_mm_run
 # The loops for one constant K (fully unrolled, 400-800 B each on a Cortex-M4) pay only where their layers
@@ -352,7 +352,7 @@ def gather_max(calls: list[KernelCall]) -> int:
     these calls (C_in not a multiple of 4, at most GATHER_MAX): the size of its gather buffer, which is on the
     deepest stack path of most models (GATHER_MAX when a call's records are not understood)."""
     largest = 4
-    for call in calls:
+    for call in (c for layer in calls for c in (layer, *layer.parts)):  # and the calls made inside a layer
         if call.function != "mcc_convolve_s8":
             continue
         fdims = _fields(call, "mcc_dims", "filter_dims")

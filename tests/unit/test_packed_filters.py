@@ -1,9 +1,11 @@
 """Packed (bitmask) filters (codegen/packed.py, firmware/kernels/sparse/mcc_packed_s8.c): the format round-trips
 for plain and dual-row layouts, the generated C unpacks them bit-exactly on the host and on the emulated
-Cortex-M4 (USUB8), and compile packs only what the sparse layers' saved instructions pay for, without growing
-the arena unless allowed."""
+Cortex-M4 (USUB8), whole or in parts of the output channels (mcc_packed_conv_s8.c), and compile packs only what
+the sparse layers' saved instructions pay for, without growing the arena unless allowed."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -78,6 +80,52 @@ def test_packed_bit_exact_on_qemu_m4(tmp_path):
     assert any(("dual_rows", "1") in s.fields for c in compiled.calls for s in c.statics)
 
 
+PARTS_CASES = [  # (hw, cin, couts, k, stride, dilation, same, fc_units, batch), sparsity: C_out in whole pairs per part
+    ((7, 16, [16, 8], 3, 2, 1, True, None, 1), 0.5),  # dual-row layers (K = 144, 72), stride 2
+    ((6, 3, [8, 12], 3, 1, 1, True, None, 1), 0.4),  # K = 27 (padded dual rows on DSP), 12 channels: no 4 parts
+    ((5, 6, [12], 3, 1, 2, True, None, 1), 0.6),  # K = 54 (dual-row tails), dilation 2
+]
+
+
+@pytest.mark.parametrize("case", range(len(PARTS_CASES)))
+def test_packed_in_parts_bit_exact_on_host(case, tmp_path):
+    """Each part's output channels land at their place in every output pixel, from their quantization and bias;
+    the layer's scratch holds one part, not the whole filter."""
+    from mcucompress.codegen.lower import scratch_size
+
+    shape, frac = PARTS_CASES[case]
+    rng = np.random.default_rng([case, 19])
+    graph = sparse_graphs.unstructured(conv_graph(rng, *shape), frac)
+    xs = np.stack([random_inputs(graph, rng)[0].reshape(graph.t(graph.inputs[0]).shape[1:]) for _ in range(3)])
+    want = np.stack([executor.run(graph, [x[None]])[0] for x in xs]).reshape(len(xs), -1)
+    counts = []
+    for parts in packed.PARTS:
+        with sparse.target():  # compiled for a DSP target either way; dsp below: the host build emulates DSP or not
+            allowed = [op for op in graph.ops if parts in packed.parts_allowed(graph, op, sparse.current_target())]
+        if not allowed:
+            continue
+        counts.append(parts)
+        for dsp in (False, True):
+            compiled, got = _compile_run(graph, f"{PACKED}/{parts}", xs, tmp_path, dsp)
+            split = [c for c in compiled.calls if c.function == packed.PARTS_FUNCTION]
+            assert len(split) == len(allowed) and all(len(c.parts) == parts for c in split)
+            np.testing.assert_array_equal(got.reshape(len(xs), -1), want, err_msg=f"parts={parts} dsp={dsp}")
+        sizes = {}
+        for fmt in (PACKED, f"{PACKED}/{parts}"):
+            with sparse.target(force=fmt):
+                sizes[fmt] = [scratch_size(graph, op) for op in allowed]
+        assert all(a < b for a, b in zip(sizes[f"{PACKED}/{parts}"], sizes[PACKED]))
+    assert counts == ([2] if case == 2 else [2, 4])  # 12 channels in dual rows: no 4 parts of whole pairs
+
+
+@needs_arm_toolchain_and_qemu
+def test_packed_in_parts_bit_exact_on_qemu_m4(tmp_path):
+    rng = np.random.default_rng(37)
+    graph = sparse_graphs.unstructured(conv_graph(rng, 6, 8, [16, 8], 3, 1, 1, True, 10), 0.5)
+    compiled = forced_on_qemu(graph, f"{PACKED}/2", rng, tmp_path)
+    assert [c.function for c in compiled.calls if c.weight_format][:2] == [packed.PARTS_FUNCTION] * 2
+
+
 def _mixed_graph(first: float = 0.4):
     """A 32 -> 48 layer at 75% zeros (the step-stream kernel is faster) after layers at 40% (no sparse kernel
     pays there; the bitmask is smaller); `first`: the first layer's zeros."""
@@ -118,6 +166,27 @@ def test_plan_grows_the_arena_only_when_allowed():
                                                                graph.ops[1].outputs[0]: PACKED}
         tgt.unpacked_why = why  # compile reports it in the layer's reason
         assert sparse.choose(graph, graph.ops[0], tgt).reason.endswith(why[first])
+
+
+def test_a_filter_whose_whole_buffer_would_grow_the_arena_is_unpacked_in_parts():
+    from tests.unit.test_us_packed import _slow_layer_chain
+
+    graph = _slow_layer_chain()  # 32 -> 64 at 50% zeros (no sparse kernel pays), 64 -> 64 at 80% (the budget)
+    slow, fast = graph.ops[1].outputs[0], graph.ops[2].outputs[0]
+    arena = lambda chosen: 1000 + 500 * (chosen.get(slow) == PACKED)  # half the buffer fits, the whole does not
+    with sparse.target():
+        tgt = sparse.current_target()
+        assert packed.plan(graph, (), tgt, arena) == {slow: f"{PACKED}/2", fast: "unstructured-packed"}
+        assert packed.plan(graph, (), tgt, arena, ram=500) == {slow: PACKED, fast: "unstructured-packed"}
+        whole, halves = (sparse.choose(graph, graph.ops[1], replace(tgt, packed={slow: f})) for f in (PACKED, f"{PACKED}/2"))
+        assert halves.format == whole.format == PACKED and "2 parts" in halves.reason
+        # the cost model counts the second im2col pass (PART_PASS) and a second unpacking call; the bytes barely
+        # change (the values' padding per part)
+        extra = packed.part_cost(graph, graph.ops[1], 2) + packed.UNPACK["call"]
+        assert abs(halves.instructions - whole.instructions - extra) <= 1
+        assert 0 <= halves.weight_bytes - whole.weight_bytes <= 8
+    with sparse.target(mve=True):  # Helium's path writes whole pixels: no parts
+        assert packed.parts_allowed(graph, graph.ops[1], sparse.current_target()) == []
 
 
 def test_a_layer_with_few_zeros_is_not_worth_packing():

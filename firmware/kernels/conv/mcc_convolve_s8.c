@@ -264,18 +264,32 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
                            const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
                            const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out)
 {
+    return mcc_convolve_s8_channels(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out,
+                                    out_dims != NULL ? out_dims->c : 0);
+}
+
+/**
+ * mcc_convolve_s8 for a slice of a layer's output channels (see mcc_nn.h): out_dims->c of them, written at
+ * `out` + pixel * out_stride.
+ */
+mcc_status mcc_convolve_s8_channels(const mcc_context *ctx, const mcc_conv_params *p, const mcc_per_channel_quant *q,
+                                    const mcc_dims *in_dims, const int8_t *in, const mcc_dims *filter_dims,
+                                    const int8_t *filter, const int32_t *bias, const mcc_dims *out_dims, int8_t *out,
+                                    int32_t out_stride)
+{
     int32_t out_ch, total, pix, b = 0, oy = 0, ox = 0, batch_stride, cols, kc;
     int16_t *buf;
     mcc_mm m;
     if (p == NULL || q == NULL || in_dims == NULL || in == NULL || filter_dims == NULL || filter == NULL ||
         out_dims == NULL || out == NULL || filter_dims->c != in_dims->c || out_dims->c != filter_dims->n ||
         out_dims->n != in_dims->n || p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 ||
-        p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0) {
+        p->dilation_w < 1 || p->pad_h < 0 || p->pad_w < 0 || out_stride < out_dims->c) {
         return MCC_ARG_ERROR;
     }
 #if defined(MCC_MVE)
-    if (p->dual_rows) {
-        return MCC_ARG_ERROR; /* Helium reads plain filters: the code generator writes no dual rows for it */
+    if (p->dual_rows || out_stride != out_dims->c) {
+        return MCC_ARG_ERROR; /* Helium reads plain filters (the code generator writes no dual rows for it) and
+                                 writes whole pixels */
     }
     if (ctx != NULL && mcc_convolve_s8_mve(p, q, in_dims, in, filter_dims, filter, bias, out_dims, out, ctx->buf,
                                            ctx->size) == MCC_OK) {
@@ -324,13 +338,13 @@ mcc_status mcc_convolve_s8(const mcc_context *ctx, const mcc_conv_params *p, con
         }                                                                                                              \
     } while (0)
     for (pix = 0; pix < total; pix += 2) {
-        int8_t *out0 = out + pix * out_ch;
+        int8_t *out0 = out + pix * out_stride;
         MCC_IM2COL(0);
         advance(out_dims, &b, &oy, &ox);
         if (pix + 1 < total) {
             MCC_IM2COL(1);
             advance(out_dims, &b, &oy, &ox);
-            mcc_mm_run(&m, buf, out0, out0 + out_ch);
+            mcc_mm_run(&m, buf, out0, out0 + out_stride);
         } else {
             mcc_mm_run(&m, buf, out0, NULL);
         }
