@@ -583,6 +583,14 @@ def test_convolve_status_codes(lib):
     one_by_one = f_d.h * f_d.w == 1 and call.args[1].pad_h == call.args[1].pad_w == 0
     status = run_host(lib, Call("mcc_convolve_1x1_s8", [None, *call.args[1:]], call.want))[0]
     assert status == (0 if one_by_one and call.args[1].dilation_h == call.args[1].dilation_w == 1 else -1)
+    # mcc_convolve_s8_channels: the same outputs at a wider pixel stride (packed filters in parts write a slice of the
+    # channels so), the bytes between untouched; a stride below the channel count is refused
+    c = call.args[8].c
+    pixels = call.want.size // c
+    wide = np.full((pixels, c + 3), 99, np.int8)
+    status, got = run_host(lib, Call("mcc_convolve_s8_channels", [*call.args[:9], Out(), c + 3], wide), wide)
+    assert status == 0 and np.array_equal(got[:, :c], call.want.reshape(pixels, c)) and np.all(got[:, c:] == 99)
+    assert run_host(lib, Call("mcc_convolve_s8_channels", [*call.args[:9], Out(), c - 1], wide), wide)[0] == -1
 
 
 # ----------------------------------------------------------------------------- pooling
