@@ -103,7 +103,7 @@ def test_resnet8_channel_distillation_takes_its_longer_schedule(setup):
 @needs_arm_toolchain_and_qemu
 def test_resnet8_half_unstructured_meets_the_flash_goal_at_the_dense_arena(setup, tmp_path):
     """50% unstructured, compiled with no RAM allowed: the 64 -> 64 layer's step stream with 4-bit steps
-    (codegen/us_packed.py) and the other pruned layers' bitmasks (codegen/packed.py), the 32 -> 64 layer's unpacked
+    (codegen/us_packed.py) and the other pruned layers' bitmasks (codegen/packed.py), the 32 -> 64 layer's filter unpacked
     in two halves of its output channels, take the weights to 0.75x of dense or less in the dense model's arena,
     and the model runs no slower than dense on the emulated Cortex-M4, bit-exact. Measured on the distilled model:
     59,576 B (0.731x), 14,008,600 against 14,187,520 instructions, arena 29,024 B as dense (before the halves:
