@@ -156,7 +156,7 @@ def main() -> int:
         torch.set_num_threads(a.threads)
     import mcucompress
     from mcucompress.torch.bridge import GraphModule
-    from mcucompress.torch.train import FinetuneConfig, finetune
+    from mcucompress.torch.train import finetune
 
     workdir = Path(a.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -170,8 +170,7 @@ def main() -> int:
     if a.stage1:
         start_model = workdir / "stage1" / "dense.tflite"
         start_model.parent.mkdir(exist_ok=True)
-        cfg = FinetuneConfig(epochs=a.stage1, batch_size=a.batch_size, lr=a.lr or DEFAULT_LR, seed=a.seed,
-                             max_train=a.max_train or None, augment=True, distill=a.distill)
+        cfg = run_config(a, a.stage1, a.lr or DEFAULT_LR)
         report = finetune(MODEL, train, start_model, cfg, checkpoint_dir=workdir / "stage1" / "dense.ckpt",
                           progress=False)
         print(json.dumps({"stage1": {"epochs": a.stage1, "best_epoch": report["best_epoch"],
@@ -188,8 +187,7 @@ def main() -> int:
         qat = RUNS[name].get("qat", False)
         run = {k: v for k, v in RUNS[name].items() if k != "lr"}
         lr = a.qat_lr if qat else a.lr or RUNS[name].get("lr", DEFAULT_LR)
-        cfg = FinetuneConfig(epochs=a.qat_epochs if qat else a.epochs, batch_size=a.batch_size, lr=lr, seed=a.seed,
-                             max_train=a.max_train or None, augment=True, distill=a.distill, **run)
+        cfg = run_config(a, a.qat_epochs if qat else a.epochs, lr, **run)
         source = workdir / f"{QAT_FROM}.tflite" if qat else start_model
         if not source.exists():
             print(f"bench/finetune.py: run '{name}' starts from {source}, which is absent: run {QAT_FROM} first",
@@ -224,6 +222,14 @@ def main() -> int:
         Path(a.json).write_text(json.dumps(results, indent=2) + "\n")
     print_gaps(results["runs"])
     return 0
+
+
+def run_config(a, epochs: int, lr: float, **run):
+    """The FinetuneConfig of one run: the command line's batch, seed, data and distillation, augmented images."""
+    from mcucompress.torch.train import FinetuneConfig
+
+    return FinetuneConfig(epochs=epochs, batch_size=a.batch_size, lr=lr, seed=a.seed, max_train=a.max_train or None,
+                          augment=True, distill=a.distill, **run)
 
 
 def print_gaps(runs: dict) -> None:

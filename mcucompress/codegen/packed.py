@@ -290,7 +290,7 @@ def _layout_size(graph: Graph, op: Op) -> int:
 def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     """Replace a packed layer's filter array by its masks and values, unpacked into the scratch before the call."""
     from mcucompress.codegen import sparse
-    from mcucompress.codegen.records import ArrayArg, CArray, CStatic, LocalArg
+    from mcucompress.codegen.records import ArrayArg, CStatic, LocalArg
 
     if call.weight_format != FORMAT:
         return call
@@ -305,22 +305,31 @@ def apply(lowering, index: int, op: Op, call, kernel_scratch: int):
     parts = layer_parts(lowering.graph, op, sparse.current_target())
     if parts > 1:
         return _apply_parts(lowering, index, op, call, kernel_scratch, old, dual, parts)
-    masks, values = encode(old.values, dual)
-    mask_arr = CArray(lowering.sym(index, "pack_masks"), "uint32_t", masks, f"{old.comment}: non-zero bytes, a bit each")
-    value_arr = CArray(lowering.sym(index, "pack_values"), "int8_t", values, f"{old.comment}: its non-zero bytes")
-    pairs, stride, dual_bytes = dual or (0, 0, 0)
-    filt = CStatic("mcc_packed_filter", lowering.sym(index, "packed"),
-                   [("masks", mask_arr.name), ("values", value_arr.name), ("words", str(masks.size)),
-                    ("pairs", str(pairs)), ("pair_stride", str(stride)), ("dual_bytes", str(dual_bytes))])
+    arrays, fields = _packed_filter(lowering.sym(index, "pack"), old.values, dual, old.comment)
+    filt = CStatic("mcc_packed_filter", lowering.sym(index, "packed"), fields)
     local = "unpacked"
     offset = lowering.plan.scratch[index] + buffer_offset(kernel_scratch)
     call.pre += [f"int8_t *const {local} = (int8_t *)({lowering.prefix}_arena + {offset});",
                  f"mcc_unpack_filter_s8(&{filt.name}, {local});"]
-    call.arrays = [a for a in call.arrays if a is not old] + [mask_arr, value_arr]
+    call.arrays = [a for a in call.arrays if a is not old] + arrays
     call.args = [LocalArg(local) if a == ArrayArg(old) else a for a in call.args]
     call.statics.append(filt)
     call.helpers.append("mcc_unpack_filter_s8")
     return call
+
+
+def _packed_filter(name: str, final: np.ndarray, dual, comment: str) -> tuple[list, list[tuple[str, str]]]:
+    """The mask and value arrays (`name`_masks, `name`_values) of a filter's bytes in the dense kernel's layout, and
+    the fields of its mcc_packed_filter."""
+    from mcucompress.codegen.records import CArray
+
+    masks, values = encode(final, dual)
+    mask_arr = CArray(f"{name}_masks", "uint32_t", masks, f"{comment}: non-zero bytes, a bit each")
+    value_arr = CArray(f"{name}_values", "int8_t", values, f"{comment}: its non-zero bytes")
+    pairs, stride, dual_bytes = dual or (0, 0, 0)
+    return [mask_arr, value_arr], [("masks", mask_arr.name), ("values", value_arr.name), ("words", str(masks.size)),
+                                   ("pairs", str(pairs)), ("pair_stride", str(stride)),
+                                   ("dual_bytes", str(dual_bytes))]
 
 
 def _apply_parts(lowering, index: int, op: Op, call, kernel_scratch: int, old, dual, parts: int):
@@ -334,19 +343,14 @@ def _apply_parts(lowering, index: int, op: Op, call, kernel_scratch: int, old, d
     if cout % parts or old.values.size % parts or (dual is not None and n % 2):
         raise AssertionError(f"op {index}: {cout} output channels do not split into {parts} packed parts")
     geometry = (dual[0] // parts, dual[1], dual[2]) if dual is not None else None
-    pairs, stride, dual_bytes = geometry or (0, 0, 0)
-    arrays, fields = [], []
+    arrays, inits = [], []
     for i in range(parts):
-        masks, values = encode(old.values[i * size:(i + 1) * size], geometry)
-        mask_arr = CArray(lowering.sym(index, f"pack{i}_masks"), "uint32_t", masks,
-                          f"{old.comment}, channels {i * n}-{(i + 1) * n - 1}: non-zero bytes, a bit each")
-        value_arr = CArray(lowering.sym(index, f"pack{i}_values"), "int8_t", values,
-                           f"{old.comment}, channels {i * n}-{(i + 1) * n - 1}: its non-zero bytes")
-        arrays += [mask_arr, value_arr]
-        fields.append(f"{{.masks = {mask_arr.name}, .values = {value_arr.name}, .words = {masks.size}, "
-                      f".pairs = {pairs}, .pair_stride = {stride}, .dual_bytes = {dual_bytes}}}")
+        part_arrays, fields = _packed_filter(lowering.sym(index, f"pack{i}"), old.values[i * size:(i + 1) * size],
+                                             geometry, f"{old.comment}, channels {i * n}-{(i + 1) * n - 1}")
+        arrays += part_arrays
+        inits.append("{" + ", ".join(f".{k} = {v}" for k, v in fields) + "}")
     filt = CStatic("mcc_packed_parts", lowering.sym(index, "packed"),
-                   [("part", "{" + ", ".join(fields) + "}"), ("count", str(parts)),
+                   [("part", "{" + ", ".join(inits) + "}"), ("count", str(parts)),
                     ("offset", str(buffer_offset(kernel_scratch)))])
     ctx = next(s for s in call.statics if s.ctype == "mcc_context")
     kernel_ctx = CStatic(ctx.ctype, ctx.name, list(ctx.fields))
