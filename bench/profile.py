@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this che
 from mcucompress.boards import load_board
 from mcucompress.codegen.project import compile_graph
 from mcucompress.driver import count_mismatches, default_prefix, load, reference_outputs
+from mcucompress.errors import McuError
 from mcucompress.harness.profile import profile_on_qemu, split_harness
 
 
@@ -29,15 +30,19 @@ def main() -> int:
     ap.add_argument("--board", default="mps2-an386")
     ap.add_argument("--top", type=int, default=20)
     a = ap.parse_args()
-    graph = load(a.model)
-    compiled = compile_graph(graph, default_prefix(graph))
-    x = np.random.default_rng(0).integers(-128, 128, (1, *graph.t(graph.inputs[0]).shape[1:]), dtype=np.int8)
-    counts, run = profile_on_qemu(compiled, x, graph.t(graph.outputs[0]).shape, load_board(a.board))
+    try:
+        graph = load(a.model)
+        compiled = compile_graph(graph, default_prefix(graph))
+        x = np.random.default_rng(0).integers(-128, 128, (1, *graph.t(graph.inputs[0]).shape[1:]), dtype=np.int8)
+        counts, run = profile_on_qemu(compiled, x, graph.t(graph.outputs[0]).shape, load_board(a.board))
+    except McuError as exc:
+        print(f"bench/profile.py: {exc}", file=sys.stderr)
+        return 2
     exact = count_mismatches(run.outputs, reference_outputs(graph, x)) == 0
     model, harness = split_harness(counts)
     layers = int(run.layer_latency.sum())
     print(f"{Path(a.model).name} on {a.board}: layers {layers:,} instructions (firmware count), profiled "
-          f"{sum(model.values()):,} outside the harness's protocol; bit-exact: {'yes' if exact else 'NO'}")
+          f"{sum(model.values()):,} outside the harness; bit-exact: {'yes' if exact else 'NO'}")
     for name, n in sorted(model.items(), key=lambda kv: -kv[1])[:a.top]:
         print(f"{n:12,d}  {100 * n / max(layers, 1):5.1f}%  {name}")
     print(f"harness (protocol, timer reads): {sum(harness.values()):,} instructions")

@@ -33,10 +33,10 @@ COUNT_MASK = 0x1FF  # QEMU's CF_COUNT_MASK: a block limited to this many instruc
 
 def executed_addresses(log_lines: Iterable[str]) -> Counter:
     """Executions of every guest instruction address in a QEMU `-d in_asm,exec,nochain` log."""
-    blocks: dict[int, list[int]] = {}  # pc -> addresses of the latest translation there
+    translations: list[list[int]] = []  # addresses of every block translated, in log order
+    latest: dict[int, int] = {}  # pc -> index of the latest translation there
     current: list[int] | None = None
-    runs: Counter = Counter()  # (pc, id of the translation, instruction limit) -> executions
-    translations: dict[int, list[int]] = {}
+    runs: Counter = Counter()  # (translation index, instruction limit) -> executions
     for line in log_lines:
         if line.startswith("IN:"):
             current = None
@@ -46,20 +46,19 @@ def executed_addresses(log_lines: Iterable[str]) -> Counter:
             addr = int(m.group(1), 16)
             if current is None:
                 current = []
-                blocks[addr] = current
-                translations[id(current)] = current
+                latest[addr] = len(translations)
+                translations.append(current)
             current.append(addr)
             continue
         m = _TRACE.match(line)
         if m:
             current = None
-            pc = int(m.group(1), 16)
-            block = blocks.get(pc)
-            if block is not None:
-                runs[(pc, id(block), int(m.group(2), 16) & COUNT_MASK)] += 1
+            index = latest.get(int(m.group(1), 16))
+            if index is not None:
+                runs[(index, int(m.group(2), 16) & COUNT_MASK)] += 1
     per_address: Counter = Counter()
-    for (_, block_id, limit), n in runs.items():
-        block = translations[block_id]
+    for (index, limit), n in runs.items():
+        block = translations[index]
         for addr in block[:limit] if limit else block:
             per_address[addr] += n
     return per_address
