@@ -130,6 +130,8 @@ def main() -> int:
                     help="relative to each tensor's RMS (default: 3e-3, the channel run 1e-2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight toward the original model")
+    ap.add_argument("--cutmix", action="store_true", help="CutMix every run's images (labels weighted by area, the "
+                                                          "teacher labels the mixed image)")
     ap.add_argument("--qat-epochs", type=int, default=3)
     ap.add_argument("--qat-lr", type=float, default=1e-3, help="relative, as --lr")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -177,7 +179,7 @@ def main() -> int:
                                      "val_top1": report.get("val_top1")}}), flush=True)
     results: dict = {"model": MODEL.name, "start": str(start_model), "stage1_epochs": a.stage1, "epochs": a.epochs,
                      "max_train": a.max_train, "seed": a.seed, "lr": a.lr, "batch_size": a.batch_size,
-                     "distill": a.distill, "qat_epochs": a.qat_epochs, "qat_lr": a.qat_lr, "runs": {}}
+                     "distill": a.distill, "cutmix": a.cutmix, "qat_epochs": a.qat_epochs, "qat_lr": a.qat_lr, "runs": {}}
     original = mcucompress.load(MODEL)
     if not a.no_original:
         results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
@@ -225,11 +227,12 @@ def main() -> int:
 
 
 def run_config(a, epochs: int, lr: float, **run):
-    """The FinetuneConfig of one run: the command line's batch, seed, data and distillation, augmented images."""
+    """The FinetuneConfig of one run: the command line's batch, seed, data, distillation and CutMix, augmented
+    images."""
     from mcucompress.torch.train import FinetuneConfig
 
     return FinetuneConfig(epochs=epochs, batch_size=a.batch_size, lr=lr, seed=a.seed, max_train=a.max_train or None,
-                          augment=True, distill=a.distill, **run)
+                          augment=True, cutmix=a.cutmix, distill=a.distill, **run)
 
 
 def print_gaps(runs: dict) -> None:

@@ -251,7 +251,8 @@ def cmd_finetune(args) -> int:
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
                          allocation=args.allocation,
-                         val_split=args.val_split, augment=args.augment, max_train=args.max_train,
+                         val_split=args.val_split, augment=args.augment, cutmix=args.cutmix,
+                         max_train=args.max_train,
                          distill=args.distill, temperature=args.temperature, normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
     kind = "int8 (QAT)" if args.qat else "float32"
@@ -437,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unstructured sparsity per layer: one threshold on RMS-normalized weights (global), the "
                         "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser)")
     p.add_argument("--augment", action="store_true", help="random flips and shifts of image inputs")
+    p.add_argument("--cutmix", action="store_true",
+                   help="CutMix image inputs: a box of another image pasted in, the labels weighted by area (with "
+                        "--distill the teacher labels the mixed image)")
     p.add_argument("--distill", type=float, default=0.0, metavar="ALPHA",
                    help="weight in [0, 1] of a distillation loss toward MODEL's own predictions (its soft targets "
                         "at --temperature); helps pruned and QAT runs keep the dense model's accuracy")

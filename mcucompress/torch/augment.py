@@ -33,9 +33,16 @@ def flip_shift(x: torch.Tensor, gen: torch.Generator, shift: int | None = None) 
 def cutmix(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """x [N, H, W, C]: each sample gets a box of another sample of the batch pasted in, the box's area a uniform
     fraction of the image's and its centre uniform (clipped at the borders); other ranks are returned unchanged."""
+    return cutmix_with_partners(x, gen)[0]
+
+
+def cutmix_with_partners(x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """cutmix, also returning each sample's partner index [N] and the fraction of its own image it keeps [N] (the
+    label weights of CutMix's training loss; 1 everywhere for other ranks)."""
+    n = x.shape[0]
     if x.dim() != 4:
-        return x
-    n, h, w, _ = x.shape
+        return x, torch.arange(n), torch.ones(n)
+    _, h, w, _ = x.shape
     partner = torch.randperm(n, generator=gen)
     side = torch.rand(n, generator=gen).sqrt()  # box side / image side: area fraction uniform in [0, 1)
     bh, bw = (side * h).long(), (side * w).long()
@@ -45,4 +52,5 @@ def cutmix(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     ys, xs = torch.arange(h)[None, :], torch.arange(w)[None, :]
     inside = (((ys >= y0[:, None]) & (ys < y1[:, None]))[:, :, None] &
               ((xs >= x0[:, None]) & (xs < x1[:, None]))[:, None, :])
-    return torch.where(inside[..., None], x[partner], x)
+    keep = 1 - ((y1 - y0).clamp(min=0) * (x1 - x0).clamp(min=0)).float() / (h * w)
+    return torch.where(inside[..., None], x[partner], x), partner, keep

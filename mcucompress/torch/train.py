@@ -32,7 +32,7 @@ from mcucompress.dataset import check_labels, fit_samples
 from mcucompress.errors import DataError, McuError
 from mcucompress.fileio import write_atomic
 from mcucompress.ir import Graph
-from mcucompress.torch.augment import flip_shift
+from mcucompress.torch.augment import cutmix_with_partners, flip_shift
 from mcucompress.torch.bridge import GraphModule
 
 
@@ -53,6 +53,7 @@ class FinetuneConfig:
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
     augment: bool = False  # random horizontal flips and 4-pixel shifts per image
+    cutmix: bool = False  # CutMix (Yun et al. 2019): labels weighted by area; the teacher labels the mixed image
     distill: float = 0.0  # weight of the distillation loss toward the input model's logits (0: labels only)
     temperature: float = 4.0  # of that distillation (Hinton et al.)
     normalize: str | None = None  # --normalize of the data (mcucompress.normalize)
@@ -236,10 +237,18 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
             xb = xt[idx]
             if cfg.augment:
                 xb = flip_shift(xb, gen)
+            partner, keep = None, None
+            if cfg.cutmix and cfg.loss == "ce":
+                xb, partner, keep = cutmix_with_partners(xb, gen)
             opt.zero_grad()
             if cfg.loss == "ce":
                 logits = module(xb, logits=True)
-                loss = F.cross_entropy(logits, yt[idx])
+                yb = yt[idx]
+                if partner is None:
+                    loss = F.cross_entropy(logits, yb)
+                else:  # each label by the share of the image it still covers
+                    loss = (keep * F.cross_entropy(logits, yb, reduction="none") +
+                            (1 - keep) * F.cross_entropy(logits, yb[partner], reduction="none")).mean()
                 if teacher is not None:
                     loss = (1 - cfg.distill) * loss + cfg.distill * distillation_loss(logits, teacher, xb,
                                                                                        cfg.temperature)

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mcucompress.torch.augment import cutmix, flip_shift  # noqa: E402
+from mcucompress.torch.augment import cutmix, cutmix_with_partners, flip_shift  # noqa: E402
 
 
 def _batch(n=64, h=8, w=8, c=3):
@@ -47,3 +47,16 @@ def test_cutmix_pastes_one_box_of_another_sample():
     assert 0.15 < float(np.mean(fractions)) < 0.6  # the boxes' area fractions spread over (0, 1)
     assert torch.equal(cutmix(x[0, 0], torch.Generator()), x[0, 0])
     assert torch.equal(cutmix(x, torch.Generator().manual_seed(1)), y)  # the generator decides it all
+
+
+def test_cutmix_reports_partners_and_the_share_each_image_keeps():
+    x = _batch()
+    y, partner, keep = cutmix_with_partners(x, torch.Generator().manual_seed(1))
+    assert torch.equal(y, cutmix(x, torch.Generator().manual_seed(1)))  # the same draws as cutmix
+    for i in range(len(x)):
+        if int(partner[i]) == i:
+            continue  # pasted from itself: nothing visible changes
+        from_other = (y[i] != x[i]).any(dim=-1)
+        assert torch.equal(y[i][from_other], x[int(partner[i])][from_other])
+        assert abs(float(keep[i]) - (1 - float(from_other.float().mean()))) < 1e-6
+    assert float(keep.min()) >= 0 and float(keep.max()) <= 1
