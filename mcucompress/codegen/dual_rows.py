@@ -21,9 +21,13 @@ COLUMN_MAX = 255  # |int8 input + input offset|
 SUM_LIMIT = 1 << 23  # |B's sum| below it: 256 * the sum is an exact int32
 GROUP_ORDER = [0, 2, 1, 3]  # a group's half-words, matching the DSP column lanes (x0, x2, x1, x3)
 FUNCTIONS = {"mcc_convolve_s8", "mcc_convolve_1x1_s8", "mcc_fully_connected_s8"}
-# Below K = 16 the per-pair work outweighs the saving (vww's K = 8 layer: 1.30M instructions against 1.01M with its
-# constant-K loop; ad01's K = 8 FULLY_CONNECTED: 6,520 against 6,040). Measured on mps2-an386.
+# Below K = 16 the per-pair work outweighs the saving for FULLY_CONNECTED (ad01's K = 8 layer: 6,520 instructions
+# against 6,040) and below K = 12 for convolutions (vww's K = 8 layer: 1.30M against 1.01M with its constant-K
+# loop). From K = 12 the convolutions' dual-row loop with its SMMLAR requantization wins: ResNet-8 pruned to 12
+# channels, its 1x1 stride-2 shortcut 12 -> 28 264,440 -> 219,640 instructions (K = 13-15: 13-15% fewer); 2x2 over
+# RGB (K = 12) 204,040 -> 175,320; 1x3 over 4 channels 180,960 -> 152,560. Measured on mps2-an386.
 MIN_K = 16
+CONV_MIN_K = 12
 # mcc_convolve_s8 gathers a receptive field of C_in % 4 != 0 (first layers) on the stack up to this many values
 # (mcc_convolve_s8.c GATHER_MAX; codegen/variants.py sizes the buffer per model); there its dual-row filters are
 # padded (dual_rows = 2, see padded_k).
@@ -66,9 +70,10 @@ def dual_rows(rows: np.ndarray) -> np.ndarray | None:
     return np.concatenate([flat, rows[-1].astype(np.int8)]) if cout % 2 else flat
 
 
-def pays(k: int) -> bool:
-    """Whether the dual-row loops beat the plain ones for K = k (on a target with the DSP extension)."""
-    return k >= MIN_K
+def pays(k: int, fc: bool = False) -> bool:
+    """Whether the dual-row loops beat the plain ones for K = k (on a target with the DSP extension) in a
+    convolution, or in a FULLY_CONNECTED layer (`fc`)."""
+    return k >= (MIN_K if fc else CONV_MIN_K)
 
 
 def whole_groups(k: int) -> int:
@@ -103,7 +108,7 @@ def apply(call: KernelCall, rows: np.ndarray, dsp: bool, filter_offset: int = 0,
     if call.function == "mcc_fully_connected_s8":
         lean = lean and fc_lean(call, rows, bias)
         if not (lean and rows.shape[1] >= FC_LEAN_MIN_K and rows.size >= FC_LEAN_MIN_WEIGHTS
-                or pays(rows.shape[1]) and rows.size >= FC_MIN_WEIGHTS):
+                or pays(rows.shape[1], fc=True) and rows.size >= FC_MIN_WEIGHTS):
             return call
     else:
         rows = kernel_rows(call.function, rows)

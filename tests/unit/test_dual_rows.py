@@ -72,7 +72,8 @@ def test_the_lowering_writes_it_for_dsp_targets_without_helium():
     assert _conv_params(compile_graph(graph, "d")).get("dual_rows") == "1"
     assert "dual_rows" not in _conv_params(compile_graph(graph, "d", dsp=False))  # SMLAD is what makes it pay
     assert "dual_rows" not in _conv_params(compile_graph(graph, "d", mve=True))  # Helium paths read plain filters
-    assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(1, 8), "d"))  # K = 8 < MIN_K
+    assert "dual_rows" not in _conv_params(compile_graph(_conv_graph(1, 8), "d"))  # K = 8 < CONV_MIN_K
+    assert _conv_params(compile_graph(_conv_graph(1, 12), "d")).get("dual_rows") == "1"  # K = 12: pays in a conv
     assert _conv_params(compile_graph(_conv_graph(3, 3), "d")).get("dual_rows") == "2"  # K = 27 padded to 28
 
 
