@@ -2,7 +2,8 @@
 
 Four fine-tuning runs with the same data, epochs, seed and loss (mcucompress.torch.train.finetune, the code
 of `mcucompress finetune`; labels plus, with --distill, soft targets of the original model): dense (the
-baseline B), channels removing 50% of the MACs (one-shot, then fine-tuned), unstructured 80% (gradual, Zhu &
+baseline B), channels removing 50% of the MACs (one-shot, then fine-tuned; channels50uniform: every channel group
+the same ratio instead of the sensitivity pass's), unstructured 80% (gradual, Zhu &
 Gupta, ERK per-layer ratios; unstructured80global: the RMS-normalized global threshold), and QAT (int8 out),
 which starts from the dense run's fine-tuned float model and trains --qat-epochs more, so it compares with
 our post-training int8 of that same float model. Float outputs are quantized with our post-training
@@ -52,6 +53,8 @@ TO_NPZ = SHARED / "data" / "cifar10" / "to_npz.py"
 RUNS = {
     "dense": {},
     "channels50": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot", "lr": 1e-2},
+    "channels50uniform": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot", "lr": 1e-2,
+                          "allocation": "uniform"},  # every channel group the same ratio
     "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual", "allocation": "erk"},
     "unstructured80global": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual"},
     "qat": {"qat": True},  # from the dense run's fine-tuned float model (Jacob et al.: QAT after float training)

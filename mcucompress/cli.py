@@ -436,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=["oneshot", "gradual", "iterative"], default="oneshot")
     p.add_argument("--allocation", choices=["global", "uniform", "erk"], default="global",
                    help="unstructured sparsity per layer: one threshold on RMS-normalized weights (global), the "
-                        "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser)")
+                        "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser); "
+                        "channels: per-group ratios from a sensitivity pass (default) or the same ratio (uniform)")
     p.add_argument("--augment", action="store_true", help="random flips and shifts of image inputs")
     p.add_argument("--cutmix", action="store_true",
                    help="CutMix image inputs: a box of another image pasted in, the labels weighted by area (with "

@@ -29,7 +29,8 @@ from mcucompress.torch.bridge import GraphModule
 
 METHODS = ("unstructured", "2:4", "1:4", "channels")
 SCHEDULES = ("oneshot", "gradual", "iterative")
-ALLOCATIONS = ("global", "uniform", "erk")  # unstructured: one RMS-normalized threshold, equal ratios, or ERK
+ALLOCATIONS = ("global", "uniform", "erk")  # unstructured: one RMS-normalized threshold, equal ratios, or ERK;
+# channels: uniform, or (any other) per-group ratios from the post-training pruner's sensitivity pass
 
 
 class TrainPruneError(McuError):
@@ -74,6 +75,9 @@ class Pruner:
             raise TrainPruneError(f"--schedule {schedule} needs total_steps (the training length in steps)")
         if allocation not in ALLOCATIONS:
             raise TrainPruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
+        if method == "channels" and allocation == "erk":
+            raise TrainPruneError("--prune channels takes --allocation uniform (every channel group the same ratio) "
+                                  "or the default (per-group ratios from a sensitivity pass)")
         self.method, self.sparsity, self.schedule = method, float(sparsity), schedule
         self.total_steps = int(total_steps or 0)
         self.begin = int(begin_step)
@@ -245,7 +249,8 @@ class Pruner:
             raise TrainPruneError("--prune channels needs calibration samples to choose and refit channels")
         if isinstance(data, (tuple, list)):
             data = data[0]
-        result = prune(module.to_graph(), to_nhwc(module, data), method="channels", sparsity=self.sparsity)
+        result = prune(module.to_graph(), to_nhwc(module, data), method="channels", sparsity=self.sparsity,
+                       allocation="uniform" if self.allocation == "uniform" else "sensitivity")
         self.notes.extend(result.notes)
         self.current = self.sparsity
         return GraphModule(result.graph, module.input_layout)

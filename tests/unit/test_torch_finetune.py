@@ -117,6 +117,24 @@ def test_channels_are_removed_physically(digits):
     steps(pruner.model, pruner, x, y, 5)
     assert [t.shape for t in pruner.model.to_graph().tensors.values()] == [t.shape for t in smaller.tensors.values()]
 
+def test_channel_allocation_reaches_the_pruner(digits, monkeypatch):
+    """--allocation uniform gives every channel group the same ratio (the post-training pruner's uniform
+    allocation); the default is its sensitivity pass; ERK is for unstructured masks (the digits CNN has one
+    channel group, so both allocations keep the same channels there: the request itself is checked)."""
+    import mcucompress.prune.api as api
+
+    _, x, _, _, _ = digits
+    graph = mcucompress.load(DIGITS_FLOAT)
+    asked, real = [], api.prune
+    monkeypatch.setattr(api, "prune", lambda *a, **k: asked.append(k["allocation"]) or real(*a, **k))
+    for allocation in ("uniform", "global"):
+        pruned = Pruner(GraphModule(graph), method="channels", sparsity=0.5, calibration=x[:200],
+                        allocation=allocation).model.to_graph()
+        assert graph_macs(pruned) <= 0.5 * graph_macs(graph) + 1
+    assert asked == ["uniform", "sensitivity"]
+    with pytest.raises(TrainPruneError, match="--allocation uniform"):
+        Pruner(GraphModule(graph), method="channels", sparsity=0.5, calibration=x[:200], allocation="erk")
+
 
 @pytest.mark.parametrize("content, message", [
     ({"x": "train"}, "no labels 'y'"),
