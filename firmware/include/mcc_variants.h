@@ -41,6 +41,7 @@
 /* mcc_convolve_s8's im2col (the value-by-value fill, MCC_IM2COL_VALUES below, is the general code). */
 #define MCC_IM2COL_GROUPED 1  /* C_in a multiple of 4: whole groups of four at once */
 #define MCC_IM2COL_GATHER 1   /* KH * KW * C_in <= 256: gathered to int8 first */
+#define MCC_IM2COL_RGB 1      /* 3x3 over 3 channels, dual rows, no dilation: pixels with no padded tap in words */
 
 /* mcc_depthwise_conv_s8's band path (any filter is the general code). */
 #define MCC_DW_3X3 1          /* 3x3 unrolled, dilation_w 1, full int8 clamp range */

@@ -87,6 +87,16 @@ def unscheduled(sources: list[str]) -> list[str]:
     return [s for s in sources if UNSCHEDULED_MARK in (kernels_root() / s).read_text()]
 
 
+# A kernel file that runs once per inference over a handful of values (SOFTMAX over the classes) is built for size:
+# the generated build files compile it (only) with -Os on GCC and Clang.
+SIZE_MARK = "/* mcc-build: -Os */"
+
+
+def for_size(sources: list[str]) -> list[str]:
+    """The kernel files of `sources` that carry SIZE_MARK."""
+    return [s for s in sources if SIZE_MARK in (kernels_root() / s).read_text()]
+
+
 def headers() -> list[Path]:
     return sorted((asset_dir("firmware") / "include").glob("*.h"))
 

@@ -200,6 +200,7 @@ def _compile_graph(graph: Graph, prefix: str, checks: bool, arena: str, arena_se
         "statics": statics,
         "sources": sources,
         "unscheduled": kernel_sources.unscheduled(sources),
+        "for_size": kernel_sources.for_size(sources),
         "arena_bytes": plan.arena_bytes,
         "scratch_bytes": plan.scratch_bytes,
         "weights_bytes": weights_bytes,

@@ -46,6 +46,7 @@ SWITCHES = {
     "MCC_MM_GENERAL_PAIRS": "a product without the lean loops",
     "MCC_IM2COL_GROUPED": "mcc_convolve_s8 with C_in a multiple of 4",
     "MCC_IM2COL_GATHER": "mcc_convolve_s8 with KH * KW * C_in <= 256",
+    "MCC_IM2COL_RGB": "mcc_convolve_s8 3x3 over 3 channels, dual rows, no dilation: pixels read in whole words",
     "MCC_DW_3X3": "depthwise 3x3, full int8 clamp range",
     "MCC_DW_3X3_CLAMPED": "depthwise 3x3, a narrower clamp",
     "MCC_DW_PLANAR": "depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop)",
@@ -295,6 +296,8 @@ def _used(call: KernelCall) -> set[str] | None:
             used.add("MCC_IM2COL_GROUPED")
         elif k <= GATHER_MAX:
             used.add("MCC_IM2COL_GATHER")
+            if kh == kw == 3 and cin == 3 and params.get("dual_rows", 0) == 2 and "MCC_IM2COL_DILATED" not in used:
+                used.add("MCC_IM2COL_RGB")
         else:
             used.add("MCC_IM2COL_VALUES")
     dual = params.get("dual_rows", 0) in (1, 2)

@@ -224,3 +224,20 @@ def test_build_files_turn_off_gcc_scheduling_only_for_the_marked_kernels(tmp_pat
     for cmake in ("CMakeLists.txt", "zephyr/CMakeLists.txt"):
         text = (tmp_path / "p" / cmake).read_text()
         assert "-fno-schedule-insns" in text and all(f"mcc/kernels/{s}\n" in text for s in marked)
+
+
+def test_build_files_build_the_marked_kernels_for_size(tmp_path):
+    """SOFTMAX runs once per inference over the classes: its file carries the size mark, and the generated
+    Makefile, CMakeLists.txt and Zephyr module compile that file (only) with -Os."""
+    from mcucompress import driver
+    from mcucompress.codegen.kernel_sources import for_size
+    from mcucompress.examples import DIGITS_INT8
+
+    compiled = driver.compile_model(DIGITS_INT8, tmp_path / "p")
+    assert for_size(compiled.sources) == ["softmax/mcc_softmax_s8.c"]
+    make = (tmp_path / "p" / "Makefile").read_text()
+    assert [line for line in make.splitlines() if line.endswith("OBJECT_CFLAGS = -Os")] == [
+        "$(BUILD)/mcc/kernels/softmax/mcc_softmax_s8.o: OBJECT_CFLAGS = -Os"]
+    for cmake in ("CMakeLists.txt", "zephyr/CMakeLists.txt"):
+        text = (tmp_path / "p" / cmake).read_text()
+        assert "PROPERTIES COMPILE_OPTIONS -Os)" in text and "mcc/kernels/softmax/mcc_softmax_s8.c\n" in text

@@ -92,7 +92,7 @@ def test_layers_switch_on_the_variants_they_take():
     compiled = compile_graph(variant_graph(0), "v", dsp=False)
     general = {"MCC_MM_GENERAL_PAIRS", *GENERAL}
     unused = {"MCC_MM_LEAN_PACKED", "MCC_MM_LEAN_PACKED_SIMPLE", "MCC_US_CLAMPED", "MCC_AVGPOOL_WIDE",
-              "MCC_FC_WIDENED", "MCC_NM_ROWS", *DUAL}
+              "MCC_FC_WIDENED", "MCC_NM_ROWS", "MCC_IM2COL_RGB", *DUAL}  # RGB words: the padded dual-row filter
     addsub = {n for n in SWITCHES if n.startswith("MCC_ADDSUB_")}
     assert used_variants(compiled.calls, compiled.sources) == set(SWITCHES) - unused - general - addsub
     header = dict(DEFINE.findall(compiled.files[VARIANTS_HEADER]))
@@ -109,6 +109,7 @@ def test_layers_switch_on_the_variants_they_take():
     assert used_variants(dual.calls, dual.sources) & products == {"MCC_MM_LEAN_DUAL_RQ2_K28", "MCC_MM_LEAN_K8",
                                                                   "MCC_MM_LEAN_DUAL_RQ2_SIMPLE",
                                                                   "MCC_MM_LEAN_DUAL_RQ2_ANY"}
+    assert "MCC_IM2COL_RGB" in used_variants(dual.calls, dual.sources)  # its 3x3 RGB layer, padded to K = 28
 
 
 def _add_call(m1: int, s1: int, m2: int, s2: int, mo: int = 1 << 30, so: int = -20, scratch: int = 0) -> KernelCall:

@@ -98,6 +98,35 @@ static MCC_ALWAYS_INLINE void fill_s8(int8_t *dst, int8_t v, int32_t n)
     }
 }
 
+/** One group (four int8 values, value 0 in bits 0-7 of x) of slot `slot` at column position 4 * i. */
+static MCC_ALWAYS_INLINE void put_group(int32_t x, int32_t offset, int16_t *buf, int32_t slot, int32_t i)
+{
+    int8_t v[4];
+    mcc_write_s8x4(v, x);
+    mcc_mm_fill_groups(v, 4, offset, buf, slot, 4 * i);
+}
+
+/**
+ * im2col of a pixel with no padded tap of a 3x3 filter over three channels (RGB first layers) in the padded
+ * dual-row layout (28 values), no dilation: three rows of 9 contiguous bytes at s0, so the seven groups are word
+ * reads, four of them whole and three spliced from two rows, the last with the zero point as its padded value (it
+ * widens to 0). Reads only the receptive field.
+ */
+static MCC_ALWAYS_INLINE void im2col_rgb3x3(const int8_t *s0, int32_t row_step, int32_t offset, int16_t *buf,
+                                            int32_t slot)
+{
+    const int8_t *s1 = s0 + row_step, *s2 = s1 + row_step;
+    put_group(mcc_read_s8x4(s0), offset, buf, slot, 0);
+    put_group(mcc_read_s8x4(s0 + 4), offset, buf, slot, 1);
+    put_group((int32_t)((uint8_t)s0[8] | ((uint32_t)mcc_read_s8x4(s1) << 8)), offset, buf, slot, 2);
+    put_group(mcc_read_s8x4(s1 + 3), offset, buf, slot, 3);
+    put_group((int32_t)(((uint32_t)mcc_read_s8x4(s1 + 5) >> 16) | ((uint32_t)mcc_read_s8x4(s2) << 16)), offset, buf,
+              slot, 4); /* s1[7], s1[8], s2[0], s2[1] */
+    put_group(mcc_read_s8x4(s2 + 2), offset, buf, slot, 5);
+    put_group((int32_t)(((uint32_t)mcc_read_s8x4(s2 + 5) >> 8) | ((uint32_t)(uint8_t)(-offset) << 24)), offset, buf,
+              slot, 6); /* s2[6..8], the zero point */
+}
+
 /**
  * im2col of output pixel (oy, ox) of one batch into slot `slot` (0 or 1) of the pair buffer.
  * C_in a multiple of 4: every tap fills whole groups. Otherwise (first layers) the receptive field is
@@ -147,6 +176,10 @@ static void im2col_pixel(const mcc_conv_params *p, const mcc_dims *in_dims, cons
         const int8_t zp = (int8_t)(-offset);
         const int32_t interior = dil_w == 1 && dil_h == 1 && iy0 >= 0 && iy0 + kh <= in_h && kx_lo == 0 &&
                                  kx_hi == kw;
+        if (MCC_IM2COL_RGB && interior && ch == 3 && kh == 3 && kw == 3 && kc == 28) {
+            im2col_rgb3x3(in_batch + (iy0 * in_w + ix0) * 3, in_w * 3, offset, buf, slot);
+            return;
+        }
         for (ky = 0; interior && ky < kh; ky++) { /* no padded tap: whole rows, no bounds per row */
             copy_s8(g + ky * kw * ch, in_batch + ((iy0 + ky) * in_w + ix0) * ch, kw * ch);
         }

@@ -21,6 +21,7 @@
 #define MCC_MM_GENERAL_PAIRS           0  /* a product without the lean loops */
 #define MCC_IM2COL_GROUPED             0  /* mcc_convolve_s8 with C_in a multiple of 4 */
 #define MCC_IM2COL_GATHER              1  /* mcc_convolve_s8 with KH * KW * C_in <= 256 */
+#define MCC_IM2COL_RGB                 0  /* mcc_convolve_s8 3x3 over 3 channels, dual rows, no dilation: pixels read in whole words */
 #define MCC_DW_3X3                     0  /* depthwise 3x3, full int8 clamp range */
 #define MCC_DW_3X3_CLAMPED             0  /* depthwise 3x3, a narrower clamp */
 #define MCC_DW_PLANAR                  0  /* depthwise 3x3 channel-planar columns (DSP; without it MCC_DW_3X3's loop) */
