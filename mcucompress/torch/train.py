@@ -238,7 +238,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
             if cfg.augment:
                 xb = flip_shift(xb, gen)
             partner, keep = None, None
-            if cfg.cutmix and cfg.loss == "ce":
+            if cfg.cutmix:
                 xb, partner, keep = cutmix_with_partners(xb, gen)
             opt.zero_grad()
             if cfg.loss == "ce":
@@ -322,5 +322,7 @@ def _check_config(cfg: FinetuneConfig) -> None:
         raise McuError(f"--temperature {cfg.temperature}: give a positive temperature, e.g. 4")
     if cfg.distill > 0 and cfg.loss != "ce":
         raise McuError("--distill needs --loss ce (it matches the teacher's class probabilities)")
+    if cfg.cutmix and cfg.loss != "ce":
+        raise McuError("--cutmix needs --loss ce (it weights two images' labels)")
     if cfg.prune is None and cfg.sparsity is not None:
         raise McuError("--sparsity needs --prune METHOD")

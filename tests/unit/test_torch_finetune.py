@@ -323,6 +323,11 @@ def test_cutmix_training_learns_the_task(digits, tmp_path, capsys):
     capsys.readouterr()
     top1 = int8_top1(mcucompress.quantize(mcucompress.load(out), x[:200]), x_test, y_test)
     assert rc == 0 and top1 >= 0.9, top1
+    rc = main(["finetune", str(DIGITS_FLOAT), "--data", str(d / "train.npz"), "-o", str(tmp_path / "bad.tflite"),
+               "--cutmix", "--loss", "mse"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "--cutmix needs --loss ce" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bad.tflite").exists()
 
 
 def test_erk_allocation_keeps_small_layers_denser(digits):
