@@ -5,7 +5,7 @@ addresses of its instructions) and, with chaining off, every block executed (`Tr
 Counting each executed block's instructions at their addresses and attributing addresses to the ELF's function
 symbols gives an exact flat profile under `-icount shift=0` (a block cut short by the instruction budget carries
 its count in the low bits of cflags). Functions inlined into a caller count as the caller: the profile says which
-loop body runs, not which source line. `bench/profile.py` prints it for a model.
+loop body runs, not which source line. `bench/instr_profile.py` prints it for a model.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench/profile.py's engine on QEMU: the traced run stays bit-exact and its flat profile accounts for the
+"""bench/instr_profile.py's engine on QEMU: the traced run stays bit-exact and its flat profile accounts for the
 firmware's own per-layer instruction count (within the timer reads and the invoke loop)."""
 
 from __future__ import annotations

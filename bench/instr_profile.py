@@ -5,7 +5,8 @@ Runs one input (the anchors' kind: a seeded random int8 sample) with QEMU's exec
 per-layer count (SysTick under -icount shift=0). The harness's functions (protocol, CRC, UART, timer reads) are listed
 apart. Inlined code counts as its caller. Instructions, not cycles.
 
-Run: python bench/profile.py MODEL [--board mps2-an386] [--top 20]
+Run: python bench/instr_profile.py MODEL [--board mps2-an386] [--top 20]
+(not bench/profile.py: a script there would shadow the standard library's `profile` for every bench script)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main() -> int:
         x = np.random.default_rng(0).integers(-128, 128, (1, *graph.t(graph.inputs[0]).shape[1:]), dtype=np.int8)
         counts, run = profile_on_qemu(compiled, x, graph.t(graph.outputs[0]).shape, load_board(a.board))
     except McuError as exc:
-        print(f"bench/profile.py: {exc}", file=sys.stderr)
+        print(f"bench/instr_profile.py: {exc}", file=sys.stderr)
         return 2
     exact = count_mismatches(run.outputs, reference_outputs(graph, x)) == 0
     model, harness = split_harness(counts)
