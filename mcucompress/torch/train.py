@@ -140,13 +140,20 @@ def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarr
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------
+LATER_OPTIONS = ("cutmix",)  # options added after checkpoints were written: those resume unless the option is used
+
+
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
     h = hashlib.sha256(Path(model_path).read_bytes())
     for p in (data_path, val_path):
         if p is not None:
             st = os.stat(p)
             h.update(f"{Path(p).resolve()}:{st.st_size}:{int(st.st_mtime)}".encode())
-    h.update(json.dumps(asdict(cfg), sort_keys=True).encode())
+    options = asdict(cfg)
+    for name in LATER_OPTIONS:  # at their defaults they leave the fingerprint as it was before they existed
+        if options[name] == getattr(FinetuneConfig, name):
+            del options[name]
+    h.update(json.dumps(options, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 

@@ -330,6 +330,26 @@ def test_cutmix_training_learns_the_task(digits, tmp_path, capsys):
     assert not (tmp_path / "bad.tflite").exists()
 
 
+def test_options_added_later_keep_older_checkpoints_resumable(digits, tmp_path):
+    """A checkpoint written before an option existed resumes: at its default the option stays out of the run's
+    fingerprint; used, it makes a different run."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from mcucompress.torch.train import LATER_OPTIONS, _fingerprint
+
+    d = digits[0]
+    cfg = FinetuneConfig(epochs=1)
+    old = {k: v for k, v in asdict(cfg).items() if k not in LATER_OPTIONS}  # the options as an older version had
+    h = hashlib.sha256(DIGITS_FLOAT.read_bytes())
+    st = (d / "train.npz").stat()
+    h.update(f"{(d / 'train.npz').resolve()}:{st.st_size}:{int(st.st_mtime)}".encode())
+    h.update(json.dumps(old, sort_keys=True).encode())
+    assert _fingerprint(DIGITS_FLOAT, d / "train.npz", cfg, None) == h.hexdigest()[:16]
+    assert _fingerprint(DIGITS_FLOAT, d / "train.npz", FinetuneConfig(epochs=1, cutmix=True), None) != h.hexdigest()[:16]
+
+
 def test_erk_allocation_keeps_small_layers_denser(digits):
     """ERK: overall sparsity as asked, the small layers (first conv excepted: it stays dense) denser than the large."""
     from mcucompress.prune.masks import erk_ratios
