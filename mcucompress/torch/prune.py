@@ -88,6 +88,7 @@ class Pruner:
         self.current = 0.0  # sparsity the masks were last computed for
         self.notes: list[str] = []
         self.rewind: dict[str, torch.Tensor] | None = None
+        self.masks: dict[str, torch.Tensor] = {}  # none for channels: removed channels are gone from the module
         if method == "channels":
             self.model = self._remove_channels(model, example_inputs, calibration)
             self.targets = {}
@@ -99,7 +100,6 @@ class Pruner:
             model = as_graph_module(model, example_inputs)
         self.model = model
         self.targets = self._targets(model)
-        self.masks: dict[str, torch.Tensor] = {}
         self._hooks = [p.register_hook(self._grad_hook(name)) for name, (p, _) in self.targets.items()]
         if schedule == "iterative" and self.rewind_step == 0:
             self.rewind = self._snapshot()
@@ -226,7 +226,7 @@ class Pruner:
 
     # -- resume -----------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"t": self.t, "current": self.current, "masks": {k: v.cpu() for k, v in getattr(self, "masks", {}).items()},
+        return {"t": self.t, "current": self.current, "masks": {k: v.cpu() for k, v in self.masks.items()},
                 "rewind": self.rewind}
 
     def load_state_dict(self, state: dict) -> None:

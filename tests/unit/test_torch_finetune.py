@@ -154,9 +154,13 @@ def test_bad_data_is_one_line_exit_2_and_nothing_written(digits, tmp_path, capsy
     assert list(out.parent.iterdir()) == []
 
 
-def test_finetune_resumes_after_an_interruption(digits, tmp_path):
+@pytest.mark.parametrize("prune", [None, "channels"])
+def test_finetune_resumes_after_an_interruption(digits, tmp_path, prune):
+    """Stopped after an epoch, the same call resumes and ends with the same bytes as a run never stopped (a channel
+    run too: its pruner has no masks to restore)."""
     d, *_ = digits
-    cfg = FinetuneConfig(epochs=3, batch_size=64, lr=3e-3, seed=3, max_train=400)
+    cfg = FinetuneConfig(epochs=3, batch_size=64, lr=3e-3, seed=3, max_train=400, prune=prune,
+                         sparsity=0.5 if prune else None)
 
     def stop_after_first(msg):
         if msg.startswith("epoch 1/3"):
