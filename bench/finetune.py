@@ -28,7 +28,9 @@ Measured on this machine (2 cores; ResNet-8, 45,000 training images an epoch, di
 threads for one run, 45-55 s with one thread each for two runs. With --stage1 15 --epochs 40: B (stage 1) 80.70%
 int8; B' 82.70%; channels50 79.70% (-3.0 points; with --epochs 15 in session 15: -4.9), 8,090,320 instructions
 (0.570x of B' on mps2-an386; its structure kept 12/8/28/20/40/52 channels per group); unstructured80 78.75% (-3.95;
-session 15: -6.15), 10,925,700 instructions (0.770x), 30,792 weight bytes (0.378x).
+session 15: -6.15), 10,925,700 instructions (0.770x), 30,792 weight bytes (0.378x). Session 22: from the dense model
+trained 15 + 60 epochs (`--start`, 82.95%), dense 82.95% and channels50 79.40% (-3.55; 7,718,180 instructions = 0.547x
+with that session's kernels); channels50uniform from the 15-epoch model 78.95% (-3.75 against 82.70%).
 
 Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
 to_npz.py into the work folder).
