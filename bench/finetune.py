@@ -30,7 +30,8 @@ int8; B' 82.70%; channels50 79.70% (-3.0 points; with --epochs 15 in session 15:
 (0.570x of B' on mps2-an386; its structure kept 12/8/28/20/40/52 channels per group); unstructured80 78.75% (-3.95;
 session 15: -6.15), 10,925,700 instructions (0.770x), 30,792 weight bytes (0.378x). Session 22: from the dense model
 trained 15 + 60 epochs (`--start`, 82.95%), dense 82.95% and channels50 79.40% (-3.55; 7,718,180 instructions = 0.547x
-with that session's kernels); channels50uniform from the 15-epoch model 78.95% (-3.75 against 82.70%).
+with that session's kernels); channels50uniform from the 15-epoch model 78.95% (-3.75 against 82.70%); with --cutmix
+from the 15-epoch model dense 82.50% and channels50 78.30% (-4.2).
 
 Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
 to_npz.py into the work folder).
