@@ -95,21 +95,13 @@ def split_harness(counts: Counter) -> tuple[dict, dict]:
 def profile_on_qemu(compiled, inputs: np.ndarray, output_shape: tuple[int, ...], board):
     """Run int8 `inputs` [N, ...] through `compiled` on a QEMU board with tracing on: (executed instructions per
     function over the whole run, harness included; the TargetRun with outputs and per-layer latency)."""
-    from mcucompress.codegen.project import write_project
-    from mcucompress.harness.device import collect
-    from mcucompress.harness.firmware import build_firmware
-    from mcucompress.harness.qemu import QemuSession
+    from mcucompress.harness.qemu import run_on_qemu
 
     if not board.qemu_machine:
         raise McuError(f"board {board.name} is real hardware: the profile needs a QEMU board (an mps2 one)")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        project = write_project(compiled, root / "project", force=True)
-        firmware = build_firmware(project, board, compiled.prefix, build_dir=root / "build")
-        log = root / "qemu.log"
-        with QemuSession(board, firmware.elf, extra_args=(*TRACE_ARGS, "-D", str(log))) as device:
-            device.hello()
-            runs = device.run_samples(inputs)
+        log = Path(tmp) / "qemu.log"
+        run = run_on_qemu(compiled, inputs, output_shape, board, workdir=tmp, qemu_args=(*TRACE_ARGS, "-D", str(log)))
         with log.open(errors="replace") as f:
-            counts = per_function(executed_addresses(f), function_symbols(firmware.elf))
-        return counts, collect(compiled, runs, output_shape, board, firmware, emulated=True)
+            counts = per_function(executed_addresses(f), function_symbols(run.firmware.elf))
+    return counts, run

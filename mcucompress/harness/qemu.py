@@ -214,9 +214,9 @@ class QemuSession:
 
 def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board: str | Board = "mps2-an386",
                 workdir: str | Path | None = None, extra_cflags: tuple[str, ...] = (), progress=None,
-                invoke_timeout: float = 300.0, state: str = "carry") -> TargetRun:
+                invoke_timeout: float = 300.0, state: str = "carry", qemu_args: tuple[str, ...] = ()) -> TargetRun:
     """Write the project of a CompiledModel, build the firmware, boot QEMU and run every sample (`state`: the
-    per-sample state policy, "carry" or "reset")."""
+    per-sample state policy, "carry" or "reset"; `qemu_args`: more QEMU options, e.g. a trace log)."""
     from mcucompress.boards import check_fits
     from mcucompress.codegen.project import write_project
 
@@ -227,7 +227,7 @@ def run_on_qemu(model, inputs: np.ndarray, output_shape: tuple[int, ...], board:
         project = write_project(model, root / "project", force=True)
         firmware = build_firmware(project, board, model.prefix, build_dir=root / "build" / board.name,
                                   extra_cflags=extra_cflags)
-        with QemuSession(board, firmware.elf, invoke_timeout=invoke_timeout) as device:
+        with QemuSession(board, firmware.elf, invoke_timeout=invoke_timeout, extra_args=qemu_args) as device:
             device.hello()
             try:
                 runs = device.run_samples(inputs, progress=progress, state=state)
