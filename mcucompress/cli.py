@@ -314,7 +314,8 @@ def _prune(args, reserved: dict) -> None:
     x = prune_inputs(args.calibration, graph, args.normalize)  # NHWC, normalized, not quantized
     result = prune(graph, x, args.method, args.sparsity, args.recover, allocation=args.allocation,
                    criterion=args.criterion, round_to=args.round_to, data_name=args.calibration,
-                   nm_rows=args.nm_rows, nm_everywhere=args.nm_all_layers)
+                   nm_rows=args.nm_rows, nm_everywhere=args.nm_all_layers,
+                   keep=[n for n in (args.keep_layers or "").split(",") if n])
     tflite_writer.write(result.graph, args.output)
     kind = "int8" if result.graph.is_quantized else "float32"
     print(f"wrote {args.output} ({kind}, {args.method}, sparsity {result.sparsity:g}, recovery {result.recover})")
@@ -503,6 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nm-all-layers", action="store_true",
                    help="2:4 / 1:4: prune every layer that can take the pattern, also where compile would run it dense "
                         "(default: only the layers its sparse kernels speed up, or all when none would)")
+    p.add_argument("--keep-layers", metavar="NAMES",
+                   help="comma-separated conv/FC layers (op or output tensor names, as --layers prints) left whole: "
+                        "no weight zeroed, no input or output channel removed (recovery may still refit them); the "
+                        "sparsity comes from the rest")
     p.add_argument("--layers", action="store_true", help="print per-layer channels, sparsity, MACs, bytes, SQNR")
     p.add_argument("--report", metavar="REPORT.html", help="write a self-contained HTML report")
     p.add_argument("--json", metavar="FILE", help="write the per-layer report as JSON")

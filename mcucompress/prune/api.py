@@ -7,6 +7,7 @@ written back onto its int8 grid with its activation quantization unchanged.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +42,7 @@ class PruneResult:
 def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity: float | None = None,
           recover_with: str | None = None, allocation: str = "sensitivity", criterion: str | None = None,
           round_to: int | None = None, data_name: str = "calibration data", nm_rows: int = 1,
-          nm_everywhere: bool = False) -> PruneResult:
+          nm_everywhere: bool = False, keep: Sequence[str] = ()) -> PruneResult:
     """Prune `graph` (float32, or int8) with calibration samples `data` (raw float inputs).
 
     method: 'channels' (sparsity = fraction of MACs removed, channels removed physically), 'unstructured'
@@ -51,7 +52,10 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
     nm_rows (N:M only): consecutive output channels sharing each mask, ranked by their combined score (2: row
     pairs 2i, 2i + 1; every row stays N:M). N:M prunes only the layers the compiler would then run sparse (on the DSP
     target: elsewhere the zeros save nothing and cost accuracy), or every layer that takes the pattern when
-    nm_everywhere or when none would."""
+    nm_everywhere or when none would.
+    keep: conv/FC layers (op or output tensor names) left whole: no weight zeroed, and for channels neither their
+    input nor their output channels removed (recovery may still refit their values to the pruned layers before
+    them); the sparsity is still that of the whole model, taken from the rest."""
     recover_with = recover_with or "reconstruct"
     criterion = criterion or ("obs" if recover_with in ("reconstruct", "distill") else "data")
     _check_request(method, sparsity, recover_with, allocation, criterion)
@@ -65,13 +69,16 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
     dense = float_view(q) if q is not None else graph
     x = _calibration(dense, q, data, data_name)
     work = copy.deepcopy(dense)
+    kept_whole = kept_layers(dense, keep)
     notes: list[str] = []
     if method == "channels":
         from mcucompress.prune.channels import prune_channels
 
-        plans, q_out = prune_channels(dense, work, x, sparsity, layerwise, allocation, criterion, round_to, q)
+        plans, q_out = prune_channels(dense, work, x, sparsity, layerwise, allocation, criterion, round_to, q,
+                                      kept_whole)
     else:
-        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise, nm_rows, nm_everywhere)
+        plans = _weight_plans(dense, work, x, method, sparsity, allocation, notes, layerwise, nm_rows, nm_everywhere,
+                              kept_whole)
         q_out = copy.deepcopy(q) if q is not None else None
     if q_out is not None:
         for index, plan in plans.items():
@@ -122,6 +129,26 @@ def _check_request(method, sparsity, recover_with, allocation, criterion) -> Non
         raise PruneError(f"unknown channel criterion '{criterion}'; use one of {', '.join(CRITERIA)}")
 
 
+def kept_layers(graph: Graph, names: Sequence[str]) -> set[int]:
+    """Indices of the conv/FC ops named (by op or output tensor name) to stay whole."""
+    by_name = {}
+    for i, op in enumerate(graph.ops):
+        by_name.setdefault(op.name, i)
+        by_name.setdefault(op.outputs[0], i)
+    layer_names = ", ".join(op.name for op in layers.weighted_ops(graph))
+    found = set()
+    for name in names:
+        if name not in by_name:
+            raise PruneError(f"--keep-layers: model '{graph.name}' has no layer '{name}'; its conv/FC layers are: "
+                             f"{layer_names}")
+        op = graph.ops[by_name[name]]
+        if op.kind not in layers.WEIGHTED:
+            raise PruneError(f"--keep-layers: '{name}' is a {op.kind}, which has no weights to keep; name one of: "
+                             f"{layer_names}")
+        found.add(by_name[name])
+    return found
+
+
 def _int8_graph(graph: Graph) -> Graph | None:
     """The int8 graph to prune (an int8 model with float I/O gives its int8 core), or None for a float one."""
     from mcucompress.passes.float_io import int8_core
@@ -155,10 +182,15 @@ def _row_scales(q: Graph, op) -> np.ndarray:
 
 def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsity: float, allocation: str,
                   notes: list[str], recover_with: str = "reconstruct", nm_rows: int = 1,
-                  nm_everywhere: bool = False) -> dict[int, LayerPlan]:
-    """Per weighted op: the weight ratio (unstructured) or the N:M pattern, for the layers that take it."""
+                  nm_everywhere: bool = False, kept_whole: set[int] = frozenset()) -> dict[int, LayerPlan]:
+    """Per weighted op: the weight ratio (unstructured) or the N:M pattern, for the layers that take it (not the
+    ones in kept_whole)."""
     index_of = {id(op): i for i, op in enumerate(work.ops)}
-    ops = layers.weighted_ops(work)
+    every = layers.weighted_ops(work)
+    ops = [op for op in every if index_of[id(op)] not in kept_whole]
+    if not ops:
+        raise PruneError(f"--keep-layers keeps every conv/FC layer of '{dense.name}': nothing is left to prune")
+    notes.extend(f"left whole: op {op.name} (--keep-layers)" for op in every if op not in ops)
     if method in nm.PATTERNS:
         n, m = nm.PATTERNS[method]
         takers, reasons = [], []
@@ -181,18 +213,23 @@ def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsit
         notes.extend(f"left dense: {r}" for r in reasons)
         return {index_of[id(op)]: LayerPlan(ratio=1 - n / m, nm=(n, m), nm_rows=nm_rows) for op in faster}
     mats = [layers.matrix(op, work.t(op.inputs[1]).data) for op in ops]
+    sizes = np.array([m.size for m in mats], np.float64)
+    total = sum(work.t(op.inputs[1]).data.size for op in every)
+    rest = sparsity * total / sizes.sum()  # the model's fraction, taken from the layers not kept whole
+    if rest >= 1:
+        raise PruneError(f"--sparsity {sparsity:g}: the layers outside --keep-layers hold {sizes.sum() / total:.0%} "
+                         f"of the weights of '{dense.name}'; keep fewer layers or ask for less")
     if allocation == "uniform":
-        ratios = [sparsity] * len(ops)
+        ratios = [rest] * len(ops)
     elif allocation == "global":
-        ratios = masks.global_ratios(mats, sparsity)
+        ratios = masks.global_ratios(mats, rest)
     else:
-        sizes = np.array([m.size for m in mats], np.float64)
 
         def apply(graph: Graph, i: int, r: float, acts: dict):
             return prune_one(graph, ops[i], acts[ops[i].inputs[0]], LayerPlan(ratio=r), recover_with)
 
         curves = sensitivity.error_curves(work, x, list(range(len(ops))), apply, lambda i: index_of[id(ops[i])])
-        ratios = sensitivity.allocate(curves, lambda rs: float(np.dot(rs, sizes) / sizes.sum()), sparsity)
+        ratios = sensitivity.allocate(curves, lambda rs: float(np.dot(rs, sizes) / total), sparsity)
     return {index_of[id(op)]: LayerPlan(ratio=float(r)) for op, r in zip(ops, ratios) if r > 0}
 
 

@@ -288,9 +288,9 @@ def macs_after(graph: Graph, ch: Channels, counts: dict[int, int]) -> int:
 
 
 def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, recover_with: str, allocation: str,
-                   criterion: str, round_to: int | None, q: Graph | None):
+                   criterion: str, round_to: int | None, q: Graph | None, kept_whole: set[int] = frozenset()):
     """Choose and remove channels of `work` (a copy of `dense`); returns (plans for recovery, int8 graph
-    reshaped alike or None)."""
+    reshaped alike or None). The ops in kept_whole keep their input and output channels."""
     from mcucompress.prune.api import PruneError
 
     round_to = round_to or ROUND_TO
@@ -299,6 +299,12 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
     if not roots:
         raise PruneError(f"--method channels: no channel of '{dense.name}' can be removed "
                          f"({next(iter(ch.why_blocked.values()), 'no conv or FC layer')})")
+    tied = {ch.root(g) for i in kept_whole for name in (work.ops[i].inputs[0], work.ops[i].outputs[0])
+            if name in ch.layouts for g in ch.layouts[name].groups}
+    roots = [r for r in roots if r not in tied]
+    if not roots:
+        raise PruneError(f"--keep-layers ties every channel group of '{dense.name}' to a layer kept whole: no channel "
+                         "is left to remove; keep fewer layers")
     if criterion == "obs":
         acts = activations(work, x[:SELECT_SUBSET])
         consumers = {r: _obs_consumers(work, ch, r, acts, round_to) for r in roots}

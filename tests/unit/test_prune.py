@@ -8,7 +8,7 @@ import pytest
 
 import mcucompress
 from mcucompress.cli import main
-from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_INT8
+from mcucompress.examples import DIGITS_CALIBRATION, DIGITS_FLOAT, DIGITS_INT8, DIGITS_MLP_FLOAT
 from mcucompress.frontend import tflite_writer
 from mcucompress.prune import channels, nm
 from mcucompress.prune.layers import matrix, weighted_ops
@@ -178,6 +178,31 @@ def test_int8_in_int8_out_bit_exact_with_tflm(tmp_path, method, sparsity):
         np.testing.assert_array_equal(tflm(xi[None]), executor.run(pruned, [xi[None]])[0])
 
 
+@pytest.mark.parametrize("allocation,recover", [("sensitivity", "none"), ("uniform", "none"), ("global", "none"),
+                                                ("sensitivity", "reconstruct")])
+def test_layers_kept_whole_keep_their_weights_and_the_rest_meets_the_sparsity(allocation, recover):
+    graph = mcucompress.load(DIGITS_FLOAT)
+    result = mcucompress.prune(graph, CAL, "unstructured", 0.3, recover, allocation=allocation, keep=["conv_2d_2"])
+    dense = {op.name: graph.t(op.inputs[1]).data for op in weighted_ops(graph)}["conv_2d_2"]
+    kept = {op.name: result.graph.t(op.inputs[1]).data for op in weighted_ops(result.graph)}["conv_2d_2"]
+    if recover == "none":
+        np.testing.assert_array_equal(kept, dense)
+    else:  # reconstruction refits it to the pruned layers before it, but zeroes nothing
+        assert np.count_nonzero(kept == 0) == np.count_nonzero(dense == 0)
+    assert abs(_zero_fraction(result.graph) - 0.3) < 0.02
+    assert "left whole: op conv_2d_2 (--keep-layers)" in result.notes
+
+
+def test_channels_kept_whole_by_output_tensor_name_stay_and_the_others_pay_for_the_sparsity():
+    graph = mcucompress.load(DIGITS_MLP_FLOAT)
+    first = weighted_ops(graph)[0]
+    result = mcucompress.prune(graph, CAL, "channels", 0.2, keep=[first.outputs[0]])
+    widths = [result.graph.t(op.outputs[0]).shape[-1] for op in weighted_ops(result.graph)]
+    assert widths[0] == 64 and widths[1] < 32 and widths[2] == 10
+    before, after = prune_report(graph, result.graph, CAL)["total"]["macs"]
+    assert after <= 0.8 * before
+
+
 def _cli(tmp_path, *args):
     out = tmp_path / "out.tflite"
     code = main(["prune", str(DIGITS_FLOAT), "-o", str(out), *args])
@@ -192,6 +217,10 @@ def _cli(tmp_path, *args):
     (["--method", "unstructured", "--sparsity", "0.5", "--nm-rows", "2"], "--nm-rows 2"),
     (["--method", "2:4", "--nm-rows", "0"], "--nm-rows 0"),
     (["--method", "channels", "--sparsity", "0.3", "--allocation", "global"], "applies to --method unstructured"),
+    (["--method", "unstructured", "--sparsity", "0.5", "--keep-layers", "nope"], "has no layer 'nope'"),
+    (["--method", "unstructured", "--sparsity", "0.5", "--keep-layers", "add_3"], "has no weights to keep"),
+    (["--method", "unstructured", "--sparsity", "0.5", "--keep-layers", "logits"], "keep fewer layers or ask for less"),
+    (["--method", "channels", "--sparsity", "0.3", "--keep-layers", "conv_2d_2"], "ties every channel group"),
 ])
 def test_bad_requests_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     code, out = _cli(tmp_path, *args, "--calibration", str(DIGITS_CALIBRATION))
