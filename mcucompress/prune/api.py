@@ -190,7 +190,7 @@ def _weight_plans(dense: Graph, work: Graph, x: np.ndarray, method: str, sparsit
     ops = [op for op in every if index_of[id(op)] not in kept_whole]
     if not ops:
         raise PruneError(f"--keep-layers keeps every conv/FC layer of '{dense.name}': nothing is left to prune")
-    notes.extend(f"left whole: op {op.name} (--keep-layers)" for op in every if op not in ops)
+    notes.extend(f"left whole: op {op.name} (--keep-layers)" for op in every if index_of[id(op)] in kept_whole)
     if method in nm.PATTERNS:
         n, m = nm.PATTERNS[method]
         takers, reasons = [], []
