@@ -143,7 +143,7 @@ def kept_layers(graph: Graph, names: Sequence[str]) -> set[int]:
                              f"{layer_names}")
         op = graph.ops[by_name[name]]
         if op.kind not in layers.WEIGHTED:
-            raise PruneError(f"--keep-layers: '{name}' is a {op.kind}, which has no weights to keep; name one of: "
+            raise PruneError(f"--keep-layers: layer '{name}' ({op.kind}) has no weights to keep; name one of: "
                              f"{layer_names}")
         found.add(by_name[name])
     return found
