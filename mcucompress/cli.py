@@ -250,7 +250,7 @@ def cmd_finetune(args) -> int:
 
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
-                         allocation=args.allocation,
+                         allocation=args.allocation, keep_layers=_names(args.keep_layers),
                          val_split=args.val_split, augment=args.augment, cutmix=args.cutmix,
                          max_train=args.max_train,
                          distill=args.distill, temperature=args.temperature, normalize=args.normalize)
@@ -303,6 +303,11 @@ def cmd_prune(args) -> int:
     return 0
 
 
+def _names(listed: str | None) -> tuple[str, ...]:
+    """A comma-separated option's names (none when the option is absent)."""
+    return tuple(n for n in (listed or "").split(",") if n)
+
+
 def _prune(args, reserved: dict) -> None:
     from mcucompress import driver
     from mcucompress.dataset import prune_inputs
@@ -315,7 +320,7 @@ def _prune(args, reserved: dict) -> None:
     result = prune(graph, x, args.method, args.sparsity, args.recover, allocation=args.allocation,
                    criterion=args.criterion, round_to=args.round_to, data_name=args.calibration,
                    nm_rows=args.nm_rows, nm_everywhere=args.nm_all_layers,
-                   keep=[n for n in (args.keep_layers or "").split(",") if n])
+                   keep=_names(args.keep_layers))
     tflite_writer.write(result.graph, args.output)
     kind = "int8" if result.graph.is_quantized else "float32"
     print(f"wrote {args.output} ({kind}, {args.method}, sparsity {result.sparsity:g}, recovery {result.recover})")
@@ -439,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unstructured sparsity per layer: one threshold on RMS-normalized weights (global), the "
                         "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser); "
                         "channels: per-group ratios from a sensitivity pass (default) or the same ratio (uniform)")
+    p.add_argument("--keep-layers", metavar="NAMES",
+                   help="comma-separated conv/FC layers (op or output tensor names) the pruning leaves whole; "
+                        "unstructured/N:M: --sparsity then counts the other layers' weights (as for the first layer, "
+                        "always dense); channels: their input and output channels stay, --sparsity is of all MACs")
     p.add_argument("--augment", action="store_true", help="random flips and shifts of image inputs")
     p.add_argument("--cutmix", action="store_true",
                    help="CutMix image inputs: a box of another image pasted in, the labels weighted by area (with "

@@ -57,7 +57,7 @@ class Pruner:
     def __init__(self, model: nn.Module, example_inputs=None, method: str = "unstructured", sparsity: float = 0.5,
                  schedule: str = "oneshot", total_steps: int | None = None, begin_step: int = 0,
                  end_step: int | None = None, frequency: int = 50, rounds: int = 3, rewind_step: int = 0,
-                 allocation: str = "global", calibration=None):
+                 allocation: str = "global", calibration=None, keep=()):
         if method not in METHODS:
             raise TrainPruneError(f"unknown pruning method '{method}'; use one of {', '.join(METHODS)}")
         if schedule not in SCHEDULES:
@@ -84,6 +84,7 @@ class Pruner:
         self.end = int(end_step) if end_step is not None else max(self.begin + 1, int(0.75 * self.total_steps))
         self.frequency, self.rounds, self.rewind_step = max(1, int(frequency)), max(1, int(rounds)), int(rewind_step)
         self.allocation = allocation
+        self.keep = tuple(keep)  # layers left whole (op or output tensor names; torch module names)
         self.t = 0
         self.current = 0.0  # sparsity the masks were last computed for
         self.notes: list[str] = []
@@ -110,9 +111,15 @@ class Pruner:
     def _targets(self, model: nn.Module) -> dict[str, tuple[nn.Parameter, object]]:
         """name -> (parameter, matrix view): to_matrix(w) [rows, columns] and back, as layers.matrix does."""
         out = {}
+        unmatched = set(self.keep)
         if isinstance(model, GraphModule):
             for op in model.weight_ops():
                 shape = model.graph.t(op.inputs[1]).shape
+                named = unmatched & {op.name, op.outputs[0]}
+                if named:
+                    unmatched -= named
+                    self.notes.append(f"left whole: {op.name} ({op.kind}): --keep-layers")
+                    continue
                 if self.method == "unstructured" and op.inputs[0] in model.graph.inputs and len(model.weight_ops()) > 1:
                     # The first layer sees raw inputs (ResNet-8: 0..255, no normalization): its weights cancel
                     # the input's large mean, and zeroing small ones shifts every activation after it (one-shot
@@ -127,12 +134,20 @@ class Pruner:
                 out[op.inputs[1]] = (model.param(op.inputs[1]), _IrView(op, shape))
         else:
             for name, mod in model.named_modules():
-                if isinstance(mod, (nn.Conv2d, nn.Linear)):
+                if isinstance(mod, (nn.Conv2d, nn.Linear)) and name in unmatched:
+                    unmatched.discard(name)
+                    self.notes.append(f"left whole: {name}: --keep-layers")
+                elif isinstance(mod, (nn.Conv2d, nn.Linear)):
                     view = _TorchView(mod)
                     if self.method in nm.PATTERNS and view.why_not(nm.PATTERNS[self.method][1]):
                         self.notes.append(f"left dense: {name}: {view.why_not(nm.PATTERNS[self.method][1])}")
                         continue
                     out[name + ".weight"] = (mod.weight, view)
+        if unmatched:
+            names = [op.name for op in model.weight_ops()] if isinstance(model, GraphModule) else [
+                n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+            raise TrainPruneError(f"--keep-layers: no conv/FC layer '{sorted(unmatched)[0]}' in the model; its conv/FC "
+                                  f"layers are: {', '.join(names)}")
         if not out:
             raise TrainPruneError(f"--prune {self.method}: no layer of the model can take it"
                                   + (f" ({self.notes[0]})" if self.notes else ""))
@@ -250,7 +265,7 @@ class Pruner:
         if isinstance(data, (tuple, list)):
             data = data[0]
         result = prune(module.to_graph(), to_nhwc(module, data), method="channels", sparsity=self.sparsity,
-                       allocation="uniform" if self.allocation == "uniform" else "sensitivity")
+                       allocation="uniform" if self.allocation == "uniform" else "sensitivity", keep=self.keep)
         self.notes.extend(result.notes)
         self.current = self.sparsity
         return GraphModule(result.graph, module.input_layout)

@@ -49,6 +49,7 @@ class FinetuneConfig:
     sparsity: float | None = None
     schedule: str = "oneshot"
     allocation: str = "global"  # unstructured ratios per layer: global (RMS-normalized threshold), uniform, erk
+    keep_layers: tuple[str, ...] = ()  # conv/FC layers left whole by the pruning
     rounds: int = 3  # iterative schedule
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
@@ -140,7 +141,7 @@ def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarr
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------
-LATER_OPTIONS = ("cutmix",)  # options added after checkpoints were written: those resume unless the option is used
+LATER_OPTIONS = ("cutmix", "keep_layers")  # options added after checkpoints were written: those resume unless the option is used
 
 
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
@@ -198,7 +199,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     if cfg.prune:
         pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
                         schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
-                        allocation=cfg.allocation,
+                        allocation=cfg.allocation, keep=cfg.keep_layers,
                         frequency=max(1, steps_per_epoch // 8))
         module = pruner.model
         for note in pruner.notes:

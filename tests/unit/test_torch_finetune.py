@@ -13,7 +13,7 @@ import mcucompress
 from mcucompress.analysis import total_cost
 from mcucompress.cli import main
 from mcucompress.dataset import quantize_input
-from mcucompress.examples import DIGITS_FLOAT
+from mcucompress.examples import DIGITS_FLOAT, DIGITS_MLP_FLOAT
 from mcucompress.examples.make_digits_models import digits_split
 from mcucompress.prune.layers import matrix
 from mcucompress.reference import executor
@@ -352,6 +352,26 @@ def test_options_added_later_keep_older_checkpoints_resumable(digits, tmp_path):
     h.update(json.dumps(old, sort_keys=True).encode())
     assert _fingerprint(DIGITS_FLOAT, d / "train.npz", cfg, None) == h.hexdigest()[:16]
     assert _fingerprint(DIGITS_FLOAT, d / "train.npz", FinetuneConfig(epochs=1, cutmix=True), None) != h.hexdigest()[:16]
+
+
+def test_layers_kept_whole_stay_dense_through_training_and_unknown_names_are_refused(digits):
+    _, x, y, _, _ = digits
+    graph = mcucompress.load(DIGITS_FLOAT)
+    module = GraphModule(graph)
+    pruner = Pruner(module, method="unstructured", sparsity=0.6, schedule="gradual", total_steps=20, frequency=5,
+                    keep=["conv_2d_2"])
+    steps(module, pruner, x, y, 20)
+    op = next(op for op in module.weight_ops() if op.name == "conv_2d_2")
+    assert int((module.param(op.inputs[1]) == 0).sum()) == 0 and op.inputs[1] not in pruner.masks
+    assert pruner.sparsity_now() == pytest.approx(0.6, abs=0.01)
+    assert any("left whole: conv_2d_2" in n for n in pruner.notes)
+    mlp = mcucompress.load(DIGITS_MLP_FLOAT)
+    first = mlp.ops[1]
+    smaller = Pruner(GraphModule(mlp), method="channels", sparsity=0.2, calibration=x[:200],
+                     keep=[first.outputs[0]]).model.to_graph()
+    assert smaller.t(first.outputs[0]).shape[-1] == 64 and graph_macs(smaller) <= 0.8 * graph_macs(mlp) + 1
+    with pytest.raises(TrainPruneError, match="no conv/FC layer 'nope'"):
+        Pruner(GraphModule(graph), method="unstructured", sparsity=0.5, keep=["nope"])
 
 
 def test_erk_allocation_keeps_small_layers_denser(digits):
