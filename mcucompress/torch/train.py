@@ -141,7 +141,8 @@ def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarr
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------
-LATER_OPTIONS = ("cutmix", "keep_layers")  # options added after checkpoints were written: those resume unless the option is used
+# Options added after checkpoints were written: those resume unless the option is used.
+LATER_OPTIONS = ("cutmix", "keep_layers")
 
 
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
