@@ -299,9 +299,11 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
     if not roots:
         raise PruneError(f"--method channels: no channel of '{dense.name}' can be removed "
                          f"({next(iter(ch.why_blocked.values()), 'no conv or FC layer')})")
-    tied = {ch.root(g) for i in kept_whole for name in (work.ops[i].inputs[0], work.ops[i].outputs[0])
-            if name in ch.layouts for g in ch.layouts[name].groups}
-    roots = [r for r in roots if r not in tied]
+    for op in (work.ops[i] for i in kept_whole):
+        for name in (op.inputs[0], op.outputs[0]):
+            if name in ch.layouts:
+                ch.block(ch.layouts[name], f"layer {op.name} kept whole (--keep-layers)")
+    roots = ch.prunable()
     if not roots:
         raise PruneError(f"--keep-layers ties every channel group of '{dense.name}' to a layer kept whole: no channel "
                          "is left to remove; keep fewer layers")
