@@ -50,6 +50,7 @@ class FinetuneConfig:
     schedule: str = "oneshot"
     allocation: str = "global"  # unstructured ratios per layer: global (RMS-normalized threshold), uniform, erk
     keep_layers: tuple[str, ...] = ()  # conv/FC layers left whole by the pruning
+    prune_end: float = 0.75  # gradual: the fraction of the training at which the final sparsity is reached
     rounds: int = 3  # iterative schedule
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
@@ -142,7 +143,7 @@ def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarr
 
 # -- checkpoints -----------------------------------------------------------------------------------------
 # Options added after checkpoints were written: those resume unless the option is used.
-LATER_OPTIONS = ("cutmix", "keep_layers")
+LATER_OPTIONS = ("cutmix", "keep_layers", "prune_end")
 
 
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
@@ -201,6 +202,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
         pruner = Pruner(module, method=cfg.prune, sparsity=cfg.sparsity if cfg.sparsity is not None else 0.5,
                         schedule=cfg.schedule, total_steps=total, calibration=calib, rounds=cfg.rounds,
                         allocation=cfg.allocation, keep=cfg.keep_layers,
+                        end_step=max(1, int(cfg.prune_end * total)),
                         frequency=max(1, steps_per_epoch // 8))
         module = pruner.model
         for note in pruner.notes:
@@ -335,3 +337,8 @@ def _check_config(cfg: FinetuneConfig) -> None:
         raise McuError("--cutmix needs --loss ce (it weights two images' labels)")
     if cfg.prune is None and cfg.sparsity is not None:
         raise McuError("--sparsity needs --prune METHOD")
+    if not 0 < cfg.prune_end <= 1:
+        raise McuError(f"--prune-end {cfg.prune_end}: give the fraction of the training, in (0, 1], by which the "
+                       "gradual schedule reaches the final sparsity")
+    if cfg.prune_end != FinetuneConfig.prune_end and cfg.schedule != "gradual":
+        raise McuError("--prune-end sets where --schedule gradual ends; it needs --schedule gradual")

@@ -389,3 +389,26 @@ def test_erk_allocation_keeps_small_layers_denser(digits):
     assert pruner.sparsity_now() == pytest.approx(0.6, abs=0.01)
     with pytest.raises(TrainPruneError, match="allocation 'dense'"):
         Pruner(GraphModule(mcucompress.load(DIGITS_FLOAT)), method="unstructured", sparsity=0.5, allocation="dense")
+
+
+def test_prune_end_sets_where_the_gradual_schedule_reaches_its_sparsity(digits, tmp_path, capsys):
+    """--prune-end 0.5: the final sparsity is in place after half the epochs (the default 0.75 is still short
+    of it there); outside (0, 1] or without --schedule gradual it is one line, exit 2, nothing written."""
+    d, *_ = digits
+
+    def sparsity_per_epoch(**kw):
+        cfg = FinetuneConfig(epochs=4, batch_size=64, lr=3e-3, seed=0, max_train=400, prune="unstructured",
+                             sparsity=0.6, schedule="gradual", **kw)
+        report = finetune(DIGITS_FLOAT, d / "train.npz", tmp_path / f"s{len(kw)}.tflite", cfg, progress=False,
+                          log=lambda m: None)
+        return [h["sparsity"] for h in report["history"]]
+
+    early, default = sparsity_per_epoch(prune_end=0.5), sparsity_per_epoch()
+    assert early[1] == pytest.approx(0.6) and default[1] < 0.59 and default[3] == pytest.approx(0.6)
+    for extra, message in [(["--schedule", "gradual", "--prune-end", "0"], "--prune-end 0.0: give the fraction"),
+                           (["--prune-end", "0.5"], "it needs --schedule gradual")]:
+        out = tmp_path / "bad.tflite"
+        rc = main(["finetune", str(DIGITS_FLOAT), "--data", str(d / "train.npz"), "-o", str(out),
+                   "--prune", "unstructured", "--sparsity", "0.5", *extra])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and message in err and len(err.splitlines()) == 1 and not out.exists()
