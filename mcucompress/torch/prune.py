@@ -29,6 +29,7 @@ from mcucompress.torch.bridge import GraphModule
 
 METHODS = ("unstructured", "2:4", "1:4", "channels")
 SCHEDULES = ("oneshot", "gradual", "iterative")
+END_FRACTION = 0.75  # gradual: where the schedule reaches the final sparsity, as a fraction of total_steps
 ALLOCATIONS = ("global", "uniform", "erk")  # unstructured: one RMS-normalized threshold, equal ratios, or ERK;
 # channels: uniform, or (any other) per-group ratios from the post-training pruner's sensitivity pass
 
@@ -81,7 +82,7 @@ class Pruner:
         self.method, self.sparsity, self.schedule = method, float(sparsity), schedule
         self.total_steps = int(total_steps or 0)
         self.begin = int(begin_step)
-        self.end = int(end_step) if end_step is not None else max(self.begin + 1, int(0.75 * self.total_steps))
+        self.end = int(end_step) if end_step is not None else max(self.begin + 1, int(END_FRACTION * self.total_steps))
         self.frequency, self.rounds, self.rewind_step = max(1, int(frequency)), max(1, int(rounds)), int(rewind_step)
         self.allocation = allocation
         self.keep = tuple(keep)  # layers left whole (op or output tensor names; torch module names)

@@ -34,6 +34,7 @@ from mcucompress.fileio import write_atomic
 from mcucompress.ir import Graph
 from mcucompress.torch.augment import cutmix_with_partners, flip_shift
 from mcucompress.torch.bridge import GraphModule
+from mcucompress.torch.prune import END_FRACTION
 
 
 @dataclass
@@ -50,7 +51,7 @@ class FinetuneConfig:
     schedule: str = "oneshot"
     allocation: str = "global"  # unstructured ratios per layer: global (RMS-normalized threshold), uniform, erk
     keep_layers: tuple[str, ...] = ()  # conv/FC layers left whole by the pruning
-    prune_end: float = 0.75  # gradual: the fraction of the training at which the final sparsity is reached
+    prune_end: float = END_FRACTION  # gradual: the fraction of the training at which the final sparsity is reached
     rounds: int = 3  # iterative schedule
     val_split: float = 0.1  # held back from the training data when no validation file is given
     max_train: int | None = None  # use only the first N training samples (quick runs)
