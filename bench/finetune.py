@@ -148,6 +148,8 @@ def main() -> int:
     ap.add_argument("--distill", type=float, default=0.0, help="distillation weight toward the original model")
     ap.add_argument("--cutmix", action="store_true", help="CutMix every run's images (labels weighted by area, the "
                                                           "teacher labels the mixed image)")
+    ap.add_argument("--batchnorm", action="store_true", help="every float run trains with BatchNorm after each "
+                                                             "convolution, folded on export (finetune --batchnorm)")
     ap.add_argument("--qat-epochs", type=int, default=3)
     ap.add_argument("--qat-lr", type=float, default=1e-3, help="relative, as --lr")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -195,7 +197,8 @@ def main() -> int:
                                      "val_top1": report.get("val_top1")}}), flush=True)
     results: dict = {"model": MODEL.name, "start": str(start_model), "stage1_epochs": a.stage1, "epochs": a.epochs,
                      "max_train": a.max_train, "seed": a.seed, "lr": a.lr, "batch_size": a.batch_size,
-                     "distill": a.distill, "cutmix": a.cutmix, "qat_epochs": a.qat_epochs, "qat_lr": a.qat_lr, "runs": {}}
+                     "distill": a.distill, "cutmix": a.cutmix, "batchnorm": a.batchnorm, "qat_epochs": a.qat_epochs,
+                     "qat_lr": a.qat_lr, "runs": {}}
     original = mcucompress.load(MODEL)
     if not a.no_original:
         results["runs"]["original_ptq"] = measure(mcucompress.quantize(original, calib), x_test, y_test, "original",
@@ -205,7 +208,7 @@ def main() -> int:
         qat = RUNS[name].get("qat", False)
         run = dict(RUNS[name])
         lr = a.qat_lr if qat else a.lr or LR
-        cfg = run_config(a, a.qat_epochs if qat else a.epochs, lr, **run)
+        cfg = run_config(a, a.qat_epochs if qat else a.epochs, lr, batchnorm=a.batchnorm and not qat, **run)
         source = workdir / f"{QAT_FROM}.tflite" if qat else start_model
         if not source.exists():
             print(f"bench/finetune.py: run '{name}' starts from {source}, which is absent: run {QAT_FROM} first",

@@ -252,7 +252,7 @@ def cmd_finetune(args) -> int:
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
                          allocation=args.allocation, keep_layers=_names(args.keep_layers),
                          prune_end=args.prune_end, val_split=args.val_split, augment=args.augment, cutmix=args.cutmix,
-                         max_train=args.max_train,
+                         max_train=args.max_train, batchnorm=args.batchnorm,
                          distill=args.distill, temperature=args.temperature, normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
     kind = "int8 (QAT)" if args.qat else "float32"
@@ -455,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cutmix", action="store_true",
                    help="CutMix image inputs: a box of another image pasted in, the labels weighted by area (with "
                         "--distill the teacher labels the mixed image)")
+    p.add_argument("--batchnorm", action="store_true",
+                   help="train with a BatchNorm after every convolution (identity at the start, batch statistics "
+                        "while training), folded back into the weights on export; not with --qat")
     p.add_argument("--distill", type=float, default=0.0, metavar="ALPHA",
                    help="weight in [0, 1] of a distillation loss toward MODEL's own predictions (its soft targets "
                         "at --temperature); helps pruned and QAT runs keep the dense model's accuracy")

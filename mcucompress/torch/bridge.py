@@ -94,6 +94,9 @@ class GraphModule(nn.Module):
         self.straight_through: set[str] = set()  # masked weights whose gradient passes the mask (SR-STE)
         self.fake_quant = None  # set by mcucompress.torch.qat: .act(name, x) and .weight(op, w, b)
         self.capture = None  # a dict to record every activation in (name -> tensor), for observers and tests
+        self.norms = nn.ModuleDict()  # BatchNorm2d per convolution during training (mcucompress.torch.batchnorm)
+        self.norm_keys = {op.outputs[0]: f"op{i}" for i, op in enumerate(graph.ops)}
+        self.preact = None  # a dict to record convolution outputs before BatchNorm and activation in (NCHW)
         last = graph.producer(graph.outputs[0])
         self.logits_name = last.inputs[0] if last is not None and last.kind == "SOFTMAX" else graph.outputs[0]
 
@@ -128,13 +131,31 @@ class GraphModule(nn.Module):
         with torch.no_grad():
             p.mul_(m)
 
+    def norm_key(self, op: Op) -> str:
+        return self.norm_keys[op.outputs[0]]
+
+    def normalize(self, op: Op, y: torch.Tensor) -> torch.Tensor:
+        """A convolution's NCHW output through its BatchNorm, if it has one (recorded first when asked)."""
+        if self.preact is not None:
+            self.preact[op.outputs[0]] = y
+        key = self.norm_keys[op.outputs[0]]
+        return self.norms[key](y) if key in self.norms else y
+
     def to_graph(self) -> Graph:
-        """The graph with the current weights (masked entries exact zeros), as a new float32 Graph."""
+        """The graph with the current weights (masked entries exact zeros, BatchNorm folded), as a new float32
+        Graph."""
+        from mcucompress.torch.batchnorm import folded
+
         g = copy.deepcopy(self.graph)
         with torch.no_grad():
-            for name, key in self.key.items():
-                if key in self.params:
-                    g.t(name).data = self.const(name).detach().cpu().numpy().astype(np.float32).reshape(g.t(name).shape)
+            values = {name: self.const(name) for name, key in self.key.items() if key in self.params}
+            for op in g.ops:
+                key = self.norm_keys[op.outputs[0]]
+                if key in self.norms:
+                    w, b = op.inputs[1], op.inputs[2]
+                    values[w], values[b] = folded(self.norms[key], op, values[w], values[b])
+            for name, v in values.items():
+                g.t(name).data = v.detach().cpu().numpy().astype(np.float32).reshape(g.t(name).shape)
         return g
 
     # -- forward ------------------------------------------------------------------------------------------
@@ -199,7 +220,7 @@ def _weighted(m: GraphModule, op: Op, xs: list) -> torch.Tensor:
     else:  # depthwise: IR weight [1, kh, kw, C*M] -> torch [C*M, 1, kh, kw], one group per input channel
         y = F.conv2d(xc, w.permute(3, 0, 1, 2), b, (a.stride_h, a.stride_w), 0, (a.dilation_h, a.dilation_w),
                      groups=x.shape[3])
-    return _act(y[:, :, :oh, :ow].permute(0, 2, 3, 1), a.activation)
+    return _act(m.normalize(op, y[:, :, :oh, :ow]).permute(0, 2, 3, 1), a.activation)
 
 
 def _transpose_conv(m: GraphModule, op: Op, xs: list) -> torch.Tensor:

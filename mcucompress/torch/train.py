@@ -60,6 +60,7 @@ class FinetuneConfig:
     distill: float = 0.0  # weight of the distillation loss toward the input model's logits (0: labels only)
     temperature: float = 4.0  # of that distillation (Hinton et al.)
     normalize: str | None = None  # --normalize of the data (mcucompress.normalize)
+    batchnorm: bool = False  # BatchNorm after every convolution while training, folded back on export
 
 
 # -- data ----------------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def split_indices(n: int, cfg: FinetuneConfig, val_file: bool) -> tuple[np.ndarr
 
 # -- checkpoints -----------------------------------------------------------------------------------------
 # Options added after checkpoints were written: those resume unless the option is used.
-LATER_OPTIONS = ("cutmix", "keep_layers", "prune_end")
+LATER_OPTIONS = ("cutmix", "keep_layers", "prune_end", "batchnorm")
 
 
 def _fingerprint(model_path, data_path, cfg: FinetuneConfig, val_path) -> str:
@@ -171,6 +172,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     """Fine-tune `model_path` on `data_path` and write `out_path` (.tflite); returns the run report."""
     from mcucompress.driver import load
     from mcucompress.frontend import tflite_writer
+    from mcucompress.torch.batchnorm import insert_batchnorm
     from mcucompress.torch.prune import Pruner
     from mcucompress.torch.qat import enable_qat
 
@@ -208,6 +210,8 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
         module = pruner.model
         for note in pruner.notes:
             log(f"prune: {note}")
+    if cfg.batchnorm:
+        log(f"batchnorm: {insert_batchnorm(module, calib)} convolutions train with BatchNorm, folded on export")
     if cfg.qat:
         observe = cfg.observe_steps if cfg.observe_steps is not None else max(1, steps_per_epoch // 2)
         enable_qat(module, calib, observe_steps=observe)
@@ -334,6 +338,9 @@ def _check_config(cfg: FinetuneConfig) -> None:
         raise McuError(f"--temperature {cfg.temperature}: give a positive temperature, e.g. 4")
     if cfg.distill > 0 and cfg.loss != "ce":
         raise McuError("--distill needs --loss ce (it matches the teacher's class probabilities)")
+    if cfg.batchnorm and cfg.qat:
+        raise McuError("--batchnorm with --qat: QAT simulates the folded int8 weights; fine-tune with --batchnorm "
+                       "first, then run --qat on its output")
     if cfg.cutmix and cfg.loss != "ce":
         raise McuError("--cutmix needs --loss ce (it weights two images' labels)")
     if cfg.prune is None and cfg.sparsity is not None:
