@@ -76,9 +76,14 @@ def insert_batchnorm(module, samples: np.ndarray, batch: int = 256, momentum: fl
     return len(ops)
 
 
-def folded(bn: nn.BatchNorm2d, op: Op, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight, bias) of `op` with BatchNorm `bn` (its running statistics) folded in; IR layouts (OHWI for
-    CONV_2D, 1HWC for DEPTHWISE_CONV_2D)."""
+def fold_scale(bn: nn.BatchNorm2d, op: Op) -> torch.Tensor:
+    """gamma / sqrt(var + eps) of BatchNorm `bn`, shaped to scale `op`'s weight per output channel in the IR
+    layout (OHWI for CONV_2D, 1HWC for DEPTHWISE_CONV_2D)."""
     s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shape = (-1, 1, 1, 1) if op.kind == "CONV_2D" else (1, 1, 1, -1)
-    return w * s.reshape(shape), (b - bn.running_mean) * s + bn.bias
+    return s.reshape((-1, 1, 1, 1) if op.kind == "CONV_2D" else (1, 1, 1, -1))
+
+
+def folded(bn: nn.BatchNorm2d, op: Op, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight, bias) of `op` with BatchNorm `bn` (its running statistics) folded in."""
+    s = fold_scale(bn, op)
+    return w * s, (b - bn.running_mean) * s.reshape(-1) + bn.bias

@@ -96,6 +96,7 @@ class GraphModule(nn.Module):
         self.capture = None  # a dict to record every activation in (name -> tensor), for observers and tests
         self.norms = nn.ModuleDict()  # BatchNorm2d per convolution during training (mcucompress.torch.batchnorm)
         self.norm_keys = {op.outputs[0]: f"op{i}" for i, op in enumerate(graph.ops)}
+        self.weight_op = {op.inputs[1]: op for op in graph.ops if op.kind in WEIGHTED}
         self.preact = None  # a dict to record convolution outputs before BatchNorm and activation in (NCHW)
         last = graph.producer(graph.outputs[0])
         self.logits_name = last.inputs[0] if last is not None and last.kind == "SOFTMAX" else graph.outputs[0]
@@ -140,6 +141,16 @@ class GraphModule(nn.Module):
             self.preact[op.outputs[0]] = y
         key = self.norm_keys[op.outputs[0]]
         return self.norms[key](y) if key in self.norms else y
+
+    def folded_weight(self, name: str) -> torch.Tensor:
+        """Weight `name` as the exported graph will hold it (its convolution's BatchNorm scale folded in, when it
+        has one): what magnitude pruning ranks, since BatchNorm makes each output channel's raw scale arbitrary."""
+        from mcucompress.torch.batchnorm import fold_scale
+
+        w = self.param(name)
+        op = self.weight_op.get(name)
+        key = self.norm_keys[op.outputs[0]] if op is not None else None
+        return w * fold_scale(self.norms[key], op) if key in self.norms else w
 
     def to_graph(self) -> Graph:
         """The graph with the current weights (masked entries exact zeros, BatchNorm folded), as a new float32

@@ -200,7 +200,7 @@ class Pruner:
     # -- masks ------------------------------------------------------------------------------------------------
     def _update(self, sparsity: float) -> None:
         names = list(self.targets)
-        mats = [self.targets[n][1].matrix(self.targets[n][0].detach().cpu().numpy()) for n in names]
+        mats = [self.targets[n][1].matrix(self._ranked(n)) for n in names]
         if self.method in nm.PATTERNS:
             n_, m_ = nm.PATTERNS[self.method]
             keeps = [nm.nm_mask(m, n_, m_) for m in mats]
@@ -220,6 +220,11 @@ class Pruner:
                 self.model.set_mask(name, mask)
         self.current = sparsity
         self._apply()
+
+    def _ranked(self, name: str) -> np.ndarray:
+        """The weight whose magnitudes choose the mask: as exported (BatchNorm folded) for a GraphModule."""
+        w = self.model.folded_weight(name) if isinstance(self.model, GraphModule) else self.targets[name][0]
+        return w.detach().cpu().numpy()
 
     def _apply(self) -> None:
         with torch.no_grad():

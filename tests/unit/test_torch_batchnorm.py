@@ -87,3 +87,17 @@ def test_finetune_with_batchnorm_learns_and_refuses_qat(digits, tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--batchnorm with --qat" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "bad.tflite").exists()
+
+
+def test_magnitude_pruning_ranks_the_weights_with_batchnorm_folded(digits):
+    """With BatchNorm a channel's raw weight scale says nothing: the Pruner ranks the weights as exported, so a
+    channel whose BatchNorm scales it down 1000x loses its weights first."""
+    x, *_ = digits
+    module = GraphModule(mcucompress.load(DIGITS_FLOAT))
+    insert_batchnorm(module, x[:300])
+    op = [o for o in normalizable_ops(module) if o.kind == "CONV_2D"][-1]
+    with torch.no_grad():
+        module.norms[module.norm_key(op)].weight[0] *= 1e-3
+    pruner = Pruner(module, method="unstructured", sparsity=0.3, allocation="uniform")
+    mask = pruner.masks[op.inputs[1]]
+    assert float(mask[0].sum()) == 0 and float(mask[1:].mean()) > 0.6
