@@ -39,7 +39,9 @@ channels50uniform from the 15-epoch model 78.95% (-3.75 against 82.70%); with --
 82.50% and channels50 78.30% (-4.2). Session 24, this recipe (lr 1e-2 everywhere, from the 15-epoch model): dense
 83.30% (14,113,820 instructions); unstructured80 79.85% (-3.45; 10,860,000 instructions = 0.769x, 30,848 weight
 bytes = 0.378x); channels50 at that rate from session 21: 79.70% (-3.6); qat (3 epochs from that dense model)
-83.95%.
+83.95%. Session 25, the same with --batchnorm (BatchNorm while training, folded on export): dense 83.05% (float
+83.40%), unstructured80 79.85% (float 80.40%; -3.2 against that dense run), 10,838,780 instructions, 30,732
+weight bytes: no gain.
 
 Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
 to_npz.py into the work folder).

@@ -314,11 +314,12 @@ def test_distillation_schedule_follows_the_method(monkeypatch):
 
     seen = []
     monkeypatch.setattr(distill, "distill",
-                        lambda dense, pruned, x, steps, lr, nm, cutmix: seen.append((steps, lr, cutmix)))
+                        lambda dense, pruned, x, steps, lr, nm, cutmix, batchnorm: seen.append((steps, lr, cutmix,
+                                                                                               batchnorm)))
     graph = mcucompress.load(DIGITS_FLOAT)
     for method, sparsity in (("channels", 0.3), ("unstructured", 0.5), ("2:4", None)):
         mcucompress.prune(graph, CAL, method, sparsity, "distill")
-    default = (distill.STEPS, distill.LR, False)
+    default = (distill.STEPS, distill.LR, False, True)
     assert seen == [distill.SCHEDULES["channels"], default, default]
     channels = distill.SCHEDULES["channels"]
     assert channels.steps > distill.STEPS and channels.lr > distill.LR and channels.cutmix
