@@ -72,7 +72,6 @@ def insert_batchnorm(module, samples: np.ndarray, batch: int = 256, momentum: fl
             bn.weight.copy_(torch.sqrt(var + bn.eps).float())
             bn.bias.copy_(mean.float())
         module.norms[module.norm_key(op)] = bn
-    module.train(was_training)
     return len(ops)
 
 
