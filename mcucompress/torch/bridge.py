@@ -139,7 +139,7 @@ class GraphModule(nn.Module):
         """A convolution's NCHW output through its BatchNorm, if it has one (recorded first when asked)."""
         if self.preact is not None:
             self.preact[op.outputs[0]] = y
-        key = self.norm_keys[op.outputs[0]]
+        key = self.norm_key(op)
         return self.norms[key](y) if key in self.norms else y
 
     def folded_weight(self, name: str) -> torch.Tensor:
@@ -149,7 +149,7 @@ class GraphModule(nn.Module):
 
         w = self.param(name)
         op = self.weight_op.get(name)
-        key = self.norm_keys[op.outputs[0]] if op is not None else None
+        key = self.norm_key(op) if op is not None else None
         return w * fold_scale(self.norms[key], op) if key in self.norms else w
 
     def to_graph(self) -> Graph:
@@ -161,7 +161,7 @@ class GraphModule(nn.Module):
         with torch.no_grad():
             values = {name: self.const(name) for name, key in self.key.items() if key in self.params}
             for op in g.ops:
-                key = self.norm_keys[op.outputs[0]]
+                key = self.norm_key(op)
                 if key in self.norms:
                     w, b = op.inputs[1], op.inputs[2]
                     values[w], values[b] = folded(self.norms[key], op, values[w], values[b])
