@@ -7,8 +7,9 @@ mps2-an386 in QEMU (median of a few samples). Float pruned models are quantized 
 same 500 calibration images as the dense baseline: the issue's protocol, 500 training images drawn with
 to_npz.py --seed 0 (tests/cifar_protocol.py, cached in .cache/cifar10), with the same calibration method
 (`--calibration-method`, default minmax; percentile clips the pruned models' activation outliers: ResNet-8 2:4
-distill 75.75 -> 75.75%, 50% unstructured distill 75.80 -> 76.15% with torch on one thread, dense 76.70% either
-way; before the distillation's student trained with BatchNorm 74.05 -> 75.20% and 75.45 -> 75.65%).
+distill 76.05 -> 75.65%, 50% unstructured distill 76.25 -> 76.05% with torch on two threads (distillation seeds 1 and 2:
+75.30 -> 75.85% and 75.40 -> 76.20%; 75.60 -> 75.50% and 76.35 -> 76.05%), dense 76.70% either way; before the
+distillation's student trained with BatchNorm 74.05 -> 75.20% and 75.45 -> 75.65%).
 
 usage: python bench/prune.py [--methods channels,unstructured,2:4,1:4] [--sparsities 0.3,0.5,0.7,0.9]
                              [--recover none,bias,reconstruct,distill] [--no-qemu | --qemu-for LIST] [--n-test 2000]
