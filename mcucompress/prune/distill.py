@@ -78,10 +78,10 @@ LR = 3e-3  # relative: each tensor's Adam step size is LR x its RMS (a first con
 # removed at once (the student keeping the dense shape until then) 72.10 / 72.30%. The loss is not quantization's: a
 # rerun of the kept schedule (73.05% int8 minmax, seed 0) scores 72.75% as the float model.
 # 2:4 and 50% unstructured lose with lr 1e-2 (seeds 0-2: 75.15/73.85/74.95% and 75.40/75.35/75.05% percentile against
-# 75.20/75.15/75.30% and 75.85/75.55/75.50%), 2:4 with 600 steps (74.70%, without the BatchNorm) and 50% unstructured with (2000, 1e-3,
-# CutMix) (seed 1: 74.85% against 75.55%), 50% unstructured with (1000, 1e-3) (seeds 0, 1: 75.55 / 75.15% against
-# 75.65 / 75.45%), and the average of the weights of distillation seeds 0-2 (a model soup: 75.20% unstructured, 74.80%
-# 2:4).
+# 75.20/75.15/75.30% and 75.85/75.55/75.50%), 2:4 with 600 steps (74.70%, without the BatchNorm) and 50% unstructured
+# with (2000, 1e-3, CutMix) (seed 1: 74.85% against 75.55%), 50% unstructured with (1000, 1e-3) (seeds 0, 1:
+# 75.55 / 75.15% against 75.65 / 75.45%), and the average of the weights of distillation seeds 0-2 (a model soup: 75.20%
+# unstructured, 74.80% 2:4).
 SCHEDULES = {"channels": Schedule(6000, 1e-2, cutmix=True, batchnorm=False)}
 SEED = 0
 BN_LR = 3e-3  # relative, the BatchNorm scales and shifts of the student, whatever the schedule's rate
