@@ -92,8 +92,7 @@ def prune(graph: Graph, data: np.ndarray, method: str = "unstructured", sparsity
 
         moving = {work.ops[i].inputs[1]: plan.nm for i, plan in plans.items()  # N:M kept positions may move
                   if plan.nm is not None and plan.nm_rows == 1 and work.ops[i].kind in ("CONV_2D", "FULLY_CONNECTED")}
-        plan = schedule(method)
-        distill(dense, work, x, steps=plan.steps, lr=plan.lr, nm=moving, cutmix=plan.cutmix, batchnorm=plan.batchnorm)
+        distill(dense, work, x, nm=moving, **schedule(method)._asdict())
     if q_out is not None:
         write_back(q_out, work)
         work = q_out

@@ -152,7 +152,7 @@ def distill(dense: Graph, pruned: Graph, x: np.ndarray, steps: int = STEPS, batc
         rms_b = max(float(b.detach().pow(2).mean().sqrt()), rms_w)
         groups += [{"params": [w], "lr": lr * rms_w}, {"params": [b], "lr": lr * rms_b}]
     if batchnorm:  # N:M groups run along one output channel, so their raw and folded rankings agree
-        insert_batchnorm(student, np.ascontiguousarray(x, np.float32))
+        insert_batchnorm(student, xs.numpy())
         groups += [{"params": [p], "lr": BN_LR * float(p.detach().pow(2).mean().sqrt())}
                    for p in student.norms.parameters()]
     opt = torch.optim.Adam(groups)
