@@ -81,9 +81,10 @@ LR = 3e-3  # relative: each tensor's Adam step size is LR x its RMS (a first con
 # dense model's top class on 87% of the calibration images and 82.5% of the test images (logit error 0.08 and 0.13 of
 # their mean square): it fits neither fully, and 1,000 steps on the 500 images without augmentation (0.008, 91% on them)
 # score 69.75%. Also no better (seed 0, one thread, two runs at once): a moving average of the weights (0.999) 72.80 /
-# 72.50%; brightness, contrast and saturation jitter (x0.6-1.4) 72.85 / 73.40%; structures that thin only the residual
+# 72.50%; brightness, contrast and saturation jitter (x0.6-1.4) 72.85 / 73.40%; a structure that thins only the residual
 # blocks' inner channels, so that every residual-stream tensor keeps its shape and is matched, 16/12/16/32/48/64 (30.7%
-# of the MACs, 0.720x the weight bytes) 71.55 / 71.95% and 16/8/28/32/44/64 (31.3%, 0.728x) 71.75 / 71.75%.
+# of the MACs, 0.720x the weight bytes; README's channel groups) 71.55 / 71.95% (README's 16/8/28/32/44/64 again: 71.75
+# / 71.75%).
 # 2:4 and 50% unstructured lose with lr 1e-2 (seeds 0-2: 75.15/73.85/74.95% and 75.40/75.35/75.05% percentile against
 # 75.20/75.15/75.30% and 75.85/75.55/75.50%), 2:4 with 600 steps (74.70%, without the BatchNorm) and 50% unstructured
 # with (2000, 1e-3, CutMix) (seed 1: 74.85% against 75.55%), 50% unstructured with (1000, 1e-3) (seeds 0, 1:

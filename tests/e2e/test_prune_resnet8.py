@@ -57,9 +57,8 @@ NOT_MET = "issue 11 goal not met yet (strict: a pass fails, so the marker goes w
     # measured 72.80% int8 (72.20% quantized with percentile; 71.25% with 1,500 steps and no CutMix, 70.40% with the
     # 300-step distillation at 3e-3, reconstruct 68.0%) against dense 76.7%: -3.9 points
     pytest.param("channels", 0.3, "distill", 2.0, marks=pytest.mark.xfail(reason=NOT_MET, strict=True)),
-    # measured 76.25% (-0.45 points) with torch on this machine's two threads, as the suite runs (distillation seeds 1,
-    # 2: 75.60%, 76.35%); 75.55% with 300 distillation steps, 75.45% before the student's BatchNorm; reconstruction
-    # 75.05%
+    # measured 76.25% (-0.45 points) with torch on this machine's two threads, as the suite runs (distillation seeds
+    # 1, 2: 75.60%, 76.35%); 75.55% with 300 steps, 75.45% before the student's BatchNorm; reconstruction 75.05%
     pytest.param("unstructured", 0.5, "distill", 1.0),
     # measured 76.05% (-0.65 points) on two threads (seeds 1, 2: 75.30%, 75.40%); 75.25% with 300 steps; before the
     # student's BatchNorm 74.05% on PyTorch 2.13 CPU, 74.65% before the 2:4 positions could move in distillation,
