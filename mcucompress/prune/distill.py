@@ -84,7 +84,12 @@ LR = 3e-3  # relative: each tensor's Adam step size is LR x its RMS (a first con
 # 72.50%; brightness, contrast and saturation jitter (x0.6-1.4) 72.85 / 73.40%; a structure that thins only the residual
 # blocks' inner channels, so that every residual-stream tensor keeps its shape and is matched, 16/12/16/32/48/64 (30.7%
 # of the MACs, 0.720x the weight bytes; README's channel groups) 71.55 / 71.95% (README's 16/8/28/32/44/64 again: 71.75
-# / 71.75%).
+# / 71.75%). Session 28 (seed 0, one thread, two or three runs at once), none better: adaptive SAM (Kwon et al. 2021,
+# rho 0.2, twice the compute a step) 70.55 / 71.00%; a pull toward the reconstructed weights (0.05 x each tensor's
+# squared distance relative to its norm) 71.65 / 71.90%; a chain through a smaller cut (15.9% of the MACs removed,
+# 16/12/32/32/60/48, distilled 3,000 steps; then pruned on to 36.7% and distilled 6,000) 72.20 / 71.95%. That 15.9%
+# model alone scores 72.70% reconstructed and 73.35 / 73.70% distilled (6,000 steps; float 74.70%; 3,000 steps
+# 73.70 / 74.50%): at half the cut the distilled model is still 2.2-3.3 points below dense.
 # 2:4 and 50% unstructured lose with lr 1e-2 (seeds 0-2: 75.15/73.85/74.95% and 75.40/75.35/75.05% percentile against
 # 75.20/75.15/75.30% and 75.85/75.55/75.50%), 2:4 with 600 steps (74.70%, without the BatchNorm) and 50% unstructured
 # with (2000, 1e-3, CutMix) (seed 1: 74.85% against 75.55%), 50% unstructured with (1000, 1e-3) (seeds 0, 1:
