@@ -251,7 +251,8 @@ def cmd_finetune(args) -> int:
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, loss=args.loss,
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
                          allocation=args.allocation, keep_layers=_names(args.keep_layers),
-                         prune_end=args.prune_end, val_split=args.val_split, augment=args.augment, cutmix=args.cutmix,
+                         prune_end=args.prune_end, rounds=args.rounds, val_split=args.val_split, augment=args.augment,
+                         cutmix=args.cutmix,
                          max_train=args.max_train, batchnorm=args.batchnorm,
                          distill=args.distill, temperature=args.temperature, normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
@@ -442,7 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=["oneshot", "gradual", "iterative"], default="oneshot")
     p.add_argument("--prune-end", type=float, default=0.75, metavar="FRACTION",
                    help="gradual: the fraction of the training by which the final sparsity is reached; the rest "
-                        "fine-tunes with the masks fixed (default: %(default)s)")
+                        "fine-tunes with the masks fixed (channels, iterative: the rounds fall before it; "
+                        "default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="iterative: the number of prunes (channels: equal steps of MACs removed; default: %(default)s)")
     p.add_argument("--allocation", choices=["global", "uniform", "erk"], default="global",
                    help="unstructured sparsity per layer: one threshold on RMS-normalized weights (global), the "
                         "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser); "

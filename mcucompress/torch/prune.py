@@ -4,8 +4,11 @@ The masks come from the post-training pruner's functions (mcucompress.prune: `ma
 `masks.global_ratios`, `nm.nm_mask` over `layers.matrix` views, so N:M groups run along input channels
 exactly as the sparse C kernels read them). Channel pruning is the post-training pruner's graph-level
 removal (`mcucompress.prune.prune(method='channels')`: channel groups propagated through residual ADDs,
-depthwise layers and flattening, weights refitted), applied once to the IR; the module is then rebuilt
-smaller (`pruner.model`) and fine-tuned, so removed channels cannot come back.
+depthwise layers and flattening, weights refitted), applied to the IR; the module is then rebuilt
+smaller (`pruner.model`) and fine-tuned, so removed channels cannot come back. Channels take the oneshot
+schedule, or iterative: `rounds` removals at equal steps of the MACs (s_f k / rounds of the original model's
+MACs at round k), at equal intervals before end_step, each choosing and refitting channels of the model as
+trained so far (Li et al. 2017's prune-retrain loop); each round is a new, smaller `pruner.model`.
 
 Schedules (`step()` once per training step, after the optimizer's step):
 - oneshot: the final sparsity at step 0, then fine-tuning with the mask fixed;
@@ -23,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mcucompress.analysis import total_cost
 from mcucompress.errors import McuError
 from mcucompress.prune import layers, masks, nm
 from mcucompress.torch.bridge import GraphModule
@@ -70,8 +74,9 @@ class Pruner:
                 raise TrainPruneError(f"--prune {method} fixes its pattern; use --schedule oneshot")
         if not (0.0 <= float(sparsity) < 1.0):
             raise TrainPruneError(f"--sparsity {sparsity:g} is outside [0, 1); give the fraction to remove, e.g. 0.8")
-        if method == "channels" and schedule != "oneshot":
-            raise TrainPruneError("--prune channels removes channels once, then fine-tunes; use --schedule oneshot")
+        if method == "channels" and schedule == "gradual":
+            raise TrainPruneError("--prune channels removes channels in whole steps; use --schedule oneshot, or "
+                                  "iterative with --rounds")
         if schedule in ("gradual", "iterative") and not total_steps:
             raise TrainPruneError(f"--schedule {schedule} needs total_steps (the training length in steps)")
         if allocation not in ALLOCATIONS:
@@ -92,8 +97,15 @@ class Pruner:
         self.rewind: dict[str, torch.Tensor] | None = None
         self.masks: dict[str, torch.Tensor] = {}  # none for channels: removed channels are gone from the module
         if method == "channels":
-            self.model = self._remove_channels(model, example_inputs, calibration)
+            from mcucompress.torch.convert import as_graph_module
+
+            self.model = as_graph_module(model, example_inputs)
+            self._calibration = calibration if calibration is not None else example_inputs
+            self._macs0 = total_cost(self.model.to_graph()).macs
             self.targets = {}
+            if schedule == "iterative":
+                self._check_reachable()
+            self._remove_channels(self.target(0))
             return
         if method in nm.PATTERNS and not isinstance(model, GraphModule):
             # N:M groups must run along the IR's input channels (a torch flatten orders FC columns differently)
@@ -162,12 +174,15 @@ class Pruner:
 
     # -- schedule ------------------------------------------------------------------------------------------
     def target(self, t: int) -> float:
-        """The sparsity the schedule asks for at step t."""
+        """The sparsity the schedule asks for at step t (channels: the fraction of the MACs removed)."""
         s = self.sparsity
         if self.schedule == "oneshot":
             return s
         if self.schedule == "gradual":
             return polynomial_sparsity(t, s, self.begin, self.end)
+        if self.method == "channels":  # rounds at equal steps of MACs, all within [0, end_step)
+            k = min(self.rounds, 1 + t * self.rounds // max(self.end, 1))
+            return s * k / self.rounds
         k = min(self.rounds, 1 + t * self.rounds // max(self.total_steps, 1))
         return 1 - (1 - s) ** (k / self.rounds)
 
@@ -182,6 +197,8 @@ class Pruner:
         """Advance one training step: recompute masks when the schedule says so, and re-zero pruned weights."""
         self.t += 1
         if self.method == "channels":
+            if self.schedule == "iterative" and self.target(self.t) > self.current + 1e-12:
+                self._remove_channels(self.target(self.t))
             return
         if self.schedule == "iterative" and self.rewind is None and self.t >= self.rewind_step:
             self.rewind = self._snapshot()
@@ -195,7 +212,7 @@ class Pruner:
     @property
     def done(self) -> bool:
         """True once the final sparsity is in place (the model's epochs from here on are candidates)."""
-        return self.method == "channels" or abs(self.current - self.sparsity) < 1e-9
+        return abs(self.current - self.sparsity) < 1e-9
 
     # -- masks ------------------------------------------------------------------------------------------------
     def _update(self, sparsity: float) -> None:
@@ -247,11 +264,16 @@ class Pruner:
 
     # -- resume -----------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """Masks and schedule position; after an iterative channel round, also the structure (the graph)."""
+        graph = self.model.to_graph() if self.method == "channels" and self.schedule == "iterative" else None
         return {"t": self.t, "current": self.current, "masks": {k: v.cpu() for k, v in self.masks.items()},
-                "rewind": self.rewind}
+                "rewind": self.rewind, "graph": graph}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a checkpoint; a channel run's `model` may be a new, smaller module (train that one)."""
         self.t, self.current, self.rewind = state["t"], state["current"], state["rewind"]
+        if state.get("graph") is not None:
+            self.model = GraphModule(state["graph"], self.model.input_layout)
         for name, mask in state["masks"].items():
             p = self.targets[name][0]
             self.masks[name] = mask.to(p.device, p.dtype)
@@ -260,21 +282,37 @@ class Pruner:
         self._apply()
 
     # -- channels ---------------------------------------------------------------------------------------
-    def _remove_channels(self, model, example_inputs, calibration) -> GraphModule:
-        from mcucompress.prune.api import prune
-        from mcucompress.torch.convert import as_graph_module, to_nhwc
+    def _samples(self) -> np.ndarray:
+        """The calibration samples as the graph's NHWC float32 array."""
+        from mcucompress.torch.convert import to_nhwc
 
-        module = as_graph_module(model, example_inputs)
-        data = calibration if calibration is not None else example_inputs
+        data = self._calibration
         if data is None:
             raise TrainPruneError("--prune channels needs calibration samples to choose and refit channels")
-        if isinstance(data, (tuple, list)):
-            data = data[0]
-        result = prune(module.to_graph(), to_nhwc(module, data), method="channels", sparsity=self.sparsity,
+        return to_nhwc(self.model, data[0] if isinstance(data, (tuple, list)) else data)
+
+    def _check_reachable(self) -> None:
+        """Fail before training, not at a late round, when the final sparsity asks for more MACs than the model
+        can lose (a quick uniform removal on the calibration samples, without recovery, raises the pruner's error)."""
+        from mcucompress.prune.api import prune
+
+        prune(self.model.to_graph(), self._samples(), method="channels", sparsity=self.sparsity, recover_with="none",
+              allocation="uniform", keep=self.keep)
+
+    def _remove_channels(self, target: float) -> None:
+        """Rebuild `self.model` with `target` of the original MACs removed (the current model's channels chosen
+        and refitted on the calibration samples); a round the previous one already reached changes nothing."""
+        from mcucompress.prune.api import prune
+
+        graph = self.model.to_graph()
+        fraction = 1 - (1 - target) * self._macs0 / max(total_cost(graph).macs, 1)  # of the current model's MACs
+        self.current = target
+        if fraction <= 0:
+            return
+        result = prune(graph, self._samples(), method="channels", sparsity=fraction,
                        allocation="uniform" if self.allocation == "uniform" else "sensitivity", keep=self.keep)
         self.notes.extend(result.notes)
-        self.current = self.sparsity
-        return GraphModule(result.graph, module.input_layout)
+        self.model = GraphModule(result.graph, self.model.input_layout)
 
 
 class _IrView:

@@ -166,6 +166,17 @@ def _save(path: Path, state: dict) -> None:
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
+def _optimizer(module: torch.nn.Module, lr: float, total: int, done: int):
+    """Adam over `module` with relative learning rates, and the cosine decay over `total` steps, `done` of them
+    already taken (a module rebuilt by a channel round continues the same curve)."""
+    opt = torch.optim.Adam(relative_lr_groups(module, lr))
+    for group in opt.param_groups:
+        group["initial_lr"] = group["lr"]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)),
+                                              last_epoch=done - 1)
+    return opt, sched
+
+
 # -- the run -----------------------------------------------------------------------------------------------
 def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None, checkpoint_dir=None,
              progress: bool = True, log=print) -> dict:
@@ -215,8 +226,7 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
     if cfg.qat:
         observe = cfg.observe_steps if cfg.observe_steps is not None else max(1, steps_per_epoch // 2)
         enable_qat(module, calib, observe_steps=observe)
-    opt = torch.optim.Adam(relative_lr_groups(module, cfg.lr))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    opt, sched = _optimizer(module, cfg.lr, total, 0)
     gen = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     best = None  # (score, epoch, module state, fake-quant state)
@@ -227,13 +237,16 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
         if state.get("fingerprint") != fingerprint:
             raise McuError(f"{ckpt_dir}: holds a checkpoint of a different run (model, data or options changed); "
                            "delete it or give --checkpoint-dir")
+        if pruner is not None:
+            pruner.load_state_dict(state["pruner"])
+            if pruner.model is not module:  # channels removed in a later round than the first
+                module = pruner.model
+                opt, sched = _optimizer(module, cfg.lr, total, 0)
         module.load_state_dict(state["module"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
-        if pruner is not None:
-            pruner.load_state_dict(state["pruner"])
         if cfg.qat:
             module.fake_quant.load_state(state["fake_quant"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
@@ -275,6 +288,10 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
             sched.step()
             if pruner is not None:
                 pruner.step()
+                if pruner.model is not module:  # a channel round: a smaller module, a new optimizer
+                    module = pruner.model
+                    module.train()
+                    opt, sched = _optimizer(module, cfg.lr, total, sched.last_epoch)
             running += float(loss.detach()) * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{running / seen:.4f}")
@@ -348,5 +365,12 @@ def _check_config(cfg: FinetuneConfig) -> None:
     if not 0 < cfg.prune_end <= 1:
         raise McuError(f"--prune-end {cfg.prune_end}: give the fraction of the training, in (0, 1], by which the "
                        "gradual schedule reaches the final sparsity")
-    if cfg.prune_end != FinetuneConfig.prune_end and cfg.schedule != "gradual":
-        raise McuError("--prune-end sets where --schedule gradual ends; it needs --schedule gradual")
+    if cfg.rounds < 1:
+        raise McuError(f"--rounds {cfg.rounds}: give at least 1 prune")
+    channel_rounds = cfg.prune == "channels" and cfg.schedule == "iterative"
+    if cfg.prune_end != FinetuneConfig.prune_end and cfg.schedule != "gradual" and not channel_rounds:
+        raise McuError("--prune-end sets where --schedule gradual ends (or where the rounds of --prune channels "
+                       "--schedule iterative end); it needs one of them")
+    if channel_rounds and (cfg.qat or cfg.batchnorm):
+        raise McuError(f"--prune channels --schedule iterative rebuilds the model each round: run it without "
+                       f"--{'qat' if cfg.qat else 'batchnorm'} (QAT can follow on its output)")

@@ -13,6 +13,7 @@ import mcucompress
 from mcucompress.analysis import total_cost
 from mcucompress.cli import main
 from mcucompress.dataset import quantize_input
+from mcucompress.errors import McuError
 from mcucompress.examples import DIGITS_FLOAT, DIGITS_MLP_FLOAT
 from mcucompress.examples.make_digits_models import digits_split
 from mcucompress.prune.layers import matrix
@@ -117,6 +118,27 @@ def test_channels_are_removed_physically(digits):
     steps(pruner.model, pruner, x, y, 5)
     assert [t.shape for t in pruner.model.to_graph().tensors.values()] == [t.shape for t in smaller.tensors.values()]
 
+def test_iterative_channel_rounds_shrink_the_model_in_steps(digits):
+    """--schedule iterative with channels: `rounds` removals at equal steps of MACs, spread over [0, end_step);
+    each round rebuilds a smaller module (train `pruner.model`), and only the last makes the pruner done."""
+    _, x, _, _, _ = digits
+    graph = mcucompress.load(DIGITS_FLOAT)
+    pruner = Pruner(GraphModule(graph), method="channels", sparsity=0.75, schedule="iterative", total_steps=40,
+                    end_step=30, rounds=3, calibration=x[:200])
+    removed, models = [], [pruner.model]
+    for _ in range(40):
+        removed.append(1 - graph_macs(pruner.model.to_graph()) / graph_macs(graph))
+        assert pruner.done == (pruner.t >= 20)
+        pruner.step()
+        if pruner.model is not models[-1]:
+            models.append(pruner.model)
+    assert removed[0] >= 0.25 and removed[10] >= 0.5 and removed[20] >= 0.75 and removed[-1] == removed[20]
+    assert removed[0] < removed[10] < removed[20] and len(models) == 3
+    with pytest.raises(McuError, match="at most 0.83 of the MACs"):  # before any training, not at the last round
+        Pruner(GraphModule(graph), method="channels", sparsity=0.9, schedule="iterative", total_steps=40,
+               calibration=x[:200])
+
+
 def test_channel_allocation_reaches_the_pruner(digits, monkeypatch):
     """--allocation uniform gives every channel group the same ratio (the post-training pruner's uniform
     allocation); the default is its sensitivity pass; ERK is for unstructured masks (the digits CNN has one
@@ -154,13 +176,18 @@ def test_bad_data_is_one_line_exit_2_and_nothing_written(digits, tmp_path, capsy
     assert list(out.parent.iterdir()) == []
 
 
-@pytest.mark.parametrize("prune,batchnorm", [(None, False), ("channels", False), ("unstructured", True)])
-def test_finetune_resumes_after_an_interruption(digits, tmp_path, prune, batchnorm):
+@pytest.mark.parametrize("prune,schedule,batchnorm", [
+    (None, "oneshot", False), ("channels", "oneshot", False), ("channels", "iterative", False),
+    ("unstructured", "oneshot", True)])
+def test_finetune_resumes_after_an_interruption(digits, tmp_path, prune, schedule, batchnorm):
     """Stopped after an epoch, the same call resumes and ends with the same bytes as a run never stopped (a channel
-    run too: its pruner has no masks to restore; and a run with BatchNorm, whose statistics are in the checkpoint)."""
+    run too: its pruner has no masks to restore; iterative channel rounds before and after the stop, so the
+    checkpoint holds a structure smaller than the first round's; and a run with BatchNorm, whose statistics are in
+    the checkpoint)."""
     d, *_ = digits
     cfg = FinetuneConfig(epochs=3, batch_size=64, lr=3e-3, seed=3, max_train=400, prune=prune,
-                         sparsity=0.5 if prune else None, batchnorm=batchnorm)
+                         sparsity=0.6 if schedule == "iterative" else 0.5 if prune else None, schedule=schedule,
+                         batchnorm=batchnorm)
 
     def stop_after_first(msg):
         if msg.startswith("epoch 1/3"):
@@ -178,7 +205,10 @@ def test_finetune_resumes_after_an_interruption(digits, tmp_path, prune, batchno
         return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
     assert strip(resumed["history"]) == strip(straight["history"])
-    assert resumed["best_epoch"] == max(straight["history"], key=lambda h: h["val_top1"])["epoch"]
+    final = [h for h in straight["history"] if h.get("sparsity") in (None, cfg.sparsity)]  # epochs after every prune
+    assert resumed["best_epoch"] == max(final, key=lambda h: h["val_top1"])["epoch"]
+    if schedule == "iterative":  # rounds at steps 0, 1/4 and 1/2 of the training: two before the stop, one after
+        assert [h["sparsity"] for h in straight["history"]] == [0.4, 0.6, 0.6]
 
 
 def int8_top1(graph, x, y):
@@ -393,7 +423,8 @@ def test_erk_allocation_keeps_small_layers_denser(digits):
 
 def test_prune_end_sets_where_the_gradual_schedule_reaches_its_sparsity(digits, tmp_path, capsys):
     """--prune-end 0.5: the final sparsity is in place after half the epochs (the default 0.75 is still short
-    of it there); outside (0, 1] or without --schedule gradual it is one line, exit 2, nothing written."""
+    of it there); outside (0, 1] or without --schedule gradual it is one line, exit 2, nothing written, as are no
+    rounds and QAT with iterative channel rounds."""
     d, *_ = digits
 
     def sparsity_per_epoch(**kw):
@@ -406,7 +437,9 @@ def test_prune_end_sets_where_the_gradual_schedule_reaches_its_sparsity(digits, 
     early, default = sparsity_per_epoch(prune_end=0.5), sparsity_per_epoch()
     assert early[1] == pytest.approx(0.6) and default[1] < 0.59 and default[3] == pytest.approx(0.6)
     for extra, message in [(["--schedule", "gradual", "--prune-end", "0"], "--prune-end 0.0: give the fraction"),
-                           (["--prune-end", "0.5"], "it needs --schedule gradual")]:
+                           (["--prune-end", "0.5"], "--prune-end sets where --schedule gradual ends"),
+                           (["--schedule", "iterative", "--rounds", "0"], "--rounds 0: give at least 1"),
+                           (["--prune", "channels", "--schedule", "iterative", "--qat"], "rebuilds the model each")]:
         out = tmp_path / "bad.tflite"
         rc = main(["finetune", str(DIGITS_FLOAT), "--data", str(d / "train.npz"), "-o", str(out),
                    "--prune", "unstructured", "--sparsity", "0.5", *extra])
