@@ -44,7 +44,10 @@ bytes = 0.378x); channels50 at that rate from session 21: 79.70% (-3.6); qat (3 
 weight bytes: no gain. Session 27, the same recipe from a retrained 15-epoch model with --epochs 80: channels50
 79.90% (float 79.80%; 7,966,320 instructions, 45,944 weight bytes), 0.2 points over 40 epochs: the pruned model's
 gap does not close with training length (the dense baseline was not rerun; at 40 epochs 83.30%, and 82.95% after
-15 + 60 + 40).
+15 + 60 + 40). Session 28, from that model with --epochs 40: channels50iterative (rounds removing 16.7 / 33.3 / 50%
+of the MACs at 0 / 10 / 20% of the training) 77.60% (float 78.15%; 8,173,360 instructions = 0.579x, 39,104 weight
+bytes; bit-exact host, TFLM and QEMU), and a script with the same loop, rounds to 20 / 35 / 50% at epochs 0 / 4 / 8,
+78.00% against 79.60% for that script one-shot: removing channels in rounds loses to one cut.
 
 Needs ../shared/models/mlperf_tiny and ../shared/data/cifar10 (the training split is converted once with its
 to_npz.py into the work folder).

@@ -118,6 +118,7 @@ def test_channels_are_removed_physically(digits):
     steps(pruner.model, pruner, x, y, 5)
     assert [t.shape for t in pruner.model.to_graph().tensors.values()] == [t.shape for t in smaller.tensors.values()]
 
+
 def test_iterative_channel_rounds_shrink_the_model_in_steps(digits):
     """--schedule iterative with channels: `rounds` removals at equal steps of MACs, spread over [0, end_step);
     each round rebuilds a smaller module (train `pruner.model`), and only the last makes the pruner done."""
