@@ -252,8 +252,7 @@ def cmd_finetune(args) -> int:
                          qat=args.qat, prune=args.prune, sparsity=args.sparsity, schedule=args.schedule,
                          allocation=args.allocation, keep_layers=_names(args.keep_layers),
                          prune_end=args.prune_end, rounds=args.rounds, val_split=args.val_split, augment=args.augment,
-                         cutmix=args.cutmix,
-                         max_train=args.max_train, batchnorm=args.batchnorm,
+                         cutmix=args.cutmix, max_train=args.max_train, batchnorm=args.batchnorm,
                          distill=args.distill, temperature=args.temperature, normalize=args.normalize)
     report = finetune(args.model, args.data, args.output, cfg, val_path=args.val, checkpoint_dir=args.checkpoint_dir)
     kind = "int8 (QAT)" if args.qat else "float32"

@@ -101,10 +101,11 @@ class Pruner:
 
             self.model = as_graph_module(model, example_inputs)
             self._calibration = calibration if calibration is not None else example_inputs
-            self._macs0 = total_cost(self.model.to_graph()).macs
+            graph = self.model.to_graph()
+            self._macs0 = total_cost(graph).macs
             self.targets = {}
             if schedule == "iterative":
-                self._check_reachable()
+                self._check_reachable(graph)
             self._remove_channels(self.target(0))
             return
         if method in nm.PATTERNS and not isinstance(model, GraphModule):
@@ -291,12 +292,12 @@ class Pruner:
             raise TrainPruneError("--prune channels needs calibration samples to choose and refit channels")
         return to_nhwc(self.model, data[0] if isinstance(data, (tuple, list)) else data)
 
-    def _check_reachable(self) -> None:
+    def _check_reachable(self, graph) -> None:
         """Fail before training, not at a late round, when the final sparsity asks for more MACs than the model
         can lose (a quick uniform removal on the calibration samples, without recovery, raises the pruner's error)."""
         from mcucompress.prune.api import prune
 
-        prune(self.model.to_graph(), self._samples(), method="channels", sparsity=self.sparsity, recover_with="none",
+        prune(graph, self._samples(), method="channels", sparsity=self.sparsity, recover_with="none",
               allocation="uniform", keep=self.keep)
 
     def _remove_channels(self, target: float) -> None:

@@ -290,7 +290,6 @@ def finetune(model_path, data_path, out_path, cfg: FinetuneConfig, val_path=None
                 pruner.step()
                 if pruner.model is not module:  # a channel round: a smaller module, a new optimizer
                     module = pruner.model
-                    module.train()
                     opt, sched = _optimizer(module, cfg.lr, total, sched.last_epoch)
             running += float(loss.detach()) * len(idx)
             seen += len(idx)
