@@ -115,6 +115,26 @@ def validation_split(train: Path, cfg) -> tuple[np.ndarray, np.ndarray]:
     return d["x"][val].astype(np.float32), d["y"][val]
 
 
+def training_subset(train: Path, cfg, n: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded subset of n of the samples finetune trained on, without augmentation: a model's top-1 there
+    against its test top-1 tells lack of fit (both low) from lack of generalization (a wide gap)."""
+    from mcucompress.torch.train import split_indices
+
+    d = np.load(train)
+    fit, _ = split_indices(len(d["y"]), cfg, val_file=False)
+    pick = np.sort(np.random.default_rng(cfg.seed + 1).choice(fit, min(n, len(fit)), replace=False))
+    return d["x"][pick].astype(np.float32), d["y"][pick]
+
+
+def float_top1(module, x, y) -> float:
+    """Top-1 of a float GraphModule, in batches of 500."""
+    import torch
+
+    with torch.no_grad():
+        logits = torch.cat([module(torch.from_numpy(x[i:i + 500]), logits=True) for i in range(0, len(x), 500)])
+    return float(np.mean(logits.argmax(1).numpy() == np.asarray(y).reshape(-1)))
+
+
 def int8_top1(graph, x, y) -> float:
     """Top-1 of an int8 graph in the reference executor (bit-exact with our C, which measure() checks)."""
     from mcucompress.dataset import quantize_input
@@ -250,10 +270,8 @@ def main() -> int:
             entry["int8_val_top1"] = int8_top1(q, *validation_split(train, cfg))
         else:
             module = GraphModule(graph).eval()
-            with torch.no_grad():
-                logits = torch.cat([module(torch.from_numpy(x_test[i:i + 500]), logits=True)
-                                    for i in range(0, len(x_test), 500)])
-            entry["top1_float"] = float(np.mean(logits.argmax(1).numpy() == y_test))
+            entry["top1_float"] = float_top1(module, x_test, y_test)
+            entry["top1_float_train"] = float_top1(module, *training_subset(train, cfg))
             q = mcucompress.quantize(graph, calib)
         entry.update(measure(q, x_test, y_test, name, workdir, a.board))
         results["runs"][name] = entry
@@ -280,6 +298,8 @@ def print_gaps(runs: dict) -> None:
     base = runs.get(QAT_FROM)
     for name, r in runs.items():
         line = f"{name:22s} int8 {100 * r['top1_int8']:.2f}%"
+        if "top1_float_train" in r:  # fit: float top-1 on training images, unaugmented
+            line += f" (float train {100 * r['top1_float_train']:.2f}%)"
         if base is not None and name != QAT_FROM:
             line += f"  {100 * (r['top1_int8'] - base['top1_int8']):+.2f} points against {QAT_FROM}"
             if r.get("instructions") and base.get("instructions"):
