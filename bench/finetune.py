@@ -66,7 +66,7 @@ models trail dense by about as much on the images they trained on as on the test
 not generalization. Without the teacher (--distill 0, 40 epochs) channels50 fits better and scores 80.20% int8
 (83.21% -> 85.07% on its training images; 7,966,400 instructions, bit-exact host, TFLM and QEMU): the 15-epoch teacher
 caps the student's fit a little. Labels only for all (--distill 0): dense 81.35% int8 (float 82.25%, fit 90.02%),
-unstructured80 80.40% (fit 84.76%, 30,736 weight bytes, 10,840,480 instructions): gaps -1.15 and -0.95 on the first 2,000
+unstructured80 80.40% (fit 84.76%, 30,736 weight bytes, 10,840,480 instructions): gaps -1.15, -0.95 on the first 2,000
 test images, but the dense model loses 0.9 points to min/max PTQ there; on all 10,000 test images dense 82.03%
 (percentile 82.80%), channels50 80.39%, unstructured80 80.65%: gaps -1.64 and -1.38 (one seed; not yet confirmed).
 
