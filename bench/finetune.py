@@ -95,6 +95,8 @@ RUNS = {
     "channels50": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot"},
     "channels50uniform": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot",
                           "allocation": "uniform"},  # every channel group the same ratio
+    "channels50capacity": {"prune": "channels", "sparsity": 0.5, "schedule": "oneshot",
+                           "allocation": "capacity"},  # the most weights kept for the MACs removed
     "channels50iterative": {"prune": "channels", "sparsity": 0.5, "schedule": "iterative", "rounds": 3,
                             "prune_end": 0.3},  # removals at 0, 10 and 20% of the training
     "unstructured80": {"prune": "unstructured", "sparsity": 0.8, "schedule": "gradual", "allocation": "erk",

@@ -446,10 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: %(default)s)")
     p.add_argument("--rounds", type=int, default=3,
                    help="iterative: the number of prunes (channels: equal steps of MACs removed; default: %(default)s)")
-    p.add_argument("--allocation", choices=["global", "uniform", "erk"], default="global",
+    p.add_argument("--allocation", choices=["global", "uniform", "erk", "capacity"], default="global",
                    help="unstructured sparsity per layer: one threshold on RMS-normalized weights (global), the "
                         "same ratio everywhere (uniform), or Erdos-Renyi-Kernel (erk: small layers stay denser); "
-                        "channels: per-group ratios from a sensitivity pass (default) or the same ratio (uniform)")
+                        "channels: per-group ratios from a sensitivity pass (default), the same ratio (uniform), or "
+                        "the most weights kept for the MACs removed (capacity)")
     p.add_argument("--keep-layers", metavar="NAMES",
                    help="comma-separated conv/FC layers (op or output tensor names) the pruning leaves whole; "
                         "unstructured/N:M: --sparsity then counts the other layers' weights (as for the first layer, "
@@ -511,9 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recover", choices=["none", "bias", "reconstruct", "distill"], default="reconstruct",
                    help="recovery without labels: none, bias, reconstruct (default; layer-wise least squares, numpy) "
                         "or distill (reconstruct, then train toward the dense model on the calibration data; torch)")
-    p.add_argument("--allocation", choices=["sensitivity", "uniform", "global"], default="sensitivity",
-                   help="per-layer ratios: from a sensitivity pass, the same everywhere, or one global threshold "
-                        "(unstructured only)")
+    p.add_argument("--allocation", choices=["sensitivity", "uniform", "global", "capacity"], default="sensitivity",
+                   help="per-layer ratios: from a sensitivity pass, the same everywhere, one global threshold "
+                        "(unstructured only), or (channels only) the most weights kept for the MACs removed: groups "
+                        "thinned where a weight serves the most positions, none below 1 - sparsity")
     p.add_argument("--criterion", choices=["obs", "data", "l2", "l1"], default=None,
                    help="channel ranking (default: obs, least-squares aware, with --recover reconstruct; else data)")
     p.add_argument("--round-to", type=int, default=None, metavar="N", help="kept channels per group: a multiple of N")

@@ -21,7 +21,7 @@ from mcucompress.prune.floatview import float_view, write_back
 from mcucompress.prune.recovery import RECOVERY, LayerPlan, prune_one, recover
 
 METHODS = ("channels", "unstructured", "2:4", "1:4")
-ALLOCATIONS = ("sensitivity", "uniform", "global")
+ALLOCATIONS = ("sensitivity", "uniform", "global", "capacity")
 CRITERIA = ("obs", "data", "l2", "l1")
 
 
@@ -123,7 +123,10 @@ def _check_request(method, sparsity, recover_with, allocation, criterion) -> Non
         raise PruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
     if method == "channels" and allocation == "global":  # a global magnitude threshold ranks weights, not channels
         raise PruneError("--allocation global ranks weights and applies to --method unstructured; channel pruning "
-                         "takes --allocation sensitivity (default) or uniform")
+                         "takes --allocation sensitivity (default), uniform or capacity")
+    if method != "channels" and allocation == "capacity":  # it trades MACs for weights, which only channels shift
+        raise PruneError("--allocation capacity chooses kept channels per group and applies to --method channels; "
+                         f"--method {method} takes --allocation sensitivity (default), uniform or global")
     if criterion not in CRITERIA:
         raise PruneError(f"unknown channel criterion '{criterion}'; use one of {', '.join(CRITERIA)}")
 

@@ -271,11 +271,50 @@ def kept_count(size: int, ratio: float, round_to: int) -> int:
 
 
 def macs_after(graph: Graph, ch: Channels, counts: dict[int, int]) -> int:
+    """MACs of the conv/FC layers with `counts` channels kept per group root (the others whole)."""
+    return _kept_cost(graph, ch, counts, lambda op: op_cost(graph, op).macs)
+
+
+def weights_after(graph: Graph, ch: Channels, counts: dict[int, int]) -> int:
+    """Weights of the conv/FC layers with `counts` channels kept per group root."""
+    return _kept_cost(graph, ch, counts, lambda op: graph.t(op.inputs[1]).data.size)
+
+
+def capacity_counts(graph: Graph, ch: Channels, roots: list[int], sparsity: float, round_to: int) -> dict[int, int]:
+    """Kept channels per group that remove `sparsity` of the MACs while keeping the most weights: groups lose
+    round_to channels at a time where that costs the fewest weights per MAC removed (wide, early layers, whose
+    weights each serve many positions), and no group keeps fewer than 1 - sparsity of its channels (rounded down to
+    a multiple of round_to)."""
+    dense_macs = macs_after(graph, ch, {})
+    counts = {r: ch.sizes[r] for r in roots}
+    step = {r: round_to if ch.sizes[r] >= round_to else 1 for r in roots}
+    # 1 - sparsity of the group, rounded down to the step: rounding up would stop small groups at the start
+    floor = {r: max(step[r], int(np.floor((1 - sparsity) * ch.sizes[r] / step[r] + 1e-9)) * step[r]) for r in roots}
+    while 1 - macs_after(graph, ch, counts) / dense_macs < sparsity - 1e-9:
+        macs, weights = macs_after(graph, ch, counts), weights_after(graph, ch, counts)
+        best = None
+        for r in roots:
+            if counts[r] - step[r] < floor[r]:
+                continue
+            trial = {**counts, r: counts[r] - step[r]}
+            gain = macs - macs_after(graph, ch, trial)
+            if gain > 0:
+                cost = (weights - weights_after(graph, ch, trial)) / gain
+                if best is None or cost < best[0]:
+                    best = (cost, r)
+        if best is None:
+            break  # every group at its floor: the caller reports the shortfall
+        counts[best[1]] -= step[best[1]]
+    return counts
+
+
+def _kept_cost(graph: Graph, ch: Channels, counts: dict[int, int], dense_cost) -> int:
+    """Sum over conv/FC layers of dense_cost(op) scaled by the fractions of its output and input channels kept."""
     total = 0
     for op in graph.ops:
         if op.kind not in layers.WEIGHTED:
             continue
-        macs = op_cost(graph, op).macs
+        cost = dense_cost(op)
 
         def frac(name: str) -> float:
             lay = ch.layouts[name]
@@ -283,7 +322,7 @@ def macs_after(graph: Graph, ch: Channels, counts: dict[int, int]) -> int:
             return sum(counts.get(ch.root(g), ch.sizes[g]) for g in lay.groups) / sum(sizes)
 
         f = frac(op.outputs[0]) * (1.0 if op.kind == "DEPTHWISE_CONV_2D" else frac(op.inputs[0]))
-        total += macs * f
+        total += cost * f
     return int(round(total))
 
 
@@ -323,6 +362,16 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
     def removed(ratios) -> float:
         return 1 - macs_after(work, ch, counts_for(ratios)) / dense_macs
 
+    if allocation == "capacity":
+        counts = capacity_counts(work, ch, roots, sparsity, round_to)
+        if 1 - macs_after(work, ch, counts) / dense_macs < sparsity - 1e-9:
+            raise PruneError(f"--method channels --sparsity {sparsity:g} --allocation capacity: keeping about "
+                             f"{1 - sparsity:.2f} of every channel group removes at most "
+                             f"{1 - macs_after(work, ch, counts) / dense_macs:.2f} of the MACs of '{dense.name}'; "
+                             "use --allocation sensitivity")
+        kept = {r: np.sort(order[r][ch.sizes[r] - counts[r]:]) for r in roots}
+        rows = apply(work, ch, kept)
+        return _finish(q, rows, kept)
     if allocation == "uniform":
         lo, hi = 0.0, 1.0
         for _ in range(30):
@@ -340,7 +389,11 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
                          f"the MACs can be removed from '{dense.name}' (every layer keeps at least one channel)")
     counts = counts_for(ratios)
     kept = {r: np.sort(order[r][ch.sizes[r] - counts[r]:]) for r in roots}
-    rows = apply(work, ch, kept)
+    return _finish(q, apply(work, ch, kept), kept)
+
+
+def _finish(q: Graph | None, rows: dict, kept: dict):
+    """(plans for recovery, the int8 graph q with the same channels removed, or None)."""
     q_out = None
     if q is not None:
         q_out = copy.deepcopy(q)

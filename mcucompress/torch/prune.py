@@ -34,8 +34,9 @@ from mcucompress.torch.bridge import GraphModule
 METHODS = ("unstructured", "2:4", "1:4", "channels")
 SCHEDULES = ("oneshot", "gradual", "iterative")
 END_FRACTION = 0.75  # gradual: where the schedule reaches the final sparsity, as a fraction of total_steps
-ALLOCATIONS = ("global", "uniform", "erk")  # unstructured: one RMS-normalized threshold, equal ratios, or ERK;
-# channels: uniform, or (any other) per-group ratios from the post-training pruner's sensitivity pass
+ALLOCATIONS = ("global", "uniform", "erk", "capacity")  # unstructured: one RMS-normalized threshold, equal ratios,
+# or ERK; channels: uniform, capacity (the most weights kept for the MACs removed), or (global) per-group ratios from
+# the post-training pruner's sensitivity pass
 
 
 class TrainPruneError(McuError):
@@ -82,8 +83,12 @@ class Pruner:
         if allocation not in ALLOCATIONS:
             raise TrainPruneError(f"unknown allocation '{allocation}'; use one of {', '.join(ALLOCATIONS)}")
         if method == "channels" and allocation == "erk":
-            raise TrainPruneError("--prune channels takes --allocation uniform (every channel group the same ratio) "
-                                  "or the default (per-group ratios from a sensitivity pass)")
+            raise TrainPruneError("--prune channels takes --allocation uniform (every channel group the same ratio), "
+                                  "capacity (the most weights kept for the MACs removed) or the default (per-group "
+                                  "ratios from a sensitivity pass)")
+        if method != "channels" and allocation == "capacity":
+            raise TrainPruneError(f"--allocation capacity chooses kept channels and applies to --prune channels; "
+                                  f"--prune {method} takes global, uniform or erk")
         self.method, self.sparsity, self.schedule = method, float(sparsity), schedule
         self.total_steps = int(total_steps or 0)
         self.begin = int(begin_step)
@@ -311,7 +316,8 @@ class Pruner:
         if fraction <= 0:
             return
         result = prune(graph, self._samples(), method="channels", sparsity=fraction,
-                       allocation="uniform" if self.allocation == "uniform" else "sensitivity", keep=self.keep)
+                       allocation=self.allocation if self.allocation in ("uniform", "capacity") else "sensitivity",
+                       keep=self.keep)
         self.notes.extend(result.notes)
         self.model = GraphModule(result.graph, self.model.input_layout)
 

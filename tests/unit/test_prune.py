@@ -148,6 +148,64 @@ def test_channels_propagate_through_depthwise_and_flatten_to_fc(tmp_path):
     np.testing.assert_allclose(executor.run(again, [CAL[:8]])[0], executor.run(result.graph, [CAL[:8]])[0], atol=1e-5)
 
 
+def _kept_weights(graph):
+    return sum(graph.t(op.inputs[1]).data.size for op in weighted_ops(graph))
+
+
+def _macs(graph):
+    from mcucompress.analysis import total_cost
+
+    return total_cost(graph).macs
+
+
+def _two_resolution_cnn(tmp_path):
+    """conv 3->16 at 16x16, conv 16->32 stride 4 (4x4), flatten, FC 512->10: the first group's weights each
+    serve 256 positions, the second's feed the FC, where each weight serves one."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=4, padding=1),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(512, 10))
+    path = tmp_path / "two_resolution.onnx"
+    torch.onnx.export(model.eval(), (torch.randn(1, 3, 16, 16),), str(path), opset_version=13, dynamo=False,
+                      input_names=["x"], output_names=["y"])
+    return mcucompress.load(path)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.onnx.export
+def test_capacity_allocation_thins_the_group_whose_weights_serve_most_positions(tmp_path):
+    """Capacity cuts the first group to its floor (1 - sparsity of its channels) before the FC-feeding group loses
+    channels, and keeps more weights than the uniform allocation for the MACs removed."""
+    graph = _two_resolution_cnn(tmp_path)
+    x = np.random.default_rng(0).normal(size=(32, 16, 16, 3)).astype(np.float32)
+    cap = mcucompress.prune(graph, x, "channels", 0.5, "none", allocation="capacity").graph
+    uni = mcucompress.prune(graph, x, "channels", 0.5, "none", allocation="uniform").graph
+    assert [cap.t(op.outputs[0]).shape[-1] for op in weighted_ops(cap)][:2] == [8, 28]  # 8 alone removes 48.6%
+    assert [uni.t(op.outputs[0]).shape[-1] for op in weighted_ops(uni)][:2] != [8, 28]
+    assert 1 - _macs(cap) / _macs(graph) >= 0.5 and 1 - _macs(uni) / _macs(graph) >= 0.5
+    assert _kept_weights(cap) > _kept_weights(uni)
+    np.testing.assert_array_equal(executor.run(cap, [x[:4]])[0].shape, (4, 10))
+
+
+def test_capacity_allocation_on_resnet8_keeps_the_deep_weights():
+    """ResNet-8 at 50% of the MACs: stack 1 (32x32) and stack 2 (16x16) are thinned to half before stack 3 (8x8,
+    most of the weights) loses a channel."""
+    graph = mcucompress.load(shared_model("ic_pretrainedResnet_float"))
+    pruned = mcucompress.prune(graph, _resnet_calibration(), "channels", 0.5, "none", allocation="capacity").graph
+    widths = [pruned.t(op.outputs[0]).shape[-1] for op in pruned.ops if op.kind == "CONV_2D"]
+    dense = [graph.t(op.outputs[0]).shape[-1] for op in graph.ops if op.kind == "CONV_2D"]
+    assert all(2 * w >= d for w, d in zip(widths, dense))
+    assert widths[:3] == [8, 8, 8] and widths[-3:] == [64, 64, 64]
+    assert 1 - _macs(pruned) / _macs(graph) >= 0.5
+    assert _kept_weights(pruned) >= 0.75 * _kept_weights(graph)
+
+
+def _resnet_calibration():  # random 0..255 images: the allocation reads only the graph's shapes
+    return np.random.default_rng(0).uniform(0, 255, (32, 32, 32, 3)).astype(np.float32)
+
+
 def test_residual_add_groups_are_pruned_together():
     graph = mcucompress.load(shared_model("ic_pretrainedResnet_float"))
     ch = channels.analyse(graph)
@@ -221,6 +279,8 @@ def _cli(tmp_path, *args):
     (["--method", "unstructured", "--sparsity", "0.5", "--keep-layers", "add_3"], "has no weights to keep"),
     (["--method", "unstructured", "--sparsity", "0.5", "--keep-layers", "logits"], "keep fewer layers or ask for less"),
     (["--method", "channels", "--sparsity", "0.3", "--keep-layers", "conv_2d_2"], "ties every channel group"),
+    (["--method", "unstructured", "--sparsity", "0.5", "--allocation", "capacity"], "applies to --method channels"),
+    (["--method", "channels", "--sparsity", "0.9", "--allocation", "capacity"], "use --allocation sensitivity"),
 ])
 def test_bad_requests_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     code, out = _cli(tmp_path, *args, "--calibration", str(DIGITS_CALIBRATION))

@@ -150,13 +150,15 @@ def test_channel_allocation_reaches_the_pruner(digits, monkeypatch):
     graph = mcucompress.load(DIGITS_FLOAT)
     asked, real = [], api.prune
     monkeypatch.setattr(api, "prune", lambda *a, **k: asked.append(k["allocation"]) or real(*a, **k))
-    for allocation in ("uniform", "global"):
+    for allocation in ("uniform", "global", "capacity"):
         pruned = Pruner(GraphModule(graph), method="channels", sparsity=0.5, calibration=x[:200],
                         allocation=allocation).model.to_graph()
         assert graph_macs(pruned) <= 0.5 * graph_macs(graph) + 1
-    assert asked == ["uniform", "sensitivity"]
+    assert asked == ["uniform", "sensitivity", "capacity"]
     with pytest.raises(TrainPruneError, match="--allocation uniform"):
         Pruner(GraphModule(graph), method="channels", sparsity=0.5, calibration=x[:200], allocation="erk")
+    with pytest.raises(TrainPruneError, match="applies to --prune channels"):
+        Pruner(GraphModule(graph), method="unstructured", sparsity=0.5, allocation="capacity")
 
 
 @pytest.mark.parametrize("content, message", [
