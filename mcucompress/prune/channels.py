@@ -364,36 +364,30 @@ def prune_channels(dense: Graph, work: Graph, x: np.ndarray, sparsity: float, re
 
     if allocation == "capacity":
         counts = capacity_counts(work, ch, roots, sparsity, round_to)
-        if 1 - macs_after(work, ch, counts) / dense_macs < sparsity - 1e-9:
+        reached = 1 - macs_after(work, ch, counts) / dense_macs
+        if reached < sparsity - 1e-9:
             raise PruneError(f"--method channels --sparsity {sparsity:g} --allocation capacity: keeping about "
-                             f"{1 - sparsity:.2f} of every channel group removes at most "
-                             f"{1 - macs_after(work, ch, counts) / dense_macs:.2f} of the MACs of '{dense.name}'; "
-                             "use --allocation sensitivity")
-        kept = {r: np.sort(order[r][ch.sizes[r] - counts[r]:]) for r in roots}
-        rows = apply(work, ch, kept)
-        return _finish(q, rows, kept)
-    if allocation == "uniform":
-        lo, hi = 0.0, 1.0
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if removed([mid] * len(roots)) < sparsity else (lo, mid)
-        ratios = [hi] * len(roots)
+                             f"{1 - sparsity:.2f} of every channel group removes at most {reached:.2f} of the MACs "
+                             f"of '{dense.name}'; use --allocation sensitivity")
     else:
-        if criterion == "obs":
-            curves = _obs_curves(work, ch, roots, consumers, acts, round_to)
+        if allocation == "uniform":
+            lo, hi = 0.0, 1.0
+            for _ in range(30):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if removed([mid] * len(roots)) < sparsity else (lo, mid)
+            ratios = [hi] * len(roots)
         else:
-            curves = _curves(work, ch, roots, order, acts, recover_with != "none", round_to)
-        ratios = sensitivity.allocate(curves, removed, sparsity)
-    if removed(ratios) < sparsity - 1e-9:
-        raise PruneError(f"--method channels --sparsity {sparsity:g}: at most {removed([0.9] * len(roots)):.2f} of "
-                         f"the MACs can be removed from '{dense.name}' (every layer keeps at least one channel)")
-    counts = counts_for(ratios)
+            if criterion == "obs":
+                curves = _obs_curves(work, ch, roots, consumers, acts, round_to)
+            else:
+                curves = _curves(work, ch, roots, order, acts, recover_with != "none", round_to)
+            ratios = sensitivity.allocate(curves, removed, sparsity)
+        if removed(ratios) < sparsity - 1e-9:
+            raise PruneError(f"--method channels --sparsity {sparsity:g}: at most {removed([0.9] * len(roots)):.2f} "
+                             f"of the MACs can be removed from '{dense.name}' (every layer keeps at least one channel)")
+        counts = counts_for(ratios)
     kept = {r: np.sort(order[r][ch.sizes[r] - counts[r]:]) for r in roots}
-    return _finish(q, apply(work, ch, kept), kept)
-
-
-def _finish(q: Graph | None, rows: dict, kept: dict):
-    """(plans for recovery, the int8 graph q with the same channels removed, or None)."""
+    rows = apply(work, ch, kept)
     q_out = None
     if q is not None:
         q_out = copy.deepcopy(q)
